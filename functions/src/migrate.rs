@@ -1,0 +1,16 @@
+//! `migrate` ops job: applies pending schema migrations. Run by the deploy pipeline after
+//! each release and by the local scripts; running it again is a no-op.
+
+use serde_json::{json, Value};
+use shared::{db, error::BoxError, runtime::EventFuture, AppState};
+
+pub fn handler(state: &AppState, event: Value) -> EventFuture<'_> {
+    Box::pin(migrate(state, event))
+}
+
+async fn migrate(state: &AppState, _event: Value) -> Result<Value, BoxError> {
+    let mut client = state.db.get().await?;
+    let applied = db::migrate(&mut client).await?;
+    tracing::info!(applied = ?applied, "migrations applied");
+    Ok(json!({ "applied": applied, "latestVersion": db::latest_migration_version() }))
+}

@@ -1,0 +1,38 @@
+-- Demo data for local runs. Fixed ids so re-running changes nothing.
+BEGIN;
+
+INSERT INTO users (id, email, role, status, name, company_name, phone) VALUES
+    ('00000000-0000-4000-8000-000000000001', 'admin@readyset.local', 'ADMIN', 'ACTIVE', 'Avery Admin', 'Ready Set', '4155550101'),
+    ('00000000-0000-4000-8000-000000000002', 'client@readyset.local', 'CLIENT', 'ACTIVE', 'Casey Client', 'Acme Offices', '4155550102'),
+    ('00000000-0000-4000-8000-000000000003', 'vendor@readyset.local', 'VENDOR', 'ACTIVE', 'Vic Vendor', 'Taqueria Vic', '4155550103'),
+    ('00000000-0000-4000-8000-000000000004', 'driver@readyset.local', 'DRIVER', 'ACTIVE', 'Dana Driver', NULL, '4155550104'),
+    ('00000000-0000-4000-8000-000000000005', 'helpdesk@readyset.local', 'HELPDESK', 'ACTIVE', 'Harper Helpdesk', 'Ready Set', '4155550105')
+ON CONFLICT (id) DO NOTHING;
+
+INSERT INTO addresses (id, name, street1, city, state, zip, is_restaurant, location, geocode_source, created_by) VALUES
+    ('00000000-0000-4000-8000-000000000101', 'Taqueria Vic', '100 S 1st St', 'San Jose', 'CA', '95113', true,
+        ST_GeogFromText('SRID=4326;POINT(-121.8881 37.3337)'), 'seed', '00000000-0000-4000-8000-000000000003'),
+    ('00000000-0000-4000-8000-000000000102', 'Acme Offices', '2 N Market St', 'San Jose', 'CA', '95113', false,
+        ST_GeogFromText('SRID=4326;POINT(-121.8947 37.3353)'), 'seed', '00000000-0000-4000-8000-000000000002')
+ON CONFLICT (id) DO NOTHING;
+
+INSERT INTO user_addresses (user_id, address_id, alias, is_default) VALUES
+    ('00000000-0000-4000-8000-000000000003', '00000000-0000-4000-8000-000000000101', 'Kitchen', true),
+    ('00000000-0000-4000-8000-000000000002', '00000000-0000-4000-8000-000000000102', 'Office', true)
+ON CONFLICT DO NOTHING;
+
+INSERT INTO drivers (id, user_id, employee_id, vehicle_type, phone, is_active, is_on_duty, last_known_location, last_location_update) VALUES
+    ('00000000-0000-4000-8000-000000000201', '00000000-0000-4000-8000-000000000004', 'D-0001', 'CAR', '4155550104', true, true,
+        ST_GeogFromText('SRID=4326;POINT(-121.8900 37.3300)'), now())
+ON CONFLICT (id) DO NOTHING;
+
+INSERT INTO orders (id, order_number, order_type, user_id, pickup_address_id, delivery_address_id, status,
+                    pickup_date_time, arrival_date_time, headcount, need_host, order_total_cents)
+VALUES
+    ('00000000-0000-4000-8000-000000000301', 'SF-10001', 'CATERING', '00000000-0000-4000-8000-000000000002',
+        '00000000-0000-4000-8000-000000000101', '00000000-0000-4000-8000-000000000102', 'ACTIVE',
+        date_trunc('day', now()) + interval '1 day 11 hours 15 minutes',
+        date_trunc('day', now()) + interval '1 day 12 hours', 25, 'NO', 35000)
+ON CONFLICT DO NOTHING;
+
+COMMIT;

@@ -1,0 +1,367 @@
+//! The local API gateway: an HTTP server on 127.0.0.1 that behaves like API Gateway (HTTP
+//! API, payload v2) in front of the function handlers, called in-process.
+//!
+//! Each request is turned into the same API Gateway v2 event JSON Lambda receives and
+//! decoded by lambda_http's own conversion, so handlers see exactly what they see in AWS.
+
+use std::{collections::HashMap, convert::Infallible, net::SocketAddr, path::Path, sync::Arc};
+
+use base64::{engine::general_purpose::STANDARD, Engine};
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::{body::Bytes, body::Incoming, service::service_fn};
+use hyper_util::rt::TokioIo;
+use lambda_http::{http::StatusCode, Body};
+use serde_json::{json, Map, Value};
+use shared::{
+    http::{error_response, finish_response},
+    runtime::{handle_http, HttpHandler},
+    ApiError, AppState,
+};
+use tokio::net::TcpListener;
+
+use crate::{
+    router::{Match, Router},
+    template::{Template, TemplateError},
+};
+
+/// API Gateway refuses payloads over 10 MB before any function runs.
+pub const GATEWAY_MAX_BODY: usize = 10 * 1024 * 1024;
+
+#[derive(Debug, thiserror::Error)]
+pub enum GatewayError {
+    #[error(transparent)]
+    Template(#[from] TemplateError),
+    #[error("template.yaml declares function {binary} ({logical_id}), which the functions registry lacks")]
+    UnknownFunction { logical_id: String, binary: String },
+    #[error("{binary} has HttpApi routes but is registered as an event function")]
+    NotHttp { binary: String },
+}
+
+#[derive(Clone, Copy)]
+struct Target {
+    handler: HttpHandler,
+}
+
+pub struct Gateway {
+    state: AppState,
+    router: Router<Target>,
+}
+
+impl Gateway {
+    /// Builds the route table from the template; every function it names must exist.
+    pub fn from_template(path: &Path, state: AppState) -> Result<Self, GatewayError> {
+        let template = Template::load(path)?;
+        let mut router = Router::new();
+        for function in &template.functions {
+            let registered =
+                functions::find(&function.binary).ok_or_else(|| GatewayError::UnknownFunction {
+                    logical_id: function.logical_id.clone(),
+                    binary: function.binary.clone(),
+                })?;
+            for route in &function.routes {
+                let functions::Handler::Http(handler) = registered.handler else {
+                    return Err(GatewayError::NotHttp {
+                        binary: function.binary.clone(),
+                    });
+                };
+                router.add(&route.method, &route.path, Target { handler });
+            }
+        }
+        Ok(Self { state, router })
+    }
+
+    pub fn route_keys(&self) -> Vec<String> {
+        self.router.route_keys()
+    }
+
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// Accepts connections until the task is dropped or aborted.
+    pub async fn serve(self: Arc<Self>, listener: TcpListener) -> std::io::Result<()> {
+        loop {
+            let (stream, remote) = listener.accept().await?;
+            let gateway = Arc::clone(&self);
+            tokio::spawn(async move {
+                let service = service_fn(move |req| {
+                    let gateway = Arc::clone(&gateway);
+                    async move { Ok::<_, Infallible>(gateway.handle(req, remote).await) }
+                });
+                let served = hyper::server::conn::http1::Builder::new()
+                    .serve_connection(TokioIo::new(stream), service)
+                    .await;
+                if let Err(err) = served {
+                    tracing::debug!(error = %err, "connection closed with an error");
+                }
+            });
+        }
+    }
+
+    async fn handle(
+        &self,
+        req: hyper::Request<Incoming>,
+        remote: SocketAddr,
+    ) -> hyper::Response<Full<Bytes>> {
+        let request_id = uuid::Uuid::new_v4().to_string();
+        let (parts, body) = req.into_parts();
+        let body = match Limited::new(body, GATEWAY_MAX_BODY).collect().await {
+            Ok(collected) => collected.to_bytes(),
+            Err(_) => {
+                return gateway_error(ApiError::payload_too_large(GATEWAY_MAX_BODY), &request_id)
+            }
+        };
+        let method = parts.method.as_str().to_owned();
+        let path = parts.uri.path().to_owned();
+        let (target, route_key, params) = match self.router.find(&method, &path) {
+            Match::Found { route, params } => (route.target, route.key.clone(), params),
+            Match::NotFound => {
+                let err = ApiError::new(
+                    StatusCode::NOT_FOUND,
+                    "route_not_found",
+                    format!("no route for {method} {path}"),
+                );
+                return gateway_error(err, &request_id);
+            }
+            Match::MethodNotAllowed { allow } => {
+                let allow_header = allow.join(", ");
+                let err = ApiError::new(
+                    StatusCode::METHOD_NOT_ALLOWED,
+                    "method_not_allowed",
+                    format!("{path} does not accept {method}; allowed: {allow_header}"),
+                )
+                .with_header(
+                    lambda_http::http::header::ALLOW,
+                    lambda_http::http::HeaderValue::from_str(&allow_header)
+                        .unwrap_or(lambda_http::http::HeaderValue::from_static("GET")),
+                );
+                return gateway_error(err, &request_id);
+            }
+            Match::BadPath => {
+                let err = ApiError::bad_request("invalid_path", "the path is not valid UTF-8");
+                return gateway_error(err, &request_id);
+            }
+        };
+
+        let local = self_address(&parts.headers);
+        let event = api_gateway_event(ApiGatewayEventInput {
+            parts: &parts,
+            body: &body,
+            route_key: &route_key,
+            path_params: &params,
+            request_id: &request_id,
+            source_ip: remote.ip().to_string(),
+            host: local,
+        });
+        let request = match lambda_http::request::from_str(&event.to_string()) {
+            Ok(request) => request,
+            Err(err) => {
+                let err = ApiError::bad_request("invalid_request", "the request could not be read")
+                    .with_source(err);
+                return gateway_error(err, &request_id);
+            }
+        };
+        let response = handle_http(&self.state, target.handler, request).await;
+        to_hyper(response)
+    }
+}
+
+/// The Host clients used, when it is a plain `host[:port]`; handlers build absolute URLs
+/// from it, and lambda_http refuses to parse anything else.
+fn self_address(headers: &hyper::HeaderMap) -> String {
+    headers
+        .get(hyper::header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .filter(|h| {
+            !h.is_empty()
+                && h.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | ':' | '-' | '[' | ']'))
+        })
+        .unwrap_or("127.0.0.1")
+        .to_owned()
+}
+
+struct ApiGatewayEventInput<'a> {
+    parts: &'a hyper::http::request::Parts,
+    body: &'a Bytes,
+    route_key: &'a str,
+    path_params: &'a [(String, String)],
+    request_id: &'a str,
+    source_ip: String,
+    host: String,
+}
+
+/// The API Gateway HTTP API (payload format 2.0) event for a request.
+fn api_gateway_event(input: ApiGatewayEventInput<'_>) -> Value {
+    let parts = input.parts;
+    // Payload 2.0 joins repeated headers with commas and moves cookies to their own list.
+    let mut headers: Map<String, Value> = Map::new();
+    let mut cookies: Vec<String> = Vec::new();
+    for (name, value) in &parts.headers {
+        let Ok(value) = value.to_str() else { continue };
+        if name == hyper::header::COOKIE {
+            cookies.extend(
+                value
+                    .split(';')
+                    .map(|c| c.trim().to_owned())
+                    .filter(|c| !c.is_empty()),
+            );
+            continue;
+        }
+        let joined = match headers.get(name.as_str()).and_then(Value::as_str) {
+            Some(existing) => format!("{existing},{value}"),
+            None => value.to_owned(),
+        };
+        headers.insert(name.as_str().to_owned(), Value::String(joined));
+    }
+    headers.insert("host".into(), Value::String(input.host.clone()));
+    headers.insert("x-forwarded-proto".into(), Value::String("http".into()));
+    headers.insert(
+        "x-forwarded-for".into(),
+        Value::String(input.source_ip.clone()),
+    );
+
+    let path_parameters: HashMap<&str, &str> = input
+        .path_params
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    let (body, is_base64) = match std::str::from_utf8(input.body) {
+        _ if input.body.is_empty() => (Value::Null, false),
+        Ok(text) => (Value::String(text.to_owned()), false),
+        Err(_) => (Value::String(STANDARD.encode(input.body)), true),
+    };
+    let now = chrono::Utc::now();
+    let mut event = json!({
+        "version": "2.0",
+        "routeKey": input.route_key,
+        "rawPath": parts.uri.path(),
+        "rawQueryString": parts.uri.query().unwrap_or(""),
+        "headers": headers,
+        "requestContext": {
+            "accountId": "000000000000",
+            "apiId": "local",
+            "domainName": input.host,
+            "domainPrefix": "local",
+            "http": {
+                "method": parts.method.as_str(),
+                "path": parts.uri.path(),
+                "protocol": "HTTP/1.1",
+                "sourceIp": input.source_ip,
+                "userAgent": parts.headers.get(hyper::header::USER_AGENT).and_then(|v| v.to_str().ok()).unwrap_or(""),
+            },
+            "requestId": input.request_id,
+            "routeKey": input.route_key,
+            "stage": "$default",
+            "time": now.format("%d/%b/%Y:%H:%M:%S %z").to_string(),
+            "timeEpoch": now.timestamp_millis(),
+        },
+        "isBase64Encoded": is_base64,
+    });
+    if !cookies.is_empty() {
+        event["cookies"] = json!(cookies);
+    }
+    if !path_parameters.is_empty() {
+        event["pathParameters"] = json!(path_parameters);
+    }
+    if !body.is_null() {
+        event["body"] = body;
+    }
+    event
+}
+
+fn gateway_error(err: ApiError, request_id: &str) -> hyper::Response<Full<Bytes>> {
+    to_hyper(finish_response(
+        error_response(&err, request_id),
+        request_id,
+    ))
+}
+
+fn to_hyper(response: lambda_http::Response<Body>) -> hyper::Response<Full<Bytes>> {
+    let (parts, body) = response.into_parts();
+    let bytes = match body {
+        Body::Empty => Bytes::new(),
+        Body::Text(text) => Bytes::from(text),
+        Body::Binary(bytes) => Bytes::from(bytes),
+        _ => Bytes::new(),
+    };
+    hyper::Response::from_parts(parts, Full::new(bytes))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn events_decode_like_lambda_does() {
+        let req = hyper::Request::builder()
+            .method("POST")
+            .uri("/api/orders/CV%2012?limit=5&status=ACTIVE")
+            .header("content-type", "application/json")
+            .header("cookie", "a=1; b=2")
+            .header("x-multi", "one")
+            .header("x-multi", "two")
+            .body(())
+            .expect("request");
+        let (parts, ()) = req.into_parts();
+        let event = api_gateway_event(ApiGatewayEventInput {
+            parts: &parts,
+            body: &Bytes::from_static(b"{\"a\":1}"),
+            route_key: "POST /api/orders/{order_number}",
+            path_params: &[("order_number".into(), "CV 12".into())],
+            request_id: "rid-1",
+            source_ip: "127.0.0.1".into(),
+            host: "127.0.0.1:3000".into(),
+        });
+        let request = lambda_http::request::from_str(&event.to_string()).expect("decodes");
+        use lambda_http::RequestExt;
+        assert_eq!(request.method(), "POST");
+        assert_eq!(
+            request.path_parameters().first("order_number"),
+            Some("CV 12")
+        );
+        assert_eq!(request.query_string_parameters().first("limit"), Some("5"));
+        assert_eq!(request.headers()["cookie"], "a=1; b=2");
+        assert_eq!(request.headers()["x-multi"], "one,two");
+        assert_eq!(shared::http::request_id(&request), "rid-1");
+        assert_eq!(
+            shared::http::source_ip(&request).as_deref(),
+            Some("127.0.0.1")
+        );
+        match request.body() {
+            Body::Text(text) => assert_eq!(text, "{\"a\":1}"),
+            other => panic!("unexpected body {other:?}"),
+        }
+    }
+
+    #[test]
+    fn binary_bodies_travel_base64() {
+        let req = hyper::Request::builder()
+            .method("PUT")
+            .uri("/x")
+            .body(())
+            .expect("request");
+        let (parts, ()) = req.into_parts();
+        let event = api_gateway_event(ApiGatewayEventInput {
+            parts: &parts,
+            body: &Bytes::from_static(&[0xff, 0x00, 0x10]),
+            route_key: "PUT /x",
+            path_params: &[],
+            request_id: "r",
+            source_ip: "127.0.0.1".into(),
+            host: "h".into(),
+        });
+        assert_eq!(event["isBase64Encoded"], true);
+        let request = lambda_http::request::from_str(&event.to_string()).expect("decodes");
+        assert_eq!(request.body().as_ref(), &[0xff, 0x00, 0x10]);
+    }
+
+    #[test]
+    fn bad_host_headers_fall_back() {
+        let mut headers = hyper::HeaderMap::new();
+        headers.insert("host", "evil host/".parse().expect("value"));
+        assert_eq!(self_address(&headers), "127.0.0.1");
+        headers.insert("host", "127.0.0.1:3000".parse().expect("value"));
+        assert_eq!(self_address(&headers), "127.0.0.1:3000");
+    }
+}

@@ -1,0 +1,18 @@
+//! The local stack: everything needed to run the API on one machine.
+//!
+//! - [`template`] reads `template.yaml`, the route table of the deployed API.
+//! - [`router`] selects routes the way API Gateway does.
+//! - [`gateway`] serves the routes on 127.0.0.1, calling the function handlers in-process
+//!   with the same API Gateway v2 events Lambda would receive.
+//! - [`provision`] creates the template's DynamoDB table and buckets in the AWS emulator.
+//! - [`seed`] loads demo data for local runs.
+//!
+//! The PostgreSQL and emulator processes themselves are started by `infra/local/stack.sh`.
+
+pub mod gateway;
+pub mod provision;
+pub mod router;
+pub mod seed;
+pub mod template;
+
+pub use gateway::Gateway;

@@ -1,0 +1,87 @@
+//! Creates the AWS resources `template.yaml` declares (the app table, the buckets) in the
+//! local emulator, with the same keys and settings. Idempotent.
+
+use aws_sdk_dynamodb::types::{
+    AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
+    TimeToLiveSpecification,
+};
+use shared::{error::BoxError, AppState};
+
+/// Attribute DynamoDB reads to expire items (sessions, rate-limit windows, idempotency keys).
+pub const TTL_ATTRIBUTE: &str = "expiresAt";
+
+pub async fn ensure_aws_resources(state: &AppState) -> Result<(), BoxError> {
+    ensure_app_table(state).await?;
+    let resources = &state.config.resources;
+    for bucket in [&resources.uploads_bucket, &resources.backups_bucket] {
+        ensure_bucket(state, bucket).await?;
+    }
+    Ok(())
+}
+
+async fn ensure_app_table(state: &AppState) -> Result<(), BoxError> {
+    let table = &state.config.resources.app_table;
+    let created = state
+        .dynamodb
+        .create_table()
+        .table_name(table)
+        .billing_mode(BillingMode::PayPerRequest)
+        .attribute_definitions(attribute("pk")?)
+        .attribute_definitions(attribute("sk")?)
+        .key_schema(key("pk", KeyType::Hash)?)
+        .key_schema(key("sk", KeyType::Range)?)
+        .send()
+        .await;
+    match created {
+        Ok(_) => {}
+        Err(err)
+            if err
+                .as_service_error()
+                .is_some_and(|e| e.is_resource_in_use_exception()) =>
+        {
+            return Ok(())
+        }
+        Err(err) => return Err(err.into()),
+    }
+    state
+        .dynamodb
+        .update_time_to_live()
+        .table_name(table)
+        .time_to_live_specification(
+            TimeToLiveSpecification::builder()
+                .enabled(true)
+                .attribute_name(TTL_ATTRIBUTE)
+                .build()?,
+        )
+        .send()
+        .await?;
+    Ok(())
+}
+
+fn attribute(name: &str) -> Result<AttributeDefinition, BoxError> {
+    Ok(AttributeDefinition::builder()
+        .attribute_name(name)
+        .attribute_type(ScalarAttributeType::S)
+        .build()?)
+}
+
+fn key(name: &str, key_type: KeyType) -> Result<KeySchemaElement, BoxError> {
+    Ok(KeySchemaElement::builder()
+        .attribute_name(name)
+        .key_type(key_type)
+        .build()?)
+}
+
+async fn ensure_bucket(state: &AppState, bucket: &str) -> Result<(), BoxError> {
+    match state.s3.create_bucket().bucket(bucket).send().await {
+        Ok(_) => Ok(()),
+        Err(err)
+            if err.as_service_error().is_some_and(|e| {
+                e.is_bucket_already_owned_by_you() || e.is_bucket_already_exists()
+            }) =>
+        {
+            Ok(())
+        }
+        Err(err) => Err(err.into()),
+    }
+}

@@ -1,0 +1,209 @@
+//! Reading `template.yaml`: which functions exist, which binary each one is, and which
+//! HttpApi routes reach it. The template is the single route table; the local gateway
+//! serves exactly what it declares.
+
+use std::path::Path;
+
+use serde_yaml::Value;
+
+#[derive(Debug, thiserror::Error)]
+pub enum TemplateError {
+    #[error("cannot read {path}: {source}")]
+    Read {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("template.yaml is not valid YAML: {0}")]
+    Yaml(#[from] serde_yaml::Error),
+    #[error("template.yaml: {0}")]
+    Invalid(String),
+}
+
+/// A serverless function resource of the template.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FunctionResource {
+    pub logical_id: String,
+    /// `Metadata.BuildProperties.Binary`: the binary under `functions/src/bin/`.
+    pub binary: String,
+    pub routes: Vec<RouteSpec>,
+    /// Names of the function's non-HTTP events (schedules, SNS topics).
+    pub other_events: Vec<String>,
+}
+
+/// One HttpApi event of a function.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct RouteSpec {
+    /// Upper-case method, or `ANY`.
+    pub method: String,
+    pub path: String,
+    /// True when the route opts out of the default authorizer (`Auth.Authorizer: NONE`).
+    pub public: bool,
+}
+
+impl RouteSpec {
+    pub fn key(&self) -> String {
+        format!("{} {}", self.method, self.path)
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Template {
+    pub functions: Vec<FunctionResource>,
+    pub raw: Value,
+}
+
+impl Template {
+    pub fn load(path: &Path) -> Result<Self, TemplateError> {
+        let text = std::fs::read_to_string(path).map_err(|source| TemplateError::Read {
+            path: path.display().to_string(),
+            source,
+        })?;
+        Self::parse(&text)
+    }
+
+    pub fn parse(text: &str) -> Result<Self, TemplateError> {
+        let raw: Value = serde_yaml::from_str(text)?;
+        let resources = raw
+            .get("Resources")
+            .and_then(Value::as_mapping)
+            .ok_or_else(|| TemplateError::Invalid("no Resources section".into()))?;
+        let mut functions = Vec::new();
+        for (id, resource) in resources {
+            if resource.get("Type").and_then(Value::as_str) != Some("AWS::Serverless::Function") {
+                continue;
+            }
+            let logical_id = id.as_str().unwrap_or_default().to_owned();
+            functions.push(parse_function(&logical_id, resource)?);
+        }
+        functions.sort_by(|a, b| a.binary.cmp(&b.binary));
+        Ok(Self { functions, raw })
+    }
+
+    pub fn routes(&self) -> impl Iterator<Item = (&FunctionResource, &RouteSpec)> {
+        self.functions
+            .iter()
+            .flat_map(|f| f.routes.iter().map(move |r| (f, r)))
+    }
+}
+
+fn parse_function(logical_id: &str, resource: &Value) -> Result<FunctionResource, TemplateError> {
+    let binary = resource
+        .get("Metadata")
+        .and_then(|m| m.get("BuildProperties"))
+        .and_then(|b| b.get("Binary"))
+        .and_then(Value::as_str)
+        .ok_or_else(|| {
+            TemplateError::Invalid(format!(
+                "{logical_id} has no Metadata.BuildProperties.Binary"
+            ))
+        })?
+        .to_owned();
+    let mut routes = Vec::new();
+    let mut other_events = Vec::new();
+    if let Some(events) = resource
+        .get("Properties")
+        .and_then(|p| p.get("Events"))
+        .and_then(Value::as_mapping)
+    {
+        for (name, event) in events {
+            let name = name.as_str().unwrap_or_default();
+            if event.get("Type").and_then(Value::as_str) != Some("HttpApi") {
+                other_events.push(name.to_owned());
+                continue;
+            }
+            let props = event.get("Properties");
+            let field = |key: &str| {
+                props
+                    .and_then(|p| p.get(key))
+                    .and_then(Value::as_str)
+                    .map(str::to_owned)
+                    .ok_or_else(|| {
+                        TemplateError::Invalid(format!("{logical_id}.{name} has no {key}"))
+                    })
+            };
+            let method = field("Method")?.to_ascii_uppercase();
+            let path = field("Path")?;
+            let public = props
+                .and_then(|p| p.get("Auth"))
+                .and_then(|a| a.get("Authorizer"))
+                .and_then(Value::as_str)
+                == Some("NONE");
+            routes.push(RouteSpec {
+                method: if method == "ANY" || method == "X-AMAZON-APIGATEWAY-ANY-METHOD" {
+                    "ANY".into()
+                } else {
+                    method
+                },
+                path,
+                public,
+            });
+        }
+    }
+    routes.sort();
+    Ok(FunctionResource {
+        logical_id: logical_id.to_owned(),
+        binary,
+        routes,
+        other_events,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_functions_routes_and_auth() {
+        let template = Template::parse(
+            r#"
+Resources:
+  Table:
+    Type: AWS::DynamoDB::Table
+  HealthFunction:
+    Type: AWS::Serverless::Function
+    Metadata:
+      BuildMethod: rust-cargolambda
+      BuildProperties:
+        Binary: health
+    Properties:
+      CodeUri: functions/
+      Environment:
+        Variables:
+          X: !Ref Table
+      Events:
+        Get:
+          Type: HttpApi
+          Properties:
+            ApiId: !Ref Api
+            Path: /api/health
+            Method: get
+            Auth:
+              Authorizer: NONE
+        Nightly:
+          Type: Schedule
+"#,
+        )
+        .expect("parses");
+        assert_eq!(template.functions.len(), 1);
+        let f = &template.functions[0];
+        assert_eq!(f.binary, "health");
+        assert_eq!(
+            f.routes,
+            vec![RouteSpec {
+                method: "GET".into(),
+                path: "/api/health".into(),
+                public: true
+            }]
+        );
+        assert_eq!(f.other_events, vec!["Nightly".to_owned()]);
+    }
+
+    #[test]
+    fn a_function_without_binary_is_an_error() {
+        let err = Template::parse(
+            "Resources:\n  F:\n    Type: AWS::Serverless::Function\n    Properties: {}\n",
+        )
+        .expect_err("no binary");
+        assert!(err.to_string().contains("BuildProperties.Binary"));
+    }
+}

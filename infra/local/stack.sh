@@ -1,0 +1,125 @@
+# Local stack helpers, sourced by scripts/run and scripts/test.
+#
+# Starts what the API needs on this machine: a PostgreSQL 15 + PostGIS cluster in a
+# project-local folder on a non-default port, and the AWS emulator (moto server). Installs
+# PostGIS (apt) and the Python tools (pip, into .local/venv) when they are missing.
+# Everything it starts is stopped by stop_stack, which the callers run on exit.
+
+STACK_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+LOCAL_DIR="$STACK_ROOT/.local"
+VENV="$LOCAL_DIR/venv"
+PG_BIN="${PG_BIN:-/usr/lib/postgresql/15/bin}"
+STARTED_PG_DIRS=()
+STARTED_PIDS=()
+
+step() { printf '\n==> %s\n' "$*" >&2; }
+note() { printf '    %s\n' "$*" >&2; }
+die() { printf 'error: %s\n' "$*" >&2; exit 1; }
+
+as_root() {
+    if [ "$(id -u)" = 0 ]; then "$@"
+    elif command -v sudo >/dev/null 2>&1; then sudo "$@"
+    else die "need root to run: $*"; fi
+}
+
+ensure_postgis() {
+    if [ -x "$PG_BIN/postgres" ] && [ -f /usr/share/postgresql/15/extension/postgis.control ]; then
+        note "PostgreSQL 15 + PostGIS 3 present"
+        return
+    fi
+    step "Installing PostgreSQL 15 + PostGIS 3 (apt-get install postgresql-15-postgis-3)"
+    as_root apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq --no-install-recommends \
+        postgresql-15 postgresql-15-postgis-3 >/dev/null
+    [ -x "$PG_BIN/postgres" ] || die "PostgreSQL server binaries not found in $PG_BIN"
+}
+
+ensure_python_tools() {
+    local requirements="$STACK_ROOT/infra/local/requirements.txt"
+    local stamp="$VENV/.requirements"
+    if [ -x "$VENV/bin/moto_server" ] && cmp -s "$requirements" "$stamp"; then
+        note "moto, cfn-lint and aws-sam-translator present in .local/venv"
+        return
+    fi
+    step "Installing the AWS emulator and template linters into .local/venv (pip)"
+    command -v python3 >/dev/null 2>&1 || die "python3 is required"
+    mkdir -p "$LOCAL_DIR"
+    [ -x "$VENV/bin/pip" ] || python3 -m venv "$VENV"
+    "$VENV/bin/pip" install --quiet --disable-pip-version-check -r "$requirements"
+    cp "$requirements" "$stamp"
+}
+
+free_port() {
+    python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+# PostgreSQL refuses to run as root: run its tools as the postgres user then.
+pg_run() {
+    if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
+}
+
+# start_postgres DATA_DIR PORT: creates the cluster on first use, then starts it.
+start_postgres() {
+    local data="$1" port="$2"
+    if [ ! -f "$data/PG_VERSION" ]; then
+        step "Creating a PostgreSQL cluster in ${data#"$STACK_ROOT"/}"
+        mkdir -p "$data"
+        [ "$(id -u)" = 0 ] && chown postgres:postgres "$data"
+        chmod 700 "$data"
+        pg_run "$PG_BIN/initdb" -D "$data" -U postgres -A trust -E UTF8 --no-sync >/dev/null
+    fi
+    if pg_run "$PG_BIN/pg_ctl" -D "$data" status >/dev/null 2>&1; then
+        note "PostgreSQL already running in ${data#"$STACK_ROOT"/}"
+        return
+    fi
+    step "Starting PostgreSQL on 127.0.0.1:$port"
+    pg_run "$PG_BIN/pg_ctl" -D "$data" -w -t 30 -l "$data/server.log" start \
+        -o "-p $port -c listen_addresses=127.0.0.1 -c unix_socket_directories='' -c fsync=off -c max_connections=300" \
+        >/dev/null || { tail -n 20 "$data/server.log" >&2; die "PostgreSQL did not start"; }
+    STARTED_PG_DIRS+=("$data")
+}
+
+stop_postgres() {
+    pg_run "$PG_BIN/pg_ctl" -D "$1" -m fast stop >/dev/null 2>&1 || true
+}
+
+# start_moto PORT LOG: the AWS emulator, in the background until stop_stack.
+start_moto() {
+    local port="$1" log="$2"
+    step "Starting the AWS emulator (moto) on 127.0.0.1:$port"
+    mkdir -p "$(dirname "$log")"
+    "$VENV/bin/moto_server" -H 127.0.0.1 -p "$port" >"$log" 2>&1 &
+    STARTED_PIDS+=("$!")
+    for _ in $(seq 1 100); do
+        curl -fsS "http://127.0.0.1:$port/moto-api/" >/dev/null 2>&1 && return
+        sleep 0.1
+    done
+    tail -n 20 "$log" >&2
+    die "the AWS emulator did not start"
+}
+
+stop_stack() {
+    local pid data
+    for pid in "${STARTED_PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
+    for data in "${STARTED_PG_DIRS[@]}"; do stop_postgres "$data"; done
+    STARTED_PIDS=()
+    STARTED_PG_DIRS=()
+}
+
+# Settings the functions read, pointing the AWS SDK at the emulator.
+export_aws_emulator_env() {
+    export AWS_ENDPOINT_URL="http://127.0.0.1:$1"
+    export AWS_REGION=us-east-1
+    export AWS_ACCESS_KEY_ID=local
+    export AWS_SECRET_ACCESS_KEY=local
+    export AWS_EC2_METADATA_DISABLED=true
+}
+
+# Expands the SAM template and lints both the template and its CloudFormation expansion.
+check_template() {
+    step "Linting template.yaml (cfn-lint, SAM expansion)"
+    "$VENV/bin/cfn-lint" "$STACK_ROOT/template.yaml"
+    AWS_DEFAULT_REGION=us-east-1 "$VENV/bin/python" "$STACK_ROOT/infra/check_template.py" \
+        "$STACK_ROOT/template.yaml" "$LOCAL_DIR/template.expanded.json"
+    "$VENV/bin/cfn-lint" "$LOCAL_DIR/template.expanded.json"
+}

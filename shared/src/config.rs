@@ -1,0 +1,314 @@
+//! Typed configuration, read once per container from the environment.
+//!
+//! Every variable is named in one place here so a missing or malformed one fails the cold
+//! start with a message naming it, instead of a confusing error on the first request.
+
+use std::{fmt, str::FromStr, time::Duration};
+
+/// Why the configuration could not be built.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum ConfigError {
+    #[error("missing required environment variable {0}")]
+    Missing(&'static str),
+    #[error("invalid value for environment variable {var}: {reason}")]
+    Invalid { var: &'static str, reason: String },
+}
+
+/// Where the code runs. Production tightens rules that are relaxed for local runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Environment {
+    Local,
+    Staging,
+    Production,
+}
+
+impl FromStr for Environment {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "local" => Ok(Self::Local),
+            "staging" => Ok(Self::Staging),
+            "production" => Ok(Self::Production),
+            other => Err(format!(
+                "expected local, staging or production, got {other:?}"
+            )),
+        }
+    }
+}
+
+impl Environment {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Local => "local",
+            Self::Staging => "staging",
+            Self::Production => "production",
+        }
+    }
+}
+
+/// The PostgreSQL connection: plain password or trust locally, an IAM auth token through
+/// RDS Proxy in AWS.
+#[derive(Clone)]
+pub struct DatabaseConfig {
+    pub pg: tokio_postgres::Config,
+    /// Host and port as written in `DATABASE_URL`; the IAM token is signed for them.
+    pub host: String,
+    pub port: u16,
+    /// Sign an RDS IAM auth token for every new connection instead of using a password.
+    pub iam_auth: bool,
+    pub pool_size: usize,
+    pub connect_timeout: Duration,
+}
+
+impl fmt::Debug for DatabaseConfig {
+    // The password never reaches a log line.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("DatabaseConfig")
+            .field("host", &self.host)
+            .field("port", &self.port)
+            .field("dbname", &self.pg.get_dbname())
+            .field("user", &self.pg.get_user())
+            .field("iam_auth", &self.iam_auth)
+            .field("pool_size", &self.pool_size)
+            .finish()
+    }
+}
+
+/// How the AWS SDK is reached. `endpoint_url` points every client at a local emulator.
+#[derive(Debug, Clone)]
+pub struct AwsSettings {
+    pub region: Option<String>,
+    pub endpoint_url: Option<String>,
+}
+
+/// Names of the AWS resources this deployment owns.
+#[derive(Debug, Clone)]
+pub struct Resources {
+    /// The DynamoDB table for sessions, rate limits, idempotency keys and the error store.
+    pub app_table: String,
+    pub uploads_bucket: String,
+    pub backups_bucket: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub environment: Environment,
+    /// The Lambda function name, or the local process name; appears on every log line.
+    pub service_name: String,
+    pub database: DatabaseConfig,
+    pub aws: AwsSettings,
+    pub resources: Resources,
+}
+
+impl Config {
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Builds the configuration from any variable source (the environment, or a map in tests).
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let env = Vars(&lookup);
+        let environment = env.parsed_or("APP_ENV", Environment::Local)?;
+        let service_name = env
+            .optional("AWS_LAMBDA_FUNCTION_NAME")
+            .or_else(|| env.optional("SERVICE_NAME"))
+            .unwrap_or_else(|| "readyset-local".to_owned());
+
+        let url = env.required("DATABASE_URL")?;
+        let pg: tokio_postgres::Config = url.parse().map_err(|e| ConfigError::Invalid {
+            var: "DATABASE_URL",
+            reason: format!("not a PostgreSQL connection string ({e})"),
+        })?;
+        let (host, port) = host_and_port(&pg)?;
+        let iam_auth = env.parsed_or("DATABASE_IAM_AUTH", false)?;
+        // `prefer` may fall back to plaintext, which would send the token in the clear.
+        if iam_auth && pg.get_ssl_mode() != tokio_postgres::config::SslMode::Require {
+            return Err(ConfigError::Invalid {
+                var: "DATABASE_URL",
+                reason: "IAM authentication needs TLS: set sslmode=require".into(),
+            });
+        }
+        let pool_size = env.parsed_or("DATABASE_POOL_SIZE", 4usize)?;
+        if pool_size == 0 {
+            return Err(ConfigError::Invalid {
+                var: "DATABASE_POOL_SIZE",
+                reason: "must be at least 1".into(),
+            });
+        }
+        let connect_timeout =
+            Duration::from_millis(env.parsed_or("DATABASE_CONNECT_TIMEOUT_MS", 3000u64)?);
+
+        Ok(Self {
+            environment,
+            service_name,
+            database: DatabaseConfig {
+                pg,
+                host,
+                port,
+                iam_auth,
+                pool_size,
+                connect_timeout,
+            },
+            aws: AwsSettings {
+                region: env.optional("AWS_REGION"),
+                endpoint_url: env.optional("AWS_ENDPOINT_URL"),
+            },
+            resources: Resources {
+                app_table: env.required("APP_TABLE")?,
+                uploads_bucket: env.required("UPLOADS_BUCKET")?,
+                backups_bucket: env.required("BACKUPS_BUCKET")?,
+            },
+        })
+    }
+}
+
+fn host_and_port(pg: &tokio_postgres::Config) -> Result<(String, u16), ConfigError> {
+    let host = match pg.get_hosts().first() {
+        Some(tokio_postgres::config::Host::Tcp(h)) => h.clone(),
+        Some(tokio_postgres::config::Host::Unix(p)) => p.display().to_string(),
+        None => {
+            return Err(ConfigError::Invalid {
+                var: "DATABASE_URL",
+                reason: "no host given".into(),
+            })
+        }
+    };
+    let port = pg.get_ports().first().copied().unwrap_or(5432);
+    Ok((host, port))
+}
+
+/// Variable lookups that name the variable in every error.
+struct Vars<'a, F: Fn(&str) -> Option<String>>(&'a F);
+
+impl<F: Fn(&str) -> Option<String>> Vars<'_, F> {
+    fn optional(&self, var: &'static str) -> Option<String> {
+        (self.0)(var).filter(|v| !v.trim().is_empty())
+    }
+
+    fn required(&self, var: &'static str) -> Result<String, ConfigError> {
+        self.optional(var).ok_or(ConfigError::Missing(var))
+    }
+
+    fn parsed_or<T>(&self, var: &'static str, default: T) -> Result<T, ConfigError>
+    where
+        T: FromStr,
+        T::Err: fmt::Display,
+    {
+        match self.optional(var) {
+            None => Ok(default),
+            Some(raw) => raw
+                .trim()
+                .parse()
+                .map_err(|e: T::Err| ConfigError::Invalid {
+                    var,
+                    reason: e.to_string(),
+                }),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn vars(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
+        let map: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        move |k| map.get(k).cloned()
+    }
+
+    const BASE: &[(&str, &str)] = &[
+        ("DATABASE_URL", "postgres://app@127.0.0.1:5433/readyset"),
+        ("APP_TABLE", "readyset-app"),
+        ("UPLOADS_BUCKET", "uploads"),
+        ("BACKUPS_BUCKET", "backups"),
+    ];
+
+    #[test]
+    fn builds_with_defaults() {
+        let config = Config::from_lookup(vars(BASE)).expect("valid config");
+        assert_eq!(config.environment, Environment::Local);
+        assert_eq!(config.database.host, "127.0.0.1");
+        assert_eq!(config.database.port, 5433);
+        assert_eq!(config.database.pool_size, 4);
+        assert!(!config.database.iam_auth);
+        assert_eq!(config.resources.app_table, "readyset-app");
+    }
+
+    #[test]
+    fn names_the_missing_variable() {
+        let without_table: Vec<_> = BASE
+            .iter()
+            .copied()
+            .filter(|(k, _)| *k != "APP_TABLE")
+            .collect();
+        let err = Config::from_lookup(vars(&without_table)).expect_err("must be rejected");
+        assert_eq!(err, ConfigError::Missing("APP_TABLE"));
+        assert!(err.to_string().contains("APP_TABLE"));
+    }
+
+    #[test]
+    fn rejects_malformed_values_by_name() {
+        let mut bad = BASE.to_vec();
+        bad.push(("DATABASE_POOL_SIZE", "many"));
+        let err = Config::from_lookup(vars(&bad)).expect_err("must be rejected");
+        assert!(matches!(
+            err,
+            ConfigError::Invalid {
+                var: "DATABASE_POOL_SIZE",
+                ..
+            }
+        ));
+
+        let mut bad_env = BASE.to_vec();
+        bad_env.push(("APP_ENV", "prod"));
+        let err = Config::from_lookup(vars(&bad_env)).expect_err("must be rejected");
+        assert!(matches!(err, ConfigError::Invalid { var: "APP_ENV", .. }));
+    }
+
+    #[test]
+    fn iam_auth_requires_tls() {
+        let mut iam = BASE.to_vec();
+        iam.push(("DATABASE_IAM_AUTH", "true"));
+        let err = Config::from_lookup(vars(&iam)).expect_err("must be rejected");
+        assert!(matches!(
+            err,
+            ConfigError::Invalid {
+                var: "DATABASE_URL",
+                ..
+            }
+        ));
+
+        let mut iam_tls: Vec<_> = BASE
+            .iter()
+            .copied()
+            .filter(|(k, _)| *k != "DATABASE_URL")
+            .collect();
+        iam_tls.push((
+            "DATABASE_URL",
+            "postgres://app@proxy.example:5432/readyset?sslmode=require",
+        ));
+        iam_tls.push(("DATABASE_IAM_AUTH", "true"));
+        assert!(
+            Config::from_lookup(vars(&iam_tls))
+                .expect("valid")
+                .database
+                .iam_auth
+        );
+    }
+
+    #[test]
+    fn debug_output_hides_the_password() {
+        let mut with_password: Vec<_> = BASE
+            .iter()
+            .copied()
+            .filter(|(k, _)| *k != "DATABASE_URL")
+            .collect();
+        with_password.push(("DATABASE_URL", "postgres://app:s3cret-pw@db:5432/readyset"));
+        let config = Config::from_lookup(vars(&with_password)).expect("valid");
+        assert!(!format!("{config:?}").contains("s3cret-pw"));
+    }
+}

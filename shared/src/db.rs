@@ -1,0 +1,236 @@
+//! PostgreSQL access: the connection pool, typed query parameters and migrations.
+//!
+//! Behind RDS Proxy, named prepared statements pin a client to one database connection and
+//! defeat the proxy's pooling, so queries go through tokio-postgres' `query_typed` /
+//! `execute_typed` (one round trip, unnamed statement) with parameters built by [`p`], which
+//! pairs each value with its PostgreSQL type. Enumerations are `text` columns with `CHECK`
+//! constraints and PostGIS values travel as text (`ST_GeogFromText`, `ST_AsText`), so no
+//! query needs a custom-type lookup, which would prepare a statement.
+
+use std::time::Duration;
+
+use aws_config::SdkConfig;
+use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
+use deadpool::managed::{self, Metrics, RecycleError, RecycleResult};
+use tokio_postgres::types::{Json, ToSql, Type};
+use uuid::Uuid;
+
+use crate::{config::DatabaseConfig, error::ApiError};
+
+/// A pooled connection; dereferences to [`tokio_postgres::Client`].
+pub type DbClient = managed::Object<PgManager>;
+
+/// The connection pool. Connections are opened lazily, so a cold start succeeds while the
+/// database is down and health checks can report it.
+#[derive(Clone)]
+pub struct Db {
+    pool: managed::Pool<PgManager>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum DbError {
+    #[error("could not connect to PostgreSQL: {0}")]
+    Connect(#[from] tokio_postgres::Error),
+    #[error("could not sign an RDS IAM auth token: {0}")]
+    IamToken(String),
+}
+
+impl Db {
+    pub fn new(config: &DatabaseConfig, sdk: &SdkConfig) -> Self {
+        let manager = PgManager {
+            config: config.clone(),
+            sdk: sdk.clone(),
+            tls: tls_connector(),
+        };
+        let pool = managed::Pool::builder(manager)
+            .max_size(config.pool_size)
+            .runtime(deadpool::Runtime::Tokio1)
+            .create_timeout(Some(config.connect_timeout))
+            .wait_timeout(Some(config.connect_timeout))
+            .recycle_timeout(Some(Duration::from_secs(1)))
+            .build()
+            // Only fails without a runtime, which is set above.
+            .unwrap_or_else(|e| panic!("pool configuration is invalid: {e}"));
+        Self { pool }
+    }
+
+    /// A connection from the pool; failure to get one is a 503, not a 500.
+    pub async fn get(&self) -> Result<DbClient, ApiError> {
+        self.pool.get().await.map_err(|err| {
+            ApiError::service_unavailable("the database is unavailable")
+                .with_source(err.to_string())
+        })
+    }
+
+    /// Opens a first connection and loads PostGIS into it, so the first request does not pay
+    /// for either. Failures are ignored: the request path reports them properly.
+    pub async fn warm_up(&self) {
+        if let Ok(client) = self.pool.get().await {
+            let warm = client.simple_query("SELECT postgis_lib_version()").await;
+            if let Err(err) = warm {
+                tracing::warn!(error = %err, "database warm-up query failed");
+            }
+        }
+    }
+}
+
+/// Opens connections for the pool, with a fresh IAM token for each when configured.
+pub struct PgManager {
+    config: DatabaseConfig,
+    sdk: SdkConfig,
+    tls: tokio_postgres_rustls::MakeRustlsConnect,
+}
+
+impl PgManager {
+    async fn connection_config(&self) -> Result<tokio_postgres::Config, DbError> {
+        let mut pg = self.config.pg.clone();
+        pg.connect_timeout(self.config.connect_timeout);
+        if self.config.iam_auth {
+            let user = pg.get_user().unwrap_or_default().to_owned();
+            let generator_config = aws_sdk_rds::auth_token::Config::builder()
+                .hostname(&self.config.host)
+                .port(u64::from(self.config.port))
+                .username(user)
+                .build()
+                .map_err(|e| DbError::IamToken(e.to_string()))?;
+            let token = aws_sdk_rds::auth_token::AuthTokenGenerator::new(generator_config)
+                .auth_token(&self.sdk)
+                .await
+                .map_err(|e| DbError::IamToken(e.to_string()))?;
+            pg.password(token.as_str());
+        }
+        Ok(pg)
+    }
+}
+
+impl managed::Manager for PgManager {
+    type Type = tokio_postgres::Client;
+    type Error = DbError;
+
+    async fn create(&self) -> Result<Self::Type, Self::Error> {
+        let pg = self.connection_config().await?;
+        let (client, connection) = pg.connect(self.tls.clone()).await?;
+        tokio::spawn(async move {
+            if let Err(err) = connection.await {
+                tracing::debug!(error = %err, "database connection closed");
+            }
+        });
+        Ok(client)
+    }
+
+    async fn recycle(&self, client: &mut Self::Type, _: &Metrics) -> RecycleResult<Self::Error> {
+        if client.is_closed() {
+            Err(RecycleError::message("connection closed"))
+        } else {
+            Ok(())
+        }
+    }
+}
+
+fn tls_connector() -> tokio_postgres_rustls::MakeRustlsConnect {
+    // RDS Proxy presents an ACM certificate, which chains to the public web roots.
+    let roots = rustls::RootCertStore::from_iter(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+    let provider = std::sync::Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    let config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .unwrap_or_else(|e| panic!("TLS protocol versions unavailable: {e}"))
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    tokio_postgres_rustls::MakeRustlsConnect::new(config)
+}
+
+/// A value's PostgreSQL type, so it can be sent without a prepare round trip.
+pub trait SqlType {
+    const PG_TYPE: Type;
+}
+
+macro_rules! sql_types {
+    ($($rust:ty => $pg:ident),* $(,)?) => {
+        $(impl SqlType for $rust { const PG_TYPE: Type = Type::$pg; })*
+    };
+}
+
+sql_types! {
+    bool => BOOL,
+    i16 => INT2,
+    i32 => INT4,
+    i64 => INT8,
+    f64 => FLOAT8,
+    String => TEXT,
+    str => TEXT,
+    Uuid => UUID,
+    DateTime<Utc> => TIMESTAMPTZ,
+    NaiveDate => DATE,
+    NaiveTime => TIME,
+    serde_json::Value => JSONB,
+    Vec<String> => TEXT_ARRAY,
+    Vec<Uuid> => UUID_ARRAY,
+    Vec<i64> => INT8_ARRAY,
+}
+
+impl<T: SqlType + ?Sized> SqlType for &T {
+    const PG_TYPE: Type = T::PG_TYPE;
+}
+
+impl<T: SqlType> SqlType for Option<T> {
+    const PG_TYPE: Type = T::PG_TYPE;
+}
+
+impl<T> SqlType for Json<T> {
+    const PG_TYPE: Type = Type::JSONB;
+}
+
+/// One typed query parameter: `client.query_typed(sql, &[p(&id), p(&name)])`.
+pub fn p<T: ToSql + SqlType + Sync>(value: &T) -> (&(dyn ToSql + Sync), Type) {
+    (value, T::PG_TYPE)
+}
+
+mod embedded {
+    refinery::embed_migrations!("../infra/migrations");
+}
+
+/// Key of the advisory lock that keeps two migration runs from interleaving.
+const MIGRATION_LOCK: i64 = 0x5245_4144_5953_4554; // "READYSET"
+
+/// Applies every pending migration in order, each in its own transaction, and returns the
+/// versions applied. Safe to run concurrently and repeatedly.
+pub async fn migrate(client: &mut tokio_postgres::Client) -> Result<Vec<String>, ApiError> {
+    client
+        .execute_typed("SELECT pg_advisory_lock($1)", &[p(&MIGRATION_LOCK)])
+        .await?;
+    let result = embedded::migrations::runner()
+        .set_abort_divergent(true)
+        .run_async(client)
+        .await;
+    let unlock = client
+        .execute_typed("SELECT pg_advisory_unlock($1)", &[p(&MIGRATION_LOCK)])
+        .await;
+    let report = result.map_err(ApiError::internal)?;
+    unlock?;
+    Ok(report
+        .applied_migrations()
+        .iter()
+        .map(|m| m.to_string())
+        .collect())
+}
+
+/// The newest migration version compiled into this build.
+pub fn latest_migration_version() -> i64 {
+    embedded::migrations::runner()
+        .get_migrations()
+        .iter()
+        .map(|m| i64::from(m.version()))
+        .max()
+        .unwrap_or(0)
+}
+
+/// Identifies the exact migration set of this build (versions and checksums), so a
+/// prepared database can be reused only while the schema it holds is current.
+pub fn migrations_fingerprint() -> String {
+    embedded::migrations::runner()
+        .get_migrations()
+        .iter()
+        .map(|m| format!("{}:{:x}", m.version(), m.checksum()))
+        .collect::<Vec<_>>()
+        .join(",")
+}

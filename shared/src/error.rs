@@ -1,0 +1,269 @@
+//! The one error type of every handler.
+//!
+//! An [`ApiError`] carries the HTTP status, a stable machine-readable `code`, a message that
+//! is safe to show, optional field details, and (never shown) the internal cause that is
+//! logged. It renders as `{"error":{"code","message","requestId","details"?}}`.
+
+use std::borrow::Cow;
+
+use http::{header::HeaderName, HeaderValue, StatusCode};
+use serde::Serialize;
+use serde_json::Value;
+
+pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
+
+/// A failed request. Boxed, so `Result<_, ApiError>` stays one pointer wide on the happy path;
+/// its parts are read through `Deref` (`err.status`, `err.code`).
+#[derive(Debug)]
+pub struct ApiError(Box<ErrorParts>);
+
+#[derive(Debug)]
+pub struct ErrorParts {
+    pub status: StatusCode,
+    pub code: Cow<'static, str>,
+    pub message: String,
+    pub details: Option<Value>,
+    /// Extra response headers (`Allow`, `Retry-After`, rate-limit headers).
+    pub headers: Vec<(HeaderName, HeaderValue)>,
+    /// The internal cause: logged, never shown to clients.
+    pub source: Option<BoxError>,
+}
+
+impl std::ops::Deref for ApiError {
+    type Target = ErrorParts;
+    fn deref(&self) -> &ErrorParts {
+        &self.0
+    }
+}
+
+impl std::fmt::Display for ApiError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} {}: {}", self.status, self.code, self.message)
+    }
+}
+
+impl std::error::Error for ApiError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.0
+            .source
+            .as_deref()
+            .map(|e| e as &(dyn std::error::Error + 'static))
+    }
+}
+
+/// One problem with one input field, as reported in `error.details`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FieldError {
+    pub field: String,
+    pub reason: String,
+}
+
+impl FieldError {
+    pub fn new(field: impl Into<String>, reason: impl Into<String>) -> Self {
+        Self {
+            field: field.into(),
+            reason: reason.into(),
+        }
+    }
+}
+
+impl ApiError {
+    pub fn new(
+        status: StatusCode,
+        code: impl Into<Cow<'static, str>>,
+        message: impl Into<String>,
+    ) -> Self {
+        Self(Box::new(ErrorParts {
+            status,
+            code: code.into(),
+            message: message.into(),
+            details: None,
+            headers: Vec::new(),
+            source: None,
+        }))
+    }
+
+    pub fn bad_request(code: &'static str, message: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, code, message)
+    }
+
+    /// 400 listing every invalid field at once.
+    pub fn validation(errors: Vec<FieldError>) -> Self {
+        let message = match errors.as_slice() {
+            [one] => format!("{}: {}", one.field, one.reason),
+            many => format!("{} fields are invalid", many.len()),
+        };
+        Self::bad_request("validation_failed", message).with_details(serde_json::json!(errors))
+    }
+
+    pub fn unauthorized(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::UNAUTHORIZED, "unauthorized", message)
+    }
+
+    pub fn forbidden(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::FORBIDDEN, "forbidden", message)
+    }
+
+    /// 404 for a missing object, and for an object the caller may not see: the two are
+    /// indistinguishable on purpose.
+    pub fn not_found(what: &str) -> Self {
+        Self::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            format!("{what} not found"),
+        )
+    }
+
+    pub fn conflict(code: &'static str, message: impl Into<String>) -> Self {
+        Self::new(StatusCode::CONFLICT, code, message)
+    }
+
+    pub fn unprocessable(code: &'static str, message: impl Into<String>) -> Self {
+        Self::new(StatusCode::UNPROCESSABLE_ENTITY, code, message)
+    }
+
+    pub fn payload_too_large(limit_bytes: usize) -> Self {
+        Self::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "payload_too_large",
+            format!("request body exceeds {limit_bytes} bytes"),
+        )
+    }
+
+    pub fn service_unavailable(message: impl Into<String>) -> Self {
+        Self::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "service_unavailable",
+            message,
+        )
+    }
+
+    /// 500 whose cause is logged, never returned.
+    pub fn internal(cause: impl Into<BoxError>) -> Self {
+        Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal_error",
+            "an unexpected error occurred",
+        )
+        .with_source(cause)
+    }
+
+    pub fn with_details(mut self, details: Value) -> Self {
+        self.0.details = Some(details);
+        self
+    }
+
+    pub fn with_header(mut self, name: HeaderName, value: HeaderValue) -> Self {
+        self.0.headers.push((name, value));
+        self
+    }
+
+    pub fn with_source(mut self, cause: impl Into<BoxError>) -> Self {
+        self.0.source = Some(cause.into());
+        self
+    }
+
+    pub fn is_server_error(&self) -> bool {
+        self.status.is_server_error()
+    }
+
+    /// The JSON body clients see.
+    pub fn body(&self, request_id: &str) -> Value {
+        let mut error = serde_json::json!({
+            "code": self.code,
+            "message": self.message,
+            "requestId": request_id,
+        });
+        if let Some(details) = &self.details {
+            error["details"] = details.clone();
+        }
+        serde_json::json!({ "error": error })
+    }
+}
+
+pub type ApiResult<T> = Result<T, ApiError>;
+
+impl From<tokio_postgres::Error> for ApiError {
+    fn from(err: tokio_postgres::Error) -> Self {
+        use tokio_postgres::error::SqlState;
+        let Some(code) = err.code() else {
+            // No SQLSTATE: the connection failed or broke.
+            return Self::service_unavailable("the database is unavailable").with_source(err);
+        };
+        let mapped = if *code == SqlState::UNIQUE_VIOLATION {
+            Self::conflict(
+                "already_exists",
+                "a record with these values already exists",
+            )
+        } else if *code == SqlState::FOREIGN_KEY_VIOLATION {
+            Self::conflict(
+                "reference_conflict",
+                "a referenced record does not exist or is still in use",
+            )
+        } else if *code == SqlState::CHECK_VIOLATION || *code == SqlState::NOT_NULL_VIOLATION {
+            Self::unprocessable("constraint_violation", "the values break a data rule")
+        } else if *code == SqlState::T_R_SERIALIZATION_FAILURE
+            || *code == SqlState::T_R_DEADLOCK_DETECTED
+            || *code == SqlState::LOCK_NOT_AVAILABLE
+        {
+            Self::conflict(
+                "concurrent_update",
+                "the record was changed concurrently; retry",
+            )
+        } else if *code == SqlState::QUERY_CANCELED
+            || *code == SqlState::TOO_MANY_CONNECTIONS
+            || *code == SqlState::ADMIN_SHUTDOWN
+            || *code == SqlState::CANNOT_CONNECT_NOW
+        {
+            Self::service_unavailable("the database is unavailable")
+        } else {
+            Self::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal_error",
+                "an unexpected error occurred",
+            )
+        };
+        mapped.with_source(err)
+    }
+}
+
+impl From<serde_json::Error> for ApiError {
+    fn from(err: serde_json::Error) -> Self {
+        Self::internal(err)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn body_has_the_stable_shape() {
+        let body = ApiError::not_found("order").body("req-1");
+        assert_eq!(
+            body,
+            serde_json::json!({"error": {"code": "not_found", "message": "order not found", "requestId": "req-1"}})
+        );
+    }
+
+    #[test]
+    fn internal_errors_hide_their_cause() {
+        let err = ApiError::internal("relation \"secret_table\" does not exist");
+        let body = err.body("r").to_string();
+        assert!(!body.contains("secret_table"));
+        assert_eq!(err.status, StatusCode::INTERNAL_SERVER_ERROR);
+        assert!(std::error::Error::source(&err).is_some());
+    }
+
+    #[test]
+    fn validation_lists_fields() {
+        let err = ApiError::validation(vec![
+            FieldError::new("email", "is required"),
+            FieldError::new("name", "is too long"),
+        ]);
+        let body = err.body("r");
+        assert_eq!(body["error"]["code"], "validation_failed");
+        assert_eq!(body["error"]["details"][1]["field"], "name");
+        assert_eq!(err.status, StatusCode::BAD_REQUEST);
+    }
+}

@@ -1,0 +1,28 @@
+//! The common crate of every Ready Set function.
+//!
+//! A function's `main` is one call to [`runtime::run_http`] or [`runtime::run_event`] with
+//! its handler; everything else a handler relies on lives here, once:
+//!
+//! - [`config`]: typed configuration from the environment, with errors naming the variable.
+//! - [`state`]: [`AppState`], built once per container: config, database pool, AWS clients.
+//! - [`runtime`]: the Lambda entry points and the in-process request path they share with
+//!   the local gateway (request id, panic → 500, error rendering, headers, access log).
+//! - [`error`]: [`ApiError`], the one error type, rendered as a stable JSON body.
+//! - [`http`]: response builders and the security headers added to every response.
+//! - [`input`]: strict parsing of ids, text, JSON bodies and pagination.
+//! - [`db`]: the PostgreSQL pool (RDS Proxy friendly), typed parameters, migrations.
+//! - [`aws`]: SDK configuration with the local-emulator endpoint override.
+//! - [`telemetry`]: JSON log lines.
+
+pub mod aws;
+pub mod config;
+pub mod db;
+pub mod error;
+pub mod http;
+pub mod input;
+pub mod runtime;
+pub mod state;
+pub mod telemetry;
+
+pub use error::{ApiError, ApiResult};
+pub use state::AppState;

@@ -1,0 +1,124 @@
+//! `GET /api/health` through the local gateway, with every dependency up and with the
+//! database taken away.
+
+use api_tests::{json_body, test_config, TestApp};
+use shared::AppState;
+
+#[tokio::test]
+async fn healthy_stack_reports_every_service_up() {
+    let app = TestApp::spawn().await;
+    let response = app.get("/api/health").await;
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.headers()["content-type"], "application/json");
+    assert_eq!(response.headers()["x-frame-options"], "DENY");
+    assert!(response.headers().contains_key("x-request-id"));
+    let body = json_body(response).await;
+    assert_eq!(body["status"], "healthy");
+    for service in ["database", "dynamodb", "s3"] {
+        assert_eq!(
+            body["services"][service]["status"], "up",
+            "{service}: {body}"
+        );
+        assert!(
+            body["services"][service]["latencyMs"].as_f64().is_some(),
+            "{service}"
+        );
+    }
+    assert_eq!(
+        body["services"]["database"]["detail"]["schemaVersion"].as_i64(),
+        Some(shared::db::latest_migration_version())
+    );
+}
+
+#[tokio::test]
+async fn unreachable_database_is_503_with_database_down() {
+    // A port nothing listens on: the same failure as a stopped server.
+    let closed_port = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        listener.local_addr().expect("addr").port()
+    };
+    let url = format!("postgres://postgres@127.0.0.1:{closed_port}/nothing");
+    let prefix = format!("t-{}", &uuid::Uuid::new_v4().simple().to_string()[..16]);
+    let state = AppState::from_config(test_config(&url, &prefix, &[])).await;
+    local_stack::provision::ensure_aws_resources(&state)
+        .await
+        .expect("provision");
+    let app = TestApp::serve(state, String::new()).await;
+
+    let response = app.get("/api/health").await;
+    assert_eq!(response.status(), 503);
+    assert_eq!(response.headers()["content-type"], "application/json");
+    let body = json_body(response).await;
+    assert_eq!(body["status"], "degraded");
+    assert_eq!(body["services"]["database"]["status"], "down");
+    assert_eq!(body["services"]["database"]["error"], "unreachable");
+    assert_eq!(body["services"]["dynamodb"]["status"], "up");
+    assert_eq!(body["services"]["s3"]["status"], "up");
+    assert!(
+        !body.to_string().contains(&closed_port.to_string()),
+        "no connection details leak"
+    );
+}
+
+#[tokio::test]
+async fn database_lost_while_running_degrades_then_recovers() {
+    let app = TestApp::spawn().await;
+    assert_eq!(app.get("/api/health").await.status(), 200);
+
+    // Take the database away under the running pool, as a failover or stop would.
+    let admin = connect_admin().await;
+    admin
+        .batch_execute(&format!(
+            "ALTER DATABASE {} ALLOW_CONNECTIONS false",
+            app.database
+        ))
+        .await
+        .expect("refuse new connections");
+    admin
+        .batch_execute(&format!(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{}'",
+            app.database
+        ))
+        .await
+        .expect("cut open connections");
+    let response = app.get("/api/health").await;
+    assert_eq!(response.status(), 503);
+    let body = json_body(response).await;
+    assert_eq!(body["services"]["database"]["status"], "down", "{body}");
+
+    admin
+        .batch_execute(&format!(
+            "ALTER DATABASE {} ALLOW_CONNECTIONS true",
+            app.database
+        ))
+        .await
+        .expect("restore");
+    assert_eq!(app.get("/api/health").await.status(), 200);
+}
+
+#[tokio::test]
+async fn missing_aws_resources_are_reported_down() {
+    let app = TestApp::spawn().await;
+    let prefix = format!("t-{}", &uuid::Uuid::new_v4().simple().to_string()[..16]);
+    let db_url = format!(
+        "{}/{}",
+        TestApp::admin_url().rsplit_once('/').expect("url").0,
+        app.database
+    );
+    // Names the emulator has never seen: table and bucket checks fail, the database is fine.
+    let state = AppState::from_config(test_config(&db_url, &prefix, &[])).await;
+    let broken = TestApp::serve(state, String::new()).await;
+    let body = json_body(broken.get("/api/health").await).await;
+    assert_eq!(body["services"]["database"]["status"], "up", "{body}");
+    assert_eq!(body["services"]["dynamodb"]["status"], "down");
+    assert_eq!(body["services"]["s3"]["status"], "down");
+}
+
+async fn connect_admin() -> tokio_postgres::Client {
+    let (client, connection) =
+        tokio_postgres::connect(&TestApp::admin_url(), tokio_postgres::NoTls)
+            .await
+            .expect("admin connection");
+    tokio::spawn(connection);
+    client
+}

@@ -1,0 +1,226 @@
+//! Test harness for whole-API tests.
+//!
+//! [`TestApp::spawn`] gives each test its own world, so tests run in parallel:
+//! - a database created in milliseconds from a migrated template database
+//!   (`CREATE DATABASE … TEMPLATE`), dropped when the test ends;
+//! - its own DynamoDB table and S3 buckets (a per-test name prefix) in the one emulator;
+//! - the local gateway serving `template.yaml` on 127.0.0.1 on a free port.
+//!
+//! It needs the services `scripts/test` starts: `TEST_DATABASE_ADMIN_URL` (a superuser
+//! connection to the test cluster) and `AWS_ENDPOINT_URL` (the emulator).
+
+use std::{collections::HashMap, net::SocketAddr, path::PathBuf, sync::Arc};
+
+use local_stack::{provision, Gateway};
+use shared::{config::Config, db::DbClient, AppState};
+use tokio::task::JoinHandle;
+
+/// Name of the migrated database every test database is copied from.
+const TEMPLATE_DB: &str = "readyset_test_template";
+/// Serializes template preparation across the test processes.
+const TEMPLATE_LOCK: i64 = 0x5445_5354_5450_4c00;
+
+pub fn repo_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .map(PathBuf::from)
+        .unwrap_or_default()
+}
+
+fn admin_url() -> String {
+    std::env::var("TEST_DATABASE_ADMIN_URL").unwrap_or_else(|_| {
+        panic!(
+            "TEST_DATABASE_ADMIN_URL is not set: run the tests with scripts/test, which starts \
+             PostgreSQL + PostGIS and the AWS emulator"
+        )
+    })
+}
+
+fn url_for_database(admin_url: &str, database: &str) -> String {
+    let base = admin_url
+        .rsplit_once('/')
+        .map_or(admin_url, |(base, _)| base);
+    format!("{base}/{database}")
+}
+
+async fn connect(url: &str) -> tokio_postgres::Client {
+    let (client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls)
+        .await
+        .unwrap_or_else(|e| panic!("cannot connect to the test cluster at {url}: {e}"));
+    tokio::spawn(connection);
+    client
+}
+
+/// Creates (or reuses) the migrated template, then copies it to a fresh database.
+async fn create_test_database(name: &str) {
+    let admin = connect(&admin_url()).await;
+    admin
+        .batch_execute(&format!("SELECT pg_advisory_lock({TEMPLATE_LOCK})"))
+        .await
+        .expect("lock");
+    let fingerprint = shared::db::migrations_fingerprint();
+    let current: Option<String> = admin
+        .query_opt(
+            "SELECT shobj_description(oid, 'pg_database') FROM pg_database WHERE datname = $1",
+            &[&TEMPLATE_DB],
+        )
+        .await
+        .expect("read template")
+        .and_then(|row| row.get(0));
+    if current.as_deref() != Some(fingerprint.as_str()) {
+        // One statement per call: DROP/CREATE DATABASE refuse to run in a transaction.
+        for statement in [
+            format!("DROP DATABASE IF EXISTS {TEMPLATE_DB} WITH (FORCE)"),
+            format!("CREATE DATABASE {TEMPLATE_DB}"),
+        ] {
+            admin
+                .batch_execute(&statement)
+                .await
+                .expect("create template database");
+        }
+        {
+            let mut client = connect(&url_for_database(&admin_url(), TEMPLATE_DB)).await;
+            shared::db::migrate(&mut client)
+                .await
+                .expect("migrate template database");
+        }
+        admin
+            .batch_execute(&format!(
+                "COMMENT ON DATABASE {TEMPLATE_DB} IS '{fingerprint}'"
+            ))
+            .await
+            .expect("mark template");
+    }
+    admin
+        .batch_execute(&format!("CREATE DATABASE {name} TEMPLATE {TEMPLATE_DB}"))
+        .await
+        .expect("create test database");
+    admin
+        .batch_execute(&format!("SELECT pg_advisory_unlock({TEMPLATE_LOCK})"))
+        .await
+        .expect("unlock");
+}
+
+/// Settings for one test: its database, its AWS names, the emulator from the environment.
+pub fn test_config(database_url: &str, prefix: &str, overrides: &[(&str, &str)]) -> Config {
+    let mut vars: HashMap<String, String> = HashMap::from([
+        ("APP_ENV".into(), "local".into()),
+        ("DATABASE_URL".into(), database_url.into()),
+        ("DATABASE_POOL_SIZE".into(), "8".into()),
+        ("DATABASE_CONNECT_TIMEOUT_MS".into(), "2000".into()),
+        ("APP_TABLE".into(), format!("{prefix}-app")),
+        ("UPLOADS_BUCKET".into(), format!("{prefix}-uploads")),
+        ("BACKUPS_BUCKET".into(), format!("{prefix}-backups")),
+        ("SERVICE_NAME".into(), "api-tests".into()),
+    ]);
+    for (key, value) in overrides {
+        vars.insert((*key).into(), (*value).into());
+    }
+    Config::from_lookup(|key| vars.get(key).cloned().or_else(|| std::env::var(key).ok()))
+        .expect("test configuration")
+}
+
+pub struct TestApp {
+    pub address: SocketAddr,
+    pub http: reqwest::Client,
+    pub state: AppState,
+    pub database: String,
+    pub route_keys: Vec<String>,
+    server: JoinHandle<()>,
+}
+
+impl TestApp {
+    /// A fresh database, fresh AWS resources and a gateway on a free port.
+    pub async fn spawn() -> Self {
+        Self::spawn_with(&[]).await
+    }
+
+    /// As [`TestApp::spawn`], with extra configuration variables.
+    pub async fn spawn_with(overrides: &[(&str, &str)]) -> Self {
+        shared::telemetry::init_tracing();
+        let id = uuid::Uuid::new_v4().simple().to_string();
+        let database = format!("t_{}", &id[..16]);
+        create_test_database(&database).await;
+        let database_url = url_for_database(&admin_url(), &database);
+        let prefix = format!("t-{}", &id[..16]);
+        let state = AppState::from_config(test_config(&database_url, &prefix, overrides)).await;
+        provision::ensure_aws_resources(&state)
+            .await
+            .expect("create the test's AWS resources in the emulator");
+        Self::serve(state, database).await
+    }
+
+    /// A gateway over an existing state (for tests that break a dependency on purpose).
+    pub async fn serve(state: AppState, database: String) -> Self {
+        let gateway = Gateway::from_template(&repo_root().join("template.yaml"), state.clone())
+            .expect("gateway from template.yaml");
+        let route_keys = gateway.route_keys();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind a free port");
+        let address = listener.local_addr().expect("address");
+        let server = tokio::spawn(async move {
+            let _ = Arc::new(gateway).serve(listener).await;
+        });
+        Self {
+            address,
+            http: reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .expect("http client"),
+            state,
+            database,
+            route_keys,
+            server,
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{}", self.address, path)
+    }
+
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.http.get(self.url(path)).send().await.expect("request")
+    }
+
+    /// A connection to this test's database, for arranging and checking rows.
+    pub async fn db(&self) -> DbClient {
+        self.state.db.get().await.expect("test database connection")
+    }
+
+    pub fn admin_url() -> String {
+        admin_url()
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        self.server.abort();
+        let database = std::mem::take(&mut self.database);
+        if database.is_empty() || !database.starts_with("t_") {
+            return;
+        }
+        // Drop runs inside the test's runtime, which cannot block on itself.
+        let dropped = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("runtime");
+            runtime.block_on(async move {
+                let admin = connect(&admin_url()).await;
+                let _ = admin
+                    .batch_execute(&format!("DROP DATABASE IF EXISTS {database} WITH (FORCE)"))
+                    .await;
+            });
+        });
+        let _ = dropped.join();
+    }
+}
+
+/// Reads a response as JSON, failing the test with the body when it is not JSON.
+pub async fn json_body(response: reqwest::Response) -> serde_json::Value {
+    let status = response.status();
+    let text = response.text().await.expect("body");
+    serde_json::from_str(&text)
+        .unwrap_or_else(|e| panic!("{status}: body is not JSON ({e}): {text}"))
+}
