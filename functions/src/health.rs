@@ -10,12 +10,24 @@ use std::{
 
 use lambda_http::{http::StatusCode, Body, Request, Response};
 use serde::Serialize;
-use shared::{http::json, runtime::HandlerFuture, ApiResult, AppState};
+use shared::{
+    http::json,
+    ratelimit::RateClass,
+    runtime::{HandlerFuture, HttpFunction},
+    ApiResult, AppState,
+};
 
 /// A dependency slower than this is reported down rather than holding the check open.
 const CHECK_TIMEOUT: Duration = Duration::from_secs(3);
 
-pub fn handler(state: &AppState, req: Request) -> HandlerFuture<'_> {
+/// Exempt from per-identity limits: uptime checks poll it, and it must answer while
+/// DynamoDB (where the counters live) is down.
+pub const FUNCTION: HttpFunction = HttpFunction {
+    handler,
+    rate_class: RateClass::Exempt,
+};
+
+fn handler(state: &AppState, req: Request) -> HandlerFuture<'_> {
     Box::pin(health(state, req))
 }
 
@@ -138,7 +150,7 @@ async fn check_dynamodb(state: &AppState) -> Result<Option<serde_json::Value>, &
         .await
         .map(|_| None)
         .map_err(|err| {
-            tracing::warn!(error = %aws_error(&err), "health: DynamoDB check failed");
+            tracing::warn!(error = %shared::error::chain(&err), "health: DynamoDB check failed");
             "unreachable"
         })
 }
@@ -152,19 +164,7 @@ async fn check_s3(state: &AppState) -> Result<Option<serde_json::Value>, &'stati
         .await
         .map(|_| None)
         .map_err(|err| {
-            tracing::warn!(error = %aws_error(&err), "health: S3 check failed");
+            tracing::warn!(error = %shared::error::chain(&err), "health: S3 check failed");
             "unreachable"
         })
-}
-
-/// The SDK's error with its whole cause chain, for the log.
-fn aws_error(err: &dyn std::error::Error) -> String {
-    let mut text = err.to_string();
-    let mut source = err.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
 }

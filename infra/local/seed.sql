@@ -6,7 +6,8 @@ INSERT INTO users (id, email, role, status, name, company_name, phone) VALUES
     ('00000000-0000-4000-8000-000000000002', 'client@readyset.local', 'CLIENT', 'ACTIVE', 'Casey Client', 'Acme Offices', '4155550102'),
     ('00000000-0000-4000-8000-000000000003', 'vendor@readyset.local', 'VENDOR', 'ACTIVE', 'Vic Vendor', 'Taqueria Vic', '4155550103'),
     ('00000000-0000-4000-8000-000000000004', 'driver@readyset.local', 'DRIVER', 'ACTIVE', 'Dana Driver', NULL, '4155550104'),
-    ('00000000-0000-4000-8000-000000000005', 'helpdesk@readyset.local', 'HELPDESK', 'ACTIVE', 'Harper Helpdesk', 'Ready Set', '4155550105')
+    ('00000000-0000-4000-8000-000000000005', 'helpdesk@readyset.local', 'HELPDESK', 'ACTIVE', 'Harper Helpdesk', 'Ready Set', '4155550105'),
+    ('00000000-0000-4000-8000-000000000006', 'superadmin@readyset.local', 'SUPER_ADMIN', 'ACTIVE', 'Sam Super', 'Ready Set', '4155550106')
 ON CONFLICT (id) DO NOTHING;
 
 INSERT INTO addresses (id, name, street1, city, state, zip, is_restaurant, location, geocode_source, created_by) VALUES

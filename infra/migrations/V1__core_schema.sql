@@ -40,7 +40,7 @@ CREATE TABLE users (
 CREATE UNIQUE INDEX users_email_key ON users (email);
 CREATE INDEX users_role_status_idx ON users (role, status) WHERE deleted_at IS NULL;
 CREATE INDEX users_status_created_idx ON users (status, created_at DESC);
-CREATE INDEX users_created_idx ON users (created_at DESC, id);
+CREATE INDEX users_created_idx ON users (created_at DESC, id DESC);
 CREATE INDEX users_deleted_idx ON users (deleted_at DESC) WHERE deleted_at IS NOT NULL;
 CREATE TRIGGER users_updated_at BEFORE UPDATE ON users FOR EACH ROW EXECUTE FUNCTION set_updated_at();
 
@@ -198,9 +198,9 @@ CREATE TABLE orders (
 );
 CREATE UNIQUE INDEX orders_order_number_key ON orders (order_number) WHERE deleted_at IS NULL;
 CREATE INDEX orders_user_status_idx ON orders (user_id, status, created_at DESC) WHERE deleted_at IS NULL;
-CREATE INDEX orders_user_created_idx ON orders (user_id, created_at DESC, id) WHERE deleted_at IS NULL;
+CREATE INDEX orders_user_created_idx ON orders (user_id, created_at DESC, id DESC) WHERE deleted_at IS NULL;
 CREATE INDEX orders_status_created_idx ON orders (status, created_at DESC) WHERE deleted_at IS NULL;
-CREATE INDEX orders_created_idx ON orders (created_at DESC, id) WHERE deleted_at IS NULL;
+CREATE INDEX orders_created_idx ON orders (created_at DESC, id DESC) WHERE deleted_at IS NULL;
 CREATE INDEX orders_pickup_time_idx ON orders (pickup_date_time);
 CREATE INDEX orders_arrival_time_idx ON orders (arrival_date_time);
 CREATE INDEX orders_partner_code_idx ON orders (partner_id, partner_order_code) WHERE partner_id IS NOT NULL;

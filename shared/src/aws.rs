@@ -18,10 +18,6 @@ pub async fn load_sdk_config(settings: &AwsSettings) -> SdkConfig {
     loader.load().await
 }
 
-pub fn dynamodb_client(sdk: &SdkConfig) -> aws_sdk_dynamodb::Client {
-    aws_sdk_dynamodb::Client::new(sdk)
-}
-
 pub fn s3_client(sdk: &SdkConfig, settings: &AwsSettings) -> aws_sdk_s3::Client {
     // An emulator on one host:port cannot serve virtual-hosted bucket names.
     let config = aws_sdk_s3::config::Builder::from(sdk)

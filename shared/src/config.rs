@@ -90,6 +90,21 @@ pub struct Resources {
     pub backups_bucket: String,
 }
 
+/// Sign-in, tokens, cookies and browser access.
+#[derive(Debug, Clone)]
+pub struct AuthSettings {
+    /// Secrets Manager id of the access-token signing key (at least 32 bytes).
+    pub jwt_secret_id: String,
+    pub jwt_issuer: String,
+    pub jwt_audience: String,
+    pub access_ttl: chrono::Duration,
+    pub refresh_ttl: chrono::Duration,
+    /// Browser origins allowed by CORS and trusted by the CSRF check.
+    pub allowed_origins: Vec<String>,
+    /// `Secure` cookies; off only for plain-HTTP local runs.
+    pub secure_cookies: bool,
+}
+
 #[derive(Debug, Clone)]
 pub struct Config {
     pub environment: Environment,
@@ -98,6 +113,7 @@ pub struct Config {
     pub database: DatabaseConfig,
     pub aws: AwsSettings,
     pub resources: Resources,
+    pub auth: AuthSettings,
 }
 
 impl Config {
@@ -158,8 +174,55 @@ impl Config {
                 uploads_bucket: env.required("UPLOADS_BUCKET")?,
                 backups_bucket: env.required("BACKUPS_BUCKET")?,
             },
+            auth: AuthSettings {
+                jwt_secret_id: env.required("JWT_SECRET_ID")?,
+                jwt_issuer: env
+                    .optional("JWT_ISSUER")
+                    .unwrap_or_else(|| "readyset".into()),
+                jwt_audience: env
+                    .optional("JWT_AUDIENCE")
+                    .unwrap_or_else(|| "readyset-api".into()),
+                access_ttl: chrono::Duration::seconds(
+                    env.parsed_or("ACCESS_TOKEN_TTL_SECONDS", 900i64)?,
+                ),
+                refresh_ttl: chrono::Duration::seconds(
+                    env.parsed_or("REFRESH_TOKEN_TTL_SECONDS", 30 * 24 * 3600i64)?,
+                ),
+                allowed_origins: origins(env.optional("CORS_ALLOWED_ORIGINS"))?,
+                secure_cookies: env.parsed_or("COOKIE_SECURE", true)?,
+            },
         })
     }
+}
+
+/// A comma-separated list of exact origins (`https://app.example.com`), no wildcards.
+fn origins(raw: Option<String>) -> Result<Vec<String>, ConfigError> {
+    let Some(raw) = raw else {
+        return Ok(Vec::new());
+    };
+    raw.split(',')
+        .map(str::trim)
+        .filter(|o| !o.is_empty())
+        .map(|origin| {
+            let valid = (origin.starts_with("https://") || origin.starts_with("http://"))
+                && !origin.ends_with('/')
+                && !origin.contains('*')
+                && origin
+                    .split("://")
+                    .nth(1)
+                    .is_some_and(|host| !host.is_empty() && !host.contains('/'));
+            if valid {
+                Ok(origin.to_owned())
+            } else {
+                Err(ConfigError::Invalid {
+                    var: "CORS_ALLOWED_ORIGINS",
+                    reason: format!(
+                        "{origin:?} is not an exact origin like https://app.example.com"
+                    ),
+                })
+            }
+        })
+        .collect()
 }
 
 fn host_and_port(pg: &tokio_postgres::Config) -> Result<(String, u16), ConfigError> {
@@ -225,6 +288,7 @@ mod tests {
         ("APP_TABLE", "readyset-app"),
         ("UPLOADS_BUCKET", "uploads"),
         ("BACKUPS_BUCKET", "backups"),
+        ("JWT_SECRET_ID", "readyset/jwt"),
     ];
 
     #[test]
@@ -298,6 +362,30 @@ mod tests {
                 .database
                 .iam_auth
         );
+    }
+
+    #[test]
+    fn origins_must_be_exact() {
+        let mut ok = BASE.to_vec();
+        ok.push((
+            "CORS_ALLOWED_ORIGINS",
+            "https://app.readyset.co, http://localhost:5173",
+        ));
+        let config = Config::from_lookup(vars(&ok)).expect("valid");
+        assert_eq!(
+            config.auth.allowed_origins,
+            vec!["https://app.readyset.co", "http://localhost:5173"]
+        );
+        for bad in [
+            "*",
+            "https://*.readyset.co",
+            "app.readyset.co",
+            "https://app.readyset.co/",
+        ] {
+            let mut with_bad = BASE.to_vec();
+            with_bad.push(("CORS_ALLOWED_ORIGINS", bad));
+            assert!(Config::from_lookup(vars(&with_bad)).is_err(), "{bad}");
+        }
     }
 
     #[test]

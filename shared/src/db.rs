@@ -17,6 +17,8 @@ use uuid::Uuid;
 
 use crate::{config::DatabaseConfig, error::ApiError};
 
+pub use tokio_postgres::{GenericClient, Row, Transaction};
+
 /// A pooled connection; dereferences to [`tokio_postgres::Client`].
 pub type DbClient = managed::Object<PgManager>;
 

@@ -148,6 +148,12 @@ impl ApiError {
         .with_source(cause)
     }
 
+    /// Replaces the machine-readable code (`forbidden` → `csrf_failed`).
+    pub fn with_code(mut self, code: &'static str) -> Self {
+        self.0.code = Cow::Borrowed(code);
+        self
+    }
+
     pub fn with_details(mut self, details: Value) -> Self {
         self.0.details = Some(details);
         self
@@ -182,6 +188,19 @@ impl ApiError {
 }
 
 pub type ApiResult<T> = Result<T, ApiError>;
+
+/// An error with its whole cause chain on one line, for logs (SDK errors hide the useful
+/// part in their sources).
+pub fn chain(err: &dyn std::error::Error) -> String {
+    let mut text = err.to_string();
+    let mut source = err.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}
 
 impl From<tokio_postgres::Error> for ApiError {
     fn from(err: tokio_postgres::Error) -> Self {

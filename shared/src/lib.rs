@@ -12,17 +12,27 @@
 //! - [`input`]: strict parsing of ids, text, JSON bodies and pagination.
 //! - [`db`]: the PostgreSQL pool (RDS Proxy friendly), typed parameters, migrations.
 //! - [`aws`]: SDK configuration with the local-emulator endpoint override.
+//! - [`secrets`]: Secrets Manager reads.
+//! - [`auth`]: passwords, access tokens, sessions, RBAC, CSRF.
+//! - [`ratelimit`]: per-identity budgets in DynamoDB, applied by the runtime per function.
+//! - [`cors`]: the browser origin allow-list.
+//! - [`users`]: account rows and the lookups several functions share.
 //! - [`telemetry`]: JSON log lines.
 
+pub mod auth;
 pub mod aws;
 pub mod config;
+pub mod cors;
 pub mod db;
 pub mod error;
 pub mod http;
 pub mod input;
+pub mod ratelimit;
 pub mod runtime;
+pub mod secrets;
 pub mod state;
 pub mod telemetry;
+pub mod users;
 
 pub use error::{ApiError, ApiResult};
 pub use state::AppState;

@@ -12,34 +12,69 @@ use lambda_http::{Body, Request, Response};
 use serde_json::Value;
 
 use crate::{
+    auth, cors,
     error::{ApiError, ApiResult, BoxError},
     http::{error_response, finish_response, request_id, route_key},
     input::MAX_BODY_BYTES,
+    ratelimit::{self, RateClass},
     state::AppState,
     telemetry,
 };
 
 pub type HandlerFuture<'a> = Pin<Box<dyn Future<Output = ApiResult<Response<Body>>> + Send + 'a>>;
-/// An HTTP function: `fn handler(state, request) -> response future`.
+/// An HTTP handler: `fn handler(state, request) -> response future`.
 pub type HttpHandler = for<'a> fn(&'a AppState, Request) -> HandlerFuture<'a>;
+
+/// An HTTP function: its handler and the rate-limit budget its requests draw from. Each
+/// function module declares one as `pub const FUNCTION`.
+#[derive(Clone, Copy)]
+pub struct HttpFunction {
+    pub handler: HttpHandler,
+    pub rate_class: RateClass,
+}
 
 pub type EventFuture<'a> = Pin<Box<dyn Future<Output = Result<Value, BoxError>> + Send + 'a>>;
 /// An ops job (schedule, SNS, direct invoke): `fn handler(state, event) -> result future`.
 pub type EventHandler = for<'a> fn(&'a AppState, Value) -> EventFuture<'a>;
 
-/// Serves one request: refuses oversized bodies, runs the handler (a panic becomes a 500),
-/// renders errors, adds the common headers and writes the access log line.
-pub async fn handle_http(state: &AppState, handler: HttpHandler, req: Request) -> Response<Body> {
+/// Serves one request: refuses oversized bodies, counts it against the function's rate
+/// budget, runs the handler (a panic becomes a 500), renders errors, adds the common
+/// headers (security, request id, rate limit, CORS) and writes the access log line.
+pub async fn handle_http(
+    state: &AppState,
+    function: &HttpFunction,
+    req: Request,
+) -> Response<Body> {
     let started = Instant::now();
     let request_id = request_id(&req);
     let method = req.method().clone();
     let path = req.uri().path().to_owned();
     let route = route_key(&req);
+    let user_id = auth::caller_id(&req);
+    let request_headers = req.headers().clone();
+    let now = chrono::Utc::now().timestamp();
+
+    let quota = match rate_identity(&req, function.rate_class, user_id.as_deref()) {
+        None => None,
+        Some(identity) => {
+            match ratelimit::check(state, function.rate_class, &identity, now).await {
+                Ok(quota) => quota,
+                Err(err) => {
+                    // The limiter's store is down: serve the request rather than fail it;
+                    // API Gateway throttling still bounds the load.
+                    tracing::error!(request_id = %request_id, error = %crate::error::chain(&err), "rate limiter unavailable");
+                    None
+                }
+            }
+        }
+    };
 
     let result = if crate::input::body_bytes(&req, MAX_BODY_BYTES).is_err() {
         Err(ApiError::payload_too_large(MAX_BODY_BYTES))
+    } else if let Some(refused) = quota.filter(|q| !q.allowed) {
+        Err(refused.error(now))
     } else {
-        AssertUnwindSafe(handler(state, req))
+        AssertUnwindSafe((function.handler)(state, req))
             .catch_unwind()
             .await
             .unwrap_or_else(|panic| {
@@ -68,17 +103,40 @@ pub async fn handle_http(state: &AppState, handler: HttpHandler, req: Request) -
             error_response(&err, &request_id)
         }
     };
-    let response = finish_response(response, &request_id);
+    let mut response = finish_response(response, &request_id);
+    if let Some(quota) = quota.filter(|q| q.allowed) {
+        for (name, value) in quota.headers(now) {
+            response.headers_mut().insert(name, value);
+        }
+    }
+    cors::apply(
+        &state.config.auth.allowed_origins,
+        &request_headers,
+        &mut response,
+    );
     tracing::info!(
         request_id = %request_id,
         method = %method,
         path = %path,
         route = route.as_deref().unwrap_or(""),
+        user_id = user_id.as_deref().unwrap_or(""),
         status = response.status().as_u16(),
         latency_ms = started.elapsed().as_secs_f64() * 1000.0,
         "request"
     );
     response
+}
+
+/// Whose budget a request draws from: the signed-in user, else the client IP.
+fn rate_identity(req: &Request, class: RateClass, user_id: Option<&str>) -> Option<String> {
+    class.budget()?;
+    match user_id {
+        Some(user) if !class.per_ip() => Some(format!("user:{user}")),
+        _ => Some(format!(
+            "ip:{}",
+            crate::http::source_ip(req).unwrap_or_else(|| "unknown".into())
+        )),
+    }
 }
 
 /// Runs one ops job invocation with a log line for its outcome.
@@ -95,7 +153,11 @@ pub async fn handle_event(
     let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
     match &result {
         Ok(_) => tracing::info!(latency_ms, "job finished"),
-        Err(err) => tracing::error!(latency_ms, error = %err, "job failed"),
+        Err(err) => {
+            // The whole chain: an ApiError's own text hides its cause from clients only.
+            let cause = std::error::Error::source(&**err).map(crate::error::chain);
+            tracing::error!(latency_ms, error = %err, cause = cause.as_deref().unwrap_or(""), "job failed")
+        }
     }
     result
 }
@@ -119,11 +181,11 @@ fn tokio_runtime() -> Result<tokio::runtime::Runtime, BoxError> {
 }
 
 /// The whole `main` of an HTTP function.
-pub fn run_http(handler: HttpHandler) -> Result<(), BoxError> {
+pub fn run_http(function: &'static HttpFunction) -> Result<(), BoxError> {
     tokio_runtime()?.block_on(async move {
         let state = cold_start().await?;
         lambda_http::run(lambda_http::service_fn(move |req: Request| async move {
-            Ok::<_, BoxError>(handle_http(state, handler, req).await)
+            Ok::<_, BoxError>(handle_http(state, function, req).await)
         }))
         .await
     })

@@ -4,11 +4,14 @@
 use std::sync::Arc;
 
 use aws_config::SdkConfig;
+use tokio::sync::OnceCell;
 
 use crate::{
+    auth::tokens::JwtKeys,
     aws,
     config::{Config, ConfigError},
     db::Db,
+    error::ApiError,
 };
 
 #[derive(Clone)]
@@ -18,6 +21,9 @@ pub struct AppState {
     pub db: Db,
     pub dynamodb: aws_sdk_dynamodb::Client,
     pub s3: aws_sdk_s3::Client,
+    pub secrets: aws_sdk_secretsmanager::Client,
+    /// Loaded from Secrets Manager on first use, then kept for the container's life.
+    jwt: Arc<OnceCell<JwtKeys>>,
 }
 
 impl AppState {
@@ -32,11 +38,33 @@ impl AppState {
         let sdk = aws::load_sdk_config(&config.aws).await;
         let db = Db::new(&config.database, &sdk);
         Self {
-            dynamodb: aws::dynamodb_client(&sdk),
+            dynamodb: aws_sdk_dynamodb::Client::new(&sdk),
             s3: aws::s3_client(&sdk, &config.aws),
+            secrets: aws_sdk_secretsmanager::Client::new(&sdk),
+            jwt: Arc::new(OnceCell::new()),
             db,
             sdk,
             config: Arc::new(config),
         }
+    }
+
+    /// The access-token keys. The first call reads the signing key from Secrets Manager;
+    /// if that fails the request gets a 503 and the next call tries again.
+    pub async fn jwt(&self) -> Result<&JwtKeys, ApiError> {
+        self.jwt
+            .get_or_try_init(|| async {
+                let auth = &self.config.auth;
+                let secret = crate::secrets::secret_string(self, &auth.jwt_secret_id).await?;
+                JwtKeys::new(
+                    secret.as_bytes(),
+                    &auth.jwt_issuer,
+                    &auth.jwt_audience,
+                    auth.access_ttl,
+                )
+                .map_err(|e| {
+                    ApiError::service_unavailable("token signing is unavailable").with_source(e)
+                })
+            })
+            .await
     }
 }

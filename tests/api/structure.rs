@@ -63,10 +63,33 @@ fn every_function_has_a_binary_a_cargo_target_and_a_sample_event() {
 }
 
 #[test]
+fn every_function_module_is_named_like_its_binary() {
+    for function in template().functions {
+        let module = repo_root().join(format!(
+            "functions/src/{}.rs",
+            function.binary.replace('-', "_")
+        ));
+        assert!(
+            module.is_file(),
+            "{} should live in {}",
+            function.binary,
+            module.display()
+        );
+    }
+}
+
+#[test]
 fn every_function_has_a_matching_lambda_kind() {
     for function in template().functions {
         let registered = functions::find(&function.binary).expect("registered");
         let is_http = matches!(registered.handler, functions::Handler::Http(_));
+        let is_authorizer = template()
+            .default_authorizer
+            .is_some_and(|a| a.function_logical_id == function.logical_id);
+        if is_authorizer {
+            assert!(!is_http, "the authorizer is invoked with authorizer events");
+            continue;
+        }
         assert_eq!(
             is_http,
             !function.routes.is_empty(),
@@ -111,7 +134,7 @@ async fn the_sample_health_event_runs_through_the_handler() {
     let text = std::fs::read_to_string(repo_root().join("events/health.json")).expect("event");
     let request = lambda_http::request::from_str(&text).expect("decodes");
     let response =
-        shared::runtime::handle_http(&app.state, functions::health::handler, request).await;
+        shared::runtime::handle_http(&app.state, &functions::health::FUNCTION, request).await;
     assert_eq!(response.status(), 200);
     assert_eq!(
         response.headers()["x-request-id"],

@@ -12,7 +12,13 @@
 use std::{collections::HashMap, net::SocketAddr, path::PathBuf, sync::Arc};
 
 use local_stack::{provision, Gateway};
-use shared::{config::Config, db::DbClient, AppState};
+use serde_json::Value;
+use shared::{
+    auth::{passwords, sessions, Role},
+    config::Config,
+    db::{p, DbClient},
+    AppState,
+};
 use tokio::task::JoinHandle;
 
 /// Name of the migrated database every test database is copied from.
@@ -111,6 +117,7 @@ pub fn test_config(database_url: &str, prefix: &str, overrides: &[(&str, &str)])
         ("APP_TABLE".into(), format!("{prefix}-app")),
         ("UPLOADS_BUCKET".into(), format!("{prefix}-uploads")),
         ("BACKUPS_BUCKET".into(), format!("{prefix}-backups")),
+        ("JWT_SECRET_ID".into(), format!("{prefix}-jwt")),
         ("SERVICE_NAME".into(), "api-tests".into()),
     ]);
     for (key, value) in overrides {
@@ -152,8 +159,28 @@ impl TestApp {
 
     /// A gateway over an existing state (for tests that break a dependency on purpose).
     pub async fn serve(state: AppState, database: String) -> Self {
-        let gateway = Gateway::from_template(&repo_root().join("template.yaml"), state.clone())
-            .expect("gateway from template.yaml");
+        Self::serve_gateway(
+            Gateway::from_template(&repo_root().join("template.yaml"), state.clone())
+                .expect("gateway from template.yaml"),
+            database,
+        )
+        .await
+    }
+
+    /// As [`TestApp::spawn`], with the authorizer's cache period replaced.
+    pub async fn spawn_with_authorizer_ttl(ttl: std::time::Duration) -> Self {
+        let mut app = Self::spawn().await;
+        let database = std::mem::take(&mut app.database);
+        let state = app.state.clone();
+        drop(app);
+        let gateway = Gateway::from_template(&repo_root().join("template.yaml"), state)
+            .expect("gateway from template.yaml")
+            .with_authorizer_ttl(ttl);
+        Self::serve_gateway(gateway, database).await
+    }
+
+    async fn serve_gateway(gateway: Gateway, database: String) -> Self {
+        let state = gateway.state().clone();
         let route_keys = gateway.route_keys();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
@@ -183,6 +210,83 @@ impl TestApp {
         self.http.get(self.url(path)).send().await.expect("request")
     }
 
+    /// A request with an optional bearer token and JSON body.
+    pub async fn call(
+        &self,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> reqwest::Response {
+        let method = reqwest::Method::from_bytes(method.as_bytes()).expect("method");
+        let mut request = self.http.request(method, self.url(path));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        request.send().await.expect("request")
+    }
+
+    /// An ACTIVE account of `role` with a live session and access token, created the way
+    /// signup and login would (argon2 hash, DynamoDB session, signed token).
+    pub async fn user(&self, role: Role) -> TestUser {
+        self.user_with_status(role, "ACTIVE").await
+    }
+
+    pub async fn user_with_status(&self, role: Role, status: &str) -> TestUser {
+        let email = format!(
+            "{}-{}@example.com",
+            role.as_str().to_lowercase(),
+            &uuid::Uuid::new_v4().simple().to_string()[..10]
+        );
+        let password = format!("pw-{}", uuid::Uuid::new_v4().simple());
+        let hash = passwords::hash(&password).expect("hash");
+        let id: uuid::Uuid = self
+            .db()
+            .await
+            .query_typed_one(
+                "INSERT INTO users (email, password_hash, role, status, name) VALUES ($1, $2, $3, $4, $5) RETURNING id",
+                &[p(&email), p(&hash), p(&role.as_str()), p(&status), p(&"Test User")],
+            )
+            .await
+            .expect("insert user")
+            .get(0);
+        let (session, refresh_token) = sessions::create(&self.state, id, role)
+            .await
+            .expect("session");
+        let (token, _) =
+            self.state
+                .jwt()
+                .await
+                .expect("keys")
+                .issue(id, session.id, role, chrono::Utc::now());
+        TestUser {
+            id,
+            email,
+            password,
+            role,
+            token,
+            refresh_token,
+            session_id: session.id,
+        }
+    }
+}
+
+/// An account made by [`TestApp::user`].
+#[derive(Debug, Clone)]
+pub struct TestUser {
+    pub id: uuid::Uuid,
+    pub email: String,
+    pub password: String,
+    pub role: Role,
+    pub token: String,
+    pub refresh_token: String,
+    pub session_id: uuid::Uuid,
+}
+
+impl TestApp {
     /// A connection to this test's database, for arranging and checking rows.
     pub async fn db(&self) -> DbClient {
         self.state.db.get().await.expect("test database connection")

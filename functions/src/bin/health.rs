@@ -1,3 +1,3 @@
 fn main() -> Result<(), shared::error::BoxError> {
-    shared::runtime::run_http(functions::health::handler)
+    shared::runtime::run_http(&functions::health::FUNCTION)
 }

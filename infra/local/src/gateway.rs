@@ -4,7 +4,14 @@
 //! Each request is turned into the same API Gateway v2 event JSON Lambda receives and
 //! decoded by lambda_http's own conversion, so handlers see exactly what they see in AWS.
 
-use std::{collections::HashMap, convert::Infallible, net::SocketAddr, path::Path, sync::Arc};
+use std::{
+    collections::HashMap,
+    convert::Infallible,
+    net::SocketAddr,
+    path::Path,
+    sync::{Arc, Mutex},
+    time::{Duration, Instant},
+};
 
 use base64::{engine::general_purpose::STANDARD, Engine};
 use http_body_util::{BodyExt, Full, Limited};
@@ -13,8 +20,9 @@ use hyper_util::rt::TokioIo;
 use lambda_http::{http::StatusCode, Body};
 use serde_json::{json, Map, Value};
 use shared::{
+    cors,
     http::{error_response, finish_response},
-    runtime::{handle_http, HttpHandler},
+    runtime::{handle_event, handle_http, EventHandler, HttpFunction},
     ApiError, AppState,
 };
 use tokio::net::TcpListener;
@@ -35,11 +43,77 @@ pub enum GatewayError {
     UnknownFunction { logical_id: String, binary: String },
     #[error("{binary} has HttpApi routes but is registered as an event function")]
     NotHttp { binary: String },
+    #[error("the authorizer function {0} is not an event function in the registry")]
+    BadAuthorizer(String),
 }
 
-#[derive(Clone, Copy)]
+#[derive(Clone)]
 struct Target {
-    handler: HttpHandler,
+    function: &'static HttpFunction,
+    /// The authorizer guarding the route, unless it is public.
+    authorizer: Option<Arc<Authorizer>>,
+}
+
+/// A Lambda authorizer as API Gateway runs it: every identity header must be present
+/// (else 401 without calling it), answers are cached per identity for the TTL, a refusal
+/// is 403 and a failure 500.
+struct Authorizer {
+    handler: EventHandler,
+    identity_headers: Vec<String>,
+    ttl: Duration,
+    cache: Mutex<HashMap<String, (Instant, Option<Value>)>>,
+}
+
+enum Authorization {
+    Allowed(Value),
+    MissingIdentity,
+    Denied,
+    Failed,
+}
+
+impl Authorizer {
+    async fn authorize(&self, state: &AppState, event: &Value) -> Authorization {
+        let mut identity = Vec::new();
+        for header in &self.identity_headers {
+            match event["headers"][header.as_str()].as_str() {
+                Some(value) if !value.is_empty() => identity.push(value.to_owned()),
+                _ => return Authorization::MissingIdentity,
+            }
+        }
+        let cache_key = identity.join("\n");
+        if let Some(cached) = self.cached(&cache_key) {
+            return cached.map_or(Authorization::Denied, Authorization::Allowed);
+        }
+        let mut authorizer_event = event.clone();
+        authorizer_event["type"] = json!("REQUEST");
+        authorizer_event["identitySource"] = json!(identity);
+        authorizer_event["routeArn"] = json!(format!(
+            "arn:aws:execute-api:us-east-1:000000000000:local/$default/{}{}",
+            event["requestContext"]["http"]["method"]
+                .as_str()
+                .unwrap_or(""),
+            event["rawPath"].as_str().unwrap_or("")
+        ));
+        let answer = match handle_event(state, self.handler, authorizer_event).await {
+            Ok(answer) => answer,
+            Err(_) => return Authorization::Failed,
+        };
+        let context = (answer["isAuthorized"] == json!(true))
+            .then(|| answer.get("context").cloned().unwrap_or_else(|| json!({})));
+        if !self.ttl.is_zero() {
+            if let Ok(mut cache) = self.cache.lock() {
+                cache.retain(|_, (at, _)| at.elapsed() < self.ttl);
+                cache.insert(cache_key, (Instant::now(), context.clone()));
+            }
+        }
+        context.map_or(Authorization::Denied, Authorization::Allowed)
+    }
+
+    fn cached(&self, key: &str) -> Option<Option<Value>> {
+        let cache = self.cache.lock().ok()?;
+        let (at, context) = cache.get(key)?;
+        (at.elapsed() < self.ttl).then(|| context.clone())
+    }
 }
 
 pub struct Gateway {
@@ -51,6 +125,28 @@ impl Gateway {
     /// Builds the route table from the template; every function it names must exist.
     pub fn from_template(path: &Path, state: AppState) -> Result<Self, GatewayError> {
         let template = Template::load(path)?;
+        let authorizer = match &template.default_authorizer {
+            None => None,
+            Some(spec) => {
+                let binary = template
+                    .function(&spec.function_logical_id)
+                    .map(|f| f.binary.clone())
+                    .unwrap_or_else(|| spec.function_logical_id.clone());
+                let Some(functions::Function {
+                    handler: functions::Handler::Event(handler),
+                    ..
+                }) = functions::find(&binary)
+                else {
+                    return Err(GatewayError::BadAuthorizer(binary));
+                };
+                Some(Arc::new(Authorizer {
+                    handler: *handler,
+                    identity_headers: spec.identity_headers.clone(),
+                    ttl: Duration::from_secs(spec.ttl_seconds),
+                    cache: Mutex::new(HashMap::new()),
+                }))
+            }
+        };
         let mut router = Router::new();
         for function in &template.functions {
             let registered =
@@ -59,12 +155,20 @@ impl Gateway {
                     binary: function.binary.clone(),
                 })?;
             for route in &function.routes {
-                let functions::Handler::Http(handler) = registered.handler else {
+                let functions::Handler::Http(http_function) = registered.handler else {
                     return Err(GatewayError::NotHttp {
                         binary: function.binary.clone(),
                     });
                 };
-                router.add(&route.method, &route.path, Target { handler });
+                let target = Target {
+                    function: http_function,
+                    authorizer: if route.public {
+                        None
+                    } else {
+                        authorizer.clone()
+                    },
+                };
+                router.add(&route.method, &route.path, target);
             }
         }
         Ok(Self { state, router })
@@ -72,6 +176,25 @@ impl Gateway {
 
     pub fn route_keys(&self) -> Vec<String> {
         self.router.route_keys()
+    }
+
+    /// Replaces the authorizer cache period of the template (tests use a short one).
+    pub fn with_authorizer_ttl(mut self, ttl: Duration) -> Self {
+        let mut replaced: Option<Arc<Authorizer>> = None;
+        self.router.for_each_target(|target| {
+            if let Some(current) = &target.authorizer {
+                let fresh = replaced.get_or_insert_with(|| {
+                    Arc::new(Authorizer {
+                        handler: current.handler,
+                        identity_headers: current.identity_headers.clone(),
+                        ttl,
+                        cache: Mutex::new(HashMap::new()),
+                    })
+                });
+                target.authorizer = Some(Arc::clone(fresh));
+            }
+        });
+        self
     }
 
     pub fn state(&self) -> &AppState {
@@ -111,10 +234,17 @@ impl Gateway {
                 return gateway_error(ApiError::payload_too_large(GATEWAY_MAX_BODY), &request_id)
             }
         };
+        // With a CORS configuration, API Gateway answers preflights before any route.
+        if cors::is_preflight(&parts.method, &parts.headers) {
+            return to_hyper(cors::preflight(
+                &self.state.config.auth.allowed_origins,
+                &parts.headers,
+            ));
+        }
         let method = parts.method.as_str().to_owned();
         let path = parts.uri.path().to_owned();
         let (target, route_key, params) = match self.router.find(&method, &path) {
-            Match::Found { route, params } => (route.target, route.key.clone(), params),
+            Match::Found { route, params } => (route.target.clone(), route.key.clone(), params),
             Match::NotFound => {
                 let err = ApiError::new(
                     StatusCode::NOT_FOUND,
@@ -144,7 +274,7 @@ impl Gateway {
         };
 
         let local = self_address(&parts.headers);
-        let event = api_gateway_event(ApiGatewayEventInput {
+        let mut event = api_gateway_event(ApiGatewayEventInput {
             parts: &parts,
             body: &body,
             route_key: &route_key,
@@ -153,6 +283,25 @@ impl Gateway {
             source_ip: remote.ip().to_string(),
             host: local,
         });
+        if let Some(authorizer) = &target.authorizer {
+            match authorizer.authorize(&self.state, &event).await {
+                Authorization::Allowed(context) => {
+                    event["requestContext"]["authorizer"] = json!({ "lambda": context });
+                }
+                Authorization::MissingIdentity => {
+                    return gateway_message(StatusCode::UNAUTHORIZED, "Unauthorized")
+                }
+                Authorization::Denied => {
+                    return gateway_message(StatusCode::FORBIDDEN, "Forbidden")
+                }
+                Authorization::Failed => {
+                    return gateway_message(
+                        StatusCode::INTERNAL_SERVER_ERROR,
+                        "Internal Server Error",
+                    )
+                }
+            }
+        }
         let request = match lambda_http::request::from_str(&event.to_string()) {
             Ok(request) => request,
             Err(err) => {
@@ -161,7 +310,7 @@ impl Gateway {
                 return gateway_error(err, &request_id);
             }
         };
-        let response = handle_http(&self.state, target.handler, request).await;
+        let response = handle_http(&self.state, target.function, request).await;
         to_hyper(response)
     }
 }
@@ -268,6 +417,19 @@ fn api_gateway_event(input: ApiGatewayEventInput<'_>) -> Value {
         event["body"] = body;
     }
     event
+}
+
+/// A response API Gateway itself produces (authorizer outcomes): `{"message": ...}`.
+fn gateway_message(status: StatusCode, message: &str) -> hyper::Response<Full<Bytes>> {
+    let mut response = hyper::Response::new(Full::new(Bytes::from(
+        json!({ "message": message }).to_string(),
+    )));
+    *response.status_mut() = status;
+    response.headers_mut().insert(
+        hyper::header::CONTENT_TYPE,
+        hyper::header::HeaderValue::from_static("application/json"),
+    );
+    response
 }
 
 fn gateway_error(err: ApiError, request_id: &str) -> hyper::Response<Full<Bytes>> {

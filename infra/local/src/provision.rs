@@ -12,6 +12,7 @@ pub const TTL_ATTRIBUTE: &str = "expiresAt";
 
 pub async fn ensure_aws_resources(state: &AppState) -> Result<(), BoxError> {
     ensure_app_table(state).await?;
+    ensure_signing_key(state).await?;
     let resources = &state.config.resources;
     for bucket in [&resources.uploads_bucket, &resources.backups_bucket] {
         ensure_bucket(state, bucket).await?;
@@ -79,6 +80,31 @@ async fn ensure_bucket(state: &AppState, bucket: &str) -> Result<(), BoxError> {
             if err.as_service_error().is_some_and(|e| {
                 e.is_bucket_already_owned_by_you() || e.is_bucket_already_exists()
             }) =>
+        {
+            Ok(())
+        }
+        Err(err) => Err(err.into()),
+    }
+}
+
+/// The access-token signing key: random, created once, like the template's generated secret.
+async fn ensure_signing_key(state: &AppState) -> Result<(), BoxError> {
+    use base64::{engine::general_purpose::STANDARD, Engine};
+    let id = &state.config.auth.jwt_secret_id;
+    let bytes: [u8; 48] = rand::random();
+    let created = state
+        .secrets
+        .create_secret()
+        .name(id)
+        .secret_string(STANDARD.encode(bytes))
+        .send()
+        .await;
+    match created {
+        Ok(_) => Ok(()),
+        Err(err)
+            if err
+                .as_service_error()
+                .is_some_and(|e| e.is_resource_exists_exception()) =>
         {
             Ok(())
         }

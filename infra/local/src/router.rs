@@ -69,6 +69,12 @@ impl<T> Router<T> {
             .sort_by_key(|r| std::cmp::Reverse(specificity(&r.segments)));
     }
 
+    pub fn for_each_target(&mut self, mut change: impl FnMut(&mut T)) {
+        for route in &mut self.routes {
+            change(&mut route.target);
+        }
+    }
+
     pub fn route_keys(&self) -> Vec<String> {
         let mut keys: Vec<String> = self.routes.iter().map(|r| r.key.clone()).collect();
         keys.sort();

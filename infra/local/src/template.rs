@@ -46,9 +46,23 @@ impl RouteSpec {
     }
 }
 
+/// A Lambda authorizer of the HttpApi.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuthorizerSpec {
+    pub name: String,
+    /// Logical id of the authorizer's function (from `FunctionArn: !GetAtt X.Arn`).
+    pub function_logical_id: String,
+    /// Headers that must all be present; their values are the cache key.
+    pub identity_headers: Vec<String>,
+    /// `ReauthorizeEvery`: seconds an answer is cached (0: not cached).
+    pub ttl_seconds: u64,
+}
+
 #[derive(Debug, Clone)]
 pub struct Template {
     pub functions: Vec<FunctionResource>,
+    /// The authorizer every route uses unless it says `Authorizer: NONE`.
+    pub default_authorizer: Option<AuthorizerSpec>,
     pub raw: Value,
 }
 
@@ -76,7 +90,22 @@ impl Template {
             functions.push(parse_function(&logical_id, resource)?);
         }
         functions.sort_by(|a, b| a.binary.cmp(&b.binary));
-        Ok(Self { functions, raw })
+        let default_authorizer = resources
+            .values()
+            .find(|r| r.get("Type").and_then(Value::as_str) == Some("AWS::Serverless::HttpApi"))
+            .and_then(|api| api.get("Properties")?.get("Auth"))
+            .map(parse_default_authorizer)
+            .transpose()?
+            .flatten();
+        Ok(Self {
+            functions,
+            default_authorizer,
+            raw,
+        })
+    }
+
+    pub fn function(&self, logical_id: &str) -> Option<&FunctionResource> {
+        self.functions.iter().find(|f| f.logical_id == logical_id)
     }
 
     pub fn routes(&self) -> impl Iterator<Item = (&FunctionResource, &RouteSpec)> {
@@ -84,6 +113,52 @@ impl Template {
             .iter()
             .flat_map(|f| f.routes.iter().map(move |r| (f, r)))
     }
+}
+
+fn parse_default_authorizer(auth: &Value) -> Result<Option<AuthorizerSpec>, TemplateError> {
+    let Some(name) = auth.get("DefaultAuthorizer").and_then(Value::as_str) else {
+        return Ok(None);
+    };
+    let spec = auth
+        .get("Authorizers")
+        .and_then(|a| a.get(name))
+        .ok_or_else(|| {
+            TemplateError::Invalid(format!("DefaultAuthorizer {name} is not defined"))
+        })?;
+    // `FunctionArn: !GetAtt AuthorizerFunction.Arn` names the function resource.
+    let function_logical_id = match spec.get("FunctionArn") {
+        Some(Value::Tagged(tagged)) if tagged.tag == "GetAtt" => tagged.value.as_str(),
+        _ => None,
+    }
+    .and_then(|target| target.strip_suffix(".Arn"))
+    .ok_or_else(|| {
+        TemplateError::Invalid(format!(
+            "authorizer {name} needs FunctionArn: !GetAtt <Function>.Arn"
+        ))
+    })?
+    .to_owned();
+    let identity = spec.get("Identity");
+    let identity_headers = identity
+        .and_then(|i| i.get("Headers"))
+        .and_then(Value::as_sequence)
+        .map(|headers| {
+            headers
+                .iter()
+                .filter_map(Value::as_str)
+                .map(str::to_ascii_lowercase)
+                .collect()
+        })
+        .unwrap_or_default();
+    let ttl_seconds = identity
+        .and_then(|i| i.get("ReauthorizeEvery"))
+        .and_then(Value::as_u64)
+        .unwrap_or(300);
+    Ok(Some(AuthorizerSpec {
+        name: name.to_owned(),
+        function_logical_id,
+        identity_headers,
+        ttl_seconds,
+    }))
 }
 
 fn parse_function(logical_id: &str, resource: &Value) -> Result<FunctionResource, TemplateError> {
@@ -196,6 +271,36 @@ Resources:
             }]
         );
         assert_eq!(f.other_events, vec!["Nightly".to_owned()]);
+    }
+
+    #[test]
+    fn reads_the_default_authorizer() {
+        let template = Template::parse(
+            r#"
+Resources:
+  Api:
+    Type: AWS::Serverless::HttpApi
+    Properties:
+      Auth:
+        DefaultAuthorizer: Lambda
+        Authorizers:
+          Lambda:
+            FunctionArn: !GetAtt AuthorizerFunction.Arn
+            Identity:
+              Headers: [Authorization]
+              ReauthorizeEvery: 60
+"#,
+        )
+        .expect("parses");
+        assert_eq!(
+            template.default_authorizer,
+            Some(AuthorizerSpec {
+                name: "Lambda".into(),
+                function_logical_id: "AuthorizerFunction".into(),
+                identity_headers: vec!["authorization".into()],
+                ttl_seconds: 60,
+            })
+        );
     }
 
     #[test]

@@ -1,0 +1,277 @@
+//! Sessions in DynamoDB, with rotating refresh tokens.
+//!
+//! A session is one login. Its refresh token is `<session id>.<random secret>`; only its
+//! SHA-256 is stored. Each refresh swaps the stored hash for a new one in one conditional
+//! write and remembers the old hash, so presenting an already-used refresh token (a
+//! stolen copy racing its owner) is recognised and revokes the whole session. Items expire
+//! through DynamoDB TTL; reads also check the expiry because TTL deletion lags.
+
+use std::collections::HashMap;
+
+use aws_sdk_dynamodb::types::AttributeValue;
+use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
+use chrono::{DateTime, Utc};
+use rand::RngExt;
+use sha2::{Digest, Sha256};
+use uuid::Uuid;
+
+use super::rbac::Role;
+use crate::{error::ApiError, AppState};
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Session {
+    pub id: Uuid,
+    pub user_id: Uuid,
+    pub role: Role,
+    pub revoked: bool,
+    pub expires_at: DateTime<Utc>,
+}
+
+impl Session {
+    pub fn is_live(&self, now: DateTime<Utc>) -> bool {
+        !self.revoked && self.expires_at > now
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum RefreshError {
+    #[error("the refresh token is invalid or expired")]
+    Invalid,
+    #[error("the refresh token was already used; the session is revoked")]
+    Reused,
+    #[error(transparent)]
+    Store(#[from] ApiError),
+}
+
+fn key(session_id: Uuid) -> HashMap<String, AttributeValue> {
+    HashMap::from([
+        (
+            "pk".to_owned(),
+            AttributeValue::S(format!("SESSION#{session_id}")),
+        ),
+        ("sk".to_owned(), AttributeValue::S("SESSION".to_owned())),
+    ])
+}
+
+fn store_error(err: impl Into<crate::error::BoxError>) -> ApiError {
+    ApiError::service_unavailable("the session store is unavailable").with_source(err)
+}
+
+fn new_refresh_token(session_id: Uuid) -> String {
+    let secret: [u8; 32] = rand::rng().random();
+    format!("{session_id}.{}", URL_SAFE_NO_PAD.encode(secret))
+}
+
+fn token_hash(token: &str) -> String {
+    hex::encode(Sha256::digest(token.as_bytes()))
+}
+
+/// The session id a refresh token names, if it is shaped like one of ours.
+fn session_of(token: &str) -> Option<Uuid> {
+    let (id, secret) = token.split_once('.')?;
+    if secret.len() != 43 {
+        return None;
+    }
+    crate::input::parse_uuid("refreshToken", id).ok()
+}
+
+/// Starts a session; returns it and its first refresh token.
+pub async fn create(
+    state: &AppState,
+    user_id: Uuid,
+    role: Role,
+) -> Result<(Session, String), ApiError> {
+    let now = Utc::now();
+    let session = Session {
+        id: Uuid::new_v4(),
+        user_id,
+        role,
+        revoked: false,
+        expires_at: now + state.config.auth.refresh_ttl,
+    };
+    let token = new_refresh_token(session.id);
+    let mut item = key(session.id);
+    item.extend([
+        ("userId".to_owned(), AttributeValue::S(user_id.to_string())),
+        (
+            "role".to_owned(),
+            AttributeValue::S(role.as_str().to_owned()),
+        ),
+        (
+            "refreshHash".to_owned(),
+            AttributeValue::S(token_hash(&token)),
+        ),
+        ("revoked".to_owned(), AttributeValue::Bool(false)),
+        (
+            "createdAt".to_owned(),
+            AttributeValue::N(now.timestamp().to_string()),
+        ),
+        (
+            "expiresAt".to_owned(),
+            AttributeValue::N(session.expires_at.timestamp().to_string()),
+        ),
+    ]);
+    state
+        .dynamodb
+        .put_item()
+        .table_name(&state.config.resources.app_table)
+        .set_item(Some(item))
+        .condition_expression("attribute_not_exists(pk)")
+        .send()
+        .await
+        .map_err(store_error)?;
+    Ok((session, token))
+}
+
+/// The session as stored (strongly consistent, so a revocation is seen at once).
+pub async fn get(state: &AppState, session_id: Uuid) -> Result<Option<Session>, ApiError> {
+    let output = state
+        .dynamodb
+        .get_item()
+        .table_name(&state.config.resources.app_table)
+        .set_key(Some(key(session_id)))
+        .consistent_read(true)
+        .send()
+        .await
+        .map_err(store_error)?;
+    Ok(output.item().and_then(|item| parse(session_id, item)))
+}
+
+fn parse(session_id: Uuid, item: &HashMap<String, AttributeValue>) -> Option<Session> {
+    let text = |name: &str| item.get(name).and_then(|v| v.as_s().ok());
+    let number = |name: &str| {
+        item.get(name)
+            .and_then(|v| v.as_n().ok())
+            .and_then(|n| n.parse::<i64>().ok())
+    };
+    Some(Session {
+        id: session_id,
+        user_id: text("userId")?.parse().ok()?,
+        role: text("role")?.parse().ok()?,
+        revoked: item
+            .get("revoked")
+            .and_then(|v| v.as_bool().ok())
+            .copied()
+            .unwrap_or(true),
+        expires_at: DateTime::from_timestamp(number("expiresAt")?, 0)?,
+    })
+}
+
+/// Swaps a refresh token for a new one. A token already swapped before revokes the session.
+pub async fn rotate(state: &AppState, presented: &str) -> Result<(Session, String), RefreshError> {
+    let session_id = session_of(presented).ok_or(RefreshError::Invalid)?;
+    let now = Utc::now();
+    let old_hash = token_hash(presented);
+    let next = new_refresh_token(session_id);
+    let updated = state
+        .dynamodb
+        .update_item()
+        .table_name(&state.config.resources.app_table)
+        .set_key(Some(key(session_id)))
+        .update_expression("SET refreshHash = :next, rotatedAt = :now ADD usedHashes :used")
+        .condition_expression("refreshHash = :old AND revoked = :false AND expiresAt > :now")
+        .expression_attribute_values(":next", AttributeValue::S(token_hash(&next)))
+        .expression_attribute_values(":old", AttributeValue::S(old_hash.clone()))
+        .expression_attribute_values(":used", AttributeValue::Ss(vec![old_hash.clone()]))
+        .expression_attribute_values(":false", AttributeValue::Bool(false))
+        .expression_attribute_values(":now", AttributeValue::N(now.timestamp().to_string()))
+        .return_values(aws_sdk_dynamodb::types::ReturnValue::AllNew)
+        .send()
+        .await;
+    match updated {
+        Ok(output) => {
+            let session = output
+                .attributes()
+                .and_then(|item| parse(session_id, item))
+                .ok_or(RefreshError::Invalid)?;
+            Ok((session, next))
+        }
+        Err(err)
+            if err
+                .as_service_error()
+                .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
+        {
+            if was_used_before(state, session_id, &old_hash).await? {
+                revoke(state, session_id).await?;
+                tracing::warn!(session_id = %session_id, "refresh token reused: session revoked");
+                return Err(RefreshError::Reused);
+            }
+            Err(RefreshError::Invalid)
+        }
+        Err(err) => Err(store_error(err).into()),
+    }
+}
+
+async fn was_used_before(state: &AppState, session_id: Uuid, hash: &str) -> Result<bool, ApiError> {
+    let output = state
+        .dynamodb
+        .get_item()
+        .table_name(&state.config.resources.app_table)
+        .set_key(Some(key(session_id)))
+        .consistent_read(true)
+        .projection_expression("usedHashes")
+        .send()
+        .await
+        .map_err(store_error)?;
+    Ok(output
+        .item()
+        .and_then(|item| item.get("usedHashes"))
+        .and_then(|used| used.as_ss().ok())
+        .is_some_and(|used| used.iter().any(|h| h == hash)))
+}
+
+/// Ends a session: its refresh token stops working at once, its access tokens as soon as
+/// the authorizer re-checks them.
+pub async fn revoke(state: &AppState, session_id: Uuid) -> Result<(), ApiError> {
+    let result = state
+        .dynamodb
+        .update_item()
+        .table_name(&state.config.resources.app_table)
+        .set_key(Some(key(session_id)))
+        .update_expression("SET revoked = :true")
+        .condition_expression("attribute_exists(pk)")
+        .expression_attribute_values(":true", AttributeValue::Bool(true))
+        .send()
+        .await;
+    match result {
+        Ok(_) => Ok(()),
+        Err(err)
+            if err
+                .as_service_error()
+                .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
+        {
+            Ok(())
+        }
+        Err(err) => Err(store_error(err)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn refresh_tokens_name_their_session() {
+        let id = Uuid::new_v4();
+        let token = new_refresh_token(id);
+        assert_eq!(session_of(&token), Some(id));
+        assert_ne!(new_refresh_token(id), token);
+        for bad in [
+            "",
+            "x.y",
+            &format!("{id}"),
+            &format!("{id}.short"),
+            &format!("{}.{}", id.to_string().to_uppercase(), "a".repeat(43)),
+        ] {
+            assert_eq!(session_of(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn only_hashes_are_stored() {
+        let token = new_refresh_token(Uuid::new_v4());
+        let hash = token_hash(&token);
+        assert_eq!(hash.len(), 64);
+        assert!(!hash.contains(token.split('.').nth(1).expect("secret")));
+    }
+}

@@ -1,0 +1,187 @@
+//! Access tokens: short-lived HS256 JWTs with the algorithm, issuer and audience pinned.
+//! The signing key comes from Secrets Manager (see [`crate::state::AppState::jwt`]).
+
+use chrono::{DateTime, Duration, Utc};
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use super::rbac::Role;
+
+/// Shortest key accepted for HS256: 256 bits.
+const MIN_KEY_BYTES: usize = 32;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AccessClaims {
+    pub sub: Uuid,
+    pub sid: Uuid,
+    pub role: Role,
+    pub iss: String,
+    pub aud: String,
+    pub iat: i64,
+    pub exp: i64,
+    pub jti: Uuid,
+}
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum TokenError {
+    #[error("the signing key is shorter than {MIN_KEY_BYTES} bytes")]
+    WeakKey,
+    #[error("the token is invalid: {0}")]
+    Invalid(String),
+}
+
+#[derive(Clone)]
+pub struct JwtKeys {
+    encoding: EncodingKey,
+    decoding: DecodingKey,
+    validation: Validation,
+    issuer: String,
+    audience: String,
+    ttl: Duration,
+}
+
+impl JwtKeys {
+    pub fn new(
+        secret: &[u8],
+        issuer: &str,
+        audience: &str,
+        ttl: Duration,
+    ) -> Result<Self, TokenError> {
+        if secret.len() < MIN_KEY_BYTES {
+            return Err(TokenError::WeakKey);
+        }
+        let mut validation = Validation::new(Algorithm::HS256);
+        validation.set_issuer(&[issuer]);
+        validation.set_audience(&[audience]);
+        validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
+        validation.leeway = 5;
+        Ok(Self {
+            encoding: EncodingKey::from_secret(secret),
+            decoding: DecodingKey::from_secret(secret),
+            validation,
+            issuer: issuer.to_owned(),
+            audience: audience.to_owned(),
+            ttl,
+        })
+    }
+
+    /// Signs an access token for a session; returns it with its expiry.
+    pub fn issue(
+        &self,
+        user_id: Uuid,
+        session_id: Uuid,
+        role: Role,
+        now: DateTime<Utc>,
+    ) -> (String, DateTime<Utc>) {
+        let expires = now + self.ttl;
+        let claims = AccessClaims {
+            sub: user_id,
+            sid: session_id,
+            role,
+            iss: self.issuer.clone(),
+            aud: self.audience.clone(),
+            iat: now.timestamp(),
+            exp: expires.timestamp(),
+            jti: Uuid::new_v4(),
+        };
+        // Encoding our own claims with an HMAC key cannot fail.
+        let token = jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
+            .unwrap_or_default();
+        (token, expires)
+    }
+
+    /// Checks signature, algorithm, expiry, issuer and audience.
+    pub fn verify(&self, token: &str) -> Result<AccessClaims, TokenError> {
+        jsonwebtoken::decode::<AccessClaims>(token, &self.decoding, &self.validation)
+            .map(|data| data.claims)
+            .map_err(|e| TokenError::Invalid(e.to_string()))
+    }
+
+    pub fn ttl(&self) -> Duration {
+        self.ttl
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
+
+    fn keys() -> JwtKeys {
+        JwtKeys::new(
+            &[7u8; 32],
+            "readyset",
+            "readyset-api",
+            Duration::minutes(15),
+        )
+        .expect("keys")
+    }
+
+    #[test]
+    fn round_trip() {
+        let (user, session) = (Uuid::new_v4(), Uuid::new_v4());
+        let (token, expires) = keys().issue(user, session, Role::Client, Utc::now());
+        let claims = keys().verify(&token).expect("valid");
+        assert_eq!(
+            (claims.sub, claims.sid, claims.role),
+            (user, session, Role::Client)
+        );
+        assert_eq!(claims.exp, expires.timestamp());
+    }
+
+    #[test]
+    fn rejects_expired_forged_and_foreign_tokens() {
+        let keys = keys();
+        let (expired, _) = keys.issue(
+            Uuid::new_v4(),
+            Uuid::new_v4(),
+            Role::Admin,
+            Utc::now() - Duration::hours(1),
+        );
+        assert!(keys.verify(&expired).is_err());
+
+        let other = JwtKeys::new(
+            &[8u8; 32],
+            "readyset",
+            "readyset-api",
+            Duration::minutes(15),
+        )
+        .expect("keys");
+        let (forged, _) = other.issue(Uuid::new_v4(), Uuid::new_v4(), Role::Admin, Utc::now());
+        assert!(keys.verify(&forged).is_err());
+
+        let wrong_audience =
+            JwtKeys::new(&[7u8; 32], "readyset", "elsewhere", Duration::minutes(15)).expect("keys");
+        let (foreign, _) =
+            wrong_audience.issue(Uuid::new_v4(), Uuid::new_v4(), Role::Admin, Utc::now());
+        assert!(keys.verify(&foreign).is_err());
+    }
+
+    #[test]
+    fn rejects_alg_none_and_garbage() {
+        let keys = keys();
+        let (token, _) = keys.issue(Uuid::new_v4(), Uuid::new_v4(), Role::Admin, Utc::now());
+        let payload = token.split('.').nth(1).expect("payload");
+        let header = URL_SAFE_NO_PAD.encode(br#"{"alg":"none","typ":"JWT"}"#);
+        assert!(keys.verify(&format!("{header}.{payload}.")).is_err());
+        let hs512 = URL_SAFE_NO_PAD.encode(br#"{"alg":"HS512","typ":"JWT"}"#);
+        assert!(keys
+            .verify(&format!(
+                "{hs512}.{payload}.{}",
+                token.split('.').nth(2).expect("sig")
+            ))
+            .is_err());
+        for garbage in ["", "a.b.c", "not-a-token", "Bearer x"] {
+            assert!(keys.verify(garbage).is_err(), "{garbage}");
+        }
+    }
+
+    #[test]
+    fn short_keys_are_refused() {
+        assert!(matches!(
+            JwtKeys::new(b"short", "i", "a", Duration::minutes(1)),
+            Err(TokenError::WeakKey)
+        ));
+    }
+}

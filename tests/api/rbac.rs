@@ -1,0 +1,253 @@
+//! Every row of the RBAC table, through the routes that enforce it: each permission is
+//! tried by every role (and anonymously) and must be allowed exactly for the roles listed
+//! here, which are written out independently of the table in `shared`.
+
+use api_tests::{json_body, TestApp, TestUser};
+use serde_json::json;
+use shared::auth::{rbac::PERMISSIONS, Permission, Role};
+
+use Role::{Admin, Client, Driver, Helpdesk, SuperAdmin, Vendor};
+
+/// The expected holders of each permission (the original platform's rules).
+fn expected(permission: Permission) -> &'static [Role] {
+    match permission {
+        Permission::OwnAccount => &[Client, Vendor, Driver, Helpdesk, Admin, SuperAdmin],
+        Permission::ListUsers | Permission::ViewUsers | Permission::UpdateUsers => {
+            &[Helpdesk, Admin, SuperAdmin]
+        }
+        Permission::DeleteUsers | Permission::ChangeRoles => &[Admin, SuperAdmin],
+    }
+}
+
+/// Calls the route that needs `permission` on a fresh CLIENT target; true when allowed.
+async fn attempt(app: &TestApp, permission: Permission, actor: Option<&TestUser>) -> bool {
+    let target = app.user(Client).await;
+    let token = actor.map(|a| a.token.as_str());
+    let (response, allowed_status) = match permission {
+        Permission::OwnAccount => (
+            app.call("GET", "/api/auth/current-user", token, None).await,
+            200,
+        ),
+        Permission::ListUsers => (app.call("GET", "/api/users", token, None).await, 200),
+        Permission::ViewUsers => (
+            app.call("GET", &format!("/api/users/{}", target.id), token, None)
+                .await,
+            200,
+        ),
+        Permission::UpdateUsers => (
+            app.call(
+                "PATCH",
+                &format!("/api/users/{}", target.id),
+                token,
+                Some(json!({ "name": "Renamed" })),
+            )
+            .await,
+            200,
+        ),
+        Permission::DeleteUsers => (
+            app.call("DELETE", &format!("/api/users/{}", target.id), token, None)
+                .await,
+            204,
+        ),
+        Permission::ChangeRoles => (
+            app.call(
+                "POST",
+                &format!("/api/users/{}/change-role", target.id),
+                token,
+                Some(json!({ "role": "VENDOR" })),
+            )
+            .await,
+            200,
+        ),
+    };
+    let status = response.status().as_u16();
+    if status == allowed_status {
+        return true;
+    }
+    // A denial is 401 (no token), 403 (role) or 404 (another user's object): never data.
+    assert!(
+        [401, 403, 404].contains(&status),
+        "{permission:?} by {:?}: unexpected {status}",
+        actor.map(|a| a.role)
+    );
+    false
+}
+
+#[tokio::test]
+async fn every_permission_is_allowed_exactly_for_its_roles() {
+    let app = TestApp::spawn().await;
+    let mut actors = Vec::new();
+    for role in Role::ALL {
+        actors.push(app.user(role).await);
+    }
+    for (permission, _) in PERMISSIONS {
+        let holders = expected(*permission);
+        assert!(!holders.is_empty());
+        assert!(
+            !attempt(&app, *permission, None).await,
+            "{permission:?} must need a token"
+        );
+        for actor in &actors {
+            let allowed = attempt(&app, *permission, Some(actor)).await;
+            assert_eq!(
+                allowed,
+                holders.contains(&actor.role),
+                "{permission:?} by {}",
+                actor.role
+            );
+        }
+    }
+}
+
+#[tokio::test]
+async fn only_super_admins_grant_or_remove_super_admin() {
+    let app = TestApp::spawn().await;
+    let admin = app.user(Admin).await;
+    let super_admin = app.user(SuperAdmin).await;
+    let client = app.user(Client).await;
+    let other_super = app.user(SuperAdmin).await;
+    let change = |actor: &TestUser, target: &TestUser, role: &str| {
+        let path = format!("/api/users/{}/change-role", target.id);
+        let token = actor.token.clone();
+        let body = json!({ "role": role, "reason": "test" });
+        let app = &app;
+        async move { app.call("POST", &path, Some(&token), Some(body)).await }
+    };
+
+    assert_eq!(change(&admin, &client, "SUPER_ADMIN").await.status(), 403);
+    assert_eq!(change(&admin, &other_super, "ADMIN").await.status(), 403);
+    assert_eq!(
+        change(&admin, &admin, "VENDOR").await.status(),
+        403,
+        "own role"
+    );
+    let promoted = change(&super_admin, &client, "SUPER_ADMIN").await;
+    assert_eq!(promoted.status(), 200);
+    assert_eq!(json_body(promoted).await["user"]["type"], "SUPER_ADMIN");
+    assert_eq!(
+        change(&super_admin, &other_super, "CLIENT").await.status(),
+        200
+    );
+
+    let audits: Vec<serde_json::Value> = app
+        .db()
+        .await
+        .query_typed(
+            "SELECT changes FROM user_audits WHERE action = 'ROLE_CHANGE' ORDER BY id",
+            &[],
+        )
+        .await
+        .expect("audits")
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    assert_eq!(audits.len(), 2, "refused changes leave no audit row");
+    assert_eq!(
+        audits[0]["role"],
+        json!({ "from": "CLIENT", "to": "SUPER_ADMIN" })
+    );
+}
+
+#[tokio::test]
+async fn helpdesk_cannot_edit_staff_and_nobody_edits_above_their_rank() {
+    let app = TestApp::spawn().await;
+    let helpdesk = app.user(Helpdesk).await;
+    let admin = app.user(Admin).await;
+    let super_admin = app.user(SuperAdmin).await;
+    let patch = |actor: &TestUser, target: &TestUser| {
+        let path = format!("/api/users/{}", target.id);
+        let token = actor.token.clone();
+        let app = &app;
+        async move {
+            app.call(
+                "PATCH",
+                &path,
+                Some(&token),
+                Some(json!({ "status": "PENDING" })),
+            )
+            .await
+            .status()
+        }
+    };
+    assert_eq!(patch(&helpdesk, &admin).await, 403);
+    assert_eq!(patch(&admin, &super_admin).await, 403);
+    assert_eq!(patch(&super_admin, &admin).await, 200);
+    // Nobody changes their own status.
+    let own = app
+        .call(
+            "PATCH",
+            &format!("/api/users/{}", admin.id),
+            Some(&admin.token),
+            Some(json!({ "status": "ACTIVE" })),
+        )
+        .await;
+    assert_eq!(own.status(), 403);
+    // But anyone edits their own profile.
+    let renamed = app
+        .call(
+            "PATCH",
+            &format!("/api/users/{}", helpdesk.id),
+            Some(&helpdesk.token),
+            Some(json!({ "name": "Hana" })),
+        )
+        .await;
+    assert_eq!(renamed.status(), 200);
+    assert_eq!(json_body(renamed).await["user"]["name"], "Hana");
+}
+
+#[tokio::test]
+async fn the_user_list_filters_and_pages() {
+    let app = TestApp::spawn().await;
+    let admin = app.user(Admin).await;
+    for _ in 0..3 {
+        app.user(Vendor).await;
+    }
+    let first = json_body(
+        app.call(
+            "GET",
+            "/api/users?role=VENDOR&limit=2",
+            Some(&admin.token),
+            None,
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(first["items"].as_array().expect("items").len(), 2);
+    let cursor = first["nextCursor"].as_str().expect("more pages");
+    let second = json_body(
+        app.call(
+            "GET",
+            &format!("/api/users?role=VENDOR&limit=2&cursor={cursor}"),
+            Some(&admin.token),
+            None,
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(second["items"].as_array().expect("items").len(), 1);
+    assert!(second["nextCursor"].is_null());
+    assert!(second["items"][0]["type"] == "VENDOR");
+
+    for bad in ["role=KING", "status=GONE", "limit=500", "cursor=abc"] {
+        let response = app
+            .call(
+                "GET",
+                &format!("/api/users?{bad}"),
+                Some(&admin.token),
+                None,
+            )
+            .await;
+        assert_eq!(response.status(), 400, "{bad}");
+    }
+    let search = json_body(
+        app.call(
+            "GET",
+            &format!("/api/users?search={}", &admin.email[..12]),
+            Some(&admin.token),
+            None,
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(search["items"].as_array().expect("items").len(), 1);
+}
