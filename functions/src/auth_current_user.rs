@@ -9,10 +9,7 @@ use shared::{
     users, ApiError, ApiResult, AppState,
 };
 
-pub const FUNCTION: HttpFunction = HttpFunction {
-    handler,
-    rate_class: RateClass::Api,
-};
+pub const FUNCTION: HttpFunction = HttpFunction::new(handler, RateClass::Api);
 
 fn handler(state: &AppState, req: Request) -> HandlerFuture<'_> {
     Box::pin(current_user(state, req))

@@ -11,10 +11,7 @@ use shared::{
     ApiError, ApiResult, AppState,
 };
 
-pub const FUNCTION: HttpFunction = HttpFunction {
-    handler,
-    rate_class: RateClass::Auth,
-};
+pub const FUNCTION: HttpFunction = HttpFunction::new(handler, RateClass::Auth);
 
 fn handler(state: &AppState, req: Request) -> HandlerFuture<'_> {
     Box::pin(login(state, req))

@@ -10,10 +10,7 @@ use shared::{
     ApiResult, AppState,
 };
 
-pub const FUNCTION: HttpFunction = HttpFunction {
-    handler,
-    rate_class: RateClass::Api,
-};
+pub const FUNCTION: HttpFunction = HttpFunction::new(handler, RateClass::Api);
 
 fn handler(state: &AppState, req: Request) -> HandlerFuture<'_> {
     Box::pin(logout(state, req))

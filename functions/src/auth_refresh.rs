@@ -13,10 +13,7 @@ use shared::{
     users, ApiError, ApiResult, AppState,
 };
 
-pub const FUNCTION: HttpFunction = HttpFunction {
-    handler,
-    rate_class: RateClass::Auth,
-};
+pub const FUNCTION: HttpFunction = HttpFunction::new(handler, RateClass::Auth);
 
 fn handler(state: &AppState, req: Request) -> HandlerFuture<'_> {
     Box::pin(refresh(state, req))

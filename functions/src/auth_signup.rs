@@ -15,10 +15,7 @@ use shared::{
     ApiError, ApiResult, AppState,
 };
 
-pub const FUNCTION: HttpFunction = HttpFunction {
-    handler,
-    rate_class: RateClass::Auth,
-};
+pub const FUNCTION: HttpFunction = HttpFunction::new(handler, RateClass::Auth);
 
 fn handler(state: &AppState, req: Request) -> HandlerFuture<'_> {
     Box::pin(signup(state, req))

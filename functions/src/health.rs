@@ -22,10 +22,7 @@ const CHECK_TIMEOUT: Duration = Duration::from_secs(3);
 
 /// Exempt from per-identity limits: uptime checks poll it, and it must answer while
 /// DynamoDB (where the counters live) is down.
-pub const FUNCTION: HttpFunction = HttpFunction {
-    handler,
-    rate_class: RateClass::Exempt,
-};
+pub const FUNCTION: HttpFunction = HttpFunction::new(handler, RateClass::Exempt);
 
 fn handler(state: &AppState, req: Request) -> HandlerFuture<'_> {
     Box::pin(health(state, req))

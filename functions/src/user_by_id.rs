@@ -18,10 +18,7 @@ use shared::{
 };
 use uuid::Uuid;
 
-pub const FUNCTION: HttpFunction = HttpFunction {
-    handler,
-    rate_class: RateClass::Api,
-};
+pub const FUNCTION: HttpFunction = HttpFunction::new(handler, RateClass::Api);
 
 fn handler(state: &AppState, req: Request) -> HandlerFuture<'_> {
     Box::pin(user_by_id(state, req))

@@ -16,10 +16,7 @@ use shared::{
 
 use crate::user_by_id::lock_visible;
 
-pub const FUNCTION: HttpFunction = HttpFunction {
-    handler,
-    rate_class: RateClass::Admin,
-};
+pub const FUNCTION: HttpFunction = HttpFunction::new(handler, RateClass::Admin);
 
 fn handler(state: &AppState, req: Request) -> HandlerFuture<'_> {
     Box::pin(change_role(state, req))

@@ -16,10 +16,7 @@ use shared::{
     ApiError, ApiResult, AppState,
 };
 
-pub const FUNCTION: HttpFunction = HttpFunction {
-    handler,
-    rate_class: RateClass::Admin,
-};
+pub const FUNCTION: HttpFunction = HttpFunction::new(handler, RateClass::Admin);
 
 fn handler(state: &AppState, req: Request) -> HandlerFuture<'_> {
     Box::pin(list_users(state, req))

@@ -105,6 +105,15 @@ pub struct AuthSettings {
     pub secure_cookies: bool,
 }
 
+/// Where addresses are geocoded and distances measured.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum GeoSettings {
+    /// ZIP-code centroids from the database and straight-line distance × 1.35.
+    Offline,
+    /// Google Geocoding and Distance Matrix, falling back to offline answers.
+    Google { base_url: String, secret_id: String },
+}
+
 #[derive(Debug, Clone)]
 pub struct Config {
     pub environment: Environment,
@@ -114,6 +123,7 @@ pub struct Config {
     pub aws: AwsSettings,
     pub resources: Resources,
     pub auth: AuthSettings,
+    pub geo: GeoSettings,
 }
 
 impl Config {
@@ -190,6 +200,21 @@ impl Config {
                 ),
                 allowed_origins: origins(env.optional("CORS_ALLOWED_ORIGINS"))?,
                 secure_cookies: env.parsed_or("COOKIE_SECURE", true)?,
+            },
+            geo: match env.optional("GEO_PROVIDER").as_deref().unwrap_or("offline") {
+                "offline" => GeoSettings::Offline,
+                "google" => GeoSettings::Google {
+                    base_url: env
+                        .optional("GOOGLE_MAPS_BASE_URL")
+                        .unwrap_or_else(|| "https://maps.googleapis.com".into()),
+                    secret_id: env.required("GOOGLE_MAPS_SECRET_ID")?,
+                },
+                other => {
+                    return Err(ConfigError::Invalid {
+                        var: "GEO_PROVIDER",
+                        reason: format!("expected offline or google, got {other:?}"),
+                    })
+                }
             },
         })
     }

@@ -62,9 +62,42 @@ pub fn no_content() -> Response<Body> {
     response
 }
 
+/// How a function's errors look to its clients.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorStyle {
+    /// `{"error": {"code", "message", "requestId", "details"?}}`
+    Standard,
+    /// The partner API's `{"status": "ERROR", "message", "code", "requestId"}`, which
+    /// partners' existing clients read.
+    Partner,
+}
+
 /// Renders an error as a response (headers are added by [`finish_response`]).
 pub fn error_response(err: &ApiError, request_id: &str) -> Response<Body> {
-    let mut response = Response::new(Body::Text(err.body(request_id).to_string()));
+    styled_error_response(err, request_id, ErrorStyle::Standard)
+}
+
+pub fn styled_error_response(
+    err: &ApiError,
+    request_id: &str,
+    style: ErrorStyle,
+) -> Response<Body> {
+    let body = match style {
+        ErrorStyle::Standard => err.body(request_id),
+        ErrorStyle::Partner => {
+            let mut body = serde_json::json!({
+                "status": "ERROR",
+                "message": err.message,
+                "code": err.code,
+                "requestId": request_id,
+            });
+            if let Some(details) = &err.details {
+                body["details"] = details.clone();
+            }
+            body
+        }
+    };
+    let mut response = Response::new(Body::Text(body.to_string()));
     *response.status_mut() = err.status;
     response.headers_mut().insert(
         header::CONTENT_TYPE,

@@ -17,6 +17,11 @@
 //! - [`ratelimit`]: per-identity budgets in DynamoDB, applied by the runtime per function.
 //! - [`cors`]: the browser origin allow-list.
 //! - [`users`]: account rows and the lookups several functions share.
+//! - [`orders`]: the order model, the status machine and the one status-change function.
+//! - [`pricing`]: the delivery-fee engine over versioned configurations.
+//! - [`geo`]: geocoding and distances (offline ZIP centroids, or Google).
+//! - [`partners`]: partner API authentication.
+//! - [`idempotency`]: Idempotency-Key handling for creates.
 //! - [`telemetry`]: JSON log lines.
 
 pub mod auth;
@@ -25,8 +30,13 @@ pub mod config;
 pub mod cors;
 pub mod db;
 pub mod error;
+pub mod geo;
 pub mod http;
+pub mod idempotency;
 pub mod input;
+pub mod orders;
+pub mod partners;
+pub mod pricing;
 pub mod ratelimit;
 pub mod runtime;
 pub mod secrets;

@@ -24,6 +24,8 @@ pub enum RateClass {
     Api,
     /// File uploads: 20 per hour per user.
     Uploads,
+    /// Partner API: 100 per minute per partner and route.
+    Partner,
     /// Not limited here (health checks); API Gateway throttling still applies.
     Exempt,
 }
@@ -36,6 +38,7 @@ impl RateClass {
             RateClass::Admin => Some((10, 60)),
             RateClass::Api => Some((100, 60)),
             RateClass::Uploads => Some((20, 3600)),
+            RateClass::Partner => Some((100, 60)),
             RateClass::Exempt => None,
         }
     }
@@ -46,6 +49,7 @@ impl RateClass {
             RateClass::Admin => "admin",
             RateClass::Api => "api",
             RateClass::Uploads => "uploads",
+            RateClass::Partner => "partner",
             RateClass::Exempt => "exempt",
         }
     }

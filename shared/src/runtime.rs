@@ -14,7 +14,8 @@ use serde_json::Value;
 use crate::{
     auth, cors,
     error::{ApiError, ApiResult, BoxError},
-    http::{error_response, finish_response, request_id, route_key},
+    http::{finish_response, request_id, route_key, styled_error_response, ErrorStyle},
+    idempotency,
     input::MAX_BODY_BYTES,
     ratelimit::{self, RateClass},
     state::AppState,
@@ -25,12 +26,39 @@ pub type HandlerFuture<'a> = Pin<Box<dyn Future<Output = ApiResult<Response<Body
 /// An HTTP handler: `fn handler(state, request) -> response future`.
 pub type HttpHandler = for<'a> fn(&'a AppState, Request) -> HandlerFuture<'a>;
 
-/// An HTTP function: its handler and the rate-limit budget its requests draw from. Each
-/// function module declares one as `pub const FUNCTION`.
+/// An HTTP function: its handler and how the runtime treats its requests. Each function
+/// module declares one as `pub const FUNCTION`.
 #[derive(Clone, Copy)]
 pub struct HttpFunction {
     pub handler: HttpHandler,
+    /// The rate-limit budget its requests draw from.
     pub rate_class: RateClass,
+    /// POSTs honour `Idempotency-Key` (creates).
+    pub idempotent: bool,
+    pub error_style: ErrorStyle,
+}
+
+impl HttpFunction {
+    pub const fn new(handler: HttpHandler, rate_class: RateClass) -> Self {
+        Self {
+            handler,
+            rate_class,
+            idempotent: false,
+            error_style: ErrorStyle::Standard,
+        }
+    }
+
+    /// POSTs with an `Idempotency-Key` run once; retries replay the first response.
+    pub const fn idempotent(mut self) -> Self {
+        self.idempotent = true;
+        self
+    }
+
+    /// Errors in the partner API's shape.
+    pub const fn partner_errors(mut self) -> Self {
+        self.error_style = ErrorStyle::Partner;
+        self
+    }
 }
 
 pub type EventFuture<'a> = Pin<Box<dyn Future<Output = Result<Value, BoxError>> + Send + 'a>>;
@@ -54,7 +82,12 @@ pub async fn handle_http(
     let request_headers = req.headers().clone();
     let now = chrono::Utc::now().timestamp();
 
-    let quota = match rate_identity(&req, function.rate_class, user_id.as_deref()) {
+    let quota = match rate_identity(
+        &req,
+        function.rate_class,
+        user_id.as_deref(),
+        route.as_deref(),
+    ) {
         None => None,
         Some(identity) => {
             match ratelimit::check(state, function.rate_class, &identity, now).await {
@@ -73,18 +106,10 @@ pub async fn handle_http(
         Err(ApiError::payload_too_large(MAX_BODY_BYTES))
     } else if let Some(refused) = quota.filter(|q| !q.allowed) {
         Err(refused.error(now))
+    } else if function.idempotent && req.method() == http::Method::POST {
+        run_idempotently(state, function, req, user_id.as_deref(), now).await
     } else {
-        AssertUnwindSafe((function.handler)(state, req))
-            .catch_unwind()
-            .await
-            .unwrap_or_else(|panic| {
-                let message = panic
-                    .downcast_ref::<&str>()
-                    .map(|s| (*s).to_owned())
-                    .or_else(|| panic.downcast_ref::<String>().cloned())
-                    .unwrap_or_else(|| "handler panicked".to_owned());
-                Err(ApiError::internal(message))
-            })
+        run_handler(state, function, req).await
     };
 
     let response = match result {
@@ -100,7 +125,7 @@ pub async fn handle_http(
                     "request failed"
                 );
             }
-            error_response(&err, &request_id)
+            styled_error_response(&err, &request_id, function.error_style)
         }
     };
     let mut response = finish_response(response, &request_id);
@@ -127,9 +152,91 @@ pub async fn handle_http(
     response
 }
 
-/// Whose budget a request draws from: the signed-in user, else the client IP.
-fn rate_identity(req: &Request, class: RateClass, user_id: Option<&str>) -> Option<String> {
+/// Runs the handler; a panic becomes a 500 for this request only.
+async fn run_handler(
+    state: &AppState,
+    function: &HttpFunction,
+    req: Request,
+) -> ApiResult<Response<Body>> {
+    AssertUnwindSafe((function.handler)(state, req))
+        .catch_unwind()
+        .await
+        .unwrap_or_else(|panic| {
+            let message = panic
+                .downcast_ref::<&str>()
+                .map(|s| (*s).to_owned())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "handler panicked".to_owned());
+            Err(ApiError::internal(message))
+        })
+}
+
+/// Runs a create at most once per `Idempotency-Key` (see [`idempotency`]).
+async fn run_idempotently(
+    state: &AppState,
+    function: &HttpFunction,
+    req: Request,
+    user_id: Option<&str>,
+    now: i64,
+) -> ApiResult<Response<Body>> {
+    let Some(key) = idempotency::key(&req)? else {
+        return run_handler(state, function, req).await;
+    };
+    let scope = idempotency_scope(&req, user_id);
+    let fingerprint = idempotency::fingerprint(&req);
+    if let idempotency::Claim::Replay(response) =
+        idempotency::claim(state, &scope, &key, &fingerprint, now).await?
+    {
+        return Ok(response);
+    }
+    let result = run_handler(state, function, req).await;
+    let status = match &result {
+        Ok(response) => response.status(),
+        Err(err) => err.status,
+    };
+    let saved = if idempotency::is_final(status) {
+        let response = match &result {
+            Ok(response) => response.clone(),
+            Err(err) => styled_error_response(err, "", function.error_style),
+        };
+        idempotency::complete(state, &scope, &key, &response).await
+    } else {
+        idempotency::release(state, &scope, &key).await
+    };
+    if let Err(err) = saved {
+        // The work is done and committed; only the replay record is missing. Orders carry
+        // the key too, so a retry still finds the first order.
+        tracing::error!(error = %crate::error::chain(&err), "could not save the idempotent response");
+    }
+    result
+}
+
+/// Whose keys these are: the user, or the partner (by slug and key), or the client IP.
+fn idempotency_scope(req: &Request, user_id: Option<&str>) -> String {
+    if let Some(user) = user_id {
+        return format!("user:{user}");
+    }
+    if let Some(slug) = crate::partners::claimed_slug(req) {
+        let key = crate::http::header(req.headers(), "x-api-key").unwrap_or("");
+        return format!("partner:{slug}:{}", &crate::partners::hash_key(key)[..16]);
+    }
+    format!("ip:{}", crate::http::source_ip(req).unwrap_or_default())
+}
+
+/// Whose budget a request draws from: the signed-in user, the partner on this route, or
+/// the client IP.
+fn rate_identity(
+    req: &Request,
+    class: RateClass,
+    user_id: Option<&str>,
+    route: Option<&str>,
+) -> Option<String> {
     class.budget()?;
+    if class == RateClass::Partner {
+        if let Some(slug) = crate::partners::claimed_slug(req) {
+            return Some(format!("partner:{slug}:{}", route.unwrap_or("")));
+        }
+    }
     match user_id {
         Some(user) if !class.per_ip() => Some(format!("user:{user}")),
         _ => Some(format!(

@@ -9,9 +9,11 @@ use tokio::sync::OnceCell;
 use crate::{
     auth::tokens::JwtKeys,
     aws,
-    config::{Config, ConfigError},
+    config::{Config, ConfigError, GeoSettings},
     db::Db,
     error::ApiError,
+    geo::{GeoProvider, GoogleMaps},
+    pricing::PricingCache,
 };
 
 #[derive(Clone)]
@@ -22,6 +24,10 @@ pub struct AppState {
     pub dynamodb: aws_sdk_dynamodb::Client,
     pub s3: aws_sdk_s3::Client,
     pub secrets: aws_sdk_secretsmanager::Client,
+    /// Outbound HTTPS (maps, partner webhooks): one connection pool per container.
+    pub http: reqwest::Client,
+    pub geo: Arc<GeoProvider>,
+    pub pricing: PricingCache,
     /// Loaded from Secrets Manager on first use, then kept for the container's life.
     jwt: Arc<OnceCell<JwtKeys>>,
 }
@@ -41,6 +47,19 @@ impl AppState {
             dynamodb: aws_sdk_dynamodb::Client::new(&sdk),
             s3: aws::s3_client(&sdk, &config.aws),
             secrets: aws_sdk_secretsmanager::Client::new(&sdk),
+            http: reqwest::Client::builder()
+                .connect_timeout(std::time::Duration::from_secs(5))
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .unwrap_or_default(),
+            geo: Arc::new(match &config.geo {
+                GeoSettings::Offline => GeoProvider::Offline,
+                GeoSettings::Google {
+                    base_url,
+                    secret_id,
+                } => GeoProvider::Google(GoogleMaps::new(base_url.clone(), secret_id.clone())),
+            }),
+            pricing: PricingCache::default(),
             jwt: Arc::new(OnceCell::new()),
             db,
             sdk,

@@ -1,0 +1,351 @@
+//! Places and distances.
+//!
+//! Two providers behind one interface: `offline` (the default) geocodes by US ZIP-code
+//! centroid from the `zip_centroids` table and estimates driving distance as the
+//! great-circle distance × 1.35; `google` asks the Geocoding and Distance Matrix APIs
+//! (key from Secrets Manager, 5 s timeout) behind a circuit breaker, and falls back to the
+//! offline answer when Google fails or the breaker is open.
+
+use std::{
+    sync::{
+        atomic::{AtomicU32, Ordering},
+        Mutex,
+    },
+    time::{Duration, Instant},
+};
+
+use serde::Serialize;
+use tokio::sync::OnceCell;
+
+use crate::{
+    db::{p, GenericClient},
+    error::{ApiError, ApiResult},
+    AppState,
+};
+
+/// Road distance is longer than the straight line; 1.35 is the original's factor.
+pub const ROAD_FACTOR: f64 = 1.35;
+const EARTH_RADIUS_MILES: f64 = 3958.8;
+const GOOGLE_TIMEOUT: Duration = Duration::from_secs(5);
+
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Point {
+    pub lat: f64,
+    pub lng: f64,
+}
+
+impl Point {
+    /// Well-known text for `ST_GeogFromText`.
+    pub fn wkt(self) -> String {
+        format!("SRID=4326;POINT({} {})", self.lng, self.lat)
+    }
+}
+
+/// An address to place on the map.
+#[derive(Debug, Clone, Copy)]
+pub struct AddressQuery<'a> {
+    pub street: &'a str,
+    pub city: &'a str,
+    pub state: &'a str,
+    pub zip: Option<&'a str>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Source {
+    ZipCentroid,
+    CityCentroid,
+    Google,
+    /// No distance could be had: the fallback distance was used.
+    Fallback,
+}
+
+impl Source {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Source::ZipCentroid => "zip_centroid",
+            Source::CityCentroid => "city_centroid",
+            Source::Google => "google",
+            Source::Fallback => "fallback",
+        }
+    }
+}
+
+/// Great-circle distance in miles.
+pub fn haversine_miles(a: Point, b: Point) -> f64 {
+    let (lat1, lat2) = (a.lat.to_radians(), b.lat.to_radians());
+    let dlat = (b.lat - a.lat).to_radians();
+    let dlng = (b.lng - a.lng).to_radians();
+    let h = (dlat / 2.0).sin().powi(2) + lat1.cos() * lat2.cos() * (dlng / 2.0).sin().powi(2);
+    2.0 * EARTH_RADIUS_MILES * h.sqrt().asin()
+}
+
+/// Estimated road distance in hundredths of a mile.
+pub fn estimated_road_hundredths(a: Point, b: Point) -> i64 {
+    (haversine_miles(a, b) * ROAD_FACTOR * 100.0).round() as i64
+}
+
+/// Opens after consecutive failures and stays open for a cool-down, so a failing
+/// dependency costs one fast fallback instead of a timeout per request.
+#[derive(Debug)]
+pub struct CircuitBreaker {
+    threshold: u32,
+    cool_down: Duration,
+    failures: AtomicU32,
+    open_until: Mutex<Option<Instant>>,
+}
+
+impl CircuitBreaker {
+    pub fn new(threshold: u32, cool_down: Duration) -> Self {
+        Self {
+            threshold,
+            cool_down,
+            failures: AtomicU32::new(0),
+            open_until: Mutex::new(None),
+        }
+    }
+
+    pub fn is_open(&self) -> bool {
+        self.open_until
+            .lock()
+            .map(|until| until.is_some_and(|t| Instant::now() < t))
+            .unwrap_or(false)
+    }
+
+    pub fn record(&self, success: bool) {
+        if success {
+            self.failures.store(0, Ordering::Relaxed);
+            return;
+        }
+        let failures = self.failures.fetch_add(1, Ordering::Relaxed) + 1;
+        if failures >= self.threshold {
+            if let Ok(mut until) = self.open_until.lock() {
+                *until = Some(Instant::now() + self.cool_down);
+            }
+            self.failures.store(0, Ordering::Relaxed);
+        }
+    }
+}
+
+/// Which geocoding and distance provider a deployment uses.
+#[derive(Debug)]
+pub enum GeoProvider {
+    Offline,
+    Google(GoogleMaps),
+}
+
+#[derive(Debug)]
+pub struct GoogleMaps {
+    pub base_url: String,
+    pub secret_id: String,
+    key: OnceCell<String>,
+    pub breaker: CircuitBreaker,
+}
+
+impl GoogleMaps {
+    pub fn new(base_url: String, secret_id: String) -> Self {
+        Self {
+            base_url,
+            secret_id,
+            key: OnceCell::new(),
+            breaker: CircuitBreaker::new(5, Duration::from_secs(30)),
+        }
+    }
+
+    async fn key(&self, state: &AppState) -> ApiResult<&str> {
+        self.key
+            .get_or_try_init(|| crate::secrets::secret_string(state, &self.secret_id))
+            .await
+            .map(String::as_str)
+    }
+
+    async fn get_json(
+        &self,
+        state: &AppState,
+        path: &str,
+        query: &[(&str, String)],
+    ) -> Option<serde_json::Value> {
+        if self.breaker.is_open() {
+            return None;
+        }
+        let result = async {
+            let key = self.key(state).await.ok()?;
+            let mut params: Vec<(&str, String)> = query.to_vec();
+            params.push(("key", key.to_owned()));
+            let response = state
+                .http
+                .get(format!("{}{path}", self.base_url))
+                .query(&params)
+                .timeout(GOOGLE_TIMEOUT)
+                .send()
+                .await
+                .ok()?;
+            if !response.status().is_success() {
+                return None;
+            }
+            let body: serde_json::Value = response.json().await.ok()?;
+            (body["status"] == "OK").then_some(body)
+        }
+        .await;
+        self.breaker.record(result.is_some());
+        if result.is_none() {
+            tracing::warn!(path, "Google Maps call failed; using the offline estimate");
+        }
+        result
+    }
+
+    async fn geocode(&self, state: &AppState, address: &AddressQuery<'_>) -> Option<Point> {
+        let text = format!(
+            "{}, {}, {} {}",
+            address.street,
+            address.city,
+            address.state,
+            address.zip.unwrap_or("")
+        );
+        let body = self
+            .get_json(state, "/maps/api/geocode/json", &[("address", text)])
+            .await?;
+        let location = &body["results"][0]["geometry"]["location"];
+        Some(Point {
+            lat: location["lat"].as_f64()?,
+            lng: location["lng"].as_f64()?,
+        })
+    }
+
+    async fn driving_hundredths(&self, state: &AppState, from: Point, to: Point) -> Option<i64> {
+        let query = [
+            ("origins", format!("{},{}", from.lat, from.lng)),
+            ("destinations", format!("{},{}", to.lat, to.lng)),
+            ("units", "imperial".to_owned()),
+        ];
+        let body = self
+            .get_json(state, "/maps/api/distancematrix/json", &query)
+            .await?;
+        let meters = body["rows"][0]["elements"][0]["distance"]["value"].as_f64()?;
+        Some((meters / 1609.344 * 100.0).round() as i64)
+    }
+}
+
+/// Places an address: the provider's answer, else the ZIP centroid, else the centroid of
+/// the city's ZIP codes. `None` when nothing is known about the place.
+pub async fn geocode(
+    state: &AppState,
+    client: &impl GenericClient,
+    address: &AddressQuery<'_>,
+) -> ApiResult<Option<(Point, Source)>> {
+    if let GeoProvider::Google(google) = &*state.geo {
+        if let Some(point) = google.geocode(state, address).await {
+            return Ok(Some((point, Source::Google)));
+        }
+    }
+    if let Some(zip) = address.zip.map(|z| z.trim()).filter(|z| z.len() >= 5) {
+        let zip5 = &zip[..5];
+        if let Some(row) = client
+            .query_typed_opt(
+                "SELECT lat, lng FROM zip_centroids WHERE zip = $1",
+                &[p(&zip5)],
+            )
+            .await?
+        {
+            return Ok(Some((
+                Point {
+                    lat: row.get(0),
+                    lng: row.get(1),
+                },
+                Source::ZipCentroid,
+            )));
+        }
+    }
+    let row = client
+        .query_typed_one(
+            "SELECT avg(lat), avg(lng) FROM zip_centroids WHERE lower(city) = lower($1) AND state = upper($2)",
+            &[p(&address.city.trim()), p(&address.state.trim())],
+        )
+        .await?;
+    Ok(
+        match (row.get::<_, Option<f64>>(0), row.get::<_, Option<f64>>(1)) {
+            (Some(lat), Some(lng)) => Some((Point { lat, lng }, Source::CityCentroid)),
+            _ => None,
+        },
+    )
+}
+
+/// Driving distance between two places, in hundredths of a mile.
+pub async fn driving_distance(state: &AppState, from: Point, to: Point) -> (i64, Source) {
+    if let GeoProvider::Google(google) = &*state.geo {
+        if let Some(hundredths) = google.driving_hundredths(state, from, to).await {
+            return (hundredths, Source::Google);
+        }
+    }
+    (estimated_road_hundredths(from, to), Source::ZipCentroid)
+}
+
+/// The coordinates of a stored address, if it has them.
+pub async fn address_point(
+    client: &impl GenericClient,
+    address_id: uuid::Uuid,
+) -> ApiResult<Option<Point>> {
+    let row = client
+        .query_typed_opt(
+            "SELECT ST_Y(location::geometry), ST_X(location::geometry) FROM addresses WHERE id = $1",
+            &[p(&address_id)],
+        )
+        .await?
+        .ok_or_else(|| ApiError::not_found("address"))?;
+    Ok(
+        match (row.get::<_, Option<f64>>(0), row.get::<_, Option<f64>>(1)) {
+            (Some(lat), Some(lng)) => Some(Point { lat, lng }),
+            _ => None,
+        },
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn distances() {
+        let sf = Point {
+            lat: 37.7749,
+            lng: -122.4194,
+        };
+        let sj = Point {
+            lat: 37.3382,
+            lng: -121.8863,
+        };
+        let miles = haversine_miles(sf, sj);
+        assert!((miles - 42.2).abs() < 0.5, "{miles}");
+        assert_eq!(estimated_road_hundredths(sf, sf), 0);
+        assert_eq!(
+            estimated_road_hundredths(sf, sj),
+            (miles * 1.35 * 100.0).round() as i64
+        );
+    }
+
+    #[test]
+    fn breaker_opens_after_the_threshold_and_resets_on_success() {
+        let breaker = CircuitBreaker::new(2, Duration::from_millis(50));
+        breaker.record(false);
+        assert!(!breaker.is_open());
+        breaker.record(true);
+        breaker.record(false);
+        assert!(!breaker.is_open(), "a success resets the count");
+        breaker.record(false);
+        assert!(breaker.is_open());
+        std::thread::sleep(Duration::from_millis(60));
+        assert!(!breaker.is_open(), "closes after the cool-down");
+    }
+
+    #[test]
+    fn wkt_is_longitude_first() {
+        assert_eq!(
+            Point {
+                lat: 37.5,
+                lng: -122.25
+            }
+            .wkt(),
+            "SRID=4326;POINT(-122.25 37.5)"
+        );
+    }
+}

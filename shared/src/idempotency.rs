@@ -1,0 +1,235 @@
+//! Idempotency keys (the model is Stripe's), in DynamoDB.
+//!
+//! A create sent with an `Idempotency-Key` header claims the key with one conditional
+//! write, together with a fingerprint of the request. When the work has run, the response
+//! is saved on the key. A retry with the same key and the same request gets that response
+//! again (`x-idempotent-replay: true`); the same key with another request is a 422; a
+//! retry while the first is still running is a 409. Keys live 24 hours. A claim whose
+//! request died mid-way is taken over after [`LOCK_SECONDS`]; order creation also stores
+//! the key on the order row, so even then no second order is made.
+
+use std::collections::HashMap;
+
+use aws_sdk_dynamodb::types::AttributeValue;
+use http::{HeaderValue, StatusCode};
+use lambda_http::{Body, Request, Response};
+use sha2::{Digest, Sha256};
+
+use crate::{error::ApiError, AppState};
+
+pub const HEADER: &str = "idempotency-key";
+pub const REPLAY_HEADER: &str = "x-idempotent-replay";
+pub const RETENTION_SECONDS: i64 = 24 * 3600;
+/// Longer than any function's timeout: a claim older than this belongs to a dead request.
+pub const LOCK_SECONDS: i64 = 60;
+
+/// The request's idempotency key: 1 to 255 visible ASCII characters.
+pub fn key(req: &Request) -> Result<Option<String>, ApiError> {
+    let Some(value) = req.headers().get(HEADER) else {
+        return Ok(None);
+    };
+    let key = value.to_str().unwrap_or("").trim();
+    if key.is_empty() || key.len() > 255 || !key.bytes().all(|b| b.is_ascii_graphic()) {
+        return Err(ApiError::bad_request(
+            "invalid_idempotency_key",
+            "Idempotency-Key must be 1 to 255 visible ASCII characters",
+        ));
+    }
+    Ok(Some(key.to_owned()))
+}
+
+/// What identifies "the same request": method, path, query and body.
+pub fn fingerprint(req: &Request) -> String {
+    let mut hasher = Sha256::new();
+    hasher.update(req.method().as_str());
+    hasher.update(b"\n");
+    hasher.update(req.uri().path());
+    hasher.update(b"?");
+    hasher.update(req.uri().query().unwrap_or(""));
+    hasher.update(b"\n");
+    hasher.update(crate::input::body_bytes(req, usize::MAX).unwrap_or(&[]));
+    hex::encode(hasher.finalize())
+}
+
+/// The outcome of claiming a key.
+pub enum Claim {
+    /// First use: run the request, then [`complete`] or [`release`].
+    Fresh,
+    /// Already done: send this again.
+    Replay(Response<Body>),
+}
+
+fn item_key(scope: &str, key: &str) -> HashMap<String, AttributeValue> {
+    HashMap::from([
+        (
+            "pk".to_owned(),
+            AttributeValue::S(format!("IDEMPOTENCY#{scope}#{key}")),
+        ),
+        ("sk".to_owned(), AttributeValue::S("KEY".to_owned())),
+    ])
+}
+
+fn store_error(err: impl Into<crate::error::BoxError>) -> ApiError {
+    ApiError::service_unavailable("the idempotency store is unavailable").with_source(err)
+}
+
+pub async fn claim(
+    state: &AppState,
+    scope: &str,
+    key: &str,
+    fingerprint: &str,
+    now: i64,
+) -> Result<Claim, ApiError> {
+    let table = &state.config.resources.app_table;
+    let mut item = item_key(scope, key);
+    item.extend([
+        (
+            "state".to_owned(),
+            AttributeValue::S("IN_PROGRESS".to_owned()),
+        ),
+        (
+            "fingerprint".to_owned(),
+            AttributeValue::S(fingerprint.to_owned()),
+        ),
+        (
+            "lockedUntil".to_owned(),
+            AttributeValue::N((now + LOCK_SECONDS).to_string()),
+        ),
+        (
+            "expiresAt".to_owned(),
+            AttributeValue::N((now + RETENTION_SECONDS).to_string()),
+        ),
+    ]);
+    let claimed = state
+        .dynamodb
+        .put_item()
+        .table_name(table)
+        .set_item(Some(item))
+        .condition_expression(
+            "attribute_not_exists(pk) OR expiresAt <= :now OR (#state = :running AND lockedUntil <= :now AND fingerprint = :fp)",
+        )
+        .expression_attribute_names("#state", "state")
+        .expression_attribute_values(":now", AttributeValue::N(now.to_string()))
+        .expression_attribute_values(":running", AttributeValue::S("IN_PROGRESS".to_owned()))
+        .expression_attribute_values(":fp", AttributeValue::S(fingerprint.to_owned()))
+        .send()
+        .await;
+    match claimed {
+        Ok(_) => return Ok(Claim::Fresh),
+        Err(err)
+            if err
+                .as_service_error()
+                .is_some_and(|e| e.is_conditional_check_failed_exception()) => {}
+        Err(err) => return Err(store_error(err)),
+    }
+    let existing = state
+        .dynamodb
+        .get_item()
+        .table_name(table)
+        .set_key(Some(item_key(scope, key)))
+        .consistent_read(true)
+        .send()
+        .await
+        .map_err(store_error)?;
+    let item = existing.item().cloned().unwrap_or_default();
+    let text = |name: &str| {
+        item.get(name)
+            .and_then(|v| v.as_s().ok())
+            .cloned()
+            .unwrap_or_default()
+    };
+    if text("fingerprint") != fingerprint {
+        return Err(ApiError::unprocessable(
+            "idempotency_key_reused",
+            "this Idempotency-Key was used for a different request",
+        ));
+    }
+    if text("state") != "COMPLETE" {
+        return Err(ApiError::conflict(
+            "request_in_progress",
+            "a request with this Idempotency-Key is still being processed; retry shortly",
+        ));
+    }
+    let status = item
+        .get("status")
+        .and_then(|v| v.as_n().ok())
+        .and_then(|n| n.parse::<u16>().ok())
+        .and_then(|n| StatusCode::from_u16(n).ok())
+        .unwrap_or(StatusCode::OK);
+    let mut response = Response::new(Body::Text(text("body")));
+    *response.status_mut() = status;
+    if let Ok(content_type) = HeaderValue::from_str(&text("contentType")) {
+        response
+            .headers_mut()
+            .insert(http::header::CONTENT_TYPE, content_type);
+    }
+    response
+        .headers_mut()
+        .insert(REPLAY_HEADER, HeaderValue::from_static("true"));
+    Ok(Claim::Replay(response))
+}
+
+/// Saves the response on the key, for replays.
+pub async fn complete(
+    state: &AppState,
+    scope: &str,
+    key: &str,
+    response: &Response<Body>,
+) -> Result<(), ApiError> {
+    let body = match response.body() {
+        Body::Text(text) => text.clone(),
+        Body::Binary(bytes) => String::from_utf8_lossy(bytes).into_owned(),
+        _ => String::new(),
+    };
+    let content_type = response
+        .headers()
+        .get(http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("application/json");
+    state
+        .dynamodb
+        .update_item()
+        .table_name(&state.config.resources.app_table)
+        .set_key(Some(item_key(scope, key)))
+        .update_expression("SET #state = :done, #status = :status, body = :body, contentType = :ct")
+        .expression_attribute_names("#state", "state")
+        .expression_attribute_names("#status", "status")
+        .expression_attribute_values(":done", AttributeValue::S("COMPLETE".to_owned()))
+        .expression_attribute_values(
+            ":status",
+            AttributeValue::N(response.status().as_u16().to_string()),
+        )
+        .expression_attribute_values(":body", AttributeValue::S(body))
+        .expression_attribute_values(":ct", AttributeValue::S(content_type.to_owned()))
+        .send()
+        .await
+        .map_err(store_error)?;
+    Ok(())
+}
+
+/// Gives the key back (the request failed before doing anything worth remembering).
+pub async fn release(state: &AppState, scope: &str, key: &str) -> Result<(), ApiError> {
+    state
+        .dynamodb
+        .delete_item()
+        .table_name(&state.config.resources.app_table)
+        .set_key(Some(item_key(scope, key)))
+        .send()
+        .await
+        .map_err(store_error)?;
+    Ok(())
+}
+
+/// Whether a response is the request's final answer, worth replaying. Server errors, auth
+/// failures, rate limits and concurrency refusals are not: a retry may go differently.
+pub fn is_final(status: StatusCode) -> bool {
+    !(status.is_server_error()
+        || matches!(
+            status,
+            StatusCode::UNAUTHORIZED
+                | StatusCode::FORBIDDEN
+                | StatusCode::REQUEST_TIMEOUT
+                | StatusCode::CONFLICT
+                | StatusCode::TOO_MANY_REQUESTS
+        ))
+}

@@ -1,0 +1,618 @@
+//! The delivery-fee engine. Pricing is data: a configuration (tiers, mileage rate,
+//! distance threshold, minimum, toll rule) is a versioned row set in the database, loaded
+//! and cached here for five minutes; [`calculate`] is pure integer arithmetic on it.
+//!
+//! Money is integer cents and distance integer hundredths of a mile; no float touches a
+//! price. JSON shows dollars ([`dollars`]) where existing clients expect them.
+//!
+//! The rule: find the tier by head count and the tier by food cost and charge the lesser
+//! fee (a tie goes to the head-count tier; a fee of zero or one that cannot be determined
+//! loses; with one input, that one's tier). At or under the threshold the tier's *within*
+//! fee applies; beyond it, the *beyond* fee (or the within fee, when the configuration
+//! says so) plus the mileage rate for every mile over the threshold. The minimum applies
+//! to the tier fee. A bridge toll is added when the configuration charges it.
+
+use std::{
+    collections::HashMap,
+    sync::{Arc, RwLock},
+    time::{Duration, Instant},
+};
+
+use serde::Serialize;
+use uuid::Uuid;
+
+use crate::{
+    db::{p, GenericClient},
+    error::{ApiError, ApiResult},
+};
+
+/// Configurations are re-read after this long, so an admin's new version reaches every
+/// container within five minutes.
+pub const CACHE_TTL: Duration = Duration::from_secs(300);
+
+/// When no distance can be had: a little over the threshold, and the order is flagged for
+/// manual review.
+pub const FALLBACK_DISTANCE_HUNDREDTHS: i64 = 1010;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Tier {
+    pub tier_number: i32,
+    pub min_head_count: i32,
+    pub max_head_count: Option<i32>,
+    pub min_food_cost_cents: i64,
+    pub max_food_cost_cents: Option<i64>,
+    pub within_fee_cents: Option<i64>,
+    pub beyond_fee_cents: Option<i64>,
+    /// A percentage of food cost instead of a fixed fee (1000 = 10%).
+    pub food_cost_basis_points: Option<i32>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PricingConfig {
+    pub id: Uuid,
+    pub slug: String,
+    pub version: i32,
+    pub name: String,
+    pub distance_threshold_hundredths: i64,
+    pub mileage_rate_cents: i64,
+    pub minimum_fee_cents: i64,
+    pub bridge_toll_cents: i64,
+    pub charge_bridge_toll: bool,
+    pub beyond_threshold_uses_within_fee: bool,
+    pub daily_drive_discount_cents: i64,
+    pub tiers: Vec<Tier>,
+}
+
+/// What a price depends on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct QuoteInput {
+    pub head_count: Option<i64>,
+    pub food_cost_cents: Option<i64>,
+    pub distance_hundredths: i64,
+    pub crosses_toll_bridge: bool,
+    /// Drives the same client has that day; from the second one the daily discount applies.
+    pub same_day_drives: u32,
+    pub tip_cents: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Quote {
+    pub configuration_id: Uuid,
+    pub configuration_version: i32,
+    pub head_count_tier: Option<i32>,
+    pub food_cost_tier: Option<i32>,
+    pub base_cents: i64,
+    pub mileage_cents: i64,
+    pub daily_drive_discount_cents: i64,
+    pub bridge_toll_cents: i64,
+    /// What the customer pays for delivery: base + mileage − discount + toll.
+    pub delivery_fee_cents: i64,
+    pub tip_cents: i64,
+    pub distance_hundredths: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PricingError {
+    #[error("give a head count, a food cost, or both")]
+    NoInputs,
+    #[error("no tier of this configuration gives a fee for these inputs")]
+    Undetermined,
+    #[error("{0} must not be negative")]
+    Negative(&'static str),
+}
+
+impl From<PricingError> for ApiError {
+    fn from(err: PricingError) -> Self {
+        match err {
+            PricingError::Negative(_) => {
+                ApiError::bad_request("validation_failed", err.to_string())
+            }
+            _ => ApiError::unprocessable("pricing_unavailable", err.to_string()),
+        }
+    }
+}
+
+/// Cents as dollars for JSON (two decimals' worth of precision).
+pub fn dollars(cents: i64) -> f64 {
+    cents as f64 / 100.0
+}
+
+/// Whole cents from dollars as clients send them (`12.345` rounds half up to 1235).
+pub fn cents_from_dollars(dollars: f64) -> Option<i64> {
+    (dollars.is_finite() && dollars.abs() < 1e12).then(|| (dollars * 100.0).round() as i64)
+}
+
+/// Hundredths of a mile from miles, rounded.
+pub fn hundredths_from_miles(miles: f64) -> Option<i64> {
+    (miles.is_finite() && (0.0..100_000.0).contains(&miles)).then(|| (miles * 100.0).round() as i64)
+}
+
+/// `value × numerator / denominator`, rounded half up, in integers.
+fn mul_div_round(value: i64, numerator: i64, denominator: i64) -> i64 {
+    let product = i128::from(value) * i128::from(numerator);
+    let d = i128::from(denominator);
+    ((product + d / 2).div_euclid(d)) as i64
+}
+
+impl PricingConfig {
+    fn tier_fee(&self, tier: &Tier, food_cost_cents: Option<i64>, beyond: bool) -> Option<i64> {
+        if let Some(bp) = tier.food_cost_basis_points {
+            return food_cost_cents.map(|food| mul_div_round(food, i64::from(bp), 10_000));
+        }
+        if beyond && !self.beyond_threshold_uses_within_fee {
+            tier.beyond_fee_cents.or(tier.within_fee_cents)
+        } else {
+            tier.within_fee_cents
+        }
+    }
+
+    fn by_head_count(&self, head_count: i64) -> Option<&Tier> {
+        self.tiers.iter().find(|t| {
+            i64::from(t.min_head_count) <= head_count
+                && t.max_head_count
+                    .is_none_or(|max| head_count <= i64::from(max))
+        })
+    }
+
+    fn by_food_cost(&self, cents: i64) -> Option<&Tier> {
+        self.tiers.iter().find(|t| {
+            t.min_food_cost_cents <= cents && t.max_food_cost_cents.is_none_or(|max| cents <= max)
+        })
+    }
+}
+
+/// Prices one delivery.
+pub fn calculate(config: &PricingConfig, input: &QuoteInput) -> Result<Quote, PricingError> {
+    for (name, value) in [
+        ("headCount", input.head_count.unwrap_or(0)),
+        ("foodCost", input.food_cost_cents.unwrap_or(0)),
+        ("distance", input.distance_hundredths),
+        ("tip", input.tip_cents),
+    ] {
+        if value < 0 {
+            return Err(PricingError::Negative(name));
+        }
+    }
+    if input.head_count.is_none() && input.food_cost_cents.is_none() {
+        return Err(PricingError::NoInputs);
+    }
+    let beyond = input.distance_hundredths > config.distance_threshold_hundredths;
+    let head_tier = input.head_count.and_then(|h| config.by_head_count(h));
+    let food_tier = input.food_cost_cents.and_then(|f| config.by_food_cost(f));
+    let fee_of = |tier: Option<&Tier>| {
+        tier.and_then(|t| config.tier_fee(t, input.food_cost_cents, beyond))
+            .filter(|fee| *fee > 0)
+    };
+    let base = match (fee_of(head_tier), fee_of(food_tier)) {
+        (Some(h), Some(f)) => h.min(f),
+        (Some(h), None) => h,
+        (None, Some(f)) => f,
+        (None, None) => return Err(PricingError::Undetermined),
+    };
+    let base_cents = base.max(config.minimum_fee_cents);
+    let mileage_cents = if beyond {
+        mul_div_round(
+            config.mileage_rate_cents,
+            input.distance_hundredths - config.distance_threshold_hundredths,
+            100,
+        )
+    } else {
+        0
+    };
+    let daily_drive_discount_cents = if input.same_day_drives >= 2 {
+        config
+            .daily_drive_discount_cents
+            .min(base_cents + mileage_cents)
+    } else {
+        0
+    };
+    let bridge_toll_cents = if input.crosses_toll_bridge && config.charge_bridge_toll {
+        config.bridge_toll_cents
+    } else {
+        0
+    };
+    Ok(Quote {
+        configuration_id: config.id,
+        configuration_version: config.version,
+        head_count_tier: head_tier.map(|t| t.tier_number),
+        food_cost_tier: food_tier.map(|t| t.tier_number),
+        base_cents,
+        mileage_cents,
+        daily_drive_discount_cents,
+        bridge_toll_cents,
+        delivery_fee_cents: base_cents + mileage_cents - daily_drive_discount_cents
+            + bridge_toll_cents,
+        tip_cents: input.tip_cents,
+        distance_hundredths: input.distance_hundredths,
+    })
+}
+
+/// Bay Area toll bridges: a trip between different cities where either end is in San
+/// Francisco, Oakland or Marin County crosses one.
+pub fn crosses_toll_bridge(
+    pickup_city: &str,
+    dropoff_city: &str,
+    pickup_county: Option<&str>,
+    dropoff_county: Option<&str>,
+) -> bool {
+    let norm = |s: &str| s.trim().to_lowercase();
+    if norm(pickup_city) == norm(dropoff_city) {
+        return false;
+    }
+    let tolled_city = |c: &str| matches!(norm(c).as_str(), "san francisco" | "oakland");
+    let marin = |c: Option<&str>| c.is_some_and(|c| norm(c).starts_with("marin"));
+    tolled_city(pickup_city)
+        || tolled_city(dropoff_city)
+        || marin(pickup_county)
+        || marin(dropoff_county)
+}
+
+/// Active configurations by slug, cached per container for [`CACHE_TTL`].
+#[derive(Clone, Default)]
+pub struct PricingCache {
+    entries: Arc<RwLock<HashMap<String, (Instant, Arc<PricingConfig>)>>>,
+}
+
+impl PricingCache {
+    pub async fn active(
+        &self,
+        client: &impl GenericClient,
+        slug: &str,
+    ) -> ApiResult<Arc<PricingConfig>> {
+        if let Some(config) = self.cached(slug) {
+            return Ok(config);
+        }
+        let config = Arc::new(load_active(client, slug).await?);
+        if let Ok(mut entries) = self.entries.write() {
+            entries.insert(slug.to_owned(), (Instant::now(), Arc::clone(&config)));
+        }
+        Ok(config)
+    }
+
+    fn cached(&self, slug: &str) -> Option<Arc<PricingConfig>> {
+        let entries = self.entries.read().ok()?;
+        let (at, config) = entries.get(slug)?;
+        (at.elapsed() < CACHE_TTL).then(|| Arc::clone(config))
+    }
+
+    /// Forgets a configuration (after this container saved a new version of it).
+    pub fn invalidate(&self, slug: &str) {
+        if let Ok(mut entries) = self.entries.write() {
+            entries.remove(slug);
+        }
+    }
+}
+
+/// The active version of a configuration, with its tiers.
+pub async fn load_active(client: &impl GenericClient, slug: &str) -> ApiResult<PricingConfig> {
+    let row = client
+        .query_typed_opt(
+            "SELECT id, slug, version, name, (distance_threshold_miles * 100)::bigint, mileage_rate_cents,
+                    minimum_fee_cents, bridge_toll_cents, charge_bridge_toll,
+                    beyond_threshold_uses_within_fee, daily_drive_discount_cents
+             FROM pricing_configurations WHERE slug = $1 AND is_active",
+            &[p(&slug)],
+        )
+        .await?
+        .ok_or_else(|| ApiError::not_found("pricing configuration"))?;
+    let id: Uuid = row.get(0);
+    let tiers = client
+        .query_typed(
+            "SELECT tier_number, min_head_count, max_head_count, min_food_cost_cents, max_food_cost_cents,
+                    within_fee_cents, beyond_fee_cents, food_cost_basis_points
+             FROM pricing_tiers WHERE configuration_id = $1 ORDER BY tier_number",
+            &[p(&id)],
+        )
+        .await?
+        .iter()
+        .map(|t| Tier {
+            tier_number: t.get(0),
+            min_head_count: t.get(1),
+            max_head_count: t.get(2),
+            min_food_cost_cents: t.get(3),
+            max_food_cost_cents: t.get(4),
+            within_fee_cents: t.get(5),
+            beyond_fee_cents: t.get(6),
+            food_cost_basis_points: t.get(7),
+        })
+        .collect();
+    Ok(PricingConfig {
+        id,
+        slug: row.get(1),
+        version: row.get(2),
+        name: row.get(3),
+        distance_threshold_hundredths: row.get(4),
+        mileage_rate_cents: row.get(5),
+        minimum_fee_cents: row.get(6),
+        bridge_toll_cents: row.get(7),
+        charge_bridge_toll: row.get(8),
+        beyond_threshold_uses_within_fee: row.get(9),
+        daily_drive_discount_cents: row.get(10),
+        tiers,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// CaterValley's configuration as seeded by migration V3.
+    fn catervalley(beyond_uses_within: bool) -> PricingConfig {
+        let tier = |n, min_h, max_h, min_f, max_f, within, beyond| Tier {
+            tier_number: n,
+            min_head_count: min_h,
+            max_head_count: max_h,
+            min_food_cost_cents: min_f,
+            max_food_cost_cents: max_f,
+            within_fee_cents: within,
+            beyond_fee_cents: beyond,
+            food_cost_basis_points: None,
+        };
+        PricingConfig {
+            id: Uuid::nil(),
+            slug: "catervalley".into(),
+            version: 1,
+            name: "CaterValley".into(),
+            distance_threshold_hundredths: 1000,
+            mileage_rate_cents: 300,
+            minimum_fee_cents: 4250,
+            bridge_toll_cents: 850,
+            charge_bridge_toll: false,
+            beyond_threshold_uses_within_fee: beyond_uses_within,
+            daily_drive_discount_cents: 0,
+            tiers: vec![
+                tier(1, 0, Some(25), 0, Some(30000), Some(4250), Some(8500)),
+                tier(2, 26, Some(49), 30001, Some(59999), Some(5250), Some(9000)),
+                tier(3, 50, Some(74), 60000, Some(89999), Some(6250), Some(11000)),
+                tier(
+                    4,
+                    75,
+                    Some(99),
+                    90000,
+                    Some(119999),
+                    Some(7250),
+                    Some(12000),
+                ),
+                Tier {
+                    food_cost_basis_points: Some(1000),
+                    ..tier(5, 100, None, 120000, None, None, None)
+                },
+            ],
+        }
+    }
+
+    fn fee(config: &PricingConfig, head: Option<i64>, food: Option<i64>, miles_x100: i64) -> i64 {
+        calculate(
+            config,
+            &QuoteInput {
+                head_count: head,
+                food_cost_cents: food,
+                distance_hundredths: miles_x100,
+                ..QuoteInput::default()
+            },
+        )
+        .expect("priced")
+        .delivery_fee_cents
+    }
+
+    #[test]
+    fn partner_examples() {
+        let cv = catervalley(true);
+        assert_eq!(fee(&cv, Some(1), Some(1675), 0), 4250);
+        assert_eq!(fee(&cv, Some(26), Some(35000), 500), 5250);
+        assert_eq!(fee(&cv, Some(50), None, 500), 6250);
+        assert_eq!(fee(&cv, Some(120), Some(150000), 500), 15000);
+        // The original's real-world examples (within fee at any distance plus mileage).
+        assert_eq!(fee(&cv, Some(20), Some(27867), 1410), 5480);
+        assert_eq!(fee(&cv, Some(32), Some(32159), 1010), 5280);
+    }
+
+    #[test]
+    fn both_beyond_threshold_settings() {
+        assert_eq!(fee(&catervalley(true), Some(30), Some(40000), 1500), 6750);
+        assert_eq!(fee(&catervalley(false), Some(30), Some(40000), 1500), 10500);
+    }
+
+    #[test]
+    fn head_count_tier_boundaries() {
+        let cv = catervalley(true);
+        for (head, expected) in [
+            (0, 4250),
+            (25, 4250),
+            (26, 5250),
+            (49, 5250),
+            (50, 6250),
+            (74, 6250),
+            (75, 7250),
+            (99, 7250),
+        ] {
+            assert_eq!(fee(&cv, Some(head), None, 0), expected, "{head} people");
+        }
+        // 100+ is 10% of food cost: without a food cost it cannot be priced.
+        assert_eq!(
+            calculate(
+                &cv,
+                &QuoteInput {
+                    head_count: Some(100),
+                    ..QuoteInput::default()
+                }
+            ),
+            Err(PricingError::Undetermined)
+        );
+    }
+
+    #[test]
+    fn food_cost_tier_boundaries() {
+        let cv = catervalley(true);
+        for (cents, expected) in [
+            (0, 4250),
+            (30000, 4250),
+            (30001, 5250),
+            (59999, 5250),
+            (60000, 6250),
+            (89999, 6250),
+            (90000, 7250),
+            (119999, 7250),
+            (120000, 12000),
+            (123456, 12346),
+        ] {
+            assert_eq!(
+                fee(&cv, None, Some(cents), 0),
+                expected,
+                "${}",
+                dollars(cents)
+            );
+        }
+    }
+
+    #[test]
+    fn the_lesser_fee_wins_and_ties_go_to_head_count() {
+        let cv = catervalley(true);
+        let quote = |h, f| {
+            calculate(
+                &cv,
+                &QuoteInput {
+                    head_count: Some(h),
+                    food_cost_cents: Some(f),
+                    ..QuoteInput::default()
+                },
+            )
+            .expect("priced")
+        };
+        // 80 people (tier 4, $72.50) with $350 of food (tier 2, $52.50): $52.50.
+        assert_eq!(quote(80, 35000).base_cents, 5250);
+        // 10 people (tier 1) with $1000 of food (tier 4): $42.50.
+        assert_eq!(quote(10, 100000).base_cents, 4250);
+        let tie = quote(30, 40000);
+        assert_eq!(
+            (tie.head_count_tier, tie.food_cost_tier, tie.base_cents),
+            (Some(2), Some(2), 5250)
+        );
+        // 100+ people with $200 of food: 10% of food is $20, less than the food tier's
+        // $42.50, and the minimum fee lifts it back to $42.50.
+        assert_eq!(quote(150, 20000).base_cents, 4250);
+    }
+
+    #[test]
+    fn distance_threshold_and_mileage_rounding() {
+        let cv = catervalley(true);
+        assert_eq!(
+            fee(&cv, Some(10), None, 1000),
+            4250,
+            "exactly 10 miles is within"
+        );
+        assert_eq!(
+            fee(&cv, Some(10), None, 1001),
+            4253,
+            "10.01 miles adds 3 cents"
+        );
+        assert_eq!(fee(&cv, Some(10), None, FALLBACK_DISTANCE_HUNDREDTHS), 4280);
+        assert_eq!(fee(&catervalley(false), Some(10), None, 1001), 8503);
+    }
+
+    #[test]
+    fn minimum_toll_discount_and_tip() {
+        let mut config = catervalley(true);
+        config.charge_bridge_toll = true;
+        config.daily_drive_discount_cents = 500;
+        let quote = calculate(
+            &config,
+            &QuoteInput {
+                head_count: Some(10),
+                distance_hundredths: 1200,
+                crosses_toll_bridge: true,
+                same_day_drives: 2,
+                tip_cents: 1000,
+                ..QuoteInput::default()
+            },
+        )
+        .expect("priced");
+        assert_eq!(
+            (
+                quote.base_cents,
+                quote.mileage_cents,
+                quote.daily_drive_discount_cents,
+                quote.bridge_toll_cents
+            ),
+            (4250, 600, 500, 850)
+        );
+        assert_eq!(quote.delivery_fee_cents, 4250 + 600 - 500 + 850);
+        assert_eq!(quote.tip_cents, 1000);
+        // CaterValley's own setting: the toll is not charged.
+        let cv = calculate(
+            &catervalley(true),
+            &QuoteInput {
+                head_count: Some(10),
+                crosses_toll_bridge: true,
+                ..QuoteInput::default()
+            },
+        )
+        .expect("priced");
+        assert_eq!(cv.bridge_toll_cents, 0);
+    }
+
+    #[test]
+    fn bad_inputs() {
+        let cv = catervalley(true);
+        assert_eq!(
+            calculate(&cv, &QuoteInput::default()),
+            Err(PricingError::NoInputs)
+        );
+        assert_eq!(
+            calculate(
+                &cv,
+                &QuoteInput {
+                    head_count: Some(-1),
+                    ..QuoteInput::default()
+                }
+            ),
+            Err(PricingError::Negative("headCount"))
+        );
+        assert_eq!(
+            calculate(
+                &cv,
+                &QuoteInput {
+                    head_count: Some(1),
+                    distance_hundredths: -5,
+                    ..QuoteInput::default()
+                }
+            ),
+            Err(PricingError::Negative("distance"))
+        );
+    }
+
+    #[test]
+    fn toll_bridges() {
+        assert!(crosses_toll_bridge("San Francisco", "San Jose", None, None));
+        assert!(crosses_toll_bridge(
+            "Sausalito",
+            "Berkeley",
+            Some("Marin County"),
+            None
+        ));
+        assert!(!crosses_toll_bridge(
+            "San Francisco",
+            "san francisco",
+            None,
+            None
+        ));
+        assert!(!crosses_toll_bridge(
+            "San Jose",
+            "Palo Alto",
+            Some("Santa Clara"),
+            None
+        ));
+    }
+
+    #[test]
+    fn money_conversions() {
+        assert_eq!(cents_from_dollars(278.67), Some(27867));
+        assert_eq!(cents_from_dollars(0.1 + 0.2), Some(30));
+        assert_eq!(cents_from_dollars(f64::NAN), None);
+        assert_eq!(hundredths_from_miles(14.1), Some(1410));
+        assert_eq!(dollars(5480), 54.8);
+    }
+}
