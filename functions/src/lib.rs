@@ -10,17 +10,33 @@
 
 use shared::runtime::{EventHandler, HttpFunction};
 
+pub mod address_by_id;
+pub mod addresses;
 pub mod auth_current_user;
 pub mod auth_login;
 pub mod auth_logout;
 pub mod auth_refresh;
 pub mod auth_signup;
 pub mod authorizer;
+pub mod calculator_calculate;
+pub mod catering_request_status;
+pub mod catering_requests;
 pub mod health;
 pub mod migrate;
+pub mod on_demand_create;
+pub mod order_by_number;
+pub mod orders;
+pub mod partner_order_by_id;
+pub mod partner_order_confirm;
+pub mod partner_order_draft;
+pub mod partner_order_update;
+pub mod pricing_calculate;
+pub mod pricing_tiers;
 pub mod user_by_id;
 pub mod user_change_role;
+pub mod user_orders;
 pub mod users;
+pub mod vendor_orders;
 
 /// How a function is invoked.
 #[derive(Clone, Copy)]
@@ -53,17 +69,36 @@ const fn event(name: &'static str, handler: EventHandler) -> Function {
 }
 
 pub const REGISTRY: &[Function] = &[
+    http("address-by-id", &address_by_id::FUNCTION),
+    http("addresses", &addresses::FUNCTION),
     http("auth-current-user", &auth_current_user::FUNCTION),
     http("auth-login", &auth_login::FUNCTION),
     http("auth-logout", &auth_logout::FUNCTION),
     http("auth-refresh", &auth_refresh::FUNCTION),
     http("auth-signup", &auth_signup::FUNCTION),
     event("authorizer", authorizer::handler),
+    http("calculator-calculate", &calculator_calculate::FUNCTION),
+    http(
+        "catering-request-status",
+        &catering_request_status::FUNCTION,
+    ),
+    http("catering-requests", &catering_requests::FUNCTION),
     http("health", &health::FUNCTION),
     event("migrate", migrate::handler),
+    http("on-demand-create", &on_demand_create::FUNCTION),
+    http("order-by-number", &order_by_number::FUNCTION),
+    http("orders", &orders::FUNCTION),
+    http("partner-order-by-id", &partner_order_by_id::FUNCTION),
+    http("partner-order-confirm", &partner_order_confirm::FUNCTION),
+    http("partner-order-draft", &partner_order_draft::FUNCTION),
+    http("partner-order-update", &partner_order_update::FUNCTION),
+    http("pricing-calculate", &pricing_calculate::FUNCTION),
+    http("pricing-tiers", &pricing_tiers::FUNCTION),
     http("user-by-id", &user_by_id::FUNCTION),
     http("user-change-role", &user_change_role::FUNCTION),
+    http("user-orders", &user_orders::FUNCTION),
     http("users", &users::FUNCTION),
+    http("vendor-orders", &vendor_orders::FUNCTION),
 ];
 
 pub fn find(name: &str) -> Option<&'static Function> {

@@ -9,7 +9,7 @@ use shared::{
     db::p,
     error::FieldError,
     http::ok,
-    input::{bounded_text, query_param, Cursor, Page, PageRequest},
+    input::{bounded_text, escape_like, query_param, Cursor, Page, PageRequest},
     ratelimit::RateClass,
     runtime::{HandlerFuture, HttpFunction},
     users::{User, USER_COLUMNS},
@@ -79,19 +79,4 @@ async fn list_users(state: &AppState, req: Request) -> ApiResult<Response<Body>>
         at: u.created_at,
         id: u.id,
     }))
-}
-
-/// Makes `%`, `_` and `\` match themselves in an ILIKE pattern.
-fn escape_like(text: &str) -> String {
-    text.replace('\\', "\\\\")
-        .replace('%', "\\%")
-        .replace('_', "\\_")
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn like_wildcards_are_escaped() {
-        assert_eq!(super::escape_like(r"50%_off\"), r"50\%\_off\\");
-    }
 }

@@ -36,4 +36,16 @@ VALUES
         date_trunc('day', now()) + interval '1 day 12 hours', 25, 'NO', 35000)
 ON CONFLICT DO NOTHING;
 
+-- Partner API clients. Keys are stored as SHA-256; the local keys are 'ready-set'
+-- (CaterValley's existing local configuration) and 'catercow-local'.
+INSERT INTO users (id, email, role, status, name, company_name) VALUES
+    ('00000000-0000-4000-8000-000000000401', 'catervalley@partners.readyset.local', 'CLIENT', 'ACTIVE', 'CaterValley', 'CaterValley'),
+    ('00000000-0000-4000-8000-000000000402', 'catercow@partners.readyset.local', 'CLIENT', 'ACTIVE', 'CaterCow', 'CaterCow')
+ON CONFLICT (id) DO NOTHING;
+
+INSERT INTO api_partners (id, slug, name, api_key_hash, order_prefix, pricing_config_slug, user_id) VALUES
+    ('00000000-0000-4000-8000-000000000501', 'catervalley', 'CaterValley', '4f616064301876479ccbe3cd519a04c99e0c1c5aabd272f0970b02e29b91654c', 'CV-', 'catervalley', '00000000-0000-4000-8000-000000000401'),
+    ('00000000-0000-4000-8000-000000000502', 'catercow', 'CaterCow', 'cddd12b592dc3041c28e62faa2b512093009f17ff6ab90c017b65790fa2a8476', 'CC-', 'catervalley', '00000000-0000-4000-8000-000000000402')
+ON CONFLICT (id) DO NOTHING;
+
 COMMIT;

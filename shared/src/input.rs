@@ -89,6 +89,13 @@ pub fn bounded_text(
     Ok(trimmed.to_owned())
 }
 
+/// Makes `%`, `_` and `\` match themselves in an `ILIKE` pattern.
+pub fn escape_like(text: &str) -> String {
+    text.replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_")
+}
+
 /// Collects every invalid field of a request so the client learns them all at once.
 #[derive(Debug, Default)]
 pub struct Validator {
@@ -317,6 +324,11 @@ mod tests {
             assert_eq!(err.status, http::StatusCode::BAD_REQUEST, "{bad}");
             assert_eq!(err.code, "invalid_id");
         }
+    }
+
+    #[test]
+    fn like_wildcards_are_escaped() {
+        assert_eq!(escape_like(r"50%_off\"), r"50\%\_off\\");
     }
 
     #[test]

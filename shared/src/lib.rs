@@ -20,10 +20,12 @@
 //! - [`orders`]: the order model, the status machine and the one status-change function.
 //! - [`pricing`]: the delivery-fee engine over versioned configurations.
 //! - [`geo`]: geocoding and distances (offline ZIP centroids, or Google).
+//! - [`addresses`]: address validation, geocoding and storage.
 //! - [`partners`]: partner API authentication.
 //! - [`idempotency`]: Idempotency-Key handling for creates.
 //! - [`telemetry`]: JSON log lines.
 
+pub mod addresses;
 pub mod auth;
 pub mod aws;
 pub mod config;

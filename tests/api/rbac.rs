@@ -2,7 +2,7 @@
 //! tried by every role (and anonymously) and must be allowed exactly for the roles listed
 //! here, which are written out independently of the table in `shared`.
 
-use api_tests::{json_body, TestApp, TestUser};
+use api_tests::{catering_body, json_body, TestApp, TestUser};
 use serde_json::json;
 use shared::auth::{rbac::PERMISSIONS, Permission, Role};
 
@@ -15,7 +15,15 @@ fn expected(permission: Permission) -> &'static [Role] {
         Permission::ListUsers | Permission::ViewUsers | Permission::UpdateUsers => {
             &[Helpdesk, Admin, SuperAdmin]
         }
-        Permission::DeleteUsers | Permission::ChangeRoles => &[Admin, SuperAdmin],
+        Permission::DeleteUsers | Permission::ChangeRoles | Permission::ManagePricing => {
+            &[Admin, SuperAdmin]
+        }
+        Permission::OwnAddresses | Permission::ViewOrders | Permission::QuotePrices => {
+            &[Client, Vendor, Driver, Helpdesk, Admin, SuperAdmin]
+        }
+        Permission::CreateOrders => &[Client, Vendor, Helpdesk, Admin, SuperAdmin],
+        Permission::ManageOrders => &[Helpdesk, Admin, SuperAdmin],
+        Permission::ViewVendorOrders => &[Vendor, Helpdesk, Admin, SuperAdmin],
     }
 }
 
@@ -59,6 +67,64 @@ async fn attempt(app: &TestApp, permission: Permission, actor: Option<&TestUser>
             .await,
             200,
         ),
+        Permission::OwnAddresses => (app.call("GET", "/api/addresses", token, None).await, 200),
+        Permission::CreateOrders => (
+            app.call(
+                "POST",
+                "/api/catering-requests",
+                token,
+                Some(catering_body(20)),
+            )
+            .await,
+            201,
+        ),
+        Permission::ViewOrders => (app.call("GET", "/api/orders", token, None).await, 200),
+        Permission::ManageOrders => {
+            // An order of the CLIENT target, which only staff may move forward.
+            let order = json_body(
+                app.call(
+                    "POST",
+                    "/api/catering-requests",
+                    Some(&target.token),
+                    Some(catering_body(20)),
+                )
+                .await,
+            )
+            .await;
+            let path = format!(
+                "/api/catering-requests/{}/status",
+                order["order"]["id"].as_str().expect("order id")
+            );
+            (
+                app.call("PATCH", &path, token, Some(json!({ "status": "ASSIGNED" })))
+                    .await,
+                200,
+            )
+        }
+        Permission::ViewVendorOrders => (
+            app.call("GET", "/api/vendor/orders", token, None).await,
+            200,
+        ),
+        Permission::QuotePrices => (
+            app.call(
+                "POST",
+                "/api/pricing/calculate",
+                token,
+                Some(json!({ "headCount": 10, "distance": 5 })),
+            )
+            .await,
+            200,
+        ),
+        Permission::ManagePricing => (
+            app.call(
+                "PUT",
+                "/api/pricing/tiers",
+                token,
+                Some(pricing_configuration()),
+            )
+            .await,
+            201,
+        ),
     };
     let status = response.status().as_u16();
     if status == allowed_status {
@@ -71,6 +137,15 @@ async fn attempt(app: &TestApp, permission: Permission, actor: Option<&TestUser>
         actor.map(|a| a.role)
     );
     false
+}
+
+/// A small valid configuration for the publish route.
+fn pricing_configuration() -> serde_json::Value {
+    json!({
+        "slug": "rbac-test", "name": "RBAC test", "distanceThreshold": 10, "mileageRate": 3, "minimumFee": 40,
+        "beyondThresholdUsesWithinFee": true,
+        "tiers": [{ "tierNumber": 1, "minHeadCount": 0, "minFoodCost": 0, "withinFee": 40 }]
+    })
 }
 
 #[tokio::test]

@@ -321,6 +321,22 @@ impl Drop for TestApp {
     }
 }
 
+/// A valid catering-request body: inline San Jose addresses, pickup tomorrow.
+pub fn catering_body(headcount: i64) -> Value {
+    let pickup = chrono::Utc::now() + chrono::Duration::days(1);
+    serde_json::json!({
+        "pickupAddress": { "name": "Taqueria Vic", "street1": "100 S 1st St", "city": "San Jose", "state": "CA", "zip": "95113" },
+        "deliveryAddress": { "name": "Acme", "street1": "2 N Market St", "city": "Santa Clara", "state": "CA", "zip": "95050" },
+        "pickupDateTime": pickup,
+        "arrivalDateTime": pickup + chrono::Duration::minutes(45),
+        "headcount": headcount,
+        "needHost": "NO",
+        "orderTotal": 350.25,
+        "tip": 15,
+        "clientAttention": "Front desk",
+    })
+}
+
 /// Reads a response as JSON, failing the test with the body when it is not JSON.
 pub async fn json_body(response: reqwest::Response) -> serde_json::Value {
     let status = response.status();

@@ -13,7 +13,7 @@ pub async fn seed(state: &AppState) -> Result<(), BoxError> {
     let hash = passwords::hash(DEMO_PASSWORD)?;
     client
         .execute_typed(
-            "UPDATE users SET password_hash = $1 WHERE email LIKE '%@readyset.local' AND password_hash IS NULL",
+            "UPDATE users SET password_hash = $1 WHERE email LIKE '%@readyset.local' AND email NOT LIKE '%@partners.readyset.local' AND password_hash IS NULL",
             &[p(&hash)],
         )
         .await?;

@@ -116,6 +116,20 @@ pub enum Permission {
     DeleteUsers,
     /// Change a user's role (to or from SUPER_ADMIN needs SUPER_ADMIN as well).
     ChangeRoles,
+    /// Keep an address book and use its addresses.
+    OwnAddresses,
+    /// Place catering and on-demand orders.
+    CreateOrders,
+    /// See orders: one's own, those assigned to one, or (staff) all. Scoped in SQL.
+    ViewOrders,
+    /// Move any order through its statuses, edit and delete any order.
+    ManageOrders,
+    /// The vendor order views.
+    ViewVendorOrders,
+    /// Price a delivery with a configuration.
+    QuotePrices,
+    /// Publish new versions of pricing configurations.
+    ManagePricing,
 }
 
 use Role::{Admin, Client, Driver, Helpdesk, SuperAdmin, Vendor};
@@ -131,6 +145,28 @@ pub const PERMISSIONS: &[(Permission, &[Role])] = &[
     (Permission::UpdateUsers, &[Helpdesk, Admin, SuperAdmin]),
     (Permission::DeleteUsers, &[Admin, SuperAdmin]),
     (Permission::ChangeRoles, &[Admin, SuperAdmin]),
+    (
+        Permission::OwnAddresses,
+        &[Client, Vendor, Driver, Helpdesk, Admin, SuperAdmin],
+    ),
+    (
+        Permission::CreateOrders,
+        &[Client, Vendor, Helpdesk, Admin, SuperAdmin],
+    ),
+    (
+        Permission::ViewOrders,
+        &[Client, Vendor, Driver, Helpdesk, Admin, SuperAdmin],
+    ),
+    (Permission::ManageOrders, &[Helpdesk, Admin, SuperAdmin]),
+    (
+        Permission::ViewVendorOrders,
+        &[Vendor, Helpdesk, Admin, SuperAdmin],
+    ),
+    (
+        Permission::QuotePrices,
+        &[Client, Vendor, Driver, Helpdesk, Admin, SuperAdmin],
+    ),
+    (Permission::ManagePricing, &[Admin, SuperAdmin]),
 ];
 
 pub fn allows(role: Role, permission: Permission) -> bool {

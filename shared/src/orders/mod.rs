@@ -4,7 +4,11 @@
 //! - [`change_status`]: the only way any route changes an order's status.
 //! - [`Order`] and [`ORDER_SELECT`]: how an order reads, with both addresses.
 //! - [`Scope`]: which orders a caller may see, as SQL.
+//! - [`create`]: the one insert path; [`list`]: filtered, paginated, scoped lists.
 
+pub mod create;
+pub mod intake;
+pub mod list;
 pub mod status;
 
 use chrono::{DateTime, Utc};
@@ -28,7 +32,7 @@ pub enum Actor {
 }
 
 impl Actor {
-    fn kind(self) -> &'static str {
+    pub(crate) fn kind(self) -> &'static str {
         match self {
             Actor::User(_) => "USER",
             Actor::Partner(_) => "PARTNER",
@@ -36,7 +40,7 @@ impl Actor {
         }
     }
 
-    fn id(self) -> Option<Uuid> {
+    pub(crate) fn id(self) -> Option<Uuid> {
         match self {
             Actor::User(id) | Actor::Partner(id) => Some(id),
             Actor::System => None,

@@ -130,6 +130,23 @@ impl DriverStatus {
     }
 }
 
+/// The lifecycle status partners see: ASSIGNED, PICKED_UP, ON_THE_WAY, ARRIVED, DELIVERED,
+/// CANCELLED once a driver is involved; before that, the order status itself.
+pub fn partner_lifecycle(order: OrderStatus, driver: Option<DriverStatus>) -> &'static str {
+    use DriverStatus as D;
+    match (order, driver) {
+        (OrderStatus::Cancelled, _) => "CANCELLED",
+        (OrderStatus::Completed | OrderStatus::Delivered, _) | (_, Some(D::Completed)) => {
+            "DELIVERED"
+        }
+        (_, Some(D::ArrivedToClient)) => "ARRIVED",
+        (_, Some(D::EnRouteToClient)) => "ON_THE_WAY",
+        (_, Some(D::PickedUp)) => "PICKED_UP",
+        (_, Some(D::Assigned | D::EnRouteToVendor | D::ArrivedAtVendor)) => "ASSIGNED",
+        (order, None) => order.as_str(),
+    }
+}
+
 macro_rules! text_enum {
     ($name:ident, $what:literal) => {
         impl FromStr for $name {
@@ -325,6 +342,39 @@ mod tests {
         )
         .is_err());
         assert!(resolve(at(O::Active, None), Some(O::Active), None).is_err());
+    }
+
+    #[test]
+    fn partners_see_lifecycle_statuses() {
+        assert_eq!(partner_lifecycle(O::Confirmed, None), "CONFIRMED");
+        assert_eq!(
+            partner_lifecycle(O::Assigned, Some(D::Assigned)),
+            "ASSIGNED"
+        );
+        assert_eq!(
+            partner_lifecycle(O::InProgress, Some(D::ArrivedAtVendor)),
+            "ASSIGNED"
+        );
+        assert_eq!(
+            partner_lifecycle(O::InProgress, Some(D::PickedUp)),
+            "PICKED_UP"
+        );
+        assert_eq!(
+            partner_lifecycle(O::InProgress, Some(D::EnRouteToClient)),
+            "ON_THE_WAY"
+        );
+        assert_eq!(
+            partner_lifecycle(O::InProgress, Some(D::ArrivedToClient)),
+            "ARRIVED"
+        );
+        assert_eq!(
+            partner_lifecycle(O::Completed, Some(D::Completed)),
+            "DELIVERED"
+        );
+        assert_eq!(
+            partner_lifecycle(O::Cancelled, Some(D::PickedUp)),
+            "CANCELLED"
+        );
     }
 
     #[test]

@@ -2,6 +2,8 @@
 //! headers. Keys are random and long, so a SHA-256 of the key is stored (never the key)
 //! and compared in constant time.
 
+pub mod orders;
+
 use lambda_http::Request;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;

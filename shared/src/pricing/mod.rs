@@ -12,6 +12,8 @@
 //! says so) plus the mileage rate for every mile over the threshold. The minimum applies
 //! to the tier fee. A bridge toll is added when the configuration charges it.
 
+pub mod quote;
+
 use std::{
     collections::HashMap,
     sync::{Arc, RwLock},

@@ -1,0 +1,34 @@
+//! `GET /api/user-orders`: the orders the caller placed, whatever their role, with the
+//! same filters and pagination as `/api/orders`.
+
+use lambda_http::{Body, Request, Response};
+use shared::{
+    auth::{caller, Permission},
+    http::ok,
+    input::PageRequest,
+    orders::{
+        list::{list, OrderFilters},
+        Scope,
+    },
+    ratelimit::RateClass,
+    runtime::{HandlerFuture, HttpFunction},
+    ApiResult, AppState,
+};
+
+pub const FUNCTION: HttpFunction = HttpFunction::new(handler, RateClass::Api);
+
+fn handler(state: &AppState, req: Request) -> HandlerFuture<'_> {
+    Box::pin(user_orders(state, req))
+}
+
+async fn user_orders(state: &AppState, req: Request) -> ApiResult<Response<Body>> {
+    let caller = caller(&req)?;
+    caller.require(Permission::ViewOrders)?;
+    let filters = OrderFilters {
+        owner: Some(caller.user_id),
+        ..OrderFilters::from_request(&req)?
+    };
+    let page = PageRequest::from_request(&req)?;
+    let client = state.db.get().await?;
+    ok(&list(&*client, Scope::of(&caller), &filters, &page).await?)
+}

@@ -1,0 +1,142 @@
+//! Order lists: filtered by status, type, pickup date range and text, newest first, with
+//! keyset pagination, within the caller's scope.
+
+use chrono::{NaiveDate, TimeZone, Utc};
+use lambda_http::Request;
+use uuid::Uuid;
+
+use super::{status::OrderStatus, Order, Scope, ORDER_SELECT};
+use crate::{
+    db::{p, GenericClient},
+    error::{ApiError, ApiResult, FieldError},
+    input::{bounded_text, escape_like, query_param, Cursor, Page, PageRequest},
+};
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct OrderFilters {
+    pub status: Option<OrderStatus>,
+    pub order_type: Option<&'static str>,
+    /// Pickup on or after this day (UTC).
+    pub from: Option<NaiveDate>,
+    /// Pickup on or before this day (UTC).
+    pub to: Option<NaiveDate>,
+    pub search: Option<String>,
+    /// Only orders owned by this account (`/api/user-orders`, `/api/vendor/orders`).
+    pub owner: Option<Uuid>,
+}
+
+impl OrderFilters {
+    /// Reads `?status=&type=&startDate=&endDate=&search=`, rejecting malformed values.
+    pub fn from_request(req: &Request) -> ApiResult<Self> {
+        let mut errors = Vec::new();
+        let status = query_param(req, "status").and_then(|s| {
+            s.parse::<OrderStatus>()
+                .map_err(|e| errors.push(FieldError::new("status", e)))
+                .ok()
+        });
+        let order_type =
+            query_param(req, "type").and_then(|t| match t.to_ascii_lowercase().as_str() {
+                "catering" => Some("CATERING"),
+                "on_demand" | "on-demand" | "ondemand" => Some("ON_DEMAND"),
+                _ => {
+                    errors.push(FieldError::new("type", "must be catering or on_demand"));
+                    None
+                }
+            });
+        let mut date = |name: &str| {
+            query_param(req, name).and_then(|d| {
+                NaiveDate::parse_from_str(d, "%Y-%m-%d")
+                    .map_err(|_| {
+                        errors.push(FieldError::new(name, "must be a date like 2026-11-27"))
+                    })
+                    .ok()
+            })
+        };
+        let from = date("startDate");
+        let to = date("endDate");
+        if let (Some(from), Some(to)) = (from, to) {
+            if from > to {
+                errors.push(FieldError::new("endDate", "must not be before startDate"));
+            }
+        }
+        let search = query_param(req, "search").and_then(|s| {
+            bounded_text("search", s, 1, 100, false)
+                .map_err(|e| errors.push(e))
+                .ok()
+        });
+        if !errors.is_empty() {
+            return Err(ApiError::validation(errors));
+        }
+        Ok(Self {
+            status,
+            order_type,
+            from,
+            to,
+            search,
+            owner: None,
+        })
+    }
+}
+
+/// One page of the orders the scope allows and the filters select.
+pub async fn list(
+    client: &impl GenericClient,
+    scope: Scope,
+    filters: &OrderFilters,
+    page: &PageRequest,
+) -> ApiResult<Page<Order>> {
+    let from = filters
+        .from
+        .map(|d| Utc.from_utc_datetime(&d.and_hms_opt(0, 0, 0).unwrap_or_default()));
+    let to = filters
+        .to
+        .and_then(|d| d.succ_opt())
+        .map(|d| Utc.from_utc_datetime(&d.and_hms_opt(0, 0, 0).unwrap_or_default()));
+    let search = filters
+        .search
+        .as_ref()
+        .map(|s| format!("%{}%", escape_like(s)));
+    let status = filters.status.map(OrderStatus::as_str);
+    let (after_time, after_id) = page.after.as_ref().map(|c| (c.at, c.id)).unzip();
+    let sql = format!(
+        "{ORDER_SELECT}
+         WHERE o.deleted_at IS NULL AND {scope}
+           AND ($4::text IS NULL OR o.status = $4)
+           AND ($5::text IS NULL OR o.order_type = $5)
+           AND ($6::timestamptz IS NULL OR o.pickup_date_time >= $6)
+           AND ($7::timestamptz IS NULL OR o.pickup_date_time < $7)
+           AND ($8::text IS NULL OR o.order_number ILIKE $8 OR o.client_attention ILIKE $8 OR o.partner_order_code ILIKE $8)
+           AND ($9::uuid IS NULL OR o.user_id = $9)
+           AND ($10::timestamptz IS NULL OR (o.created_at, o.id) < ($10, $11))
+         ORDER BY o.created_at DESC, o.id DESC
+         LIMIT $12",
+        scope = Scope::sql(1)
+    );
+    let rows = client
+        .query_typed(
+            &sql,
+            &[
+                p(&scope.all),
+                p(&scope.driver),
+                p(&scope.user_id),
+                p(&status),
+                p(&filters.order_type),
+                p(&from),
+                p(&to),
+                p(&search),
+                p(&filters.owner),
+                p(&after_time),
+                p(&after_id),
+                p(&page.fetch_limit()),
+            ],
+        )
+        .await?;
+    let orders = rows
+        .iter()
+        .map(Order::from_row)
+        .collect::<ApiResult<Vec<_>>>()?;
+    Ok(Page::from_rows(orders, page, |o| Cursor {
+        at: o.created_at,
+        id: o.id,
+    }))
+}
