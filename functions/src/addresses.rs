@@ -74,26 +74,26 @@ async fn list(state: &AppState, caller: &Caller, req: &Request) -> ApiResult<Res
     }))
 }
 
+/// The address-book fields of the body; the address itself is read as [`AddressInput`].
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
-struct NewAddress {
-    #[serde(flatten)]
-    address: AddressInput,
+struct BookEntry {
     alias: Option<String>,
     #[serde(default)]
     is_default: bool,
 }
 
 async fn create(state: &AppState, caller: &Caller, req: &Request) -> ApiResult<Response<Body>> {
-    let body: NewAddress = parse_json(req)?;
+    let input: AddressInput = parse_json(req)?;
+    let body: BookEntry = parse_json(req)?;
     let mut v = Validator::new();
-    let address = addresses::validate(&mut v, "", &body.address);
+    let address = addresses::validate(&mut v, "", &input);
     let alias = body
         .alias
         .as_deref()
         .and_then(|a| v.take(bounded_text("alias", a, 1, 50, false)));
     v.check(
-        !body.address.is_shared || caller.role.is_staff(),
+        !input.is_shared || caller.role.is_staff(),
         "isShared",
         "only staff may share addresses",
     );

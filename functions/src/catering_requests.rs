@@ -43,11 +43,11 @@ async fn catering_requests(state: &AppState, req: Request) -> ApiResult<Response
     }
 }
 
+/// The catering fields of the body; the common ones are read as [`OrderBasics`] from the
+/// same body, so errors name their fields.
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
-struct CateringRequest {
-    #[serde(flatten)]
-    basics: OrderBasics,
+struct CateringFields {
     headcount: i64,
     need_host: Option<String>,
     hours_needed: Option<f64>,
@@ -56,14 +56,10 @@ struct CateringRequest {
 
 async fn create(state: &AppState, caller: &Caller, req: &Request) -> ApiResult<Response<Body>> {
     caller.require(Permission::CreateOrders)?;
-    let body: CateringRequest = parse_json(req)?;
+    let common: OrderBasics = parse_json(req)?;
+    let body: CateringFields = parse_json(req)?;
     let mut v = Validator::new();
-    let basics = check_basics(
-        &mut v,
-        &body.basics,
-        chrono::Utc::now(),
-        caller.role.is_staff(),
-    );
+    let basics = check_basics(&mut v, &common, chrono::Utc::now(), caller.role.is_staff());
     v.check(
         (1..=10_000).contains(&body.headcount),
         "headcount",

@@ -23,11 +23,11 @@ fn handler(state: &AppState, req: Request) -> HandlerFuture<'_> {
     Box::pin(create(state, req))
 }
 
+/// The on-demand fields of the body; the common ones are read as [`OrderBasics`] from
+/// the same body, so errors name their fields.
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
-struct OnDemandRequest {
-    #[serde(flatten)]
-    basics: OrderBasics,
+struct OnDemandFields {
     item_delivered: String,
     vehicle_type: String,
     length: Option<f64>,
@@ -39,14 +39,10 @@ struct OnDemandRequest {
 async fn create(state: &AppState, req: Request) -> ApiResult<Response<Body>> {
     let caller = caller(&req)?;
     caller.require(Permission::CreateOrders)?;
-    let body: OnDemandRequest = parse_json(&req)?;
+    let common: OrderBasics = parse_json(&req)?;
+    let body: OnDemandFields = parse_json(&req)?;
     let mut v = Validator::new();
-    let basics = check_basics(
-        &mut v,
-        &body.basics,
-        chrono::Utc::now(),
-        caller.role.is_staff(),
-    );
+    let basics = check_basics(&mut v, &common, chrono::Utc::now(), caller.role.is_staff());
     let item = v.take(bounded_text(
         "itemDelivered",
         &body.item_delivered,

@@ -26,18 +26,18 @@ fn handler(state: &AppState, req: Request) -> HandlerFuture<'_> {
     Box::pin(update(state, req))
 }
 
+/// The update's `id`; the rest of the body is read as a [`DraftRequest`].
 #[derive(Debug, Deserialize)]
-struct UpdateRequest {
+struct UpdateTarget {
     id: String,
-    #[serde(flatten)]
-    draft: DraftRequest,
 }
 
 async fn update(state: &AppState, req: Request) -> ApiResult<Response<Body>> {
     let partner = authenticate(state, &req).await?;
-    let body: UpdateRequest = parse_json(&req)?;
-    let id = order_id("id", &body.id)?;
-    let draft = check_draft(&partner, &body.draft, chrono::Utc::now())?;
+    let target: UpdateTarget = parse_json(&req)?;
+    let body: DraftRequest = parse_json(&req)?;
+    let id = order_id("id", &target.id)?;
+    let draft = check_draft(&partner, &body, chrono::Utc::now())?;
     let mut client = state.db.get().await?;
     let tx = client.transaction().await?;
     let row = tx

@@ -14,7 +14,7 @@ use crate::{
 
 /// An address as clients send it.
 #[derive(Debug, Clone, Deserialize, Default)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[serde(rename_all = "camelCase")]
 pub struct AddressInput {
     pub name: Option<String>,
     pub street1: String,

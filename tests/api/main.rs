@@ -3,6 +3,7 @@
 mod auth;
 mod gateway;
 mod health;
+mod orders;
 mod ratelimit;
 mod rbac;
 mod security;
