@@ -1,9 +1,12 @@
 //! Whole-API tests, one module per area. One test binary, so the suite links once.
 
+mod addresses;
 mod auth;
 mod gateway;
 mod health;
 mod orders;
+mod partners;
+mod pricing;
 mod ratelimit;
 mod rbac;
 mod security;

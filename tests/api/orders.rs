@@ -286,47 +286,39 @@ async fn a_retried_create_with_the_same_key_makes_one_order() {
     );
 }
 
+/// Turns a valid order body into an invalid one.
+type BreakBody = fn(&mut Value);
+
 #[tokio::test]
 async fn bad_orders_get_clear_400s() {
     let app = TestApp::spawn().await;
     let client = app.user(Role::Client).await;
-    let cases: Vec<(&str, Box<dyn Fn(&mut Value)>)> = vec![
-        ("headcount", Box::new(|b| b["headcount"] = json!(-5))),
-        (
-            "headcount",
-            Box::new(|b| {
-                b.as_object_mut().expect("object").remove("headcount");
-            }),
-        ),
-        (
-            "pickupDateTime",
-            Box::new(|b| b["pickupDateTime"] = json!("tomorrow at noon")),
-        ),
-        (
-            "pickupDateTime",
-            Box::new(|b| b["pickupDateTime"] = json!("2020-01-01T10:00:00Z")),
-        ),
-        (
-            "arrivalDateTime",
-            Box::new(|b| b["arrivalDateTime"] = json!("2020-01-01T10:00:00Z")),
-        ),
-        ("needHost", Box::new(|b| b["needHost"] = json!("MAYBE"))),
-        ("orderTotal", Box::new(|b| b["orderTotal"] = json!(-1))),
-        (
-            "deliveryAddress.zip",
-            Box::new(|b| b["deliveryAddress"]["zip"] = json!("9505")),
-        ),
-        (
-            "pickupAddress",
-            Box::new(|b| b["pickupAddressId"] = json!("00000000-0000-4000-8000-000000000101")),
-        ),
-        (
-            "pickupAddressId",
-            Box::new(|b| {
-                b.as_object_mut().expect("object").remove("pickupAddress");
-                b["pickupAddressId"] = json!("NOT-A-UUID");
-            }),
-        ),
+    let cases: Vec<(&str, BreakBody)> = vec![
+        ("headcount", |b| b["headcount"] = json!(-5)),
+        ("headcount", |b| {
+            b.as_object_mut().expect("object").remove("headcount");
+        }),
+        ("pickupDateTime", |b| {
+            b["pickupDateTime"] = json!("tomorrow at noon")
+        }),
+        ("pickupDateTime", |b| {
+            b["pickupDateTime"] = json!("2020-01-01T10:00:00Z")
+        }),
+        ("arrivalDateTime", |b| {
+            b["arrivalDateTime"] = json!("2020-01-01T10:00:00Z")
+        }),
+        ("needHost", |b| b["needHost"] = json!("MAYBE")),
+        ("orderTotal", |b| b["orderTotal"] = json!(-1)),
+        ("deliveryAddress.zip", |b| {
+            b["deliveryAddress"]["zip"] = json!("9505")
+        }),
+        ("pickupAddress", |b| {
+            b["pickupAddressId"] = json!("00000000-0000-4000-8000-000000000101")
+        }),
+        ("pickupAddressId", |b| {
+            b.as_object_mut().expect("object").remove("pickupAddress");
+            b["pickupAddressId"] = json!("NOT-A-UUID");
+        }),
     ];
     for (field, change) in cases {
         let mut body = catering_body(10);

@@ -17,7 +17,7 @@ use crate::{
 /// An order's address: one of the caller's saved addresses, or a new one.
 pub enum AddressChoice {
     Saved(Uuid),
-    New(ValidAddress),
+    New(Box<ValidAddress>),
 }
 
 /// Checks that exactly one of `<field>Id` and `<field>` is given and valid.
@@ -38,7 +38,9 @@ pub fn choose_address(
                 None
             }
         },
-        (None, Some(inline)) => addresses::validate(v, field, inline).map(AddressChoice::New),
+        (None, Some(inline)) => {
+            addresses::validate(v, field, inline).map(|a| AddressChoice::New(Box::new(a)))
+        }
         _ => {
             v.push(FieldError::new(
                 field,

@@ -252,10 +252,13 @@ pub fn crosses_toll_bridge(
         || marin(dropoff_county)
 }
 
+/// A configuration and when it was read.
+type CacheEntry = (Instant, Arc<PricingConfig>);
+
 /// Active configurations by slug, cached per container for [`CACHE_TTL`].
 #[derive(Clone, Default)]
 pub struct PricingCache {
-    entries: Arc<RwLock<HashMap<String, (Instant, Arc<PricingConfig>)>>>,
+    entries: Arc<RwLock<HashMap<String, CacheEntry>>>,
 }
 
 impl PricingCache {
