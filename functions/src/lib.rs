@@ -12,6 +12,8 @@ use shared::runtime::{EventHandler, HttpFunction};
 
 pub mod address_by_id;
 pub mod addresses;
+pub mod admin_webhook_retry;
+pub mod admin_webhooks;
 pub mod auth_current_user;
 pub mod auth_login;
 pub mod auth_logout;
@@ -26,6 +28,7 @@ pub mod migrate;
 pub mod on_demand_create;
 pub mod order_by_number;
 pub mod orders;
+pub mod outbox_relay;
 pub mod partner_order_by_id;
 pub mod partner_order_confirm;
 pub mod partner_order_draft;
@@ -70,6 +73,8 @@ const fn event(name: &'static str, handler: EventHandler) -> Function {
 
 pub const REGISTRY: &[Function] = &[
     http("address-by-id", &address_by_id::FUNCTION),
+    http("admin-webhook-retry", &admin_webhook_retry::FUNCTION),
+    http("admin-webhooks", &admin_webhooks::FUNCTION),
     http("addresses", &addresses::FUNCTION),
     http("auth-current-user", &auth_current_user::FUNCTION),
     http("auth-login", &auth_login::FUNCTION),
@@ -88,6 +93,7 @@ pub const REGISTRY: &[Function] = &[
     http("on-demand-create", &on_demand_create::FUNCTION),
     http("order-by-number", &order_by_number::FUNCTION),
     http("orders", &orders::FUNCTION),
+    event("outbox-relay", outbox_relay::handler),
     http("partner-order-by-id", &partner_order_by_id::FUNCTION),
     http("partner-order-confirm", &partner_order_confirm::FUNCTION),
     http("partner-order-draft", &partner_order_draft::FUNCTION),

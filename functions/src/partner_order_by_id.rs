@@ -66,7 +66,7 @@ async fn order(state: &AppState, req: Request) -> ApiResult<Response<Body>> {
             "orderCode": row.get::<_, Option<String>>(0),
             "orderNumber": row.get::<_, String>(1),
             "orderStatus": status,
-            "lifecycleStatus": partner_lifecycle(status, driver),
+            "lifecycleStatus": partner_lifecycle(status, driver).unwrap_or(status.as_str()),
             "deliveryDate": delivery,
             "events": events,
         }

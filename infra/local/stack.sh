@@ -37,7 +37,7 @@ ensure_postgis() {
 ensure_python_tools() {
     local requirements="$STACK_ROOT/infra/local/requirements.txt"
     local stamp="$VENV/.requirements"
-    if [ -x "$VENV/bin/moto_server" ] && cmp -s "$requirements" "$stamp"; then
+    if [ -x "$VENV/bin/python" ] && cmp -s "$requirements" "$stamp"; then
         note "moto, cfn-lint and aws-sam-translator present in .local/venv"
         return
     fi
@@ -88,7 +88,7 @@ start_moto() {
     local port="$1" log="$2"
     step "Starting the AWS emulator (moto) on 127.0.0.1:$port"
     mkdir -p "$(dirname "$log")"
-    "$VENV/bin/moto_server" -H 127.0.0.1 -p "$port" >"$log" 2>&1 &
+    "$VENV/bin/python" "$STACK_ROOT/infra/local/emulator.py" 127.0.0.1 "$port" >"$log" 2>&1 &
     STARTED_PIDS+=("$!")
     for _ in $(seq 1 100); do
         curl -fsS "http://127.0.0.1:$port/moto-api/" >/dev/null 2>&1 && return

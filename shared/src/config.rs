@@ -114,6 +114,21 @@ pub enum GeoSettings {
     Google { base_url: String, secret_id: String },
 }
 
+/// Delivery of outbox messages (partner webhooks and status calls).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutboxSettings {
+    /// First retry delay; each further retry doubles it, with jitter.
+    pub retry_base: std::time::Duration,
+    pub retry_max: std::time::Duration,
+    /// How long after creation a message is retried before it is declared dead.
+    pub horizon: std::time::Duration,
+    /// Timeout of one delivery attempt.
+    pub timeout: std::time::Duration,
+    /// Allow plain http and private, loopback and link-local destinations (local runs and
+    /// tests only; refused in production).
+    pub allow_insecure_destinations: bool,
+}
+
 #[derive(Debug, Clone)]
 pub struct Config {
     pub environment: Environment,
@@ -124,6 +139,7 @@ pub struct Config {
     pub resources: Resources,
     pub auth: AuthSettings,
     pub geo: GeoSettings,
+    pub outbox: OutboxSettings,
 }
 
 impl Config {
@@ -215,6 +231,21 @@ impl Config {
                         reason: format!("expected offline or google, got {other:?}"),
                     })
                 }
+            },
+            outbox: OutboxSettings {
+                retry_base: Duration::from_millis(env.parsed_or("OUTBOX_RETRY_BASE_MS", 2_000u64)?),
+                retry_max: Duration::from_millis(env.parsed_or("OUTBOX_RETRY_MAX_MS", 600_000u64)?),
+                horizon: Duration::from_secs(env.parsed_or("OUTBOX_HORIZON_SECONDS", 86_400u64)?),
+                timeout: Duration::from_millis(env.parsed_or("WEBHOOK_TIMEOUT_MS", 10_000u64)?),
+                allow_insecure_destinations: match env.parsed_or("WEBHOOK_ALLOW_INSECURE", false)? {
+                    true if environment == Environment::Production => {
+                        return Err(ConfigError::Invalid {
+                            var: "WEBHOOK_ALLOW_INSECURE",
+                            reason: "production delivers to public https destinations only".into(),
+                        })
+                    }
+                    allowed => allowed,
+                },
             },
         })
     }
@@ -411,6 +442,29 @@ mod tests {
             with_bad.push(("CORS_ALLOWED_ORIGINS", bad));
             assert!(Config::from_lookup(vars(&with_bad)).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn production_refuses_insecure_webhook_destinations() {
+        let mut prod = BASE.to_vec();
+        prod.push(("APP_ENV", "production"));
+        prod.push(("WEBHOOK_ALLOW_INSECURE", "true"));
+        let err = Config::from_lookup(vars(&prod)).expect_err("refused");
+        assert!(matches!(
+            err,
+            ConfigError::Invalid {
+                var: "WEBHOOK_ALLOW_INSECURE",
+                ..
+            }
+        ));
+        let mut local = BASE.to_vec();
+        local.push(("WEBHOOK_ALLOW_INSECURE", "true"));
+        assert!(
+            Config::from_lookup(vars(&local))
+                .expect("valid")
+                .outbox
+                .allow_insecure_destinations
+        );
     }
 
     #[test]

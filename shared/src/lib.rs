@@ -23,6 +23,7 @@
 //! - [`addresses`]: address validation, geocoding and storage.
 //! - [`partners`]: partner API authentication.
 //! - [`idempotency`]: Idempotency-Key handling for creates.
+//! - [`outbox`]: side effects of status changes, delivered after commit (webhooks).
 //! - [`telemetry`]: JSON log lines.
 
 pub mod addresses;
@@ -37,6 +38,7 @@ pub mod http;
 pub mod idempotency;
 pub mod input;
 pub mod orders;
+pub mod outbox;
 pub mod partners;
 pub mod pricing;
 pub mod ratelimit;

@@ -15,9 +15,10 @@ fn expected(permission: Permission) -> &'static [Role] {
         Permission::ListUsers | Permission::ViewUsers | Permission::UpdateUsers => {
             &[Helpdesk, Admin, SuperAdmin]
         }
-        Permission::DeleteUsers | Permission::ChangeRoles | Permission::ManagePricing => {
-            &[Admin, SuperAdmin]
-        }
+        Permission::DeleteUsers
+        | Permission::ChangeRoles
+        | Permission::ManagePricing
+        | Permission::ManageWebhooks => &[Admin, SuperAdmin],
         Permission::OwnAddresses | Permission::ViewOrders | Permission::QuotePrices => {
             &[Client, Vendor, Driver, Helpdesk, Admin, SuperAdmin]
         }
@@ -124,6 +125,10 @@ async fn attempt(app: &TestApp, permission: Permission, actor: Option<&TestUser>
             )
             .await,
             201,
+        ),
+        Permission::ManageWebhooks => (
+            app.call("GET", "/api/admin/webhooks", token, None).await,
+            200,
         ),
     };
     let status = response.status().as_u16();

@@ -119,6 +119,11 @@ pub fn test_config(database_url: &str, prefix: &str, overrides: &[(&str, &str)])
         ("BACKUPS_BUCKET".into(), format!("{prefix}-backups")),
         ("JWT_SECRET_ID".into(), format!("{prefix}-jwt")),
         ("SERVICE_NAME".into(), "api-tests".into()),
+        // Receivers in tests listen on 127.0.0.1 over http; retries are fast.
+        ("WEBHOOK_ALLOW_INSECURE".into(), "true".into()),
+        ("OUTBOX_RETRY_BASE_MS".into(), "20".into()),
+        ("OUTBOX_RETRY_MAX_MS".into(), "200".into()),
+        ("WEBHOOK_TIMEOUT_MS".into(), "2000".into()),
     ]);
     for (key, value) in overrides {
         vars.insert((*key).into(), (*value).into());

@@ -6,11 +6,13 @@
 //!   with the same API Gateway v2 events Lambda would receive.
 //! - [`provision`] creates the template's DynamoDB table and buckets in the AWS emulator.
 //! - [`seed`] loads demo data for local runs.
+//! - [`relay_loop`] delivers outbox messages in the background, like the schedule in AWS.
 //!
 //! The PostgreSQL and emulator processes themselves are started by `infra/local/stack.sh`.
 
 pub mod gateway;
 pub mod provision;
+pub mod relay_loop;
 pub mod router;
 pub mod seed;
 pub mod template;

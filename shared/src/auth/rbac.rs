@@ -130,6 +130,8 @@ pub enum Permission {
     QuotePrices,
     /// Publish new versions of pricing configurations.
     ManagePricing,
+    /// See partner webhook deliveries and re-queue dead ones.
+    ManageWebhooks,
 }
 
 use Role::{Admin, Client, Driver, Helpdesk, SuperAdmin, Vendor};
@@ -167,6 +169,7 @@ pub const PERMISSIONS: &[(Permission, &[Role])] = &[
         &[Client, Vendor, Driver, Helpdesk, Admin, SuperAdmin],
     ),
     (Permission::ManagePricing, &[Admin, SuperAdmin]),
+    (Permission::ManageWebhooks, &[Admin, SuperAdmin]),
 ];
 
 pub fn allows(role: Role, permission: Permission) -> bool {

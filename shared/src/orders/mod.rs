@@ -19,6 +19,7 @@ use crate::{
     auth::{Caller, Role},
     db::{p, GenericClient, Row, Transaction},
     error::{ApiError, ApiResult},
+    outbox::PartnerTarget,
     pricing::dollars,
 };
 use status::{resolve, DriverStatus, OrderStatus, Transition};
@@ -68,8 +69,9 @@ pub struct StatusChanged {
 }
 
 /// Changes an order's status inside the caller's transaction: locks the row (concurrent
-/// changes to one order queue here), checks both graphs, updates the order and writes the
-/// history row. A refused change writes nothing and is a 409 naming both statuses.
+/// changes to one order queue here), checks both graphs, updates the order, writes the
+/// history row and one outbox row per side effect (partner webhook, CaterValley status
+/// call). A refused change writes nothing and is a 409 naming both statuses.
 pub async fn change_status(
     tx: &Transaction<'_>,
     order_id: Uuid,
@@ -77,7 +79,11 @@ pub async fn change_status(
 ) -> ApiResult<StatusChanged> {
     let row = tx
         .query_typed_opt(
-            "SELECT status, driver_status FROM orders WHERE id = $1 AND deleted_at IS NULL FOR UPDATE",
+            "SELECT o.status, o.driver_status, o.partner_id, o.order_number, o.partner_order_code,
+                    ap.order_prefix, ap.webhook_url IS NOT NULL, ap.status_call_url IS NOT NULL
+             FROM orders o LEFT JOIN api_partners ap ON ap.id = o.partner_id
+             WHERE o.id = $1 AND o.deleted_at IS NULL
+             FOR UPDATE OF o",
             &[p(&order_id)],
         )
         .await?
@@ -90,6 +96,16 @@ pub async fn change_status(
             .transpose()
             .map_err(ApiError::internal)?,
     };
+    let partner = row
+        .get::<_, Option<Uuid>>(2)
+        .map(|partner_id| PartnerTarget {
+            partner_id,
+            order_number: row.get(3),
+            order_code: row.get(4),
+            order_prefix: row.get::<_, Option<String>>(5).unwrap_or_default(),
+            has_webhook: row.get::<_, Option<bool>>(6).unwrap_or(false),
+            has_status_call: row.get::<_, Option<bool>>(7).unwrap_or(false),
+        });
     let to = resolve(from, change.order, change.driver).map_err(|illegal| {
         ApiError::conflict("illegal_transition", illegal.to_string()).with_details(
             serde_json::json!({
@@ -132,6 +148,10 @@ pub async fn change_status(
         )
         .await?
         .get(0);
+    if let Some(partner) = &partner {
+        crate::outbox::enqueue_status_effects(tx, order_id, partner, from, to, change, history_id)
+            .await?;
+    }
     Ok(StatusChanged {
         order_id,
         from,

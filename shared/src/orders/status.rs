@@ -130,11 +130,12 @@ impl DriverStatus {
     }
 }
 
-/// The lifecycle status partners see: ASSIGNED, PICKED_UP, ON_THE_WAY, ARRIVED, DELIVERED,
-/// CANCELLED once a driver is involved; before that, the order status itself.
-pub fn partner_lifecycle(order: OrderStatus, driver: Option<DriverStatus>) -> &'static str {
+/// The lifecycle status partners are told about (ASSIGNED, PICKED_UP, ON_THE_WAY, ARRIVED,
+/// DELIVERED, CANCELLED), or `None` before a driver is involved. An order moved forward
+/// by staff without driver updates maps by its own status (IN_PROGRESS is ON_THE_WAY).
+pub fn partner_lifecycle(order: OrderStatus, driver: Option<DriverStatus>) -> Option<&'static str> {
     use DriverStatus as D;
-    match (order, driver) {
+    Some(match (order, driver) {
         (OrderStatus::Cancelled, _) => "CANCELLED",
         (OrderStatus::Completed | OrderStatus::Delivered, _) | (_, Some(D::Completed)) => {
             "DELIVERED"
@@ -142,8 +143,28 @@ pub fn partner_lifecycle(order: OrderStatus, driver: Option<DriverStatus>) -> &'
         (_, Some(D::ArrivedToClient)) => "ARRIVED",
         (_, Some(D::EnRouteToClient)) => "ON_THE_WAY",
         (_, Some(D::PickedUp)) => "PICKED_UP",
-        (_, Some(D::Assigned | D::EnRouteToVendor | D::ArrivedAtVendor)) => "ASSIGNED",
-        (order, None) => order.as_str(),
+        (_, Some(D::Assigned | D::EnRouteToVendor | D::ArrivedAtVendor))
+        | (OrderStatus::Assigned, None) => "ASSIGNED",
+        (OrderStatus::InProgress, None) => "ON_THE_WAY",
+        (OrderStatus::Pending | OrderStatus::Confirmed | OrderStatus::Active, None) => return None,
+    })
+}
+
+/// CaterValley's legacy status call value (CONFIRM, READY, ON_THE_WAY, COMPLETED,
+/// CANCELLED), or `None` for states it has no word for.
+pub fn catervalley_status(
+    order: OrderStatus,
+    driver: Option<DriverStatus>,
+) -> Option<&'static str> {
+    if order == OrderStatus::Confirmed {
+        return Some("CONFIRM");
+    }
+    match partner_lifecycle(order, driver)? {
+        "PICKED_UP" => Some("READY"),
+        "ON_THE_WAY" | "ARRIVED" => Some("ON_THE_WAY"),
+        "DELIVERED" => Some("COMPLETED"),
+        "CANCELLED" => Some("CANCELLED"),
+        _ => None,
     }
 }
 
@@ -346,35 +367,50 @@ mod tests {
 
     #[test]
     fn partners_see_lifecycle_statuses() {
-        assert_eq!(partner_lifecycle(O::Confirmed, None), "CONFIRMED");
+        assert_eq!(partner_lifecycle(O::Confirmed, None), None);
+        assert_eq!(partner_lifecycle(O::Assigned, None), Some("ASSIGNED"));
         assert_eq!(
             partner_lifecycle(O::Assigned, Some(D::Assigned)),
-            "ASSIGNED"
+            Some("ASSIGNED")
         );
+        assert_eq!(partner_lifecycle(O::InProgress, None), Some("ON_THE_WAY"));
         assert_eq!(
             partner_lifecycle(O::InProgress, Some(D::ArrivedAtVendor)),
-            "ASSIGNED"
+            Some("ASSIGNED")
         );
         assert_eq!(
             partner_lifecycle(O::InProgress, Some(D::PickedUp)),
-            "PICKED_UP"
+            Some("PICKED_UP")
         );
         assert_eq!(
             partner_lifecycle(O::InProgress, Some(D::EnRouteToClient)),
-            "ON_THE_WAY"
+            Some("ON_THE_WAY")
         );
         assert_eq!(
             partner_lifecycle(O::InProgress, Some(D::ArrivedToClient)),
-            "ARRIVED"
+            Some("ARRIVED")
         );
         assert_eq!(
             partner_lifecycle(O::Completed, Some(D::Completed)),
-            "DELIVERED"
+            Some("DELIVERED")
         );
         assert_eq!(
             partner_lifecycle(O::Cancelled, Some(D::PickedUp)),
-            "CANCELLED"
+            Some("CANCELLED")
         );
+    }
+
+    #[test]
+    fn catervalley_hears_its_legacy_statuses() {
+        assert_eq!(catervalley_status(O::Confirmed, None), Some("CONFIRM"));
+        assert_eq!(catervalley_status(O::Assigned, None), None);
+        assert_eq!(
+            catervalley_status(O::InProgress, Some(D::PickedUp)),
+            Some("READY")
+        );
+        assert_eq!(catervalley_status(O::InProgress, None), Some("ON_THE_WAY"));
+        assert_eq!(catervalley_status(O::Completed, None), Some("COMPLETED"));
+        assert_eq!(catervalley_status(O::Cancelled, None), Some("CANCELLED"));
     }
 
     #[test]

@@ -1,0 +1,3 @@
+fn main() -> Result<(), shared::error::BoxError> {
+    shared::runtime::run_event(functions::outbox_relay::handler)
+}

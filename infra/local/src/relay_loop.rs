@@ -1,0 +1,23 @@
+//! Runs the outbox relay in the background of the local gateway, as the EventBridge
+//! schedule (plus post-commit invokes) does in AWS, but every second.
+
+use std::time::Duration;
+
+use shared::{runtime::handle_event, AppState};
+
+pub fn spawn(state: AppState, every: Duration) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut ticks = tokio::time::interval(every);
+        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            ticks.tick().await;
+            // Failures are logged by handle_event; the next tick tries again.
+            let _ = handle_event(
+                &state,
+                functions::outbox_relay::handler,
+                serde_json::json!({}),
+            )
+            .await;
+        }
+    })
+}
