@@ -11,3 +11,4 @@ mod ratelimit;
 mod rbac;
 mod security;
 mod structure;
+mod webhooks;

@@ -349,3 +349,150 @@ pub async fn json_body(response: reqwest::Response) -> serde_json::Value {
     serde_json::from_str(&text)
         .unwrap_or_else(|e| panic!("{status}: body is not JSON ({e}): {text}"))
 }
+
+/// A webhook receiver on 127.0.0.1: records every request, answers with scripted statuses
+/// (200 once the script is used up), can hang mid-request, and can go down and come back
+/// on the same port.
+pub struct Receiver {
+    pub url: String,
+    address: SocketAddr,
+    shared: Arc<ReceiverState>,
+    server: std::sync::Mutex<Option<JoinHandle<()>>>,
+}
+
+#[derive(Default)]
+struct ReceiverState {
+    received: std::sync::Mutex<Vec<Received>>,
+    script: std::sync::Mutex<std::collections::VecDeque<u16>>,
+    hang: std::sync::atomic::AtomicBool,
+}
+
+/// One request as the receiver saw it.
+#[derive(Debug, Clone)]
+pub struct Received {
+    pub headers: http::HeaderMap,
+    pub body: Vec<u8>,
+}
+
+impl Received {
+    pub fn json(&self) -> Value {
+        serde_json::from_slice(&self.body).expect("webhook body is JSON")
+    }
+
+    pub fn header(&self, name: &str) -> &str {
+        self.headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+    }
+}
+
+impl Receiver {
+    pub async fn start() -> Self {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind receiver");
+        let address = listener.local_addr().expect("address");
+        let receiver = Self {
+            url: format!("http://{address}/hooks/readyset"),
+            address,
+            shared: Arc::new(ReceiverState::default()),
+            server: std::sync::Mutex::new(None),
+        };
+        receiver.serve(listener);
+        receiver
+    }
+
+    fn serve(&self, listener: tokio::net::TcpListener) {
+        let shared = Arc::clone(&self.shared);
+        let task = tokio::spawn(async move {
+            loop {
+                let Ok((stream, _)) = listener.accept().await else {
+                    return;
+                };
+                let shared = Arc::clone(&shared);
+                tokio::spawn(async move {
+                    let service = hyper::service::service_fn(
+                        move |req: hyper::Request<hyper::body::Incoming>| {
+                            let shared = Arc::clone(&shared);
+                            async move {
+                                use http_body_util::BodyExt;
+                                let (parts, body) = req.into_parts();
+                                let body = body
+                                    .collect()
+                                    .await
+                                    .map(|b| b.to_bytes().to_vec())
+                                    .unwrap_or_default();
+                                shared.received.lock().expect("lock").push(Received {
+                                    headers: parts.headers,
+                                    body,
+                                });
+                                if shared.hang.load(std::sync::atomic::Ordering::SeqCst) {
+                                    tokio::time::sleep(std::time::Duration::from_secs(3600)).await;
+                                }
+                                let status = shared
+                                    .script
+                                    .lock()
+                                    .expect("lock")
+                                    .pop_front()
+                                    .unwrap_or(200);
+                                let mut response = hyper::Response::new(http_body_util::Full::new(
+                                    hyper::body::Bytes::from_static(b"{}"),
+                                ));
+                                *response.status_mut() =
+                                    http::StatusCode::from_u16(status).expect("status");
+                                Ok::<_, std::convert::Infallible>(response)
+                            }
+                        },
+                    );
+                    let _ = hyper::server::conn::http1::Builder::new()
+                        .serve_connection(hyper_util::rt::TokioIo::new(stream), service)
+                        .await;
+                });
+            }
+        });
+        *self.server.lock().expect("lock") = Some(task);
+    }
+
+    /// The next answers, in order.
+    pub fn answer_with(&self, statuses: &[u16]) {
+        self.shared.script.lock().expect("lock").extend(statuses);
+    }
+
+    /// Record requests but never answer them (a delivery stuck mid-flight).
+    pub fn hang(&self, hang: bool) {
+        self.shared
+            .hang
+            .store(hang, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    /// Stops listening: connections are refused.
+    pub fn go_down(&self) {
+        if let Some(task) = self.server.lock().expect("lock").take() {
+            task.abort();
+        }
+    }
+
+    /// Listens again on the same port.
+    pub async fn come_back(&self) {
+        self.go_down();
+        for _ in 0..50 {
+            if let Ok(listener) = tokio::net::TcpListener::bind(self.address).await {
+                self.serve(listener);
+                return;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        panic!("receiver could not listen on {} again", self.address);
+    }
+
+    pub fn received(&self) -> Vec<Received> {
+        self.shared.received.lock().expect("lock").clone()
+    }
+}
+
+impl Drop for Receiver {
+    fn drop(&mut self) {
+        self.go_down();
+    }
+}

@@ -1,0 +1,587 @@
+//! Status changes reach partners: the outbox written by the one status-change function,
+//! delivered by the relay to a receiver on 127.0.0.1, signed, retried, dead-lettered and
+//! re-queued.
+
+use std::time::{Duration, Instant};
+
+use api_tests::{json_body, Receiver, TestApp, TestUser};
+use chrono_tz::America::Los_Angeles;
+use serde_json::{json, Value};
+use shared::{auth::Role, db::p, outbox::relay};
+
+const KEY: &str = "cv-webhook-test-key";
+const SECRET: &str = "whsec-test-0123456789abcdef";
+
+/// A partner whose webhook (and optionally CaterValley status call) points at `receiver`.
+async fn partner_with_webhook(app: &TestApp, receiver: &Receiver, status_call: bool) -> uuid::Uuid {
+    let tag = uuid::Uuid::new_v4().simple().to_string();
+    let secret_id = format!("readyset/partners/{tag}-webhook");
+    app.state
+        .secrets
+        .create_secret()
+        .name(&secret_id)
+        .secret_string(SECRET)
+        .send()
+        .await
+        .expect("secret");
+    let key_id = format!("readyset/partners/{tag}-status-key");
+    app.state
+        .secrets
+        .create_secret()
+        .name(&key_id)
+        .secret_string("their-api-key")
+        .send()
+        .await
+        .expect("secret");
+    let db = app.db().await;
+    let user: uuid::Uuid = db
+        .query_typed_one("INSERT INTO users (email, role, status, name) VALUES ($1, 'CLIENT', 'ACTIVE', 'CaterValley') RETURNING id", &[p(&format!("{tag}@partners.example.com"))])
+        .await
+        .expect("account")
+        .get(0);
+    let status_url = status_call.then(|| format!("{}/status", receiver.url));
+    let status_ref = status_call.then_some(key_id);
+    db.query_typed_one(
+        "INSERT INTO api_partners (slug, name, api_key_hash, order_prefix, pricing_config_slug, user_id, webhook_url,
+             webhook_secret_ref, status_call_url, status_call_key_ref)
+         VALUES ('catervalley', 'CaterValley', $1, 'CV-', 'catervalley', $2, $3, $4, $5, $6) RETURNING id",
+        &[p(&shared::partners::hash_key(KEY)), p(&user), p(&receiver.url), p(&secret_id), p(&status_url), p(&status_ref)],
+    )
+    .await
+    .expect("partner")
+    .get(0)
+}
+
+async fn drafted_and_confirmed(app: &TestApp) -> String {
+    let day = (chrono::Utc::now().with_timezone(&Los_Angeles) + chrono::Duration::days(2))
+        .format("%Y-%m-%d")
+        .to_string();
+    let draft = json!({
+        "orderCode": "7001", "deliveryDate": day, "deliveryTime": "11:00", "totalItem": 20, "priceTotal": 250,
+        "pickupLocation": { "name": "Vic", "address": "100 S 1st St", "city": "San Jose", "state": "CA", "zip": "95113" },
+        "dropOffLocation": { "name": "Acme", "address": "2 N Market St", "city": "San Jose", "state": "CA", "zip": "95113",
+                             "recipient": { "name": "Casey", "phone": "4155550102" } }
+    });
+    let send = |path: &'static str, body: Value| {
+        app.http
+            .post(app.url(path))
+            .header("partner", "catervalley")
+            .header("x-api-key", KEY)
+            .json(&body)
+            .send()
+    };
+    let drafted = send("/api/cater-valley/orders/draft", draft)
+        .await
+        .expect("draft");
+    assert_eq!(drafted.status(), 201);
+    let id = json_body(drafted).await["id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    let confirmed = send(
+        "/api/cater-valley/orders/confirm",
+        json!({ "id": id, "isAccepted": true }),
+    )
+    .await
+    .expect("confirm");
+    assert_eq!(confirmed.status(), 200);
+    id
+}
+
+async fn move_to(app: &TestApp, admin: &TestUser, order_id: &str, status: &str) -> u16 {
+    app.call(
+        "PATCH",
+        &format!("/api/catering-requests/{order_id}/status"),
+        Some(&admin.token),
+        Some(json!({ "status": status, "note": format!("now {status}") })),
+    )
+    .await
+    .status()
+    .as_u16()
+}
+
+/// Runs the relay until nothing is due or `limit` passes, waiting out back-off delays.
+async fn relay_until_settled(app: &TestApp, limit: Duration) {
+    let deadline = Instant::now() + limit;
+    loop {
+        relay::run(&app.state, 100, Instant::now() + Duration::from_secs(10))
+            .await
+            .expect("relay");
+        let pending: i64 = app
+            .db()
+            .await
+            .query_typed_one("SELECT count(*) FROM outbox WHERE status = 'PENDING'", &[])
+            .await
+            .expect("count")
+            .get(0);
+        if pending == 0 || Instant::now() > deadline {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+fn verify_signature(received: &api_tests::Received) -> bool {
+    relay::sign(SECRET.as_bytes(), &received.body) == received.header("x-readyset-signature")
+}
+
+#[tokio::test]
+async fn each_lifecycle_event_arrives_once_in_order_and_signed() {
+    let app = TestApp::spawn().await;
+    let receiver = Receiver::start().await;
+    partner_with_webhook(&app, &receiver, false).await;
+    let admin = app.user(Role::Admin).await;
+    let order_id = drafted_and_confirmed(&app).await;
+    // A driver is dispatched before assignment, so partners hear who is coming.
+    let driver = app.user(Role::Driver).await;
+    let db = app.db().await;
+    let driver_id: uuid::Uuid = db
+        .query_typed_one(
+            "INSERT INTO drivers (user_id, phone) VALUES ($1, '4155550199') RETURNING id",
+            &[p(&driver.id)],
+        )
+        .await
+        .expect("driver")
+        .get(0);
+    let order_uuid: uuid::Uuid = order_id.parse().expect("uuid");
+    db.execute_typed(
+        "INSERT INTO dispatches (order_id, driver_id) VALUES ($1, $2)",
+        &[p(&order_uuid), p(&driver_id)],
+    )
+    .await
+    .expect("dispatch");
+    for status in ["ASSIGNED", "IN_PROGRESS", "COMPLETED"] {
+        assert_eq!(
+            move_to(&app, &admin, &order_id, status).await,
+            200,
+            "{status}"
+        );
+    }
+    relay_until_settled(&app, Duration::from_secs(5)).await;
+
+    let received = receiver.received();
+    let statuses: Vec<String> = received
+        .iter()
+        .map(|r| r.json()["status"].as_str().expect("status").to_owned())
+        .collect();
+    assert_eq!(
+        statuses,
+        ["ASSIGNED", "ON_THE_WAY", "DELIVERED"],
+        "in order, once each"
+    );
+    let mut event_ids: Vec<String> = received
+        .iter()
+        .map(|r| r.header("x-readyset-event-id").to_owned())
+        .collect();
+    for r in &received {
+        assert!(
+            verify_signature(r),
+            "signature verifies with the shared secret"
+        );
+        assert_eq!(r.json()["eventId"], r.header("x-readyset-event-id"));
+        assert!(r.header("x-readyset-timestamp").parse::<i64>().is_ok());
+        assert_eq!(r.json()["orderNumber"], "CV-7001");
+        assert_eq!(r.json()["orderCode"], "7001");
+        assert_eq!(r.json()["orderId"], order_id);
+    }
+    assert_eq!(
+        received[0].json()["driver"],
+        json!({ "name": "Test User", "phone": "4155550199" })
+    );
+    assert_eq!(received[2].json()["notes"], "now COMPLETED");
+    event_ids.dedup();
+    assert_eq!(event_ids.len(), 3);
+    let mut tampered = received[0].clone();
+    tampered.body = String::from_utf8(tampered.body)
+        .expect("utf8")
+        .replace("ASSIGNED", "DELIVERED")
+        .into_bytes();
+    assert!(
+        !verify_signature(&tampered),
+        "a changed body does not verify"
+    );
+
+    // The partner can resynchronise from its order view.
+    let view = app
+        .http
+        .get(app.url(&format!("/api/cater-valley/orders/{order_id}")))
+        .header("partner", "catervalley")
+        .header("x-api-key", KEY)
+        .send()
+        .await
+        .expect("view");
+    let view = json_body(view).await;
+    assert_eq!(view["order"]["lifecycleStatus"], "DELIVERED");
+    let events: Vec<&str> = view["order"]["events"]
+        .as_array()
+        .expect("events")
+        .iter()
+        .filter_map(|e| e["status"].as_str())
+        .collect();
+    assert_eq!(
+        events,
+        [
+            "COMPLETED",
+            "IN_PROGRESS",
+            "ASSIGNED",
+            "CONFIRMED",
+            "PENDING"
+        ]
+    );
+}
+
+#[tokio::test]
+async fn three_failures_then_success_is_four_recorded_attempts() {
+    let app = TestApp::spawn().await;
+    let receiver = Receiver::start().await;
+    receiver.answer_with(&[500, 500, 500]);
+    partner_with_webhook(&app, &receiver, false).await;
+    let admin = app.user(Role::Admin).await;
+    let order_id = drafted_and_confirmed(&app).await;
+    assert_eq!(move_to(&app, &admin, &order_id, "ASSIGNED").await, 200);
+    relay_until_settled(&app, Duration::from_secs(5)).await;
+
+    let attempts: Vec<(Option<i32>, bool)> = app
+        .db()
+        .await
+        .query_typed(
+            "SELECT a.status_code, a.succeeded FROM outbox_attempts a ORDER BY a.id",
+            &[],
+        )
+        .await
+        .expect("attempts")
+        .iter()
+        .map(|r| (r.get(0), r.get(1)))
+        .collect();
+    assert_eq!(
+        attempts,
+        [
+            (Some(500), false),
+            (Some(500), false),
+            (Some(500), false),
+            (Some(200), true)
+        ]
+    );
+    let row = app
+        .db()
+        .await
+        .query_typed_one("SELECT status, attempts, last_error FROM outbox", &[])
+        .await
+        .expect("message");
+    assert_eq!(
+        (
+            row.get::<_, String>(0),
+            row.get::<_, i32>(1),
+            row.get::<_, Option<String>>(2)
+        ),
+        ("DELIVERED".into(), 4, None)
+    );
+    let ids: std::collections::HashSet<String> = receiver
+        .received()
+        .iter()
+        .map(|r| r.header("x-readyset-event-id").to_owned())
+        .collect();
+    assert_eq!(ids.len(), 1, "every attempt carried the same event id");
+}
+
+#[tokio::test]
+async fn a_400_answer_is_not_retried() {
+    let app = TestApp::spawn().await;
+    let receiver = Receiver::start().await;
+    receiver.answer_with(&[400]);
+    partner_with_webhook(&app, &receiver, false).await;
+    let admin = app.user(Role::Admin).await;
+    let order_id = drafted_and_confirmed(&app).await;
+    move_to(&app, &admin, &order_id, "ASSIGNED").await;
+    relay_until_settled(&app, Duration::from_secs(2)).await;
+    relay::run(&app.state, 10, Instant::now() + Duration::from_secs(5))
+        .await
+        .expect("relay");
+    assert_eq!(receiver.received().len(), 1);
+    let row = app
+        .db()
+        .await
+        .query_typed_one("SELECT status, attempts, last_error FROM outbox", &[])
+        .await
+        .expect("message");
+    assert_eq!(row.get::<_, String>(0), "DEAD");
+    assert_eq!(row.get::<_, i32>(1), 1);
+    assert!(row
+        .get::<_, Option<String>>(2)
+        .expect("error")
+        .contains("400"));
+}
+
+#[tokio::test]
+async fn a_receiver_down_past_the_horizon_leaves_a_dead_message_the_admin_retries() {
+    let app = TestApp::spawn_with(&[("OUTBOX_HORIZON_SECONDS", "1")]).await;
+    let receiver = Receiver::start().await;
+    partner_with_webhook(&app, &receiver, false).await;
+    let admin = app.user(Role::Admin).await;
+    let order_id = drafted_and_confirmed(&app).await;
+    receiver.go_down();
+    move_to(&app, &admin, &order_id, "ASSIGNED").await;
+    relay_until_settled(&app, Duration::from_secs(5)).await;
+
+    let dead = json_body(
+        app.call(
+            "GET",
+            "/api/admin/webhooks?status=DEAD&partner=catervalley",
+            Some(&admin.token),
+            None,
+        )
+        .await,
+    )
+    .await;
+    let messages = dead["items"].as_array().expect("items");
+    assert_eq!(messages.len(), 1);
+    assert!(
+        messages[0]["attempts"].as_i64().expect("attempts") >= 2,
+        "retried until the horizon: {}",
+        messages[0]
+    );
+    assert!(messages[0]["lastError"]
+        .as_str()
+        .expect("error")
+        .contains("request failed"));
+    assert_eq!(messages[0]["recentAttempts"][0]["succeeded"], false);
+    let event_id = messages[0]["eventId"]
+        .as_str()
+        .expect("event id")
+        .to_owned();
+    assert!(receiver.received().is_empty());
+
+    receiver.come_back().await;
+    let retried = app
+        .call(
+            "POST",
+            &format!("/api/admin/webhooks/{event_id}/retry"),
+            Some(&admin.token),
+            None,
+        )
+        .await;
+    assert_eq!(retried.status(), 200);
+    relay_until_settled(&app, Duration::from_secs(5)).await;
+    let received = receiver.received();
+    assert_eq!(received.len(), 1);
+    assert_eq!(received[0].header("x-readyset-event-id"), event_id);
+    let again = app
+        .call(
+            "POST",
+            &format!("/api/admin/webhooks/{event_id}/retry"),
+            Some(&admin.token),
+            None,
+        )
+        .await;
+    assert_eq!(again.status(), 409, "only dead messages are re-queued");
+    assert_eq!(
+        app.call(
+            "POST",
+            &format!("/api/admin/webhooks/{}/retry", uuid::Uuid::new_v4()),
+            Some(&admin.token),
+            None
+        )
+        .await
+        .status(),
+        404
+    );
+    let by_order = json_body(
+        app.call(
+            "GET",
+            &format!("/api/admin/webhooks?order={order_id}"),
+            Some(&admin.token),
+            None,
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(by_order["items"][0]["status"], "DELIVERED");
+}
+
+#[tokio::test]
+async fn concurrent_transitions_one_wins_and_history_and_outbox_agree() {
+    let app = TestApp::spawn().await;
+    let receiver = Receiver::start().await;
+    partner_with_webhook(&app, &receiver, false).await;
+    let admin = app.user(Role::Admin).await;
+    let helpdesk = app.user(Role::Helpdesk).await;
+    let order_id = drafted_and_confirmed(&app).await;
+    let (a, b) = tokio::join!(
+        move_to(&app, &admin, &order_id, "ASSIGNED"),
+        move_to(&app, &helpdesk, &order_id, "ASSIGNED")
+    );
+    let mut statuses = [a, b];
+    statuses.sort();
+    assert_eq!(statuses, [200, 409]);
+    let db = app.db().await;
+    let count = |sql: &'static str| {
+        let db = &db;
+        async move {
+            db.query_typed_one(sql, &[])
+                .await
+                .expect("count")
+                .get::<_, i64>(0)
+        }
+    };
+    assert_eq!(
+        count("SELECT count(*) FROM order_status_history WHERE to_status = 'ASSIGNED'").await,
+        1
+    );
+    assert_eq!(
+        count("SELECT count(*) FROM outbox WHERE payload->>'status' = 'ASSIGNED'").await,
+        1
+    );
+    assert_eq!(
+        count("SELECT count(*) FROM outbox o JOIN order_status_history h ON h.id = o.history_id WHERE h.to_status = 'ASSIGNED'").await,
+        1,
+        "the message belongs to the winning change"
+    );
+}
+
+#[tokio::test]
+async fn killing_the_relay_mid_delivery_loses_nothing() {
+    let app = TestApp::spawn().await;
+    let receiver = Receiver::start().await;
+    partner_with_webhook(&app, &receiver, false).await;
+    let admin = app.user(Role::Admin).await;
+    let order_id = drafted_and_confirmed(&app).await;
+    move_to(&app, &admin, &order_id, "ASSIGNED").await;
+
+    receiver.hang(true);
+    let state = app.state.clone();
+    let worker = tokio::spawn(async move {
+        relay::run(&state, 10, Instant::now() + Duration::from_secs(30)).await
+    });
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while receiver.received().is_empty() && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert_eq!(receiver.received().len(), 1, "the delivery was in flight");
+    worker.abort();
+    let _ = worker.await;
+
+    receiver.hang(false);
+    relay_until_settled(&app, Duration::from_secs(5)).await;
+    let row = app
+        .db()
+        .await
+        .query_typed_one("SELECT status FROM outbox", &[])
+        .await
+        .expect("message");
+    assert_eq!(row.get::<_, String>(0), "DELIVERED");
+    let received = receiver.received();
+    assert_eq!(
+        received.len(),
+        2,
+        "delivered again after the kill (at least once)"
+    );
+    assert_eq!(
+        received[0].header("x-readyset-event-id"),
+        received[1].header("x-readyset-event-id"),
+        "same event id: the receiver drops the duplicate"
+    );
+}
+
+#[tokio::test]
+async fn catervalley_hears_its_status_call_through_the_same_outbox() {
+    let app = TestApp::spawn().await;
+    let receiver = Receiver::start().await;
+    partner_with_webhook(&app, &receiver, true).await;
+    let admin = app.user(Role::Admin).await;
+    let order_id = drafted_and_confirmed(&app).await;
+    move_to(&app, &admin, &order_id, "CANCELLED").await;
+    relay_until_settled(&app, Duration::from_secs(5)).await;
+    let calls: Vec<Value> = receiver
+        .received()
+        .iter()
+        .filter(|r| r.header("x-api-key") == "their-api-key")
+        .map(|r| {
+            assert_eq!(r.header("partner"), "readyset");
+            r.json()
+        })
+        .collect();
+    let seen: Vec<(&str, &str)> = calls
+        .iter()
+        .map(|c| {
+            (
+                c["orderNumber"].as_str().unwrap_or(""),
+                c["status"].as_str().unwrap_or(""),
+            )
+        })
+        .collect();
+    assert_eq!(
+        seen,
+        [("7001", "CONFIRM"), ("7001", "CANCELLED")],
+        "prefix stripped, in order"
+    );
+    let webhooks = receiver
+        .received()
+        .iter()
+        .filter(|r| !r.header("x-readyset-signature").is_empty())
+        .count();
+    assert_eq!(webhooks, 1, "the lifecycle webhook for CANCELLED");
+}
+
+#[tokio::test]
+async fn private_and_plain_http_destinations_are_refused_outside_local_runs() {
+    let app = TestApp::spawn_with(&[("WEBHOOK_ALLOW_INSECURE", "false")]).await;
+    let receiver = Receiver::start().await;
+    partner_with_webhook(&app, &receiver, false).await;
+    let admin = app.user(Role::Admin).await;
+    let order_id = drafted_and_confirmed(&app).await;
+    move_to(&app, &admin, &order_id, "ASSIGNED").await;
+    relay_until_settled(&app, Duration::from_secs(2)).await;
+    let row = app
+        .db()
+        .await
+        .query_typed_one("SELECT status, last_error FROM outbox", &[])
+        .await
+        .expect("message");
+    assert_eq!(row.get::<_, String>(0), "DEAD");
+    assert!(row
+        .get::<_, Option<String>>(1)
+        .expect("error")
+        .contains("https"));
+
+    app.db()
+        .await
+        .execute_typed(
+            "UPDATE api_partners SET webhook_url = $1",
+            &[p(&receiver.url.replace("http://", "https://"))],
+        )
+        .await
+        .expect("https url");
+    move_to(&app, &admin, &order_id, "IN_PROGRESS").await;
+    relay_until_settled(&app, Duration::from_secs(2)).await;
+    let last = app
+        .db()
+        .await
+        .query_typed_one(
+            "SELECT last_error FROM outbox ORDER BY id DESC LIMIT 1",
+            &[],
+        )
+        .await
+        .expect("message");
+    assert!(last
+        .get::<_, Option<String>>(0)
+        .expect("error")
+        .contains("non-public"));
+    assert!(receiver.received().is_empty(), "nothing was sent");
+}
+
+#[tokio::test]
+async fn the_local_gateway_relays_in_the_background() {
+    let app = TestApp::spawn().await;
+    let receiver = Receiver::start().await;
+    partner_with_webhook(&app, &receiver, false).await;
+    let admin = app.user(Role::Admin).await;
+    let order_id = drafted_and_confirmed(&app).await;
+    let relay_loop = local_stack::relay_loop::spawn(app.state.clone(), Duration::from_millis(100));
+    move_to(&app, &admin, &order_id, "ASSIGNED").await;
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while receiver.received().is_empty() && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    relay_loop.abort();
+    assert_eq!(receiver.received().len(), 1);
+}
