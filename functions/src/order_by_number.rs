@@ -8,13 +8,13 @@
 use chrono::{DateTime, Utc};
 use lambda_http::{http::Method, Body, Request, Response};
 use serde::Deserialize;
+use shared::orders::intake::MAX_ORDER_DOLLARS;
 use shared::{
     auth::{caller, Caller, Permission},
     db::{p, Transaction},
     http::{no_content, ok},
     input::{bounded_text, parse_json, path_param, Validator},
     orders::{history, parse_order_number, status::OrderStatus, Order, Scope, ORDER_SELECT},
-    pricing::cents_from_dollars,
     ratelimit::RateClass,
     runtime::{HandlerFuture, HttpFunction},
     ApiError, ApiResult, AppState,
@@ -192,20 +192,10 @@ async fn update(
     let pickup_notes = text("pickupNotes", &body.pickup_notes, 2000);
     let special_notes = text("specialNotes", &body.special_notes, 2000);
     let item_delivered = text("itemDelivered", &body.item_delivered, 200);
-    let money =
-        |v: &mut Validator, field: &str, value: Option<f64>| match value.map(cents_from_dollars) {
-            None => None,
-            Some(Some(cents)) if (0..=100_000_000).contains(&cents) => Some(cents),
-            Some(_) => {
-                v.push(shared::error::FieldError::new(
-                    field,
-                    "must be an amount from 0 to 1000000",
-                ));
-                None
-            }
-        };
-    let order_total = money(&mut v, "orderTotal", body.order_total);
-    let tip = money(&mut v, "tip", body.tip);
+    let order_total = body
+        .order_total
+        .and_then(|d| v.amount("orderTotal", d, MAX_ORDER_DOLLARS));
+    let tip = body.tip.and_then(|d| v.amount("tip", d, MAX_ORDER_DOLLARS));
     v.finish()?;
     let headcount = body.headcount.and_then(|h| i32::try_from(h).ok());
     let hosts = body.number_of_hosts.and_then(|h| i32::try_from(h).ok());

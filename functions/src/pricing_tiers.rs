@@ -10,10 +10,9 @@ use serde::Deserialize;
 use shared::{
     auth::{caller, Caller, Permission},
     db::p,
-    error::FieldError,
     http::{created, ok},
     input::{bounded_text, parse_json, query_param, Validator},
-    pricing::{cents_from_dollars, hundredths_from_miles, load_active},
+    pricing::{hundredths_from_miles, load_active},
     ratelimit::RateClass,
     runtime::{HandlerFuture, HttpFunction},
     ApiError, ApiResult, AppState,
@@ -95,13 +94,9 @@ async fn publish(state: &AppState, caller: &Caller, req: &Request) -> ApiResult<
             .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
     v.check(slug_ok, "slug", "must be 1 to 40 of a-z, 0-9 and -");
     let name = v.take(bounded_text("name", &body.name, 1, 100, false));
-    let money = |v: &mut Validator, field: &str, dollars: f64| match cents_from_dollars(dollars) {
-        Some(c) if (0..=10_000_000).contains(&c) => Some(c),
-        _ => {
-            v.push(FieldError::new(field, "must be an amount from 0 to 100000"));
-            None
-        }
-    };
+    const MAX_FEE_DOLLARS: i64 = 100_000;
+    let money =
+        |v: &mut Validator, field: &str, dollars: f64| v.amount(field, dollars, MAX_FEE_DOLLARS);
     let threshold = hundredths_from_miles(body.distance_threshold);
     v.check(
         threshold.is_some(),

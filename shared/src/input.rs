@@ -126,6 +126,20 @@ impl Validator {
         }
     }
 
+    /// A dollar amount as whole cents, from 0 to `max_dollars`; records the error otherwise.
+    pub fn amount(&mut self, field: &str, dollars: f64, max_dollars: i64) -> Option<i64> {
+        match crate::pricing::cents_from_dollars(dollars) {
+            Some(cents) if (0..=max_dollars.saturating_mul(100)).contains(&cents) => Some(cents),
+            _ => {
+                self.push(FieldError::new(
+                    field,
+                    format!("must be an amount from 0 to {max_dollars}"),
+                ));
+                None
+            }
+        }
+    }
+
     pub fn push(&mut self, error: FieldError) {
         self.errors.push(error);
     }

@@ -116,8 +116,8 @@ pub struct CheckedBasics {
     pub tip_cents: i64,
 }
 
-/// Largest order total accepted, in cents ($1,000,000).
-const MAX_TOTAL_CENTS: i64 = 100_000_000;
+/// Largest order total or tip accepted.
+pub const MAX_ORDER_DOLLARS: i64 = 1_000_000;
 
 /// Validates the common fields. Pickup must be in the future (staff may record past
 /// orders), within a year, and arrival no earlier than pickup.
@@ -127,7 +127,7 @@ pub fn check_basics(
     now: chrono::DateTime<chrono::Utc>,
     staff: bool,
 ) -> Option<CheckedBasics> {
-    use crate::{input::bounded_text, pricing::cents_from_dollars};
+    use crate::input::bounded_text;
     let pickup = choose_address(
         v,
         "pickupAddress",
@@ -165,18 +165,8 @@ pub fn check_basics(
     let client_attention = text("clientAttention", &basics.client_attention, 200);
     let pickup_notes = text("pickupNotes", &basics.pickup_notes, 2000);
     let special_notes = text("specialNotes", &basics.special_notes, 2000);
-    let money = |v: &mut Validator, field: &str, dollars: f64| match cents_from_dollars(dollars) {
-        Some(cents) if (0..=MAX_TOTAL_CENTS).contains(&cents) => Some(cents),
-        _ => {
-            v.push(FieldError::new(
-                field,
-                "must be an amount from 0 to 1000000",
-            ));
-            None
-        }
-    };
-    let order_total_cents = money(v, "orderTotal", basics.order_total);
-    let tip_cents = money(v, "tip", basics.tip);
+    let order_total_cents = v.amount("orderTotal", basics.order_total, MAX_ORDER_DOLLARS);
+    let tip_cents = v.amount("tip", basics.tip, MAX_ORDER_DOLLARS);
     Some(CheckedBasics {
         pickup: pickup?,
         delivery: delivery?,

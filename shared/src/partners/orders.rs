@@ -14,7 +14,7 @@ use crate::{
     error::{ApiError, ApiResult, FieldError},
     input::{bounded_text, Validator},
     orders::intake,
-    pricing::{self, cents_from_dollars, dollars, Quote, QuoteInput},
+    pricing::{self, dollars, Quote, QuoteInput},
     AppState,
 };
 
@@ -139,13 +139,7 @@ pub fn check_draft(
         "totalItem",
         "must be a whole number from 1 to 10000",
     );
-    let food_cost_cents =
-        cents_from_dollars(draft.price_total).filter(|c| (0..=100_000_000).contains(c));
-    v.check(
-        food_cost_cents.is_some(),
-        "priceTotal",
-        "must be an amount from 0 to 1000000",
-    );
+    let food_cost_cents = v.amount("priceTotal", draft.price_total, intake::MAX_ORDER_DOLLARS);
     let pickup_location = &draft.pickup_location;
     let pickup = address(
         &mut v,
