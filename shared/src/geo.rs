@@ -168,8 +168,11 @@ impl GoogleMaps {
         if self.breaker.is_open() {
             return None;
         }
-        let result = async {
-            let key = self.key(state).await.ok()?;
+        let result: Result<serde_json::Value, String> = async {
+            let key = self
+                .key(state)
+                .await
+                .map_err(|e| format!("key unavailable: {}", e.message))?;
             let mut params: Vec<(&str, String)> = query.to_vec();
             params.push(("key", key.to_owned()));
             let response = state
@@ -179,19 +182,30 @@ impl GoogleMaps {
                 .timeout(GOOGLE_TIMEOUT)
                 .send()
                 .await
-                .ok()?;
+                .map_err(|e| format!("request failed: {}", crate::error::chain(&e)))?;
             if !response.status().is_success() {
-                return None;
+                return Err(format!("answered {}", response.status()));
             }
-            let body: serde_json::Value = response.json().await.ok()?;
-            (body["status"] == "OK").then_some(body)
+            let body: serde_json::Value = response
+                .json()
+                .await
+                .map_err(|e| format!("unreadable answer: {e}"))?;
+            match body["status"].as_str() {
+                Some("OK") => Ok(body),
+                other => Err(format!("status {}", other.unwrap_or("missing"))),
+            }
         }
         .await;
-        self.breaker.record(result.is_some());
-        if result.is_none() {
-            tracing::warn!(path, "Google Maps call failed; using the offline estimate");
-        }
+        self.breaker.record(result.is_ok());
         result
+            .map_err(|reason| {
+                tracing::warn!(
+                    path,
+                    reason,
+                    "Google Maps call failed; using the offline estimate"
+                )
+            })
+            .ok()
     }
 
     async fn geocode(&self, state: &AppState, address: &AddressQuery<'_>) -> Option<Point> {

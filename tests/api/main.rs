@@ -3,6 +3,7 @@
 mod addresses;
 mod auth;
 mod gateway;
+mod geocoding;
 mod health;
 mod orders;
 mod partners;

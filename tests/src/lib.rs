@@ -365,11 +365,15 @@ struct ReceiverState {
     received: std::sync::Mutex<Vec<Received>>,
     script: std::sync::Mutex<std::collections::VecDeque<u16>>,
     hang: std::sync::atomic::AtomicBool,
+    /// The body of every answer (`{}` unless set).
+    body: std::sync::Mutex<Option<Value>>,
 }
 
 /// One request as the receiver saw it.
 #[derive(Debug, Clone)]
 pub struct Received {
+    /// Path and query.
+    pub uri: String,
     pub headers: http::HeaderMap,
     pub body: Vec<u8>,
 }
@@ -424,6 +428,7 @@ impl Receiver {
                                     .map(|b| b.to_bytes().to_vec())
                                     .unwrap_or_default();
                                 shared.received.lock().expect("lock").push(Received {
+                                    uri: parts.uri.to_string(),
                                     headers: parts.headers,
                                     body,
                                 });
@@ -436,8 +441,14 @@ impl Receiver {
                                     .expect("lock")
                                     .pop_front()
                                     .unwrap_or(200);
+                                let body = shared
+                                    .body
+                                    .lock()
+                                    .expect("lock")
+                                    .clone()
+                                    .unwrap_or_else(|| serde_json::json!({}));
                                 let mut response = hyper::Response::new(http_body_util::Full::new(
-                                    hyper::body::Bytes::from_static(b"{}"),
+                                    hyper::body::Bytes::from(body.to_string()),
                                 ));
                                 *response.status_mut() =
                                     http::StatusCode::from_u16(status).expect("status");
@@ -457,6 +468,11 @@ impl Receiver {
     /// The next answers, in order.
     pub fn answer_with(&self, statuses: &[u16]) {
         self.shared.script.lock().expect("lock").extend(statuses);
+    }
+
+    /// The JSON body of every answer from now on.
+    pub fn answer_body(&self, body: Value) {
+        *self.shared.body.lock().expect("lock") = Some(body);
     }
 
     /// Record requests but never answer them (a delivery stuck mid-flight).
