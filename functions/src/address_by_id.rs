@@ -1,8 +1,9 @@
 //! `GET | PATCH | DELETE /api/addresses/{addressId}`: one address of the caller's book.
 //!
 //! Only addresses linked to the caller are visible (staff see all); others answer 404.
-//! PATCH re-geocodes when the location changes; DELETE removes it from the book and
-//! retires it, while orders that used it keep it.
+//! PATCH re-geocodes when the location changes; an address orders already use is not
+//! rewritten: the edit becomes a new address (new id) in its place in the book. DELETE
+//! removes it from the book and retires it, while orders that used it keep it.
 
 use lambda_http::{http::Method, Body, Request, Response};
 use serde::Deserialize;
@@ -138,6 +139,50 @@ async fn update(
         || valid.city != current.city
         || valid.state != current.state
         || valid.zip != current.zip;
+    let in_use: bool = tx
+        .query_typed_one(
+            "SELECT EXISTS (SELECT 1 FROM orders WHERE pickup_address_id = $1 OR delivery_address_id = $1)",
+            &[p(&current.id)],
+        )
+        .await?
+        .get(0);
+    let id = if in_use {
+        // Orders keep the address they were placed with: the edit becomes a new address
+        // that takes the old one's place in the address book (every book, for staff).
+        let (new_id, _) = addresses::insert(state, tx, &valid, caller.user_id).await?;
+        tx.execute_typed(
+            "UPDATE user_addresses SET address_id = $2 WHERE address_id = $1 AND ($3 OR user_id = $4)",
+            &[p(&current.id), p(&new_id), p(&caller.role.is_staff()), p(&caller.user_id)],
+        )
+        .await?;
+        tx.execute_typed(
+            "UPDATE addresses SET deleted_at = now() WHERE id = $1 AND NOT EXISTS (SELECT 1 FROM user_addresses WHERE address_id = $1)",
+            &[p(&current.id)],
+        )
+        .await?;
+        new_id
+    } else {
+        update_in_place(state, tx, current.id, &valid, moved).await?;
+        current.id
+    };
+    if alias.is_some() {
+        tx.execute_typed(
+            "UPDATE user_addresses SET alias = $3 WHERE address_id = $1 AND user_id = $2",
+            &[p(&id), p(&caller.user_id), p(&alias)],
+        )
+        .await?;
+    }
+    ok(&serde_json::json!({ "address": find(tx, caller, id).await? }))
+}
+
+/// Rewrites an address no order uses, geocoding it again when it moved.
+async fn update_in_place(
+    state: &AppState,
+    tx: &Transaction<'_>,
+    id: Uuid,
+    valid: &addresses::ValidAddress,
+    moved: bool,
+) -> ApiResult<()> {
     let placed = if moved {
         geo::geocode(
             state,
@@ -162,18 +207,11 @@ async fn update(
              geocode_source = CASE WHEN $12 THEN $14 ELSE geocode_source END
          WHERE id = $1",
         &[
-            p(&current.id), p(&valid.name), p(&valid.street1), p(&valid.street2), p(&valid.city), p(&valid.state),
+            p(&id), p(&valid.name), p(&valid.street1), p(&valid.street2), p(&valid.city), p(&valid.state),
             p(&valid.zip), p(&valid.county), p(&valid.location_number), p(&valid.parking_loading), p(&valid.is_restaurant),
             p(&moved), p(&wkt), p(&source),
         ],
     )
     .await?;
-    if alias.is_some() {
-        tx.execute_typed(
-            "UPDATE user_addresses SET alias = $3 WHERE address_id = $1 AND user_id = $2",
-            &[p(&current.id), p(&caller.user_id), p(&alias)],
-        )
-        .await?;
-    }
-    ok(&serde_json::json!({ "address": find(tx, caller, current.id).await? }))
+    Ok(())
 }

@@ -2,7 +2,8 @@
 //!
 //! GET shows the order and its status history. PATCH edits fields (the owner while the
 //! order is not yet underway, staff until it is closed); a completed or cancelled order
-//! takes no edits (409). DELETE soft-deletes (the owner before it is underway, or staff).
+//! takes no edits (409). DELETE cancels the order and soft-deletes it (the owner before it
+//! is underway, or staff).
 //! Orders outside the caller's scope answer 404.
 
 use chrono::{DateTime, Utc};
@@ -14,7 +15,10 @@ use shared::{
     db::{p, Transaction},
     http::{no_content, ok},
     input::{bounded_text, parse_json, path_param, Validator},
-    orders::{history, parse_order_number, status::OrderStatus, Order, Scope, ORDER_SELECT},
+    orders::{
+        change_status, history, parse_order_number, status::OrderStatus, Actor, Order, Scope,
+        StatusChange, ORDER_SELECT,
+    },
     ratelimit::RateClass,
     runtime::{HandlerFuture, HttpFunction},
     ApiError, ApiResult, AppState,
@@ -44,6 +48,16 @@ async fn order_by_number(state: &AppState, req: Request) -> ApiResult<Response<B
         }
         Method::DELETE => {
             check_editable(&caller, &order)?;
+            // A live order is cancelled first, through the one status-change function, so
+            // its history and its partner hear of it before it disappears.
+            let cancel = StatusChange {
+                order: Some(OrderStatus::Cancelled),
+                driver: None,
+                actor: Actor::User(caller.user_id),
+                note: Some("order deleted".to_owned()),
+                location: None,
+            };
+            change_status(&tx, order.id, &cancel).await?;
             tx.execute_typed(
                 "UPDATE orders SET deleted_at = now() WHERE id = $1",
                 &[p(&order.id)],

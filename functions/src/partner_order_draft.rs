@@ -13,7 +13,10 @@ use shared::{
     orders::{create, status::OrderStatus, Actor},
     partners::{
         authenticate,
-        orders::{check_draft, place_and_price, priced_response, record_quote, DraftRequest},
+        orders::{
+            check_draft, place_and_price, priced_response, record_quote, stored_priced_response,
+            DraftRequest,
+        },
     },
     ratelimit::RateClass,
     runtime::{HandlerFuture, HttpFunction},
@@ -32,8 +35,18 @@ async fn draft(state: &AppState, req: Request) -> ApiResult<Response<Body>> {
     let partner = authenticate(state, &req).await?;
     let body: DraftRequest = parse_json(&req)?;
     let draft = check_draft(&partner, &body, chrono::Utc::now())?;
+    let idempotency_key = idempotency::key(&req)?;
     let mut client = state.db.get().await?;
     let mut tx = client.transaction().await?;
+    // The key's saved answer is gone (expired, or lost before it was saved) but its order
+    // is not: answer with that order as stored, and make nothing new.
+    if let Some(key) = &idempotency_key {
+        if let Some(existing) = create::by_idempotency_key(&tx, partner.user_id, key).await? {
+            let response = stored_priced_response(&tx, existing.id).await?;
+            tx.commit().await?;
+            return created(&response);
+        }
+    }
     let placed = place_and_price(state, &tx, &partner, &draft).await?;
     let order = create::NewOrder {
         order_type: create::OrderType::Catering,
@@ -67,7 +80,7 @@ async fn draft(state: &AppState, req: Request) -> ApiResult<Response<Body>> {
         pricing_configuration_id: Some(placed.quote.configuration_id),
         needs_manual_review: placed.needs_manual_review,
         metadata: draft.metadata.clone(),
-        idempotency_key: idempotency::key(&req)?,
+        idempotency_key,
     };
     let inserted = create::insert(&mut tx, &order, Actor::Partner(partner.id)).await?;
     if !inserted.existing {

@@ -97,11 +97,12 @@ async fn publish(state: &AppState, caller: &Caller, req: &Request) -> ApiResult<
     const MAX_FEE_DOLLARS: i64 = 100_000;
     let money =
         |v: &mut Validator, field: &str, dollars: f64| v.amount(field, dollars, MAX_FEE_DOLLARS);
-    let threshold = hundredths_from_miles(body.distance_threshold);
+    // The column holds up to 9999.99 miles.
+    let threshold = hundredths_from_miles(body.distance_threshold).filter(|h| *h <= 999_999);
     v.check(
         threshold.is_some(),
         "distanceThreshold",
-        "must be a number of miles",
+        "must be a number of miles from 0 to 9999.99",
     );
     let rate = money(&mut v, "mileageRate", body.mileage_rate);
     let minimum = money(&mut v, "minimumFee", body.minimum_fee);

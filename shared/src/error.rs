@@ -206,9 +206,21 @@ impl From<tokio_postgres::Error> for ApiError {
     fn from(err: tokio_postgres::Error) -> Self {
         use tokio_postgres::error::SqlState;
         let Some(code) = err.code() else {
-            // No SQLSTATE: the connection failed or broke.
-            return Self::service_unavailable("the database is unavailable").with_source(err);
+            // No SQLSTATE: the connection failed or broke, or a value could not be encoded.
+            let connection = err.is_closed()
+                || std::error::Error::source(&err).is_some_and(|s| s.is::<std::io::Error>());
+            return if connection {
+                Self::service_unavailable("the database is unavailable").with_source(err)
+            } else {
+                Self::internal(err)
+            };
         };
+        // Class 22, data exception: a value the client sent does not fit (too large a
+        // number, a NUL character in text, a date out of range).
+        if code.code().starts_with("22") {
+            return Self::bad_request("invalid_value", "a value is out of range or not allowed")
+                .with_source(err);
+        }
         let mapped = if *code == SqlState::UNIQUE_VIOLATION {
             Self::conflict(
                 "already_exists",

@@ -182,14 +182,17 @@ impl GoogleMaps {
                 .timeout(GOOGLE_TIMEOUT)
                 .send()
                 .await
-                .map_err(|e| format!("request failed: {}", crate::error::chain(&e)))?;
+                // Without the URL: it carries the API key and the customer's address.
+                .map_err(|e| {
+                    format!("request failed: {}", crate::error::chain(&e.without_url()))
+                })?;
             if !response.status().is_success() {
                 return Err(format!("answered {}", response.status()));
             }
             let body: serde_json::Value = response
                 .json()
                 .await
-                .map_err(|e| format!("unreadable answer: {e}"))?;
+                .map_err(|e| format!("unreadable answer: {}", e.without_url()))?;
             match body["status"].as_str() {
                 Some("OK") => Ok(body),
                 other => Err(format!("status {}", other.unwrap_or("missing"))),

@@ -254,7 +254,12 @@ impl Cursor {
             return Err(invalid());
         }
         let bytes = URL_SAFE_NO_PAD.decode(raw).map_err(|_| invalid())?;
-        serde_json::from_slice(&bytes).map_err(|_| invalid())
+        let cursor: Self = serde_json::from_slice(&bytes).map_err(|_| invalid())?;
+        // Only positions of real rows: years the database can compare.
+        if !(2000..=2200).contains(&chrono::Datelike::year(&cursor.at)) {
+            return Err(invalid());
+        }
+        Ok(cursor)
     }
 }
 

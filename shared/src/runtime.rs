@@ -234,7 +234,15 @@ fn rate_identity(
     class.budget()?;
     if class == RateClass::Partner {
         if let Some(slug) = crate::partners::claimed_slug(req) {
-            return Some(format!("partner:{slug}:{}", route.unwrap_or("")));
+            // Keyed by the presented key too: requests with a wrong key cannot spend the
+            // real partner's budget.
+            let key = crate::http::header(req.headers(), "x-api-key").unwrap_or("");
+            let key_hash = crate::partners::hash_key(key);
+            return Some(format!(
+                "partner:{slug}:{}:{}",
+                &key_hash[..16],
+                route.unwrap_or("")
+            ));
         }
     }
     match user_id {

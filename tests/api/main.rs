@@ -10,6 +10,7 @@ mod partners;
 mod pricing;
 mod ratelimit;
 mod rbac;
+mod review_fixes;
 mod security;
 mod structure;
 mod webhooks;

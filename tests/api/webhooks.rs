@@ -551,19 +551,33 @@ async fn private_and_plain_http_destinations_are_refused_outside_local_runs() {
         )
         .await
         .expect("https url");
-    move_to(&app, &admin, &order_id, "IN_PROGRESS").await;
+    // Re-queue the dead message: https now, but to a loopback address.
+    let event_id: uuid::Uuid = app
+        .db()
+        .await
+        .query_typed_one("SELECT event_id FROM outbox", &[])
+        .await
+        .expect("message")
+        .get(0);
+    let retried = app
+        .call(
+            "POST",
+            &format!("/api/admin/webhooks/{event_id}/retry"),
+            Some(&admin.token),
+            None,
+        )
+        .await;
+    assert_eq!(retried.status(), 200);
     relay_until_settled(&app, Duration::from_secs(2)).await;
     let last = app
         .db()
         .await
-        .query_typed_one(
-            "SELECT last_error FROM outbox ORDER BY id DESC LIMIT 1",
-            &[],
-        )
+        .query_typed_one("SELECT status, last_error FROM outbox", &[])
         .await
         .expect("message");
+    assert_eq!(last.get::<_, String>(0), "DEAD");
     assert!(last
-        .get::<_, Option<String>>(0)
+        .get::<_, Option<String>>(1)
         .expect("error")
         .contains("non-public"));
     assert!(receiver.received().is_empty(), "nothing was sent");

@@ -192,7 +192,8 @@ fn is_number_collision(err: &tokio_postgres::Error) -> bool {
         .is_some_and(|e| e.constraint() == Some("orders_order_number_key"))
 }
 
-async fn by_idempotency_key(
+/// The order an earlier create with this idempotency key made, if any.
+pub async fn by_idempotency_key(
     tx: &Transaction<'_>,
     user_id: Uuid,
     key: &str,

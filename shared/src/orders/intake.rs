@@ -61,7 +61,12 @@ pub async fn place(
 ) -> ApiResult<(Uuid, Option<Point>)> {
     match choice {
         AddressChoice::New(address) => {
-            addresses::insert(state, client, address, caller.user_id).await
+            // Only staff share addresses, whichever route stores them.
+            let address = ValidAddress {
+                is_shared: address.is_shared && caller.role.is_staff(),
+                ..(**address).clone()
+            };
+            addresses::insert(state, client, &address, caller.user_id).await
         }
         AddressChoice::Saved(id) => {
             if !addresses::usable_by(client, *id, caller.user_id, caller.role.is_staff()).await? {

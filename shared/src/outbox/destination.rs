@@ -73,10 +73,26 @@ pub async fn check(raw: &str, allow_insecure: bool) -> Result<Destination, Refus
 pub fn is_public(ip: IpAddr) -> bool {
     match ip {
         IpAddr::V4(v4) => is_public_v4(v4),
-        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+        IpAddr::V6(v6) => match embedded_v4(v6) {
             Some(v4) => is_public_v4(v4),
             None => is_public_v6(v6),
         },
+    }
+}
+
+/// The IPv4 address an IPv6 one carries: mapped (::ffff:a.b.c.d), NAT64 (64:ff9b::/96)
+/// or 6to4 (2002::/16); those reach the IPv4 host, so it is the one to judge.
+fn embedded_v4(ip: Ipv6Addr) -> Option<Ipv4Addr> {
+    if let Some(v4) = ip.to_ipv4_mapped() {
+        return Some(v4);
+    }
+    let s = ip.segments();
+    let from =
+        |hi: u16, lo: u16| Ipv4Addr::new((hi >> 8) as u8, hi as u8, (lo >> 8) as u8, lo as u8);
+    match s {
+        [0x64, 0xff9b, 0, 0, 0, 0, hi, lo] => Some(from(hi, lo)),
+        [0x2002, hi, lo, ..] => Some(from(hi, lo)),
+        _ => None,
     }
 }
 
@@ -93,6 +109,8 @@ fn is_public_v4(ip: Ipv4Addr) -> bool {
         // Carrier-grade NAT 100.64.0.0/10 and the 198.18.0.0/15 benchmark range.
         || (a == 100 && (64..=127).contains(&b))
         || (a == 198 && (b == 18 || b == 19))
+        // IETF protocol assignments 192.0.0.0/24.
+        || (a == 192 && b == 0 && ip.octets()[2] == 0)
         || a >= 240)
 }
 
@@ -127,6 +145,9 @@ mod tests {
             "fd00::1",
             "::ffff:127.0.0.1",
             "::ffff:169.254.169.254",
+            "64:ff9b::a9fe:a9fe",
+            "2002:7f00:1::",
+            "192.0.0.8",
         ] {
             assert!(!is_public(private.parse().expect("ip")), "{private}");
         }

@@ -1,7 +1,9 @@
 //! Delivering outbox messages.
 //!
 //! Each message is handled in its own transaction: pick the oldest due message whose
-//! order has no earlier pending message of the same kind (`FOR UPDATE SKIP LOCKED`, so
+//! order has no earlier pending or dead message of the same kind (a dead message holds
+//! its order's later ones back until it is re-queued, so a partner never sees an order's
+//! status go backwards), with `FOR UPDATE SKIP LOCKED` (so
 //! relays running side by side never take the same one), deliver it, record the attempt,
 //! and update the message. If the relay dies mid-delivery the transaction rolls back and
 //! the message is picked up again: delivery is at least once.
@@ -103,7 +105,7 @@ async fn deliver_next(state: &AppState) -> ApiResult<Option<Outcome>> {
              FROM outbox o JOIN api_partners ap ON ap.id = o.partner_id
              WHERE o.status = 'PENDING' AND o.next_attempt_at <= now()
                AND NOT EXISTS (SELECT 1 FROM outbox e WHERE e.order_id = o.order_id AND e.kind = o.kind
-                               AND e.status = 'PENDING' AND e.id < o.id)
+                               AND e.status IN ('PENDING', 'DEAD') AND e.id < o.id)
              ORDER BY o.next_attempt_at, o.id
              LIMIT 1
              FOR UPDATE OF o SKIP LOCKED",
@@ -268,7 +270,11 @@ async fn try_deliver(state: &AppState, due: &Due) -> Result<u16, (Outcome, Strin
     let settings = &state.config.outbox;
     let target = destination::check(url, settings.allow_insecure_destinations)
         .await
-        .map_err(|refused| permanent(refused.to_string()))?;
+        .map_err(|refused| match refused {
+            // DNS trouble passes; a forbidden destination does not.
+            destination::Refused::Unresolved => transient(refused.to_string()),
+            _ => permanent(refused.to_string()),
+        })?;
     let body = serde_json::to_vec(&due.payload).map_err(|e| permanent(e.to_string()))?;
     let client = reqwest::Client::builder()
         .resolve_to_addrs(&target.host, &target.addresses)
@@ -295,7 +301,11 @@ async fn try_deliver(state: &AppState, due: &Due) -> Result<u16, (Outcome, Strin
         } else {
             "failed"
         };
-        transient(format!("request {kind}: {}", crate::error::chain(&e)))
+        // Without the URL: partners may put tokens in their webhook URLs.
+        transient(format!(
+            "request {kind}: {}",
+            crate::error::chain(&e.without_url())
+        ))
     })?;
     Ok(response.status().as_u16())
 }

@@ -167,12 +167,15 @@ pub fn check_draft(
         120,
         false,
     ));
-    let phone = drop.recipient.phone.trim();
-    v.check(
-        phone.len() >= 10 && phone.len() <= 32,
-        "dropOffLocation.recipient.phone",
-        "must be at least 10 characters",
-    );
+    let phone = v
+        .take(bounded_text(
+            "dropOffLocation.recipient.phone",
+            &drop.recipient.phone,
+            10,
+            32,
+            false,
+        ))
+        .unwrap_or_default();
     let instructions = drop
         .instructions
         .as_deref()
@@ -359,4 +362,41 @@ pub fn order_id(field: &str, raw: &str) -> ApiResult<Uuid> {
             "must be an order id returned by orders/draft",
         )])
     })
+}
+
+/// The draft answer for an order that already exists (a retried draft whose first answer
+/// was lost), from what was stored: the same price, not a new one.
+pub async fn stored_priced_response(
+    client: &impl GenericClient,
+    order_id: Uuid,
+) -> ApiResult<Value> {
+    let row = client
+        .query_typed_one(
+            "SELECT o.order_number, o.order_total_cents, coalesce(o.delivery_fee_cents, 0), o.pickup_date_time,
+                    coalesce((o.delivery_distance_miles * 100)::bigint, 0), coalesce(q.breakdown, '{}'::jsonb)
+             FROM orders o
+             LEFT JOIN LATERAL (SELECT breakdown FROM pricing_quotes WHERE order_id = o.id ORDER BY created_at DESC LIMIT 1) q ON true
+             WHERE o.id = $1",
+            &[p(&order_id)],
+        )
+        .await?;
+    let food: i64 = row.get(1);
+    let fee: i64 = row.get(2);
+    let quote: Value = row.get(5);
+    let cents = |name: &str| dollars(quote[name].as_i64().unwrap_or(0));
+    Ok(json!({
+        "id": order_id,
+        "orderNumber": row.get::<_, String>(0),
+        "deliveryPrice": dollars(fee),
+        "totalPrice": dollars(food + fee),
+        "estimatedPickupTime": row.get::<_, DateTime<Utc>>(3),
+        "status": "SUCCESS",
+        "breakdown": {
+            "basePrice": cents("baseCents"),
+            "mileageFee": cents("mileageCents"),
+            "dailyDriveDiscount": cents("dailyDriveDiscountCents"),
+            "bridgeToll": cents("bridgeTollCents"),
+        },
+        "distance": row.get::<_, i64>(4) as f64 / 100.0,
+    }))
 }
