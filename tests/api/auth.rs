@@ -231,15 +231,8 @@ async fn emails_are_unique_whatever_their_case() {
     assert_eq!(duplicate.status(), 409);
     assert_eq!(json_body(duplicate).await["error"]["code"], "email_taken");
     let count: i64 = app
-        .db()
-        .await
-        .query_typed_one(
-            "SELECT count(*) FROM users WHERE email = 'vendor@example.com'",
-            &[],
-        )
-        .await
-        .expect("count")
-        .get(0);
+        .count("SELECT count(*) FROM users WHERE email = 'vendor@example.com'")
+        .await;
     assert_eq!(count, 1);
 }
 
@@ -252,13 +245,7 @@ async fn drivers_wait_for_approval() {
     let denied = login(&app, "dana@example.com", "delivery-2026!").await;
     assert_eq!(denied.status(), 403);
     assert_eq!(json_body(denied).await["error"]["code"], "account_pending");
-    let drivers: i64 = app
-        .db()
-        .await
-        .query_typed_one("SELECT count(*) FROM drivers d JOIN users u ON u.id = d.user_id WHERE u.email = 'dana@example.com'", &[])
-        .await
-        .expect("count")
-        .get(0);
+    let drivers: i64 = app.count("SELECT count(*) FROM drivers d JOIN users u ON u.id = d.user_id WHERE u.email = 'dana@example.com'").await;
     assert_eq!(drivers, 1);
 }
 

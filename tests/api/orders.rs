@@ -40,15 +40,6 @@ async fn set_status(
     .await
 }
 
-async fn count(app: &TestApp, sql: &str) -> i64 {
-    app.db()
-        .await
-        .query_typed_one(sql, &[])
-        .await
-        .expect("count")
-        .get(0)
-}
-
 #[tokio::test]
 async fn a_client_sees_its_orders_and_never_anothers() {
     let app = TestApp::spawn().await;
@@ -169,7 +160,7 @@ async fn an_admin_moves_an_order_through_its_statuses_and_sees_the_history() {
         .await;
     assert_eq!(edit.status(), 409);
     assert_eq!(
-        count(&app, "SELECT count(*) FROM order_status_history").await,
+        app.count("SELECT count(*) FROM order_status_history").await,
         5
     );
 }
@@ -223,11 +214,8 @@ async fn two_concurrent_transitions_one_wins_and_history_agrees() {
     statuses.sort();
     assert_eq!(statuses, [200, 409]);
     assert_eq!(
-        count(
-            &app,
-            "SELECT count(*) FROM order_status_history WHERE to_status = 'ASSIGNED'"
-        )
-        .await,
+        app.count("SELECT count(*) FROM order_status_history WHERE to_status = 'ASSIGNED'")
+            .await,
         1
     );
 }
@@ -280,7 +268,7 @@ async fn a_retried_create_with_the_same_key_makes_one_order() {
     );
     assert!(statuses.contains(&201));
     assert_eq!(
-        count(&app, "SELECT count(*) FROM orders").await,
+        app.count("SELECT count(*) FROM orders").await,
         2,
         "one order per key"
     );
@@ -340,11 +328,11 @@ async fn bad_orders_get_clear_400s() {
         .expect("request");
     assert_eq!(huge.status(), 413);
     assert_eq!(
-        count(&app, "SELECT count(*) FROM orders").await,
+        app.count("SELECT count(*) FROM orders").await,
         0,
         "nothing half-written"
     );
-    assert_eq!(count(&app, "SELECT count(*) FROM addresses").await, 0);
+    assert_eq!(app.count("SELECT count(*) FROM addresses").await, 0);
 }
 
 #[tokio::test]

@@ -1,32 +1,12 @@
 //! The partner API (CaterValley; CaterCow under /api/partners): authentication, drafts,
 //! updates, confirmation, the order view, and every error in the partner shape.
 
-use api_tests::{json_body, TestApp};
+use api_tests::{json_body, PartnerSpec, TestApp};
 use chrono::{Duration, TimeZone, Utc};
 use chrono_tz::America::Los_Angeles;
 use serde_json::{json, Value};
-use shared::db::p;
 
 const KEY: &str = "cv-test-key-0123456789";
-
-/// Registers a partner with a known key, owned by a fresh account.
-async fn partner(app: &TestApp, slug: &str, prefix: &str, key: &str) {
-    let db = app.db().await;
-    let email = format!("{slug}@partners.example.com");
-    let user: uuid::Uuid = db
-        .query_typed_one("INSERT INTO users (email, role, status, name) VALUES ($1, 'CLIENT', 'ACTIVE', $2) RETURNING id", &[p(&email), p(&slug)])
-        .await
-        .expect("partner account")
-        .get(0);
-    let hash = shared::partners::hash_key(key);
-    db.execute_typed(
-        "INSERT INTO api_partners (slug, name, api_key_hash, order_prefix, pricing_config_slug, user_id) VALUES ($1, $1, $2, $3, 'catervalley', $4)",
-        &[p(&slug), p(&hash), p(&prefix), p(&user)],
-    )
-    .await
-    .expect("partner");
-}
-
 /// A delivery day three days ahead, at `time` Los Angeles time.
 fn delivery_day() -> String {
     (Utc::now().with_timezone(&Los_Angeles) + Duration::days(3))
@@ -74,7 +54,8 @@ async fn get(app: &TestApp, path: &str, slug: &str, key: &str) -> reqwest::Respo
 #[tokio::test]
 async fn a_partner_drafts_updates_and_confirms_an_order_at_the_tier_price() {
     let app = TestApp::spawn().await;
-    partner(&app, "catervalley", "CV-", KEY).await;
+    app.partner(PartnerSpec::new("catervalley", "CV-", KEY))
+        .await;
     let drafted = post(
         &app,
         "/api/cater-valley/orders/draft",
@@ -186,20 +167,15 @@ async fn a_partner_drafts_updates_and_confirms_an_order_at_the_tier_price() {
     .await;
     assert_eq!(refused.status(), 422);
     assert_eq!(json_body(refused).await["status"], "ERROR");
-    let quotes: i64 = app
-        .db()
-        .await
-        .query_typed_one("SELECT count(*) FROM pricing_quotes", &[])
-        .await
-        .expect("count")
-        .get(0);
+    let quotes: i64 = app.count("SELECT count(*) FROM pricing_quotes").await;
     assert_eq!(quotes, 2, "every price is recorded with its configuration");
 }
 
 #[tokio::test]
 async fn credentials_are_checked_and_errors_use_the_partner_shape() {
     let app = TestApp::spawn().await;
-    partner(&app, "catervalley", "CV-", KEY).await;
+    app.partner(PartnerSpec::new("catervalley", "CV-", KEY))
+        .await;
     for (slug, key) in [
         ("catervalley", "wrong-key"),
         ("nobody", KEY),
@@ -251,7 +227,8 @@ async fn credentials_are_checked_and_errors_use_the_partner_shape() {
 #[tokio::test]
 async fn drafts_are_validated_and_the_delivery_window_enforced() {
     let app = TestApp::spawn().await;
-    partner(&app, "catervalley", "CV-", KEY).await;
+    app.partner(PartnerSpec::new("catervalley", "CV-", KEY))
+        .await;
     let send = |body: Value| {
         post(
             &app,
@@ -311,20 +288,15 @@ async fn drafts_are_validated_and_the_delivery_window_enforced() {
         assert_eq!(response.status(), 422, "{date} {time}");
         assert_eq!(json_body(response).await["code"], "delivery_window");
     }
-    let orders: i64 = app
-        .db()
-        .await
-        .query_typed_one("SELECT count(*) FROM orders", &[])
-        .await
-        .expect("count")
-        .get(0);
+    let orders: i64 = app.count("SELECT count(*) FROM orders").await;
     assert_eq!(orders, 0);
 }
 
 #[tokio::test]
 async fn order_numbers_are_prefixed_once_and_unique() {
     let app = TestApp::spawn().await;
-    partner(&app, "catervalley", "CV-", KEY).await;
+    app.partner(PartnerSpec::new("catervalley", "CV-", KEY))
+        .await;
     let first = json_body(
         post(
             &app,
@@ -353,7 +325,8 @@ async fn order_numbers_are_prefixed_once_and_unique() {
 #[tokio::test]
 async fn a_retried_draft_with_the_same_key_is_replayed() {
     let app = TestApp::spawn().await;
-    partner(&app, "catervalley", "CV-", KEY).await;
+    app.partner(PartnerSpec::new("catervalley", "CV-", KEY))
+        .await;
     let send = || {
         app.http
             .post(app.url("/api/cater-valley/orders/draft"))
@@ -371,21 +344,17 @@ async fn a_retried_draft_with_the_same_key_is_replayed() {
     assert_eq!(replay.status(), 201);
     assert_eq!(replay.headers()["x-idempotent-replay"], "true");
     assert_eq!(json_body(replay).await["id"], first["id"]);
-    let orders: i64 = app
-        .db()
-        .await
-        .query_typed_one("SELECT count(*) FROM orders", &[])
-        .await
-        .expect("count")
-        .get(0);
+    let orders: i64 = app.count("SELECT count(*) FROM orders").await;
     assert_eq!(orders, 1);
 }
 
 #[tokio::test]
 async fn partners_see_only_their_own_orders_and_rejections_cancel() {
     let app = TestApp::spawn().await;
-    partner(&app, "catervalley", "CV-", KEY).await;
-    partner(&app, "catercow", "CC-", "cow-key-0123456789").await;
+    app.partner(PartnerSpec::new("catervalley", "CV-", KEY))
+        .await;
+    app.partner(PartnerSpec::new("catercow", "CC-", "cow-key-0123456789"))
+        .await;
     let mine = json_body(
         post(
             &app,
@@ -466,7 +435,8 @@ async fn partners_see_only_their_own_orders_and_rejections_cancel() {
 #[tokio::test]
 async fn each_partner_route_allows_one_hundred_requests_a_minute() {
     let app = TestApp::spawn().await;
-    partner(&app, "catervalley", "CV-", KEY).await;
+    app.partner(PartnerSpec::new("catervalley", "CV-", KEY))
+        .await;
     let path = format!("/api/partners/orders/{}", uuid::Uuid::new_v4());
     let statuses: Vec<u16> =
         futures_util::future::join_all((0..110).map(|_| get(&app, &path, "catervalley", KEY)))

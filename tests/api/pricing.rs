@@ -168,15 +168,10 @@ async fn a_new_configuration_version_switches_prices_without_code() {
     assert_eq!(after["deliveryFee"], 105.0);
     assert_eq!(after["configuration"]["version"], 2);
     let active: i64 = app
-        .db()
-        .await
-        .query_typed_one(
+        .count(
             "SELECT count(*) FROM pricing_configurations WHERE slug = 'catervalley' AND is_active",
-            &[],
         )
-        .await
-        .expect("count")
-        .get(0);
+        .await;
     assert_eq!(
         active, 1,
         "one active version; the old one stays for its quotes"

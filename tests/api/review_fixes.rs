@@ -3,18 +3,9 @@
 
 use std::time::{Duration, Instant};
 
-use api_tests::{catering_body, json_body, Receiver, TestApp};
+use api_tests::{catering_body, json_body, PartnerSpec, Receiver, TestApp};
 use serde_json::json;
 use shared::{auth::Role, db::p, outbox::relay};
-
-async fn count(app: &TestApp, sql: &str) -> i64 {
-    app.db()
-        .await
-        .query_typed_one(sql, &[])
-        .await
-        .expect("count")
-        .get(0)
-}
 
 #[tokio::test]
 async fn a_driver_cannot_cancel_an_order_dispatched_to_them() {
@@ -62,11 +53,8 @@ async fn a_driver_cannot_cancel_an_order_dispatched_to_them() {
         .await;
     assert_eq!(refused.status(), 403);
     assert_eq!(
-        count(
-            &app,
-            "SELECT count(*) FROM orders WHERE status = 'CANCELLED'"
-        )
-        .await,
+        app.count("SELECT count(*) FROM orders WHERE status = 'CANCELLED'")
+            .await,
         0
     );
 }
@@ -74,15 +62,12 @@ async fn a_driver_cannot_cancel_an_order_dispatched_to_them() {
 #[tokio::test]
 async fn requests_with_a_wrong_key_do_not_spend_a_partners_budget() {
     let app = TestApp::spawn().await;
-    let user: uuid::Uuid = app.db().await
-        .query_typed_one("INSERT INTO users (email, role, status) VALUES ('cv@partners.example.com', 'CLIENT', 'ACTIVE') RETURNING id", &[])
-        .await.expect("account").get(0);
-    app.db().await
-        .execute_typed(
-            "INSERT INTO api_partners (slug, name, api_key_hash, order_prefix, pricing_config_slug, user_id) VALUES ('catervalley', 'CV', $1, 'CV-', 'catervalley', $2)",
-            &[p(&shared::partners::hash_key("real-key-0123456789")), p(&user)],
-        )
-        .await.expect("partner");
+    app.partner(PartnerSpec::new(
+        "catervalley",
+        "CV-",
+        "real-key-0123456789",
+    ))
+    .await;
     let path = format!("/api/partners/orders/{}", uuid::Uuid::new_v4());
     let get = |key: &'static str| {
         app.http
@@ -135,7 +120,8 @@ async fn clients_cannot_share_addresses_through_orders() {
     .await;
     assert!(shared["items"].as_array().expect("items").is_empty());
     assert_eq!(
-        count(&app, "SELECT count(*) FROM addresses WHERE is_shared").await,
+        app.count("SELECT count(*) FROM addresses WHERE is_shared")
+            .await,
         0
     );
 }
@@ -262,7 +248,7 @@ async fn values_that_do_not_fit_are_4xx_not_500() {
         (json!("ERROR"), json!("invalid_value"))
     );
     assert_eq!(
-        count(&app, "SELECT count(*) FROM orders").await,
+        app.count("SELECT count(*) FROM orders").await,
         0,
         "nothing half-written"
     );
@@ -270,24 +256,8 @@ async fn values_that_do_not_fit_are_4xx_not_500() {
 
 /// A CaterValley partner whose webhook points at `receiver`.
 async fn webhook_partner(app: &TestApp, url: &str) {
-    let secret_id = format!("readyset/partners/{}", uuid::Uuid::new_v4().simple());
-    app.state
-        .secrets
-        .create_secret()
-        .name(&secret_id)
-        .secret_string("secret")
-        .send()
-        .await
-        .expect("secret");
-    let db = app.db().await;
-    let user: uuid::Uuid = db.query_typed_one("INSERT INTO users (email, role, status) VALUES ('cv@partners.example.com', 'CLIENT', 'ACTIVE') RETURNING id", &[]).await.expect("account").get(0);
-    db.execute_typed(
-        "INSERT INTO api_partners (slug, name, api_key_hash, order_prefix, pricing_config_slug, user_id, webhook_url, webhook_secret_ref)
-         VALUES ('catervalley', 'CV', $1, 'CV-', 'catervalley', $2, $3, $4)",
-        &[p(&shared::partners::hash_key("key-0123456789")), p(&user), p(&url), p(&secret_id)],
-    )
-    .await
-    .expect("partner");
+    app.partner(PartnerSpec::new("catervalley", "CV-", "key-0123456789").webhook(url, "secret"))
+        .await;
 }
 
 async fn partner_draft(app: &TestApp, key: Option<&str>, people: i64) -> reqwest::Response {
@@ -346,9 +316,9 @@ async fn a_retried_draft_whose_answer_was_lost_returns_the_stored_order() {
         (first["id"].clone(), first["deliveryPrice"].clone())
     );
     assert_eq!(retry["breakdown"], first["breakdown"]);
-    assert_eq!(count(&app, "SELECT count(*) FROM orders").await, 1);
+    assert_eq!(app.count("SELECT count(*) FROM orders").await, 1);
     assert_eq!(
-        count(&app, "SELECT count(*) FROM addresses").await,
+        app.count("SELECT count(*) FROM addresses").await,
         2,
         "no orphaned addresses"
     );
@@ -372,13 +342,10 @@ async fn deleting_a_partner_order_tells_the_partner_it_is_cancelled() {
         .status(),
         204
     );
-    assert_eq!(count(&app, "SELECT count(*) FROM order_status_history WHERE to_status = 'CANCELLED' AND note = 'order deleted'").await, 1);
+    assert_eq!(app.count("SELECT count(*) FROM order_status_history WHERE to_status = 'CANCELLED' AND note = 'order deleted'").await, 1);
     assert_eq!(
-        count(
-            &app,
-            "SELECT count(*) FROM outbox WHERE payload->>'status' = 'CANCELLED'"
-        )
-        .await,
+        app.count("SELECT count(*) FROM outbox WHERE payload->>'status' = 'CANCELLED'")
+            .await,
         1
     );
 }

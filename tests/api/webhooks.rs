@@ -4,7 +4,7 @@
 
 use std::time::{Duration, Instant};
 
-use api_tests::{json_body, Receiver, TestApp, TestUser};
+use api_tests::{json_body, PartnerSpec, Receiver, TestApp, TestUser};
 use chrono_tz::America::Los_Angeles;
 use serde_json::{json, Value};
 use shared::{auth::Role, db::p, outbox::relay};
@@ -12,44 +12,14 @@ use shared::{auth::Role, db::p, outbox::relay};
 const KEY: &str = "cv-webhook-test-key";
 const SECRET: &str = "whsec-test-0123456789abcdef";
 
-/// A partner whose webhook (and optionally CaterValley status call) points at `receiver`.
+/// A CaterValley partner whose webhook (and optionally status call) points at `receiver`.
 async fn partner_with_webhook(app: &TestApp, receiver: &Receiver, status_call: bool) -> uuid::Uuid {
-    let tag = uuid::Uuid::new_v4().simple().to_string();
-    let secret_id = format!("readyset/partners/{tag}-webhook");
-    app.state
-        .secrets
-        .create_secret()
-        .name(&secret_id)
-        .secret_string(SECRET)
-        .send()
-        .await
-        .expect("secret");
-    let key_id = format!("readyset/partners/{tag}-status-key");
-    app.state
-        .secrets
-        .create_secret()
-        .name(&key_id)
-        .secret_string("their-api-key")
-        .send()
-        .await
-        .expect("secret");
-    let db = app.db().await;
-    let user: uuid::Uuid = db
-        .query_typed_one("INSERT INTO users (email, role, status, name) VALUES ($1, 'CLIENT', 'ACTIVE', 'CaterValley') RETURNING id", &[p(&format!("{tag}@partners.example.com"))])
-        .await
-        .expect("account")
-        .get(0);
-    let status_url = status_call.then(|| format!("{}/status", receiver.url));
-    let status_ref = status_call.then_some(key_id);
-    db.query_typed_one(
-        "INSERT INTO api_partners (slug, name, api_key_hash, order_prefix, pricing_config_slug, user_id, webhook_url,
-             webhook_secret_ref, status_call_url, status_call_key_ref)
-         VALUES ('catervalley', 'CaterValley', $1, 'CV-', 'catervalley', $2, $3, $4, $5, $6) RETURNING id",
-        &[p(&shared::partners::hash_key(KEY)), p(&user), p(&receiver.url), p(&secret_id), p(&status_url), p(&status_ref)],
-    )
-    .await
-    .expect("partner")
-    .get(0)
+    let status_url = format!("{}/status", receiver.url);
+    let mut spec = PartnerSpec::new("catervalley", "CV-", KEY).webhook(&receiver.url, SECRET);
+    if status_call {
+        spec = spec.status_call(&status_url, "their-api-key");
+    }
+    app.partner(spec).await
 }
 
 async fn drafted_and_confirmed(app: &TestApp) -> String {
@@ -108,12 +78,8 @@ async fn relay_until_settled(app: &TestApp, limit: Duration) {
             .await
             .expect("relay");
         let pending: i64 = app
-            .db()
-            .await
-            .query_typed_one("SELECT count(*) FROM outbox WHERE status = 'PENDING'", &[])
-            .await
-            .expect("count")
-            .get(0);
+            .count("SELECT count(*) FROM outbox WHERE status = 'PENDING'")
+            .await;
         if pending == 0 || Instant::now() > deadline {
             return;
         }
@@ -413,26 +379,18 @@ async fn concurrent_transitions_one_wins_and_history_and_outbox_agree() {
     let mut statuses = [a, b];
     statuses.sort();
     assert_eq!(statuses, [200, 409]);
-    let db = app.db().await;
-    let count = |sql: &'static str| {
-        let db = &db;
-        async move {
-            db.query_typed_one(sql, &[])
-                .await
-                .expect("count")
-                .get::<_, i64>(0)
-        }
-    };
     assert_eq!(
-        count("SELECT count(*) FROM order_status_history WHERE to_status = 'ASSIGNED'").await,
+        app.count("SELECT count(*) FROM order_status_history WHERE to_status = 'ASSIGNED'")
+            .await,
         1
     );
     assert_eq!(
-        count("SELECT count(*) FROM outbox WHERE payload->>'status' = 'ASSIGNED'").await,
+        app.count("SELECT count(*) FROM outbox WHERE payload->>'status' = 'ASSIGNED'")
+            .await,
         1
     );
     assert_eq!(
-        count("SELECT count(*) FROM outbox o JOIN order_status_history h ON h.id = o.history_id WHERE h.to_status = 'ASSIGNED'").await,
+        app.count("SELECT count(*) FROM outbox o JOIN order_status_history h ON h.id = o.history_id WHERE h.to_status = 'ASSIGNED'").await,
         1,
         "the message belongs to the winning change"
     );

@@ -512,3 +512,109 @@ impl Drop for Receiver {
         self.go_down();
     }
 }
+
+/// An API partner for [`TestApp::partner`]: slug, order prefix and key, and optionally
+/// where its webhooks and CaterValley status calls go.
+pub struct PartnerSpec<'a> {
+    pub slug: &'a str,
+    pub prefix: &'a str,
+    pub key: &'a str,
+    /// Webhook URL and the secret it is signed with.
+    pub webhook: Option<(&'a str, &'a str)>,
+    /// Status-call URL and the key Ready Set presents to it.
+    pub status_call: Option<(&'a str, &'a str)>,
+}
+
+impl<'a> PartnerSpec<'a> {
+    pub fn new(slug: &'a str, prefix: &'a str, key: &'a str) -> Self {
+        Self {
+            slug,
+            prefix,
+            key,
+            webhook: None,
+            status_call: None,
+        }
+    }
+
+    pub fn webhook(mut self, url: &'a str, secret: &'a str) -> Self {
+        self.webhook = Some((url, secret));
+        self
+    }
+
+    pub fn status_call(mut self, url: &'a str, key: &'a str) -> Self {
+        self.status_call = Some((url, key));
+        self
+    }
+}
+
+impl TestApp {
+    /// A single `bigint` (usually `SELECT count(*) …`) from this test's database.
+    pub async fn count(&self, sql: &str) -> i64 {
+        self.db()
+            .await
+            .query_typed_one(sql, &[])
+            .await
+            .expect("count")
+            .get(0)
+    }
+
+    /// Stores a secret in the emulator's Secrets Manager under a fresh partner name.
+    pub async fn secret(&self, value: &str) -> String {
+        let id = format!("readyset/partners/{}", uuid::Uuid::new_v4().simple());
+        self.state
+            .secrets
+            .create_secret()
+            .name(&id)
+            .secret_string(value)
+            .send()
+            .await
+            .expect("secret");
+        id
+    }
+
+    /// Registers an API partner owned by a fresh account, its secrets in the emulator.
+    pub async fn partner(&self, spec: PartnerSpec<'_>) -> uuid::Uuid {
+        let webhook_secret = match spec.webhook {
+            Some((_, secret)) => Some(self.secret(secret).await),
+            None => None,
+        };
+        let status_key = match spec.status_call {
+            Some((_, key)) => Some(self.secret(key).await),
+            None => None,
+        };
+        let email = format!(
+            "{}-{}@partners.example.com",
+            spec.slug,
+            &uuid::Uuid::new_v4().simple().to_string()[..8]
+        );
+        let db = self.db().await;
+        let user: uuid::Uuid = db
+            .query_typed_one(
+                "INSERT INTO users (email, role, status, name) VALUES ($1, 'CLIENT', 'ACTIVE', $2) RETURNING id",
+                &[p(&email), p(&spec.slug)],
+            )
+            .await
+            .expect("partner account")
+            .get(0);
+        let webhook_url = spec.webhook.map(|(url, _)| url);
+        let status_url = spec.status_call.map(|(url, _)| url);
+        db.query_typed_one(
+            "INSERT INTO api_partners (slug, name, api_key_hash, order_prefix, pricing_config_slug, user_id,
+                 webhook_url, webhook_secret_ref, status_call_url, status_call_key_ref)
+             VALUES ($1, $1, $2, $3, 'catervalley', $4, $5, $6, $7, $8) RETURNING id",
+            &[
+                p(&spec.slug),
+                p(&shared::partners::hash_key(spec.key)),
+                p(&spec.prefix),
+                p(&user),
+                p(&webhook_url),
+                p(&webhook_secret),
+                p(&status_url),
+                p(&status_key),
+            ],
+        )
+        .await
+        .expect("partner")
+        .get(0)
+    }
+}
