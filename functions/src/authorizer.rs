@@ -7,23 +7,30 @@
 
 use serde_json::{json, Value};
 use shared::{
-    auth::{self, context},
+    auth::{bearer_token, context},
     error::BoxError,
-    runtime::EventFuture,
+    runtime::{EventFuture, EventHandler},
+    sign_in::authorize,
     AppState,
 };
 
-pub fn handler(state: &AppState, event: Value) -> EventFuture<'_> {
-    Box::pin(authorize(state, event))
+pub const FUNCTION: EventHandler = handler;
+
+fn handler(state: &AppState, event: Value) -> EventFuture<'_> {
+    Box::pin(authorize_request(state, event))
 }
 
-async fn authorize(state: &AppState, event: Value) -> Result<Value, BoxError> {
+async fn authorize_request(state: &AppState, event: Value) -> Result<Value, BoxError> {
     let route = event["routeKey"].as_str().unwrap_or("");
-    let Some(token) = bearer_token(&event) else {
+    // Payload 2.0 lower-cases header names.
+    let Some(token) = event["headers"]["authorization"]
+        .as_str()
+        .and_then(bearer_token)
+    else {
         tracing::info!(route, reason = "no bearer token", "authorization denied");
         return Ok(json!({ "isAuthorized": false }));
     };
-    match auth::authorize(state, token).await? {
+    match authorize(state, token).await? {
         Ok(caller) => Ok(json!({
             "isAuthorized": true,
             "context": {
@@ -36,33 +43,5 @@ async fn authorize(state: &AppState, event: Value) -> Result<Value, BoxError> {
             tracing::info!(route, reason = ?denial, "authorization denied");
             Ok(json!({ "isAuthorized": false }))
         }
-    }
-}
-
-/// The token of the `Authorization: Bearer …` header (payload 2.0 lower-cases names).
-fn bearer_token(event: &Value) -> Option<&str> {
-    let value = event["headers"]["authorization"].as_str()?;
-    let (scheme, token) = value.split_once(' ')?;
-    scheme
-        .eq_ignore_ascii_case("bearer")
-        .then(|| token.trim())
-        .filter(|t| !t.is_empty())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn reads_only_bearer_tokens() {
-        let event = |h: &str| json!({ "headers": { "authorization": h } });
-        assert_eq!(
-            bearer_token(&event("Bearer abc.def.ghi")),
-            Some("abc.def.ghi")
-        );
-        assert_eq!(bearer_token(&event("bearer abc")), Some("abc"));
-        assert_eq!(bearer_token(&event("Basic dXNlcjpwYXNz")), None);
-        assert_eq!(bearer_token(&event("Bearer ")), None);
-        assert_eq!(bearer_token(&json!({ "headers": {} })), None);
     }
 }

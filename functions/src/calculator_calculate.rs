@@ -24,7 +24,7 @@ async fn calculate(state: &AppState, req: Request) -> ApiResult<Response<Body>> 
     caller.require(Permission::QuotePrices)?;
     let request: QuoteRequest = parse_json(&req)?;
     let client = state.db.get().await?;
-    let quote = quote(state, &*client, &request, Some(caller.user_id)).await?;
+    let quote = quote(state, &*client, &request, &caller).await?;
     ok(&serde_json::json!({
         "success": true,
         "data": {

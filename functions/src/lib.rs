@@ -1,112 +1,96 @@
 //! Every Ready Set Lambda function.
 //!
-//! Each function is a module here named like its binary (`auth-login` →
-//! `src/auth_login.rs`). An HTTP function's module declares `pub const FUNCTION` (its
-//! handler and rate-limit class); an ops job's module declares `pub fn handler`. Handlers
-//! are plain functions over [`shared::AppState`], testable without a Lambda runtime.
-//! `src/bin/<name>.rs` is the function's few-line Lambda `main`, built for deployment
-//! only. [`REGISTRY`] maps each binary name (the `BuildProperties.Binary` of its
-//! `template.yaml` resource) to its handler, for the local gateway and the tests.
+//! Each function is a module here (`order-by-number` → `src/order_by_number.rs`) that
+//! declares `pub const FUNCTION`: a `shared::runtime::HttpFunction` (its handler,
+//! rate-limit class and error style) for a route, a `shared::runtime::EventHandler` for
+//! an ops job or the authorizer.
+//! Handlers are plain functions over [`shared::AppState`], testable without a Lambda
+//! runtime.
+//!
+//! Adding a function on the Rust side is its module plus its name in [`functions!`]
+//! below. One binary serves them all (`src/main.rs`): Lambda sets `_HANDLER` from the
+//! function's `Handler` in `template.yaml`, and [`run_from_env`] runs that handler.
+//! [`REGISTRY`] is also what the local gateway and the tests look functions up in.
 
-use shared::runtime::{EventHandler, HttpFunction};
+use shared::{error::BoxError, runtime::Lambda};
 
-pub mod address_by_id;
-pub mod addresses;
-pub mod admin_webhook_retry;
-pub mod admin_webhooks;
-pub mod auth_current_user;
-pub mod auth_login;
-pub mod auth_logout;
-pub mod auth_refresh;
-pub mod auth_signup;
-pub mod authorizer;
-pub mod calculator_calculate;
-pub mod catering_request_status;
-pub mod catering_requests;
-pub mod health;
-pub mod migrate;
-pub mod on_demand_create;
-pub mod order_by_number;
-pub mod orders;
-pub mod outbox_relay;
-pub mod partner_order_by_id;
-pub mod partner_order_confirm;
-pub mod partner_order_draft;
-pub mod partner_order_update;
-pub mod pricing_calculate;
-pub mod pricing_tiers;
-pub mod user_by_id;
-pub mod user_change_role;
-pub mod user_orders;
-pub mod users;
-pub mod vendor_orders;
-
-/// How a function is invoked.
-#[derive(Clone, Copy)]
-pub enum Handler {
-    /// Behind an HttpApi route (API Gateway payload v2).
-    Http(&'static HttpFunction),
-    /// An ops job or the authorizer: schedule, SNS notification or direct invoke.
-    Event(EventHandler),
-}
-
+/// One Lambda function: its name (the module, which `template.yaml` writes with hyphens
+/// as the function's `Handler`) and its declaration.
 #[derive(Clone, Copy)]
 pub struct Function {
-    /// The binary name, as in `template.yaml` and `src/bin/`.
-    pub name: &'static str,
-    pub handler: Handler,
+    pub module: &'static str,
+    pub lambda: &'static Lambda,
 }
 
-const fn http(name: &'static str, function: &'static HttpFunction) -> Function {
-    Function {
-        name,
-        handler: Handler::Http(function),
+impl Function {
+    /// The name `template.yaml` gives it as `Handler` (`order-by-number`).
+    pub fn name(&self) -> String {
+        self.module.replace('_', "-")
     }
 }
 
-const fn event(name: &'static str, handler: EventHandler) -> Function {
-    Function {
-        name,
-        handler: Handler::Event(handler),
-    }
+/// Declares each function's module and its entry in [`REGISTRY`], grouped by kind (a
+/// module in the wrong group does not compile).
+macro_rules! functions {
+    (http: [$($http:ident),* $(,)?], event: [$($event:ident),* $(,)?] $(,)?) => {
+        $(pub mod $http;)*
+        $(pub mod $event;)*
+
+        /// Every function, HTTP routes first.
+        pub const REGISTRY: &[Function] = &[
+            $(Function { module: stringify!($http), lambda: &Lambda::Http($http::FUNCTION) },)*
+            $(Function { module: stringify!($event), lambda: &Lambda::Event($event::FUNCTION) },)*
+        ];
+    };
 }
 
-pub const REGISTRY: &[Function] = &[
-    http("address-by-id", &address_by_id::FUNCTION),
-    http("admin-webhook-retry", &admin_webhook_retry::FUNCTION),
-    http("admin-webhooks", &admin_webhooks::FUNCTION),
-    http("addresses", &addresses::FUNCTION),
-    http("auth-current-user", &auth_current_user::FUNCTION),
-    http("auth-login", &auth_login::FUNCTION),
-    http("auth-logout", &auth_logout::FUNCTION),
-    http("auth-refresh", &auth_refresh::FUNCTION),
-    http("auth-signup", &auth_signup::FUNCTION),
-    event("authorizer", authorizer::handler),
-    http("calculator-calculate", &calculator_calculate::FUNCTION),
-    http(
-        "catering-request-status",
-        &catering_request_status::FUNCTION,
-    ),
-    http("catering-requests", &catering_requests::FUNCTION),
-    http("health", &health::FUNCTION),
-    event("migrate", migrate::handler),
-    http("on-demand-create", &on_demand_create::FUNCTION),
-    http("order-by-number", &order_by_number::FUNCTION),
-    http("orders", &orders::FUNCTION),
-    event("outbox-relay", outbox_relay::handler),
-    http("partner-order-by-id", &partner_order_by_id::FUNCTION),
-    http("partner-order-confirm", &partner_order_confirm::FUNCTION),
-    http("partner-order-draft", &partner_order_draft::FUNCTION),
-    http("partner-order-update", &partner_order_update::FUNCTION),
-    http("pricing-calculate", &pricing_calculate::FUNCTION),
-    http("pricing-tiers", &pricing_tiers::FUNCTION),
-    http("user-by-id", &user_by_id::FUNCTION),
-    http("user-change-role", &user_change_role::FUNCTION),
-    http("user-orders", &user_orders::FUNCTION),
-    http("users", &users::FUNCTION),
-    http("vendor-orders", &vendor_orders::FUNCTION),
-];
+functions! {
+    http: [
+        address_by_id,
+        addresses,
+        admin_webhook_retry,
+        admin_webhooks,
+        auth_current_user,
+        auth_login,
+        auth_logout,
+        auth_refresh,
+        auth_signup,
+        calculator_calculate,
+        catering_request_status,
+        catering_requests,
+        health,
+        on_demand_create,
+        order_by_number,
+        orders,
+        partner_order_by_id,
+        partner_order_confirm,
+        partner_order_draft,
+        partner_order_update,
+        pricing_calculate,
+        pricing_tiers,
+        user_by_id,
+        user_change_role,
+        user_orders,
+        users,
+        vendor_orders,
+    ],
+    event: [authorizer, migrate, outbox_relay],
+}
 
+/// The function named `name`, written with hyphens (`order-by-number`) as
+/// `template.yaml` does, or as its module.
 pub fn find(name: &str) -> Option<&'static Function> {
-    REGISTRY.iter().find(|f| f.name == name)
+    let module = name.replace('-', "_");
+    REGISTRY.iter().find(|f| f.module == module)
+}
+
+/// The whole `main` of the Lambda binary: serves the function Lambda names in `_HANDLER`.
+pub fn run_from_env() -> Result<(), BoxError> {
+    let name = std::env::var("_HANDLER")
+        .map_err(|_| "_HANDLER is not set: Lambda sets it from the function's Handler")?;
+    let function = find(&name).ok_or_else(|| {
+        let known: Vec<String> = REGISTRY.iter().map(Function::name).collect();
+        format!("no function named {name:?}; known: {}", known.join(", "))
+    })?;
+    shared::runtime::run(function.module, function.lambda)
 }

@@ -2,9 +2,11 @@
 //! each release and by the local scripts; running it again is a no-op.
 
 use serde_json::{json, Value};
-use shared::{db, error::BoxError, runtime::EventFuture, AppState};
+use shared::{db, error::BoxError, runtime::{EventFuture, EventHandler}, AppState};
 
-pub fn handler(state: &AppState, event: Value) -> EventFuture<'_> {
+pub const FUNCTION: EventHandler = handler;
+
+fn handler(state: &AppState, event: Value) -> EventFuture<'_> {
     Box::pin(migrate(state, event))
 }
 

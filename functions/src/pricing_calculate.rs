@@ -24,5 +24,5 @@ async fn calculate(state: &AppState, req: Request) -> ApiResult<Response<Body>> 
     caller.require(Permission::QuotePrices)?;
     let request: QuoteRequest = parse_json(&req)?;
     let client = state.db.get().await?;
-    ok(&quote(state, &*client, &request, Some(caller.user_id)).await?)
+    ok(&quote(state, &*client, &request, &caller).await?)
 }

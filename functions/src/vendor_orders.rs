@@ -3,7 +3,7 @@
 
 use lambda_http::{Body, Request, Response};
 use shared::{
-    auth::{caller, Permission, Role},
+    auth::{caller, Permission},
     http::ok,
     input::{parse_uuid, query_param, PageRequest},
     orders::{
@@ -12,7 +12,7 @@ use shared::{
     },
     ratelimit::RateClass,
     runtime::{HandlerFuture, HttpFunction},
-    ApiResult, AppState,
+    ApiError, ApiResult, AppState,
 };
 
 pub const FUNCTION: HttpFunction = HttpFunction::new(handler, RateClass::Api);
@@ -24,13 +24,16 @@ fn handler(state: &AppState, req: Request) -> HandlerFuture<'_> {
 async fn vendor_orders(state: &AppState, req: Request) -> ApiResult<Response<Body>> {
     let caller = caller(&req)?;
     caller.require(Permission::ViewVendorOrders)?;
-    // A vendor always sees their own; staff see one vendor's or every order.
-    let owner = if caller.role == Role::Vendor {
+    // A vendor sees their own; staff see one vendor's (`?vendorId=`) or every order.
+    let asked = query_param(&req, "vendorId")
+        .map(|v| parse_uuid("vendorId", v))
+        .transpose()?;
+    let owner = if caller.can(Permission::ViewAnyVendorOrders) {
+        asked
+    } else if asked.is_none_or(|id| id == caller.user_id) {
         Some(caller.user_id)
     } else {
-        query_param(&req, "vendorId")
-            .map(|v| parse_uuid("vendorId", v))
-            .transpose()?
+        return Err(ApiError::forbidden("you may only see your own vendor orders"));
     };
     let filters = OrderFilters {
         owner,

@@ -48,4 +48,17 @@ INSERT INTO api_partners (id, slug, name, api_key_hash, order_prefix, pricing_co
     ('00000000-0000-4000-8000-000000000502', 'catercow', 'CaterCow', 'cddd12b592dc3041c28e62faa2b512093009f17ff6ab90c017b65790fa2a8476', 'CC-', 'catervalley', '00000000-0000-4000-8000-000000000402')
 ON CONFLICT (id) DO NOTHING;
 
+-- A CaterValley draft awaiting the partner's confirmation.
+INSERT INTO orders (id, order_number, order_type, user_id, partner_id, partner_order_code, pickup_address_id,
+                    delivery_address_id, status, pickup_date_time, arrival_date_time, headcount, need_host,
+                    order_total_cents, delivery_fee_cents, delivery_distance_miles, pricing_configuration_id, brokerage)
+VALUES
+    ('00000000-0000-4000-8000-000000000302', 'CV-10451', 'CATERING', '00000000-0000-4000-8000-000000000401',
+        '00000000-0000-4000-8000-000000000501', '10451', '00000000-0000-4000-8000-000000000101',
+        '00000000-0000-4000-8000-000000000102', 'PENDING',
+        date_trunc('day', now()) + interval '2 days 19 hours 15 minutes',
+        date_trunc('day', now()) + interval '2 days 20 hours', 26, 'NO', 35000, 5250, 0.4,
+        '5ca7e11e-0000-4000-8000-000000000001', 'CaterValley')
+ON CONFLICT DO NOTHING;
+
 COMMIT;

@@ -1,14 +1,19 @@
 //! Addresses: validation, geocoding and storage, shared by the address routes, order
-//! creation (inline addresses) and partner drafts.
+//! creation (inline addresses) and partner drafts; and each account's address book.
+//!
+//! An address that orders use is never rewritten: orders keep the address they were
+//! placed with, so an edit becomes a new address that takes the old one's place in the
+//! book, and a removed one is retired (hidden) rather than deleted.
 
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::{
-    db::{p, GenericClient},
-    error::{ApiResult, FieldError},
+    auth::{Caller, Permission},
+    db::{p, GenericClient, Row, RowExt, Transaction},
+    error::{ApiError, ApiResult, FieldError},
     geo::{self, AddressQuery, Point},
-    input::{bounded_text, Validator},
+    input::{bounded_text, Cursor, Lines, Page, PageRequest, Validator},
     AppState,
 };
 
@@ -57,21 +62,12 @@ pub fn validate(v: &mut Validator, prefix: &str, input: &AddressInput) -> Option
         }
     };
     let optional = |v: &mut Validator, name: &str, value: &Option<String>, max: usize| {
-        value
-            .as_deref()
-            .filter(|s| !s.trim().is_empty())
-            .and_then(|s| v.take(bounded_text(&field(name), s, 1, max, false)))
+        v.optional_text(&field(name), value.as_deref(), max, Lines::One)
     };
-    let street1 = v.take(bounded_text(
-        &field("street1"),
-        &input.street1,
-        1,
-        200,
-        false,
-    ));
-    let city = v.take(bounded_text(&field("city"), &input.city, 1, 100, false));
+    let street1 = v.text(&field("street1"), &input.street1, 200);
+    let city = v.text(&field("city"), &input.city, 100);
     let state = v.take(
-        bounded_text(&field("state"), &input.state, 2, 2, false).and_then(|s| {
+        bounded_text(&field("state"), &input.state, 2, 2, Lines::One).and_then(|s| {
             if s.chars().all(|c| c.is_ascii_alphabetic()) {
                 Ok(s.to_ascii_uppercase())
             } else {
@@ -153,7 +149,7 @@ pub async fn insert(
             ],
         )
         .await?
-        .get(0);
+        .col("id")?;
     Ok((id, placed.map(|(point, _)| point)))
 }
 
@@ -185,51 +181,314 @@ pub struct Address {
 pub const ADDRESS_SELECT: &str =
     "SELECT a.id, a.name, a.street1, a.street2, a.city, a.state, a.zip, a.county,
         a.location_number, a.parking_loading, a.is_restaurant, a.is_shared,
-        ST_Y(a.location::geometry), ST_X(a.location::geometry), a.geocode_source,
-        ua.alias, coalesce(ua.is_default, false), a.created_at
+        ST_Y(a.location::geometry) AS latitude, ST_X(a.location::geometry) AS longitude, a.geocode_source,
+        ua.alias, coalesce(ua.is_default, false) AS is_default, a.created_at
     FROM addresses a";
 
 impl Address {
-    pub fn from_row(row: &crate::db::Row) -> Self {
-        Self {
-            id: row.get(0),
-            name: row.get(1),
-            street1: row.get(2),
-            street2: row.get(3),
-            city: row.get(4),
-            state: row.get(5),
-            zip: row.get(6),
-            county: row.get(7),
-            location_number: row.get(8),
-            parking_loading: row.get(9),
-            is_restaurant: row.get(10),
-            is_shared: row.get(11),
-            latitude: row.get(12),
-            longitude: row.get(13),
-            geocode_source: row.get(14),
-            alias: row.get(15),
-            is_default: row.get(16),
-            created_at: row.get(17),
-        }
+    /// Reads a row selected with [`ADDRESS_SELECT`].
+    pub fn from_row(row: &Row) -> ApiResult<Self> {
+        Ok(Self {
+            id: row.col("id")?,
+            name: row.col("name")?,
+            street1: row.col("street1")?,
+            street2: row.col("street2")?,
+            city: row.col("city")?,
+            state: row.col("state")?,
+            zip: row.col("zip")?,
+            county: row.col("county")?,
+            location_number: row.col("location_number")?,
+            parking_loading: row.col("parking_loading")?,
+            is_restaurant: row.col("is_restaurant")?,
+            is_shared: row.col("is_shared")?,
+            latitude: row.col("latitude")?,
+            longitude: row.col("longitude")?,
+            geocode_source: row.col("geocode_source")?,
+            alias: row.col("alias")?,
+            is_default: row.col("is_default")?,
+            created_at: row.col("created_at")?,
+        })
     }
 }
 
-/// Whether the caller may use an address on an order: linked to them, shared, or staff.
+/// Whether the caller may use an address on an order: linked to them, made by them,
+/// shared, or `any` (callers who manage every address).
 pub async fn usable_by(
     client: &impl GenericClient,
     address_id: Uuid,
     user_id: Uuid,
-    staff: bool,
+    any: bool,
 ) -> ApiResult<bool> {
     let row = client
         .query_typed_one(
             "SELECT EXISTS (SELECT 1 FROM addresses a WHERE a.id = $1 AND a.deleted_at IS NULL AND
                 ($3 OR a.is_shared OR a.created_by = $2 OR EXISTS (
-                    SELECT 1 FROM user_addresses ua WHERE ua.address_id = a.id AND ua.user_id = $2)))",
-            &[p(&address_id), p(&user_id), p(&staff)],
+                    SELECT 1 FROM user_addresses ua WHERE ua.address_id = a.id AND ua.user_id = $2))) AS usable",
+            &[p(&address_id), p(&user_id), p(&any)],
         )
         .await?;
-    Ok(row.get(0))
+    row.col("usable")
+}
+
+/// One page of the caller's address book, newest first; with `include_shared` the shared
+/// addresses (partner restaurants) too.
+pub async fn list_book(
+    client: &impl GenericClient,
+    user_id: Uuid,
+    include_shared: bool,
+    page: &PageRequest,
+) -> ApiResult<Page<Address>> {
+    let (after_time, after_id) = page.after.as_ref().map(|c| (c.at, c.id)).unzip();
+    let sql = format!(
+        "{ADDRESS_SELECT}
+         LEFT JOIN user_addresses ua ON ua.address_id = a.id AND ua.user_id = $1
+         WHERE a.deleted_at IS NULL AND (ua.user_id IS NOT NULL OR ($2 AND a.is_shared))
+           AND ($3::timestamptz IS NULL OR (a.created_at, a.id) < ($3, $4))
+         ORDER BY a.created_at DESC, a.id DESC
+         LIMIT $5"
+    );
+    let rows = client
+        .query_typed(
+            &sql,
+            &[
+                p(&user_id),
+                p(&include_shared),
+                p(&after_time),
+                p(&after_id),
+                p(&page.fetch_limit()),
+            ],
+        )
+        .await?;
+    let items = rows
+        .iter()
+        .map(Address::from_row)
+        .collect::<ApiResult<Vec<_>>>()?;
+    Ok(Page::from_rows(items, page, |a| Cursor {
+        at: a.created_at,
+        id: a.id,
+    }))
+}
+
+/// The address-book fields of a new entry; the address itself is an [`AddressInput`].
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BookEntry {
+    pub alias: Option<String>,
+    #[serde(default)]
+    pub is_default: bool,
+}
+
+/// Geocodes and saves an address and links it to the caller's book, in one transaction.
+pub async fn add_to_book(
+    state: &AppState,
+    caller: &Caller,
+    input: &AddressInput,
+    entry: &BookEntry,
+) -> ApiResult<Address> {
+    if input.is_shared {
+        caller.require(Permission::ShareAddresses)?;
+    }
+    let (address, alias) = Validator::validate(|v| {
+        let address = validate(v, "", input);
+        let alias = v.optional_text("alias", entry.alias.as_deref(), 50, Lines::One);
+        Some((address?, alias))
+    })?;
+    let mut client = state.db.get().await?;
+    let tx = client.transaction().await?;
+    let (id, _) = insert(state, &tx, &address, caller.user_id).await?;
+    if entry.is_default {
+        tx.execute_typed(
+            "UPDATE user_addresses SET is_default = false WHERE user_id = $1",
+            &[p(&caller.user_id)],
+        )
+        .await?;
+    }
+    tx.execute_typed(
+        "INSERT INTO user_addresses (user_id, address_id, alias, is_default) VALUES ($1, $2, $3, $4)",
+        &[p(&caller.user_id), p(&id), p(&alias), p(&entry.is_default)],
+    )
+    .await?;
+    let saved = find_in_book(&tx, caller, id).await?;
+    tx.commit().await?;
+    Ok(saved)
+}
+
+/// Locks an address of the caller's book (any address for those who manage them all);
+/// 404 for others.
+pub async fn find_in_book(
+    tx: &Transaction<'_>,
+    caller: &Caller,
+    address_id: Uuid,
+) -> ApiResult<Address> {
+    let sql = format!(
+        "{ADDRESS_SELECT} LEFT JOIN user_addresses ua ON ua.address_id = a.id AND ua.user_id = $2
+         WHERE a.id = $1 AND a.deleted_at IS NULL AND ($3 OR ua.user_id IS NOT NULL)
+         FOR UPDATE OF a"
+    );
+    let row = tx
+        .query_typed_opt(
+            &sql,
+            &[
+                p(&address_id),
+                p(&caller.user_id),
+                p(&caller.can(Permission::ManageAllAddresses)),
+            ],
+        )
+        .await?
+        .ok_or_else(|| ApiError::not_found("address"))?;
+    Address::from_row(&row)
+}
+
+/// The fields an address edit may change; absent ones stay.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct AddressUpdate {
+    pub name: Option<String>,
+    pub street1: Option<String>,
+    pub street2: Option<String>,
+    pub city: Option<String>,
+    pub state: Option<String>,
+    pub zip: Option<String>,
+    pub county: Option<String>,
+    pub location_number: Option<String>,
+    pub parking_loading: Option<String>,
+    pub is_restaurant: Option<bool>,
+    pub alias: Option<String>,
+}
+
+/// Edits an address of the caller's book. One that orders use becomes a new address in
+/// its place (in every book, for those who manage every address); one that no order uses
+/// is rewritten, and geocoded again when it moved.
+pub async fn update(
+    state: &AppState,
+    tx: &Transaction<'_>,
+    caller: &Caller,
+    current: &Address,
+    edit: &AddressUpdate,
+) -> ApiResult<Address> {
+    // Checked as the address will be after the edit.
+    let merged = AddressInput {
+        name: edit.name.clone().or(current.name.clone()),
+        street1: edit.street1.clone().unwrap_or(current.street1.clone()),
+        street2: edit.street2.clone().or(current.street2.clone()),
+        city: edit.city.clone().unwrap_or(current.city.clone()),
+        state: edit.state.clone().unwrap_or(current.state.clone()),
+        zip: edit.zip.clone().or(current.zip.clone()),
+        county: edit.county.clone().or(current.county.clone()),
+        location_number: edit
+            .location_number
+            .clone()
+            .or(current.location_number.clone()),
+        parking_loading: edit
+            .parking_loading
+            .clone()
+            .or(current.parking_loading.clone()),
+        is_restaurant: edit.is_restaurant.unwrap_or(current.is_restaurant),
+        is_shared: current.is_shared,
+    };
+    let (valid, alias) = Validator::validate(|v| {
+        let valid = validate(v, "", &merged);
+        let alias = v.optional_text("alias", edit.alias.as_deref(), 50, Lines::One);
+        Some((valid?, alias))
+    })?;
+    let in_use: bool = tx
+        .query_typed_one(
+            "SELECT EXISTS (SELECT 1 FROM orders WHERE pickup_address_id = $1 OR delivery_address_id = $1) AS in_use",
+            &[p(&current.id)],
+        )
+        .await?
+        .col("in_use")?;
+    let id = if in_use {
+        let (new_id, _) = insert(state, tx, &valid, caller.user_id).await?;
+        tx.execute_typed(
+            "UPDATE user_addresses SET address_id = $2 WHERE address_id = $1 AND ($3 OR user_id = $4)",
+            &[p(&current.id), p(&new_id), p(&caller.can(Permission::ManageAllAddresses)), p(&caller.user_id)],
+        )
+        .await?;
+        retire_if_unlisted(tx, current.id).await?;
+        new_id
+    } else {
+        let moved = valid.street1 != current.street1
+            || valid.city != current.city
+            || valid.state != current.state
+            || valid.zip != current.zip;
+        rewrite(state, tx, current.id, &valid, moved).await?;
+        current.id
+    };
+    if alias.is_some() {
+        tx.execute_typed(
+            "UPDATE user_addresses SET alias = $3 WHERE address_id = $1 AND user_id = $2",
+            &[p(&id), p(&caller.user_id), p(&alias)],
+        )
+        .await?;
+    }
+    find_in_book(tx, caller, id).await
+}
+
+/// Removes an address from the caller's book; it is retired once no book lists it, while
+/// orders that used it keep it.
+pub async fn remove_from_book(
+    tx: &Transaction<'_>,
+    caller: &Caller,
+    address_id: Uuid,
+) -> ApiResult<()> {
+    tx.execute_typed(
+        "DELETE FROM user_addresses WHERE address_id = $1 AND user_id = $2",
+        &[p(&address_id), p(&caller.user_id)],
+    )
+    .await?;
+    retire_if_unlisted(tx, address_id).await
+}
+
+async fn retire_if_unlisted(tx: &Transaction<'_>, address_id: Uuid) -> ApiResult<()> {
+    tx.execute_typed(
+        "UPDATE addresses SET deleted_at = now()
+         WHERE id = $1 AND NOT EXISTS (SELECT 1 FROM user_addresses WHERE address_id = $1)",
+        &[p(&address_id)],
+    )
+    .await?;
+    Ok(())
+}
+
+/// Rewrites an address no order uses, geocoding it again when it moved.
+async fn rewrite(
+    state: &AppState,
+    tx: &Transaction<'_>,
+    id: Uuid,
+    valid: &ValidAddress,
+    moved: bool,
+) -> ApiResult<()> {
+    let placed = if moved {
+        geo::geocode(
+            state,
+            tx,
+            &AddressQuery {
+                street: &valid.street1,
+                city: &valid.city,
+                state: &valid.state,
+                zip: valid.zip.as_deref(),
+            },
+        )
+        .await?
+    } else {
+        None
+    };
+    let wkt = placed.map(|(point, _)| point.wkt());
+    let source = placed.map(|(_, s)| s.as_str());
+    tx.execute_typed(
+        "UPDATE addresses SET name = $2, street1 = $3, street2 = $4, city = $5, state = $6, zip = $7, county = $8,
+             location_number = $9, parking_loading = $10, is_restaurant = $11,
+             location = CASE WHEN $12 THEN ST_GeogFromText($13) ELSE location END,
+             geocode_source = CASE WHEN $12 THEN $14 ELSE geocode_source END
+         WHERE id = $1",
+        &[
+            p(&id), p(&valid.name), p(&valid.street1), p(&valid.street2), p(&valid.city), p(&valid.state),
+            p(&valid.zip), p(&valid.county), p(&valid.location_number), p(&valid.parking_loading), p(&valid.is_restaurant),
+            p(&moved), p(&wkt), p(&source),
+        ],
+    )
+    .await?;
+    Ok(())
 }
 
 #[cfg(test)]
@@ -257,9 +516,8 @@ mod tests {
             ("95113", "Cal", false),
             ("95113", "C1", false),
         ] {
-            let mut v = Validator::new();
-            let valid = validate(&mut v, "pickupAddress", &input(zip, state));
-            assert_eq!(v.finish().is_ok(), ok, "{zip} {state}");
+            let valid = Validator::validate(|v| validate(v, "pickupAddress", &input(zip, state)));
+            assert_eq!(valid.is_ok(), ok, "{zip} {state}");
             if ok {
                 assert_eq!(valid.expect("valid").state, "CA");
             }
@@ -268,9 +526,8 @@ mod tests {
 
     #[test]
     fn field_names_carry_the_prefix() {
-        let mut v = Validator::new();
-        validate(&mut v, "deliveryAddress", &AddressInput::default());
-        let err = v.finish().expect_err("empty");
+        let err = Validator::validate(|v| validate(v, "deliveryAddress", &AddressInput::default()))
+            .expect_err("empty");
         let fields = err.details.as_ref().expect("details").to_string();
         assert!(
             fields.contains("deliveryAddress.street1") && fields.contains("deliveryAddress.city"),

@@ -1,14 +1,21 @@
 //! AWS SDK clients, built once per container from one shared SDK configuration.
 //!
-//! `AWS_ENDPOINT_URL` (config: `aws.endpoint_url`) points every client at a local emulator;
-//! the code path is otherwise the one that runs in AWS.
+//! `AWS_ENDPOINT_URL` (config: `aws.endpoint_url`) points every client at a local emulator,
+//! `AWS_ENDPOINT_URL_DYNAMODB` DynamoDB alone; the code path is otherwise the one that runs
+//! in AWS. Every call has a deadline (connect, attempt, operation), so a hung dependency
+//! fails a request in about two seconds instead of holding it until the Lambda timeout.
 
-use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_config::{timeout::TimeoutConfig, BehaviorVersion, Region, SdkConfig};
 
 use crate::config::AwsSettings;
 
 pub async fn load_sdk_config(settings: &AwsSettings) -> SdkConfig {
-    let mut loader = aws_config::defaults(BehaviorVersion::latest());
+    let timeouts = TimeoutConfig::builder()
+        .connect_timeout(settings.connect_timeout)
+        .operation_attempt_timeout(settings.attempt_timeout)
+        .operation_timeout(settings.operation_timeout)
+        .build();
+    let mut loader = aws_config::defaults(BehaviorVersion::latest()).timeout_config(timeouts);
     if let Some(region) = &settings.region {
         loader = loader.region(Region::new(region.clone()));
     }
@@ -24,4 +31,12 @@ pub fn s3_client(sdk: &SdkConfig, settings: &AwsSettings) -> aws_sdk_s3::Client 
         .force_path_style(settings.endpoint_url.is_some())
         .build();
     aws_sdk_s3::Client::from_conf(config)
+}
+
+pub fn dynamodb_client(sdk: &SdkConfig, settings: &AwsSettings) -> aws_sdk_dynamodb::Client {
+    let mut config = aws_sdk_dynamodb::config::Builder::from(sdk);
+    if let Some(endpoint) = &settings.dynamodb_endpoint_url {
+        config = config.endpoint_url(endpoint);
+    }
+    aws_sdk_dynamodb::Client::from_conf(config.build())
 }

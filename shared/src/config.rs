@@ -74,11 +74,18 @@ impl fmt::Debug for DatabaseConfig {
     }
 }
 
-/// How the AWS SDK is reached. `endpoint_url` points every client at a local emulator.
+/// How the AWS SDK is reached. `endpoint_url` points every client at a local emulator;
+/// `dynamodb_endpoint_url` points DynamoDB alone elsewhere.
 #[derive(Debug, Clone)]
 pub struct AwsSettings {
     pub region: Option<String>,
     pub endpoint_url: Option<String>,
+    pub dynamodb_endpoint_url: Option<String>,
+    /// Deadlines of every SDK call: opening a connection, one attempt, and the whole
+    /// operation with its retries. A hung dependency costs a request at most the latter.
+    pub connect_timeout: Duration,
+    pub attempt_timeout: Duration,
+    pub operation_timeout: Duration,
 }
 
 /// Names of the AWS resources this deployment owns.
@@ -103,6 +110,9 @@ pub struct AuthSettings {
     pub allowed_origins: Vec<String>,
     /// `Secure` cookies; off only for plain-HTTP local runs.
     pub secure_cookies: bool,
+    /// How long a refresh token just swapped may be presented again and get the same new
+    /// token (two tabs refreshing at once); after it, reuse revokes the session.
+    pub refresh_reuse_grace: chrono::Duration,
 }
 
 /// Where addresses are geocoded and distances measured.
@@ -140,6 +150,9 @@ pub struct Config {
     pub auth: AuthSettings,
     pub geo: GeoSettings,
     pub outbox: OutboxSettings,
+    /// The longest a request may run before it answers 503: well inside the functions'
+    /// 15-second Lambda timeout.
+    pub request_timeout: Duration,
 }
 
 impl Config {
@@ -178,7 +191,7 @@ impl Config {
             });
         }
         let connect_timeout =
-            Duration::from_millis(env.parsed_or("DATABASE_CONNECT_TIMEOUT_MS", 3000u64)?);
+            Duration::from_millis(env.parsed_or("DATABASE_CONNECT_TIMEOUT_MS", 2000u64)?);
 
         Ok(Self {
             environment,
@@ -194,6 +207,16 @@ impl Config {
             aws: AwsSettings {
                 region: env.optional("AWS_REGION"),
                 endpoint_url: env.optional("AWS_ENDPOINT_URL"),
+                dynamodb_endpoint_url: env.optional("AWS_ENDPOINT_URL_DYNAMODB"),
+                connect_timeout: Duration::from_millis(
+                    env.parsed_or("AWS_CONNECT_TIMEOUT_MS", 1_000u64)?,
+                ),
+                attempt_timeout: Duration::from_millis(
+                    env.parsed_or("AWS_ATTEMPT_TIMEOUT_MS", 1_000u64)?,
+                ),
+                operation_timeout: Duration::from_millis(
+                    env.parsed_or("AWS_OPERATION_TIMEOUT_MS", 2_000u64)?,
+                ),
             },
             resources: Resources {
                 app_table: env.required("APP_TABLE")?,
@@ -216,6 +239,9 @@ impl Config {
                 ),
                 allowed_origins: origins(env.optional("CORS_ALLOWED_ORIGINS"))?,
                 secure_cookies: env.parsed_or("COOKIE_SECURE", true)?,
+                refresh_reuse_grace: chrono::Duration::seconds(
+                    env.parsed_or("REFRESH_REUSE_GRACE_SECONDS", 10i64)?,
+                ),
             },
             geo: match env.optional("GEO_PROVIDER").as_deref().unwrap_or("offline") {
                 "offline" => GeoSettings::Offline,
@@ -247,6 +273,7 @@ impl Config {
                     allowed => allowed,
                 },
             },
+            request_timeout: Duration::from_millis(env.parsed_or("REQUEST_TIMEOUT_MS", 10_000u64)?),
         })
     }
 }

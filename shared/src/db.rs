@@ -182,6 +182,19 @@ impl<T> SqlType for Json<T> {
     const PG_TYPE: Type = Type::JSONB;
 }
 
+/// Reading a row's columns by name, so a query's column order is free to change.
+pub trait RowExt {
+    /// The column `name` as `T`; a missing column or a type mismatch is a 500 naming it.
+    fn col<'a, T: tokio_postgres::types::FromSql<'a>>(&'a self, name: &str) -> Result<T, ApiError>;
+}
+
+impl RowExt for Row {
+    fn col<'a, T: tokio_postgres::types::FromSql<'a>>(&'a self, name: &str) -> Result<T, ApiError> {
+        self.try_get(name)
+            .map_err(|err| ApiError::internal(format!("reading column {name}: {err}")))
+    }
+}
+
 /// One typed query parameter: `client.query_typed(sql, &[p(&id), p(&name)])`.
 pub fn p<T: ToSql + SqlType + Sync>(value: &T) -> (&(dyn ToSql + Sync), Type) {
     (value, T::PG_TYPE)

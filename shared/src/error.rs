@@ -4,7 +4,7 @@
 //! is safe to show, optional field details, and (never shown) the internal cause that is
 //! logged. It renders as `{"error":{"code","message","requestId","details"?}}`.
 
-use std::borrow::Cow;
+use std::{borrow::Cow, panic::Location};
 
 use http::{header::HeaderName, HeaderValue, StatusCode};
 use serde::Serialize;
@@ -27,6 +27,10 @@ pub struct ErrorParts {
     pub headers: Vec<(HeaderName, HeaderValue)>,
     /// The internal cause: logged, never shown to clients.
     pub source: Option<BoxError>,
+    /// Where in the code the error arose (the `?` or constructor call), for the log.
+    pub location: &'static Location<'static>,
+    /// What the code was doing when it failed (`"saving the order"`), for the log.
+    pub doing: Option<&'static str>,
 }
 
 impl std::ops::Deref for ApiError {
@@ -68,6 +72,7 @@ impl FieldError {
 }
 
 impl ApiError {
+    #[track_caller]
     pub fn new(
         status: StatusCode,
         code: impl Into<Cow<'static, str>>,
@@ -80,14 +85,18 @@ impl ApiError {
             details: None,
             headers: Vec::new(),
             source: None,
+            location: Location::caller(),
+            doing: None,
         }))
     }
 
+    #[track_caller]
     pub fn bad_request(code: &'static str, message: impl Into<String>) -> Self {
         Self::new(StatusCode::BAD_REQUEST, code, message)
     }
 
     /// 400 listing every invalid field at once.
+    #[track_caller]
     pub fn validation(errors: Vec<FieldError>) -> Self {
         let message = match errors.as_slice() {
             [one] => format!("{}: {}", one.field, one.reason),
@@ -96,16 +105,19 @@ impl ApiError {
         Self::bad_request("validation_failed", message).with_details(serde_json::json!(errors))
     }
 
+    #[track_caller]
     pub fn unauthorized(message: impl Into<String>) -> Self {
         Self::new(StatusCode::UNAUTHORIZED, "unauthorized", message)
     }
 
+    #[track_caller]
     pub fn forbidden(message: impl Into<String>) -> Self {
         Self::new(StatusCode::FORBIDDEN, "forbidden", message)
     }
 
     /// 404 for a missing object, and for an object the caller may not see: the two are
     /// indistinguishable on purpose.
+    #[track_caller]
     pub fn not_found(what: &str) -> Self {
         Self::new(
             StatusCode::NOT_FOUND,
@@ -114,14 +126,17 @@ impl ApiError {
         )
     }
 
+    #[track_caller]
     pub fn conflict(code: &'static str, message: impl Into<String>) -> Self {
         Self::new(StatusCode::CONFLICT, code, message)
     }
 
+    #[track_caller]
     pub fn unprocessable(code: &'static str, message: impl Into<String>) -> Self {
         Self::new(StatusCode::UNPROCESSABLE_ENTITY, code, message)
     }
 
+    #[track_caller]
     pub fn payload_too_large(limit_bytes: usize) -> Self {
         Self::new(
             StatusCode::PAYLOAD_TOO_LARGE,
@@ -130,6 +145,7 @@ impl ApiError {
         )
     }
 
+    #[track_caller]
     pub fn service_unavailable(message: impl Into<String>) -> Self {
         Self::new(
             StatusCode::SERVICE_UNAVAILABLE,
@@ -139,6 +155,7 @@ impl ApiError {
     }
 
     /// 500 whose cause is logged, never returned.
+    #[track_caller]
     pub fn internal(cause: impl Into<BoxError>) -> Self {
         Self::new(
             StatusCode::INTERNAL_SERVER_ERROR,
@@ -169,6 +186,12 @@ impl ApiError {
         self
     }
 
+    /// Says what the code was doing, for the log line of a failure.
+    pub fn doing(mut self, doing: &'static str) -> Self {
+        self.0.doing = Some(doing);
+        self
+    }
+
     pub fn is_server_error(&self) -> bool {
         self.status.is_server_error()
     }
@@ -189,6 +212,25 @@ impl ApiError {
 
 pub type ApiResult<T> = Result<T, ApiError>;
 
+/// Names the step that failed: `tx.commit().await.context("saving the order")?`. The error
+/// keeps the location of this call.
+pub trait Context<T> {
+    fn context(self, doing: &'static str) -> ApiResult<T>;
+}
+
+impl<T, E: Into<ApiError>> Context<T> for Result<T, E> {
+    #[track_caller]
+    fn context(self, doing: &'static str) -> ApiResult<T> {
+        let location = Location::caller();
+        self.map_err(|err| {
+            let mut err: ApiError = err.into();
+            err.0.location = location;
+            err.0.doing = Some(doing);
+            err
+        })
+    }
+}
+
 /// An error with its whole cause chain on one line, for logs (SDK errors hide the useful
 /// part in their sources).
 pub fn chain(err: &dyn std::error::Error) -> String {
@@ -203,6 +245,7 @@ pub fn chain(err: &dyn std::error::Error) -> String {
 }
 
 impl From<tokio_postgres::Error> for ApiError {
+    #[track_caller]
     fn from(err: tokio_postgres::Error) -> Self {
         use tokio_postgres::error::SqlState;
         let Some(code) = err.code() else {
@@ -259,6 +302,7 @@ impl From<tokio_postgres::Error> for ApiError {
 }
 
 impl From<serde_json::Error> for ApiError {
+    #[track_caller]
     fn from(err: serde_json::Error) -> Self {
         Self::internal(err)
     }
@@ -284,6 +328,21 @@ mod tests {
         assert!(!body.contains("secret_table"));
         assert_eq!(err.status, StatusCode::INTERNAL_SERVER_ERROR);
         assert!(std::error::Error::source(&err).is_some());
+    }
+
+    #[test]
+    fn errors_know_where_they_arose() {
+        fn failing() -> ApiResult<()> {
+            Err::<(), _>(ApiError::not_found("x")).context("looking something up")?;
+            Ok(())
+        }
+        let err = failing().expect_err("fails");
+        assert_eq!(err.doing, Some("looking something up"));
+        assert!(
+            err.location.file().ends_with("error.rs"),
+            "{}",
+            err.location
+        );
     }
 
     #[test]

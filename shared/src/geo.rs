@@ -297,6 +297,23 @@ pub async fn driving_distance(state: &AppState, from: Point, to: Point) -> (i64,
     (estimated_road_hundredths(from, to), Source::ZipCentroid)
 }
 
+/// When no distance can be had: a little over the usual 10-mile threshold, and the order
+/// is flagged for manual review.
+pub const FALLBACK_DISTANCE_HUNDREDTHS: i64 = 1010;
+
+/// The driving distance between two places, or [`FALLBACK_DISTANCE_HUNDREDTHS`] and a flag
+/// for manual review when either place is unknown.
+pub async fn route_distance(
+    state: &AppState,
+    from: Option<Point>,
+    to: Option<Point>,
+) -> (i64, bool) {
+    match (from, to) {
+        (Some(from), Some(to)) => (driving_distance(state, from, to).await.0, false),
+        _ => (FALLBACK_DISTANCE_HUNDREDTHS, true),
+    }
+}
+
 /// The coordinates of a stored address, if it has them.
 pub async fn address_point(
     client: &impl GenericClient,

@@ -53,14 +53,29 @@ pub fn query_param<'a>(req: &'a Request, name: &str) -> Option<&'a str> {
         .filter(|v| !v.is_empty())
 }
 
-/// Trims `value` and checks its length in characters and that it holds no control
-/// characters (newlines allowed only when `multiline`).
+/// Whether text may contain line breaks and tabs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lines {
+    One,
+    Many,
+}
+
+/// Characters that reorder the text around them when displayed (U+202E and friends).
+/// Names and notes never need them, and they make an order, an account or a log line
+/// read differently from what it holds.
+fn is_bidi_control(c: char) -> bool {
+    matches!(c, '\u{061C}' | '\u{200E}' | '\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
+}
+
+/// Trims `value` and checks its length in characters, that it holds no control
+/// characters (line breaks and tabs allowed with [`Lines::Many`]) and no bidirectional
+/// controls.
 pub fn bounded_text(
     field: &str,
     value: &str,
     min: usize,
     max: usize,
-    multiline: bool,
+    lines: Lines,
 ) -> Result<String, FieldError> {
     let trimmed = value.trim();
     let chars = trimmed.chars().count();
@@ -80,11 +95,18 @@ pub fn bounded_text(
             format!("must be at most {max} characters"),
         ));
     }
+    let multiline = lines == Lines::Many;
     let bad_control = trimmed
         .chars()
         .any(|c| c.is_control() && !(multiline && (c == '\n' || c == '\r' || c == '\t')));
     if bad_control {
         return Err(FieldError::new(field, "contains control characters"));
+    }
+    if trimmed.chars().any(is_bidi_control) {
+        return Err(FieldError::new(
+            field,
+            "contains bidirectional control characters",
+        ));
     }
     Ok(trimmed.to_owned())
 }
@@ -97,14 +119,27 @@ pub fn escape_like(text: &str) -> String {
 }
 
 /// Collects every invalid field of a request so the client learns them all at once.
+///
+/// Checks are written inside [`Validator::validate`]: each records its problem and
+/// yields the checked value (or `None`), and the closure builds the result from the
+/// values once every check has run.
 #[derive(Debug, Default)]
 pub struct Validator {
     errors: Vec<FieldError>,
 }
 
 impl Validator {
-    pub fn new() -> Self {
-        Self::default()
+    /// Runs `checks` and returns what they built, or the 400 listing every invalid field.
+    /// The closure must run every check before combining the results with `?`, so that no
+    /// problem goes unreported.
+    pub fn validate<T>(checks: impl FnOnce(&mut Validator) -> Option<T>) -> ApiResult<T> {
+        let mut v = Validator::default();
+        let value = checks(&mut v);
+        if !v.errors.is_empty() {
+            return Err(ApiError::validation(v.errors));
+        }
+        // Every check that yields `None` records why, so this is a check written wrong.
+        value.ok_or_else(|| ApiError::internal("a validation check yielded no value and no error"))
     }
 
     /// Records `reason` for `field` unless `ok` holds.
@@ -126,9 +161,27 @@ impl Validator {
         }
     }
 
+    /// Required one-line text of 1 to `max` characters, trimmed.
+    pub fn text(&mut self, field: &str, value: &str, max: usize) -> Option<String> {
+        self.take(bounded_text(field, value, 1, max, Lines::One))
+    }
+
+    /// Optional text of up to `max` characters; blank counts as absent.
+    pub fn optional_text(
+        &mut self,
+        field: &str,
+        value: Option<&str>,
+        max: usize,
+        lines: Lines,
+    ) -> Option<String> {
+        value
+            .filter(|text| !text.trim().is_empty())
+            .and_then(|text| self.take(bounded_text(field, text, 1, max, lines)))
+    }
+
     /// A dollar amount as whole cents, from 0 to `max_dollars`; records the error otherwise.
     pub fn amount(&mut self, field: &str, dollars: f64, max_dollars: i64) -> Option<i64> {
-        match crate::pricing::cents_from_dollars(dollars) {
+        match crate::money::cents_from_dollars(dollars) {
             Some(cents) if (0..=max_dollars.saturating_mul(100)).contains(&cents) => Some(cents),
             _ => {
                 self.push(FieldError::new(
@@ -144,12 +197,9 @@ impl Validator {
         self.errors.push(error);
     }
 
-    pub fn finish(self) -> ApiResult<()> {
-        if self.errors.is_empty() {
-            Ok(())
-        } else {
-            Err(ApiError::validation(self.errors))
-        }
+    /// Problems recorded so far, so a group of checks can tell whether it passed.
+    pub fn error_count(&self) -> usize {
+        self.errors.len()
     }
 }
 
@@ -353,16 +403,18 @@ mod tests {
     #[test]
     fn bounded_text_trims_and_bounds() {
         assert_eq!(
-            bounded_text("n", "  Ann ", 1, 10, false).expect("ok"),
+            bounded_text("n", "  Ann ", 1, 10, Lines::One).expect("ok"),
             "Ann"
         );
-        assert!(bounded_text("n", "   ", 1, 10, false).is_err());
-        assert!(bounded_text("n", "abcdefghijk", 1, 10, false).is_err());
-        assert!(bounded_text("n", "a\u{0}b", 1, 10, false).is_err());
-        assert!(bounded_text("n", "a\nb", 1, 10, false).is_err());
-        assert!(bounded_text("n", "a\nb", 1, 10, true).is_ok());
+        assert!(bounded_text("n", "   ", 1, 10, Lines::One).is_err());
+        assert!(bounded_text("n", "abcdefghijk", 1, 10, Lines::One).is_err());
+        assert!(bounded_text("n", "a\u{0}b", 1, 10, Lines::One).is_err());
+        assert!(bounded_text("n", "a\nb", 1, 10, Lines::One).is_err());
+        assert!(bounded_text("n", "a\nb", 1, 10, Lines::Many).is_ok());
+        assert!(bounded_text("n", "Ann\u{202E}gpj.exe", 1, 20, Lines::One).is_err());
+        assert!(bounded_text("n", "Zo\u{00EB} \u{1F600}", 1, 20, Lines::One).is_ok());
         // Length counts characters, not bytes.
-        assert!(bounded_text("n", "ééééé", 1, 5, false).is_ok());
+        assert!(bounded_text("n", "ééééé", 1, 5, Lines::One).is_ok());
     }
 
     fn json_request(body: &str, content_type: Option<&str>) -> Request {

@@ -1,30 +1,34 @@
 //! The common crate of every Ready Set function.
 //!
-//! A function's `main` is one call to [`runtime::run_http`] or [`runtime::run_event`] with
-//! its handler; everything else a handler relies on lives here, once:
+//! A function's handler runs through [`runtime`]; everything else a handler relies on
+//! lives here, once. Lower layers first:
 //!
-//! - [`config`]: typed configuration from the environment, with errors naming the variable.
-//! - [`state`]: [`AppState`], built once per container: config, database pool, AWS clients.
-//! - [`runtime`]: the Lambda entry points and the in-process request path they share with
-//!   the local gateway (request id, panic → 500, error rendering, headers, access log).
 //! - [`error`]: [`ApiError`], the one error type, rendered as a stable JSON body.
-//! - [`http`]: response builders and the security headers added to every response.
-//! - [`input`]: strict parsing of ids, text, JSON bodies and pagination.
+//! - [`config`]: typed configuration from the environment, with errors naming the variable.
+//! - [`money`]: cents and hundredths of a mile; [`input`]: strict parsing of ids, text,
+//!   JSON bodies and pagination, and the [`input::Validator`] every check reports to.
 //! - [`db`]: the PostgreSQL pool (RDS Proxy friendly), typed parameters, migrations.
-//! - [`aws`]: SDK configuration with the local-emulator endpoint override.
-//! - [`secrets`]: Secrets Manager reads.
-//! - [`auth`]: passwords, access tokens, sessions, RBAC, CSRF.
-//! - [`ratelimit`]: per-identity budgets in DynamoDB, applied by the runtime per function.
-//! - [`cors`]: the browser origin allow-list.
-//! - [`users`]: account rows and the lookups several functions share.
-//! - [`orders`]: the order model, the status machine and the one status-change function.
+//! - [`aws`]: SDK configuration with deadlines and the local-emulator endpoint override;
+//!   [`secrets`]: Secrets Manager reads.
+//! - [`state`]: [`AppState`], built once per container: config, database pool, AWS clients.
+//! - [`http`]: response builders and the security headers added to every response;
+//!   [`cors`]: the browser origin allow-list.
+//! - [`identity`]: who a request comes from, derived once per request.
+//! - [`auth`]: passwords, access tokens, sessions, RBAC, CSRF; [`sign_in`]: login,
+//!   refresh and the authorizer's decision.
+//! - [`ratelimit`]: per-identity budgets in DynamoDB; [`idempotency`]: Idempotency-Key
+//!   handling for creates.
+//! - [`users`]: accounts and what staff do with them; [`drivers`]: driver records.
+//! - [`geo`]: geocoding and distances (offline ZIP centroids, or Google);
+//!   [`addresses`]: address validation, geocoding, storage and address books.
 //! - [`pricing`]: the delivery-fee engine over versioned configurations.
-//! - [`geo`]: geocoding and distances (offline ZIP centroids, or Google).
-//! - [`addresses`]: address validation, geocoding and storage.
-//! - [`partners`]: partner API authentication.
-//! - [`idempotency`]: Idempotency-Key handling for creates.
+//! - [`orders`]: the order rules, the status machine and the one status-change function.
 //! - [`outbox`]: side effects of status changes, delivered after commit (webhooks).
-//! - [`telemetry`]: JSON log lines.
+//! - [`partners`]: partner API authentication and the partner order contract.
+//! - [`health`]: the state of every dependency.
+//! - [`runtime`]: the Lambda entry point and the in-process request path it shares with
+//!   the local gateway (request span, limits, deadline, panic → 500, error rendering,
+//!   headers, access log); [`telemetry`]: JSON log lines.
 
 pub mod addresses;
 pub mod auth;
@@ -32,11 +36,15 @@ pub mod aws;
 pub mod config;
 pub mod cors;
 pub mod db;
+pub mod drivers;
 pub mod error;
 pub mod geo;
+pub mod health;
 pub mod http;
 pub mod idempotency;
+pub mod identity;
 pub mod input;
+pub mod money;
 pub mod orders;
 pub mod outbox;
 pub mod partners;
@@ -44,8 +52,10 @@ pub mod pricing;
 pub mod ratelimit;
 pub mod runtime;
 pub mod secrets;
+pub mod sign_in;
 pub mod state;
 pub mod telemetry;
+mod text_enum;
 pub mod users;
 
 pub use error::{ApiError, ApiResult};

@@ -5,59 +5,221 @@
 //! window is open and below the limit", or "open a new window when there is none or it has
 //! ended". Under any concurrency exactly `limit` requests pass per window. The items carry
 //! `expiresAt`, so DynamoDB TTL removes idle counters.
+//!
+//! The runtime charges each request to its function's class ([`key_for`]); a handler may
+//! charge further budgets that only it can name ([`charge`]: a sign-in per account, a
+//! refresh per session). The tightest budget a request drew from is the one its
+//! `X-RateLimit-*` headers show. What happens when the counter store is unreachable is
+//! decided per class by [`RateClass::when_store_down`].
 
-use std::collections::HashMap;
+use std::{
+    collections::HashMap,
+    sync::{Arc, Mutex},
+};
 
 use aws_sdk_dynamodb::{error::SdkError, types::AttributeValue};
 use http::{HeaderName, HeaderValue, StatusCode};
+use lambda_http::Request;
 
-use crate::{error::ApiError, AppState};
+use crate::{error::ApiError, identity::RequestIdentity, AppState};
 
-/// Which budget a route draws from.
+/// Which budget a request draws from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RateClass {
-    /// Sign-up, login, refresh: 5 per minute per client IP.
-    Auth,
+    /// Login attempts from one client IP: 30 per minute, so one office behind a NAT can
+    /// still sign in while a script trying accounts from one address is slowed.
+    SignIn,
+    /// Login attempts on one account: 5 per minute, wherever they come from.
+    SignInAccount,
+    /// Sign-ups from one client IP: 5 per minute.
+    SignUp,
+    /// Token refreshes from one client IP: 60 per minute (garbage tokens included).
+    Refresh,
+    /// Refreshes of one session: 5 per minute.
+    RefreshSession,
     /// Admin operations: 10 per minute per user.
     Admin,
     /// Everything else: 100 per minute per user (or IP).
     Api,
     /// File uploads: 20 per hour per user.
     Uploads,
-    /// Partner API: 100 per minute per partner and route.
+    /// Partner API: 100 per minute per partner key and route.
     Partner,
+    /// Failed partner authentications from one client IP: 10 per 5 minutes, then 429.
+    PartnerAuthFailures,
     /// Not limited here (health checks); API Gateway throttling still applies.
     Exempt,
+}
+
+/// What a class does when its counter store cannot be reached.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StoreDown {
+    /// Serve the request: API Gateway throttling still bounds the load.
+    Allow,
+    /// Refuse with 503: the budget guards credentials, and guessing must not become
+    /// unlimited while the store is down.
+    Refuse,
 }
 
 impl RateClass {
     /// Requests allowed per window, and the window in seconds.
     pub fn budget(self) -> Option<(u32, i64)> {
         match self {
-            RateClass::Auth => Some((5, 60)),
+            RateClass::SignIn => Some((30, 60)),
+            RateClass::SignInAccount => Some((5, 60)),
+            RateClass::SignUp => Some((5, 60)),
+            RateClass::Refresh => Some((60, 60)),
+            RateClass::RefreshSession => Some((5, 60)),
             RateClass::Admin => Some((10, 60)),
             RateClass::Api => Some((100, 60)),
             RateClass::Uploads => Some((20, 3600)),
             RateClass::Partner => Some((100, 60)),
+            RateClass::PartnerAuthFailures => Some((10, 300)),
             RateClass::Exempt => None,
         }
     }
 
     pub fn name(self) -> &'static str {
         match self {
-            RateClass::Auth => "auth",
+            RateClass::SignIn => "sign-in",
+            RateClass::SignInAccount => "sign-in-account",
+            RateClass::SignUp => "sign-up",
+            RateClass::Refresh => "refresh",
+            RateClass::RefreshSession => "refresh-session",
             RateClass::Admin => "admin",
             RateClass::Api => "api",
             RateClass::Uploads => "uploads",
             RateClass::Partner => "partner",
+            RateClass::PartnerAuthFailures => "partner-auth-failures",
             RateClass::Exempt => "exempt",
         }
     }
 
-    /// Whether the class counts per client IP even for signed-in callers.
-    pub fn per_ip(self) -> bool {
-        self == RateClass::Auth
+    pub fn when_store_down(self) -> StoreDown {
+        match self {
+            RateClass::SignIn
+            | RateClass::SignInAccount
+            | RateClass::SignUp
+            | RateClass::Refresh
+            | RateClass::RefreshSession
+            | RateClass::PartnerAuthFailures => StoreDown::Refuse,
+            RateClass::Admin
+            | RateClass::Api
+            | RateClass::Uploads
+            | RateClass::Partner
+            | RateClass::Exempt => StoreDown::Allow,
+        }
     }
+}
+
+/// Whose budget of `class` a request draws from: the client IP for the sign-in classes,
+/// the partner key on this route for partner calls, else the signed-in user or the IP.
+pub fn key_for(class: RateClass, identity: &RequestIdentity, route: &str) -> Option<String> {
+    class.budget()?;
+    let ip = || format!("ip:{}", identity.ip());
+    Some(match class {
+        RateClass::SignIn | RateClass::SignUp | RateClass::Refresh => ip(),
+        // Keyed by the presented key too: requests with a wrong key cannot spend the
+        // real partner's budget (wrong keys are counted per IP by PartnerAuthFailures).
+        RateClass::Partner => match &identity.partner {
+            Some(partner) => format!("partner:{}:{}:{route}", partner.slug, partner.key_tag()),
+            None => ip(),
+        },
+        _ => match identity.user_id {
+            Some(user) => format!("user:{user}"),
+            None => ip(),
+        },
+    })
+}
+
+/// The tightest budget a request has drawn from, shared by the runtime and the handler
+/// through the request's extensions.
+#[derive(Debug, Clone, Default)]
+pub struct Drawn(Arc<Mutex<Option<Quota>>>);
+
+impl Drawn {
+    pub fn record(&self, quota: Quota) {
+        if let Ok(mut tightest) = self.0.lock() {
+            let tighter = tightest
+                .is_none_or(|t| (quota.allowed, quota.remaining) < (t.allowed, t.remaining));
+            if tighter {
+                *tightest = Some(quota);
+            }
+        }
+    }
+
+    pub fn tightest(&self) -> Option<Quota> {
+        self.0.lock().ok().and_then(|t| *t)
+    }
+}
+
+/// Counts one request of `identity` against `class`: 429 when the budget is spent, and
+/// per [`RateClass::when_store_down`] when the store is unreachable. The quota is recorded
+/// on the request so its headers show the tightest budget.
+pub async fn charge(
+    state: &AppState,
+    req: &Request,
+    class: RateClass,
+    identity: &str,
+) -> Result<(), ApiError> {
+    let now = chrono::Utc::now().timestamp();
+    match check(state, class, identity, now).await {
+        Ok(None) => Ok(()),
+        Ok(Some(quota)) => {
+            if let Some(drawn) = req.extensions().get::<Drawn>() {
+                drawn.record(quota);
+            }
+            if quota.allowed {
+                Ok(())
+            } else {
+                Err(quota.error(now))
+            }
+        }
+        Err(err) => match class.when_store_down() {
+            StoreDown::Allow => {
+                tracing::error!(class = class.name(), error = %crate::error::chain(&err), "rate limiter unavailable: request allowed");
+                Ok(())
+            }
+            StoreDown::Refuse => {
+                tracing::error!(class = class.name(), error = %crate::error::chain(&err), "rate limiter unavailable: request refused");
+                Err(err)
+            }
+        },
+    }
+}
+
+/// Whether `identity` has already spent its budget of `class`, without counting a
+/// request (a consistent read). `None` when it has not, or when the store cannot say.
+pub async fn spent(state: &AppState, class: RateClass, identity: &str) -> Option<ApiError> {
+    let (limit, _) = class.budget()?;
+    let now = chrono::Utc::now().timestamp();
+    let current = state
+        .dynamodb
+        .get_item()
+        .table_name(&state.config.resources.app_table)
+        .set_key(Some(counter_key(class, identity)))
+        .consistent_read(true)
+        .send()
+        .await
+        .map_err(|err| {
+            tracing::warn!(class = class.name(), error = %crate::error::chain(&err), "rate limiter unavailable: budget not read");
+        })
+        .ok()?;
+    let attrs = current.item().cloned().unwrap_or_default();
+    let hits = read_number(&attrs, "hits").unwrap_or(0);
+    let reset_at = read_number(&attrs, "windowEnd").unwrap_or(now);
+    (reset_at > now && hits >= i64::from(limit))
+        .then(|| quota(limit, hits, reset_at, false).error(now))
+}
+
+fn counter_key(class: RateClass, identity: &str) -> HashMap<String, AttributeValue> {
+    HashMap::from([
+        (
+            "pk".to_owned(),
+            AttributeValue::S(format!("RATE#{}#{identity}", class.name())),
+        ),
+        ("sk".to_owned(), AttributeValue::S("WINDOW".to_owned())),
+    ])
 }
 
 /// The state of a budget after a request was counted (or refused).
@@ -121,13 +283,7 @@ pub async fn check(
         return Ok(None);
     };
     let table = &state.config.resources.app_table;
-    let key = HashMap::from([
-        (
-            "pk".to_owned(),
-            AttributeValue::S(format!("RATE#{}#{identity}", class.name())),
-        ),
-        ("sk".to_owned(), AttributeValue::S("WINDOW".to_owned())),
-    ]);
+    let key = counter_key(class, identity);
     let number = |n: i64| AttributeValue::N(n.to_string());
     // Each round first tries to count in the open window, then to open a new one. A
     // request loses only when the first fails on an open, full window.

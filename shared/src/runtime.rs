@@ -1,23 +1,28 @@
-//! Running handlers: in Lambda ([`run_http`], [`run_event`]) and in-process
-//! ([`handle_http`], [`handle_event`], used by the local gateway and tests).
+//! Running handlers: in Lambda ([`run`]) and in-process ([`handle_http`], [`handle_event`],
+//! used by the local gateway and tests).
 //!
-//! Handlers are plain function pointers over boxed futures, so each Lambda binary links the
+//! Handlers are plain function pointers over boxed futures, so the Lambda binary links the
 //! generic runtime code compiled once here instead of instantiating lambda_http, hyper and
-//! tower again for its own handler type.
+//! tower again for each handler type.
+//!
+//! Every request and job runs inside a span carrying its request id, route (or job name)
+//! and caller, so every log line written while serving it names them.
 
 use std::{future::Future, panic::AssertUnwindSafe, pin::Pin, time::Instant};
 
 use futures_util::FutureExt;
 use lambda_http::{Body, Request, Response};
 use serde_json::Value;
+use tracing::{field, Instrument, Level};
 
 use crate::{
-    auth, cors,
+    cors,
     error::{ApiError, ApiResult, BoxError},
     http::{finish_response, request_id, route_key, styled_error_response, ErrorStyle},
     idempotency,
+    identity::RequestIdentity,
     input::MAX_BODY_BYTES,
-    ratelimit::{self, RateClass},
+    ratelimit::{self, Drawn, RateClass},
     state::AppState,
     telemetry,
 };
@@ -65,71 +70,108 @@ pub type EventFuture<'a> = Pin<Box<dyn Future<Output = Result<Value, BoxError>> 
 /// An ops job (schedule, SNS, direct invoke): `fn handler(state, event) -> result future`.
 pub type EventHandler = for<'a> fn(&'a AppState, Value) -> EventFuture<'a>;
 
-/// Serves one request: refuses oversized bodies, counts it against the function's rate
-/// budget, runs the handler (a panic becomes a 500), renders errors, adds the common
-/// headers (security, request id, rate limit, CORS) and writes the access log line.
+/// A Lambda function, as a function module declares it (`pub const FUNCTION: Lambda`).
+#[derive(Clone, Copy)]
+pub enum Lambda {
+    /// Behind an HttpApi route (API Gateway payload v2).
+    Http(HttpFunction),
+    /// An ops job or the authorizer: schedule, SNS notification or direct invoke.
+    Event(EventHandler),
+}
+
+impl Lambda {
+    pub const fn http(function: HttpFunction) -> Self {
+        Lambda::Http(function)
+    }
+
+    pub const fn event(handler: EventHandler) -> Self {
+        Lambda::Event(handler)
+    }
+}
+
+/// Serves one request inside its span: refuses oversized bodies, counts it against the
+/// function's rate budget, runs the handler under the request deadline (a panic becomes a
+/// 500), renders errors, adds the common headers (security, request id, rate limit, CORS)
+/// and writes the access log line.
 pub async fn handle_http(
     state: &AppState,
     function: &HttpFunction,
     req: Request,
 ) -> Response<Body> {
-    let started = Instant::now();
     let request_id = request_id(&req);
+    let route = route_key(&req).unwrap_or_default();
+    let identity = RequestIdentity::of(&req);
+    let span = tracing::info_span!(
+        "request",
+        request_id = %request_id,
+        route = %route,
+        user_id = field::Empty,
+        partner = field::Empty,
+    );
+    if let Some(user) = identity.user_id {
+        span.record("user_id", field::display(user));
+    }
+    if let Some(partner) = &identity.partner {
+        span.record("partner", partner.slug.as_str());
+    }
+    serve(state, function, req, identity, request_id, route)
+        .instrument(span)
+        .await
+}
+
+async fn serve(
+    state: &AppState,
+    function: &HttpFunction,
+    mut req: Request,
+    identity: RequestIdentity,
+    request_id: String,
+    route: String,
+) -> Response<Body> {
+    let started = Instant::now();
     let method = req.method().clone();
     let path = req.uri().path().to_owned();
-    let route = route_key(&req);
-    let user_id = auth::caller_id(&req);
     let request_headers = req.headers().clone();
-    let now = chrono::Utc::now().timestamp();
-
-    let quota = match rate_identity(
-        &req,
-        function.rate_class,
-        user_id.as_deref(),
-        route.as_deref(),
-    ) {
-        None => None,
-        Some(identity) => {
-            match ratelimit::check(state, function.rate_class, &identity, now).await {
-                Ok(quota) => quota,
-                Err(err) => {
-                    // The limiter's store is down: serve the request rather than fail it;
-                    // API Gateway throttling still bounds the load.
-                    tracing::error!(request_id = %request_id, error = %crate::error::chain(&err), "rate limiter unavailable");
-                    None
-                }
-            }
-        }
-    };
+    let drawn = Drawn::default();
+    req.extensions_mut().insert(drawn.clone());
+    req.extensions_mut().insert(identity.clone());
 
     let result = if crate::input::body_bytes(&req, MAX_BODY_BYTES).is_err() {
         Err(ApiError::payload_too_large(MAX_BODY_BYTES))
-    } else if let Some(refused) = quota.filter(|q| !q.allowed) {
-        Err(refused.error(now))
-    } else if function.idempotent && req.method() == http::Method::POST {
-        run_idempotently(state, function, req, user_id.as_deref(), now).await
     } else {
-        run_handler(state, function, req).await
+        let limited = match ratelimit::key_for(function.rate_class, &identity, &route) {
+            None => Ok(()),
+            Some(key) => ratelimit::charge(state, &req, function.rate_class, &key).await,
+        };
+        match limited {
+            Err(refused) => Err(refused),
+            Ok(()) => {
+                let deadline = state.config.request_timeout;
+                let run = async {
+                    if function.idempotent && req.method() == http::Method::POST {
+                        run_idempotently(state, function, req, &identity).await
+                    } else {
+                        run_handler(state, function, req).await
+                    }
+                };
+                tokio::time::timeout(deadline, run)
+                    .await
+                    .unwrap_or_else(|_| Err(timed_out(deadline)))
+            }
+        }
     };
 
     let response = match result {
         Ok(response) => response,
         Err(err) => {
             if err.is_server_error() {
-                let cause = std::error::Error::source(&err).map(|c| c.to_string());
-                tracing::error!(
-                    request_id = %request_id,
-                    code = %err.code,
-                    message = %err.message,
-                    cause = cause.as_deref().unwrap_or(""),
-                    "request failed"
-                );
+                log_failure(&err);
             }
             styled_error_response(&err, &request_id, function.error_style)
         }
     };
     let mut response = finish_response(response, &request_id);
-    if let Some(quota) = quota.filter(|q| q.allowed) {
+    if let Some(quota) = drawn.tightest().filter(|q| q.allowed) {
+        let now = chrono::Utc::now().timestamp();
         for (name, value) in quota.headers(now) {
             response.headers_mut().insert(name, value);
         }
@@ -140,16 +182,38 @@ pub async fn handle_http(
         &mut response,
     );
     tracing::info!(
-        request_id = %request_id,
         method = %method,
         path = %path,
-        route = route.as_deref().unwrap_or(""),
-        user_id = user_id.as_deref().unwrap_or(""),
         status = response.status().as_u16(),
         latency_ms = started.elapsed().as_secs_f64() * 1000.0,
         "request"
     );
     response
+}
+
+/// A request that outlived the deadline: a dependency hung. Lambda would otherwise bill
+/// it until the function's timeout and answer nothing.
+#[track_caller]
+fn timed_out(deadline: std::time::Duration) -> ApiError {
+    ApiError::service_unavailable("a dependency did not answer in time; retry")
+        .with_code("dependency_timeout")
+        .with_source(format!(
+            "the request took longer than {} ms",
+            deadline.as_millis()
+        ))
+}
+
+/// The log line of a 5xx: what failed, where, what the code was doing, and why.
+fn log_failure(err: &ApiError) {
+    let cause = std::error::Error::source(err).map(crate::error::chain);
+    tracing::error!(
+        code = %err.code,
+        message = %err.message,
+        at = %err.location,
+        doing = err.doing.unwrap_or(""),
+        cause = cause.as_deref().unwrap_or(""),
+        "request failed"
+    );
 }
 
 /// Runs the handler; a panic becomes a 500 for this request only.
@@ -167,7 +231,7 @@ async fn run_handler(
                 .map(|s| (*s).to_owned())
                 .or_else(|| panic.downcast_ref::<String>().cloned())
                 .unwrap_or_else(|| "handler panicked".to_owned());
-            Err(ApiError::internal(message))
+            Err(ApiError::internal(message).doing("running the handler"))
         })
 }
 
@@ -176,14 +240,14 @@ async fn run_idempotently(
     state: &AppState,
     function: &HttpFunction,
     req: Request,
-    user_id: Option<&str>,
-    now: i64,
+    identity: &RequestIdentity,
 ) -> ApiResult<Response<Body>> {
     let Some(key) = idempotency::key(&req)? else {
         return run_handler(state, function, req).await;
     };
-    let scope = idempotency_scope(&req, user_id);
+    let scope = identity.idempotency_scope();
     let fingerprint = idempotency::fingerprint(&req);
+    let now = chrono::Utc::now().timestamp();
     if let idempotency::Claim::Replay(response) =
         idempotency::claim(state, &scope, &key, &fingerprint, now).await?
     {
@@ -211,70 +275,48 @@ async fn run_idempotently(
     result
 }
 
-/// Whose keys these are: the user, or the partner (by slug and key), or the client IP.
-fn idempotency_scope(req: &Request, user_id: Option<&str>) -> String {
-    if let Some(user) = user_id {
-        return format!("user:{user}");
-    }
-    if let Some(slug) = crate::partners::claimed_slug(req) {
-        let key = crate::http::header(req.headers(), "x-api-key").unwrap_or("");
-        return format!("partner:{slug}:{}", &crate::partners::hash_key(key)[..16]);
-    }
-    format!("ip:{}", crate::http::source_ip(req).unwrap_or_default())
+/// How loudly a finished job is logged: ops jobs once per run; the local gateway's
+/// every-second relay only when something failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum JobLog {
+    Every,
+    FailuresOnly,
 }
 
-/// Whose budget a request draws from: the signed-in user, the partner on this route, or
-/// the client IP.
-fn rate_identity(
-    req: &Request,
-    class: RateClass,
-    user_id: Option<&str>,
-    route: Option<&str>,
-) -> Option<String> {
-    class.budget()?;
-    if class == RateClass::Partner {
-        if let Some(slug) = crate::partners::claimed_slug(req) {
-            // Keyed by the presented key too: requests with a wrong key cannot spend the
-            // real partner's budget.
-            let key = crate::http::header(req.headers(), "x-api-key").unwrap_or("");
-            let key_hash = crate::partners::hash_key(key);
-            return Some(format!(
-                "partner:{slug}:{}:{}",
-                &key_hash[..16],
-                route.unwrap_or("")
-            ));
-        }
-    }
-    match user_id {
-        Some(user) if !class.per_ip() => Some(format!("user:{user}")),
-        _ => Some(format!(
-            "ip:{}",
-            crate::http::source_ip(req).unwrap_or_else(|| "unknown".into())
-        )),
-    }
-}
-
-/// Runs one ops job invocation with a log line for its outcome.
+/// Runs one ops job invocation inside its span, with a log line for its outcome.
 pub async fn handle_event(
     state: &AppState,
+    job: &str,
+    request_id: &str,
     handler: EventHandler,
     event: Value,
+    log: JobLog,
 ) -> Result<Value, BoxError> {
-    let started = Instant::now();
-    let result = AssertUnwindSafe(handler(state, event))
-        .catch_unwind()
-        .await
-        .unwrap_or_else(|_| Err("job panicked".into()));
-    let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
-    match &result {
-        Ok(_) => tracing::info!(latency_ms, "job finished"),
-        Err(err) => {
-            // The whole chain: an ApiError's own text hides its cause from clients only.
-            let cause = std::error::Error::source(&**err).map(crate::error::chain);
-            tracing::error!(latency_ms, error = %err, cause = cause.as_deref().unwrap_or(""), "job failed")
+    let span = tracing::info_span!("job", job, request_id);
+    async move {
+        let started = Instant::now();
+        let result = AssertUnwindSafe(handler(state, event))
+            .catch_unwind()
+            .await
+            .unwrap_or_else(|_| Err("job panicked".into()));
+        let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
+        match &result {
+            Ok(_) if log == JobLog::Every => tracing::info!(latency_ms, "job finished"),
+            Ok(_) => tracing::event!(Level::DEBUG, latency_ms, "job finished"),
+            Err(err) => {
+                // The whole chain: an ApiError's own text hides its cause from clients only.
+                let cause = std::error::Error::source(&**err).map(crate::error::chain);
+                let at = err
+                    .downcast_ref::<ApiError>()
+                    .map(|e| e.location.to_string())
+                    .unwrap_or_default();
+                tracing::error!(latency_ms, error = %err, at, cause = cause.as_deref().unwrap_or(""), "job failed")
+            }
         }
+        result
     }
-    result
+    .instrument(span)
+    .await
 }
 
 /// The cold start shared by both runtimes: logs, then state. Leaked on purpose: it lives
@@ -295,26 +337,35 @@ fn tokio_runtime() -> Result<tokio::runtime::Runtime, BoxError> {
         .build()?)
 }
 
-/// The whole `main` of an HTTP function.
-pub fn run_http(function: &'static HttpFunction) -> Result<(), BoxError> {
+/// The whole `main` of a Lambda function: `name` is the function's module, `lambda` its
+/// declaration.
+pub fn run(name: &'static str, lambda: &'static Lambda) -> Result<(), BoxError> {
     tokio_runtime()?.block_on(async move {
         let state = cold_start().await?;
-        lambda_http::run(lambda_http::service_fn(move |req: Request| async move {
-            Ok::<_, BoxError>(handle_http(state, function, req).await)
-        }))
-        .await
-    })
-}
-
-/// The whole `main` of an ops job function.
-pub fn run_event(handler: EventHandler) -> Result<(), BoxError> {
-    tokio_runtime()?.block_on(async move {
-        let state = cold_start().await?;
-        lambda_runtime::run(lambda_runtime::service_fn(
-            move |event: lambda_runtime::LambdaEvent<Value>| async move {
-                handle_event(state, handler, event.payload).await
-            },
-        ))
-        .await
+        match lambda {
+            Lambda::Http(function) => {
+                lambda_http::run(lambda_http::service_fn(move |req: Request| async move {
+                    Ok::<_, BoxError>(handle_http(state, function, req).await)
+                }))
+                .await
+            }
+            Lambda::Event(handler) => {
+                lambda_runtime::run(lambda_runtime::service_fn(
+                    move |event: lambda_runtime::LambdaEvent<Value>| async move {
+                        let request_id = event.context.request_id.clone();
+                        handle_event(
+                            state,
+                            name,
+                            &request_id,
+                            *handler,
+                            event.payload,
+                            JobLog::Every,
+                        )
+                        .await
+                    },
+                ))
+                .await
+            }
+        }
     })
 }

@@ -44,7 +44,7 @@ impl AppState {
         let sdk = aws::load_sdk_config(&config.aws).await;
         let db = Db::new(&config.database, &sdk);
         Self {
-            dynamodb: aws_sdk_dynamodb::Client::new(&sdk),
+            dynamodb: aws::dynamodb_client(&sdk, &config.aws),
             s3: aws::s3_client(&sdk, &config.aws),
             secrets: aws_sdk_secretsmanager::Client::new(&sdk),
             http: reqwest::Client::builder()

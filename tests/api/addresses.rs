@@ -111,7 +111,7 @@ async fn bad_addresses_name_their_fields() {
             ),
         )
         .await;
-    assert_eq!(shared.status(), 400, "only staff share addresses");
+    assert_eq!(shared.status(), 403, "only staff share addresses");
     let unknown_place = app
         .call(
             "POST",

@@ -266,7 +266,8 @@ async fn login_failures_look_the_same() {
 
 #[tokio::test]
 async fn reusing_a_rotated_refresh_token_revokes_the_session() {
-    let app = TestApp::spawn().await;
+    // No grace: any reuse is a stolen copy.
+    let app = TestApp::spawn_with(&[("REFRESH_REUSE_GRACE_SECONDS", "0")]).await;
     let user = app.user(Role::Vendor).await;
     let first = refresh(&app, &user.refresh_token).await;
     assert_eq!(first.status(), 200);

@@ -1,13 +1,48 @@
 //! `GET /api/health` through the local gateway, with every dependency up and with the
-//! database taken away.
+//! database taken away: status alone for anyone, every dependency for staff.
 
 use api_tests::{json_body, test_config, TestApp};
-use shared::AppState;
+use shared::{
+    auth::{sessions, Role},
+    AppState,
+};
+
+/// A staff bearer token of a live session, made without the database (the session is in
+/// DynamoDB and the token is signed with the key from Secrets Manager).
+async fn staff_token(state: &AppState) -> String {
+    let user = uuid::Uuid::new_v4();
+    let (session, _) = sessions::create(state, user, Role::Admin)
+        .await
+        .expect("session");
+    let keys = state.jwt().await.expect("keys");
+    keys.issue(user, session.id, Role::Admin, chrono::Utc::now())
+        .0
+}
+
+async fn staff_health(app: &TestApp) -> reqwest::Response {
+    let token = staff_token(&app.state).await;
+    app.call("GET", "/api/health", Some(&token), None).await
+}
+
+#[tokio::test]
+async fn anyone_learns_only_whether_the_api_is_up() {
+    let app = TestApp::spawn().await;
+    let client = app.user(Role::Client).await;
+    for token in [None, Some(client.token.as_str()), Some("not-a-token")] {
+        let response = app.call("GET", "/api/health", token, None).await;
+        assert_eq!(response.status(), 200);
+        let body = json_body(response).await;
+        let keys: Vec<&String> = body.as_object().expect("object").keys().collect();
+        assert_eq!(keys, ["status", "timestamp"], "{body}");
+        assert_eq!(body["status"], "healthy");
+        assert!(!body.to_string().contains("postgis"));
+    }
+}
 
 #[tokio::test]
 async fn healthy_stack_reports_every_service_up() {
     let app = TestApp::spawn().await;
-    let response = app.get("/api/health").await;
+    let response = staff_health(&app).await;
     assert_eq!(response.status(), 200);
     assert_eq!(response.headers()["content-type"], "application/json");
     assert_eq!(response.headers()["x-frame-options"], "DENY");
@@ -45,7 +80,8 @@ async fn unreachable_database_is_503_with_database_down() {
         .expect("provision");
     let app = TestApp::serve(state, String::new()).await;
 
-    let response = app.get("/api/health").await;
+    assert_eq!(app.get("/api/health").await.status(), 503);
+    let response = staff_health(&app).await;
     assert_eq!(response.status(), 503);
     assert_eq!(response.headers()["content-type"], "application/json");
     let body = json_body(response).await;
@@ -81,7 +117,7 @@ async fn database_lost_while_running_degrades_then_recovers() {
         ))
         .await
         .expect("cut open connections");
-    let response = app.get("/api/health").await;
+    let response = staff_health(&app).await;
     assert_eq!(response.status(), 503);
     let body = json_body(response).await;
     assert_eq!(body["services"]["database"]["status"], "down", "{body}");
@@ -105,13 +141,32 @@ async fn missing_aws_resources_are_reported_down() {
         TestApp::admin_url().rsplit_once('/').expect("url").0,
         app.database
     );
-    // Names the emulator has never seen: table and bucket checks fail, the database is fine.
-    let state = AppState::from_config(test_config(&db_url, &prefix, &[])).await;
-    let broken = TestApp::serve(state, String::new()).await;
-    let body = json_body(broken.get("/api/health").await).await;
+    let resources = &app.state.config.resources;
+    // A bucket the emulator has never seen; the table (and the sessions in it) is the
+    // test's own, so a staff token still works.
+    let no_bucket = AppState::from_config(test_config(
+        &db_url,
+        &prefix,
+        &[
+            ("APP_TABLE", &resources.app_table),
+            ("JWT_SECRET_ID", &app.state.config.auth.jwt_secret_id),
+        ],
+    ))
+    .await;
+    let broken = TestApp::serve(no_bucket, String::new()).await;
+    let token = staff_token(&app.state).await;
+    let response = broken.call("GET", "/api/health", Some(&token), None).await;
+    assert_eq!(response.status(), 503);
+    let body = json_body(response).await;
     assert_eq!(body["services"]["database"]["status"], "up", "{body}");
-    assert_eq!(body["services"]["dynamodb"]["status"], "down");
+    assert_eq!(body["services"]["dynamodb"]["status"], "up");
     assert_eq!(body["services"]["s3"]["status"], "down");
+    // Without its table nobody can be recognised as staff: the status alone says degraded.
+    let no_table = AppState::from_config(test_config(&db_url, &prefix, &[])).await;
+    let broken = TestApp::serve(no_table, String::new()).await;
+    let response = broken.call("GET", "/api/health", Some(&token), None).await;
+    assert_eq!(response.status(), 503);
+    assert_eq!(json_body(response).await["status"], "degraded");
 }
 
 async fn connect_admin() -> tokio_postgres::Client {

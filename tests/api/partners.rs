@@ -268,7 +268,14 @@ async fn drafts_are_validated_and_the_delivery_window_enforced() {
 
     for (date, time) in [
         (delivery_day(), "06:59".to_owned()),
+        (delivery_day(), "22:00".to_owned()),
         (delivery_day(), "22:01".to_owned()),
+        (
+            (Utc::now().with_timezone(&Los_Angeles) + Duration::days(366))
+                .format("%Y-%m-%d")
+                .to_string(),
+            "12:00".to_owned(),
+        ),
         (
             Utc::now()
                 .with_timezone(&Los_Angeles)
@@ -429,7 +436,12 @@ async fn partners_see_only_their_own_orders_and_rejections_cancel() {
         json!({ "id": id, "isAccepted": true }),
     )
     .await;
-    assert_eq!(twice.status(), 409);
+    assert_eq!(
+        twice.status(),
+        422,
+        "only a draft awaiting the partner is confirmed"
+    );
+    assert_eq!(json_body(twice).await["code"], "order_not_confirmable");
 }
 
 #[tokio::test]

@@ -105,13 +105,40 @@ async fn bad_quotes_are_rejected_clearly() {
         json_body(nothing).await["error"]["code"],
         "pricing_unavailable"
     );
-    let unknown = quote(
+    for (body, field) in [
+        (json!({ "headCount": 5, "tip": 1e12 }), "tip"),
+        (json!({ "headCount": 5, "foodCost": 2_000_000 }), "foodCost"),
+        (json!({ "headCount": 10_001 }), "headCount"),
+    ] {
+        let response = quote(&app, &client.token, body.clone()).await;
+        assert_eq!(response.status(), 400, "{body}");
+        assert!(json_body(response).await["error"]["details"]
+            .to_string()
+            .contains(field));
+    }
+    // Another partner's configuration is for staff only; an unknown one is not found.
+    let other = quote(
         &app,
         &client.token,
         json!({ "headCount": 5, "clientConfig": "kasa" }),
     )
     .await;
+    assert_eq!(other.status(), 403);
+    let admin = app.user(Role::Admin).await;
+    let unknown = quote(
+        &app,
+        &admin.token,
+        json!({ "headCount": 5, "clientConfig": "kasa" }),
+    )
+    .await;
     assert_eq!(unknown.status(), 404);
+    assert_eq!(
+        app.call("GET", "/api/pricing/tiers", Some(&client.token), None)
+            .await
+            .status(),
+        403,
+        "configurations are for staff"
+    );
 }
 
 #[tokio::test]

@@ -12,20 +12,49 @@ use Role::{Admin, Client, Driver, Helpdesk, SuperAdmin, Vendor};
 fn expected(permission: Permission) -> &'static [Role] {
     match permission {
         Permission::OwnAccount => &[Client, Vendor, Driver, Helpdesk, Admin, SuperAdmin],
-        Permission::ListUsers | Permission::ViewUsers | Permission::UpdateUsers => {
-            &[Helpdesk, Admin, SuperAdmin]
-        }
+        Permission::ListUsers
+        | Permission::ViewUsers
+        | Permission::UpdateUsers
+        | Permission::ShareAddresses
+        | Permission::ManageAllAddresses
+        | Permission::BackdateOrders
+        | Permission::ViewAllOrders
+        | Permission::ManageOrders
+        | Permission::ViewAnyVendorOrders
+        | Permission::ViewPricing
+        | Permission::ViewSystemHealth => &[Helpdesk, Admin, SuperAdmin],
         Permission::DeleteUsers
         | Permission::ChangeRoles
+        | Permission::DeleteOrders
         | Permission::ManagePricing
         | Permission::ManageWebhooks => &[Admin, SuperAdmin],
         Permission::OwnAddresses | Permission::ViewOrders | Permission::QuotePrices => {
             &[Client, Vendor, Driver, Helpdesk, Admin, SuperAdmin]
         }
         Permission::CreateOrders => &[Client, Vendor, Helpdesk, Admin, SuperAdmin],
-        Permission::ManageOrders => &[Helpdesk, Admin, SuperAdmin],
         Permission::ViewVendorOrders => &[Vendor, Helpdesk, Admin, SuperAdmin],
     }
+}
+
+/// An order the CLIENT `target` placed; returns its id and number.
+async fn order_of(app: &TestApp, target: &TestUser) -> (String, String) {
+    let order = json_body(
+        app.call(
+            "POST",
+            "/api/catering-requests",
+            Some(&target.token),
+            Some(catering_body(20)),
+        )
+        .await,
+    )
+    .await;
+    (
+        order["order"]["id"].as_str().expect("order id").to_owned(),
+        order["order"]["orderNumber"]
+            .as_str()
+            .expect("order number")
+            .to_owned(),
+    )
 }
 
 /// Calls the route that needs `permission` on a fresh CLIENT target; true when allowed.
@@ -82,25 +111,88 @@ async fn attempt(app: &TestApp, permission: Permission, actor: Option<&TestUser>
         Permission::ViewOrders => (app.call("GET", "/api/orders", token, None).await, 200),
         Permission::ManageOrders => {
             // An order of the CLIENT target, which only staff may move forward.
-            let order = json_body(
-                app.call(
-                    "POST",
-                    "/api/catering-requests",
-                    Some(&target.token),
-                    Some(catering_body(20)),
-                )
-                .await,
-            )
-            .await;
-            let path = format!(
-                "/api/catering-requests/{}/status",
-                order["order"]["id"].as_str().expect("order id")
-            );
+            let (id, _) = order_of(app, &target).await;
+            let path = format!("/api/catering-requests/{id}/status");
             (
                 app.call("PATCH", &path, token, Some(json!({ "status": "ASSIGNED" })))
                     .await,
                 200,
             )
+        }
+        Permission::ViewAllOrders => {
+            let (_, number) = order_of(app, &target).await;
+            (
+                app.call("GET", &format!("/api/orders/{number}"), token, None)
+                    .await,
+                200,
+            )
+        }
+        Permission::DeleteOrders => {
+            let (_, number) = order_of(app, &target).await;
+            (
+                app.call("DELETE", &format!("/api/orders/{number}"), token, None)
+                    .await,
+                204,
+            )
+        }
+        Permission::BackdateOrders => {
+            let mut body = catering_body(20);
+            let yesterday = chrono::Utc::now() - chrono::Duration::days(1);
+            body["pickupDateTime"] = json!(yesterday);
+            body["arrivalDateTime"] = json!(yesterday + chrono::Duration::minutes(45));
+            (
+                app.call("POST", "/api/catering-requests", token, Some(body))
+                    .await,
+                201,
+            )
+        }
+        Permission::ShareAddresses => (
+            app.call(
+                "POST",
+                "/api/addresses",
+                token,
+                Some(json!({ "street1": "1 Market St", "city": "San Francisco", "state": "CA", "isShared": true })),
+            )
+            .await,
+            201,
+        ),
+        Permission::ManageAllAddresses => {
+            let address = json_body(
+                app.call(
+                    "POST",
+                    "/api/addresses",
+                    Some(&target.token),
+                    Some(json!({ "street1": "1 Market St", "city": "San Francisco", "state": "CA" })),
+                )
+                .await,
+            )
+            .await;
+            let id = address["address"]["id"].as_str().expect("address id");
+            (
+                app.call("GET", &format!("/api/addresses/{id}"), token, None)
+                    .await,
+                200,
+            )
+        }
+        Permission::ViewAnyVendorOrders => (
+            app.call(
+                "GET",
+                &format!("/api/vendor/orders?vendorId={}", target.id),
+                token,
+                None,
+            )
+            .await,
+            200,
+        ),
+        Permission::ViewPricing => (
+            app.call("GET", "/api/pricing/tiers", token, None).await,
+            200,
+        ),
+        Permission::ViewSystemHealth => {
+            // Everyone learns whether the API is up; only holders see its dependencies.
+            let response = app.call("GET", "/api/health", token, None).await;
+            assert_eq!(response.status(), 200);
+            return json_body(response).await["services"].is_object();
         }
         Permission::ViewVendorOrders => (
             app.call("GET", "/api/vendor/orders", token, None).await,
@@ -136,8 +228,14 @@ async fn attempt(app: &TestApp, permission: Permission, actor: Option<&TestUser>
         return true;
     }
     // A denial is 401 (no token), 403 (role) or 404 (another user's object): never data.
+    // Recording a past pickup is a field rule for those without the permission: 400.
+    let denials: &[u16] = if permission == Permission::BackdateOrders {
+        &[400, 401, 403]
+    } else {
+        &[401, 403, 404]
+    };
     assert!(
-        [401, 403, 404].contains(&status),
+        denials.contains(&status),
         "{permission:?} by {:?}: unexpected {status}",
         actor.map(|a| a.role)
     );

@@ -1,47 +1,55 @@
-//! The template, the functions registry, the binaries, the sample events, the OpenAPI
-//! document and the local gateway must describe the same set of functions and routes.
+//! The template, the functions registry, the sample events, the OpenAPI document and the
+//! local gateway must describe the same set of functions and routes; every sample event
+//! runs through its handler; `shared` has no module cycles.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use api_tests::{repo_root, TestApp};
 use local_stack::template::Template;
+use serde_json::Value;
+use shared::runtime::{handle_event, handle_http, JobLog, Lambda};
 
 fn template() -> Template {
     Template::load(&repo_root().join("template.yaml")).expect("template.yaml parses")
 }
+
+/// The one binary every function is built from (`functions/src/main.rs`).
+const LAMBDA_BINARY: &str = "readyset-lambda";
 
 #[test]
 fn every_template_function_is_registered_and_every_registered_function_is_deployed() {
     let in_template: BTreeSet<String> = template()
         .functions
         .iter()
-        .map(|f| f.binary.clone())
+        .map(|f| f.handler.clone())
         .collect();
-    let registered: BTreeSet<String> = functions::REGISTRY
-        .iter()
-        .map(|f| f.name.to_owned())
-        .collect();
+    let registered: BTreeSet<String> = functions::REGISTRY.iter().map(|f| f.name()).collect();
     assert_eq!(in_template, registered);
 }
 
 #[test]
-fn every_function_has_a_binary_a_cargo_target_and_a_sample_event() {
+fn every_function_runs_the_one_binary_and_has_a_module_and_a_sample_event() {
     let manifest =
         std::fs::read_to_string(repo_root().join("functions/Cargo.toml")).expect("manifest");
+    assert!(
+        manifest.contains(&format!(
+            "name = \"{LAMBDA_BINARY}\"\npath = \"src/main.rs\"\ntest = false"
+        )),
+        "functions/Cargo.toml builds the one Lambda binary"
+    );
     for function in template().functions {
-        let name = &function.binary;
-        let bin = repo_root().join(format!("functions/src/bin/{name}.rs"));
-        assert!(
-            bin.is_file(),
-            "{} has no {}",
-            function.logical_id,
-            bin.display()
+        let name = &function.handler;
+        assert_eq!(
+            function.binary, LAMBDA_BINARY,
+            "{}: every function is the one binary, chosen by its Handler",
+            function.logical_id
         );
+        let module = repo_root().join(format!("functions/src/{}.rs", name.replace('-', "_")));
         assert!(
-            manifest.contains(&format!(
-                "name = \"{name}\"\npath = \"src/bin/{name}.rs\"\ntest = false"
-            )),
-            "functions/Cargo.toml has no [[bin]] {name} with test = false"
+            module.is_file(),
+            "{} should live in {}",
+            function.logical_id,
+            module.display()
         );
         let event = repo_root().join(format!("events/{name}.json"));
         let text = std::fs::read_to_string(&event).unwrap_or_else(|_| {
@@ -51,7 +59,7 @@ fn every_function_has_a_binary_a_cargo_target_and_a_sample_event() {
                 event.display()
             )
         });
-        let json: serde_json::Value = serde_json::from_str(&text).expect("sample event is JSON");
+        let json: Value = serde_json::from_str(&text).expect("sample event is JSON");
         if !function.routes.is_empty() {
             assert_eq!(
                 json["version"], "2.0",
@@ -63,28 +71,51 @@ fn every_function_has_a_binary_a_cargo_target_and_a_sample_event() {
 }
 
 #[test]
-fn every_function_module_is_named_like_its_binary() {
-    for function in template().functions {
-        let module = repo_root().join(format!(
-            "functions/src/{}.rs",
-            function.binary.replace('-', "_")
-        ));
-        assert!(
-            module.is_file(),
-            "{} should live in {}",
-            function.binary,
-            module.display()
+fn every_function_logs_to_its_own_group_with_the_retention_setting() {
+    let template = template();
+    let resources = template.raw["Resources"].as_mapping().expect("resources");
+    for function in &template.functions {
+        let group = match &function.log_group {
+            Some(yaml_serde::Value::Tagged(tagged)) if tagged.tag == "Ref" => {
+                tagged.value.as_str().unwrap_or("").to_owned()
+            }
+            other => panic!(
+                "{}: LoggingConfig.LogGroup must be !Ref to its log group, not {other:?}",
+                function.logical_id
+            ),
+        };
+        let resource = resources
+            .get(group.as_str())
+            .unwrap_or_else(|| panic!("{}: no resource {group}", function.logical_id));
+        assert_eq!(
+            resource["Type"].as_str(),
+            Some("AWS::Logs::LogGroup"),
+            "{group}"
         );
+        match &resource["Properties"]["RetentionInDays"] {
+            yaml_serde::Value::Tagged(tagged) => {
+                assert_eq!(
+                    (tagged.tag.to_string().as_str(), tagged.value.as_str()),
+                    ("!Ref", Some("LogRetentionDays")),
+                    "{group}"
+                )
+            }
+            other => {
+                panic!("{group}: RetentionInDays must be !Ref LogRetentionDays, not {other:?}")
+            }
+        }
     }
 }
 
 #[test]
 fn every_function_has_a_matching_lambda_kind() {
-    for function in template().functions {
-        let registered = functions::find(&function.binary).expect("registered");
-        let is_http = matches!(registered.handler, functions::Handler::Http(_));
-        let is_authorizer = template()
+    let template = template();
+    for function in &template.functions {
+        let registered = functions::find(&function.handler).expect("registered");
+        let is_http = matches!(registered.lambda, Lambda::Http(_));
+        let is_authorizer = template
             .default_authorizer
+            .as_ref()
             .is_some_and(|a| a.function_logical_id == function.logical_id);
         if is_authorizer {
             assert!(!is_http, "the authorizer is invoked with authorizer events");
@@ -94,7 +125,7 @@ fn every_function_has_a_matching_lambda_kind() {
             is_http,
             !function.routes.is_empty(),
             "{}: HTTP handlers must have HttpApi routes and event handlers none",
-            function.binary
+            function.handler
         );
     }
 }
@@ -103,7 +134,7 @@ fn every_function_has_a_matching_lambda_kind() {
 fn openapi_documents_exactly_the_template_routes() {
     let text =
         std::fs::read_to_string(repo_root().join("infra/openapi.yaml")).expect("openapi.yaml");
-    let doc: serde_yaml::Value = serde_yaml::from_str(&text).expect("openapi parses");
+    let doc: yaml_serde::Value = yaml_serde::from_str(&text).expect("openapi parses");
     let mut documented = BTreeSet::new();
     for (path, item) in doc["paths"].as_mapping().expect("paths") {
         for (method, _) in item.as_mapping().expect("path item") {
@@ -128,40 +159,271 @@ async fn the_local_gateway_serves_exactly_the_template_routes() {
     assert_eq!(app.route_keys, routed);
 }
 
+/// What each sample event gets when run through its handler against the demo data, in
+/// the order they run (later events build on earlier ones).
+const SAMPLE_OUTCOMES: &[(&str, u16)] = &[
+    ("health", 200),
+    ("auth-login", 200),
+    ("auth-signup", 201),
+    ("auth-refresh", 401),
+    ("auth-current-user", 200),
+    ("addresses", 201),
+    ("address-by-id", 200),
+    ("catering-requests", 201),
+    ("on-demand-create", 201),
+    ("orders", 200),
+    ("order-by-number", 200),
+    ("catering-request-status", 200),
+    ("user-orders", 200),
+    ("vendor-orders", 200),
+    ("pricing-calculate", 200),
+    ("pricing-tiers", 200),
+    ("calculator-calculate", 200),
+    ("partner-order-by-id", 200),
+    ("partner-order-update", 200),
+    ("partner-order-confirm", 200),
+    ("partner-order-draft", 201),
+    ("admin-webhooks", 200),
+    ("admin-webhook-retry", 404),
+    ("users", 200),
+    ("user-by-id", 200),
+    ("user-change-role", 200),
+    ("auth-logout", 204),
+    ("authorizer", 0),
+    ("migrate", 0),
+    ("outbox-relay", 0),
+];
+
+/// Moves the dates in a sample body into the window the rules accept today: the partner
+/// contract takes deliveries 2 hours to 365 days ahead, so any fixed date goes stale.
+fn shift_dates(body: &mut Value) {
+    let tomorrow = chrono::Utc::now() + chrono::Duration::days(1);
+    if body.get("deliveryDate").is_some() {
+        body["deliveryDate"] = Value::String(tomorrow.format("%Y-%m-%d").to_string());
+    }
+    if body.get("pickupDateTime").is_some() {
+        body["pickupDateTime"] = serde_json::json!(tomorrow);
+        body["arrivalDateTime"] = serde_json::json!(tomorrow + chrono::Duration::minutes(45));
+    }
+}
+
 #[tokio::test]
-async fn the_sample_health_event_runs_through_the_handler() {
+async fn every_sample_event_runs_through_its_handler() {
     let app = TestApp::spawn().await;
-    let text = std::fs::read_to_string(repo_root().join("events/health.json")).expect("event");
-    let request = lambda_http::request::from_str(&text).expect("decodes");
-    let response =
-        shared::runtime::handle_http(&app.state, &functions::health::FUNCTION, request).await;
-    assert_eq!(response.status(), 200);
+    app.seed().await;
+    let in_events: BTreeSet<String> = std::fs::read_dir(repo_root().join("events"))
+        .expect("events")
+        .filter_map(|e| e.ok())
+        .filter_map(|e| {
+            e.file_name()
+                .to_str()?
+                .strip_suffix(".json")
+                .map(str::to_owned)
+        })
+        .collect();
+    let listed: BTreeSet<String> = SAMPLE_OUTCOMES
+        .iter()
+        .map(|(n, _)| (*n).to_owned())
+        .collect();
     assert_eq!(
-        response.headers()["x-request-id"],
-        "c6af9ac6-7b61-11e6-9a41-93e8deadbeef"
+        in_events, listed,
+        "every sample event has an expected outcome"
     );
+    let mut outcomes = BTreeMap::new();
+    for (name, expected) in SAMPLE_OUTCOMES {
+        let path = repo_root().join(format!("events/{name}.json"));
+        let mut event: Value =
+            serde_json::from_str(&std::fs::read_to_string(&path).expect("event")).expect("json");
+        let function = functions::find(name).expect("registered");
+        match function.lambda {
+            Lambda::Http(http) => {
+                if let Some(body) = event["body"].as_str() {
+                    let mut body: Value = serde_json::from_str(body).expect("body is JSON");
+                    shift_dates(&mut body);
+                    event["body"] = Value::String(body.to_string());
+                }
+                let request = lambda_http::request::from_str(&event.to_string()).expect("decodes");
+                let route = event["routeKey"].as_str().expect("route").to_owned();
+                let response = handle_http(&app.state, http, request).await;
+                app.check_response(&route, &response);
+                outcomes.insert(*name, response.status().as_u16());
+                assert_eq!(
+                    response.status().as_u16(),
+                    *expected,
+                    "{name}: {:?}",
+                    response.body()
+                );
+            }
+            Lambda::Event(handler) => {
+                let result =
+                    handle_event(&app.state, name, "sample", *handler, event, JobLog::Every)
+                        .await
+                        .unwrap_or_else(|e| panic!("{name} failed: {e}"));
+                match *name {
+                    "authorizer" => assert_eq!(
+                        result,
+                        serde_json::json!({ "isAuthorized": false }),
+                        "the sample token is not signed by this deployment's key"
+                    ),
+                    "migrate" => {
+                        assert_eq!(result["applied"], serde_json::json!([]));
+                        assert_eq!(
+                            result["latestVersion"],
+                            shared::db::latest_migration_version()
+                        );
+                    }
+                    _ => assert!(result.is_object(), "{name}: {result}"),
+                }
+            }
+        }
+    }
+    assert!(outcomes.len() > 20);
 }
 
 #[tokio::test]
 async fn the_migrate_job_is_idempotent() {
     let app = TestApp::spawn().await;
-    let handler = match functions::find("migrate").expect("migrate").handler {
-        functions::Handler::Event(handler) => handler,
-        functions::Handler::Http(_) => panic!("migrate is an event function"),
+    let Lambda::Event(handler) = functions::find("migrate").expect("migrate").lambda else {
+        panic!("migrate is an event function");
     };
-    let event: serde_json::Value = serde_json::from_str(
-        &std::fs::read_to_string(repo_root().join("events/migrate.json")).expect("event"),
-    )
-    .expect("json");
     // The test database is already migrated: nothing is applied, twice.
     for _ in 0..2 {
-        let result = shared::runtime::handle_event(&app.state, handler, event.clone())
-            .await
-            .expect("migrate runs");
+        let result = handle_event(
+            &app.state,
+            "migrate",
+            "test",
+            *handler,
+            serde_json::json!({}),
+            JobLog::Every,
+        )
+        .await
+        .expect("migrate runs");
         assert_eq!(result["applied"], serde_json::json!([]));
-        assert_eq!(
-            result["latestVersion"],
-            shared::db::latest_migration_version()
-        );
+    }
+}
+
+/// The top-level modules of `shared` each file of `dir` refers to with `crate::…`.
+fn module_references(
+    dir: &std::path::Path,
+    top: Option<&str>,
+    edges: &mut BTreeMap<String, BTreeSet<String>>,
+) {
+    for entry in std::fs::read_dir(dir).expect("read shared/src") {
+        let path = entry.expect("entry").path();
+        let name = path
+            .file_stem()
+            .and_then(|n| n.to_str())
+            .unwrap_or_default()
+            .to_owned();
+        if path.is_dir() {
+            module_references(&path, Some(top.unwrap_or(&name)), edges);
+            continue;
+        }
+        let module = top.map(str::to_owned).unwrap_or(name);
+        if module == "lib" {
+            continue;
+        }
+        let text = std::fs::read_to_string(&path).expect("source");
+        // Test modules may reach anywhere.
+        let code = text.split("#[cfg(test)]").next().unwrap_or("");
+        let targets = edges.entry(module.clone()).or_default();
+        for reference in crate_paths(code) {
+            let target = match reference.as_str() {
+                "AppState" => "state".to_owned(),
+                "ApiError" | "ApiResult" => "error".to_owned(),
+                other => other.to_owned(),
+            };
+            if target != module {
+                targets.insert(target);
+            }
+        }
+    }
+}
+
+/// The first segment of every `crate::x` and `crate::{x, y::z}` path in `code`.
+fn crate_paths(code: &str) -> Vec<String> {
+    let ident = |s: &str| -> String {
+        s.trim()
+            .chars()
+            .take_while(|c| c.is_alphanumeric() || *c == '_')
+            .collect()
+    };
+    let mut found = Vec::new();
+    let mut rest = code;
+    while let Some(at) = rest.find("crate::") {
+        rest = &rest[at + "crate::".len()..];
+        if let Some(group) = rest.strip_prefix('{') {
+            let (mut depth, mut item, mut end) = (1, String::new(), group.len());
+            for (i, c) in group.char_indices() {
+                match c {
+                    '{' => depth += 1,
+                    '}' if depth == 1 => {
+                        end = i;
+                        break;
+                    }
+                    '}' => depth -= 1,
+                    ',' if depth == 1 => {
+                        found.push(ident(&item));
+                        item.clear();
+                        continue;
+                    }
+                    _ => {}
+                }
+                if depth == 1 {
+                    item.push(c);
+                }
+            }
+            found.push(ident(&item));
+            rest = &group[end..];
+        } else {
+            found.push(ident(rest));
+        }
+    }
+    found.retain(|s| !s.is_empty());
+    found
+}
+
+/// `state` builds every component a request needs (the per-container composition root),
+/// and any module may take the built state: those edges are left out. Every other
+/// dependency between the top-level modules of `shared` points one way.
+#[test]
+fn shared_has_no_module_cycles() {
+    let mut edges = BTreeMap::new();
+    module_references(&repo_root().join("shared/src"), None, &mut edges);
+    edges.remove("state");
+    for targets in edges.values_mut() {
+        targets.remove("state");
+    }
+    assert!(edges.contains_key("orders") && edges["orders"].contains("outbox"));
+    // Depth-first search for a path back to where it started.
+    fn visit(
+        node: &str,
+        edges: &BTreeMap<String, BTreeSet<String>>,
+        path: &mut Vec<String>,
+        done: &mut BTreeSet<String>,
+    ) -> Option<Vec<String>> {
+        if let Some(start) = path.iter().position(|n| n == node) {
+            let mut cycle = path[start..].to_vec();
+            cycle.push(node.to_owned());
+            return Some(cycle);
+        }
+        if done.contains(node) {
+            return None;
+        }
+        path.push(node.to_owned());
+        for next in edges.get(node).into_iter().flatten() {
+            if let Some(cycle) = visit(next, edges, path, done) {
+                return Some(cycle);
+            }
+        }
+        path.pop();
+        done.insert(node.to_owned());
+        None
+    }
+    let mut done = BTreeSet::new();
+    for node in edges.keys() {
+        if let Some(cycle) = visit(node, &edges, &mut Vec::new(), &mut done) {
+            panic!("module cycle in shared: {}", cycle.join(" → "));
+        }
     }
 }

@@ -7,7 +7,12 @@ use std::time::{Duration, Instant};
 use api_tests::{json_body, PartnerSpec, Receiver, TestApp, TestUser};
 use chrono_tz::America::Los_Angeles;
 use serde_json::{json, Value};
-use shared::{auth::Role, db::p, outbox::relay};
+use shared::{
+    auth::Role,
+    db::p,
+    orders::{change_status, status::DriverStatus, Actor, StatusChange},
+    outbox::{relay, signature},
+};
 
 const KEY: &str = "cv-webhook-test-key";
 const SECRET: &str = "whsec-test-0123456789abcdef";
@@ -87,8 +92,16 @@ async fn relay_until_settled(app: &TestApp, limit: Duration) {
     }
 }
 
+/// Both signatures a receiver may check: the timestamped one and the first version's.
 fn verify_signature(received: &api_tests::Received) -> bool {
-    relay::sign(SECRET.as_bytes(), &received.body) == received.header("x-readyset-signature")
+    let now = chrono::Utc::now().timestamp();
+    signature::verify(
+        received.header(signature::HEADER),
+        SECRET,
+        &received.body,
+        now,
+    ) && signature::hmac_hex(SECRET.as_bytes(), &received.body)
+        == received.header(signature::LEGACY_HEADER)
 }
 
 #[tokio::test]
@@ -154,7 +167,10 @@ async fn each_lifecycle_event_arrives_once_in_order_and_signed() {
         received[0].json()["driver"],
         json!({ "name": "Test User", "phone": "4155550199" })
     );
-    assert_eq!(received[2].json()["notes"], "now COMPLETED");
+    assert!(
+        received.iter().all(|r| r.json().get("notes").is_none()),
+        "staff notes are internal"
+    );
     event_ids.dedup();
     assert_eq!(event_ids.len(), 3);
     let mut tampered = received[0].clone();
@@ -440,44 +456,87 @@ async fn killing_the_relay_mid_delivery_loses_nothing() {
     );
 }
 
-#[tokio::test]
-async fn catervalley_hears_its_status_call_through_the_same_outbox() {
-    let app = TestApp::spawn().await;
-    let receiver = Receiver::start().await;
-    partner_with_webhook(&app, &receiver, true).await;
-    let admin = app.user(Role::Admin).await;
-    let order_id = drafted_and_confirmed(&app).await;
-    move_to(&app, &admin, &order_id, "CANCELLED").await;
-    relay_until_settled(&app, Duration::from_secs(5)).await;
-    let calls: Vec<Value> = receiver
+/// The CaterValley status calls the receiver got, as (order number, status).
+fn status_calls(receiver: &Receiver) -> Vec<(String, String)> {
+    receiver
         .received()
         .iter()
         .filter(|r| r.header("x-api-key") == "their-api-key")
         .map(|r| {
             assert_eq!(r.header("partner"), "readyset");
-            r.json()
-        })
-        .collect();
-    let seen: Vec<(&str, &str)> = calls
-        .iter()
-        .map(|c| {
+            let call = r.json();
             (
-                c["orderNumber"].as_str().unwrap_or(""),
-                c["status"].as_str().unwrap_or(""),
+                call["orderNumber"].as_str().unwrap_or("").to_owned(),
+                call["status"].as_str().unwrap_or("").to_owned(),
             )
         })
-        .collect();
-    assert_eq!(
-        seen,
-        [("7001", "CONFIRM"), ("7001", "CANCELLED")],
-        "prefix stripped, in order"
+        .collect()
+}
+
+/// Moves an order through `change_status`, as the driver routes will.
+async fn drive(app: &TestApp, admin: &TestUser, order_id: &str, driver: DriverStatus) {
+    let mut client = app.state.db.get().await.expect("db");
+    let tx = client.transaction().await.expect("tx");
+    let change = StatusChange {
+        order: None,
+        driver: Some(driver),
+        actor: Actor::User(admin.id),
+        note: None,
+        location: None,
+    };
+    change_status(&tx, order_id.parse().expect("uuid"), &change)
+        .await
+        .unwrap_or_else(|e| panic!("{driver}: {e}"));
+    tx.commit().await.expect("commit");
+}
+
+#[tokio::test]
+async fn catervalley_hears_driver_progress_with_the_original_mapping_once_each() {
+    let app = TestApp::spawn().await;
+    let receiver = Receiver::start().await;
+    partner_with_webhook(&app, &receiver, true).await;
+    let admin = app.user(Role::Admin).await;
+    let order_id = drafted_and_confirmed(&app).await;
+    relay_until_settled(&app, Duration::from_secs(5)).await;
+    assert!(
+        status_calls(&receiver).is_empty(),
+        "the partner's own acceptance is not echoed back"
     );
+    for step in DriverStatus::ALL {
+        drive(&app, &admin, &order_id, step).await;
+    }
+    relay_until_settled(&app, Duration::from_secs(5)).await;
+    let seen: Vec<(String, String)> = status_calls(&receiver);
+    let expected: Vec<(String, String)> = ["CONFIRM", "READY", "ON_THE_WAY", "COMPLETED"]
+        .iter()
+        .map(|s| ("7001".to_owned(), (*s).to_owned()))
+        .collect();
+    assert_eq!(seen, expected, "prefix stripped, each value once, in order");
+}
+
+#[tokio::test]
+async fn catervalley_hears_a_cancellation_after_what_it_already_knows() {
+    let app = TestApp::spawn().await;
+    let receiver = Receiver::start().await;
+    partner_with_webhook(&app, &receiver, true).await;
+    let admin = app.user(Role::Admin).await;
+    let order_id = drafted_and_confirmed(&app).await;
+    // Straight from assignment to arrival at the vendor: CONFIRM once, then READY.
+    drive(&app, &admin, &order_id, DriverStatus::Assigned).await;
+    drive(&app, &admin, &order_id, DriverStatus::ArrivedAtVendor).await;
+    move_to(&app, &admin, &order_id, "CANCELLED").await;
+    relay_until_settled(&app, Duration::from_secs(5)).await;
+    let seen: Vec<String> = status_calls(&receiver)
+        .into_iter()
+        .map(|(_, s)| s)
+        .collect();
+    assert_eq!(seen, ["CONFIRM", "READY", "CANCELLED"]);
     let webhooks = receiver
         .received()
         .iter()
-        .filter(|r| !r.header("x-readyset-signature").is_empty())
+        .filter(|r| !r.header(signature::HEADER).is_empty())
         .count();
-    assert_eq!(webhooks, 1, "the lifecycle webhook for CANCELLED");
+    assert_eq!(webhooks, 2, "lifecycle webhooks for ASSIGNED and CANCELLED");
 }
 
 #[tokio::test]

@@ -6,10 +6,20 @@
 //! - its own DynamoDB table and S3 buckets (a per-test name prefix) in the one emulator;
 //! - the local gateway serving `template.yaml` on 127.0.0.1 on a free port.
 //!
+//! Every response the gateway gives is checked against `infra/openapi.yaml` ([`openapi`]);
+//! a test whose responses do not match it fails when its [`TestApp`] is dropped.
+//!
 //! It needs the services `scripts/test` starts: `TEST_DATABASE_ADMIN_URL` (a superuser
 //! connection to the test cluster) and `AWS_ENDPOINT_URL` (the emulator).
 
-use std::{collections::HashMap, net::SocketAddr, path::PathBuf, sync::Arc};
+pub mod openapi;
+
+use std::{
+    collections::HashMap,
+    net::SocketAddr,
+    path::PathBuf,
+    sync::{Arc, Mutex},
+};
 
 use local_stack::{provision, Gateway};
 use serde_json::Value;
@@ -124,6 +134,10 @@ pub fn test_config(database_url: &str, prefix: &str, overrides: &[(&str, &str)])
         ("OUTBOX_RETRY_BASE_MS".into(), "20".into()),
         ("OUTBOX_RETRY_MAX_MS".into(), "200".into()),
         ("WEBHOOK_TIMEOUT_MS".into(), "2000".into()),
+        // The emulator answers one request at a time, so bursts of parallel calls queue
+        // there far longer than in DynamoDB.
+        ("AWS_ATTEMPT_TIMEOUT_MS".into(), "5000".into()),
+        ("AWS_OPERATION_TIMEOUT_MS".into(), "10000".into()),
     ]);
     for (key, value) in overrides {
         vars.insert((*key).into(), (*value).into());
@@ -139,6 +153,30 @@ pub struct TestApp {
     pub database: String,
     pub route_keys: Vec<String>,
     server: JoinHandle<()>,
+    /// Responses that do not match `infra/openapi.yaml`.
+    violations: Arc<Mutex<Vec<String>>>,
+}
+
+/// Records why a response does not match the API description, if it does not.
+fn record_violation(
+    violations: &Mutex<Vec<String>>,
+    route_key: &str,
+    response: &lambda_http::Response<lambda_http::Body>,
+) {
+    let body: &[u8] = match response.body() {
+        lambda_http::Body::Text(text) => text.as_bytes(),
+        lambda_http::Body::Binary(bytes) => bytes,
+        _ => &[],
+    };
+    let content_type = response
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok());
+    if let Some(violation) =
+        openapi::OpenApi::get().violation(route_key, response.status().as_u16(), content_type, body)
+    {
+        violations.lock().expect("violations").push(violation);
+    }
 }
 
 impl TestApp {
@@ -185,6 +223,11 @@ impl TestApp {
     }
 
     async fn serve_gateway(gateway: Gateway, database: String) -> Self {
+        let violations: Arc<Mutex<Vec<String>>> = Arc::default();
+        let seen = Arc::clone(&violations);
+        let gateway = gateway.with_response_check(Arc::new(move |route, response| {
+            record_violation(&seen, route, response)
+        }));
         let state = gateway.state().clone();
         let route_keys = gateway.route_keys();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
@@ -204,11 +247,38 @@ impl TestApp {
             database,
             route_keys,
             server,
+            violations,
         }
+    }
+
+    /// Checks a response a test got from a handler directly against the API description.
+    pub fn check_response(
+        &self,
+        route_key: &str,
+        response: &lambda_http::Response<lambda_http::Body>,
+    ) {
+        record_violation(&self.violations, route_key, response);
+    }
+
+    /// Loads the demo data `scripts/run` loads (the sample events refer to it).
+    pub async fn seed(&self) {
+        local_stack::seed::seed(&self.state)
+            .await
+            .expect("load the demo data");
     }
 
     pub fn url(&self, path: &str) -> String {
         format!("http://{}{}", self.address, path)
+    }
+
+    /// An HTTP client whose requests come from another loopback address (`127.0.0.2`,
+    /// …): another source IP, as the gateway sees it.
+    pub fn client_from(&self, ip: [u8; 4]) -> reqwest::Client {
+        reqwest::Client::builder()
+            .local_address(std::net::IpAddr::from(ip))
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .expect("http client")
     }
 
     pub async fn get(&self, path: &str) -> reqwest::Response {
@@ -305,24 +375,30 @@ impl TestApp {
 impl Drop for TestApp {
     fn drop(&mut self) {
         self.server.abort();
+        let violations = std::mem::take(&mut *self.violations.lock().expect("violations"));
         let database = std::mem::take(&mut self.database);
-        if database.is_empty() || !database.starts_with("t_") {
-            return;
-        }
-        // Drop runs inside the test's runtime, which cannot block on itself.
-        let dropped = std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .expect("runtime");
-            runtime.block_on(async move {
-                let admin = connect(&admin_url()).await;
-                let _ = admin
-                    .batch_execute(&format!("DROP DATABASE IF EXISTS {database} WITH (FORCE)"))
-                    .await;
+        if !database.is_empty() && database.starts_with("t_") {
+            // Drop runs inside the test's runtime, which cannot block on itself.
+            let dropped = std::thread::spawn(move || {
+                let runtime = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .expect("runtime");
+                runtime.block_on(async move {
+                    let admin = connect(&admin_url()).await;
+                    let _ = admin
+                        .batch_execute(&format!("DROP DATABASE IF EXISTS {database} WITH (FORCE)"))
+                        .await;
+                });
             });
-        });
-        let _ = dropped.join();
+            let _ = dropped.join();
+        }
+        if !violations.is_empty() && !std::thread::panicking() {
+            panic!(
+                "responses do not match infra/openapi.yaml:\n  {}",
+                violations.join("\n  ")
+            );
+        }
     }
 }
 
@@ -604,7 +680,7 @@ impl TestApp {
              VALUES ($1, $1, $2, $3, 'catervalley', $4, $5, $6, $7, $8) RETURNING id",
             &[
                 p(&spec.slug),
-                p(&shared::partners::hash_key(spec.key)),
+                p(&shared::identity::hash_key(spec.key)),
                 p(&spec.prefix),
                 p(&user),
                 p(&webhook_url),

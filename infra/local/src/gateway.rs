@@ -22,7 +22,7 @@ use serde_json::{json, Map, Value};
 use shared::{
     cors,
     http::{error_response, finish_response},
-    runtime::{handle_event, handle_http, EventHandler, HttpFunction},
+    runtime::{handle_event, handle_http, EventHandler, HttpFunction, JobLog, Lambda},
     ApiError, AppState,
 };
 use tokio::net::TcpListener;
@@ -39,10 +39,10 @@ pub const GATEWAY_MAX_BODY: usize = 10 * 1024 * 1024;
 pub enum GatewayError {
     #[error(transparent)]
     Template(#[from] TemplateError),
-    #[error("template.yaml declares function {binary} ({logical_id}), which the functions registry lacks")]
-    UnknownFunction { logical_id: String, binary: String },
-    #[error("{binary} has HttpApi routes but is registered as an event function")]
-    NotHttp { binary: String },
+    #[error("template.yaml declares function {handler} ({logical_id}), which the functions registry lacks")]
+    UnknownFunction { logical_id: String, handler: String },
+    #[error("{handler} has HttpApi routes but is registered as an event function")]
+    NotHttp { handler: String },
     #[error("the authorizer function {0} is not an event function in the registry")]
     BadAuthorizer(String),
 }
@@ -94,7 +94,17 @@ impl Authorizer {
                 .unwrap_or(""),
             event["rawPath"].as_str().unwrap_or("")
         ));
-        let answer = match handle_event(state, self.handler, authorizer_event).await {
+        let request_id = event["requestContext"]["requestId"].as_str().unwrap_or("");
+        let answer = match handle_event(
+            state,
+            "authorizer",
+            request_id,
+            self.handler,
+            authorizer_event,
+            JobLog::Every,
+        )
+        .await
+        {
             Ok(answer) => answer,
             Err(_) => return Authorization::Failed,
         };
@@ -116,9 +126,14 @@ impl Authorizer {
     }
 }
 
+/// Sees every response a routed request got, with its route key (tests check them
+/// against the API description).
+pub type ResponseCheck = Arc<dyn Fn(&str, &lambda_http::Response<Body>) + Send + Sync>;
+
 pub struct Gateway {
     state: AppState,
     router: Router<Target>,
+    response_check: Option<ResponseCheck>,
 }
 
 impl Gateway {
@@ -128,16 +143,12 @@ impl Gateway {
         let authorizer = match &template.default_authorizer {
             None => None,
             Some(spec) => {
-                let binary = template
+                let name = template
                     .function(&spec.function_logical_id)
-                    .map(|f| f.binary.clone())
+                    .map(|f| f.handler.clone())
                     .unwrap_or_else(|| spec.function_logical_id.clone());
-                let Some(functions::Function {
-                    handler: functions::Handler::Event(handler),
-                    ..
-                }) = functions::find(&binary)
-                else {
-                    return Err(GatewayError::BadAuthorizer(binary));
+                let Some(Lambda::Event(handler)) = functions::find(&name).map(|f| f.lambda) else {
+                    return Err(GatewayError::BadAuthorizer(name));
                 };
                 Some(Arc::new(Authorizer {
                     handler: *handler,
@@ -149,15 +160,16 @@ impl Gateway {
         };
         let mut router = Router::new();
         for function in &template.functions {
-            let registered =
-                functions::find(&function.binary).ok_or_else(|| GatewayError::UnknownFunction {
+            let registered = functions::find(&function.handler).ok_or_else(|| {
+                GatewayError::UnknownFunction {
                     logical_id: function.logical_id.clone(),
-                    binary: function.binary.clone(),
-                })?;
+                    handler: function.handler.clone(),
+                }
+            })?;
             for route in &function.routes {
-                let functions::Handler::Http(http_function) = registered.handler else {
+                let Lambda::Http(http_function) = registered.lambda else {
                     return Err(GatewayError::NotHttp {
-                        binary: function.binary.clone(),
+                        handler: function.handler.clone(),
                     });
                 };
                 let target = Target {
@@ -171,7 +183,17 @@ impl Gateway {
                 router.add(&route.method, &route.path, target);
             }
         }
-        Ok(Self { state, router })
+        Ok(Self {
+            state,
+            router,
+            response_check: None,
+        })
+    }
+
+    /// Calls `check` with every response a handler gives.
+    pub fn with_response_check(mut self, check: ResponseCheck) -> Self {
+        self.response_check = Some(check);
+        self
     }
 
     pub fn route_keys(&self) -> Vec<String> {
@@ -311,6 +333,9 @@ impl Gateway {
             }
         };
         let response = handle_http(&self.state, target.function, request).await;
+        if let Some(check) = &self.response_check {
+            check(&route_key, &response);
+        }
         to_hyper(response)
     }
 }

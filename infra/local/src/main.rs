@@ -12,7 +12,11 @@
 use std::{path::PathBuf, process::ExitCode, sync::Arc};
 
 use local_stack::{provision, seed, Gateway};
-use shared::{error::BoxError, runtime::handle_event, telemetry, AppState};
+use shared::{
+    error::BoxError,
+    runtime::{handle_event, JobLog, Lambda},
+    telemetry, AppState,
+};
 
 const USAGE: &str = "usage: local-gateway serve [--port N] [--template PATH] | provision | invoke <function> [--event FILE] | seed";
 
@@ -75,14 +79,16 @@ async fn run(args: Vec<String>) -> Result<(), BoxError> {
             let name = args.get(1).ok_or(USAGE)?;
             let function =
                 functions::find(name).ok_or_else(|| format!("no function named {name}"))?;
-            let functions::Handler::Event(handler) = function.handler else {
+            let Lambda::Event(handler) = function.lambda else {
                 return Err(format!("{name} is an HTTP function: call it through `serve`").into());
             };
             let event = match flag("--event") {
                 Some(path) => serde_json::from_str(&std::fs::read_to_string(path)?)?,
                 None => serde_json::json!({}),
             };
-            let result = handle_event(&state, handler, event).await?;
+            let request_id = uuid::Uuid::new_v4().to_string();
+            let result =
+                handle_event(&state, name, &request_id, *handler, event, JobLog::Every).await?;
             println!("{result}");
             Ok(())
         }

@@ -3,7 +3,10 @@
 
 use std::time::Duration;
 
-use shared::{runtime::handle_event, AppState};
+use shared::{
+    runtime::{handle_event, JobLog},
+    AppState,
+};
 
 pub fn spawn(state: AppState, every: Duration) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
@@ -11,11 +14,16 @@ pub fn spawn(state: AppState, every: Duration) -> tokio::task::JoinHandle<()> {
         ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             ticks.tick().await;
-            // Failures are logged by handle_event; the next tick tries again.
+            // Failures are logged by handle_event; the next tick tries again. Runs that
+            // deliver something log their own line, so idle seconds stay quiet.
+            let request_id = uuid::Uuid::new_v4().to_string();
             let _ = handle_event(
                 &state,
-                functions::outbox_relay::handler,
+                "outbox-relay",
+                &request_id,
+                functions::outbox_relay::FUNCTION,
                 serde_json::json!({}),
+                JobLog::FailuresOnly,
             )
             .await;
         }

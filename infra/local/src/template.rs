@@ -1,10 +1,10 @@
-//! Reading `template.yaml`: which functions exist, which binary each one is, and which
+//! Reading `template.yaml`: which functions exist, which handler each one runs, and which
 //! HttpApi routes reach it. The template is the single route table; the local gateway
 //! serves exactly what it declares.
 
 use std::path::Path;
 
-use serde_yaml::Value;
+use yaml_serde::Value;
 
 #[derive(Debug, thiserror::Error)]
 pub enum TemplateError {
@@ -14,7 +14,7 @@ pub enum TemplateError {
         source: std::io::Error,
     },
     #[error("template.yaml is not valid YAML: {0}")]
-    Yaml(#[from] serde_yaml::Error),
+    Yaml(#[from] yaml_serde::Error),
     #[error("template.yaml: {0}")]
     Invalid(String),
 }
@@ -23,8 +23,13 @@ pub enum TemplateError {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FunctionResource {
     pub logical_id: String,
-    /// `Metadata.BuildProperties.Binary`: the binary under `functions/src/bin/`.
+    /// `Properties.Handler`: the function's name, whose module is
+    /// `functions/src/<handler with _ for ->.rs`.
+    pub handler: String,
+    /// `Metadata.BuildProperties.Binary`: the Lambda binary that serves it.
     pub binary: String,
+    /// `Properties.LoggingConfig.LogGroup`, when the function names its log group.
+    pub log_group: Option<Value>,
     pub routes: Vec<RouteSpec>,
     /// Names of the function's non-HTTP events (schedules, SNS topics).
     pub other_events: Vec<String>,
@@ -76,7 +81,7 @@ impl Template {
     }
 
     pub fn parse(text: &str) -> Result<Self, TemplateError> {
-        let raw: Value = serde_yaml::from_str(text)?;
+        let raw: Value = yaml_serde::from_str(text)?;
         let resources = raw
             .get("Resources")
             .and_then(Value::as_mapping)
@@ -89,7 +94,7 @@ impl Template {
             let logical_id = id.as_str().unwrap_or_default().to_owned();
             functions.push(parse_function(&logical_id, resource)?);
         }
-        functions.sort_by(|a, b| a.binary.cmp(&b.binary));
+        functions.sort_by(|a, b| a.handler.cmp(&b.handler));
         let default_authorizer = resources
             .values()
             .find(|r| r.get("Type").and_then(Value::as_str) == Some("AWS::Serverless::HttpApi"))
@@ -162,6 +167,16 @@ fn parse_default_authorizer(auth: &Value) -> Result<Option<AuthorizerSpec>, Temp
 }
 
 fn parse_function(logical_id: &str, resource: &Value) -> Result<FunctionResource, TemplateError> {
+    let properties = resource.get("Properties");
+    let handler = properties
+        .and_then(|p| p.get("Handler"))
+        .and_then(Value::as_str)
+        .ok_or_else(|| TemplateError::Invalid(format!("{logical_id} has no Properties.Handler")))?
+        .to_owned();
+    let log_group = properties
+        .and_then(|p| p.get("LoggingConfig"))
+        .and_then(|l| l.get("LogGroup"))
+        .cloned();
     let binary = resource
         .get("Metadata")
         .and_then(|m| m.get("BuildProperties"))
@@ -175,8 +190,7 @@ fn parse_function(logical_id: &str, resource: &Value) -> Result<FunctionResource
         .to_owned();
     let mut routes = Vec::new();
     let mut other_events = Vec::new();
-    if let Some(events) = resource
-        .get("Properties")
+    if let Some(events) = properties
         .and_then(|p| p.get("Events"))
         .and_then(Value::as_mapping)
     {
@@ -217,7 +231,9 @@ fn parse_function(logical_id: &str, resource: &Value) -> Result<FunctionResource
     routes.sort();
     Ok(FunctionResource {
         logical_id: logical_id.to_owned(),
+        handler,
         binary,
+        log_group,
         routes,
         other_events,
     })
@@ -239,9 +255,10 @@ Resources:
     Metadata:
       BuildMethod: rust-cargolambda
       BuildProperties:
-        Binary: health
+        Binary: readyset-lambda
     Properties:
       CodeUri: functions/
+      Handler: health
       Environment:
         Variables:
           X: !Ref Table
@@ -261,7 +278,10 @@ Resources:
         .expect("parses");
         assert_eq!(template.functions.len(), 1);
         let f = &template.functions[0];
-        assert_eq!(f.binary, "health");
+        assert_eq!(
+            (f.handler.as_str(), f.binary.as_str()),
+            ("health", "readyset-lambda")
+        );
         assert_eq!(
             f.routes,
             vec![RouteSpec {
@@ -304,9 +324,14 @@ Resources:
     }
 
     #[test]
-    fn a_function_without_binary_is_an_error() {
+    fn a_function_without_handler_or_binary_is_an_error() {
         let err = Template::parse(
             "Resources:\n  F:\n    Type: AWS::Serverless::Function\n    Properties: {}\n",
+        )
+        .expect_err("no handler");
+        assert!(err.to_string().contains("Properties.Handler"));
+        let err = Template::parse(
+            "Resources:\n  F:\n    Type: AWS::Serverless::Function\n    Properties: {Handler: health}\n",
         )
         .expect_err("no binary");
         assert!(err.to_string().contains("BuildProperties.Binary"));

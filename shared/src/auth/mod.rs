@@ -7,8 +7,9 @@
 //! - [`csrf`]: the CSRF check for cookie-carried credentials.
 //!
 //! The authorizer function validates the token and the session once per request (or per
-//! cache period) and hands `{userId, role, sessionId}` to the function as authorizer
-//! context; [`caller`] reads it back. Functions never parse tokens themselves.
+//! cache period, see `sign_in::authorize`) and hands `{userId, role, sessionId}` to the
+//! function as authorizer context; [`caller`] reads it back. Functions never parse tokens
+//! themselves.
 
 pub mod csrf;
 pub mod passwords;
@@ -67,6 +68,15 @@ pub fn caller_id(req: &Request) -> Option<String> {
         .map(str::to_owned)
 }
 
+/// The token of an `Authorization: Bearer …` value (the scheme in any case).
+pub fn bearer_token(authorization: &str) -> Option<&str> {
+    let (scheme, token) = authorization.split_once(' ')?;
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then(|| token.trim())
+        .filter(|t| !t.is_empty())
+}
+
 /// A `Set-Cookie` value. Cookies are `HttpOnly` unless scripts must read them (the CSRF
 /// token), `SameSite=Strict`, and `Secure` outside local runs.
 pub fn set_cookie(
@@ -92,59 +102,6 @@ pub const REFRESH_COOKIE: &str = "rs_refresh";
 /// Browsers send the refresh cookie only to the auth routes.
 pub const REFRESH_COOKIE_PATH: &str = "/api/auth";
 
-/// The answer to a successful login or refresh: the access token and refresh token in the
-/// body (API clients), and the refresh token plus a CSRF token as cookies (the web app).
-pub async fn token_response(
-    state: &crate::AppState,
-    user: &crate::users::User,
-    session: &sessions::Session,
-    refresh_token: &str,
-) -> ApiResult<lambda_http::Response<lambda_http::Body>> {
-    let keys = state.jwt().await?;
-    let (access_token, expires_at) = keys.issue(user.id, session.id, user.role, chrono::Utc::now());
-    let settings = &state.config.auth;
-    let max_age = settings.refresh_ttl.num_seconds();
-    let csrf_token = {
-        use base64::Engine;
-        use rand::RngExt;
-        let bytes: [u8; 32] = rand::rng().random();
-        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
-    };
-    let mut response = crate::http::ok(&serde_json::json!({
-        "accessToken": access_token,
-        "tokenType": "Bearer",
-        "expiresIn": keys.ttl().num_seconds(),
-        "expiresAt": expires_at,
-        "refreshToken": refresh_token,
-        "user": user,
-    }))?;
-    let cookies = [
-        set_cookie(
-            REFRESH_COOKIE,
-            refresh_token,
-            REFRESH_COOKIE_PATH,
-            max_age,
-            true,
-            settings.secure_cookies,
-        ),
-        set_cookie(
-            csrf::CSRF_COOKIE,
-            &csrf_token,
-            "/",
-            max_age,
-            false,
-            settings.secure_cookies,
-        ),
-    ];
-    for cookie in cookies {
-        let value = http::HeaderValue::from_str(&cookie).map_err(ApiError::internal)?;
-        response
-            .headers_mut()
-            .append(http::header::SET_COOKIE, value);
-    }
-    Ok(response)
-}
-
 /// `Set-Cookie` values that clear the web app's session cookies (logout, failed refresh).
 pub fn clearing_cookies(secure: bool) -> Vec<http::HeaderValue> {
     [
@@ -156,38 +113,16 @@ pub fn clearing_cookies(secure: bool) -> Vec<http::HeaderValue> {
     .collect()
 }
 
-/// Why a token was not accepted (logged by the authorizer, never shown).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Denial {
-    BadToken,
-    SessionEnded,
-    AccountInactive,
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
 
-/// The authorizer's decision for a bearer token: a valid signature, algorithm, expiry,
-/// issuer and audience; a live session; an active, not deleted account. The role comes
-/// from the account, so a role change applies at the next authorization. Err only when a
-/// store is unreachable.
-pub async fn authorize(state: &crate::AppState, token: &str) -> ApiResult<Result<Caller, Denial>> {
-    let keys = state.jwt().await?;
-    let Ok(claims) = keys.verify(token) else {
-        return Ok(Err(Denial::BadToken));
-    };
-    let now = chrono::Utc::now();
-    match sessions::get(state, claims.sid).await? {
-        Some(session) if session.is_live(now) && session.user_id == claims.sub => {}
-        _ => return Ok(Err(Denial::SessionEnded)),
+    #[test]
+    fn reads_only_bearer_tokens() {
+        assert_eq!(bearer_token("Bearer abc.def.ghi"), Some("abc.def.ghi"));
+        assert_eq!(bearer_token("bearer abc"), Some("abc"));
+        assert_eq!(bearer_token("Basic dXNlcjpwYXNz"), None);
+        assert_eq!(bearer_token("Bearer "), None);
+        assert_eq!(bearer_token("Bearer"), None);
     }
-    let client = state.db.get().await?;
-    let Some(user) = crate::users::find(&*client, claims.sub)
-        .await?
-        .filter(|u| u.is_active())
-    else {
-        return Ok(Err(Denial::AccountInactive));
-    };
-    Ok(Ok(Caller {
-        user_id: user.id,
-        role: user.role,
-        session_id: claims.sid,
-    }))
 }

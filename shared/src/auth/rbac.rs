@@ -4,46 +4,25 @@
 //! [`Permission`]. Which *objects* a caller may touch is decided in SQL (`WHERE user_id =
 //! $caller`), so a missing ownership check shows up as "not found", never as data.
 
-use std::{fmt, str::FromStr};
+use crate::{
+    error::{ApiError, ApiResult},
+    text_enum::text_enum,
+};
 
-use serde::{Deserialize, Serialize};
-
-use crate::error::{ApiError, ApiResult};
-
-/// Account roles, spelled as existing clients send them.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
-pub enum Role {
-    Client,
-    Vendor,
-    Driver,
-    Helpdesk,
-    Admin,
-    SuperAdmin,
+text_enum! {
+    /// Account roles, spelled as existing clients send them.
+    pub enum Role("role") {
+        Client = "CLIENT",
+        Vendor = "VENDOR",
+        Driver = "DRIVER",
+        Helpdesk = "HELPDESK",
+        Admin = "ADMIN",
+        SuperAdmin = "SUPER_ADMIN",
+    }
 }
 
 impl Role {
-    pub const ALL: [Role; 6] = [
-        Role::Client,
-        Role::Vendor,
-        Role::Driver,
-        Role::Helpdesk,
-        Role::Admin,
-        Role::SuperAdmin,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Role::Client => "CLIENT",
-            Role::Vendor => "VENDOR",
-            Role::Driver => "DRIVER",
-            Role::Helpdesk => "HELPDESK",
-            Role::Admin => "ADMIN",
-            Role::SuperAdmin => "SUPER_ADMIN",
-        }
-    }
-
-    /// Roles anyone may sign up for; staff roles are granted by admins.
+    /// Roles anyone may sign up for; staff roles are granted by a SUPER_ADMIN.
     pub fn is_self_service(self) -> bool {
         matches!(self, Role::Client | Role::Vendor | Role::Driver)
     }
@@ -54,50 +33,12 @@ impl Role {
     }
 }
 
-impl fmt::Display for Role {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl FromStr for Role {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Role::ALL
-            .into_iter()
-            .find(|r| r.as_str() == s)
-            .ok_or_else(|| format!("unknown role {s:?}"))
-    }
-}
-
-/// Account status, spelled as existing clients send it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
-pub enum UserStatus {
-    Active,
-    Pending,
-    Deleted,
-}
-
-impl UserStatus {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            UserStatus::Active => "ACTIVE",
-            UserStatus::Pending => "PENDING",
-            UserStatus::Deleted => "DELETED",
-        }
-    }
-}
-
-impl FromStr for UserStatus {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s {
-            "ACTIVE" => Ok(UserStatus::Active),
-            "PENDING" => Ok(UserStatus::Pending),
-            "DELETED" => Ok(UserStatus::Deleted),
-            other => Err(format!("unknown status {other:?}")),
-        }
+text_enum! {
+    /// Account status, spelled as existing clients send it.
+    pub enum UserStatus("account status") {
+        Active = "ACTIVE",
+        Pending = "PENDING",
+        Deleted = "DELETED",
     }
 }
 
@@ -110,66 +51,82 @@ pub enum Permission {
     ListUsers,
     /// Read any user's profile.
     ViewUsers,
-    /// Edit any user's profile and status.
+    /// Edit any user's profile and status (within [`may_manage`]).
     UpdateUsers,
-    /// Soft-delete users.
+    /// Soft-delete users (within [`may_manage`]).
     DeleteUsers,
-    /// Change a user's role (to or from SUPER_ADMIN needs SUPER_ADMIN as well).
+    /// Change a user's role (staff roles need SUPER_ADMIN as well, see [`may_change_role`]).
     ChangeRoles,
     /// Keep an address book and use its addresses.
     OwnAddresses,
+    /// Mark addresses shared (partner restaurants), whichever route stores them.
+    ShareAddresses,
+    /// See and edit any address, not only one's own.
+    ManageAllAddresses,
     /// Place catering and on-demand orders.
     CreateOrders,
-    /// See orders: one's own, those assigned to one, or (staff) all. Scoped in SQL.
+    /// Record an order whose pickup already happened.
+    BackdateOrders,
+    /// See orders: those one placed or is dispatched to, or all. Scoped in SQL.
     ViewOrders,
-    /// Move any order through its statuses, edit and delete any order.
+    /// See every order, not only one's own.
+    ViewAllOrders,
+    /// Move any order through its statuses and edit any order until it is closed.
     ManageOrders,
+    /// Delete (cancel and hide) any order, not only one's own before it is underway.
+    DeleteOrders,
     /// The vendor order views.
     ViewVendorOrders,
-    /// Price a delivery with a configuration.
+    /// The vendor order views of any vendor, not only one's own.
+    ViewAnyVendorOrders,
+    /// Price a delivery with the default configuration.
     QuotePrices,
+    /// Price a delivery with any configuration, and read the configurations.
+    ViewPricing,
     /// Publish new versions of pricing configurations.
     ManagePricing,
     /// See partner webhook deliveries and re-queue dead ones.
     ManageWebhooks,
+    /// See the health of every dependency, not only whether the API is up.
+    ViewSystemHealth,
 }
 
 use Role::{Admin, Client, Driver, Helpdesk, SuperAdmin, Vendor};
 
+const EVERYONE: &[Role] = &[Client, Vendor, Driver, Helpdesk, Admin, SuperAdmin];
+const STAFF: &[Role] = &[Helpdesk, Admin, SuperAdmin];
+const ADMINS: &[Role] = &[Admin, SuperAdmin];
+
 /// The RBAC table: each permission and the roles that hold it.
 pub const PERMISSIONS: &[(Permission, &[Role])] = &[
-    (
-        Permission::OwnAccount,
-        &[Client, Vendor, Driver, Helpdesk, Admin, SuperAdmin],
-    ),
-    (Permission::ListUsers, &[Helpdesk, Admin, SuperAdmin]),
-    (Permission::ViewUsers, &[Helpdesk, Admin, SuperAdmin]),
-    (Permission::UpdateUsers, &[Helpdesk, Admin, SuperAdmin]),
-    (Permission::DeleteUsers, &[Admin, SuperAdmin]),
-    (Permission::ChangeRoles, &[Admin, SuperAdmin]),
-    (
-        Permission::OwnAddresses,
-        &[Client, Vendor, Driver, Helpdesk, Admin, SuperAdmin],
-    ),
+    (Permission::OwnAccount, EVERYONE),
+    (Permission::ListUsers, STAFF),
+    (Permission::ViewUsers, STAFF),
+    (Permission::UpdateUsers, STAFF),
+    (Permission::DeleteUsers, ADMINS),
+    (Permission::ChangeRoles, ADMINS),
+    (Permission::OwnAddresses, EVERYONE),
+    (Permission::ShareAddresses, STAFF),
+    (Permission::ManageAllAddresses, STAFF),
     (
         Permission::CreateOrders,
         &[Client, Vendor, Helpdesk, Admin, SuperAdmin],
     ),
-    (
-        Permission::ViewOrders,
-        &[Client, Vendor, Driver, Helpdesk, Admin, SuperAdmin],
-    ),
-    (Permission::ManageOrders, &[Helpdesk, Admin, SuperAdmin]),
+    (Permission::BackdateOrders, STAFF),
+    (Permission::ViewOrders, EVERYONE),
+    (Permission::ViewAllOrders, STAFF),
+    (Permission::ManageOrders, STAFF),
+    (Permission::DeleteOrders, ADMINS),
     (
         Permission::ViewVendorOrders,
         &[Vendor, Helpdesk, Admin, SuperAdmin],
     ),
-    (
-        Permission::QuotePrices,
-        &[Client, Vendor, Driver, Helpdesk, Admin, SuperAdmin],
-    ),
-    (Permission::ManagePricing, &[Admin, SuperAdmin]),
-    (Permission::ManageWebhooks, &[Admin, SuperAdmin]),
+    (Permission::ViewAnyVendorOrders, STAFF),
+    (Permission::QuotePrices, EVERYONE),
+    (Permission::ViewPricing, STAFF),
+    (Permission::ManagePricing, ADMINS),
+    (Permission::ManageWebhooks, ADMINS),
+    (Permission::ViewSystemHealth, STAFF),
 ];
 
 pub fn allows(role: Role, permission: Permission) -> bool {
@@ -178,22 +135,24 @@ pub fn allows(role: Role, permission: Permission) -> bool {
         .any(|(p, roles)| *p == permission && roles.contains(&role))
 }
 
-/// Whether `actor` may modify an account that has role `target`: nobody below
-/// SUPER_ADMIN touches a SUPER_ADMIN, and HELPDESK touches no staff account.
+/// Whether `actor` may edit, suspend or delete an account that has role `target`: staff
+/// accounts only a SUPER_ADMIN touches; other accounts any staff member (within the
+/// permission of the action).
 pub fn may_manage(actor: Role, target: Role) -> bool {
-    match target {
-        SuperAdmin => actor == SuperAdmin,
-        Admin | Helpdesk => matches!(actor, Admin | SuperAdmin),
-        Client | Vendor | Driver => actor.is_staff(),
+    if target.is_staff() {
+        actor == SuperAdmin
+    } else {
+        actor.is_staff()
     }
 }
 
-/// Whether `actor` may move an account from role `from` to role `to`.
+/// Whether `actor` may move an account from role `from` to role `to`: only a SUPER_ADMIN
+/// grants, changes or removes the ADMIN, HELPDESK and SUPER_ADMIN roles.
 pub fn may_change_role(actor: Role, from: Role, to: Role) -> bool {
     if !allows(actor, Permission::ChangeRoles) {
         return false;
     }
-    if from == SuperAdmin || to == SuperAdmin {
+    if from.is_staff() || to.is_staff() {
         return actor == SuperAdmin;
     }
     may_manage(actor, from)
@@ -248,14 +207,20 @@ mod tests {
     }
 
     #[test]
-    fn super_admin_role_changes_need_super_admin() {
-        assert!(!may_change_role(Admin, Client, SuperAdmin));
-        assert!(!may_change_role(Admin, SuperAdmin, Client));
-        assert!(may_change_role(SuperAdmin, Client, SuperAdmin));
-        assert!(may_change_role(SuperAdmin, SuperAdmin, Admin));
+    fn only_super_admins_grant_or_remove_staff_roles() {
+        for staff in [Helpdesk, Admin, SuperAdmin] {
+            assert!(!may_change_role(Admin, Client, staff), "grant {staff}");
+            assert!(!may_change_role(Admin, staff, Client), "remove {staff}");
+            assert!(may_change_role(SuperAdmin, Client, staff), "grant {staff}");
+            assert!(may_change_role(SuperAdmin, staff, Vendor), "remove {staff}");
+            assert!(!may_manage(Admin, staff), "manage {staff}");
+        }
         assert!(may_change_role(Admin, Client, Vendor));
+        assert!(may_change_role(Admin, Vendor, Driver));
         assert!(!may_change_role(Helpdesk, Client, Vendor));
         assert!(!may_change_role(Client, Client, Vendor));
+        assert!(may_manage(Helpdesk, Client));
+        assert!(!may_manage(Client, Client));
     }
 
     #[test]

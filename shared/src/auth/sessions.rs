@@ -1,10 +1,18 @@
 //! Sessions in DynamoDB, with rotating refresh tokens.
 //!
-//! A session is one login. Its refresh token is `<session id>.<random secret>`; only its
-//! SHA-256 is stored. Each refresh swaps the stored hash for a new one in one conditional
-//! write and remembers the old hash, so presenting an already-used refresh token (a
-//! stolen copy racing its owner) is recognised and revokes the whole session. Items expire
-//! through DynamoDB TTL; reads also check the expiry because TTL deletion lags.
+//! A session is one login. Its refresh token is `<session id>.<secret>`; only its SHA-256
+//! is stored. The first secret is random; each later token is derived from the one it
+//! replaces with a server key (HMAC), so the tokens of a session form a chain that only
+//! the server can extend. Each refresh swaps the stored hash for the next one in one
+//! conditional write. That gives, with a session item of fixed size:
+//!
+//! - two tabs refreshing the same token at once both get the same next token, within
+//!   [`crate::config::AuthSettings::refresh_reuse_grace`] of the swap;
+//! - any older token of the chain presented later (a stolen copy racing its owner) is
+//!   recognised by walking the chain forward, and revokes the whole session.
+//!
+//! Items expire through DynamoDB TTL; reads also check the expiry because TTL deletion
+//! lags.
 
 use std::collections::HashMap;
 
@@ -15,8 +23,12 @@ use rand::RngExt;
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
-use super::rbac::Role;
+use super::{rbac::Role, tokens::JwtKeys};
 use crate::{error::ApiError, AppState};
+
+/// How far back along a session's chain a reused token is still recognised: a thousand
+/// rotations is over ten days of continuous use with 15-minute access tokens.
+const MAX_CHAIN_WALK: i64 = 1_000;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Session {
@@ -62,12 +74,20 @@ fn new_refresh_token(session_id: Uuid) -> String {
     format!("{session_id}.{}", URL_SAFE_NO_PAD.encode(secret))
 }
 
+/// The token that replaces `token` in its session's chain.
+fn successor(keys: &JwtKeys, session_id: Uuid, token: &str) -> String {
+    format!(
+        "{session_id}.{}",
+        URL_SAFE_NO_PAD.encode(keys.refresh_chain_mac(token.as_bytes()))
+    )
+}
+
 fn token_hash(token: &str) -> String {
     hex::encode(Sha256::digest(token.as_bytes()))
 }
 
 /// The session id a refresh token names, if it is shaped like one of ours.
-fn session_of(token: &str) -> Option<Uuid> {
+pub fn session_of(token: &str) -> Option<Uuid> {
     let (id, secret) = token.split_once('.')?;
     if secret.len() != 43 {
         return None;
@@ -125,16 +145,9 @@ pub async fn create(
 
 /// The session as stored (strongly consistent, so a revocation is seen at once).
 pub async fn get(state: &AppState, session_id: Uuid) -> Result<Option<Session>, ApiError> {
-    let output = state
-        .dynamodb
-        .get_item()
-        .table_name(&state.config.resources.app_table)
-        .set_key(Some(key(session_id)))
-        .consistent_read(true)
-        .send()
-        .await
-        .map_err(store_error)?;
-    Ok(output.item().and_then(|item| parse(session_id, item)))
+    Ok(read(state, session_id)
+        .await?
+        .and_then(|item| parse(session_id, &item)))
 }
 
 fn parse(session_id: Uuid, item: &HashMap<String, AttributeValue>) -> Option<Session> {
@@ -157,22 +170,27 @@ fn parse(session_id: Uuid, item: &HashMap<String, AttributeValue>) -> Option<Ses
     })
 }
 
-/// Swaps a refresh token for a new one. A token already swapped before revokes the session.
+/// Swaps a refresh token for the next one of its chain. The token swapped moments ago
+/// gets the same next token again; any older one revokes the session.
 pub async fn rotate(state: &AppState, presented: &str) -> Result<(Session, String), RefreshError> {
     let session_id = session_of(presented).ok_or(RefreshError::Invalid)?;
+    let keys = state.jwt().await?;
     let now = Utc::now();
     let old_hash = token_hash(presented);
-    let next = new_refresh_token(session_id);
+    let next = successor(keys, session_id, presented);
+    let next_hash = token_hash(&next);
     let updated = state
         .dynamodb
         .update_item()
         .table_name(&state.config.resources.app_table)
         .set_key(Some(key(session_id)))
-        .update_expression("SET refreshHash = :next, rotatedAt = :now ADD usedHashes :used")
+        .update_expression(
+            "SET refreshHash = :next, previousHash = :old, rotatedAt = :now ADD generation :one",
+        )
         .condition_expression("refreshHash = :old AND revoked = :false AND expiresAt > :now")
-        .expression_attribute_values(":next", AttributeValue::S(token_hash(&next)))
+        .expression_attribute_values(":next", AttributeValue::S(next_hash.clone()))
         .expression_attribute_values(":old", AttributeValue::S(old_hash.clone()))
-        .expression_attribute_values(":used", AttributeValue::Ss(vec![old_hash.clone()]))
+        .expression_attribute_values(":one", AttributeValue::N("1".to_owned()))
         .expression_attribute_values(":false", AttributeValue::Bool(false))
         .expression_attribute_values(":now", AttributeValue::N(now.timestamp().to_string()))
         .return_values(aws_sdk_dynamodb::types::ReturnValue::AllNew)
@@ -191,7 +209,29 @@ pub async fn rotate(state: &AppState, presented: &str) -> Result<(Session, Strin
                 .as_service_error()
                 .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
         {
-            if was_used_before(state, session_id, &old_hash).await? {
+            let Some(item) = read(state, session_id).await? else {
+                return Err(RefreshError::Invalid);
+            };
+            let Some(session) = parse(session_id, &item).filter(|s| s.is_live(now)) else {
+                return Err(RefreshError::Invalid);
+            };
+            let text = |name: &str| item.get(name).and_then(|v| v.as_s().ok()).cloned();
+            let number = |name: &str| {
+                item.get(name)
+                    .and_then(|v| v.as_n().ok())
+                    .and_then(|n| n.parse::<i64>().ok())
+            };
+            let current = text("refreshHash").unwrap_or_default();
+            let just_swapped = text("previousHash").as_deref() == Some(old_hash.as_str())
+                && current == next_hash
+                && number("rotatedAt").is_some_and(|at| {
+                    now.timestamp() - at < state.config.auth.refresh_reuse_grace.num_seconds()
+                });
+            if just_swapped {
+                return Ok((session, next));
+            }
+            let generation = number("generation").unwrap_or(0).min(MAX_CHAIN_WALK);
+            if is_ancestor(keys, session_id, presented, &current, generation) {
                 revoke(state, session_id).await?;
                 tracing::warn!(session_id = %session_id, "refresh token reused: session revoked");
                 return Err(RefreshError::Reused);
@@ -202,22 +242,38 @@ pub async fn rotate(state: &AppState, presented: &str) -> Result<(Session, Strin
     }
 }
 
-async fn was_used_before(state: &AppState, session_id: Uuid, hash: &str) -> Result<bool, ApiError> {
+/// Whether `presented` is an earlier token of the chain whose current hash is `current`.
+fn is_ancestor(
+    keys: &JwtKeys,
+    session_id: Uuid,
+    presented: &str,
+    current: &str,
+    generation: i64,
+) -> bool {
+    let mut token = presented.to_owned();
+    for _ in 0..generation {
+        token = successor(keys, session_id, &token);
+        if token_hash(&token) == current {
+            return true;
+        }
+    }
+    false
+}
+
+async fn read(
+    state: &AppState,
+    session_id: Uuid,
+) -> Result<Option<HashMap<String, AttributeValue>>, ApiError> {
     let output = state
         .dynamodb
         .get_item()
         .table_name(&state.config.resources.app_table)
         .set_key(Some(key(session_id)))
         .consistent_read(true)
-        .projection_expression("usedHashes")
         .send()
         .await
         .map_err(store_error)?;
-    Ok(output
-        .item()
-        .and_then(|item| item.get("usedHashes"))
-        .and_then(|used| used.as_ss().ok())
-        .is_some_and(|used| used.iter().any(|h| h == hash)))
+    Ok(output.item().cloned())
 }
 
 /// Ends a session: its refresh token stops working at once, its access tokens as soon as
@@ -265,6 +321,25 @@ mod tests {
         ] {
             assert_eq!(session_of(bad), None, "{bad}");
         }
+    }
+
+    #[test]
+    fn each_token_derives_the_next_and_only_the_server_can() {
+        let keys = JwtKeys::new(&[7u8; 32], "i", "a", chrono::Duration::minutes(1)).expect("keys");
+        let other = JwtKeys::new(&[8u8; 32], "i", "a", chrono::Duration::minutes(1)).expect("keys");
+        let id = Uuid::new_v4();
+        let first = new_refresh_token(id);
+        let second = successor(&keys, id, &first);
+        assert_eq!(successor(&keys, id, &first), second, "deterministic");
+        assert_ne!(successor(&other, id, &first), second, "keyed");
+        assert_eq!(session_of(&second), Some(id), "shaped like any token");
+        let third = successor(&keys, id, &second);
+        assert!(is_ancestor(&keys, id, &first, &token_hash(&third), 5));
+        assert!(!is_ancestor(&keys, id, &third, &token_hash(&first), 5));
+        assert!(
+            !is_ancestor(&keys, id, &first, &token_hash(&third), 1),
+            "walk bounded"
+        );
     }
 
     #[test]

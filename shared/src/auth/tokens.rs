@@ -33,6 +33,9 @@ pub enum TokenError {
 
 #[derive(Clone)]
 pub struct JwtKeys {
+    /// Extends refresh-token chains (see `sessions`); derived from the signing key so
+    /// one secret serves both.
+    refresh_chain: [u8; 32],
     encoding: EncodingKey,
     decoding: DecodingKey,
     validation: Validation,
@@ -57,6 +60,7 @@ impl JwtKeys {
         validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
         validation.leeway = 5;
         Ok(Self {
+            refresh_chain: hmac_sha256(secret, b"readyset refresh-token chain"),
             encoding: EncodingKey::from_secret(secret),
             decoding: DecodingKey::from_secret(secret),
             validation,
@@ -101,6 +105,19 @@ impl JwtKeys {
     pub fn ttl(&self) -> Duration {
         self.ttl
     }
+
+    /// HMAC-SHA256 of `message` under the refresh-chain key.
+    pub fn refresh_chain_mac(&self, message: &[u8]) -> [u8; 32] {
+        hmac_sha256(&self.refresh_chain, message)
+    }
+}
+
+fn hmac_sha256(key: &[u8], message: &[u8]) -> [u8; 32] {
+    use hmac::{KeyInit, Mac};
+    let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(key)
+        .unwrap_or_else(|_| unreachable!("HMAC takes keys of any length"));
+    mac.update(message);
+    mac.finalize().into_bytes().into()
 }
 
 #[cfg(test)]

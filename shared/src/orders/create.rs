@@ -1,69 +1,51 @@
 //! Creating orders: one insert path for catering requests, on-demand orders and partner
 //! drafts.
 
-use chrono::{DateTime, Utc};
+use chrono::Utc;
 use serde_json::Value;
 use uuid::Uuid;
 
-use super::{status::OrderStatus, Actor};
+use super::{
+    rules::{OrderDetails, OrderNotes, Schedule},
+    status::OrderStatus,
+    Actor,
+};
 use crate::{
-    db::{p, Transaction},
+    db::{p, RowExt, Transaction},
     error::{ApiError, ApiResult},
 };
 
+/// The partner an order came from, and its own code for it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PartnerOrigin {
+    pub partner_id: Uuid,
+    pub order_code: String,
+}
+
+/// The price a partner order was drafted at.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum OrderType {
-    Catering,
-    OnDemand,
+pub struct Priced {
+    pub delivery_fee_cents: i64,
+    pub configuration_id: Uuid,
 }
 
-impl OrderType {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            OrderType::Catering => "CATERING",
-            OrderType::OnDemand => "ON_DEMAND",
-        }
-    }
-
-    /// Prefix of generated order numbers.
-    pub fn number_prefix(self) -> &'static str {
-        match self {
-            OrderType::Catering => "CR",
-            OrderType::OnDemand => "OD",
-        }
-    }
-}
-
-/// Everything an order row needs. Type-specific fields are `None` for the other type.
+/// Everything an order row needs.
 #[derive(Debug, Clone)]
 pub struct NewOrder {
-    pub order_type: OrderType,
     /// A fixed number (partners' `prefix + orderCode`); generated when `None`.
     pub order_number: Option<String>,
     pub user_id: Uuid,
-    pub partner_id: Option<Uuid>,
-    pub partner_order_code: Option<String>,
+    pub partner: Option<PartnerOrigin>,
     pub pickup_address_id: Uuid,
     pub delivery_address_id: Uuid,
     pub status: OrderStatus,
-    pub pickup_at: DateTime<Utc>,
-    pub arrival_at: DateTime<Utc>,
-    pub brokerage: Option<String>,
-    pub client_attention: Option<String>,
-    pub pickup_notes: Option<String>,
-    pub special_notes: Option<String>,
-    pub headcount: Option<i32>,
-    pub need_host: Option<String>,
-    pub hours_needed: Option<f64>,
-    pub number_of_hosts: Option<i32>,
-    pub item_delivered: Option<String>,
-    pub vehicle_type: Option<String>,
-    pub dimensions: [Option<f64>; 4],
+    pub schedule: Schedule,
+    pub notes: OrderNotes,
+    pub details: OrderDetails,
     pub order_total_cents: i64,
     pub tip_cents: i64,
-    pub delivery_fee_cents: Option<i64>,
+    pub priced: Option<Priced>,
     pub distance_hundredths: Option<i64>,
-    pub pricing_configuration_id: Option<Uuid>,
     pub needs_manual_review: bool,
     pub metadata: Value,
     pub idempotency_key: Option<String>,
@@ -90,7 +72,8 @@ const INSERT: &str = "INSERT INTO orders (order_number, order_type, user_id, par
 
 /// Inserts the order and its first history row. A generated number that collides is
 /// replaced (up to five tries); a fixed one that is taken is a 409. With an idempotency
-/// key the caller already used, the existing order is returned instead.
+/// key the caller already used, the existing order is returned instead (409 if it has
+/// been deleted since).
 pub async fn insert(
     tx: &mut Transaction<'_>,
     order: &NewOrder,
@@ -101,10 +84,30 @@ pub async fn insert(
             return Ok(existing);
         }
     }
+    let (catering, on_demand) = match &order.details {
+        OrderDetails::Catering(c) => (Some(c), None),
+        OrderDetails::OnDemand(d) => (None, Some(d)),
+    };
+    let order_type = order.details.order_type();
+    let partner_id = order.partner.as_ref().map(|p| p.partner_id);
+    let partner_code = order.partner.as_ref().map(|p| p.order_code.as_str());
+    let headcount = catering.map(|c| c.headcount);
+    let need_host = catering.map(|c| c.need_host);
+    let hours_needed = catering.and_then(|c| c.hours_needed);
+    let hosts = catering.map(|c| c.number_of_hosts);
+    let item = on_demand.map(|d| d.item_delivered.as_str());
+    let vehicle = on_demand.map(|d| d.vehicle_type);
+    let length = on_demand.and_then(|d| d.length);
+    let width = on_demand.and_then(|d| d.width);
+    let height = on_demand.and_then(|d| d.height);
+    let weight = on_demand.and_then(|d| d.weight);
+    let fee = order.priced.map(|p| p.delivery_fee_cents);
+    let configuration = order.priced.map(|p| p.configuration_id);
     for _ in 0..5 {
-        let number = order.order_number.clone().unwrap_or_else(|| {
-            super::new_order_number(order.order_type.number_prefix(), Utc::now())
-        });
+        let number = order
+            .order_number
+            .clone()
+            .unwrap_or_else(|| super::new_order_number(order_type.number_prefix(), Utc::now()));
         // A savepoint, so a collision does not abort the caller's transaction.
         let attempt = tx.transaction().await?;
         let inserted = attempt
@@ -112,34 +115,34 @@ pub async fn insert(
                 INSERT,
                 &[
                     p(&number),
-                    p(&order.order_type.as_str()),
+                    p(&order_type),
                     p(&order.user_id),
-                    p(&order.partner_id),
-                    p(&order.partner_order_code),
+                    p(&partner_id),
+                    p(&partner_code),
                     p(&order.pickup_address_id),
                     p(&order.delivery_address_id),
-                    p(&order.status.as_str()),
-                    p(&order.pickup_at),
-                    p(&order.arrival_at),
-                    p(&order.brokerage),
-                    p(&order.client_attention),
-                    p(&order.pickup_notes),
-                    p(&order.special_notes),
-                    p(&order.headcount),
-                    p(&order.need_host),
-                    p(&order.hours_needed),
-                    p(&order.number_of_hosts),
-                    p(&order.item_delivered),
-                    p(&order.vehicle_type),
-                    p(&order.dimensions[0]),
-                    p(&order.dimensions[1]),
-                    p(&order.dimensions[2]),
-                    p(&order.dimensions[3]),
+                    p(&order.status),
+                    p(&order.schedule.pickup_at),
+                    p(&order.schedule.arrival_at),
+                    p(&order.notes.brokerage),
+                    p(&order.notes.client_attention),
+                    p(&order.notes.pickup_notes),
+                    p(&order.notes.special_notes),
+                    p(&headcount),
+                    p(&need_host),
+                    p(&hours_needed),
+                    p(&hosts),
+                    p(&item),
+                    p(&vehicle),
+                    p(&length),
+                    p(&width),
+                    p(&height),
+                    p(&weight),
                     p(&order.order_total_cents),
                     p(&order.tip_cents),
-                    p(&order.delivery_fee_cents),
+                    p(&fee),
                     p(&order.distance_hundredths),
-                    p(&order.pricing_configuration_id),
+                    p(&configuration),
                     p(&order.needs_manual_review),
                     p(&order.metadata),
                     p(&order.idempotency_key),
@@ -149,11 +152,11 @@ pub async fn insert(
         match inserted {
             Ok(Some(row)) => {
                 attempt.commit().await?;
-                let id: Uuid = row.get(0);
+                let id: Uuid = row.col("id")?;
                 tx.execute_typed(
                     "INSERT INTO order_status_history (order_id, to_status, actor_id, actor_type, note)
                      VALUES ($1, $2, $3, $4, 'created')",
-                    &[p(&id), p(&order.status.as_str()), p(&actor.id()), p(&actor.kind())],
+                    &[p(&id), p(&order.status), p(&actor.id()), p(&actor.kind())],
                 )
                 .await?;
                 return Ok(Inserted {
@@ -192,21 +195,32 @@ fn is_number_collision(err: &tokio_postgres::Error) -> bool {
         .is_some_and(|e| e.constraint() == Some("orders_order_number_key"))
 }
 
-/// The order an earlier create with this idempotency key made, if any.
+/// The order an earlier create with this idempotency key made, if any. A key whose order
+/// was deleted since is spent: 409, never a second order.
 pub async fn by_idempotency_key(
     tx: &Transaction<'_>,
     user_id: Uuid,
     key: &str,
 ) -> ApiResult<Option<Inserted>> {
-    Ok(tx
+    let Some(row) = tx
         .query_typed_opt(
-            "SELECT id, order_number FROM orders WHERE user_id = $1 AND idempotency_key = $2",
+            "SELECT id, order_number, deleted_at IS NOT NULL AS deleted FROM orders
+             WHERE user_id = $1 AND idempotency_key = $2",
             &[p(&user_id), p(&key)],
         )
         .await?
-        .map(|row| Inserted {
-            id: row.get(0),
-            order_number: row.get(1),
-            existing: true,
-        }))
+    else {
+        return Ok(None);
+    };
+    if row.col::<bool>("deleted")? {
+        return Err(ApiError::conflict(
+            "order_deleted",
+            "the order created with this Idempotency-Key has since been deleted",
+        ));
+    }
+    Ok(Some(Inserted {
+        id: row.col("id")?,
+        order_number: row.col("order_number")?,
+        existing: true,
+    }))
 }

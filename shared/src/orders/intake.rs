@@ -1,20 +1,28 @@
-//! Turning what a client sends into order rows: addresses given by id or inline, and the
-//! distance between them.
+//! A client's new order (catering request or on-demand delivery): the body as clients
+//! send it, checked by [`super::rules`], stored with its addresses and distance in one
+//! transaction.
 
+use chrono::{DateTime, Utc};
+use serde::Deserialize;
 use uuid::Uuid;
 
+use super::{
+    create,
+    rules::{self, OrderDetails, OrderNotes, Schedule},
+    status::OrderStatus,
+    Actor, Order,
+};
 use crate::{
     addresses::{self, AddressInput, ValidAddress},
-    auth::Caller,
+    auth::{Caller, Permission},
     db::GenericClient,
     error::{ApiError, ApiResult, FieldError},
     geo::{self, Point},
     input::{parse_uuid, Validator},
-    pricing::FALLBACK_DISTANCE_HUNDREDTHS,
     AppState,
 };
 
-/// An order's address: one of the caller's saved addresses, or a new one.
+/// An order's address: one the caller may use, or a new one.
 pub enum AddressChoice {
     Saved(Uuid),
     New(Box<ValidAddress>),
@@ -61,15 +69,16 @@ pub async fn place(
 ) -> ApiResult<(Uuid, Option<Point>)> {
     match choice {
         AddressChoice::New(address) => {
-            // Only staff share addresses, whichever route stores them.
+            // Only those allowed share addresses, whichever route stores them.
             let address = ValidAddress {
-                is_shared: address.is_shared && caller.role.is_staff(),
+                is_shared: address.is_shared && caller.can(Permission::ShareAddresses),
                 ..(**address).clone()
             };
             addresses::insert(state, client, &address, caller.user_id).await
         }
         AddressChoice::Saved(id) => {
-            if !addresses::usable_by(client, *id, caller.user_id, caller.role.is_staff()).await? {
+            let any = caller.can(Permission::ManageAllAddresses);
+            if !addresses::usable_by(client, *id, caller.user_id, any).await? {
                 return Err(ApiError::not_found("address"));
             }
             Ok((*id, geo::address_point(client, *id).await?))
@@ -77,25 +86,16 @@ pub async fn place(
     }
 }
 
-/// The driving distance between two places, or the fallback distance and a flag for
-/// manual review when either place is unknown.
-pub async fn distance(state: &AppState, from: Option<Point>, to: Option<Point>) -> (i64, bool) {
-    match (from, to) {
-        (Some(from), Some(to)) => (geo::driving_distance(state, from, to).await.0, false),
-        _ => (FALLBACK_DISTANCE_HUNDREDTHS, true),
-    }
-}
-
 /// The fields every order has, as clients send them.
-#[derive(Debug, Clone, serde::Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct OrderBasics {
     pub pickup_address_id: Option<String>,
     pub pickup_address: Option<AddressInput>,
     pub delivery_address_id: Option<String>,
     pub delivery_address: Option<AddressInput>,
-    pub pickup_date_time: chrono::DateTime<chrono::Utc>,
-    pub arrival_date_time: chrono::DateTime<chrono::Utc>,
+    pub pickup_date_time: DateTime<Utc>,
+    pub arrival_date_time: DateTime<Utc>,
     pub brokerage: Option<String>,
     pub client_attention: Option<String>,
     pub pickup_notes: Option<String>,
@@ -107,32 +107,53 @@ pub struct OrderBasics {
     pub tip: f64,
 }
 
-/// [`OrderBasics`] after validation.
-pub struct CheckedBasics {
-    pub pickup: AddressChoice,
-    pub delivery: AddressChoice,
-    pub pickup_at: chrono::DateTime<chrono::Utc>,
-    pub arrival_at: chrono::DateTime<chrono::Utc>,
-    pub brokerage: Option<String>,
-    pub client_attention: Option<String>,
-    pub pickup_notes: Option<String>,
-    pub special_notes: Option<String>,
-    pub order_total_cents: i64,
-    pub tip_cents: i64,
+/// The catering fields of a create body; the common ones are read as [`OrderBasics`] from
+/// the same body, so errors name their fields.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CateringFields {
+    pub headcount: i64,
+    pub need_host: Option<String>,
+    pub hours_needed: Option<f64>,
+    pub number_of_hosts: Option<i64>,
 }
 
-/// Largest order total or tip accepted.
-pub const MAX_ORDER_DOLLARS: i64 = 1_000_000;
+/// The on-demand fields of a create body.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OnDemandFields {
+    pub item_delivered: String,
+    pub vehicle_type: String,
+    pub length: Option<f64>,
+    pub width: Option<f64>,
+    pub height: Option<f64>,
+    pub weight: Option<f64>,
+}
 
-/// Validates the common fields. Pickup must be in the future (staff may record past
-/// orders), within a year, and arrival no earlier than pickup.
-pub fn check_basics(
+/// The type-specific part of a create body.
+pub enum DetailsFields {
+    Catering(CateringFields),
+    OnDemand(OnDemandFields),
+}
+
+/// A create body after every check.
+struct CheckedOrder {
+    pickup: AddressChoice,
+    delivery: AddressChoice,
+    schedule: Schedule,
+    notes: OrderNotes,
+    details: OrderDetails,
+    order_total_cents: i64,
+    tip_cents: i64,
+}
+
+fn check(
     v: &mut Validator,
     basics: &OrderBasics,
-    now: chrono::DateTime<chrono::Utc>,
-    staff: bool,
-) -> Option<CheckedBasics> {
-    use crate::input::bounded_text;
+    details: &DetailsFields,
+    now: DateTime<Utc>,
+    may_backdate: bool,
+) -> Option<CheckedOrder> {
     let pickup = choose_address(
         v,
         "pickupAddress",
@@ -145,106 +166,95 @@ pub fn check_basics(
         basics.delivery_address_id.as_deref(),
         basics.delivery_address.as_ref(),
     );
-    v.check(
-        staff || basics.pickup_date_time > now,
-        "pickupDateTime",
-        "must be in the future",
+    let schedule = rules::schedule(
+        v,
+        basics.pickup_date_time,
+        basics.arrival_date_time,
+        now,
+        may_backdate,
     );
-    v.check(
-        basics.pickup_date_time < now + chrono::Duration::days(366),
-        "pickupDateTime",
-        "must be within a year",
+    let notes = rules::notes(
+        v,
+        rules::NotesInput {
+            brokerage: basics.brokerage.as_deref(),
+            client_attention: basics.client_attention.as_deref(),
+            pickup_notes: basics.pickup_notes.as_deref(),
+            special_notes: basics.special_notes.as_deref(),
+        },
     );
-    v.check(
-        basics.arrival_date_time >= basics.pickup_date_time,
-        "arrivalDateTime",
-        "must not be before pickupDateTime",
-    );
-    let mut text = |field: &str, value: &Option<String>, max: usize| {
-        value
-            .as_deref()
-            .filter(|s| !s.trim().is_empty())
-            .and_then(|s| v.take(bounded_text(field, s, 1, max, true)))
+    let order_total_cents = rules::order_amount(v, "orderTotal", basics.order_total);
+    let tip_cents = rules::order_amount(v, "tip", basics.tip);
+    let details = match details {
+        DetailsFields::Catering(f) => rules::catering(
+            v,
+            &rules::CateringInput {
+                headcount: f.headcount,
+                need_host: f.need_host.as_deref(),
+                hours_needed: f.hours_needed,
+                number_of_hosts: f.number_of_hosts,
+            },
+        )
+        .map(OrderDetails::Catering),
+        DetailsFields::OnDemand(f) => rules::on_demand(
+            v,
+            &rules::OnDemandInput {
+                item_delivered: &f.item_delivered,
+                vehicle_type: &f.vehicle_type,
+                length: f.length,
+                width: f.width,
+                height: f.height,
+                weight: f.weight,
+            },
+        )
+        .map(OrderDetails::OnDemand),
     };
-    let brokerage = text("brokerage", &basics.brokerage, 100);
-    let client_attention = text("clientAttention", &basics.client_attention, 200);
-    let pickup_notes = text("pickupNotes", &basics.pickup_notes, 2000);
-    let special_notes = text("specialNotes", &basics.special_notes, 2000);
-    let order_total_cents = v.amount("orderTotal", basics.order_total, MAX_ORDER_DOLLARS);
-    let tip_cents = v.amount("tip", basics.tip, MAX_ORDER_DOLLARS);
-    Some(CheckedBasics {
+    Some(CheckedOrder {
         pickup: pickup?,
         delivery: delivery?,
-        pickup_at: basics.pickup_date_time,
-        arrival_at: basics.arrival_date_time,
-        brokerage,
-        client_attention,
-        pickup_notes,
-        special_notes,
+        schedule: schedule?,
+        notes,
+        details: details?,
         order_total_cents: order_total_cents?,
         tip_cents: tip_cents?,
     })
 }
 
-/// The fields only one order type has.
-pub struct TypeFields {
-    pub order_type: super::create::OrderType,
-    pub headcount: Option<i32>,
-    pub need_host: Option<String>,
-    pub hours_needed: Option<f64>,
-    pub number_of_hosts: Option<i32>,
-    pub item_delivered: Option<String>,
-    pub vehicle_type: Option<String>,
-    pub dimensions: [Option<f64>; 4],
-}
-
 /// Creates a client's order in one transaction: addresses, distance, the order and its
-/// first history row. Returns the order as the caller sees it.
+/// first history row. Returns the order as the caller sees it. The caller holds
+/// `CreateOrders` (checked by the route before it reads the body).
 pub async fn create_order(
     state: &AppState,
     caller: &Caller,
-    basics: CheckedBasics,
-    fields: TypeFields,
+    basics: &OrderBasics,
+    details: &DetailsFields,
     idempotency_key: Option<String>,
-) -> ApiResult<super::Order> {
-    use super::{create, status::OrderStatus, Actor};
+) -> ApiResult<Order> {
+    let may_backdate = caller.can(Permission::BackdateOrders);
+    let order = Validator::validate(|v| check(v, basics, details, Utc::now(), may_backdate))?;
     let mut client = state.db.get().await?;
     let mut tx = client.transaction().await?;
-    let (pickup_id, pickup_point) = place(state, &tx, caller, &basics.pickup).await?;
-    let (delivery_id, delivery_point) = place(state, &tx, caller, &basics.delivery).await?;
-    let (distance, needs_review) = distance(state, pickup_point, delivery_point).await;
-    let order = create::NewOrder {
-        order_type: fields.order_type,
+    let (pickup_id, pickup_point) = place(state, &tx, caller, &order.pickup).await?;
+    let (delivery_id, delivery_point) = place(state, &tx, caller, &order.delivery).await?;
+    let (distance, needs_review) = geo::route_distance(state, pickup_point, delivery_point).await;
+    let new = create::NewOrder {
         order_number: None,
         user_id: caller.user_id,
-        partner_id: None,
-        partner_order_code: None,
+        partner: None,
         pickup_address_id: pickup_id,
         delivery_address_id: delivery_id,
         status: OrderStatus::Active,
-        pickup_at: basics.pickup_at,
-        arrival_at: basics.arrival_at,
-        brokerage: basics.brokerage,
-        client_attention: basics.client_attention,
-        pickup_notes: basics.pickup_notes,
-        special_notes: basics.special_notes,
-        headcount: fields.headcount,
-        need_host: fields.need_host,
-        hours_needed: fields.hours_needed,
-        number_of_hosts: fields.number_of_hosts,
-        item_delivered: fields.item_delivered,
-        vehicle_type: fields.vehicle_type,
-        dimensions: fields.dimensions,
-        order_total_cents: basics.order_total_cents,
-        tip_cents: basics.tip_cents,
-        delivery_fee_cents: None,
+        schedule: order.schedule,
+        notes: order.notes,
+        details: order.details,
+        order_total_cents: order.order_total_cents,
+        tip_cents: order.tip_cents,
+        priced: None,
         distance_hundredths: Some(distance),
-        pricing_configuration_id: None,
         needs_manual_review: needs_review,
         metadata: serde_json::json!({}),
         idempotency_key,
     };
-    let inserted = create::insert(&mut tx, &order, Actor::User(caller.user_id)).await?;
+    let inserted = create::insert(&mut tx, &new, Actor::User(caller.user_id)).await?;
     let created = super::find_visible(&tx, caller, inserted.id)
         .await?
         .ok_or_else(|| ApiError::internal("created order not visible to its creator"))?;

@@ -5,17 +5,17 @@ use chrono::{NaiveDate, TimeZone, Utc};
 use lambda_http::Request;
 use uuid::Uuid;
 
-use super::{status::OrderStatus, Order, Scope, ORDER_SELECT};
+use super::{rules::OrderType, status::OrderStatus, Order, Scope, ORDER_SELECT};
 use crate::{
     db::{p, GenericClient},
     error::{ApiError, ApiResult, FieldError},
-    input::{bounded_text, escape_like, query_param, Cursor, Page, PageRequest},
+    input::{bounded_text, escape_like, query_param, Cursor, Lines, Page, PageRequest},
 };
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct OrderFilters {
     pub status: Option<OrderStatus>,
-    pub order_type: Option<&'static str>,
+    pub order_type: Option<OrderType>,
     /// Pickup on or after this day (UTC).
     pub from: Option<NaiveDate>,
     /// Pickup on or before this day (UTC).
@@ -36,8 +36,8 @@ impl OrderFilters {
         });
         let order_type =
             query_param(req, "type").and_then(|t| match t.to_ascii_lowercase().as_str() {
-                "catering" => Some("CATERING"),
-                "on_demand" | "on-demand" | "ondemand" => Some("ON_DEMAND"),
+                "catering" => Some(OrderType::Catering),
+                "on_demand" | "on-demand" | "ondemand" => Some(OrderType::OnDemand),
                 _ => {
                     errors.push(FieldError::new("type", "must be catering or on_demand"));
                     None
@@ -60,7 +60,7 @@ impl OrderFilters {
             }
         }
         let search = query_param(req, "search").and_then(|s| {
-            bounded_text("search", s, 1, 100, false)
+            bounded_text("search", s, 1, 100, Lines::One)
                 .map_err(|e| errors.push(e))
                 .ok()
         });
@@ -96,30 +96,29 @@ pub async fn list(
         .search
         .as_ref()
         .map(|s| format!("%{}%", escape_like(s)));
-    let status = filters.status.map(OrderStatus::as_str);
     let (after_time, after_id) = page.after.as_ref().map(|c| (c.at, c.id)).unzip();
     let sql = format!(
         "{ORDER_SELECT}
          WHERE o.deleted_at IS NULL AND {scope}
-           AND ($4::text IS NULL OR o.status = $4)
-           AND ($5::text IS NULL OR o.order_type = $5)
-           AND ($6::timestamptz IS NULL OR o.pickup_date_time >= $6)
-           AND ($7::timestamptz IS NULL OR o.pickup_date_time < $7)
-           AND ($8::text IS NULL OR o.order_number ILIKE $8 OR o.client_attention ILIKE $8 OR o.partner_order_code ILIKE $8)
-           AND ($9::uuid IS NULL OR o.user_id = $9)
-           AND ($10::timestamptz IS NULL OR (o.created_at, o.id) < ($10, $11))
+           AND ($3::text IS NULL OR o.status = $3)
+           AND ($4::text IS NULL OR o.order_type = $4)
+           AND ($5::timestamptz IS NULL OR o.pickup_date_time >= $5)
+           AND ($6::timestamptz IS NULL OR o.pickup_date_time < $6)
+           AND ($7::text IS NULL OR o.order_number ILIKE $7 OR o.client_attention ILIKE $7 OR o.partner_order_code ILIKE $7)
+           AND ($8::uuid IS NULL OR o.user_id = $8)
+           AND ($9::timestamptz IS NULL OR (o.created_at, o.id) < ($9, $10))
          ORDER BY o.created_at DESC, o.id DESC
-         LIMIT $12",
+         LIMIT $11",
         scope = Scope::sql(1)
     );
+    let [all, user] = scope.params();
     let rows = client
         .query_typed(
             &sql,
             &[
-                p(&scope.all),
-                p(&scope.driver),
-                p(&scope.user_id),
-                p(&status),
+                all,
+                user,
+                p(&filters.status),
                 p(&filters.order_type),
                 p(&from),
                 p(&to),

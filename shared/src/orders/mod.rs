@@ -1,14 +1,21 @@
 //! Orders: catering requests and on-demand deliveries, one table, one status machine.
 //!
+//! - [`rules`]: the field and time rules every create and edit obeys, and what an owner
+//!   may still change.
 //! - [`status`]: the two status graphs and [`status::resolve`].
-//! - [`change_status`]: the only way any route changes an order's status.
+//! - [`change_status`]: the only way any route changes an order's status; it records the
+//!   history, the cancellation reason and (through [`partner_events`]) what partners hear.
 //! - [`Order`] and [`ORDER_SELECT`]: how an order reads, with both addresses.
 //! - [`Scope`]: which orders a caller may see, as SQL.
-//! - [`create`]: the one insert path; [`list`]: filtered, paginated, scoped lists.
+//! - [`intake`]: a client's new order; [`create`]: the one insert path; [`edit`]: changes
+//!   to a placed order; [`list`]: filtered, paginated, scoped lists.
 
 pub mod create;
+pub mod edit;
 pub mod intake;
 pub mod list;
+pub mod partner_events;
+pub mod rules;
 pub mod status;
 
 use chrono::{DateTime, Utc};
@@ -16,13 +23,23 @@ use serde::Serialize;
 use uuid::Uuid;
 
 use crate::{
-    auth::{Caller, Role},
-    db::{p, GenericClient, Row, Transaction},
+    auth::{Caller, Permission},
+    db::{p, GenericClient, Row, RowExt, Transaction},
     error::{ApiError, ApiResult},
-    outbox::PartnerTarget,
-    pricing::dollars,
+    money::dollars,
+    text_enum::text_enum,
 };
+use rules::{NeedHost, OrderType, VehicleType};
 use status::{resolve, DriverStatus, OrderStatus, Transition};
+
+text_enum! {
+    /// Who a history entry says made the change.
+    pub enum ActorType("actor type") {
+        User = "USER",
+        Partner = "PARTNER",
+        System = "SYSTEM",
+    }
+}
 
 /// Who changed a status, for the history.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -33,15 +50,15 @@ pub enum Actor {
 }
 
 impl Actor {
-    pub(crate) fn kind(self) -> &'static str {
+    pub fn kind(self) -> ActorType {
         match self {
-            Actor::User(_) => "USER",
-            Actor::Partner(_) => "PARTNER",
-            Actor::System => "SYSTEM",
+            Actor::User(_) => ActorType::User,
+            Actor::Partner(_) => ActorType::Partner,
+            Actor::System => ActorType::System,
         }
     }
 
-    pub(crate) fn id(self) -> Option<Uuid> {
+    pub fn id(self) -> Option<Uuid> {
         match self {
             Actor::User(id) | Actor::Partner(id) => Some(id),
             Actor::System => None,
@@ -55,6 +72,9 @@ pub struct StatusChange {
     pub order: Option<OrderStatus>,
     pub driver: Option<DriverStatus>,
     pub actor: Actor,
+    /// Why, in the actor's words: kept in the history, and as the order's cancellation
+    /// reason when the change cancels it. Staff notes are internal: partners never see
+    /// them.
     pub note: Option<String>,
     /// Where it happened (a driver's position), as longitude/latitude.
     pub location: Option<(f64, f64)>,
@@ -69,9 +89,10 @@ pub struct StatusChanged {
 }
 
 /// Changes an order's status inside the caller's transaction: locks the row (concurrent
-/// changes to one order queue here), checks both graphs, updates the order, writes the
-/// history row and one outbox row per side effect (partner webhook, CaterValley status
-/// call). A refused change writes nothing and is a 409 naming both statuses.
+/// changes to one order queue here), checks both graphs, updates the order (with its
+/// completion time or cancellation reason), writes the history row and one outbox row per
+/// side effect (see [`partner_events`]). A refused change writes nothing and is a 409
+/// naming both statuses.
 pub async fn change_status(
     tx: &Transaction<'_>,
     order_id: Uuid,
@@ -80,7 +101,8 @@ pub async fn change_status(
     let row = tx
         .query_typed_opt(
             "SELECT o.status, o.driver_status, o.partner_id, o.order_number, o.partner_order_code,
-                    ap.order_prefix, ap.webhook_url IS NOT NULL, ap.status_call_url IS NOT NULL
+                    ap.order_prefix, ap.webhook_url IS NOT NULL AS has_webhook,
+                    ap.status_call_url IS NOT NULL AS has_status_call
              FROM orders o LEFT JOIN api_partners ap ON ap.id = o.partner_id
              WHERE o.id = $1 AND o.deleted_at IS NULL
              FOR UPDATE OF o",
@@ -89,23 +111,10 @@ pub async fn change_status(
         .await?
         .ok_or_else(|| ApiError::not_found("order"))?;
     let from = Transition {
-        order: parse_status(row.get(0))?,
-        driver: row
-            .get::<_, Option<String>>(1)
-            .map(|d| d.parse())
-            .transpose()
-            .map_err(ApiError::internal)?,
+        order: row.col("status")?,
+        driver: row.col("driver_status")?,
     };
-    let partner = row
-        .get::<_, Option<Uuid>>(2)
-        .map(|partner_id| PartnerTarget {
-            partner_id,
-            order_number: row.get(3),
-            order_code: row.get(4),
-            order_prefix: row.get::<_, Option<String>>(5).unwrap_or_default(),
-            has_webhook: row.get::<_, Option<bool>>(6).unwrap_or(false),
-            has_status_call: row.get::<_, Option<bool>>(7).unwrap_or(false),
-        });
+    let partner = partner_events::PartnerTarget::from_row(&row)?;
     let to = resolve(from, change.order, change.driver).map_err(|illegal| {
         ApiError::conflict("illegal_transition", illegal.to_string()).with_details(
             serde_json::json!({
@@ -114,20 +123,17 @@ pub async fn change_status(
             }),
         )
     })?;
-    let to_status = to.order.as_str();
-    let to_driver = to.driver.map(DriverStatus::as_str);
     tx.execute_typed(
         "UPDATE orders SET status = $2, driver_status = $3,
-                complete_date_time = CASE WHEN $2 = 'COMPLETED' THEN now() ELSE complete_date_time END
+                complete_date_time = CASE WHEN $2 = 'COMPLETED' THEN now() ELSE complete_date_time END,
+                cancellation_reason = CASE WHEN $2 = 'CANCELLED' THEN $4 ELSE cancellation_reason END
          WHERE id = $1",
-        &[p(&order_id), p(&to_status), p(&to_driver)],
+        &[p(&order_id), p(&to.order), p(&to.driver), p(&change.note)],
     )
     .await?;
     let location = change
         .location
         .map(|(lng, lat)| format!("SRID=4326;POINT({lng} {lat})"));
-    let from_status = from.order.as_str();
-    let from_driver = from.driver.map(DriverStatus::as_str);
     let history_id: i64 = tx
         .query_typed_one(
             "INSERT INTO order_status_history
@@ -136,10 +142,10 @@ pub async fn change_status(
              RETURNING id",
             &[
                 p(&order_id),
-                p(&from_status),
-                p(&to_status),
-                p(&from_driver),
-                p(&to_driver),
+                p(&from.order),
+                p(&to.order),
+                p(&from.driver),
+                p(&to.driver),
                 p(&change.actor.id()),
                 p(&change.actor.kind()),
                 p(&location),
@@ -147,52 +153,56 @@ pub async fn change_status(
             ],
         )
         .await?
-        .get(0);
-    if let Some(partner) = &partner {
-        crate::outbox::enqueue_status_effects(tx, order_id, partner, from, to, change, history_id)
-            .await?;
-    }
-    Ok(StatusChanged {
+        .col("id")?;
+    let changed = StatusChanged {
         order_id,
         from,
         to,
         history_id,
-    })
+    };
+    if let Some(partner) = &partner {
+        partner_events::enqueue(tx, partner, &changed, change).await?;
+    }
+    Ok(changed)
 }
 
-fn parse_status(raw: String) -> ApiResult<OrderStatus> {
-    raw.parse().map_err(ApiError::internal)
-}
-
-/// Which orders a caller may see: their own (clients, vendors), those currently assigned
-/// to them (drivers), or all (staff). Rendered as SQL over `o` so the database enforces it.
+/// Which orders a caller may see: those they placed, those dispatched to them (drivers),
+/// or all (callers with `ViewAllOrders`). Rendered as SQL over `o` so the database
+/// enforces it.
 #[derive(Debug, Clone, Copy)]
 pub struct Scope {
     pub all: bool,
-    pub driver: bool,
     pub user_id: Uuid,
 }
 
 impl Scope {
     pub fn of(caller: &Caller) -> Self {
         Self {
-            all: caller.role.is_staff(),
-            driver: caller.role == Role::Driver,
+            all: caller.can(Permission::ViewAllOrders),
             user_id: caller.user_id,
         }
     }
 
-    /// The condition, with its three parameters at `$n`, `$n+1`, `$n+2`
-    /// (bind them with [`Scope::params`]).
+    /// The condition, with its two parameters at `$n` and `$n+1` (bind them with
+    /// [`Scope::params`]).
     pub fn sql(n: usize) -> String {
         format!(
-            "(${a} OR (NOT ${d} AND o.user_id = ${u}) OR (${d} AND EXISTS (
+            "(${a} OR o.user_id = ${u} OR EXISTS (
                 SELECT 1 FROM dispatches ds JOIN drivers dr ON dr.id = ds.driver_id
-                WHERE ds.order_id = o.id AND ds.unassigned_at IS NULL AND dr.user_id = ${u})))",
+                WHERE ds.order_id = o.id AND ds.unassigned_at IS NULL AND dr.user_id = ${u}))",
             a = n,
-            d = n + 1,
-            u = n + 2
+            u = n + 1
         )
+    }
+
+    /// The parameters of [`Scope::sql`], in order.
+    pub fn params(
+        &self,
+    ) -> [(
+        &(dyn tokio_postgres::types::ToSql + Sync),
+        tokio_postgres::types::Type,
+    ); 2] {
+        [p(&self.all), p(&self.user_id)]
     }
 }
 
@@ -217,7 +227,7 @@ pub struct OrderAddress {
 pub struct Order {
     pub id: Uuid,
     pub order_number: String,
-    pub order_type: String,
+    pub order_type: OrderType,
     pub status: OrderStatus,
     pub driver_status: Option<DriverStatus>,
     pub user_id: Uuid,
@@ -231,11 +241,11 @@ pub struct Order {
     pub pickup_notes: Option<String>,
     pub special_notes: Option<String>,
     pub headcount: Option<i32>,
-    pub need_host: Option<String>,
+    pub need_host: Option<NeedHost>,
     pub hours_needed: Option<f64>,
     pub number_of_hosts: Option<i32>,
     pub item_delivered: Option<String>,
-    pub vehicle_type: Option<String>,
+    pub vehicle_type: Option<VehicleType>,
     pub order_total: f64,
     pub tip: f64,
     pub delivery_cost: Option<f64>,
@@ -249,65 +259,73 @@ pub struct Order {
 
 /// Selects [`Order`] columns from `orders o` with both addresses; append `WHERE …`.
 pub const ORDER_SELECT: &str = "SELECT o.id, o.order_number, o.order_type, o.status, o.driver_status, o.user_id,
-        pa.id, pa.name, pa.street1, pa.street2, pa.city, pa.state, pa.zip, ST_Y(pa.location::geometry), ST_X(pa.location::geometry),
-        da.id, da.name, da.street1, da.street2, da.city, da.state, da.zip, ST_Y(da.location::geometry), ST_X(da.location::geometry),
+        pa.id AS pickup_id, pa.name AS pickup_name, pa.street1 AS pickup_street1, pa.street2 AS pickup_street2,
+        pa.city AS pickup_city, pa.state AS pickup_state, pa.zip AS pickup_zip,
+        ST_Y(pa.location::geometry) AS pickup_latitude, ST_X(pa.location::geometry) AS pickup_longitude,
+        da.id AS delivery_id, da.name AS delivery_name, da.street1 AS delivery_street1, da.street2 AS delivery_street2,
+        da.city AS delivery_city, da.state AS delivery_state, da.zip AS delivery_zip,
+        ST_Y(da.location::geometry) AS delivery_latitude, ST_X(da.location::geometry) AS delivery_longitude,
         o.pickup_date_time, o.arrival_date_time, o.complete_date_time, o.brokerage, o.client_attention,
-        o.pickup_notes, o.special_notes, o.headcount, o.need_host, o.hours_needed::float8, o.number_of_hosts,
-        o.item_delivered, o.vehicle_type, o.order_total_cents, o.tip_cents, o.delivery_fee_cents,
-        o.delivery_distance_miles::float8, o.needs_manual_review, o.partner_order_code, o.cancellation_reason,
-        o.created_at, o.updated_at
+        o.pickup_notes, o.special_notes, o.headcount, o.need_host, o.hours_needed::float8 AS hours_needed,
+        o.number_of_hosts, o.item_delivered, o.vehicle_type, o.order_total_cents, o.tip_cents, o.delivery_fee_cents,
+        o.delivery_distance_miles::float8 AS delivery_distance_miles, o.needs_manual_review, o.partner_order_code,
+        o.cancellation_reason, o.created_at, o.updated_at
     FROM orders o
     JOIN addresses pa ON pa.id = o.pickup_address_id
     JOIN addresses da ON da.id = o.delivery_address_id";
 
-impl Order {
-    pub fn from_row(row: &Row) -> ApiResult<Self> {
-        let address = |at: usize| OrderAddress {
-            id: row.get(at),
-            name: row.get(at + 1),
-            street1: row.get(at + 2),
-            street2: row.get(at + 3),
-            city: row.get(at + 4),
-            state: row.get(at + 5),
-            zip: row.get(at + 6),
-            latitude: row.get(at + 7),
-            longitude: row.get(at + 8),
-        };
-        let driver_status: Option<String> = row.get(4);
+impl OrderAddress {
+    /// The address whose columns [`ORDER_SELECT`] prefixes with `which` (`pickup`, `delivery`).
+    fn from_row(row: &Row, which: &str) -> ApiResult<Self> {
+        let col = |name: &str| format!("{which}_{name}");
         Ok(Self {
-            id: row.get(0),
-            order_number: row.get(1),
-            order_type: row.get(2),
-            status: parse_status(row.get(3))?,
-            driver_status: driver_status
-                .map(|d| d.parse())
-                .transpose()
-                .map_err(ApiError::internal)?,
-            user_id: row.get(5),
-            pickup_address: address(6),
-            delivery_address: address(15),
-            pickup_date_time: row.get(24),
-            arrival_date_time: row.get(25),
-            complete_date_time: row.get(26),
-            brokerage: row.get(27),
-            client_attention: row.get(28),
-            pickup_notes: row.get(29),
-            special_notes: row.get(30),
-            headcount: row.get(31),
-            need_host: row.get(32),
-            hours_needed: row.get(33),
-            number_of_hosts: row.get(34),
-            item_delivered: row.get(35),
-            vehicle_type: row.get(36),
-            order_total: dollars(row.get(37)),
-            tip: dollars(row.get(38)),
-            delivery_cost: row.get::<_, Option<i64>>(39).map(dollars),
-            delivery_distance: row.get(40),
-            needs_manual_review: row.get(41),
-            partner_order_code: row.get(42),
-            cancellation_reason: row.get(43),
-            created_at: row.get(44),
-            updated_at: row.get(45),
+            id: row.col(&col("id"))?,
+            name: row.col(&col("name"))?,
+            street1: row.col(&col("street1"))?,
+            street2: row.col(&col("street2"))?,
+            city: row.col(&col("city"))?,
+            state: row.col(&col("state"))?,
+            zip: row.col(&col("zip"))?,
+            latitude: row.col(&col("latitude"))?,
+            longitude: row.col(&col("longitude"))?,
+        })
+    }
+}
+
+impl Order {
+    /// Reads a row selected with [`ORDER_SELECT`].
+    pub fn from_row(row: &Row) -> ApiResult<Self> {
+        Ok(Self {
+            id: row.col("id")?,
+            order_number: row.col("order_number")?,
+            order_type: row.col("order_type")?,
+            status: row.col("status")?,
+            driver_status: row.col("driver_status")?,
+            user_id: row.col("user_id")?,
+            pickup_address: OrderAddress::from_row(row, "pickup")?,
+            delivery_address: OrderAddress::from_row(row, "delivery")?,
+            pickup_date_time: row.col("pickup_date_time")?,
+            arrival_date_time: row.col("arrival_date_time")?,
+            complete_date_time: row.col("complete_date_time")?,
+            brokerage: row.col("brokerage")?,
+            client_attention: row.col("client_attention")?,
+            pickup_notes: row.col("pickup_notes")?,
+            special_notes: row.col("special_notes")?,
+            headcount: row.col("headcount")?,
+            need_host: row.col("need_host")?,
+            hours_needed: row.col("hours_needed")?,
+            number_of_hosts: row.col("number_of_hosts")?,
+            item_delivered: row.col("item_delivered")?,
+            vehicle_type: row.col("vehicle_type")?,
+            order_total: dollars(row.col("order_total_cents")?),
+            tip: dollars(row.col("tip_cents")?),
+            delivery_cost: row.col::<Option<i64>>("delivery_fee_cents")?.map(dollars),
+            delivery_distance: row.col("delivery_distance_miles")?,
+            needs_manual_review: row.col("needs_manual_review")?,
+            partner_order_code: row.col("partner_order_code")?,
+            cancellation_reason: row.col("cancellation_reason")?,
+            created_at: row.col("created_at")?,
+            updated_at: row.col("updated_at")?,
         })
     }
 }
@@ -323,16 +341,9 @@ pub async fn find_visible(
         "{ORDER_SELECT} WHERE o.id = $1 AND o.deleted_at IS NULL AND {}",
         Scope::sql(2)
     );
+    let [all, user] = scope.params();
     client
-        .query_typed_opt(
-            &sql,
-            &[
-                p(&order_id),
-                p(&scope.all),
-                p(&scope.driver),
-                p(&scope.user_id),
-            ],
-        )
+        .query_typed_opt(&sql, &[p(&order_id), all, user])
         .await?
         .map(|row| Order::from_row(&row))
         .transpose()
@@ -342,12 +353,12 @@ pub async fn find_visible(
 #[derive(Debug, Clone, Serialize, PartialEq)]
 #[serde(rename_all = "camelCase")]
 pub struct HistoryEntry {
-    pub from_status: Option<String>,
-    pub status: String,
-    pub from_driver_status: Option<String>,
-    pub driver_status: Option<String>,
+    pub from_status: Option<OrderStatus>,
+    pub status: OrderStatus,
+    pub from_driver_status: Option<DriverStatus>,
+    pub driver_status: Option<DriverStatus>,
     pub actor_id: Option<Uuid>,
-    pub actor_type: String,
+    pub actor_type: ActorType,
     pub latitude: Option<f64>,
     pub longitude: Option<f64>,
     pub note: Option<String>,
@@ -363,26 +374,27 @@ pub async fn history(
     let rows = client
         .query_typed(
             "SELECT from_status, to_status, from_driver_status, to_driver_status, actor_id, actor_type,
-                    ST_Y(location::geometry), ST_X(location::geometry), note, created_at
+                    ST_Y(location::geometry) AS latitude, ST_X(location::geometry) AS longitude, note, created_at
              FROM order_status_history WHERE order_id = $1 ORDER BY created_at DESC, id DESC LIMIT $2",
             &[p(&order_id), p(&limit)],
         )
         .await?;
-    Ok(rows
-        .iter()
-        .map(|r| HistoryEntry {
-            from_status: r.get(0),
-            status: r.get(1),
-            from_driver_status: r.get(2),
-            driver_status: r.get(3),
-            actor_id: r.get(4),
-            actor_type: r.get(5),
-            latitude: r.get(6),
-            longitude: r.get(7),
-            note: r.get(8),
-            timestamp: r.get(9),
+    rows.iter()
+        .map(|r| {
+            Ok(HistoryEntry {
+                from_status: r.col("from_status")?,
+                status: r.col("to_status")?,
+                from_driver_status: r.col("from_driver_status")?,
+                driver_status: r.col("to_driver_status")?,
+                actor_id: r.col("actor_id")?,
+                actor_type: r.col("actor_type")?,
+                latitude: r.col("latitude")?,
+                longitude: r.col("longitude")?,
+                note: r.col("note")?,
+                timestamp: r.col("created_at")?,
+            })
         })
-        .collect())
+        .collect()
 }
 
 /// Checks an order number from a path: 1 to 64 of `A-Z a-z 0-9 - _ .`, nothing else.

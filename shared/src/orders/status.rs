@@ -11,48 +11,22 @@
 //! skipped. Any driver status from `EN_ROUTE_TO_VENDOR` to `ARRIVED_TO_CLIENT` puts the
 //! order `IN_PROGRESS`; `COMPLETED` completes it.
 
-use std::{fmt, str::FromStr};
+use crate::text_enum::text_enum;
 
-use serde::{Deserialize, Serialize};
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
-pub enum OrderStatus {
-    Pending,
-    Confirmed,
-    Active,
-    Assigned,
-    InProgress,
-    Delivered,
-    Completed,
-    Cancelled,
+text_enum! {
+    pub enum OrderStatus("order status") {
+        Pending = "PENDING",
+        Confirmed = "CONFIRMED",
+        Active = "ACTIVE",
+        Assigned = "ASSIGNED",
+        InProgress = "IN_PROGRESS",
+        Delivered = "DELIVERED",
+        Completed = "COMPLETED",
+        Cancelled = "CANCELLED",
+    }
 }
 
 impl OrderStatus {
-    pub const ALL: [OrderStatus; 8] = [
-        OrderStatus::Pending,
-        OrderStatus::Confirmed,
-        OrderStatus::Active,
-        OrderStatus::Assigned,
-        OrderStatus::InProgress,
-        OrderStatus::Delivered,
-        OrderStatus::Completed,
-        OrderStatus::Cancelled,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            OrderStatus::Pending => "PENDING",
-            OrderStatus::Confirmed => "CONFIRMED",
-            OrderStatus::Active => "ACTIVE",
-            OrderStatus::Assigned => "ASSIGNED",
-            OrderStatus::InProgress => "IN_PROGRESS",
-            OrderStatus::Delivered => "DELIVERED",
-            OrderStatus::Completed => "COMPLETED",
-            OrderStatus::Cancelled => "CANCELLED",
-        }
-    }
-
     /// Terminal orders accept neither transitions nor field edits.
     pub fn is_terminal(self) -> bool {
         matches!(self, OrderStatus::Completed | OrderStatus::Cancelled)
@@ -77,41 +51,21 @@ impl OrderStatus {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
-pub enum DriverStatus {
-    Assigned,
-    EnRouteToVendor,
-    ArrivedAtVendor,
-    PickedUp,
-    EnRouteToClient,
-    ArrivedToClient,
-    Completed,
+text_enum! {
+    /// Declared in delivery order: a driver moves forward only, so `>` means "later".
+    #[derive(PartialOrd, Ord)]
+    pub enum DriverStatus("driver status") {
+        Assigned = "ASSIGNED",
+        EnRouteToVendor = "EN_ROUTE_TO_VENDOR",
+        ArrivedAtVendor = "ARRIVED_AT_VENDOR",
+        PickedUp = "PICKED_UP",
+        EnRouteToClient = "EN_ROUTE_TO_CLIENT",
+        ArrivedToClient = "ARRIVED_TO_CLIENT",
+        Completed = "COMPLETED",
+    }
 }
 
 impl DriverStatus {
-    pub const ALL: [DriverStatus; 7] = [
-        DriverStatus::Assigned,
-        DriverStatus::EnRouteToVendor,
-        DriverStatus::ArrivedAtVendor,
-        DriverStatus::PickedUp,
-        DriverStatus::EnRouteToClient,
-        DriverStatus::ArrivedToClient,
-        DriverStatus::Completed,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            DriverStatus::Assigned => "ASSIGNED",
-            DriverStatus::EnRouteToVendor => "EN_ROUTE_TO_VENDOR",
-            DriverStatus::ArrivedAtVendor => "ARRIVED_AT_VENDOR",
-            DriverStatus::PickedUp => "PICKED_UP",
-            DriverStatus::EnRouteToClient => "EN_ROUTE_TO_CLIENT",
-            DriverStatus::ArrivedToClient => "ARRIVED_TO_CLIENT",
-            DriverStatus::Completed => "COMPLETED",
-        }
-    }
-
     /// Forward only; skipping steps is allowed. A first driver status must be ASSIGNED.
     pub fn can_follow(from: Option<DriverStatus>, to: DriverStatus) -> bool {
         match from {
@@ -129,67 +83,6 @@ impl DriverStatus {
         }
     }
 }
-
-/// The lifecycle status partners are told about (ASSIGNED, PICKED_UP, ON_THE_WAY, ARRIVED,
-/// DELIVERED, CANCELLED), or `None` before a driver is involved. An order moved forward
-/// by staff without driver updates maps by its own status (IN_PROGRESS is ON_THE_WAY).
-pub fn partner_lifecycle(order: OrderStatus, driver: Option<DriverStatus>) -> Option<&'static str> {
-    use DriverStatus as D;
-    Some(match (order, driver) {
-        (OrderStatus::Cancelled, _) => "CANCELLED",
-        (OrderStatus::Completed | OrderStatus::Delivered, _) | (_, Some(D::Completed)) => {
-            "DELIVERED"
-        }
-        (_, Some(D::ArrivedToClient)) => "ARRIVED",
-        (_, Some(D::EnRouteToClient)) => "ON_THE_WAY",
-        (_, Some(D::PickedUp)) => "PICKED_UP",
-        (_, Some(D::Assigned | D::EnRouteToVendor | D::ArrivedAtVendor))
-        | (OrderStatus::Assigned, None) => "ASSIGNED",
-        (OrderStatus::InProgress, None) => "ON_THE_WAY",
-        (OrderStatus::Pending | OrderStatus::Confirmed | OrderStatus::Active, None) => return None,
-    })
-}
-
-/// CaterValley's legacy status call value (CONFIRM, READY, ON_THE_WAY, COMPLETED,
-/// CANCELLED), or `None` for states it has no word for.
-pub fn catervalley_status(
-    order: OrderStatus,
-    driver: Option<DriverStatus>,
-) -> Option<&'static str> {
-    if order == OrderStatus::Confirmed {
-        return Some("CONFIRM");
-    }
-    match partner_lifecycle(order, driver)? {
-        "PICKED_UP" => Some("READY"),
-        "ON_THE_WAY" | "ARRIVED" => Some("ON_THE_WAY"),
-        "DELIVERED" => Some("COMPLETED"),
-        "CANCELLED" => Some("CANCELLED"),
-        _ => None,
-    }
-}
-
-macro_rules! text_enum {
-    ($name:ident, $what:literal) => {
-        impl FromStr for $name {
-            type Err = String;
-            fn from_str(s: &str) -> Result<Self, Self::Err> {
-                $name::ALL
-                    .into_iter()
-                    .find(|v| v.as_str() == s)
-                    .ok_or_else(|| format!("unknown {} {s:?}", $what))
-            }
-        }
-
-        impl fmt::Display for $name {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str(self.as_str())
-            }
-        }
-    };
-}
-
-text_enum!(OrderStatus, "order status");
-text_enum!(DriverStatus, "driver status");
 
 /// A requested change of either or both statuses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -363,54 +256,6 @@ mod tests {
         )
         .is_err());
         assert!(resolve(at(O::Active, None), Some(O::Active), None).is_err());
-    }
-
-    #[test]
-    fn partners_see_lifecycle_statuses() {
-        assert_eq!(partner_lifecycle(O::Confirmed, None), None);
-        assert_eq!(partner_lifecycle(O::Assigned, None), Some("ASSIGNED"));
-        assert_eq!(
-            partner_lifecycle(O::Assigned, Some(D::Assigned)),
-            Some("ASSIGNED")
-        );
-        assert_eq!(partner_lifecycle(O::InProgress, None), Some("ON_THE_WAY"));
-        assert_eq!(
-            partner_lifecycle(O::InProgress, Some(D::ArrivedAtVendor)),
-            Some("ASSIGNED")
-        );
-        assert_eq!(
-            partner_lifecycle(O::InProgress, Some(D::PickedUp)),
-            Some("PICKED_UP")
-        );
-        assert_eq!(
-            partner_lifecycle(O::InProgress, Some(D::EnRouteToClient)),
-            Some("ON_THE_WAY")
-        );
-        assert_eq!(
-            partner_lifecycle(O::InProgress, Some(D::ArrivedToClient)),
-            Some("ARRIVED")
-        );
-        assert_eq!(
-            partner_lifecycle(O::Completed, Some(D::Completed)),
-            Some("DELIVERED")
-        );
-        assert_eq!(
-            partner_lifecycle(O::Cancelled, Some(D::PickedUp)),
-            Some("CANCELLED")
-        );
-    }
-
-    #[test]
-    fn catervalley_hears_its_legacy_statuses() {
-        assert_eq!(catervalley_status(O::Confirmed, None), Some("CONFIRM"));
-        assert_eq!(catervalley_status(O::Assigned, None), None);
-        assert_eq!(
-            catervalley_status(O::InProgress, Some(D::PickedUp)),
-            Some("READY")
-        );
-        assert_eq!(catervalley_status(O::InProgress, None), Some("ON_THE_WAY"));
-        assert_eq!(catervalley_status(O::Completed, None), Some("COMPLETED"));
-        assert_eq!(catervalley_status(O::Cancelled, None), Some("CANCELLED"));
     }
 
     #[test]

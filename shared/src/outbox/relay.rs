@@ -11,21 +11,19 @@
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
-use hmac::{KeyInit, Mac};
 use rand::RngExt;
 use serde::Serialize;
 use serde_json::Value;
 use uuid::Uuid;
 
-use super::{destination, CATERVALLEY_STATUS, PARTNER_WEBHOOK};
+use super::{destination, signature, OutboxKind};
 use crate::{
     config::OutboxSettings,
-    db::p,
+    db::{p, RowExt},
     error::{ApiError, ApiResult},
     AppState,
 };
 
-pub const SIGNATURE_HEADER: &str = "x-readyset-signature";
 pub const TIMESTAMP_HEADER: &str = "x-readyset-timestamp";
 pub const EVENT_ID_HEADER: &str = "x-readyset-event-id";
 /// The `partner` header Ready Set sends on CaterValley's status call.
@@ -41,7 +39,7 @@ pub struct RelayReport {
 struct Due {
     id: i64,
     event_id: Uuid,
-    kind: String,
+    kind: OutboxKind,
     order_id: Uuid,
     payload: Value,
     attempts: i32,
@@ -100,7 +98,7 @@ async fn deliver_next(state: &AppState) -> ApiResult<Option<Outcome>> {
     let Some(row) = tx
         .query_typed_opt(
             "SELECT o.id, o.event_id, o.kind, o.order_id, o.payload, o.attempts,
-                    coalesce(o.retry_until, o.created_at + make_interval(secs => $1)),
+                    coalesce(o.retry_until, o.created_at + make_interval(secs => $1)) AS retry_until,
                     ap.slug, ap.webhook_url, ap.webhook_secret_ref, ap.status_call_url, ap.status_call_key_ref
              FROM outbox o JOIN api_partners ap ON ap.id = o.partner_id
              WHERE o.status = 'PENDING' AND o.next_attempt_at <= now()
@@ -116,18 +114,18 @@ async fn deliver_next(state: &AppState) -> ApiResult<Option<Outcome>> {
         return Ok(None);
     };
     let due = Due {
-        id: row.get(0),
-        event_id: row.get(1),
-        kind: row.get(2),
-        order_id: row.get(3),
-        payload: row.get(4),
-        attempts: row.get(5),
-        retry_until: row.get(6),
-        partner: row.get(7),
-        webhook_url: row.get(8),
-        webhook_secret_ref: row.get(9),
-        status_call_url: row.get(10),
-        status_call_key_ref: row.get(11),
+        id: row.col("id")?,
+        event_id: row.col("event_id")?,
+        kind: row.col("kind")?,
+        order_id: row.col("order_id")?,
+        payload: row.col("payload")?,
+        attempts: row.col("attempts")?,
+        retry_until: row.col("retry_until")?,
+        partner: row.col("slug")?,
+        webhook_url: row.col("webhook_url")?,
+        webhook_secret_ref: row.col("webhook_secret_ref")?,
+        status_call_url: row.col("status_call_url")?,
+        status_call_key_ref: row.col("status_call_key_ref")?,
     };
     let attempt = deliver(state, &due).await;
     tx.execute_typed(
@@ -210,14 +208,6 @@ pub fn backoff(settings: &OutboxSettings, attempts: i32) -> Duration {
         .mul_f64(rand::rng().random::<f64>())
 }
 
-/// `hex(HMAC-SHA256(secret, body))`, the signature receivers verify.
-pub fn sign(secret: &[u8], body: &[u8]) -> String {
-    let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(secret)
-        .unwrap_or_else(|_| unreachable!("HMAC takes keys of any length"));
-    mac.update(body);
-    hex::encode(mac.finalize().into_bytes())
-}
-
 async fn deliver(state: &AppState, due: &Due) -> Attempt {
     let started = Instant::now();
     let result = try_deliver(state, due).await;
@@ -251,10 +241,9 @@ async fn deliver(state: &AppState, due: &Due) -> Attempt {
 async fn try_deliver(state: &AppState, due: &Due) -> Result<u16, (Outcome, String)> {
     let permanent = |e: String| (Outcome::Permanent, e);
     let transient = |e: String| (Outcome::Retry, e);
-    let (url, secret_ref) = match due.kind.as_str() {
-        PARTNER_WEBHOOK => (&due.webhook_url, &due.webhook_secret_ref),
-        CATERVALLEY_STATUS => (&due.status_call_url, &due.status_call_key_ref),
-        other => return Err(permanent(format!("unknown message kind {other}"))),
+    let (url, secret_ref) = match due.kind {
+        OutboxKind::PartnerWebhook => (&due.webhook_url, &due.webhook_secret_ref),
+        OutboxKind::CatervalleyStatus => (&due.status_call_url, &due.status_call_key_ref),
     };
     let (Some(url), Some(secret_ref)) = (url, secret_ref) else {
         return Err(permanent(format!(
@@ -282,18 +271,30 @@ async fn try_deliver(state: &AppState, due: &Due) -> Result<u16, (Outcome, Strin
         .timeout(settings.timeout)
         .build()
         .map_err(|e| transient(e.to_string()))?;
+    let sent_at = Utc::now().timestamp();
     let mut request = client
         .post(target.url.clone())
         .header("content-type", "application/json")
         .header("user-agent", "ReadySet-Webhooks/1")
         .header(EVENT_ID_HEADER, due.event_id.to_string())
-        .header(TIMESTAMP_HEADER, Utc::now().timestamp().to_string());
-    request = if due.kind == PARTNER_WEBHOOK {
-        request.header(SIGNATURE_HEADER, sign(secret.as_bytes(), &body))
-    } else {
-        request
+        .header(TIMESTAMP_HEADER, sent_at.to_string());
+    request = match due.kind {
+        OutboxKind::PartnerWebhook => {
+            let secrets = signature::secrets(&secret);
+            let newest = secrets.first().copied().unwrap_or_default();
+            request
+                .header(
+                    signature::HEADER,
+                    signature::header_value(&secrets, sent_at, &body),
+                )
+                .header(
+                    signature::LEGACY_HEADER,
+                    signature::hmac_hex(newest.as_bytes(), &body),
+                )
+        }
+        OutboxKind::CatervalleyStatus => request
             .header("partner", READYSET_PARTNER_ID)
-            .header("x-api-key", secret)
+            .header("x-api-key", secret),
     };
     let response = request.body(body).send().await.map_err(|e| {
         let kind = if e.is_timeout() {
@@ -336,14 +337,5 @@ mod tests {
                 );
             }
         }
-    }
-
-    #[test]
-    fn signatures_are_hmac_sha256_hex() {
-        // RFC 4231 test case 2.
-        assert_eq!(
-            sign(b"Jefe", b"what do ya want for nothing?"),
-            "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
-        );
     }
 }

@@ -1,18 +1,20 @@
 //! API partners (CaterValley, CaterCow): authentication by `partner` + `x-api-key`
 //! headers. Keys are random and long, so a SHA-256 of the key is stored (never the key)
-//! and compared in constant time.
+//! and compared in constant time. Failed authentications count per client IP
+//! ([`RateClass::PartnerAuthFailures`]); an IP past that budget gets 429, even with the
+//! right key, until its window ends.
 
 pub mod orders;
 
 use lambda_http::Request;
-use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 use uuid::Uuid;
 
 use crate::{
-    db::p,
+    db::{p, RowExt},
     error::{ApiError, ApiResult},
-    http::header,
+    identity::RequestIdentity,
+    ratelimit::{self, RateClass},
     AppState,
 };
 
@@ -29,58 +31,57 @@ pub struct Partner {
     pub webhook_secret_ref: Option<String>,
 }
 
-pub fn hash_key(key: &str) -> String {
-    hex::encode(Sha256::digest(key.as_bytes()))
-}
-
-/// The partner slug a request names, if it is shaped like one (for rate-limit and
-/// idempotency scopes, before authentication).
-pub fn claimed_slug(req: &Request) -> Option<String> {
-    let slug = header(req.headers(), "partner")?
-        .trim()
-        .to_ascii_lowercase();
-    (2..=40).contains(&slug.len()).then_some(slug).filter(|s| {
-        s.bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
-    })
-}
-
 /// The partner whose `x-api-key` the request carries; 401 otherwise, without saying which
 /// header was wrong.
 pub async fn authenticate(state: &AppState, req: &Request) -> ApiResult<Partner> {
-    let refused = || ApiError::unauthorized("invalid partner credentials");
-    let slug = claimed_slug(req).ok_or_else(refused)?;
-    let key = header(req.headers(), "x-api-key")
-        .filter(|k| !k.is_empty() && k.len() <= 256)
-        .ok_or_else(refused)?;
+    let identity = RequestIdentity::from_request(req);
+    let failures_key = format!("ip:{}", identity.ip());
+    if let Some(locked_out) =
+        ratelimit::spent(state, RateClass::PartnerAuthFailures, &failures_key).await
+    {
+        return Err(locked_out);
+    }
+    match check_claim(state, &identity).await? {
+        Some(partner) => Ok(partner),
+        None => {
+            ratelimit::charge(state, req, RateClass::PartnerAuthFailures, &failures_key).await?;
+            Err(ApiError::unauthorized("invalid partner credentials"))
+        }
+    }
+}
+
+async fn check_claim(state: &AppState, identity: &RequestIdentity) -> ApiResult<Option<Partner>> {
+    let Some(claim) = identity.partner.as_ref().filter(|c| c.key_present) else {
+        return Ok(None);
+    };
     let client = state.db.get().await?;
     let row = client
         .query_typed_opt(
             "SELECT id, slug, name, order_prefix, pricing_config_slug, user_id, webhook_url, webhook_secret_ref, api_key_hash
              FROM api_partners WHERE slug = $1 AND is_active",
-            &[p(&slug)],
+            &[p(&claim.slug)],
         )
         .await?;
-    // Hash and compare even for an unknown partner, so timing reveals nothing.
-    let presented = hash_key(key);
-    let stored: String = row
-        .as_ref()
-        .map(|r| r.get(8))
-        .unwrap_or_else(|| "0".repeat(64));
-    let matches = bool::from(presented.as_bytes().ct_eq(stored.as_bytes()));
-    let (Some(row), true) = (row, matches) else {
-        return Err(refused());
+    // Compare even for an unknown partner, so timing reveals nothing.
+    let stored: String = match &row {
+        Some(row) => row.col("api_key_hash")?,
+        None => "0".repeat(64),
     };
-    let user_id: Option<Uuid> = row.get(5);
-    Ok(Partner {
-        id: row.get(0),
-        slug: row.get(1),
-        name: row.get(2),
-        order_prefix: row.get(3),
-        pricing_config_slug: row.get(4),
-        user_id: user_id
-            .ok_or_else(|| ApiError::internal(format!("partner {slug} has no owning account")))?,
-        webhook_url: row.get(6),
-        webhook_secret_ref: row.get(7),
-    })
+    let matches = bool::from(claim.key_hash.as_bytes().ct_eq(stored.as_bytes()));
+    let (Some(row), true) = (row, matches) else {
+        return Ok(None);
+    };
+    let user_id: Option<Uuid> = row.col("user_id")?;
+    Ok(Some(Partner {
+        id: row.col("id")?,
+        slug: row.col("slug")?,
+        name: row.col("name")?,
+        order_prefix: row.col("order_prefix")?,
+        pricing_config_slug: row.col("pricing_config_slug")?,
+        user_id: user_id.ok_or_else(|| {
+            ApiError::internal(format!("partner {} has no owning account", claim.slug))
+        })?,
+        webhook_url: row.col("webhook_url")?,
+        webhook_secret_ref: row.col("webhook_secret_ref")?,
+    }))
 }

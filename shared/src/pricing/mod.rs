@@ -12,6 +12,7 @@
 //! says so) plus the mileage rate for every mile over the threshold. The minimum applies
 //! to the tier fee. A bridge toll is added when the configuration charges it.
 
+pub mod publish;
 pub mod quote;
 
 use std::{
@@ -31,10 +32,6 @@ use crate::{
 /// Configurations are re-read after this long, so an admin's new version reaches every
 /// container within five minutes.
 pub const CACHE_TTL: Duration = Duration::from_secs(300);
-
-/// When no distance can be had: a little over the threshold, and the order is flagged for
-/// manual review.
-pub const FALLBACK_DISTANCE_HUNDREDTHS: i64 = 1010;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -115,21 +112,6 @@ impl From<PricingError> for ApiError {
             _ => ApiError::unprocessable("pricing_unavailable", err.to_string()),
         }
     }
-}
-
-/// Cents as dollars for JSON (two decimals' worth of precision).
-pub fn dollars(cents: i64) -> f64 {
-    cents as f64 / 100.0
-}
-
-/// Whole cents from dollars as clients send them (`12.345` rounds half up to 1235).
-pub fn cents_from_dollars(dollars: f64) -> Option<i64> {
-    (dollars.is_finite() && dollars.abs() < 1e12).then(|| (dollars * 100.0).round() as i64)
-}
-
-/// Hundredths of a mile from miles, rounded.
-pub fn hundredths_from_miles(miles: f64) -> Option<i64> {
-    (miles.is_finite() && (0.0..100_000.0).contains(&miles)).then(|| (miles * 100.0).round() as i64)
 }
 
 /// `value × numerator / denominator`, rounded half up, in integers.
@@ -343,6 +325,7 @@ pub async fn load_active(client: &impl GenericClient, slug: &str) -> ApiResult<P
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::money::dollars;
 
     /// CaterValley's configuration as seeded by migration V3.
     fn catervalley(beyond_uses_within: bool) -> PricingConfig {
@@ -514,7 +497,15 @@ mod tests {
             4253,
             "10.01 miles adds 3 cents"
         );
-        assert_eq!(fee(&cv, Some(10), None, FALLBACK_DISTANCE_HUNDREDTHS), 4280);
+        assert_eq!(
+            fee(
+                &cv,
+                Some(10),
+                None,
+                crate::geo::FALLBACK_DISTANCE_HUNDREDTHS
+            ),
+            4280
+        );
         assert_eq!(fee(&catervalley(false), Some(10), None, 1001), 8503);
     }
 
@@ -610,14 +601,5 @@ mod tests {
             Some("Santa Clara"),
             None
         ));
-    }
-
-    #[test]
-    fn money_conversions() {
-        assert_eq!(cents_from_dollars(278.67), Some(27867));
-        assert_eq!(cents_from_dollars(0.1 + 0.2), Some(30));
-        assert_eq!(cents_from_dollars(f64::NAN), None);
-        assert_eq!(hundredths_from_miles(14.1), Some(1410));
-        assert_eq!(dollars(5480), 54.8);
     }
 }

@@ -4,16 +4,16 @@
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use super::{
-    calculate, cents_from_dollars, crosses_toll_bridge, dollars, hundredths_from_miles, QuoteInput,
-    FALLBACK_DISTANCE_HUNDREDTHS,
-};
+use super::{calculate, crosses_toll_bridge, publish::is_slug, QuoteInput};
 use crate::{
     addresses::{self, AddressInput},
-    db::{p, GenericClient},
-    error::{ApiError, ApiResult, FieldError},
+    auth::{Caller, Permission},
+    db::{p, GenericClient, RowExt},
+    error::{ApiError, ApiResult},
     geo::{self, AddressQuery},
     input::Validator,
+    money::{dollars, hundredths_from_miles, miles},
+    orders::rules,
     AppState,
 };
 
@@ -67,62 +67,77 @@ pub struct QuoteResponse {
     pub configuration: serde_json::Value,
 }
 
-/// Prices the request with the named (or default) configuration and records the quote.
-pub async fn quote(
-    state: &AppState,
-    client: &impl GenericClient,
-    request: &QuoteRequest,
-    user_id: Option<Uuid>,
-) -> ApiResult<QuoteResponse> {
-    let mut v = Validator::new();
+/// A quote request after every check.
+struct CheckedQuote {
+    food_cost_cents: Option<i64>,
+    distance: Option<i64>,
+    tip_cents: i64,
+    pickup: Option<addresses::ValidAddress>,
+    delivery: Option<addresses::ValidAddress>,
+}
+
+fn check(v: &mut Validator, request: &QuoteRequest) -> Option<CheckedQuote> {
+    let most_people = *rules::HEADCOUNT.end();
     v.check(
         request
             .head_count
-            .is_none_or(|h| (0..=100_000).contains(&h)),
+            .is_none_or(|h| (0..=most_people).contains(&h)),
         "headCount",
-        "must be a whole number from 0 to 100000",
+        &format!("must be a whole number from 0 to {most_people}"),
     );
-    let food_cost_cents = request
-        .food_cost
-        .map(|f| cents_from_dollars(f).filter(|c| *c >= 0));
-    v.check(
-        food_cost_cents.is_none_or(|c| c.is_some()),
-        "foodCost",
-        "must be an amount of 0 or more",
-    );
+    let food_cost_cents = match request.food_cost {
+        None => Some(None),
+        Some(dollars) => rules::order_amount(v, "foodCost", dollars).map(Some),
+    };
     let distance = request.distance.map(hundredths_from_miles);
     v.check(
         distance.is_none_or(|d| d.is_some()),
         "distance",
         "must be a number of miles from 0 to 100000",
     );
-    let tip_cents = cents_from_dollars(request.tip).filter(|c| *c >= 0);
-    v.check(tip_cents.is_some(), "tip", "must be an amount of 0 or more");
-    let pickup = request
-        .pickup_address
-        .as_ref()
-        .and_then(|a| addresses::validate(&mut v, "pickupAddress", a));
-    let delivery = request
-        .delivery_address
-        .as_ref()
-        .and_then(|a| addresses::validate(&mut v, "deliveryAddress", a));
-    v.finish()?;
+    let tip_cents = rules::order_amount(v, "tip", request.tip);
+    let pickup = match &request.pickup_address {
+        None => Some(None),
+        Some(a) => addresses::validate(v, "pickupAddress", a).map(Some),
+    };
+    let delivery = match &request.delivery_address {
+        None => Some(None),
+        Some(a) => addresses::validate(v, "deliveryAddress", a).map(Some),
+    };
     let slug = request.client_config.as_deref().unwrap_or(DEFAULT_CONFIG);
-    if slug.is_empty()
-        || slug.len() > 40
-        || !slug
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
-    {
-        return Err(ApiError::validation(vec![FieldError::new(
-            "clientConfig",
-            "is not a configuration name",
-        )]));
+    v.check(is_slug(slug), "clientConfig", "is not a configuration name");
+    Some(CheckedQuote {
+        food_cost_cents: food_cost_cents?,
+        distance: distance.flatten(),
+        tip_cents: tip_cents?,
+        pickup: pickup?,
+        delivery: delivery?,
+    })
+}
+
+/// Prices the request with the named (or default) configuration and records the quote.
+/// Only callers who may read the configurations price with one other than the default.
+pub async fn quote(
+    state: &AppState,
+    client: &impl GenericClient,
+    request: &QuoteRequest,
+    caller: &Caller,
+) -> ApiResult<QuoteResponse> {
+    let checked = Validator::validate(|v| check(v, request))?;
+    let slug = request.client_config.as_deref().unwrap_or(DEFAULT_CONFIG);
+    if slug != DEFAULT_CONFIG && !caller.can(Permission::ViewPricing) {
+        return Err(ApiError::forbidden(
+            "only staff price with another configuration",
+        ));
     }
+    let (pickup, delivery) = (checked.pickup, checked.delivery);
+    let distance = checked.distance;
+    let food_cost_cents = checked.food_cost_cents;
+    let tip_cents = checked.tip_cents;
+    let user_id = Some(caller.user_id);
     let config = state.pricing.active(client, slug).await?;
 
-    let (distance_hundredths, needs_manual_review) = match (distance.flatten(), &pickup, &delivery)
-    {
+    let (distance_hundredths, needs_manual_review) = match (distance, &pickup, &delivery) {
         (Some(d), _, _) => (d, false),
         (None, Some(from), Some(to)) => {
             let place = |a: &addresses::ValidAddress| {
@@ -143,9 +158,9 @@ pub async fn quote(
                 }
             };
             let (a, b) = (place(from).await?, place(to).await?);
-            crate::orders::intake::distance(state, a, b).await
+            geo::route_distance(state, a, b).await
         }
-        _ => (FALLBACK_DISTANCE_HUNDREDTHS, true),
+        _ => (geo::FALLBACK_DISTANCE_HUNDREDTHS, true),
     };
     let crosses_bridge = request
         .crosses_bridge
@@ -157,11 +172,11 @@ pub async fn quote(
         });
     let input = QuoteInput {
         head_count: request.head_count,
-        food_cost_cents: food_cost_cents.flatten(),
+        food_cost_cents,
         distance_hundredths,
         crosses_toll_bridge: crosses_bridge,
         same_day_drives: request.same_day_drives,
-        tip_cents: tip_cents.unwrap_or(0),
+        tip_cents,
     };
     let priced = calculate(&config, &input)?;
     let breakdown = Breakdown {
@@ -184,13 +199,13 @@ pub async fn quote(
             &[p(&config.id), p(&user_id), p(&inputs), p(&recorded), p(&priced.delivery_fee_cents)],
         )
         .await?
-        .get(0);
+        .col("id")?;
     Ok(QuoteResponse {
         quote_id,
         delivery_fee: dollars(priced.delivery_fee_cents),
         total: dollars(priced.delivery_fee_cents + priced.tip_cents),
         breakdown,
-        distance: distance_hundredths as f64 / 100.0,
+        distance: miles(distance_hundredths),
         needs_manual_review,
         head_count_tier: priced.head_count_tier,
         food_cost_tier: priced.food_cost_tier,

@@ -1,3 +1,0 @@
-fn main() -> Result<(), shared::error::BoxError> {
-    shared::runtime::run_http(&functions::auth_refresh::FUNCTION)
-}

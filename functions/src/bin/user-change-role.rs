@@ -1,3 +1,0 @@
-fn main() -> Result<(), shared::error::BoxError> {
-    shared::runtime::run_http(&functions::user_change_role::FUNCTION)
-}

@@ -1,0 +1,180 @@
+//! The health of every dependency, checked in parallel, each under a deadline: what
+//! `GET /api/health` reports (in full to staff; as a status alone to anyone else).
+
+use std::{
+    future::Future,
+    time::{Duration, Instant},
+};
+
+use serde::Serialize;
+
+use crate::{db::RowExt, AppState};
+
+/// A dependency slower than this is reported down rather than holding the check open.
+const CHECK_TIMEOUT: Duration = Duration::from_secs(3);
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Overall {
+    Healthy,
+    Degraded,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct HealthReport {
+    pub status: Overall,
+    pub timestamp: chrono::DateTime<chrono::Utc>,
+    pub environment: &'static str,
+    pub version: &'static str,
+    pub services: Services,
+}
+
+/// What anyone may see: whether the API is up, nothing about what it runs on.
+#[derive(Debug, Serialize)]
+pub struct Liveness {
+    pub status: Overall,
+    pub timestamp: chrono::DateTime<chrono::Utc>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Services {
+    pub database: ServiceStatus,
+    pub dynamodb: ServiceStatus,
+    pub s3: ServiceStatus,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Up {
+    Up,
+    Down,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ServiceStatus {
+    pub status: Up,
+    pub latency_ms: f64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub detail: Option<serde_json::Value>,
+    /// What failed, in words safe to show: never a connection string or SQL.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<&'static str>,
+}
+
+impl HealthReport {
+    pub fn is_healthy(&self) -> bool {
+        self.status == Overall::Healthy
+    }
+
+    pub fn liveness(&self) -> Liveness {
+        Liveness {
+            status: self.status,
+            timestamp: self.timestamp,
+        }
+    }
+}
+
+/// Checks every dependency.
+pub async fn check(state: &AppState) -> HealthReport {
+    let (database, dynamodb, s3) = tokio::join!(
+        timed(check_database(state)),
+        timed(check_dynamodb(state)),
+        timed(check_s3(state)),
+    );
+    let healthy = [&database, &dynamodb, &s3]
+        .iter()
+        .all(|s| s.status == Up::Up);
+    HealthReport {
+        status: if healthy {
+            Overall::Healthy
+        } else {
+            Overall::Degraded
+        },
+        timestamp: chrono::Utc::now(),
+        environment: state.config.environment.as_str(),
+        version: env!("CARGO_PKG_VERSION"),
+        services: Services {
+            database,
+            dynamodb,
+            s3,
+        },
+    }
+}
+
+/// Runs one check under the timeout and measures it.
+async fn timed<F>(check: F) -> ServiceStatus
+where
+    F: Future<Output = Result<Option<serde_json::Value>, &'static str>>,
+{
+    let started = Instant::now();
+    let outcome = tokio::time::timeout(CHECK_TIMEOUT, check)
+        .await
+        .unwrap_or(Err("timed out"));
+    let latency_ms = (started.elapsed().as_secs_f64() * 1000.0 * 100.0).round() / 100.0;
+    match outcome {
+        Ok(detail) => ServiceStatus {
+            status: Up::Up,
+            latency_ms,
+            detail,
+            error: None,
+        },
+        Err(error) => ServiceStatus {
+            status: Up::Down,
+            latency_ms,
+            detail: None,
+            error: Some(error),
+        },
+    }
+}
+
+async fn check_database(state: &AppState) -> Result<Option<serde_json::Value>, &'static str> {
+    let client = state.db.get().await.map_err(|err| {
+        tracing::warn!(error = ?err.source, "health: database unreachable");
+        "unreachable"
+    })?;
+    let row = client
+        .query_typed_one(
+            "SELECT postgis_lib_version() AS postgis, (SELECT max(version) FROM refinery_schema_history) AS schema_version",
+            &[],
+        )
+        .await
+        .map_err(|err| {
+            tracing::warn!(error = %err, "health: database query failed");
+            "query failed"
+        })?;
+    let postgis: String = row.col("postgis").map_err(|_| "query failed")?;
+    let schema_version: Option<i32> = row.col("schema_version").map_err(|_| "query failed")?;
+    Ok(Some(
+        serde_json::json!({ "postgis": postgis, "schemaVersion": schema_version }),
+    ))
+}
+
+async fn check_dynamodb(state: &AppState) -> Result<Option<serde_json::Value>, &'static str> {
+    state
+        .dynamodb
+        .describe_table()
+        .table_name(&state.config.resources.app_table)
+        .send()
+        .await
+        .map(|_| None)
+        .map_err(|err| {
+            tracing::warn!(error = %crate::error::chain(&err), "health: DynamoDB check failed");
+            "unreachable"
+        })
+}
+
+async fn check_s3(state: &AppState) -> Result<Option<serde_json::Value>, &'static str> {
+    state
+        .s3
+        .head_bucket()
+        .bucket(&state.config.resources.uploads_bucket)
+        .send()
+        .await
+        .map(|_| None)
+        .map_err(|err| {
+            tracing::warn!(error = %crate::error::chain(&err), "health: S3 check failed");
+            "unreachable"
+        })
+}

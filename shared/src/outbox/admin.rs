@@ -1,0 +1,143 @@
+//! What operators see of partner deliveries, and re-queuing a dead message.
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use serde_json::Value;
+use uuid::Uuid;
+
+use super::{MessageStatus, OutboxKind};
+use crate::{
+    db::{p, GenericClient, RowExt},
+    error::{ApiError, ApiResult},
+    input::{Cursor, Page, PageRequest},
+};
+
+/// A message with its five most recent delivery attempts.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Message {
+    pub event_id: Uuid,
+    pub kind: OutboxKind,
+    pub order_id: Uuid,
+    pub order_number: String,
+    pub partner: String,
+    pub status: MessageStatus,
+    pub attempts: i32,
+    pub next_attempt_at: DateTime<Utc>,
+    pub last_error: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub delivered_at: Option<DateTime<Utc>>,
+    pub dead_at: Option<DateTime<Utc>>,
+    pub payload: Value,
+    pub recent_attempts: Value,
+}
+
+/// Which messages to list.
+#[derive(Debug, Clone, Default)]
+pub struct MessageFilters {
+    pub partner: Option<String>,
+    pub status: Option<MessageStatus>,
+    pub order_id: Option<Uuid>,
+    pub order_number: Option<String>,
+}
+
+/// Messages newest first, filtered, one page.
+pub async fn list(
+    client: &impl GenericClient,
+    filters: &MessageFilters,
+    page: &PageRequest,
+) -> ApiResult<Page<Message>> {
+    let (after_time, after_id) = page.after.as_ref().map(|c| (c.at, c.id)).unzip();
+    let rows = client
+        .query_typed(
+            "SELECT m.event_id, m.kind, m.order_id, o.order_number, ap.slug, m.status, m.attempts, m.next_attempt_at,
+                    m.last_error, m.created_at, m.delivered_at, m.dead_at, m.payload,
+                    coalesce((SELECT jsonb_agg(jsonb_build_object('attemptedAt', a.attempted_at, 'statusCode', a.status_code,
+                                     'latencyMs', a.latency_ms, 'error', a.error, 'succeeded', a.succeeded) ORDER BY a.attempted_at DESC)
+                              FROM (SELECT * FROM outbox_attempts WHERE outbox_id = m.id ORDER BY attempted_at DESC LIMIT 5) a),
+                             '[]'::jsonb) AS recent_attempts
+             FROM outbox m
+             JOIN orders o ON o.id = m.order_id
+             JOIN api_partners ap ON ap.id = m.partner_id
+             WHERE ($1::text IS NULL OR ap.slug = $1)
+               AND ($2::text IS NULL OR m.status = $2)
+               AND ($3::uuid IS NULL OR m.order_id = $3)
+               AND ($4::text IS NULL OR o.order_number = $4)
+               AND ($5::timestamptz IS NULL OR (m.created_at, m.event_id) < ($5, $6))
+             ORDER BY m.created_at DESC, m.event_id DESC
+             LIMIT $7",
+            &[
+                p(&filters.partner),
+                p(&filters.status),
+                p(&filters.order_id),
+                p(&filters.order_number),
+                p(&after_time),
+                p(&after_id),
+                p(&page.fetch_limit()),
+            ],
+        )
+        .await?;
+    let messages = rows
+        .iter()
+        .map(|r| {
+            Ok(Message {
+                event_id: r.col("event_id")?,
+                kind: r.col("kind")?,
+                order_id: r.col("order_id")?,
+                order_number: r.col("order_number")?,
+                partner: r.col("slug")?,
+                status: r.col("status")?,
+                attempts: r.col("attempts")?,
+                next_attempt_at: r.col("next_attempt_at")?,
+                last_error: r.col("last_error")?,
+                created_at: r.col("created_at")?,
+                delivered_at: r.col("delivered_at")?,
+                dead_at: r.col("dead_at")?,
+                payload: r.col("payload")?,
+                recent_attempts: r.col("recent_attempts")?,
+            })
+        })
+        .collect::<ApiResult<Vec<_>>>()?;
+    Ok(Page::from_rows(messages, page, |m| Cursor {
+        at: m.created_at,
+        id: m.event_id,
+    }))
+}
+
+/// Re-queues a dead message with a fresh retry horizon; the relay delivers it on its next
+/// run. 404 for an unknown event id, 409 for a message that is not dead.
+pub async fn retry(
+    client: &impl GenericClient,
+    event_id: Uuid,
+    horizon: std::time::Duration,
+) -> ApiResult<()> {
+    let horizon_secs = horizon.as_secs_f64();
+    let requeued = client
+        .query_typed_opt(
+            "UPDATE outbox SET status = 'PENDING', next_attempt_at = now(), dead_at = NULL,
+                    retry_until = now() + make_interval(secs => $2)
+             WHERE event_id = $1 AND status = 'DEAD'
+             RETURNING id",
+            &[p(&event_id), p(&horizon_secs)],
+        )
+        .await?;
+    if requeued.is_some() {
+        return Ok(());
+    }
+    let current = client
+        .query_typed_opt(
+            "SELECT status FROM outbox WHERE event_id = $1",
+            &[p(&event_id)],
+        )
+        .await?;
+    Err(match current {
+        None => ApiError::not_found("message"),
+        Some(row) => ApiError::conflict(
+            "not_dead",
+            format!(
+                "only dead messages are retried; this one is {}",
+                row.col::<MessageStatus>("status")?
+            ),
+        ),
+    })
+}

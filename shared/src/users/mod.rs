@@ -1,0 +1,263 @@
+//! User accounts: the rows, the public view of them, the lookups several functions share
+//! (sign-in, the authorizer, profile routes), sign-up, and (in [`admin`]) what staff do
+//! with accounts.
+
+pub mod admin;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::{
+    auth::{passwords, Role, UserStatus},
+    db::{p, GenericClient, Row, RowExt},
+    drivers,
+    error::{ApiError, ApiResult, FieldError},
+    input::{Lines, Validator},
+    AppState,
+};
+
+/// Columns read into [`User`].
+pub const USER_COLUMNS: &str = "id, email, role, status, name, contact_name, company_name, phone, \
+     website, created_at, updated_at, deleted_at";
+
+/// An account as clients see it (never the password hash).
+#[derive(Debug, Clone, Serialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct User {
+    pub id: Uuid,
+    pub email: String,
+    /// `type` in the original API.
+    #[serde(rename = "type")]
+    pub role: Role,
+    pub status: UserStatus,
+    pub name: Option<String>,
+    pub contact_name: Option<String>,
+    pub company_name: Option<String>,
+    pub phone: Option<String>,
+    pub website: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub deleted_at: Option<DateTime<Utc>>,
+}
+
+impl User {
+    /// Reads a row selected with [`USER_COLUMNS`].
+    pub fn from_row(row: &Row) -> ApiResult<Self> {
+        Ok(Self {
+            id: row.col("id")?,
+            email: row.col("email")?,
+            role: row.col("role")?,
+            status: row.col("status")?,
+            name: row.col("name")?,
+            contact_name: row.col("contact_name")?,
+            company_name: row.col("company_name")?,
+            phone: row.col("phone")?,
+            website: row.col("website")?,
+            created_at: row.col("created_at")?,
+            updated_at: row.col("updated_at")?,
+            deleted_at: row.col("deleted_at")?,
+        })
+    }
+
+    pub fn is_active(&self) -> bool {
+        self.status == UserStatus::Active && self.deleted_at.is_none()
+    }
+}
+
+/// Trims and lower-cases an email and checks its shape: one `@`, a dotted domain, no
+/// spaces, at most 254 characters.
+pub fn normalize_email(raw: &str) -> Result<String, FieldError> {
+    let email = raw.trim().to_lowercase();
+    let invalid = || FieldError::new("email", "must be a valid email address");
+    if email.len() > 254 || email.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err(invalid());
+    }
+    let (local, domain) = email.split_once('@').ok_or_else(invalid)?;
+    let domain_ok = domain.contains('.')
+        && !domain.starts_with('.')
+        && !domain.ends_with('.')
+        && !domain.contains("..")
+        && !domain.contains('@');
+    if local.is_empty() || local.len() > 64 || !domain_ok {
+        return Err(invalid());
+    }
+    Ok(email)
+}
+
+/// A live (not soft-deleted) account by id.
+pub async fn find(client: &impl GenericClient, id: Uuid) -> ApiResult<Option<User>> {
+    let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE id = $1 AND deleted_at IS NULL");
+    client
+        .query_typed_opt(&sql, &[p(&id)])
+        .await?
+        .map(|row| User::from_row(&row))
+        .transpose()
+}
+
+/// The account and its password hash, for sign-in.
+pub async fn find_for_login(
+    client: &impl GenericClient,
+    email: &str,
+) -> ApiResult<Option<(User, Option<String>)>> {
+    let sql = format!("SELECT {USER_COLUMNS}, password_hash FROM users WHERE email = $1");
+    match client.query_typed_opt(&sql, &[p(&email)]).await? {
+        Some(row) => Ok(Some((User::from_row(&row)?, row.col("password_hash")?))),
+        None => Ok(None),
+    }
+}
+
+/// A sign-up as clients send it.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Signup {
+    pub email: String,
+    pub password: String,
+    /// `type` in the original API.
+    #[serde(alias = "type")]
+    pub role: Role,
+    pub name: String,
+    pub contact_name: Option<String>,
+    pub company_name: Option<String>,
+    pub phone: Option<String>,
+}
+
+struct CheckedSignup {
+    email: String,
+    name: String,
+    contact_name: Option<String>,
+    company_name: Option<String>,
+    phone: Option<String>,
+}
+
+/// Creates a CLIENT, VENDOR or DRIVER account (never a staff one). Clients and vendors can
+/// sign in at once; drivers start PENDING until staff approve them, with their driver
+/// record made in the same transaction.
+pub async fn register(state: &AppState, body: &Signup) -> ApiResult<User> {
+    let checked = Validator::validate(|v| {
+        let email = v.take(normalize_email(&body.email));
+        if let Some(email) = &email {
+            if let Err(e) = passwords::check_policy(&body.password, email) {
+                v.push(e);
+            }
+        }
+        v.check(
+            body.role.is_self_service(),
+            "role",
+            "must be CLIENT, VENDOR or DRIVER",
+        );
+        let name = v.text("name", &body.name, 120);
+        Some(CheckedSignup {
+            contact_name: v.optional_text(
+                "contactName",
+                body.contact_name.as_deref(),
+                120,
+                Lines::One,
+            ),
+            company_name: v.optional_text(
+                "companyName",
+                body.company_name.as_deref(),
+                200,
+                Lines::One,
+            ),
+            phone: v.optional_text("phone", body.phone.as_deref(), 32, Lines::One),
+            email: email?,
+            name: name?,
+        })
+    })?;
+    let password_hash = passwords::hash(&body.password)?;
+    let status = if body.role == Role::Driver {
+        UserStatus::Pending
+    } else {
+        UserStatus::Active
+    };
+    let mut client = state.db.get().await?;
+    let tx = client.transaction().await?;
+    let sql = format!(
+        "INSERT INTO users (email, password_hash, role, status, name, contact_name, company_name, phone)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+         RETURNING {USER_COLUMNS}"
+    );
+    let row = tx
+        .query_typed_one(
+            &sql,
+            &[
+                p(&checked.email),
+                p(&password_hash),
+                p(&body.role),
+                p(&status),
+                p(&checked.name),
+                p(&checked.contact_name),
+                p(&checked.company_name),
+                p(&checked.phone),
+            ],
+        )
+        .await
+        .map_err(|err| match ApiError::from(err) {
+            e if e.code == "already_exists" => {
+                ApiError::conflict("email_taken", "an account with this email already exists")
+            }
+            e => e,
+        })?;
+    let user = User::from_row(&row)?;
+    if user.role == Role::Driver {
+        drivers::enrol(&tx, user.id, user.phone.as_deref()).await?;
+    }
+    tx.commit().await?;
+    tracing::info!(user_id = %user.id, role = %user.role, "account created");
+    Ok(user)
+}
+
+crate::text_enum::text_enum! {
+    /// What an audit row records.
+    pub enum AuditAction("audit action") {
+        Update = "UPDATE",
+        Delete = "DELETE",
+        RoleChange = "ROLE_CHANGE",
+    }
+}
+
+/// Records an administrative change to an account.
+pub async fn audit(
+    client: &impl GenericClient,
+    user_id: Uuid,
+    action: AuditAction,
+    performed_by: Uuid,
+    changes: serde_json::Value,
+    reason: Option<&str>,
+) -> ApiResult<()> {
+    client
+        .execute_typed(
+            "INSERT INTO user_audits (user_id, action, performed_by, changes, reason) VALUES ($1, $2, $3, $4, $5)",
+            &[p(&user_id), p(&action), p(&performed_by), p(&changes), p(&reason)],
+        )
+        .await?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn emails_are_normalised_and_checked() {
+        assert_eq!(
+            normalize_email("  Ann.Lee@Example.COM ").expect("valid"),
+            "ann.lee@example.com"
+        );
+        for bad in [
+            "",
+            "ann",
+            "ann@",
+            "@example.com",
+            "ann@example",
+            "ann@@example.com",
+            "a n@example.com",
+            "ann@example..com",
+            "ann@.example.com",
+        ] {
+            assert!(normalize_email(bad).is_err(), "{bad}");
+        }
+        assert!(normalize_email(&format!("{}@example.com", "a".repeat(65))).is_err());
+    }
+}
