@@ -6,7 +6,7 @@ use shared::{
     auth::{caller, Permission},
     http::ok,
     input::path_uuid,
-    outbox::admin::retry,
+    outbox::{admin::retry, MessageStatus},
     ratelimit::RateClass,
     runtime::{HandlerFuture, HttpFunction},
     ApiResult, AppState,
@@ -25,5 +25,5 @@ async fn retry_message(state: &AppState, req: Request) -> ApiResult<Response<Bod
     let client = state.db.get().await?;
     retry(&*client, event_id, state.config.outbox.horizon).await?;
     tracing::info!(event_id = %event_id, by = %caller.user_id, "dead outbox message re-queued");
-    ok(&serde_json::json!({ "eventId": event_id, "status": "PENDING" }))
+    ok(&serde_json::json!({ "eventId": event_id, "status": MessageStatus::Pending }))
 }

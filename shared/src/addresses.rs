@@ -11,7 +11,7 @@ use uuid::Uuid;
 use crate::{
     auth::{Caller, Permission},
     db::{p, GenericClient, Row, RowExt, Transaction},
-    error::{ApiError, ApiResult, FieldError},
+    error::{ApiError, ApiResult, Context, FieldError},
     geo::{self, AddressQuery, Point},
     input::{bounded_text, Cursor, Lines, Page, PageRequest, Validator},
     AppState,
@@ -258,7 +258,8 @@ pub async fn list_book(
                 p(&page.fetch_limit()),
             ],
         )
-        .await?;
+        .await
+        .context("listing the address book")?;
     let items = rows
         .iter()
         .map(Address::from_row)

@@ -57,11 +57,18 @@ impl Db {
     }
 
     /// A connection from the pool; failure to get one is a 503, not a 500.
-    pub async fn get(&self) -> Result<DbClient, ApiError> {
-        self.pool.get().await.map_err(|err| {
-            ApiError::service_unavailable("the database is unavailable")
-                .with_source(err.to_string())
-        })
+    #[track_caller]
+    pub fn get(&self) -> impl std::future::Future<Output = Result<DbClient, ApiError>> + '_ {
+        let location = std::panic::Location::caller();
+        async move {
+            self.pool.get().await.map_err(|err| {
+                let mut err = ApiError::service_unavailable("the database is unavailable")
+                    .with_source(err.to_string())
+                    .doing("getting a database connection");
+                err.set_location(location);
+                err
+            })
+        }
     }
 
     /// Opens a first connection and loads PostGIS into it, so the first request does not pay

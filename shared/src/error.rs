@@ -186,6 +186,11 @@ impl ApiError {
         self
     }
 
+    /// Where the failure arose, when it is not where the error value was made.
+    pub fn set_location(&mut self, location: &'static Location<'static>) {
+        self.0.location = location;
+    }
+
     /// Says what the code was doing, for the log line of a failure.
     pub fn doing(mut self, doing: &'static str) -> Self {
         self.0.doing = Some(doing);

@@ -133,13 +133,17 @@ pub fn key_for(class: RateClass, identity: &RequestIdentity, route: &str) -> Opt
 }
 
 /// The tightest budget a request has drawn from, shared by the runtime and the handler
-/// through the request's extensions.
+/// through the request's extensions, and whether the counter store has already failed
+/// this request (so it pays for a hung store once, not per budget).
 #[derive(Debug, Clone, Default)]
-pub struct Drawn(Arc<Mutex<Option<Quota>>>);
+pub struct Drawn {
+    tightest: Arc<Mutex<Option<Quota>>>,
+    store_down: Arc<std::sync::atomic::AtomicBool>,
+}
 
 impl Drawn {
     pub fn record(&self, quota: Quota) {
-        if let Ok(mut tightest) = self.0.lock() {
+        if let Ok(mut tightest) = self.tightest.lock() {
             let tighter = tightest
                 .is_none_or(|t| (quota.allowed, quota.remaining) < (t.allowed, t.remaining));
             if tighter {
@@ -149,7 +153,16 @@ impl Drawn {
     }
 
     pub fn tightest(&self) -> Option<Quota> {
-        self.0.lock().ok().and_then(|t| *t)
+        self.tightest.lock().ok().and_then(|t| *t)
+    }
+
+    fn store_failed(&self) {
+        self.store_down
+            .store(true, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    fn store_is_down(&self) -> bool {
+        self.store_down.load(std::sync::atomic::Ordering::Relaxed)
     }
 }
 
@@ -163,10 +176,24 @@ pub async fn charge(
     identity: &str,
 ) -> Result<(), ApiError> {
     let now = chrono::Utc::now().timestamp();
-    match check(state, class, identity, now).await {
+    let drawn = req.extensions().get::<Drawn>();
+    let counted = if drawn.is_some_and(Drawn::store_is_down) {
+        Err(
+            ApiError::service_unavailable("the rate limiter is unavailable")
+                .with_source("it already failed during this request"),
+        )
+    } else {
+        check(state, class, identity, now).await
+    };
+    if counted.is_err() {
+        if let Some(drawn) = drawn {
+            drawn.store_failed();
+        }
+    }
+    match counted {
         Ok(None) => Ok(()),
         Ok(Some(quota)) => {
-            if let Some(drawn) = req.extensions().get::<Drawn>() {
+            if let Some(drawn) = drawn {
                 drawn.record(quota);
             }
             if quota.allowed {
@@ -189,9 +216,19 @@ pub async fn charge(
 }
 
 /// Whether `identity` has already spent its budget of `class`, without counting a
-/// request (a consistent read). `None` when it has not, or when the store cannot say.
-pub async fn spent(state: &AppState, class: RateClass, identity: &str) -> Option<ApiError> {
+/// request (a consistent read): the 429 to answer if so. `None` when it has not, or when
+/// the store cannot say.
+pub async fn spent(
+    state: &AppState,
+    req: &Request,
+    class: RateClass,
+    identity: &str,
+) -> Option<ApiError> {
     let (limit, _) = class.budget()?;
+    let drawn = req.extensions().get::<Drawn>();
+    if drawn.is_some_and(Drawn::store_is_down) {
+        return None;
+    }
     let now = chrono::Utc::now().timestamp();
     let current = state
         .dynamodb
@@ -202,6 +239,9 @@ pub async fn spent(state: &AppState, class: RateClass, identity: &str) -> Option
         .send()
         .await
         .map_err(|err| {
+            if let Some(drawn) = drawn {
+                drawn.store_failed();
+            }
             tracing::warn!(class = class.name(), error = %crate::error::chain(&err), "rate limiter unavailable: budget not read");
         })
         .ok()?;

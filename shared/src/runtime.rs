@@ -208,7 +208,7 @@ fn log_failure(err: &ApiError) {
     let cause = std::error::Error::source(err).map(crate::error::chain);
     tracing::error!(
         code = %err.code,
-        message = %err.message,
+        shown = %err.message,
         at = %err.location,
         doing = err.doing.unwrap_or(""),
         cause = cause.as_deref().unwrap_or(""),

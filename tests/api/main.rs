@@ -13,4 +13,5 @@ mod rbac;
 mod review_fixes;
 mod security;
 mod structure;
+mod wave1_review;
 mod webhooks;

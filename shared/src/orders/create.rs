@@ -182,7 +182,7 @@ pub async fn insert(
                     ));
                 }
             }
-            Err(err) => return Err(err.into()),
+            Err(err) => return Err(ApiError::from(err).doing("inserting the order")),
         }
     }
     Err(ApiError::service_unavailable(

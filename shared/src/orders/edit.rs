@@ -141,6 +141,16 @@ fn check_update(
     };
     let details = if catering && catering_edit {
         let need_host = order.need_host.map(|n| n.as_str());
+        // Asking for a host without saying how many means one, as on create.
+        let now_needs_host = edit
+            .need_host
+            .as_deref()
+            .is_some_and(|n| n.to_ascii_uppercase().parse() == Ok(rules::NeedHost::Yes))
+            && order.need_host != Some(rules::NeedHost::Yes);
+        let stored_hosts = order
+            .number_of_hosts
+            .map(i64::from)
+            .filter(|_| !now_needs_host);
         rules::catering(
             v,
             &rules::CateringInput {
@@ -149,9 +159,7 @@ fn check_update(
                     .unwrap_or_else(|| i64::from(order.headcount.unwrap_or(0))),
                 need_host: edit.need_host.as_deref().or(need_host),
                 hours_needed: edit.hours_needed.or(order.hours_needed),
-                number_of_hosts: edit
-                    .number_of_hosts
-                    .or(order.number_of_hosts.map(i64::from)),
+                number_of_hosts: edit.number_of_hosts.or(stored_hosts),
             },
         )
         .map(Some)

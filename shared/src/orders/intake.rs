@@ -16,7 +16,7 @@ use crate::{
     addresses::{self, AddressInput, ValidAddress},
     auth::{Caller, Permission},
     db::GenericClient,
-    error::{ApiError, ApiResult, FieldError},
+    error::{ApiError, ApiResult, Context, FieldError},
     geo::{self, Point},
     input::{parse_uuid, Validator},
     AppState,
@@ -258,7 +258,7 @@ pub async fn create_order(
     let created = super::find_visible(&tx, caller, inserted.id)
         .await?
         .ok_or_else(|| ApiError::internal("created order not visible to its creator"))?;
-    tx.commit().await?;
+    tx.commit().await.context("saving the order")?;
     tracing::info!(order_id = %created.id, order_number = %created.order_number, existing = inserted.existing, "order created");
     Ok(created)
 }

@@ -8,7 +8,7 @@ use uuid::Uuid;
 use super::{rules::OrderType, status::OrderStatus, Order, Scope, ORDER_SELECT};
 use crate::{
     db::{p, GenericClient},
-    error::{ApiError, ApiResult, FieldError},
+    error::{ApiError, ApiResult, Context, FieldError},
     input::{bounded_text, escape_like, query_param, Cursor, Lines, Page, PageRequest},
 };
 
@@ -129,7 +129,8 @@ pub async fn list(
                 p(&page.fetch_limit()),
             ],
         )
-        .await?;
+        .await
+        .context("listing orders")?;
     let orders = rows
         .iter()
         .map(Order::from_row)

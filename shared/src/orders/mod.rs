@@ -25,7 +25,7 @@ use uuid::Uuid;
 use crate::{
     auth::{Caller, Permission},
     db::{p, GenericClient, Row, RowExt, Transaction},
-    error::{ApiError, ApiResult},
+    error::{ApiError, ApiResult, Context},
     money::dollars,
     text_enum::text_enum,
 };
@@ -108,7 +108,8 @@ pub async fn change_status(
              FOR UPDATE OF o",
             &[p(&order_id)],
         )
-        .await?
+        .await
+        .context("locking the order for a status change")?
         .ok_or_else(|| ApiError::not_found("order"))?;
     let from = Transition {
         order: row.col("status")?,
@@ -130,7 +131,8 @@ pub async fn change_status(
          WHERE id = $1",
         &[p(&order_id), p(&to.order), p(&to.driver), p(&change.note)],
     )
-    .await?;
+    .await
+    .context("updating the order's status")?;
     let location = change
         .location
         .map(|(lng, lat)| format!("SRID=4326;POINT({lng} {lat})"));
@@ -152,7 +154,8 @@ pub async fn change_status(
                 p(&change.note),
             ],
         )
-        .await?
+        .await
+        .context("recording the status history")?
         .col("id")?;
     let changed = StatusChanged {
         order_id,
@@ -161,7 +164,9 @@ pub async fn change_status(
         history_id,
     };
     if let Some(partner) = &partner {
-        partner_events::enqueue(tx, partner, &changed, change).await?;
+        partner_events::enqueue(tx, partner, &changed, change)
+            .await
+            .context("queueing what the partner hears")?;
     }
     Ok(changed)
 }

@@ -80,16 +80,18 @@ pub fn is_public(ip: IpAddr) -> bool {
     }
 }
 
-/// The IPv4 address an IPv6 one carries: mapped (::ffff:a.b.c.d), NAT64 (64:ff9b::/96)
-/// or 6to4 (2002::/16); those reach the IPv4 host, so it is the one to judge.
+/// The IPv4 address an IPv6 one carries, where the address reaches that IPv4 host:
+/// mapped (`::ffff:a.b.c.d`), translated (`::ffff:0:a.b.c.d`), the deprecated compatible
+/// form (`::a.b.c.d`), NAT64 (`64:ff9b::/96`) or 6to4 (`2002::/16`). That host is the one
+/// to judge.
 fn embedded_v4(ip: Ipv6Addr) -> Option<Ipv4Addr> {
-    if let Some(v4) = ip.to_ipv4_mapped() {
-        return Some(v4);
-    }
     let s = ip.segments();
     let from =
         |hi: u16, lo: u16| Ipv4Addr::new((hi >> 8) as u8, hi as u8, (lo >> 8) as u8, lo as u8);
     match s {
+        [0, 0, 0, 0, 0, 0xffff, hi, lo] | [0, 0, 0, 0, 0xffff, 0, hi, lo] => Some(from(hi, lo)),
+        // `::` and `::1` are judged as IPv6 (unspecified, loopback).
+        [0, 0, 0, 0, 0, 0, hi, lo] if hi != 0 => Some(from(hi, lo)),
         [0x64, 0xff9b, 0, 0, 0, 0, hi, lo] => Some(from(hi, lo)),
         [0x2002, hi, lo, ..] => Some(from(hi, lo)),
         _ => None,
@@ -115,14 +117,22 @@ fn is_public_v4(ip: Ipv4Addr) -> bool {
 }
 
 fn is_public_v6(ip: Ipv6Addr) -> bool {
-    let first = ip.segments()[0];
+    let [a, b, c, ..] = ip.segments();
     !(ip.is_loopback()
         || ip.is_unspecified()
         || ip.is_multicast()
-        // Unique local fc00::/7, link-local fe80::/10, documentation 2001:db8::/32.
-        || (first & 0xfe00) == 0xfc00
-        || (first & 0xffc0) == 0xfe80
-        || (first == 0x2001 && ip.segments()[1] == 0x0db8))
+        // Unique local fc00::/7, link-local fe80::/10, the deprecated site-local fec0::/10.
+        || (a & 0xfe00) == 0xfc00
+        || (a & 0xffc0) == 0xfe80
+        || (a & 0xffc0) == 0xfec0
+        // Local-use NAT64 64:ff9b:1::/48, which translates to whatever the network chose.
+        || (a == 0x64 && b == 0xff9b && c == 1)
+        // Discard-only 100::/64.
+        || (a == 0x100 && b == 0 && c == 0 && ip.segments()[3] == 0)
+        // IETF protocol assignments 2001::/23 (Teredo, benchmarking, ORCHID) and
+        // documentation 2001:db8::/32.
+        || (a == 0x2001 && b < 0x200)
+        || (a == 0x2001 && b == 0x0db8))
 }
 
 #[cfg(test)]
@@ -148,10 +158,28 @@ mod tests {
             "64:ff9b::a9fe:a9fe",
             "2002:7f00:1::",
             "192.0.0.8",
+            "::127.0.0.1",
+            "::169.254.169.254",
+            "::ffff:0:127.0.0.1",
+            "::ffff:0:10.0.0.1",
+            "fec0::1",
+            "64:ff9b:1::a00:1",
+            "64:ff9b:1:ffff::808:808",
+            "100::1",
+            "2001::1",
+            "2001:2::1",
+            "2001:10::1",
         ] {
             assert!(!is_public(private.parse().expect("ip")), "{private}");
         }
-        for public in ["8.8.8.8", "52.94.236.248", "2606:4700:4700::1111"] {
+        for public in [
+            "8.8.8.8",
+            "52.94.236.248",
+            "2606:4700:4700::1111",
+            "::ffff:8.8.8.8",
+            "64:ff9b::808:808",
+            "2001:4860:4860::8888",
+        ] {
             assert!(is_public(public.parse().expect("ip")), "{public}");
         }
     }

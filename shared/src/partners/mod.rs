@@ -37,7 +37,7 @@ pub async fn authenticate(state: &AppState, req: &Request) -> ApiResult<Partner>
     let identity = RequestIdentity::from_request(req);
     let failures_key = format!("ip:{}", identity.ip());
     if let Some(locked_out) =
-        ratelimit::spent(state, RateClass::PartnerAuthFailures, &failures_key).await
+        ratelimit::spent(state, req, RateClass::PartnerAuthFailures, &failures_key).await
     {
         return Err(locked_out);
     }

@@ -15,7 +15,7 @@ use super::Partner;
 use crate::{
     addresses::{self, ValidAddress},
     db::{p, GenericClient, RowExt, Transaction},
-    error::{ApiError, ApiResult, FieldError},
+    error::{ApiError, ApiResult, Context, FieldError},
     geo,
     input::{Lines, Validator},
     money::{dollars, miles},
@@ -483,9 +483,11 @@ pub async fn draft(
     };
     let inserted = create::insert(&mut tx, &order, Actor::Partner(partner.id)).await?;
     if !inserted.existing {
-        record_quote(&tx, partner, inserted.id, &draft, &placed.quote).await?;
+        record_quote(&tx, partner, inserted.id, &draft, &placed.quote)
+            .await
+            .context("recording the draft's quote")?;
     }
-    tx.commit().await?;
+    tx.commit().await.context("saving the partner draft")?;
     tracing::info!(partner = %partner.slug, order_id = %inserted.id, order_number = %inserted.order_number, "partner draft");
     Ok(priced_response(
         inserted.id,
