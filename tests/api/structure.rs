@@ -427,3 +427,55 @@ fn shared_has_no_module_cycles() {
         }
     }
 }
+
+/// Handlers parse, authenticate, check and call `shared`: under 150 lines, no SQL, no
+/// role comparisons (permissions come from the RBAC table).
+#[test]
+fn handlers_are_thin_and_hold_no_rules() {
+    let dir = repo_root().join("functions/src");
+    let mut checked = 0;
+    for entry in std::fs::read_dir(&dir).expect("functions/src") {
+        let path = entry.expect("entry").path();
+        let name = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or_default();
+        if !name.ends_with(".rs") || name == "lib.rs" || name == "main.rs" {
+            continue;
+        }
+        let code = std::fs::read_to_string(&path).expect("handler");
+        let lines = code.lines().count();
+        assert!(lines <= 150, "{name} has {lines} lines");
+        for forbidden in [
+            "query_typed",
+            "execute_typed",
+            "batch_execute",
+            "SELECT ",
+            "INSERT INTO",
+            "UPDATE ",
+            "DELETE FROM",
+            "is_staff()",
+            "role ==",
+            "Role::",
+        ] {
+            assert!(
+                !code.contains(forbidden),
+                "{name} holds `{forbidden}`: rules and SQL belong in shared"
+            );
+        }
+        checked += 1;
+    }
+    assert_eq!(checked, functions::REGISTRY.len());
+}
+
+/// Crates their maintainers have deprecated stay out of the build.
+#[test]
+fn no_deprecated_crates_are_built() {
+    let lock = std::fs::read_to_string(repo_root().join("Cargo.lock")).expect("Cargo.lock");
+    for deprecated in ["serde_yaml", "serde_yml"] {
+        assert!(
+            !lock.contains(&format!("name = \"{deprecated}\"\n")),
+            "{deprecated} is deprecated upstream"
+        );
+    }
+}
