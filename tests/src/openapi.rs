@@ -165,3 +165,48 @@ fn to_json_schema(value: &mut Value) {
         _ => {}
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn drift_from_the_document_is_caught() {
+        let doc = OpenApi::get();
+        let json = Some("application/json");
+        assert_eq!(
+            doc.violation(
+                "GET /api/health",
+                200,
+                json,
+                br#"{"status":"healthy","timestamp":"2026-12-01T00:00:00Z"}"#
+            ),
+            None
+        );
+        for (route, status, body) in [
+            ("GET /api/health", 200, &br#"{"status":"healthy"}"#[..]),
+            (
+                "GET /api/health",
+                200,
+                br#"{"status":"up","timestamp":"x"}"#,
+            ),
+            ("GET /api/health", 201, br#"{}"#),
+            ("GET /api/nowhere", 200, br#"{}"#),
+            ("GET /api/orders", 404, br#"{"message":"not found"}"#),
+            (
+                "GET /api/partners/orders/{id}",
+                404,
+                br#"{"error":{"code":"not_found","message":"x","requestId":"r"}}"#,
+            ),
+        ] {
+            assert!(
+                doc.violation(route, status, json, body).is_some(),
+                "{route} {status} {}",
+                String::from_utf8_lossy(body)
+            );
+        }
+        assert!(doc
+            .violation("GET /api/orders", 200, Some("text/html"), b"{}")
+            .is_some());
+    }
+}
