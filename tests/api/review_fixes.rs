@@ -70,31 +70,20 @@ async fn requests_with_a_wrong_key_do_not_spend_a_partners_budget() {
     .await;
     let path = format!("/api/partners/orders/{}", uuid::Uuid::new_v4());
     let attacker = app.client_from([127, 0, 0, 2]);
-    let get = |client: &reqwest::Client, key: &'static str| {
-        client
-            .get(app.url(&path))
-            .header("partner", "catervalley")
-            .header("x-api-key", key)
-            .send()
-    };
-    let attacks =
-        futures_util::future::join_all((0..105).map(|_| get(&attacker, "guessed-key"))).await;
+    let attacks = futures_util::future::join_all(
+        (0..105).map(|_| app.partner_get(&attacker, &path, "catervalley", "guessed-key")),
+    )
+    .await;
     assert!(
-        attacks
-            .iter()
-            .any(|r| r.as_ref().expect("request").status() == 429),
+        attacks.iter().any(|r| r.status() == 429),
         "the attacker is limited"
     );
     // The partner, from its own address, keeps its whole budget.
     for _ in 0..20 {
-        assert_eq!(
-            get(&app.http, "real-key-0123456789")
-                .await
-                .expect("request")
-                .status(),
-            404,
-            "the partner is not"
-        );
+        let answer = app
+            .partner_get(&app.http, &path, "catervalley", "real-key-0123456789")
+            .await;
+        assert_eq!(answer.status(), 404, "the partner is not");
     }
 }
 

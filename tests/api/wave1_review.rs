@@ -375,23 +375,11 @@ async fn guessing_partner_keys_locks_out_the_address() {
     .await;
     let path = format!("/api/partners/orders/{}", uuid::Uuid::new_v4());
     let attacker = app.client_from([127, 0, 0, 3]);
-    let get = |client: &reqwest::Client, key: &'static str| {
-        client
-            .get(app.url(&path))
-            .header("partner", "catervalley")
-            .header("x-api-key", key)
-            .send()
-    };
     let mut statuses = Vec::new();
     for i in 0..15 {
         let key = if i % 2 == 0 { "guess-a" } else { "guess-b" };
-        statuses.push(
-            get(&attacker, key)
-                .await
-                .expect("request")
-                .status()
-                .as_u16(),
-        );
+        let answer = app.partner_get(&attacker, &path, "catervalley", key).await;
+        statuses.push(answer.status().as_u16());
     }
     assert_eq!(statuses[..10], [401; 10], "{statuses:?}");
     assert_eq!(
@@ -399,9 +387,9 @@ async fn guessing_partner_keys_locks_out_the_address() {
         [429; 5],
         "each wrong key does not get a fresh budget"
     );
-    let locked = get(&attacker, "real-key-0123456789")
-        .await
-        .expect("request");
+    let locked = app
+        .partner_get(&attacker, &path, "catervalley", "real-key-0123456789")
+        .await;
     assert_eq!(
         locked.status(),
         429,
@@ -409,11 +397,11 @@ async fn guessing_partner_keys_locks_out_the_address() {
     );
     assert!(locked.headers().contains_key("retry-after"));
     assert_eq!(json_body(locked).await["status"], "ERROR");
+    let partner = app
+        .partner_get(&app.http, &path, "catervalley", "real-key-0123456789")
+        .await;
     assert_eq!(
-        get(&app.http, "real-key-0123456789")
-            .await
-            .expect("request")
-            .status(),
+        partner.status(),
         404,
         "the partner itself is not locked out"
     );

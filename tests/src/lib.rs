@@ -281,6 +281,23 @@ impl TestApp {
             .expect("http client")
     }
 
+    /// A partner API GET from `client`, with the `partner` and `x-api-key` headers.
+    pub async fn partner_get(
+        &self,
+        client: &reqwest::Client,
+        path: &str,
+        slug: &str,
+        key: &str,
+    ) -> reqwest::Response {
+        client
+            .get(self.url(path))
+            .header("partner", slug)
+            .header("x-api-key", key)
+            .send()
+            .await
+            .expect("request")
+    }
+
     pub async fn get(&self, path: &str) -> reqwest::Response {
         self.http.get(self.url(path)).send().await.expect("request")
     }

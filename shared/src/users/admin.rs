@@ -8,7 +8,7 @@ use serde::Deserialize;
 use serde_json::json;
 use uuid::Uuid;
 
-use super::{audit, AuditAction, User, USER_COLUMNS};
+use super::{audit, profile, AuditAction, ProfileInput, User, USER_COLUMNS};
 use crate::{
     auth::{
         rbac::{may_change_role, may_manage},
@@ -75,14 +75,6 @@ pub struct ProfileUpdate {
     pub status: Option<UserStatus>,
 }
 
-struct CheckedProfile {
-    name: Option<String>,
-    contact_name: Option<String>,
-    company_name: Option<String>,
-    phone: Option<String>,
-    website: Option<String>,
-}
-
 /// Edits an account: anyone their own profile (but not their own status), staff others
 /// within their rank; audited when it is another's.
 pub async fn update_profile(
@@ -97,23 +89,16 @@ pub async fn update_profile(
             "status",
             "use DELETE to delete an account",
         );
-        Some(CheckedProfile {
-            name: v.optional_text("name", edit.name.as_deref(), 120, Lines::One),
-            contact_name: v.optional_text(
-                "contactName",
-                edit.contact_name.as_deref(),
-                120,
-                Lines::One,
-            ),
-            company_name: v.optional_text(
-                "companyName",
-                edit.company_name.as_deref(),
-                200,
-                Lines::One,
-            ),
-            phone: v.optional_text("phone", edit.phone.as_deref(), 32, Lines::One),
-            website: v.optional_text("website", edit.website.as_deref(), 300, Lines::One),
-        })
+        Some(profile(
+            v,
+            ProfileInput {
+                name: edit.name.as_deref(),
+                contact_name: edit.contact_name.as_deref(),
+                company_name: edit.company_name.as_deref(),
+                phone: edit.phone.as_deref(),
+                website: edit.website.as_deref(),
+            },
+        ))
     })?;
     let mut client = state.db.get().await?;
     let tx = client.transaction().await?;

@@ -122,12 +122,43 @@ pub struct Signup {
     pub phone: Option<String>,
 }
 
+/// The longest name an account may have.
+pub const NAME_MAX: usize = 120;
+
+/// An account's profile fields as clients send them (sign-up, profile edits).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ProfileInput<'a> {
+    pub name: Option<&'a str>,
+    pub contact_name: Option<&'a str>,
+    pub company_name: Option<&'a str>,
+    pub phone: Option<&'a str>,
+    pub website: Option<&'a str>,
+}
+
+/// Profile fields after the checks every route applies; `None` is absent.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Profile {
+    pub name: Option<String>,
+    pub contact_name: Option<String>,
+    pub company_name: Option<String>,
+    pub phone: Option<String>,
+    pub website: Option<String>,
+}
+
+pub fn profile(v: &mut Validator, input: ProfileInput<'_>) -> Profile {
+    Profile {
+        name: v.optional_text("name", input.name, NAME_MAX, Lines::One),
+        contact_name: v.optional_text("contactName", input.contact_name, 120, Lines::One),
+        company_name: v.optional_text("companyName", input.company_name, 200, Lines::One),
+        phone: v.optional_text("phone", input.phone, 32, Lines::One),
+        website: v.optional_text("website", input.website, 300, Lines::One),
+    }
+}
+
 struct CheckedSignup {
     email: String,
     name: String,
-    contact_name: Option<String>,
-    company_name: Option<String>,
-    phone: Option<String>,
+    profile: Profile,
 }
 
 /// Creates a CLIENT, VENDOR or DRIVER account (never a staff one). Clients and vendors can
@@ -146,23 +177,20 @@ pub async fn register(state: &AppState, body: &Signup) -> ApiResult<User> {
             "role",
             "must be CLIENT, VENDOR or DRIVER",
         );
-        let name = v.text("name", &body.name, 120);
+        let name = v.text("name", &body.name, NAME_MAX);
+        let profile = profile(
+            v,
+            ProfileInput {
+                contact_name: body.contact_name.as_deref(),
+                company_name: body.company_name.as_deref(),
+                phone: body.phone.as_deref(),
+                ..ProfileInput::default()
+            },
+        );
         Some(CheckedSignup {
-            contact_name: v.optional_text(
-                "contactName",
-                body.contact_name.as_deref(),
-                120,
-                Lines::One,
-            ),
-            company_name: v.optional_text(
-                "companyName",
-                body.company_name.as_deref(),
-                200,
-                Lines::One,
-            ),
-            phone: v.optional_text("phone", body.phone.as_deref(), 32, Lines::One),
             email: email?,
             name: name?,
+            profile,
         })
     })?;
     let password_hash = passwords::hash(&body.password)?;
@@ -187,9 +215,9 @@ pub async fn register(state: &AppState, body: &Signup) -> ApiResult<User> {
                 p(&body.role),
                 p(&status),
                 p(&checked.name),
-                p(&checked.contact_name),
-                p(&checked.company_name),
-                p(&checked.phone),
+                p(&checked.profile.contact_name),
+                p(&checked.profile.company_name),
+                p(&checked.profile.phone),
             ],
         )
         .await
