@@ -279,6 +279,15 @@ pub struct BookEntry {
     pub is_default: bool,
 }
 
+/// Only callers allowed to share addresses (partner restaurants) mark one shared,
+/// whichever route stores it: 403 for anyone else.
+pub fn check_sharing(caller: &Caller, input: &AddressInput) -> ApiResult<()> {
+    if input.is_shared {
+        caller.require(Permission::ShareAddresses)?;
+    }
+    Ok(())
+}
+
 /// Geocodes and saves an address and links it to the caller's book, in one transaction.
 pub async fn add_to_book(
     state: &AppState,
@@ -286,9 +295,7 @@ pub async fn add_to_book(
     input: &AddressInput,
     entry: &BookEntry,
 ) -> ApiResult<Address> {
-    if input.is_shared {
-        caller.require(Permission::ShareAddresses)?;
-    }
+    check_sharing(caller, input)?;
     let (address, alias) = Validator::validate(|v| {
         let address = validate(v, "", input);
         let alias = v.optional_text("alias", entry.alias.as_deref(), 50, Lines::One);

@@ -18,7 +18,7 @@ use serde::Serialize;
 use tokio::sync::OnceCell;
 
 use crate::{
-    db::{p, GenericClient},
+    db::{p, GenericClient, RowExt},
     error::{ApiError, ApiResult},
     AppState,
 };
@@ -266,8 +266,8 @@ pub async fn geocode(
         {
             return Ok(Some((
                 Point {
-                    lat: row.get(0),
-                    lng: row.get(1),
+                    lat: row.col("lat")?,
+                    lng: row.col("lng")?,
                 },
                 Source::ZipCentroid,
             )));
@@ -275,12 +275,15 @@ pub async fn geocode(
     }
     let row = client
         .query_typed_one(
-            "SELECT avg(lat), avg(lng) FROM zip_centroids WHERE lower(city) = lower($1) AND state = upper($2)",
+            "SELECT avg(lat) AS lat, avg(lng) AS lng FROM zip_centroids WHERE lower(city) = lower($1) AND state = upper($2)",
             &[p(&address.city.trim()), p(&address.state.trim())],
         )
         .await?;
     Ok(
-        match (row.get::<_, Option<f64>>(0), row.get::<_, Option<f64>>(1)) {
+        match (
+            row.col::<Option<f64>>("lat")?,
+            row.col::<Option<f64>>("lng")?,
+        ) {
             (Some(lat), Some(lng)) => Some((Point { lat, lng }, Source::CityCentroid)),
             _ => None,
         },
@@ -321,13 +324,16 @@ pub async fn address_point(
 ) -> ApiResult<Option<Point>> {
     let row = client
         .query_typed_opt(
-            "SELECT ST_Y(location::geometry), ST_X(location::geometry) FROM addresses WHERE id = $1",
+            "SELECT ST_Y(location::geometry) AS lat, ST_X(location::geometry) AS lng FROM addresses WHERE id = $1",
             &[p(&address_id)],
         )
         .await?
         .ok_or_else(|| ApiError::not_found("address"))?;
     Ok(
-        match (row.get::<_, Option<f64>>(0), row.get::<_, Option<f64>>(1)) {
+        match (
+            row.col::<Option<f64>>("lat")?,
+            row.col::<Option<f64>>("lng")?,
+        ) {
             (Some(lat), Some(lng)) => Some(Point { lat, lng }),
             _ => None,
         },

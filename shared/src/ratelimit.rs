@@ -3,7 +3,8 @@
 //! Each (class, identity) has one counter item holding a window that starts at its first
 //! hit. A request passes only through an atomic conditional write: "add one while the
 //! window is open and below the limit", or "open a new window when there is none or it has
-//! ended". Under any concurrency exactly `limit` requests pass per window. The items carry
+//! ended". Under any concurrency at most `limit` requests pass per window (a request that
+//! loses four races in a row is refused rather than retried forever). The items carry
 //! `expiresAt`, so DynamoDB TTL removes idle counters.
 //!
 //! The runtime charges each request to its function's class ([`key_for`]); a handler may
@@ -45,7 +46,10 @@ pub enum RateClass {
     Uploads,
     /// Partner API: 100 per minute per partner key and route.
     Partner,
-    /// Failed partner authentications from one client IP: 10 per 5 minutes, then 429.
+    /// Failed partner authentications from one client IP: 10 per 5 minutes, then 429 for
+    /// every partner call from it until the window ends. Only failures are counted, so a
+    /// partner's own bursts never touch this budget; guesses sent all at once are bounded
+    /// by API Gateway's throttling instead (and a partner key is far too long to guess).
     PartnerAuthFailures,
     /// Not limited here (health checks); API Gateway throttling still applies.
     Exempt,
@@ -101,9 +105,11 @@ impl RateClass {
             | RateClass::SignInAccount
             | RateClass::SignUp
             | RateClass::Refresh
-            | RateClass::RefreshSession
-            | RateClass::PartnerAuthFailures => StoreDown::Refuse,
-            RateClass::Admin
+            | RateClass::RefreshSession => StoreDown::Refuse,
+            // Partner keys are long random secrets, so guessing them is hopeless with or
+            // without the lockout; the partner API staying up matters more.
+            RateClass::PartnerAuthFailures
+            | RateClass::Admin
             | RateClass::Api
             | RateClass::Uploads
             | RateClass::Partner
@@ -217,7 +223,7 @@ pub async fn charge(
 
 /// Whether `identity` has already spent its budget of `class`, without counting a
 /// request (a consistent read): the 429 to answer if so. `None` when it has not, or when
-/// the store cannot say.
+/// the store cannot say (it failed already during this request, or fails now).
 pub async fn spent(
     state: &AppState,
     req: &Request,

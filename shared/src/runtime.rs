@@ -135,28 +135,24 @@ async fn serve(
     req.extensions_mut().insert(drawn.clone());
     req.extensions_mut().insert(identity.clone());
 
+    let deadline = Deadline::after(state.config.request_timeout);
     let result = if crate::input::body_bytes(&req, MAX_BODY_BYTES).is_err() {
         Err(ApiError::payload_too_large(MAX_BODY_BYTES))
     } else {
         let limited = match ratelimit::key_for(function.rate_class, &identity, &route) {
             None => Ok(()),
-            Some(key) => ratelimit::charge(state, &req, function.rate_class, &key).await,
+            Some(key) => {
+                deadline
+                    .run(ratelimit::charge(state, &req, function.rate_class, &key))
+                    .await
+            }
         };
         match limited {
             Err(refused) => Err(refused),
-            Ok(()) => {
-                let deadline = state.config.request_timeout;
-                let run = async {
-                    if function.idempotent && req.method() == http::Method::POST {
-                        run_idempotently(state, function, req, &identity).await
-                    } else {
-                        run_handler(state, function, req).await
-                    }
-                };
-                tokio::time::timeout(deadline, run)
-                    .await
-                    .unwrap_or_else(|_| Err(timed_out(deadline)))
+            Ok(()) if function.idempotent && req.method() == http::Method::POST => {
+                run_idempotently(state, function, req, &identity, deadline).await
             }
+            Ok(()) => deadline.run(run_handler(state, function, req)).await,
         }
     };
 
@@ -191,16 +187,38 @@ async fn serve(
     response
 }
 
-/// A request that outlived the deadline: a dependency hung. Lambda would otherwise bill
-/// it until the function's timeout and answer nothing.
-#[track_caller]
-fn timed_out(deadline: std::time::Duration) -> ApiError {
-    ApiError::service_unavailable("a dependency did not answer in time; retry")
-        .with_code("dependency_timeout")
-        .with_source(format!(
-            "the request took longer than {} ms",
-            deadline.as_millis()
-        ))
+/// When a request must have answered: a request that outlives it means a dependency
+/// hung, and Lambda would otherwise bill it until the function's timeout and answer
+/// nothing.
+#[derive(Debug, Clone, Copy)]
+struct Deadline {
+    at: tokio::time::Instant,
+    budget: std::time::Duration,
+}
+
+impl Deadline {
+    fn after(budget: std::time::Duration) -> Self {
+        Self {
+            at: tokio::time::Instant::now() + budget,
+            budget,
+        }
+    }
+
+    /// Runs `work` until the deadline; past it, a 503 `dependency_timeout`.
+    async fn run<T>(&self, work: impl Future<Output = ApiResult<T>>) -> ApiResult<T> {
+        tokio::time::timeout_at(self.at, work)
+            .await
+            .unwrap_or_else(|_| {
+                Err(
+                    ApiError::service_unavailable("a dependency did not answer in time; retry")
+                        .with_code("dependency_timeout")
+                        .with_source(format!(
+                            "the request took longer than {} ms",
+                            self.budget.as_millis()
+                        )),
+                )
+            })
+    }
 }
 
 /// The log line of a 5xx: what failed, where, what the code was doing, and why.
@@ -235,25 +253,28 @@ async fn run_handler(
         })
 }
 
-/// Runs a create at most once per `Idempotency-Key` (see [`idempotency`]).
+/// Runs a create at most once per `Idempotency-Key` (see [`idempotency`]). Only the work
+/// runs under the deadline, so a create that times out still gives its key back.
 async fn run_idempotently(
     state: &AppState,
     function: &HttpFunction,
     req: Request,
     identity: &RequestIdentity,
+    deadline: Deadline,
 ) -> ApiResult<Response<Body>> {
     let Some(key) = idempotency::key(&req)? else {
-        return run_handler(state, function, req).await;
+        return deadline.run(run_handler(state, function, req)).await;
     };
     let scope = identity.idempotency_scope();
     let fingerprint = idempotency::fingerprint(&req);
     let now = chrono::Utc::now().timestamp();
-    if let idempotency::Claim::Replay(response) =
-        idempotency::claim(state, &scope, &key, &fingerprint, now).await?
+    if let idempotency::Claim::Replay(response) = deadline
+        .run(idempotency::claim(state, &scope, &key, &fingerprint, now))
+        .await?
     {
         return Ok(response);
     }
-    let result = run_handler(state, function, req).await;
+    let result = deadline.run(run_handler(state, function, req)).await;
     let status = match &result {
         Ok(response) => response.status(),
         Err(err) => err.status,

@@ -103,7 +103,8 @@ async fn clients_cannot_share_addresses_through_orders() {
         )
         .await
         .status(),
-        201
+        403,
+        "the same answer as on the address route"
     );
     let shared = json_body(
         app.call(

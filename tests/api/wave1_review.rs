@@ -825,3 +825,178 @@ async fn every_log_line_of_a_failing_request_names_its_request() {
         .collect();
     assert!(orphans.is_empty(), "{orphans:?}");
 }
+
+#[tokio::test]
+async fn a_burst_of_guesses_locks_the_address_out_and_the_partner_is_never_held_back() {
+    let app = TestApp::spawn().await;
+    app.partner(PartnerSpec::new(
+        "catervalley",
+        "CV-",
+        "real-key-0123456789",
+    ))
+    .await;
+    let path = format!("/api/partners/orders/{}", uuid::Uuid::new_v4());
+    let attacker = app.client_from([127, 0, 0, 4]);
+    let answers = futures_util::future::join_all(
+        (0..40).map(|_| app.partner_get(&attacker, &path, "catervalley", "guessed")),
+    )
+    .await;
+    assert!(answers
+        .iter()
+        .all(|r| [401, 429].contains(&r.status().as_u16())));
+    let locked = app
+        .partner_get(&attacker, &path, "catervalley", "real-key-0123456789")
+        .await;
+    assert_eq!(
+        locked.status(),
+        429,
+        "the burst left the address locked out"
+    );
+    // Right keys are never counted: the partner's own burst is limited by its route
+    // budget alone.
+    let burst = futures_util::future::join_all(
+        (0..30).map(|_| app.partner_get(&app.http, &path, "catervalley", "real-key-0123456789")),
+    )
+    .await;
+    assert!(burst.iter().all(|r| r.status() == 404));
+}
+
+#[tokio::test]
+async fn accepting_a_draft_staff_already_activated_changes_nothing() {
+    let app = TestApp::spawn().await;
+    app.partner(PartnerSpec::new("catervalley", "CV-", "key-0123456789"))
+        .await;
+    let admin = app.user(Role::Admin).await;
+    let draft = partner_draft(&app, "8101").await;
+    set_status(&app, &admin, &draft, json!({ "status": "ACTIVE" })).await;
+    let accepted = partner_post(
+        &app,
+        "/api/partners/orders/confirm",
+        json!({ "id": draft["id"], "isAccepted": true }),
+    )
+    .await;
+    assert_eq!(accepted.status(), 200);
+    assert_eq!(json_body(accepted).await["status"], "CONFIRMED");
+    let status: String = app
+        .db()
+        .await
+        .query_typed_one("SELECT status FROM orders", &[])
+        .await
+        .expect("order")
+        .get(0);
+    assert_eq!(status, "ACTIVE");
+    let rejected = partner_post(
+        &app,
+        "/api/partners/orders/confirm",
+        json!({ "id": draft["id"], "isAccepted": false, "reason": "changed plans" }),
+    )
+    .await;
+    assert_eq!(rejected.status(), 200);
+    assert_eq!(json_body(rejected).await["status"], "CANCELLED");
+}
+
+#[tokio::test]
+async fn a_create_that_times_out_gives_its_key_back() {
+    // A stand-in Google that hangs: geocoding the addresses outlives the deadline.
+    let google = api_tests::Receiver::start().await;
+    google.hang(true);
+    let base_url = google.url.trim_end_matches("/hooks/readyset").to_owned();
+    let secret_id = format!("readyset/google-maps-{}", uuid::Uuid::new_v4().simple());
+    let app = TestApp::spawn_with(&[
+        ("GEO_PROVIDER", "google"),
+        ("GOOGLE_MAPS_BASE_URL", &base_url),
+        ("GOOGLE_MAPS_SECRET_ID", &secret_id),
+        ("REQUEST_TIMEOUT_MS", "1000"),
+    ])
+    .await;
+    app.state
+        .secrets
+        .create_secret()
+        .name(&secret_id)
+        .secret_string("maps-key-123")
+        .send()
+        .await
+        .expect("secret");
+    let client = app.user(Role::Client).await;
+    let send = || {
+        app.http
+            .post(app.url("/api/catering-requests"))
+            .bearer_auth(&client.token)
+            .header("idempotency-key", "slow-create-1")
+            .json(&catering_body(10))
+            .send()
+    };
+    let started = Instant::now();
+    let first = send().await.expect("request");
+    assert_eq!(first.status(), 503);
+    assert!(started.elapsed() < Duration::from_secs(3));
+    assert_eq!(
+        json_body(first).await["error"]["code"],
+        "dependency_timeout"
+    );
+    assert_eq!(
+        app.count("SELECT count(*) FROM orders").await,
+        0,
+        "nothing half-written"
+    );
+    google.hang(false);
+    google.answer_body(json!({ "status": "ZERO_RESULTS", "results": [] }));
+    let retried = send().await.expect("request");
+    assert_eq!(
+        retried.status(),
+        201,
+        "the key was released, not held for a minute"
+    );
+}
+
+#[tokio::test]
+async fn a_driver_who_is_no_longer_one_stops_seeing_dispatched_orders() {
+    let app = TestApp::spawn().await;
+    let client = app.user(Role::Client).await;
+    let driver = app.user(Role::Driver).await;
+    let super_admin = app.user(Role::SuperAdmin).await;
+    let order = create_order(&app, &client, None).await;
+    let db = app.db().await;
+    let driver_id: uuid::Uuid = db
+        .query_typed_one(
+            "INSERT INTO drivers (user_id) VALUES ($1) RETURNING id",
+            &[shared::db::p(&driver.id)],
+        )
+        .await
+        .expect("driver")
+        .get(0);
+    let order_id: uuid::Uuid = order["id"].as_str().expect("id").parse().expect("uuid");
+    db.execute_typed(
+        "INSERT INTO dispatches (order_id, driver_id) VALUES ($1, $2)",
+        &[shared::db::p(&order_id), shared::db::p(&driver_id)],
+    )
+    .await
+    .expect("dispatch");
+    let path = format!("/api/orders/{}", number(&order));
+    assert_eq!(
+        app.call("GET", &path, Some(&driver.token), None)
+            .await
+            .status(),
+        200
+    );
+    let changed = app
+        .call(
+            "POST",
+            &format!("/api/users/{}/change-role", driver.id),
+            Some(&super_admin.token),
+            Some(json!({ "role": "CLIENT" })),
+        )
+        .await;
+    assert_eq!(changed.status(), 200);
+    // A fresh token, so the authorizer reads the new role rather than its cached answer.
+    let (token, _) = app.state.jwt().await.expect("keys").issue(
+        driver.id,
+        driver.session_id,
+        Role::Client,
+        chrono::Utc::now(),
+    );
+    assert_eq!(
+        app.call("GET", &path, Some(&token), None).await.status(),
+        404
+    );
+}

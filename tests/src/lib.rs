@@ -138,6 +138,7 @@ pub fn test_config(database_url: &str, prefix: &str, overrides: &[(&str, &str)])
         // there far longer than in DynamoDB.
         ("AWS_ATTEMPT_TIMEOUT_MS".into(), "5000".into()),
         ("AWS_OPERATION_TIMEOUT_MS".into(), "10000".into()),
+        ("REQUEST_TIMEOUT_MS".into(), "30000".into()),
     ]);
     for (key, value) in overrides {
         vars.insert((*key).into(), (*value).into());

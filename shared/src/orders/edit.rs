@@ -34,9 +34,9 @@ pub async fn lock_visible(
          FOR UPDATE OF o",
         Scope::sql(3)
     );
-    let [all, user] = scope.params();
+    let [all, dispatched, user] = scope.params();
     let row = tx
-        .query_typed_opt(&sql, &[p(&by_number), p(&by_id), all, user])
+        .query_typed_opt(&sql, &[p(&by_number), p(&by_id), all, dispatched, user])
         .await?
         .ok_or_else(|| ApiError::not_found("order"))?;
     Order::from_row(&row)

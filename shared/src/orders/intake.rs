@@ -69,12 +69,7 @@ pub async fn place(
 ) -> ApiResult<(Uuid, Option<Point>)> {
     match choice {
         AddressChoice::New(address) => {
-            // Only those allowed share addresses, whichever route stores them.
-            let address = ValidAddress {
-                is_shared: address.is_shared && caller.can(Permission::ShareAddresses),
-                ..(**address).clone()
-            };
-            addresses::insert(state, client, &address, caller.user_id).await
+            addresses::insert(state, client, address, caller.user_id).await
         }
         AddressChoice::Saved(id) => {
             let any = caller.can(Permission::ManageAllAddresses);
@@ -229,6 +224,12 @@ pub async fn create_order(
     details: &DetailsFields,
     idempotency_key: Option<String>,
 ) -> ApiResult<Order> {
+    for inline in [&basics.pickup_address, &basics.delivery_address]
+        .into_iter()
+        .flatten()
+    {
+        addresses::check_sharing(caller, inline)?;
+    }
     let may_backdate = caller.can(Permission::BackdateOrders);
     let order = Validator::validate(|v| check(v, basics, details, Utc::now(), may_backdate))?;
     let mut client = state.db.get().await?;

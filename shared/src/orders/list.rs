@@ -100,23 +100,24 @@ pub async fn list(
     let sql = format!(
         "{ORDER_SELECT}
          WHERE o.deleted_at IS NULL AND {scope}
-           AND ($3::text IS NULL OR o.status = $3)
-           AND ($4::text IS NULL OR o.order_type = $4)
-           AND ($5::timestamptz IS NULL OR o.pickup_date_time >= $5)
-           AND ($6::timestamptz IS NULL OR o.pickup_date_time < $6)
-           AND ($7::text IS NULL OR o.order_number ILIKE $7 OR o.client_attention ILIKE $7 OR o.partner_order_code ILIKE $7)
-           AND ($8::uuid IS NULL OR o.user_id = $8)
-           AND ($9::timestamptz IS NULL OR (o.created_at, o.id) < ($9, $10))
+           AND ($4::text IS NULL OR o.status = $4)
+           AND ($5::text IS NULL OR o.order_type = $5)
+           AND ($6::timestamptz IS NULL OR o.pickup_date_time >= $6)
+           AND ($7::timestamptz IS NULL OR o.pickup_date_time < $7)
+           AND ($8::text IS NULL OR o.order_number ILIKE $8 OR o.client_attention ILIKE $8 OR o.partner_order_code ILIKE $8)
+           AND ($9::uuid IS NULL OR o.user_id = $9)
+           AND ($10::timestamptz IS NULL OR (o.created_at, o.id) < ($10, $11))
          ORDER BY o.created_at DESC, o.id DESC
-         LIMIT $11",
+         LIMIT $12",
         scope = Scope::sql(1)
     );
-    let [all, user] = scope.params();
+    let [all, dispatched, user] = scope.params();
     let rows = client
         .query_typed(
             &sql,
             &[
                 all,
+                dispatched,
                 user,
                 p(&filters.status),
                 p(&filters.order_type),

@@ -23,7 +23,7 @@ use serde::Serialize;
 use uuid::Uuid;
 
 use crate::{
-    auth::{Caller, Permission},
+    auth::{Caller, Permission, Role},
     db::{p, GenericClient, Row, RowExt, Transaction},
     error::{ApiError, ApiResult, Context},
     money::dollars,
@@ -171,12 +171,14 @@ pub async fn change_status(
     Ok(changed)
 }
 
-/// Which orders a caller may see: those they placed, those dispatched to them (drivers),
-/// or all (callers with `ViewAllOrders`). Rendered as SQL over `o` so the database
+/// Which orders a caller may see: those they placed, those dispatched to them (drivers
+/// only), or all (callers with `ViewAllOrders`). Rendered as SQL over `o` so the database
 /// enforces it.
 #[derive(Debug, Clone, Copy)]
 pub struct Scope {
     pub all: bool,
+    /// Sees the orders currently dispatched to them: drivers, and only while they are.
+    pub dispatched: bool,
     pub user_id: Uuid,
 }
 
@@ -184,19 +186,21 @@ impl Scope {
     pub fn of(caller: &Caller) -> Self {
         Self {
             all: caller.can(Permission::ViewAllOrders),
+            dispatched: caller.role == Role::Driver,
             user_id: caller.user_id,
         }
     }
 
-    /// The condition, with its two parameters at `$n` and `$n+1` (bind them with
+    /// The condition, with its three parameters at `$n`, `$n+1`, `$n+2` (bind them with
     /// [`Scope::params`]).
     pub fn sql(n: usize) -> String {
         format!(
-            "(${a} OR o.user_id = ${u} OR EXISTS (
+            "(${a} OR o.user_id = ${u} OR (${d} AND EXISTS (
                 SELECT 1 FROM dispatches ds JOIN drivers dr ON dr.id = ds.driver_id
-                WHERE ds.order_id = o.id AND ds.unassigned_at IS NULL AND dr.user_id = ${u}))",
+                WHERE ds.order_id = o.id AND ds.unassigned_at IS NULL AND dr.user_id = ${u})))",
             a = n,
-            u = n + 1
+            d = n + 1,
+            u = n + 2
         )
     }
 
@@ -206,8 +210,8 @@ impl Scope {
     ) -> [(
         &(dyn tokio_postgres::types::ToSql + Sync),
         tokio_postgres::types::Type,
-    ); 2] {
-        [p(&self.all), p(&self.user_id)]
+    ); 3] {
+        [p(&self.all), p(&self.dispatched), p(&self.user_id)]
     }
 }
 
@@ -346,9 +350,9 @@ pub async fn find_visible(
         "{ORDER_SELECT} WHERE o.id = $1 AND o.deleted_at IS NULL AND {}",
         Scope::sql(2)
     );
-    let [all, user] = scope.params();
+    let [all, dispatched, user] = scope.params();
     client
-        .query_typed_opt(&sql, &[p(&order_id), all, user])
+        .query_typed_opt(&sql, &[p(&order_id), all, dispatched, user])
         .await?
         .map(|row| Order::from_row(&row))
         .transpose()

@@ -587,14 +587,18 @@ pub async fn confirm(
     } else {
         OrderStatus::Cancelled
     };
-    let change = StatusChange {
-        order: Some(target),
-        driver: None,
-        actor: Actor::Partner(partner.id),
-        note: reason,
-        location: None,
-    };
-    change_status(&tx, id, &change).await?;
+    // An ACTIVE draft is already past confirmation: accepting it again changes nothing.
+    let already_accepted = body.is_accepted && status == OrderStatus::Active;
+    if !already_accepted {
+        let change = StatusChange {
+            order: Some(target),
+            driver: None,
+            actor: Actor::Partner(partner.id),
+            note: reason,
+            location: None,
+        };
+        change_status(&tx, id, &change).await?;
+    }
     let row = tx
         .query_typed_one(
             "SELECT order_number, pickup_date_time FROM orders WHERE id = $1",

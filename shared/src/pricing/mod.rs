@@ -25,7 +25,7 @@ use serde::Serialize;
 use uuid::Uuid;
 
 use crate::{
-    db::{p, GenericClient},
+    db::{p, GenericClient, RowExt},
     error::{ApiError, ApiResult},
 };
 
@@ -277,15 +277,15 @@ impl PricingCache {
 pub async fn load_active(client: &impl GenericClient, slug: &str) -> ApiResult<PricingConfig> {
     let row = client
         .query_typed_opt(
-            "SELECT id, slug, version, name, (distance_threshold_miles * 100)::bigint, mileage_rate_cents,
-                    minimum_fee_cents, bridge_toll_cents, charge_bridge_toll,
+            "SELECT id, slug, version, name, (distance_threshold_miles * 100)::bigint AS threshold_hundredths,
+                    mileage_rate_cents, minimum_fee_cents, bridge_toll_cents, charge_bridge_toll,
                     beyond_threshold_uses_within_fee, daily_drive_discount_cents
              FROM pricing_configurations WHERE slug = $1 AND is_active",
             &[p(&slug)],
         )
         .await?
         .ok_or_else(|| ApiError::not_found("pricing configuration"))?;
-    let id: Uuid = row.get(0);
+    let id: Uuid = row.col("id")?;
     let tiers = client
         .query_typed(
             "SELECT tier_number, min_head_count, max_head_count, min_food_cost_cents, max_food_cost_cents,
@@ -295,29 +295,31 @@ pub async fn load_active(client: &impl GenericClient, slug: &str) -> ApiResult<P
         )
         .await?
         .iter()
-        .map(|t| Tier {
-            tier_number: t.get(0),
-            min_head_count: t.get(1),
-            max_head_count: t.get(2),
-            min_food_cost_cents: t.get(3),
-            max_food_cost_cents: t.get(4),
-            within_fee_cents: t.get(5),
-            beyond_fee_cents: t.get(6),
-            food_cost_basis_points: t.get(7),
+        .map(|t| {
+            Ok(Tier {
+                tier_number: t.col("tier_number")?,
+                min_head_count: t.col("min_head_count")?,
+                max_head_count: t.col("max_head_count")?,
+                min_food_cost_cents: t.col("min_food_cost_cents")?,
+                max_food_cost_cents: t.col("max_food_cost_cents")?,
+                within_fee_cents: t.col("within_fee_cents")?,
+                beyond_fee_cents: t.col("beyond_fee_cents")?,
+                food_cost_basis_points: t.col("food_cost_basis_points")?,
+            })
         })
-        .collect();
+        .collect::<ApiResult<Vec<_>>>()?;
     Ok(PricingConfig {
         id,
-        slug: row.get(1),
-        version: row.get(2),
-        name: row.get(3),
-        distance_threshold_hundredths: row.get(4),
-        mileage_rate_cents: row.get(5),
-        minimum_fee_cents: row.get(6),
-        bridge_toll_cents: row.get(7),
-        charge_bridge_toll: row.get(8),
-        beyond_threshold_uses_within_fee: row.get(9),
-        daily_drive_discount_cents: row.get(10),
+        slug: row.col("slug")?,
+        version: row.col("version")?,
+        name: row.col("name")?,
+        distance_threshold_hundredths: row.col("threshold_hundredths")?,
+        mileage_rate_cents: row.col("mileage_rate_cents")?,
+        minimum_fee_cents: row.col("minimum_fee_cents")?,
+        bridge_toll_cents: row.col("bridge_toll_cents")?,
+        charge_bridge_toll: row.col("charge_bridge_toll")?,
+        beyond_threshold_uses_within_fee: row.col("beyond_threshold_uses_within_fee")?,
+        daily_drive_discount_cents: row.col("daily_drive_discount_cents")?,
         tiers,
     })
 }
