@@ -7,23 +7,7 @@ use serde_json::json;
 use shared::auth::Role;
 
 async fn google_app(google: &Receiver) -> TestApp {
-    let base_url = google.url.trim_end_matches("/hooks/readyset").to_owned();
-    let secret_id = format!("readyset/google-maps-{}", uuid::Uuid::new_v4().simple());
-    let app = TestApp::spawn_with(&[
-        ("GEO_PROVIDER", "google"),
-        ("GOOGLE_MAPS_BASE_URL", &base_url),
-        ("GOOGLE_MAPS_SECRET_ID", &secret_id),
-    ])
-    .await;
-    app.state
-        .secrets
-        .create_secret()
-        .name(&secret_id)
-        .secret_string("maps-key-123")
-        .send()
-        .await
-        .expect("secret");
-    app
+    TestApp::spawn_with_google(google, &[]).await
 }
 
 fn address() -> serde_json::Value {

@@ -211,6 +211,29 @@ impl TestApp {
         .await
     }
 
+    /// As [`TestApp::spawn_with`], geocoding with the Google provider against `google` (a
+    /// stand-in on 127.0.0.1), its key in the emulator's Secrets Manager.
+    pub async fn spawn_with_google(google: &Receiver, overrides: &[(&str, &str)]) -> Self {
+        let base_url = google.url.trim_end_matches("/hooks/readyset").to_owned();
+        let secret_id = format!("readyset/google-maps-{}", uuid::Uuid::new_v4().simple());
+        let mut settings = vec![
+            ("GEO_PROVIDER", "google"),
+            ("GOOGLE_MAPS_BASE_URL", base_url.as_str()),
+            ("GOOGLE_MAPS_SECRET_ID", secret_id.as_str()),
+        ];
+        settings.extend_from_slice(overrides);
+        let app = Self::spawn_with(&settings).await;
+        app.state
+            .secrets
+            .create_secret()
+            .name(&secret_id)
+            .secret_string("maps-key-123")
+            .send()
+            .await
+            .expect("secret");
+        app
+    }
+
     /// As [`TestApp::spawn`], with the authorizer's cache period replaced.
     pub async fn spawn_with_authorizer_ttl(ttl: std::time::Duration) -> Self {
         let mut app = Self::spawn().await;
