@@ -1,9 +1,10 @@
 """Runs the AWS emulator (moto's server) for local runs and tests, one request at a time.
 
-DynamoDB applies a conditional write atomically; the rate limiter, sessions and
-idempotency keys rely on that. moto's threaded server checks a condition and applies the
-update in separate steps, so two concurrent requests can both pass one check. Handling
-requests under one lock restores DynamoDB's guarantee while connections stay concurrent.
+moto serves S3, Secrets Manager and the other services; DynamoDB runs on dynalite (see
+stack.sh). moto's threaded server is not safe under concurrent requests: it checks a
+condition and applies a write in separate steps, so two requests can both pass one check.
+Handling requests under one lock keeps each request atomic while connections stay
+concurrent.
 
 usage: python emulator.py HOST PORT
 """

@@ -1,8 +1,10 @@
 # Local stack helpers, sourced by scripts/run and scripts/test.
 #
 # Starts what the API needs on this machine: a PostgreSQL 15 + PostGIS cluster in a
-# project-local folder on a non-default port, and the AWS emulator (moto server). Installs
-# PostGIS (apt) and the Python tools (pip, into .local/venv) when they are missing.
+# project-local folder on a non-default port, DynamoDB (dynalite, which applies
+# conditional writes atomically at thousands a second) and the other AWS services (moto
+# server). Installs PostGIS (apt), Node.js (apt, when missing), dynalite (npm, into
+# .local/node) and the Python tools (pip, into .local/venv) when they are missing.
 # Everything it starts is stopped by stop_stack, which the callers run on exit.
 
 STACK_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
@@ -47,6 +49,25 @@ ensure_python_tools() {
     [ -x "$VENV/bin/pip" ] || python3 -m venv "$VENV"
     "$VENV/bin/pip" install --quiet --disable-pip-version-check -r "$requirements"
     cp "$requirements" "$stamp"
+}
+
+ensure_node_tools() {
+    local manifest="$STACK_ROOT/infra/local/package.json"
+    local stamp="$LOCAL_DIR/node/.package.json"
+    if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+        step "Installing Node.js (apt-get install nodejs npm)"
+        as_root apt-get update -qq
+        DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq --no-install-recommends nodejs npm >/dev/null
+    fi
+    if [ -f "$LOCAL_DIR/node/node_modules/dynalite/cli.js" ] && cmp -s "$manifest" "$stamp"; then
+        note "dynalite present in .local/node"
+        return
+    fi
+    step "Installing the local DynamoDB (dynalite) into .local/node (npm)"
+    mkdir -p "$LOCAL_DIR/node"
+    cp "$STACK_ROOT/infra/local/package.json" "$STACK_ROOT/infra/local/package-lock.json" "$LOCAL_DIR/node/"
+    (cd "$LOCAL_DIR/node" && npm ci --no-audit --no-fund --silent >/dev/null)
+    cp "$manifest" "$stamp"
 }
 
 free_port() {
@@ -98,6 +119,23 @@ start_moto() {
     die "the AWS emulator did not start"
 }
 
+# start_dynalite PORT LOG: the local DynamoDB, in memory, in the background until
+# stop_stack. Tables are ready at once, as the code expects of a created table.
+start_dynalite() {
+    local port="$1" log="$2"
+    step "Starting the local DynamoDB (dynalite) on 127.0.0.1:$port"
+    mkdir -p "$(dirname "$log")"
+    node "$LOCAL_DIR/node/node_modules/dynalite/cli.js" --host 127.0.0.1 --port "$port" \
+        --createTableMs 0 --deleteTableMs 0 --updateTableMs 0 >"$log" 2>&1 &
+    STARTED_PIDS+=("$!")
+    for _ in $(seq 1 100); do
+        (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && return
+        sleep 0.1
+    done
+    tail -n 20 "$log" >&2
+    die "the local DynamoDB did not start"
+}
+
 stop_stack() {
     local pid data
     for pid in "${STARTED_PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
@@ -106,9 +144,11 @@ stop_stack() {
     STARTED_PG_DIRS=()
 }
 
-# Settings the functions read, pointing the AWS SDK at the emulator.
+# Settings the functions read, pointing the AWS SDK at the emulators:
+# export_aws_emulator_env MOTO_PORT DYNALITE_PORT.
 export_aws_emulator_env() {
     export AWS_ENDPOINT_URL="http://127.0.0.1:$1"
+    export AWS_ENDPOINT_URL_DYNAMODB="http://127.0.0.1:$2"
     export AWS_REGION=us-east-1
     export AWS_ACCESS_KEY_ID=local
     export AWS_SECRET_ACCESS_KEY=local

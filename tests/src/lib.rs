@@ -134,11 +134,6 @@ pub fn test_config(database_url: &str, prefix: &str, overrides: &[(&str, &str)])
         ("OUTBOX_RETRY_BASE_MS".into(), "20".into()),
         ("OUTBOX_RETRY_MAX_MS".into(), "200".into()),
         ("WEBHOOK_TIMEOUT_MS".into(), "2000".into()),
-        // The emulator answers one request at a time, so bursts of parallel calls queue
-        // there far longer than in DynamoDB.
-        ("AWS_ATTEMPT_TIMEOUT_MS".into(), "5000".into()),
-        ("AWS_OPERATION_TIMEOUT_MS".into(), "10000".into()),
-        ("REQUEST_TIMEOUT_MS".into(), "30000".into()),
     ]);
     for (key, value) in overrides {
         vars.insert((*key).into(), (*value).into());
