@@ -406,6 +406,11 @@ impl TestApp {
     pub fn admin_url() -> String {
         admin_url()
     }
+
+    /// The URL of this test's database (for a second server over the same data).
+    pub fn database_url(&self) -> String {
+        url_for_database(&admin_url(), &self.database)
+    }
 }
 
 impl Drop for TestApp {

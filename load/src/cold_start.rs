@@ -1,0 +1,251 @@
+//! Cold starts, timed through a stand-in for the Lambda Runtime API on loopback.
+//!
+//! Each run starts the function's process, as Lambda does, with `AWS_LAMBDA_RUNTIME_API`
+//! pointing here. The process initialises, then asks for its first event
+//! (`GET /2018-06-01/runtime/invocation/next`): that moment ends **init**. It gets the
+//! function's sample event and posts the answer: that ends the **first invoke**. The
+//! process is then stopped. The same is done for a hello-world `lambda_runtime` binary
+//! built the same way, so the ratio says what the function's own start costs.
+
+use std::{
+    net::SocketAddr,
+    path::{Path, PathBuf},
+    process::Stdio,
+    sync::{Arc, Mutex},
+    time::Duration,
+};
+
+use http_body_util::{BodyExt, Full};
+use hyper::{body::Bytes, server::conn::http1, service::service_fn, Method, Request, Response};
+use hyper_util::rt::TokioIo;
+use tokio::{sync::Notify, time::Instant};
+
+use crate::LoadError;
+
+/// What one cold start measured.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ColdStart {
+    /// Process start to its first `next` request.
+    pub init: Duration,
+    /// The event handed over to its answer posted.
+    pub first_invoke: Duration,
+}
+
+impl ColdStart {
+    pub fn total(&self) -> Duration {
+        self.init + self.first_invoke
+    }
+}
+
+/// The function a run starts: its binary, the `_HANDLER` it is given, the first event.
+#[derive(Debug, Clone)]
+pub struct Subject {
+    pub label: String,
+    pub binary: PathBuf,
+    pub handler: String,
+    pub event: Vec<u8>,
+}
+
+#[derive(Default)]
+struct Timeline {
+    spawned: Option<Instant>,
+    first_next: Option<Instant>,
+    answered: Option<Instant>,
+    failure: Option<String>,
+}
+
+struct RuntimeApi {
+    timeline: Mutex<Timeline>,
+    event: Vec<u8>,
+    done: Notify,
+}
+
+type Answer = Response<Full<Bytes>>;
+
+fn answer(status: u16, body: impl Into<Bytes>) -> Answer {
+    let mut response = Response::new(Full::new(body.into()));
+    *response.status_mut() = hyper::StatusCode::from_u16(status).unwrap_or_default();
+    response
+}
+
+impl RuntimeApi {
+    async fn handle(self: Arc<Self>, request: Request<hyper::body::Incoming>) -> Answer {
+        let (method, path) = (request.method().clone(), request.uri().path().to_owned());
+        let _ = request.into_body().collect().await;
+        let now = Instant::now();
+        if method == Method::GET && path == "/2018-06-01/runtime/invocation/next" {
+            let first = self
+                .timeline
+                .lock()
+                .map(|mut t| t.first_next.get_or_insert(now) == &now)
+                .unwrap_or(false);
+            if !first {
+                // One invocation per process: the second `next` waits until it is stopped.
+                std::future::pending::<()>().await;
+            }
+            let deadline = chrono::Utc::now().timestamp_millis() + 30_000;
+            let mut response = answer(200, self.event.clone());
+            let headers = response.headers_mut();
+            for (name, value) in [
+                ("lambda-runtime-aws-request-id", "cold-start-1".to_owned()),
+                ("lambda-runtime-deadline-ms", deadline.to_string()),
+                (
+                    "lambda-runtime-invoked-function-arn",
+                    "arn:aws:lambda:us-east-1:000000000000:function:cold-start".to_owned(),
+                ),
+                (
+                    "lambda-runtime-trace-id",
+                    "Root=1-00000000-000000000000000000000000".to_owned(),
+                ),
+                ("content-type", "application/json".to_owned()),
+            ] {
+                if let Ok(value) = value.parse() {
+                    headers.insert(name, value);
+                }
+            }
+            return response;
+        }
+        if method == Method::POST && path.starts_with("/2018-06-01/runtime/") {
+            if let Ok(mut timeline) = self.timeline.lock() {
+                if path.ends_with("/response") {
+                    timeline.answered.get_or_insert(now);
+                } else {
+                    timeline.failure = Some(format!("the function reported an error ({path})"));
+                }
+            }
+            self.done.notify_one();
+            return answer(202, "{}");
+        }
+        answer(404, "{}")
+    }
+}
+
+/// Starts `subject` once and times its init and first invoke. `env` is added to the
+/// process' environment (the function's configuration).
+pub async fn measure_once(
+    subject: &Subject,
+    env: &[(String, String)],
+) -> Result<ColdStart, LoadError> {
+    let listener = tokio::net::TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], 0))).await?;
+    let address = listener.local_addr()?;
+    let api = Arc::new(RuntimeApi {
+        timeline: Mutex::new(Timeline::default()),
+        event: subject.event.clone(),
+        done: Notify::new(),
+    });
+    let server = {
+        let api = Arc::clone(&api);
+        tokio::spawn(async move {
+            while let Ok((stream, _)) = listener.accept().await {
+                let api = Arc::clone(&api);
+                tokio::spawn(async move {
+                    let service = service_fn(move |request| {
+                        let api = Arc::clone(&api);
+                        async move { Ok::<_, std::convert::Infallible>(api.handle(request).await) }
+                    });
+                    let _ = http1::Builder::new()
+                        .serve_connection(TokioIo::new(stream), service)
+                        .await;
+                });
+            }
+        })
+    };
+    let mut command = tokio::process::Command::new(&subject.binary);
+    command
+        .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+        .env("AWS_LAMBDA_RUNTIME_API", address.to_string())
+        .env("_HANDLER", &subject.handler)
+        .env("AWS_LAMBDA_FUNCTION_NAME", &subject.handler)
+        .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
+        .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "512")
+        .env("AWS_LAMBDA_LOG_GROUP_NAME", "/aws/lambda/cold-start")
+        .env("AWS_LAMBDA_LOG_STREAM_NAME", "cold-start")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .kill_on_drop(true);
+    if let Ok(mut timeline) = api.timeline.lock() {
+        timeline.spawned = Some(Instant::now());
+    }
+    let mut child = command
+        .spawn()
+        .map_err(|e| LoadError::Setup(format!("starting {}: {e}", subject.binary.display())))?;
+    let finished = tokio::select! {
+        () = api.done.notified() => Ok(()),
+        status = child.wait() => Err(match status {
+            Ok(status) => format!("exited ({status}) before answering its first event"),
+            Err(e) => format!("could not be watched: {e}"),
+        }),
+        () = tokio::time::sleep(Duration::from_secs(15)) => {
+            Err("did not answer its first event within 15 s".to_owned())
+        }
+    };
+    let _ = child.kill().await;
+    server.abort();
+    let timeline = api
+        .timeline
+        .lock()
+        .map_err(|_| LoadError::Setup("timeline lock poisoned".into()))?;
+    if let Err(why) = finished {
+        return Err(LoadError::Setup(format!("{} {why}", subject.label)));
+    }
+    if let Some(failure) = &timeline.failure {
+        return Err(LoadError::Setup(format!("{}: {failure}", subject.label)));
+    }
+    match (timeline.spawned, timeline.first_next, timeline.answered) {
+        (Some(spawned), Some(first_next), Some(answered)) => Ok(ColdStart {
+            init: first_next - spawned,
+            first_invoke: answered - first_next,
+        }),
+        _ => Err(LoadError::Setup(format!(
+            "{} answered without asking for an event",
+            subject.label
+        ))),
+    }
+}
+
+/// The median of `runs` cold starts of `subject` (by total time).
+pub async fn measure(
+    subject: &Subject,
+    env: &[(String, String)],
+    runs: usize,
+) -> Result<ColdStart, LoadError> {
+    let mut starts = Vec::with_capacity(runs);
+    for _ in 0..runs.max(1) {
+        starts.push(measure_once(subject, env).await?);
+    }
+    starts.sort_by_key(ColdStart::total);
+    Ok(starts[starts.len() / 2])
+}
+
+/// The subjects of a cold-start run: one per sample event in `events` (named after the
+/// function, as `events/health.json` is), or only those named in `only`.
+pub fn subjects(binary: &Path, events: &Path, only: &[String]) -> Result<Vec<Subject>, LoadError> {
+    let mut subjects = Vec::new();
+    let mut entries: Vec<PathBuf> = std::fs::read_dir(events)?
+        .filter_map(|entry| entry.ok().map(|e| e.path()))
+        .filter(|path| path.extension().is_some_and(|ext| ext == "json"))
+        .collect();
+    entries.sort();
+    for path in entries {
+        let Some(name) = path.file_stem().and_then(|s| s.to_str()).map(str::to_owned) else {
+            continue;
+        };
+        if !only.is_empty() && !only.contains(&name) {
+            continue;
+        }
+        subjects.push(Subject {
+            label: name.clone(),
+            binary: binary.to_owned(),
+            handler: name,
+            event: std::fs::read(&path)?,
+        });
+    }
+    if subjects.is_empty() {
+        return Err(LoadError::Usage(format!(
+            "no sample events to start functions with in {}",
+            events.display()
+        )));
+    }
+    Ok(subjects)
+}
