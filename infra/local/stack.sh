@@ -1,4 +1,4 @@
-# Local stack helpers, sourced by scripts/run and scripts/test.
+# Local stack helpers, sourced by scripts/run, scripts/test and scripts/bench.
 #
 # Starts what the API needs on this machine: a PostgreSQL 15 + PostGIS cluster in a
 # project-local folder on a non-default port, DynamoDB (dynalite, which applies
@@ -128,12 +128,67 @@ start_dynalite() {
     node "$LOCAL_DIR/node/node_modules/dynalite/cli.js" --host 127.0.0.1 --port "$port" \
         --createTableMs 0 --deleteTableMs 0 --updateTableMs 0 >"$log" 2>&1 &
     STARTED_PIDS+=("$!")
+    wait_for_port "$port" "$log" "the local DynamoDB"
+}
+
+port_in_use() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+# wait_for_port PORT LOG WHAT: waits up to 10 s for a server to listen on PORT.
+wait_for_port() {
+    local port="$1" log="$2" what="$3"
     for _ in $(seq 1 100); do
-        (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && return
+        port_in_use "$port" && return
         sleep 0.1
     done
     tail -n 20 "$log" >&2
-    die "the local DynamoDB did not start"
+    die "$what did not start"
+}
+
+# start_background LOG COMMAND...: runs a server until stop_stack.
+start_background() {
+    local log="$1"
+    shift
+    mkdir -p "$(dirname "$log")"
+    "$@" >"$log" 2>&1 &
+    STARTED_PIDS+=("$!")
+}
+
+# create_database PG_PORT: the application's database, unless it exists.
+create_database() {
+    if ! pg_run "$PG_BIN/psql" -h 127.0.0.1 -p "$1" -U postgres -d postgres -Atqc \
+            "SELECT 1 FROM pg_database WHERE datname = 'readyset'" | grep -q 1; then
+        pg_run "$PG_BIN/createdb" -h 127.0.0.1 -p "$1" -U postgres readyset
+    fi
+}
+
+# The functions' configuration for the local stack:
+# export_app_env PG_PORT MOTO_PORT DYNALITE_PORT.
+export_app_env() {
+    export APP_ENV=local
+    export DATABASE_URL="postgres://postgres@127.0.0.1:$1/readyset"
+    export DATABASE_POOL_SIZE=16
+    export APP_TABLE=readyset-local-app
+    export UPLOADS_BUCKET=readyset-local-uploads
+    export BACKUPS_BUCKET=readyset-local-backups
+    export JWT_SECRET_ID=readyset-local-jwt
+    # Plain HTTP on localhost: browsers drop Secure cookies there.
+    export COOKIE_SECURE=false
+    # Local webhook receivers run on plain HTTP on this machine.
+    export WEBHOOK_ALLOW_INSECURE=true
+    export CORS_ALLOWED_ORIGINS="${CORS_ALLOWED_ORIGINS:-http://localhost:3001,http://localhost:5173}"
+    export_aws_emulator_env "$2" "$3"
+    export RUST_LOG="${RUST_LOG:-info}"
+}
+
+# prepare_app GATEWAY: emulated AWS resources, migrations and demo data, by GATEWAY
+# (a local-gateway binary).
+prepare_app() {
+    step "Creating the DynamoDB table, S3 buckets and signing key in the emulator"
+    "$1" provision
+    step "Applying migrations (the migrate function)"
+    "$1" invoke migrate --event "$STACK_ROOT/events/migrate.json"
+    step "Loading demo data"
+    "$1" seed
 }
 
 stop_stack() {

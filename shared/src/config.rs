@@ -153,6 +153,9 @@ pub struct Config {
     /// The longest a request may run before it answers 503: well inside the functions'
     /// 15-second Lambda timeout.
     pub request_timeout: Duration,
+    /// How long a healthy `/api/health` result is served to later callers (0: every
+    /// call checks live). A failing result is never reused.
+    pub health_cache_max_age: Duration,
 }
 
 impl Config {
@@ -274,6 +277,7 @@ impl Config {
                 },
             },
             request_timeout: Duration::from_millis(env.parsed_or("REQUEST_TIMEOUT_MS", 10_000u64)?),
+            health_cache_max_age: Duration::from_secs(env.parsed_or("HEALTH_CACHE_SECONDS", 5u64)?),
         })
     }
 }

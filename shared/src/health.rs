@@ -1,8 +1,15 @@
 //! The health of every dependency, checked in parallel, each under a deadline: what
 //! `GET /api/health` reports (in full to staff; as a status alone to anyone else).
+//!
+//! Monitors poll the route, so a healthy result is shared for a few seconds
+//! ([`Config::health_cache_max_age`](crate::config::Config)) instead of costing a
+//! database, DynamoDB and S3 call per poll; callers arriving during a check wait for it
+//! rather than starting their own. A failing result is never reused: the next call
+//! checks again, so recovery shows at once.
 
 use std::{
     future::Future,
+    sync::Arc,
     time::{Duration, Instant},
 };
 
@@ -76,7 +83,32 @@ impl HealthReport {
     }
 }
 
-/// Checks every dependency.
+/// The last result of a container's checks, shared by its requests.
+#[derive(Clone, Default)]
+pub struct HealthCache {
+    last: Arc<tokio::sync::Mutex<Option<(Instant, Arc<HealthReport>)>>>,
+}
+
+/// A recent result when it is healthy and younger than the configured age, else a live
+/// check. `timestamp` in the report is when its check ran.
+pub async fn check_recent(state: &AppState) -> Arc<HealthReport> {
+    let asked = Instant::now();
+    // Held across the check: concurrent callers share one check instead of each
+    // running their own.
+    let mut last = state.health.last.lock().await;
+    if let Some((checked, report)) = last.as_ref() {
+        let fresh = report.is_healthy() && checked.elapsed() < state.config.health_cache_max_age;
+        let checked_while_waiting = *checked >= asked;
+        if fresh || checked_while_waiting {
+            return Arc::clone(report);
+        }
+    }
+    let report = Arc::new(check(state).await);
+    *last = Some((Instant::now(), Arc::clone(&report)));
+    report
+}
+
+/// Checks every dependency, live.
 pub async fn check(state: &AppState) -> HealthReport {
     let (database, dynamodb, s3) = tokio::join!(
         timed(check_database(state)),

@@ -13,6 +13,7 @@ use crate::{
     db::Db,
     error::ApiError,
     geo::{GeoProvider, GoogleMaps},
+    health::HealthCache,
     pricing::PricingCache,
 };
 
@@ -28,6 +29,7 @@ pub struct AppState {
     pub http: reqwest::Client,
     pub geo: Arc<GeoProvider>,
     pub pricing: PricingCache,
+    pub health: HealthCache,
     /// Loaded from Secrets Manager on first use, then kept for the container's life.
     jwt: Arc<OnceCell<JwtKeys>>,
 }
@@ -60,6 +62,7 @@ impl AppState {
                 } => GeoProvider::Google(GoogleMaps::new(base_url.clone(), secret_id.clone())),
             }),
             pricing: PricingCache::default(),
+            health: HealthCache::default(),
             jwt: Arc::new(OnceCell::new()),
             db,
             sdk,

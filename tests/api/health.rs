@@ -98,37 +98,18 @@ async fn unreachable_database_is_503_with_database_down() {
 
 #[tokio::test]
 async fn database_lost_while_running_degrades_then_recovers() {
-    let app = TestApp::spawn().await;
+    // Every call checks live here; the reuse of results has its own test below.
+    let app = TestApp::spawn_with(&[("HEALTH_CACHE_SECONDS", "0")]).await;
     assert_eq!(app.get("/api/health").await.status(), 200);
 
     // Take the database away under the running pool, as a failover or stop would.
-    let admin = connect_admin().await;
-    admin
-        .batch_execute(&format!(
-            "ALTER DATABASE {} ALLOW_CONNECTIONS false",
-            app.database
-        ))
-        .await
-        .expect("refuse new connections");
-    admin
-        .batch_execute(&format!(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{}'",
-            app.database
-        ))
-        .await
-        .expect("cut open connections");
+    set_connections(&app, false).await;
     let response = staff_health(&app).await;
     assert_eq!(response.status(), 503);
     let body = json_body(response).await;
     assert_eq!(body["services"]["database"]["status"], "down", "{body}");
 
-    admin
-        .batch_execute(&format!(
-            "ALTER DATABASE {} ALLOW_CONNECTIONS true",
-            app.database
-        ))
-        .await
-        .expect("restore");
+    set_connections(&app, true).await;
     assert_eq!(app.get("/api/health").await.status(), 200);
 }
 
@@ -167,6 +148,78 @@ async fn missing_aws_resources_are_reported_down() {
     let response = broken.call("GET", "/api/health", Some(&token), None).await;
     assert_eq!(response.status(), 503);
     assert_eq!(json_body(response).await["status"], "degraded");
+}
+
+#[tokio::test]
+async fn a_healthy_result_is_reused_for_its_age_and_a_failing_one_never() {
+    let app = TestApp::spawn_with(&[("HEALTH_CACHE_SECONDS", "1")]).await;
+    let checked_at = |body: &serde_json::Value| body["timestamp"].as_str().map(str::to_owned);
+    let first = json_body(staff_health(&app).await).await;
+    let second = json_body(staff_health(&app).await).await;
+    assert_eq!(first["status"], "healthy");
+    assert_eq!(
+        checked_at(&first),
+        checked_at(&second),
+        "one check for both"
+    );
+    assert_eq!(first["services"], second["services"]);
+
+    set_connections(&app, false).await;
+    // Within its age the healthy result still answers; past it the failure shows.
+    assert_eq!(app.get("/api/health").await.status(), 200);
+    tokio::time::sleep(std::time::Duration::from_millis(1_100)).await;
+    let failing = staff_health(&app).await;
+    assert_eq!(failing.status(), 503);
+    let failing = json_body(failing).await;
+    let again = json_body(staff_health(&app).await).await;
+    assert_eq!(again["services"]["database"]["status"], "down", "{again}");
+    assert_ne!(
+        checked_at(&failing),
+        checked_at(&again),
+        "failures are checked again"
+    );
+
+    set_connections(&app, true).await;
+    // Recovery shows on the next call, without waiting for any age.
+    assert_eq!(app.get("/api/health").await.status(), 200);
+}
+
+#[tokio::test]
+async fn callers_arriving_during_a_check_share_it() {
+    // No reuse by age at all: only the sharing of a check in flight is left.
+    let app = TestApp::spawn_with(&[("HEALTH_CACHE_SECONDS", "0")]).await;
+    let calls = (0..20).map(|_| async {
+        json_body(app.get("/api/health").await).await["timestamp"]
+            .as_str()
+            .map(str::to_owned)
+    });
+    let checked_at: std::collections::BTreeSet<_> = futures_util::future::join_all(calls)
+        .await
+        .into_iter()
+        .collect();
+    // Twenty checks of their own would give twenty timestamps.
+    assert!(checked_at.len() <= 10, "{checked_at:?}");
+}
+
+/// Lets the test's database accept connections or not, cutting those it has.
+async fn set_connections(app: &TestApp, allowed: bool) {
+    let admin = connect_admin().await;
+    admin
+        .batch_execute(&format!(
+            "ALTER DATABASE {} ALLOW_CONNECTIONS {allowed}",
+            app.database
+        ))
+        .await
+        .expect("alter database");
+    if !allowed {
+        admin
+            .batch_execute(&format!(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{}'",
+                app.database
+            ))
+            .await
+            .expect("cut open connections");
+    }
 }
 
 async fn connect_admin() -> tokio_postgres::Client {
