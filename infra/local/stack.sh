@@ -79,6 +79,10 @@ pg_run() {
     if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
 }
 
+# The server log, also as JSON lines (log/postgresql.json, which pg_current_logfile
+# names): the index test reads the plans auto_explain writes there.
+PG_LOG_SETTINGS="-c logging_collector=on -c log_destination=stderr,jsonlog -c log_directory=log -c log_filename=postgresql"
+
 # start_postgres DATA_DIR PORT: creates the cluster on first use, then starts it.
 start_postgres() {
     local data="$1" port="$2"
@@ -95,7 +99,7 @@ start_postgres() {
     fi
     step "Starting PostgreSQL on 127.0.0.1:$port"
     pg_run "$PG_BIN/pg_ctl" -D "$data" -w -t 30 -l "$data/server.log" start \
-        -o "-p $port -c listen_addresses=127.0.0.1 -c unix_socket_directories='' -c fsync=off -c max_connections=300" \
+        -o "-p $port -c listen_addresses=127.0.0.1 -c unix_socket_directories='' -c fsync=off -c max_connections=300 $PG_LOG_SETTINGS" \
         >/dev/null || { tail -n 20 "$data/server.log" >&2; die "PostgreSQL did not start"; }
     STARTED_PG_DIRS+=("$data")
 }

@@ -5,6 +5,7 @@ mod auth;
 mod gateway;
 mod geocoding;
 mod health;
+mod indexes;
 mod load;
 mod orders;
 mod partners;

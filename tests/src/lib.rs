@@ -13,6 +13,7 @@
 //! connection to the test cluster) and `AWS_ENDPOINT_URL` (the emulator).
 
 pub mod openapi;
+pub mod samples;
 
 use std::{
     collections::HashMap,
