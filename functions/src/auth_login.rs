@@ -11,7 +11,7 @@ use shared::{
     ApiResult, AppState,
 };
 
-pub const FUNCTION: HttpFunction = HttpFunction::new(handler, RateClass::SignIn);
+pub const FUNCTION: HttpFunction = HttpFunction::new(handler, RateClass::SignIn).warm_signing_key();
 
 fn handler(state: &AppState, req: Request) -> HandlerFuture<'_> {
     Box::pin(sign_in(state, req))

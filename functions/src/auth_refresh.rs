@@ -13,7 +13,7 @@ use shared::{
     ApiResult, AppState,
 };
 
-pub const FUNCTION: HttpFunction = HttpFunction::new(handler, RateClass::Refresh);
+pub const FUNCTION: HttpFunction = HttpFunction::new(handler, RateClass::Refresh).warm_signing_key();
 
 fn handler(state: &AppState, req: Request) -> HandlerFuture<'_> {
     Box::pin(refresh_tokens(state, req))

@@ -9,12 +9,16 @@ use serde_json::{json, Value};
 use shared::{
     auth::{bearer_token, context},
     error::BoxError,
-    runtime::{EventFuture, EventHandler},
+    runtime::{EventFuture, EventFunction},
     sign_in::authorize,
     AppState,
 };
 
-pub const FUNCTION: EventHandler = handler;
+/// Every request it answers reads the session in DynamoDB and checks the token's
+/// signature: both are ready before the first.
+pub const FUNCTION: EventFunction = EventFunction::new(handler)
+    .warm_dynamodb()
+    .warm_signing_key();
 
 fn handler(state: &AppState, event: Value) -> EventFuture<'_> {
     Box::pin(authorize_request(state, event))

@@ -20,7 +20,7 @@ use shared::{
 
 /// Exempt from per-identity limits: uptime checks poll it, and it must answer while
 /// DynamoDB (where the counters live) is down.
-pub const FUNCTION: HttpFunction = HttpFunction::new(handler, RateClass::Exempt);
+pub const FUNCTION: HttpFunction = HttpFunction::new(handler, RateClass::Exempt).warm_signing_key();
 
 fn handler(state: &AppState, req: Request) -> HandlerFuture<'_> {
     Box::pin(health_check(state, req))

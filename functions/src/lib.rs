@@ -2,7 +2,7 @@
 //!
 //! Each function is a module here (`order-by-number` → `src/order_by_number.rs`) that
 //! declares `pub const FUNCTION`: a `shared::runtime::HttpFunction` (its handler,
-//! rate-limit class and error style) for a route, a `shared::runtime::EventHandler` for
+//! rate-limit class and error style) for a route, a `shared::runtime::EventFunction` for
 //! an ops job or the authorizer.
 //! Handlers are plain functions over [`shared::AppState`], testable without a Lambda
 //! runtime.

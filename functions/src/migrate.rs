@@ -2,9 +2,9 @@
 //! each release and by the local scripts; running it again is a no-op.
 
 use serde_json::{json, Value};
-use shared::{db, error::BoxError, runtime::{EventFuture, EventHandler}, AppState};
+use shared::{db, error::BoxError, runtime::{EventFuture, EventFunction}, AppState};
 
-pub const FUNCTION: EventHandler = handler;
+pub const FUNCTION: EventFunction = EventFunction::new(handler);
 
 fn handler(state: &AppState, event: Value) -> EventFuture<'_> {
     Box::pin(migrate(state, event))

@@ -5,14 +5,14 @@
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
-use shared::{error::BoxError, outbox::relay, runtime::{EventFuture, EventHandler}, AppState};
+use shared::{error::BoxError, outbox::relay, runtime::{EventFuture, EventFunction}, AppState};
 
 /// Stops picking new messages this long into a run, well inside the function's timeout
 /// (each delivery may take up to the webhook timeout).
 const RUN_BUDGET: Duration = Duration::from_secs(45);
 const MAX_MESSAGES_PER_RUN: usize = 500;
 
-pub const FUNCTION: EventHandler = handler;
+pub const FUNCTION: EventFunction = EventFunction::new(handler);
 
 fn handler(state: &AppState, event: Value) -> EventFuture<'_> {
     Box::pin(run(state, event))

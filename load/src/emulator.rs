@@ -105,6 +105,26 @@ async fn increment(client: &Client, table: &str, key: &str, limit: u64) -> Resul
     }
 }
 
+/// A created table takes writes once it is `ACTIVE` (at once locally, seconds on AWS).
+async fn wait_until_active(client: &Client, table: &str) -> Result<(), LoadError> {
+    for _ in 0..100 {
+        let described = client
+            .describe_table()
+            .table_name(table)
+            .send()
+            .await
+            .map_err(|e| setup_error("describing the table")(e.into()))?;
+        let status = described.table().and_then(|t| t.table_status());
+        if status == Some(&aws_sdk_dynamodb::types::TableStatus::Active) {
+            return Ok(());
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    Err(LoadError::Setup(format!(
+        "table {table} did not become active in 10 s"
+    )))
+}
+
 async fn reset(client: &Client, table: &str, key: &str) -> Result<(), LoadError> {
     client
         .put_item()
@@ -166,6 +186,7 @@ pub async fn measure(
         .send()
         .await
         .map_err(|e| setup_error("creating the table")(e.into()))?;
+    wait_until_active(&client, &table).await?;
     let result = measure_in(&client, &table, writers.max(1), duration).await;
     let _ = client.delete_table().table_name(&table).send().await;
     result

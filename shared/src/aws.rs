@@ -5,9 +5,37 @@
 //! in AWS. Every call has a deadline (connect, attempt, operation), so a hung dependency
 //! fails a request in about two seconds instead of holding it until the Lambda timeout.
 
+use std::sync::Arc;
+
 use aws_config::{timeout::TimeoutConfig, BehaviorVersion, Region, SdkConfig};
+use tokio::sync::OnceCell;
 
 use crate::config::AwsSettings;
+
+/// The SDK configuration, loaded once and shared: the clients and the database pool's IAM
+/// tokens use the same one, and whoever needs it first loads it while the others wait.
+/// A cold start opens its first database connection meanwhile (unless IAM auth needs the
+/// credentials for it).
+#[derive(Clone)]
+pub struct SdkLoader {
+    settings: AwsSettings,
+    loaded: Arc<OnceCell<SdkConfig>>,
+}
+
+impl SdkLoader {
+    pub fn new(settings: &AwsSettings) -> Self {
+        Self {
+            settings: settings.clone(),
+            loaded: Arc::new(OnceCell::new()),
+        }
+    }
+
+    pub async fn get(&self) -> &SdkConfig {
+        self.loaded
+            .get_or_init(|| load_sdk_config(&self.settings))
+            .await
+    }
+}
 
 pub async fn load_sdk_config(settings: &AwsSettings) -> SdkConfig {
     let timeouts = TimeoutConfig::builder()

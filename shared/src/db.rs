@@ -9,13 +9,12 @@
 
 use std::time::Duration;
 
-use aws_config::SdkConfig;
 use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
 use deadpool::managed::{self, Metrics, RecycleError, RecycleResult};
 use tokio_postgres::types::{Json, ToSql, Type};
 use uuid::Uuid;
 
-use crate::{config::DatabaseConfig, error::ApiError};
+use crate::{aws::SdkLoader, config::DatabaseConfig, error::ApiError};
 
 pub use tokio_postgres::{GenericClient, Row, Transaction};
 
@@ -38,7 +37,7 @@ pub enum DbError {
 }
 
 impl Db {
-    pub fn new(config: &DatabaseConfig, sdk: &SdkConfig) -> Self {
+    pub fn new(config: &DatabaseConfig, sdk: &SdkLoader) -> Self {
         let manager = PgManager {
             config: config.clone(),
             sdk: sdk.clone(),
@@ -86,7 +85,8 @@ impl Db {
 /// Opens connections for the pool, with a fresh IAM token for each when configured.
 pub struct PgManager {
     config: DatabaseConfig,
-    sdk: SdkConfig,
+    /// Only IAM tokens need it: without IAM auth a connection opens while it loads.
+    sdk: SdkLoader,
     tls: tokio_postgres_rustls::MakeRustlsConnect,
 }
 
@@ -103,7 +103,7 @@ impl PgManager {
                 .build()
                 .map_err(|e| DbError::IamToken(e.to_string()))?;
             let token = aws_sdk_rds::auth_token::AuthTokenGenerator::new(generator_config)
-                .auth_token(&self.sdk)
+                .auth_token(self.sdk.get().await)
                 .await
                 .map_err(|e| DbError::IamToken(e.to_string()))?;
             pg.password(token.as_str());
@@ -138,14 +138,7 @@ impl managed::Manager for PgManager {
 
 fn tls_connector() -> tokio_postgres_rustls::MakeRustlsConnect {
     // RDS Proxy presents an ACM certificate, which chains to the public web roots.
-    let roots = rustls::RootCertStore::from_iter(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
-    let provider = std::sync::Arc::new(rustls::crypto::aws_lc_rs::default_provider());
-    let config = rustls::ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .unwrap_or_else(|e| panic!("TLS protocol versions unavailable: {e}"))
-        .with_root_certificates(roots)
-        .with_no_client_auth();
-    tokio_postgres_rustls::MakeRustlsConnect::new(config)
+    tokio_postgres_rustls::MakeRustlsConnect::new(crate::tls::web_client_config())
 }
 
 /// A value's PostgreSQL type, so it can be sent without a prepare round trip.

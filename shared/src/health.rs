@@ -83,10 +83,13 @@ impl HealthReport {
     }
 }
 
+/// A check's result and when it finished.
+type Checked = (Instant, Arc<HealthReport>);
+
 /// The last result of a container's checks, shared by its requests.
 #[derive(Clone, Default)]
 pub struct HealthCache {
-    last: Arc<tokio::sync::Mutex<Option<(Instant, Arc<HealthReport>)>>>,
+    last: Arc<tokio::sync::Mutex<Option<Checked>>>,
 }
 
 /// A recent result when it is healthy and younger than the configured age, else a live

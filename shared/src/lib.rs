@@ -8,8 +8,8 @@
 //! - [`money`]: cents and hundredths of a mile; [`input`]: strict parsing of ids, text,
 //!   JSON bodies and pagination, and the [`input::Validator`] every check reports to.
 //! - [`db`]: the PostgreSQL pool (RDS Proxy friendly), typed parameters, migrations.
-//! - [`aws`]: SDK configuration with deadlines and the local-emulator endpoint override;
-//!   [`secrets`]: Secrets Manager reads.
+//! - [`tls`]: the TLS client configuration; [`aws`]: SDK configuration with deadlines and
+//!   the local-emulator endpoint override; [`secrets`]: Secrets Manager reads.
 //! - [`state`]: [`AppState`], built once per container: config, database pool, AWS clients.
 //! - [`http`]: response builders and the security headers added to every response;
 //!   [`cors`]: the browser origin allow-list.
@@ -56,6 +56,7 @@ pub mod sign_in;
 pub mod state;
 pub mod telemetry;
 mod text_enum;
+pub mod tls;
 pub mod users;
 
 pub use error::{ApiError, ApiResult};

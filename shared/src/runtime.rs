@@ -23,7 +23,7 @@ use crate::{
     identity::RequestIdentity,
     input::MAX_BODY_BYTES,
     ratelimit::{self, Drawn, RateClass},
-    state::AppState,
+    state::{AppState, Warm},
     telemetry,
 };
 
@@ -41,6 +41,7 @@ pub struct HttpFunction {
     /// POSTs honour `Idempotency-Key` (creates).
     pub idempotent: bool,
     pub error_style: ErrorStyle,
+    pub warm: Warm,
 }
 
 impl HttpFunction {
@@ -50,7 +51,18 @@ impl HttpFunction {
             rate_class,
             idempotent: false,
             error_style: ErrorStyle::Standard,
+            // Every request but an exempt one starts with a rate-limit write.
+            warm: Warm {
+                dynamodb: !matches!(rate_class, RateClass::Exempt),
+                signing_key: false,
+            },
         }
+    }
+
+    /// Reads the token signing key at cold start (it signs or verifies tokens).
+    pub const fn warm_signing_key(mut self) -> Self {
+        self.warm.signing_key = true;
+        self
     }
 
     /// POSTs with an `Idempotency-Key` run once; retries replay the first response.
@@ -70,22 +82,52 @@ pub type EventFuture<'a> = Pin<Box<dyn Future<Output = Result<Value, BoxError>> 
 /// An ops job (schedule, SNS, direct invoke): `fn handler(state, event) -> result future`.
 pub type EventHandler = for<'a> fn(&'a AppState, Value) -> EventFuture<'a>;
 
+/// An ops job or the authorizer, as its module declares it (`pub const FUNCTION`).
+#[derive(Clone, Copy)]
+pub struct EventFunction {
+    pub handler: EventHandler,
+    pub warm: Warm,
+}
+
+impl EventFunction {
+    pub const fn new(handler: EventHandler) -> Self {
+        Self {
+            handler,
+            warm: Warm {
+                dynamodb: false,
+                signing_key: false,
+            },
+        }
+    }
+
+    /// Opens the DynamoDB connection at cold start (its first event reads the table).
+    pub const fn warm_dynamodb(mut self) -> Self {
+        self.warm.dynamodb = true;
+        self
+    }
+
+    /// Reads the token signing key at cold start.
+    pub const fn warm_signing_key(mut self) -> Self {
+        self.warm.signing_key = true;
+        self
+    }
+}
+
 /// A Lambda function, as a function module declares it (`pub const FUNCTION: Lambda`).
 #[derive(Clone, Copy)]
 pub enum Lambda {
     /// Behind an HttpApi route (API Gateway payload v2).
     Http(HttpFunction),
     /// An ops job or the authorizer: schedule, SNS notification or direct invoke.
-    Event(EventHandler),
+    Event(EventFunction),
 }
 
 impl Lambda {
-    pub const fn http(function: HttpFunction) -> Self {
-        Lambda::Http(function)
-    }
-
-    pub const fn event(handler: EventHandler) -> Self {
-        Lambda::Event(handler)
+    pub const fn warm(&self) -> Warm {
+        match self {
+            Lambda::Http(function) => function.warm,
+            Lambda::Event(function) => function.warm,
+        }
     }
 }
 
@@ -340,15 +382,16 @@ pub async fn handle_event(
     .await
 }
 
-/// The cold start shared by both runtimes: logs, then state. Leaked on purpose: it lives
-/// as long as the container, and `'static` lets every request borrow it.
-async fn cold_start() -> Result<&'static AppState, BoxError> {
+/// The cold start shared by both runtimes: logs, then the state with its connections
+/// warmed as `lambda` declares. Leaked on purpose: it lives as long as the container, and
+/// `'static` lets every request borrow it.
+async fn cold_start(lambda: &Lambda) -> Result<&'static AppState, BoxError> {
     telemetry::init_tracing();
-    let state = AppState::from_env().await.map_err(|err| {
+    let config = crate::config::Config::from_env().map_err(|err| {
         tracing::error!(error = %err, "configuration is invalid");
         err
     })?;
-    state.db.warm_up().await;
+    let state = AppState::warmed(config, lambda.warm()).await;
     Ok(Box::leak(Box::new(state)))
 }
 
@@ -362,7 +405,7 @@ fn tokio_runtime() -> Result<tokio::runtime::Runtime, BoxError> {
 /// declaration.
 pub fn run(name: &'static str, lambda: &'static Lambda) -> Result<(), BoxError> {
     tokio_runtime()?.block_on(async move {
-        let state = cold_start().await?;
+        let state = cold_start(lambda).await?;
         match lambda {
             Lambda::Http(function) => {
                 lambda_http::run(lambda_http::service_fn(move |req: Request| async move {
@@ -370,7 +413,7 @@ pub fn run(name: &'static str, lambda: &'static Lambda) -> Result<(), BoxError> 
                 }))
                 .await
             }
-            Lambda::Event(handler) => {
+            Lambda::Event(EventFunction { handler, .. }) => {
                 lambda_runtime::run(lambda_runtime::service_fn(
                     move |event: lambda_runtime::LambdaEvent<Value>| async move {
                         let request_id = event.context.request_id.clone();

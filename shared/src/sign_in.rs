@@ -57,7 +57,7 @@ pub async fn login(
         Some((user, hash)) => (Some(user), hash),
         None => (None, None),
     };
-    if !passwords::verify(&body.password, hash.as_deref()) {
+    if !passwords::verify(&body.password, hash.as_deref()).await? {
         return Err(rejected());
     }
     let user = user.ok_or_else(rejected)?;

@@ -4,11 +4,12 @@
 use std::sync::Arc;
 
 use aws_config::SdkConfig;
+use aws_sdk_dynamodb::types::AttributeValue;
 use tokio::sync::OnceCell;
 
 use crate::{
     auth::tokens::JwtKeys,
-    aws,
+    aws::{self, SdkLoader},
     config::{Config, ConfigError, GeoSettings},
     db::Db,
     error::ApiError,
@@ -43,13 +44,63 @@ impl AppState {
     /// Builds clients and the (lazy) database pool. Nothing here needs the network, so a
     /// container starts even while a dependency is down.
     pub async fn from_config(config: Config) -> Self {
-        let sdk = aws::load_sdk_config(&config.aws).await;
+        let sdk = SdkLoader::new(&config.aws);
         let db = Db::new(&config.database, &sdk);
+        let loaded = sdk.get().await.clone();
+        Self::assemble(config, loaded, db)
+    }
+
+    /// The state of a cold start: as [`AppState::from_config`], with the first database
+    /// connection (PostGIS loaded into it) opening while the SDK configuration loads, then
+    /// what `warm` names, all at once. Failures are logged and left to the request path,
+    /// which reports them properly; a container still starts with a dependency down.
+    pub async fn warmed(config: Config, warm: Warm) -> Self {
+        let sdk = SdkLoader::new(&config.aws);
+        let db = Db::new(&config.database, &sdk);
+        let state = async {
+            let state = Self::assemble(config, sdk.get().await.clone(), db.clone());
+            state.warm_aws(warm).await;
+            state
+        };
+        let (state, ()) = tokio::join!(state, db.warm_up());
+        state
+    }
+
+    async fn warm_aws(&self, warm: Warm) {
+        let dynamodb = async {
+            if !warm.dynamodb {
+                return;
+            }
+            let absent = AttributeValue::S("WARM-UP".to_owned());
+            let read = self
+                .dynamodb
+                .get_item()
+                .table_name(&self.config.resources.app_table)
+                .key("pk", absent.clone())
+                .key("sk", absent)
+                .send()
+                .await;
+            if let Err(err) = read {
+                tracing::warn!(error = %crate::error::chain(&err), "DynamoDB warm-up failed");
+            }
+        };
+        let signing_key = async {
+            if warm.signing_key {
+                if let Err(err) = self.jwt().await {
+                    tracing::warn!(error = %err, "signing key warm-up failed");
+                }
+            }
+        };
+        tokio::join!(dynamodb, signing_key);
+    }
+
+    fn assemble(config: Config, sdk: SdkConfig, db: Db) -> Self {
         Self {
             dynamodb: aws::dynamodb_client(&sdk, &config.aws),
             s3: aws::s3_client(&sdk, &config.aws),
             secrets: aws_sdk_secretsmanager::Client::new(&sdk),
             http: reqwest::Client::builder()
+                .tls_backend_preconfigured(crate::tls::web_client_config())
                 .connect_timeout(std::time::Duration::from_secs(5))
                 .redirect(reqwest::redirect::Policy::none())
                 .build()
@@ -89,4 +140,15 @@ impl AppState {
             })
             .await
     }
+}
+
+/// What a cold start prepares, beside the database connection every function gets, so
+/// that the first request does not wait for it. Each is a call the function makes anyway
+/// and has the IAM permission for (`tests/api/structure.rs` checks the template agrees).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Warm {
+    /// A connection to DynamoDB (TLS handshake included), by reading one absent item.
+    pub dynamodb: bool,
+    /// The access-token signing key from Secrets Manager.
+    pub signing_key: bool,
 }

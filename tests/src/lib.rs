@@ -354,7 +354,7 @@ impl TestApp {
             &uuid::Uuid::new_v4().simple().to_string()[..10]
         );
         let password = format!("pw-{}", uuid::Uuid::new_v4().simple());
-        let hash = passwords::hash(&password).expect("hash");
+        let hash = passwords::hash(&password).await.expect("hash");
         let id: uuid::Uuid = self
             .db()
             .await

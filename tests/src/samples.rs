@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 
 use serde_json::Value;
-use shared::runtime::{handle_event, handle_http, JobLog, Lambda};
+use shared::runtime::{handle_event, handle_http, EventFunction, JobLog, Lambda};
 
 use crate::{repo_root, TestApp};
 
@@ -86,7 +86,7 @@ pub async fn run_sample_events(app: &TestApp) -> BTreeMap<&'static str, u16> {
                     response.body()
                 );
             }
-            Lambda::Event(handler) => {
+            Lambda::Event(EventFunction { handler, .. }) => {
                 let result =
                     handle_event(&app.state, name, "sample", *handler, event, JobLog::Every)
                         .await

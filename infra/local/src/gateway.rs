@@ -22,7 +22,9 @@ use serde_json::{json, Map, Value};
 use shared::{
     cors,
     http::{error_response, finish_response},
-    runtime::{handle_event, handle_http, EventHandler, HttpFunction, JobLog, Lambda},
+    runtime::{
+        handle_event, handle_http, EventFunction, EventHandler, HttpFunction, JobLog, Lambda,
+    },
     ApiError, AppState,
 };
 use tokio::net::TcpListener;
@@ -147,7 +149,9 @@ impl Gateway {
                     .function(&spec.function_logical_id)
                     .map(|f| f.handler.clone())
                     .unwrap_or_else(|| spec.function_logical_id.clone());
-                let Some(Lambda::Event(handler)) = functions::find(&name).map(|f| f.lambda) else {
+                let Some(Lambda::Event(EventFunction { handler, .. })) =
+                    functions::find(&name).map(|f| f.lambda)
+                else {
                     return Err(GatewayError::BadAuthorizer(name));
                 };
                 Some(Arc::new(Authorizer {

@@ -14,7 +14,7 @@ use std::{path::PathBuf, process::ExitCode, sync::Arc};
 use local_stack::{provision, seed, Gateway};
 use shared::{
     error::BoxError,
-    runtime::{handle_event, JobLog, Lambda},
+    runtime::{handle_event, EventFunction, JobLog, Lambda},
     telemetry, AppState,
 };
 
@@ -79,7 +79,7 @@ async fn run(args: Vec<String>) -> Result<(), BoxError> {
             let name = args.get(1).ok_or(USAGE)?;
             let function =
                 functions::find(name).ok_or_else(|| format!("no function named {name}"))?;
-            let Lambda::Event(handler) = function.lambda else {
+            let Lambda::Event(EventFunction { handler, .. }) = function.lambda else {
                 return Err(format!("{name} is an HTTP function: call it through `serve`").into());
             };
             let event = match flag("--event") {

@@ -21,7 +21,7 @@ pub fn spawn(state: AppState, every: Duration) -> tokio::task::JoinHandle<()> {
                 &state,
                 "outbox-relay",
                 &request_id,
-                functions::outbox_relay::FUNCTION,
+                functions::outbox_relay::FUNCTION.handler,
                 serde_json::json!({}),
                 JobLog::FailuresOnly,
             )

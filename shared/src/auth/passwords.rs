@@ -36,39 +36,62 @@ pub fn check_policy(password: &str, email: &str) -> Result<(), FieldError> {
     Err(FieldError::new("password", reason))
 }
 
-pub fn hash(password: &str) -> ApiResult<String> {
-    Argon2::default()
-        .hash_password(password.as_bytes())
-        .map(|hash| hash.to_string())
-        .map_err(|e| ApiError::internal(format!("password hashing failed: {e}")))
+/// Runs a hash computation on the blocking pool: argon2 takes tens of milliseconds of
+/// CPU by design, which on an async worker would stall every request sharing it.
+async fn off_the_runtime<T: Send + 'static>(
+    work: impl FnOnce() -> T + Send + 'static,
+) -> ApiResult<T> {
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(|e| ApiError::internal(format!("password hashing did not finish: {e}")))
+}
+
+pub async fn hash(password: &str) -> ApiResult<String> {
+    let password = password.to_owned();
+    off_the_runtime(move || {
+        Argon2::default()
+            .hash_password(password.as_bytes())
+            .map(|hash| hash.to_string())
+            .map_err(|e| ApiError::internal(format!("password hashing failed: {e}")))
+    })
+    .await?
 }
 
 /// Verifies `password` against a stored hash; with no hash, spends the same time and fails.
-pub fn verify(password: &str, stored: Option<&str>) -> bool {
-    let argon = Argon2::default();
-    match stored {
-        Some(stored) => argon.verify_password(password.as_bytes(), stored).is_ok(),
-        None => {
-            let _ = argon.verify_password(password.as_bytes(), DECOY_HASH);
-            false
+pub async fn verify(password: &str, stored: Option<&str>) -> ApiResult<bool> {
+    let (password, stored) = (password.to_owned(), stored.map(str::to_owned));
+    off_the_runtime(move || {
+        let argon = Argon2::default();
+        match stored {
+            Some(stored) => argon
+                .verify_password(password.as_bytes(), stored.as_str())
+                .is_ok(),
+            None => {
+                let _ = argon.verify_password(password.as_bytes(), DECOY_HASH);
+                false
+            }
         }
-    }
+    })
+    .await
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    #[test]
-    fn hashes_verify_and_differ_per_salt() {
-        let a = hash("correct horse 9").expect("hash");
-        let b = hash("correct horse 9").expect("hash");
+    #[tokio::test]
+    async fn hashes_verify_and_differ_per_salt() {
+        let a = hash("correct horse 9").await.expect("hash");
+        let b = hash("correct horse 9").await.expect("hash");
         assert_ne!(a, b);
         assert!(a.starts_with("$argon2id$"));
-        assert!(verify("correct horse 9", Some(&a)));
-        assert!(!verify("correct horse 8", Some(&a)));
-        assert!(!verify("anything", None));
-        assert!(!verify("anything", Some("not a hash")));
+        let verified = |password: &'static str, stored: Option<String>| async move {
+            verify(password, stored.as_deref()).await.expect("verify")
+        };
+        assert!(verified("correct horse 9", Some(a.clone())).await);
+        assert!(!verified("correct horse 8", Some(a)).await);
+        assert!(!verified("anything", None).await);
+        assert!(!verified("anything", Some("not a hash".into())).await);
     }
 
     #[test]

@@ -193,7 +193,7 @@ pub async fn register(state: &AppState, body: &Signup) -> ApiResult<User> {
             profile,
         })
     })?;
-    let password_hash = passwords::hash(&body.password)?;
+    let password_hash = passwords::hash(&body.password).await?;
     let status = if body.role == Role::Driver {
         UserStatus::Pending
     } else {
