@@ -130,6 +130,8 @@ pub struct Plan {
     pub stop_at_breach: bool,
     /// Send only this route instead of the mix.
     pub only: Option<Route>,
+    /// What the progress lines call the run (the profile's name by default).
+    pub label: Option<&'static str>,
 }
 
 fn phase(rate: f64, seconds: u64) -> Phase {
@@ -164,7 +166,14 @@ impl Plan {
             phases,
             stop_at_breach,
             only: None,
+            label: None,
         }
+    }
+
+    /// Names the run in its progress lines.
+    pub fn labelled(mut self, label: &'static str) -> Self {
+        self.label = Some(label);
+        self
     }
 
     /// One steady phase at `rate` for `duration` instead of the profile's phases.
@@ -266,7 +275,11 @@ pub async fn run_plan<T: Target>(
     let mut knee = None;
     let mut sent = 0u64;
     for (i, phase) in plan.phases.iter().enumerate() {
-        let label = format!("{:?} {}/{}", plan.profile, i + 1, plan.phases.len()).to_lowercase();
+        let name = plan.label.map_or_else(
+            || format!("{:?}", plan.profile).to_lowercase(),
+            str::to_owned,
+        );
+        let label = format!("{name} {}/{}", i + 1, plan.phases.len());
         let result = run::run_phase(target, &mix, *phase, sent, &label, quiet).await;
         sent += (phase.rate * phase.duration.as_secs_f64()).round() as u64;
         let breaches = thresholds.breaches(&result.total());

@@ -254,6 +254,8 @@ async fn command(name: &str, args: Args) -> Result<ExitCode, LoadError> {
                 api_url,
                 baseline_url,
                 dynamodb_endpoint: args.required("--dynamodb")?,
+                database_url: env("DATABASE_URL")
+                    .ok_or_else(|| LoadError::Usage("DATABASE_URL is not set".into()))?,
                 partner: partner(&args)?,
                 rate: args.number("--rate")?.unwrap_or(200.0),
                 duration: args

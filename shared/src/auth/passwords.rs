@@ -1,6 +1,9 @@
 //! Password hashing (argon2id, PHC strings) and the password policy.
 
+use std::sync::LazyLock;
+
 use argon2::{Argon2, PasswordHasher, PasswordVerifier};
+use tokio::sync::Semaphore;
 
 use crate::error::{ApiError, ApiResult, FieldError};
 
@@ -36,11 +39,21 @@ pub fn check_policy(password: &str, email: &str) -> Result<(), FieldError> {
     Err(FieldError::new("password", reason))
 }
 
-/// Runs a hash computation on the blocking pool: argon2 takes tens of milliseconds of
-/// CPU by design, which on an async worker would stall every request sharing it.
+/// Hashes computed at once, at most: one per core. Each takes 19 MiB and tens of
+/// milliseconds of CPU by design, so a burst of sign-ins queues here instead of
+/// exhausting memory (a Lambda container serves one request at a time anyway).
+static HASHING: LazyLock<Semaphore> =
+    LazyLock::new(|| Semaphore::new(std::thread::available_parallelism().map_or(2, |n| n.get())));
+
+/// Runs a hash computation on the blocking pool, so that it does not stall the async
+/// workers and every request sharing them.
 async fn off_the_runtime<T: Send + 'static>(
     work: impl FnOnce() -> T + Send + 'static,
 ) -> ApiResult<T> {
+    let _permit = HASHING
+        .acquire()
+        .await
+        .map_err(|e| ApiError::internal(format!("password hashing is closed: {e}")))?;
     tokio::task::spawn_blocking(work)
         .await
         .map_err(|e| ApiError::internal(format!("password hashing did not finish: {e}")))
