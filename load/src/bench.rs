@@ -11,6 +11,7 @@ use std::{fmt::Write as _, path::PathBuf, sync::Arc, time::Duration};
 use crate::{
     baseline::Baseline,
     cold_start::{self, ColdStart, Subject},
+    cpu::CpuTimes,
     emulator, report,
     run::{self, PhaseResult},
     run_plan,
@@ -33,16 +34,32 @@ pub struct BenchConfig {
     /// Accounts the traffic comes from; enough that the saturation ramp stays inside
     /// each one's 100 requests a minute.
     pub identities: usize,
-    /// The saturation ramp: this many requests a second more at each step, up to the peak.
-    pub ramp_step: f64,
-    pub ramp_peak: f64,
-    pub ramp_seconds: u64,
+    /// The saturation ramps. The API's steps are finer: its knee is near the goal, and a
+    /// coarse step would report the last step below it instead.
+    pub api_ramp: Ramp,
+    pub baseline_ramp: Ramp,
     pub lambda_binary: PathBuf,
     pub hello_binary: PathBuf,
     pub events: PathBuf,
     pub cold_start_runs: usize,
     /// The command that produced the report, quoted in it.
     pub command: String,
+}
+
+/// A saturation ramp: `step` requests a second more every `seconds`, up to `peak`.
+#[derive(Debug, Clone, Copy)]
+pub struct Ramp {
+    pub step: f64,
+    pub peak: f64,
+    pub seconds: u64,
+}
+
+impl Ramp {
+    fn plan(self, route: Route, label: &'static str) -> Plan {
+        Plan::of(Profile::Stress)
+            .ramp(route, self.step, self.peak, self.seconds)
+            .labelled(label)
+    }
 }
 
 /// The goals of the report, on this machine kind with everything local.
@@ -109,37 +126,26 @@ pub async fn run(config: &BenchConfig) -> Result<String, LoadError> {
     );
     let api_steady = run_plan(&population, steady.labelled("api"), &thresholds, false).await;
 
-    let ramp = Plan::of(Profile::Stress);
     eprintln!("saturation ramp: baseline");
+    let cpu_before = CpuTimes::now();
     let baseline_ramp = run_plan(
         &baseline,
-        ramp.clone()
-            .ramp(
-                Route::Baseline,
-                config.ramp_step,
-                config.ramp_peak,
-                config.ramp_seconds,
-            )
-            .labelled("baseline ramp"),
+        config.baseline_ramp.plan(Route::Baseline, "baseline ramp"),
         &thresholds,
         false,
     )
     .await;
+    let baseline_ramp_cpu = CpuTimes::now().since(&cpu_before);
     eprintln!("saturation ramp: API {}", SATURATION_ROUTE.key());
+    let cpu_before = CpuTimes::now();
     let api_ramp = run_plan(
         &population,
-        ramp.ramp(
-            SATURATION_ROUTE,
-            config.ramp_step,
-            config.ramp_peak,
-            config.ramp_seconds,
-        )
-        .labelled("api ramp"),
+        config.api_ramp.plan(SATURATION_ROUTE, "api ramp"),
         &thresholds,
         false,
     )
     .await;
-
+    let api_ramp_cpu = CpuTimes::now().since(&cpu_before);
     eprintln!("yardsticks: one argon2id verification, a new PostgreSQL connection");
     let yardsticks = Yardsticks::measure(&config.database_url).await?;
     eprintln!("cold starts: {} runs each", config.cold_start_runs);
@@ -171,6 +177,8 @@ pub async fn run(config: &BenchConfig) -> Result<String, LoadError> {
             api_steady,
             baseline_ramp,
             api_ramp,
+            baseline_ramp_cpu,
+            api_ramp_cpu,
             hello_start,
             starts,
             yardsticks,
@@ -184,6 +192,9 @@ struct Measured {
     api_steady: Outcome,
     baseline_ramp: Outcome,
     api_ramp: Outcome,
+    /// CPU seconds by process during each ramp.
+    baseline_ramp_cpu: Vec<(String, f64)>,
+    api_ramp_cpu: Vec<(String, f64)>,
     hello_start: ColdStart,
     starts: Vec<(String, ColdStart)>,
     yardsticks: Yardsticks,
@@ -306,6 +317,27 @@ fn ramp_table(ramp: &Outcome) -> String {
             total.error_count()
         );
     }
+    out
+}
+
+/// CPU per request served during a ramp, by process: what the ramp's figure measures.
+fn cpu_table(ramp: &Outcome, used: &[(String, f64)]) -> String {
+    let served: u64 = ramp.phases.iter().map(|p| p.total().latency_us.len()).sum();
+    let mut out =
+        String::from("| process | CPU s | CPU ms per request served |\n|---|---:|---:|\n");
+    for (name, seconds) in used.iter().take(6) {
+        let _ = writeln!(
+            out,
+            "| {name} | {seconds:.1} | {:.3} |",
+            seconds * 1000.0 / served.max(1) as f64
+        );
+    }
+    let total: f64 = used.iter().map(|(_, s)| s).sum();
+    let _ = writeln!(
+        out,
+        "| all | {total:.1} | {:.3} |",
+        total * 1000.0 / served.max(1) as f64
+    );
     out
 }
 
@@ -443,12 +475,15 @@ fn write_report(config: &BenchConfig, m: &Measured) -> String {
 
     let _ = writeln!(
         out,
-        "## Saturation\n\nOpen-loop steps of {:.0} requests/s, {} s each, until p95 ≥ 500 ms, p99 ≥ 1000 ms or errors ≥ 1 %. Saturation is the highest throughput served by a step that met them.\n\n### API `{}`: {api_saturation:.0} rps\n\n{}\n### Baseline: {baseline_saturation:.0} rps\n\n{}",
-        config.ramp_step,
-        config.ramp_seconds,
+        "## Saturation\n\nOpen-loop steps of {:.0} more requests/s ({:.0} for the baseline), {} s each, until p95 ≥ 500 ms, p99 ≥ 1000 ms or errors ≥ 1 %. Saturation is the highest throughput served by a step that met them.\n\n### API `{}`: {api_saturation:.0} rps\n\n{}\nCPU during the API ramp (`node` is the local DynamoDB, `python3` moto, `load` this tool):\n\n{}\n### Baseline: {baseline_saturation:.0} rps\n\n{}\nCPU during the baseline ramp:\n\n{}",
+        config.api_ramp.step,
+        config.baseline_ramp.step,
+        config.api_ramp.seconds,
         SATURATION_ROUTE.key(),
         ramp_table(&m.api_ramp),
-        ramp_table(&m.baseline_ramp)
+        cpu_table(&m.api_ramp, &m.api_ramp_cpu),
+        ramp_table(&m.baseline_ramp),
+        cpu_table(&m.baseline_ramp, &m.baseline_ramp_cpu)
     );
 
     let size =

@@ -11,6 +11,7 @@
 //!   measure beside the API in the same run.
 //! - [`emulator`]: the local DynamoDB's own conditional-write throughput.
 //! - [`cold_start`]: a Lambda Runtime API stand-in that times a function binary's start.
+//! - [`cpu`]: CPU time by process, to say what a saturation figure measures.
 //! - [`bench`]: all of the above in one run, written up as the benchmark report.
 //!
 //! The binary (`load`) sends only where it is told, the local gateway by default.
@@ -18,6 +19,7 @@
 pub mod baseline;
 pub mod bench;
 pub mod cold_start;
+pub mod cpu;
 pub mod emulator;
 pub mod report;
 pub mod run;

@@ -262,9 +262,16 @@ async fn command(name: &str, args: Args) -> Result<ExitCode, LoadError> {
                     .seconds("--duration")?
                     .unwrap_or(Duration::from_secs(60)),
                 identities: args.number("--identities")?.unwrap_or(1000),
-                ramp_step: 250.0,
-                ramp_peak: 4000.0,
-                ramp_seconds: 5,
+                api_ramp: bench::Ramp {
+                    step: 100.0,
+                    peak: 2500.0,
+                    seconds: 5,
+                },
+                baseline_ramp: bench::Ramp {
+                    step: 250.0,
+                    peak: 5000.0,
+                    seconds: 5,
+                },
                 lambda_binary: PathBuf::from(args.required("--binary")?),
                 hello_binary: PathBuf::from(args.required("--hello")?),
                 events: PathBuf::from(args.text("--events").unwrap_or_else(|| "events".into())),
