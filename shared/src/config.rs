@@ -139,6 +139,13 @@ pub struct OutboxSettings {
     pub allow_insecure_destinations: bool,
 }
 
+/// The error store and alerting.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MonitoringSettings {
+    /// How long error occurrences (and groups not seen since) are kept.
+    pub error_retention: chrono::Duration,
+}
+
 #[derive(Debug, Clone)]
 pub struct Config {
     pub environment: Environment,
@@ -150,6 +157,7 @@ pub struct Config {
     pub auth: AuthSettings,
     pub geo: GeoSettings,
     pub outbox: OutboxSettings,
+    pub monitoring: MonitoringSettings,
     /// The longest a request may run before it answers 503: well inside the functions'
     /// 15-second Lambda timeout.
     pub request_timeout: Duration,
@@ -274,6 +282,17 @@ impl Config {
                         })
                     }
                     allowed => allowed,
+                },
+            },
+            monitoring: MonitoringSettings {
+                error_retention: match env.parsed_or("ERROR_RETENTION_DAYS", 30i64)? {
+                    days @ 1..=365 => chrono::Duration::days(days),
+                    _ => {
+                        return Err(ConfigError::Invalid {
+                            var: "ERROR_RETENTION_DAYS",
+                            reason: "must be 1 to 365 days".into(),
+                        })
+                    }
                 },
             },
             request_timeout: Duration::from_millis(env.parsed_or("REQUEST_TIMEOUT_MS", 10_000u64)?),

@@ -14,7 +14,11 @@ use deadpool::managed::{self, Metrics, RecycleError, RecycleResult};
 use tokio_postgres::types::{Json, ToSql, Type};
 use uuid::Uuid;
 
-use crate::{aws::SdkLoader, config::DatabaseConfig, error::ApiError};
+use crate::{
+    aws::SdkLoader,
+    config::DatabaseConfig,
+    error::{ApiError, Category},
+};
 
 pub use tokio_postgres::{GenericClient, Row, Transaction};
 
@@ -62,6 +66,7 @@ impl Db {
         async move {
             self.pool.get().await.map_err(|err| {
                 let mut err = ApiError::service_unavailable("the database is unavailable")
+                    .in_category(Category::Database)
                     .with_source(err.to_string())
                     .doing("getting a database connection");
                 err.set_location(location);

@@ -10,6 +10,65 @@ use http::{header::HeaderName, HeaderValue, StatusCode};
 use serde::Serialize;
 use serde_json::Value;
 
+/// What kind of thing failed, as the error store groups failures. (Not a `text_enum!`:
+/// that macro builds on `db`, which builds on this module.)
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Category {
+    Database,
+    Auth,
+    Validation,
+    ExternalService,
+    Upload,
+    PartnerWebhook,
+    Unknown,
+}
+
+impl Category {
+    pub const ALL: [Category; 7] = [
+        Category::Database,
+        Category::Auth,
+        Category::Validation,
+        Category::ExternalService,
+        Category::Upload,
+        Category::PartnerWebhook,
+        Category::Unknown,
+    ];
+
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Category::Database => "database",
+            Category::Auth => "auth",
+            Category::Validation => "validation",
+            Category::ExternalService => "external_service",
+            Category::Upload => "upload",
+            Category::PartnerWebhook => "partner_webhook",
+            Category::Unknown => "unknown",
+        }
+    }
+}
+
+impl std::str::FromStr for Category {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        Category::ALL
+            .into_iter()
+            .find(|c| c.as_str() == s)
+            .ok_or_else(|| {
+                let known: Vec<&str> = Category::ALL.iter().map(|c| c.as_str()).collect();
+                format!(
+                    "unknown error category {s:?}; expected one of {}",
+                    known.join(", ")
+                )
+            })
+    }
+}
+
+impl std::fmt::Display for Category {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
 
 /// A failed request. Boxed, so `Result<_, ApiError>` stays one pointer wide on the happy path;
@@ -31,6 +90,9 @@ pub struct ErrorParts {
     pub location: &'static Location<'static>,
     /// What the code was doing when it failed (`"saving the order"`), for the log.
     pub doing: Option<&'static str>,
+    /// What kind of thing failed, when the code that made the error knows (the error store
+    /// otherwise goes by the route).
+    pub category: Option<Category>,
 }
 
 impl std::ops::Deref for ApiError {
@@ -87,6 +149,7 @@ impl ApiError {
             source: None,
             location: Location::caller(),
             doing: None,
+            category: None,
         }))
     }
 
@@ -191,6 +254,12 @@ impl ApiError {
         self.0.location = location;
     }
 
+    /// Says what kind of thing failed, for the error store.
+    pub fn in_category(mut self, category: Category) -> Self {
+        self.0.category = Some(category);
+        self
+    }
+
     /// Says what the code was doing, for the log line of a failure.
     pub fn doing(mut self, doing: &'static str) -> Self {
         self.0.doing = Some(doing);
@@ -257,11 +326,12 @@ impl From<tokio_postgres::Error> for ApiError {
             // No SQLSTATE: the connection failed or broke, or a value could not be encoded.
             let connection = err.is_closed()
                 || std::error::Error::source(&err).is_some_and(|s| s.is::<std::io::Error>());
-            return if connection {
+            let err = if connection {
                 Self::service_unavailable("the database is unavailable").with_source(err)
             } else {
                 Self::internal(err)
             };
+            return err.in_category(Category::Database);
         };
         // Class 22, data exception: a value the client sent does not fit (too large a
         // number, a NUL character in text, a date out of range).
@@ -302,7 +372,7 @@ impl From<tokio_postgres::Error> for ApiError {
                 "an unexpected error occurred",
             )
         };
-        mapped.with_source(err)
+        mapped.with_source(err).in_category(Category::Database)
     }
 }
 

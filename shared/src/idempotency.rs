@@ -70,7 +70,9 @@ fn item_key(scope: &str, key: &str) -> HashMap<String, AttributeValue> {
 }
 
 fn store_error(err: impl Into<crate::error::BoxError>) -> ApiError {
-    ApiError::service_unavailable("the idempotency store is unavailable").with_source(err)
+    ApiError::service_unavailable("the idempotency store is unavailable")
+        .in_category(crate::error::Category::ExternalService)
+        .with_source(err)
 }
 
 pub async fn claim(

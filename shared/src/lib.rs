@@ -45,6 +45,7 @@ pub mod idempotency;
 pub mod identity;
 pub mod input;
 pub mod money;
+pub mod monitoring;
 pub mod orders;
 pub mod outbox;
 pub mod partners;

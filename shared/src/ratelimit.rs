@@ -44,6 +44,9 @@ pub enum RateClass {
     Api,
     /// File uploads: 20 per hour per user.
     Uploads,
+    /// Error reports from the web app: 30 per minute per user (or IP), so a page stuck in
+    /// an error loop cannot flood the error store.
+    ErrorReports,
     /// Partner API: 100 per minute per partner key and route.
     Partner,
     /// Failed partner authentications from one client IP: 10 per 5 minutes, then 429 for
@@ -77,6 +80,7 @@ impl RateClass {
             RateClass::Admin => Some((10, 60)),
             RateClass::Api => Some((100, 60)),
             RateClass::Uploads => Some((20, 3600)),
+            RateClass::ErrorReports => Some((30, 60)),
             RateClass::Partner => Some((100, 60)),
             RateClass::PartnerAuthFailures => Some((10, 300)),
             RateClass::Exempt => None,
@@ -93,6 +97,7 @@ impl RateClass {
             RateClass::Admin => "admin",
             RateClass::Api => "api",
             RateClass::Uploads => "uploads",
+            RateClass::ErrorReports => "error-reports",
             RateClass::Partner => "partner",
             RateClass::PartnerAuthFailures => "partner-auth-failures",
             RateClass::Exempt => "exempt",
@@ -112,6 +117,7 @@ impl RateClass {
             | RateClass::Admin
             | RateClass::Api
             | RateClass::Uploads
+            | RateClass::ErrorReports
             | RateClass::Partner
             | RateClass::Exempt => StoreDown::Allow,
         }
@@ -186,6 +192,7 @@ pub async fn charge(
     let counted = if drawn.is_some_and(Drawn::store_is_down) {
         Err(
             ApiError::service_unavailable("the rate limiter is unavailable")
+                .in_category(crate::error::Category::ExternalService)
                 .with_source("it already failed during this request"),
         )
     } else {
@@ -418,5 +425,7 @@ fn is_condition_failure<R>(
 }
 
 fn store_error(err: impl Into<crate::error::BoxError>) -> ApiError {
-    ApiError::service_unavailable("the rate limiter is unavailable").with_source(err)
+    ApiError::service_unavailable("the rate limiter is unavailable")
+        .in_category(crate::error::Category::ExternalService)
+        .with_source(err)
 }

@@ -22,6 +22,7 @@ use crate::{
     idempotency,
     identity::RequestIdentity,
     input::MAX_BODY_BYTES,
+    monitoring::{self, ErrorReport},
     ratelimit::{self, Drawn, RateClass},
     state::{AppState, Warm},
     telemetry,
@@ -203,6 +204,9 @@ async fn serve(
         Err(err) => {
             if err.is_server_error() {
                 log_failure(&err);
+                // Before answering: the runtime freezes the container once it has.
+                let report = ErrorReport::of_failure(&err, &route, &request_id, identity.user_id);
+                monitoring::record(state, report).await;
             }
             styled_error_response(&err, &request_id, function.error_style)
         }
@@ -373,7 +377,9 @@ pub async fn handle_event(
                     .downcast_ref::<ApiError>()
                     .map(|e| e.location.to_string())
                     .unwrap_or_default();
-                tracing::error!(latency_ms, error = %err, at, cause = cause.as_deref().unwrap_or(""), "job failed")
+                tracing::error!(latency_ms, error = %err, at, cause = cause.as_deref().unwrap_or(""), "job failed");
+                let report = ErrorReport::of_job_failure(&**err, job, request_id);
+                monitoring::record(state, report).await;
             }
         }
         result

@@ -12,13 +12,16 @@ pub async fn secret_string(state: &AppState, secret_id: &str) -> Result<String, 
         .send()
         .await
         .map_err(|err| {
-            ApiError::service_unavailable("a required secret is unavailable").with_source(format!(
-                "reading secret {secret_id}: {}",
-                crate::error::chain(&err)
-            ))
+            ApiError::service_unavailable("a required secret is unavailable")
+                .in_category(crate::error::Category::ExternalService)
+                .with_source(format!(
+                    "reading secret {secret_id}: {}",
+                    crate::error::chain(&err)
+                ))
         })?;
     output.secret_string().map(str::to_owned).ok_or_else(|| {
         ApiError::service_unavailable("a required secret is unavailable")
+            .in_category(crate::error::Category::ExternalService)
             .with_source(format!("secret {secret_id} has no string value"))
     })
 }

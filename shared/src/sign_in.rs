@@ -242,6 +242,18 @@ pub async fn session_caller(state: &AppState, token: &str) -> ApiResult<Result<C
 /// that show more to signed-in staff (the authorizer does not run on them), as
 /// [`session_caller`] judges it. `None` for no token, a refused one, or an unreachable
 /// store.
+/// The caller of the request's bearer token as [`session_caller`] decides, for routes
+/// that must answer while the database is down (so they run without the authorizer,
+/// which reads the account): 401 without a valid token of a live session.
+pub async fn session_caller_of(state: &AppState, req: &Request) -> ApiResult<Caller> {
+    let token = crate::http::header(req.headers(), "authorization")
+        .and_then(crate::auth::bearer_token)
+        .ok_or_else(|| ApiError::unauthorized("authentication required"))?;
+    session_caller(state, token)
+        .await?
+        .map_err(|_| ApiError::unauthorized("the token is invalid or its session has ended"))
+}
+
 pub async fn optional_caller(state: &AppState, req: &Request) -> Option<Caller> {
     let token =
         crate::http::header(req.headers(), "authorization").and_then(crate::auth::bearer_token)?;

@@ -103,13 +103,13 @@ async fn database_lost_while_running_degrades_then_recovers() {
     assert_eq!(app.get("/api/health").await.status(), 200);
 
     // Take the database away under the running pool, as a failover or stop would.
-    set_connections(&app, false).await;
+    app.set_database_reachable(false).await;
     let response = staff_health(&app).await;
     assert_eq!(response.status(), 503);
     let body = json_body(response).await;
     assert_eq!(body["services"]["database"]["status"], "down", "{body}");
 
-    set_connections(&app, true).await;
+    app.set_database_reachable(true).await;
     assert_eq!(app.get("/api/health").await.status(), 200);
 }
 
@@ -164,7 +164,7 @@ async fn a_healthy_result_is_reused_for_its_age_and_a_failing_one_never() {
     );
     assert_eq!(first["services"], second["services"]);
 
-    set_connections(&app, false).await;
+    app.set_database_reachable(false).await;
     // Within its age the healthy result still answers; past it the failure shows.
     assert_eq!(app.get("/api/health").await.status(), 200);
     tokio::time::sleep(std::time::Duration::from_millis(1_100)).await;
@@ -179,7 +179,7 @@ async fn a_healthy_result_is_reused_for_its_age_and_a_failing_one_never() {
         "failures are checked again"
     );
 
-    set_connections(&app, true).await;
+    app.set_database_reachable(true).await;
     // Recovery shows on the next call, without waiting for any age.
     assert_eq!(app.get("/api/health").await.status(), 200);
 }
@@ -199,34 +199,4 @@ async fn callers_arriving_during_a_check_share_it() {
         .collect();
     // Twenty checks of their own would give twenty timestamps.
     assert!(checked_at.len() <= 10, "{checked_at:?}");
-}
-
-/// Lets the test's database accept connections or not, cutting those it has.
-async fn set_connections(app: &TestApp, allowed: bool) {
-    let admin = connect_admin().await;
-    admin
-        .batch_execute(&format!(
-            "ALTER DATABASE {} ALLOW_CONNECTIONS {allowed}",
-            app.database
-        ))
-        .await
-        .expect("alter database");
-    if !allowed {
-        admin
-            .batch_execute(&format!(
-                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{}'",
-                app.database
-            ))
-            .await
-            .expect("cut open connections");
-    }
-}
-
-async fn connect_admin() -> tokio_postgres::Client {
-    let (client, connection) =
-        tokio_postgres::connect(&TestApp::admin_url(), tokio_postgres::NoTls)
-            .await
-            .expect("admin connection");
-    tokio::spawn(connection);
-    client
 }

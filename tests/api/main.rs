@@ -7,6 +7,7 @@ mod geocoding;
 mod health;
 mod indexes;
 mod load;
+mod monitoring;
 mod orders;
 mod partners;
 mod pricing;

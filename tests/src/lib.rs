@@ -412,6 +412,31 @@ impl TestApp {
     pub fn database_url(&self) -> String {
         url_for_database(&admin_url(), &self.database)
     }
+
+    /// Takes the database away under the running pool (refusing new connections and
+    /// cutting the open ones, as a stop or failover would), or gives it back.
+    pub async fn set_database_reachable(&self, reachable: bool) {
+        let (admin, connection) = tokio_postgres::connect(&admin_url(), tokio_postgres::NoTls)
+            .await
+            .expect("admin connection");
+        tokio::spawn(connection);
+        admin
+            .batch_execute(&format!(
+                "ALTER DATABASE {} ALLOW_CONNECTIONS {reachable}",
+                self.database
+            ))
+            .await
+            .expect("alter database");
+        if !reachable {
+            admin
+                .batch_execute(&format!(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{}'",
+                    self.database
+                ))
+                .await
+                .expect("cut open connections");
+        }
+    }
 }
 
 impl Drop for TestApp {

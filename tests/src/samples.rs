@@ -35,6 +35,8 @@ pub const SAMPLE_OUTCOMES: &[(&str, u16)] = &[
     ("partner-order-draft", 201),
     ("admin-webhooks", 200),
     ("admin-webhook-retry", 404),
+    ("errors-report", 202),
+    ("health-errors", 401),
     ("users", 200),
     ("user-by-id", 200),
     ("user-change-role", 200),

@@ -66,7 +66,9 @@ fn key(session_id: Uuid) -> HashMap<String, AttributeValue> {
 }
 
 fn store_error(err: impl Into<crate::error::BoxError>) -> ApiError {
-    ApiError::service_unavailable("the session store is unavailable").with_source(err)
+    ApiError::service_unavailable("the session store is unavailable")
+        .in_category(crate::error::Category::ExternalService)
+        .with_source(err)
 }
 
 fn new_refresh_token(session_id: Uuid) -> String {

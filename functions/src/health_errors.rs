@@ -1,0 +1,36 @@
+//! `GET /api/health/errors?window=24h`: what went wrong lately, for staff.
+//!
+//! `window` is `1h` to `720h` or `1d` to `30d` (default `24h`). Answers `{windowHours,
+//! summary {total, bySeverity, byCategory, groups}, hourly[], topGroups[], recent[]}`
+//! from the error store in DynamoDB. It answers while the database is down: it runs
+//! without the authorizer (which reads the account) and accepts a staff token of a live
+//! session, as `/api/health` does.
+
+use lambda_http::{Body, Request, Response};
+use shared::{
+    auth::Permission,
+    http::ok,
+    input::query_param,
+    monitoring::overview::{overview, Window},
+    ratelimit::RateClass,
+    runtime::{HandlerFuture, HttpFunction},
+    sign_in::session_caller_of,
+    ApiError, ApiResult, AppState,
+};
+
+pub const FUNCTION: HttpFunction = HttpFunction::new(handler, RateClass::Api).warm_signing_key();
+
+fn handler(state: &AppState, req: Request) -> HandlerFuture<'_> {
+    Box::pin(health_errors(state, req))
+}
+
+async fn health_errors(state: &AppState, req: Request) -> ApiResult<Response<Body>> {
+    session_caller_of(state, &req)
+        .await?
+        .require(Permission::ViewSystemHealth)?;
+    let window: Window = query_param(&req, "window")
+        .unwrap_or("24h")
+        .parse()
+        .map_err(|e| ApiError::validation(vec![e]))?;
+    ok(&overview(state, window).await?)
+}
