@@ -60,6 +60,7 @@ functions! {
         catering_requests,
         errors_report,
         health,
+        health_alerts,
         health_errors,
         on_demand_create,
         order_by_number,
@@ -76,7 +77,7 @@ functions! {
         users,
         vendor_orders,
     ],
-    event: [authorizer, migrate, outbox_relay],
+    event: [alarm_notifier, alert_evaluator, authorizer, migrate, outbox_relay],
 }
 
 /// The function named `name`, written with hyphens (`order-by-number`) as

@@ -179,6 +179,8 @@ export_app_env() {
     export COOKIE_SECURE=false
     # Local webhook receivers run on plain HTTP on this machine.
     export WEBHOOK_ALLOW_INSECURE=true
+    # Metric lines are for CloudWatch to extract; on a terminal they double every request.
+    export METRICS="${METRICS:-off}"
     export CORS_ALLOWED_ORIGINS="${CORS_ALLOWED_ORIGINS:-http://localhost:3001,http://localhost:5173}"
     export_aws_emulator_env "$2" "$3"
     export RUST_LOG="${RUST_LOG:-info}"

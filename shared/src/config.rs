@@ -144,6 +144,11 @@ pub struct OutboxSettings {
 pub struct MonitoringSettings {
     /// How long error occurrences (and groups not seen since) are kept.
     pub error_retention: chrono::Duration,
+    /// Secrets Manager id of the chat webhook URL alerts are sent to (Slack-style JSON);
+    /// without one, alerts are recorded and shown but sent nowhere.
+    pub alert_webhook_secret_id: Option<String>,
+    /// How often a still-firing alert is sent again.
+    pub alert_repeat_interval: chrono::Duration,
 }
 
 #[derive(Debug, Clone)]
@@ -158,6 +163,8 @@ pub struct Config {
     pub geo: GeoSettings,
     pub outbox: OutboxSettings,
     pub monitoring: MonitoringSettings,
+    /// Where metric lines go (`METRICS`: `emf`, the default, or `off`).
+    pub metrics: crate::metrics::MetricsSink,
     /// The longest a request may run before it answers 503: well inside the functions'
     /// 15-second Lambda timeout.
     pub request_timeout: Duration,
@@ -294,7 +301,18 @@ impl Config {
                         })
                     }
                 },
+                alert_webhook_secret_id: env.optional("ALERT_WEBHOOK_SECRET_ID"),
+                alert_repeat_interval: match env.parsed_or("ALERT_REPEAT_MINUTES", 240i64)? {
+                    minutes @ 1..=10_080 => chrono::Duration::minutes(minutes),
+                    _ => {
+                        return Err(ConfigError::Invalid {
+                            var: "ALERT_REPEAT_MINUTES",
+                            reason: "must be 1 to 10080 minutes (a week)".into(),
+                        })
+                    }
+                },
             },
+            metrics: env.parsed_or("METRICS", crate::metrics::MetricsSink::Emf)?,
             request_timeout: Duration::from_millis(env.parsed_or("REQUEST_TIMEOUT_MS", 10_000u64)?),
             health_cache_max_age: Duration::from_secs(env.parsed_or("HEALTH_CACHE_SECONDS", 5u64)?),
         })

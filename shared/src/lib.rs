@@ -25,7 +25,8 @@
 //! - [`orders`]: the order rules, the status machine and the one status-change function.
 //! - [`outbox`]: side effects of status changes, delivered after commit (webhooks).
 //! - [`partners`]: partner API authentication and the partner order contract.
-//! - [`health`]: the state of every dependency.
+//! - [`health`]: the state of every dependency; [`monitoring`]: the error store, alert
+//!   rules and alerts; [`metrics`]: CloudWatch Embedded Metric Format lines.
 //! - [`runtime`]: the Lambda entry point and the in-process request path it shares with
 //!   the local gateway (request span, limits, deadline, panic → 500, error rendering,
 //!   headers, access log); [`telemetry`]: JSON log lines.
@@ -44,6 +45,7 @@ pub mod http;
 pub mod idempotency;
 pub mod identity;
 pub mod input;
+pub mod metrics;
 pub mod money;
 pub mod monitoring;
 pub mod orders;

@@ -8,7 +8,13 @@
 //! Every request and job runs inside a span carrying its request id, route (or job name)
 //! and caller, so every log line written while serving it names them.
 
-use std::{future::Future, panic::AssertUnwindSafe, pin::Pin, time::Instant};
+use std::{
+    future::Future,
+    panic::AssertUnwindSafe,
+    pin::Pin,
+    sync::atomic::{AtomicBool, Ordering},
+    time::Instant,
+};
 
 use futures_util::FutureExt;
 use lambda_http::{Body, Request, Response};
@@ -22,6 +28,7 @@ use crate::{
     idempotency,
     identity::RequestIdentity,
     input::MAX_BODY_BYTES,
+    metrics::{self, RequestMetrics},
     monitoring::{self, ErrorReport},
     ratelimit::{self, Drawn, RateClass},
     state::{AppState, Warm},
@@ -223,15 +230,24 @@ async fn serve(
         &request_headers,
         &mut response,
     );
-    tracing::info!(
-        method = %method,
-        path = %path,
-        status = response.status().as_u16(),
-        latency_ms = started.elapsed().as_secs_f64() * 1000.0,
-        "request"
+    let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
+    let status = response.status().as_u16();
+    tracing::info!(method = %method, path = %path, status, latency_ms, "request");
+    metrics::request(
+        state.config.metrics,
+        &RequestMetrics {
+            route: &route,
+            request_id: &request_id,
+            status,
+            latency_ms,
+            cold_start: FIRST_REQUEST.swap(false, Ordering::Relaxed),
+        },
     );
     response
 }
+
+/// Whether this container has not served a request yet (its first one is a cold start).
+static FIRST_REQUEST: AtomicBool = AtomicBool::new(true);
 
 /// When a request must have answered: a request that outlives it means a dependency
 /// hung, and Lambda would otherwise bill it until the function's timeout and answer

@@ -1,6 +1,7 @@
 //! Whole-API tests, one module per area. One test binary, so the suite links once.
 
 mod addresses;
+mod alerts;
 mod auth;
 mod gateway;
 mod geocoding;

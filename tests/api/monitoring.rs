@@ -92,7 +92,7 @@ async fn a_thousand_identical_errors_with_varying_ids_are_one_group() {
     assert_eq!(fingerprints.len(), 1);
     assert_eq!(recorded.iter().flatten().filter(|r| r.new_group).count(), 1);
 
-    let body = overview(&app, &staff.token, "1h").await;
+    let body = overview(&app, &staff.token, "2h").await;
     assert_eq!(body["summary"]["total"], 1000, "{}", body["summary"]);
     assert_eq!(body["summary"]["groups"], 1);
     assert_eq!(body["summary"]["bySeverity"]["HIGH"], 1000);
@@ -179,7 +179,7 @@ async fn database_down_then_back() {
         .await;
     assert!(refused.status().is_server_error(), "{}", refused.status());
 
-    let body = overview(&app, &staff.token, "1h").await;
+    let body = overview(&app, &staff.token, "2h").await;
     assert_eq!(body["summary"]["bySeverity"]["CRITICAL"], 2, "{body}");
     assert_eq!(body["summary"]["byCategory"]["database"], 2);
     let recent = body["recent"].as_array().expect("recent");
@@ -254,7 +254,7 @@ async fn client_reports_are_recorded_without_their_secrets() {
         assert!(!stored.contains(secret), "{secret} was stored:\n{stored}");
     }
 
-    let view = overview(&app, &staff.token, "1h").await;
+    let view = overview(&app, &staff.token, "2h").await;
     let recent = &view["recent"][0];
     assert_eq!(recent["origin"], "client");
     assert_eq!(recent["category"], "auth");

@@ -6,7 +6,7 @@
 //! |---|---|---|
 //! | the occurrence | `ERRORS#<hour>` / `<time>#<id>` | everything about this one error; expires after the retention |
 //! | its group | `ERROR_GROUPS` / `<fingerprint>` | count, first and last seen, status; expires a retention after it was last seen |
-//! | the hour's counts | `ERROR_HOURS` / `<hour>` | totals by severity, category and group |
+//! | the hour's counts | `ERROR_HOURS` / `<hour>` | totals by severity, category, both, and group |
 //!
 //! so that summaries, hourly series, top groups and alert rules read a few small items
 //! per hour, never every occurrence, however many a storm produced. A group marked
@@ -74,6 +74,11 @@ pub fn record(
     report: ErrorReport,
 ) -> Pin<Box<dyn Future<Output = Option<Recorded>> + Send + '_>> {
     Box::pin(async move {
+        crate::metrics::error_recorded(
+            state.config.metrics,
+            report.severity.as_str(),
+            &report.request_id,
+        );
         let write = try_record(state, report, Utc::now());
         match tokio::time::timeout(RECORD_DEADLINE, write).await {
             Ok(Ok(recorded)) => Some(recorded),
@@ -191,12 +196,13 @@ pub async fn try_record(
         .key("pk", s(HOURS_PK))
         .key("sk", s(&hour))
         .update_expression(
-            "SET #expiresAt = :expires ADD #total :one, #severity :one, #category :one, #group :one",
+            "SET #expiresAt = :expires ADD #total :one, #severity :one, #category :one, #cell :one, #group :one",
         )
         .expression_attribute_names("#total", "total")
         .expression_attribute_names("#expiresAt", "expiresAt")
         .expression_attribute_names("#severity", severity_counter(report.severity))
         .expression_attribute_names("#category", category_counter(report.category))
+        .expression_attribute_names("#cell", cell_counter(report.severity, report.category))
         .expression_attribute_names("#group", group_counter(&fingerprint))
         .expression_attribute_values(":expires", n(expires))
         .expression_attribute_values(":one", n(1))
@@ -291,6 +297,11 @@ pub(crate) fn severity_counter(severity: Severity) -> String {
 
 pub(crate) fn category_counter(category: Category) -> String {
     format!("category_{}", category.as_str())
+}
+
+/// Errors of one severity in one category: what the alert rules count.
+pub(crate) fn cell_counter(severity: Severity, category: Category) -> String {
+    format!("cell_{}_{}", severity.as_str(), category.as_str())
 }
 
 pub(crate) fn group_counter(fingerprint: &str) -> String {

@@ -5,14 +5,20 @@
 //! - [`fingerprint`]: which occurrences are the same problem.
 //! - [`errors`]: the error store in DynamoDB: recording ([`errors::record`]) and the
 //!   views built from it ([`overview`]).
+//! - [`alerts`]: alerts grouped by rule and group key, with their notifications;
+//!   [`rules`]: the thresholds applied to the error store; [`alarms`]: CloudWatch
+//!   alarms arriving through SNS.
 //!
 //! The runtime records every 5xx and every failed job ([`ErrorReport::of_failure`]);
 //! `POST /api/errors` records what the web app's error boundaries report ([`client`]).
 
+pub mod alarms;
+pub mod alerts;
 pub mod client;
 pub mod errors;
 pub mod fingerprint;
 pub mod overview;
+pub mod rules;
 pub mod sanitize;
 
 use serde_json::json;

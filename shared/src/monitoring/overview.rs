@@ -110,28 +110,30 @@ pub struct GroupView {
 
 /// One hour item's counters.
 #[derive(Debug, Default)]
-struct HourItem {
-    hour: String,
-    total: u64,
-    severity: HashMap<String, u64>,
-    category: HashMap<String, u64>,
-    groups: HashMap<String, u64>,
+pub(crate) struct HourItem {
+    pub hour: String,
+    pub total: u64,
+    pub severity: HashMap<String, u64>,
+    pub category: HashMap<String, u64>,
+    /// By `<SEVERITY>_<category>`.
+    pub cells: HashMap<String, u64>,
+    pub groups: HashMap<String, u64>,
 }
 
-fn store_unavailable(err: impl Into<crate::error::BoxError>) -> ApiError {
+pub(crate) fn store_unavailable(err: impl Into<crate::error::BoxError>) -> ApiError {
     ApiError::service_unavailable("the error store is unavailable")
         .in_category(Category::ExternalService)
         .with_source(err)
 }
 
-fn number(item: &HashMap<String, AttributeValue>, name: &str) -> u64 {
+pub(crate) fn number(item: &HashMap<String, AttributeValue>, name: &str) -> u64 {
     item.get(name)
         .and_then(|v| v.as_n().ok())
         .and_then(|n| n.parse().ok())
         .unwrap_or(0)
 }
 
-fn text(item: &HashMap<String, AttributeValue>, name: &str) -> String {
+pub(crate) fn text(item: &HashMap<String, AttributeValue>, name: &str) -> String {
     item.get(name)
         .and_then(|v| v.as_s().ok())
         .cloned()
@@ -139,7 +141,7 @@ fn text(item: &HashMap<String, AttributeValue>, name: &str) -> String {
 }
 
 /// The hour items of `window`, oldest first (hours without errors have none).
-async fn hour_items(
+pub(crate) async fn hour_items(
     state: &AppState,
     window: Window,
     now: DateTime<Utc>,
@@ -176,6 +178,8 @@ async fn hour_items(
                     hour.severity.insert(severity.to_owned(), count);
                 } else if let Some(category) = name.strip_prefix("category_") {
                     hour.category.insert(category.to_owned(), count);
+                } else if let Some(cell) = name.strip_prefix("cell_") {
+                    hour.cells.insert(cell.to_owned(), count);
                 } else if let Some(group) = name.strip_prefix("group_") {
                     hour.groups.insert(group.to_owned(), count);
                 }

@@ -1,0 +1,31 @@
+//! `alert-evaluator` ops job: applies the alert rules (more than 5 critical or 20 high
+//! errors an hour, per category) to the error store every minute on an EventBridge
+//! schedule, opening, repeating and resolving alerts with their notifications. Safe to
+//! invoke by hand at any time.
+
+use serde_json::Value;
+use shared::{
+    error::BoxError,
+    monitoring::rules,
+    runtime::{EventFunction, EventFuture},
+    AppState,
+};
+
+pub const FUNCTION: EventFunction = EventFunction::new(handler).warm_dynamodb();
+
+fn handler(state: &AppState, event: Value) -> EventFuture<'_> {
+    Box::pin(run(state, event))
+}
+
+async fn run(state: &AppState, _event: Value) -> Result<Value, BoxError> {
+    let done = rules::evaluate(state, chrono::Utc::now()).await?;
+    if done.fired + done.repeated + done.resolved > 0 {
+        tracing::info!(
+            fired = done.fired,
+            repeated = done.repeated,
+            resolved = done.resolved,
+            "alerts changed"
+        );
+    }
+    Ok(serde_json::to_value(done)?)
+}
