@@ -1,7 +1,8 @@
-//! `GET /api/health`: whether the API and its dependencies are up.
+//! `GET | HEAD /api/health`: whether the API and its dependencies are up.
 //!
-//! 200 when every dependency is up, 503 when any is down, so a load balancer or uptime
-//! check can act on the status code alone. Anyone sees `{status, timestamp}`; a staff
+//! `healthy` and `degraded` (S3 or the maps provider failing, memory high) answer 200,
+//! `unhealthy` (the database or DynamoDB down) 503, so a load balancer or uptime check
+//! can act on the status code alone; HEAD answers the status without a body. Anyone sees `{status, timestamp}`; a staff
 //! bearer token (of a live session, checked even while the database is down) also gets
 //! every dependency with its latency and what failed. A healthy result is reused for a
 //! few seconds (`HEALTH_CACHE_SECONDS`), so frequent polling costs no extra AWS calls;
@@ -11,7 +12,7 @@ use lambda_http::{http::StatusCode, Body, Request, Response};
 use shared::{
     auth::Permission,
     health,
-    http::json,
+    http::{json, without_body_for_head},
     ratelimit::RateClass,
     runtime::{HandlerFuture, HttpFunction},
     sign_in::optional_caller,
@@ -28,14 +29,15 @@ fn handler(state: &AppState, req: Request) -> HandlerFuture<'_> {
 
 async fn health_check(state: &AppState, req: Request) -> ApiResult<Response<Body>> {
     let (report, caller) = tokio::join!(health::check_recent(state), optional_caller(state, &req));
-    let status = if report.is_healthy() {
+    let status = if report.is_serving() {
         StatusCode::OK
     } else {
         StatusCode::SERVICE_UNAVAILABLE
     };
-    if caller.is_some_and(|c| c.can(Permission::ViewSystemHealth)) {
+    let response = if caller.is_some_and(|c| c.can(Permission::ViewSystemHealth)) {
         json(status, &*report)
     } else {
         json(status, &report.liveness())
-    }
+    }?;
+    Ok(without_body_for_head(&req, response))
 }

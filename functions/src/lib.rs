@@ -61,6 +61,7 @@ functions! {
         errors_report,
         health,
         health_alerts,
+        health_database,
         health_errors,
         on_demand_create,
         order_by_number,

@@ -40,7 +40,30 @@ pub enum DbError {
     IamToken(String),
 }
 
+/// The pool's use, for the health report.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PoolUse {
+    pub max_size: usize,
+    /// Connections open.
+    pub open: usize,
+    /// Open and idle.
+    pub idle: usize,
+    /// Requests waiting for one.
+    pub waiting: usize,
+}
+
 impl Db {
+    pub fn pool_use(&self) -> PoolUse {
+        let status = self.pool.status();
+        PoolUse {
+            max_size: status.max_size,
+            open: status.size,
+            idle: status.available,
+            waiting: status.waiting,
+        }
+    }
+
     pub fn new(config: &DatabaseConfig, sdk: &SdkLoader) -> Self {
         let manager = PgManager {
             config: config.clone(),

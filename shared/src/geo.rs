@@ -105,6 +105,11 @@ impl CircuitBreaker {
         }
     }
 
+    /// Consecutive failures since the last success (or since it last opened).
+    pub fn failures(&self) -> u32 {
+        self.failures.load(Ordering::Relaxed)
+    }
+
     pub fn is_open(&self) -> bool {
         self.open_until
             .lock()

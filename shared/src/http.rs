@@ -56,6 +56,18 @@ pub fn created<T: Serialize + ?Sized>(body: &T) -> ApiResult<Response<Body>> {
     json(StatusCode::CREATED, body)
 }
 
+/// The response of a HEAD request: status and headers of the GET, no body.
+pub fn without_body_for_head(
+    req: &lambda_http::Request,
+    response: Response<Body>,
+) -> Response<Body> {
+    if req.method() != http::Method::HEAD {
+        return response;
+    }
+    let (parts, _) = response.into_parts();
+    Response::from_parts(parts, Body::Empty)
+}
+
 pub fn no_content() -> Response<Body> {
     let mut response = Response::new(Body::Empty);
     *response.status_mut() = StatusCode::NO_CONTENT;

@@ -417,8 +417,14 @@ async fn cold_start(lambda: &Lambda) -> Result<&'static AppState, BoxError> {
     Ok(Box::leak(Box::new(state)))
 }
 
+/// Stack of each runtime thread: 8 MiB instead of tokio's 2. A debug build's request
+/// futures (nothing inlined, every awaited future kept whole) can outgrow 2 MiB; the
+/// space is only reserved, and committed as it is touched.
+pub const THREAD_STACK_BYTES: usize = 8 * 1024 * 1024;
+
 fn tokio_runtime() -> Result<tokio::runtime::Runtime, BoxError> {
     Ok(tokio::runtime::Builder::new_multi_thread()
+        .thread_stack_size(THREAD_STACK_BYTES)
         .enable_all()
         .build()?)
 }

@@ -28,7 +28,7 @@ async fn a_wrong_method_is_405_with_allow() {
         .await
         .expect("request");
     assert_eq!(response.status(), 405);
-    assert_eq!(response.headers()["allow"], "GET");
+    assert_eq!(response.headers()["allow"], "GET, HEAD");
     let body = json_body(response).await;
     assert_eq!(body["error"]["code"], "method_not_allowed");
 }

@@ -63,6 +63,46 @@ async fn healthy_stack_reports_every_service_up() {
         body["services"]["database"]["detail"]["schemaVersion"].as_i64(),
         Some(shared::db::latest_migration_version())
     );
+    let database = &body["services"]["database"]["detail"];
+    assert!(
+        database["pool"]["maxSize"].as_u64() >= Some(1),
+        "{database}"
+    );
+    assert!(database["pool"]["open"].as_u64() >= Some(1));
+    assert!(database["connections"]["total"].as_i64() >= Some(1));
+    assert!(database["connections"]["max"].as_i64() > Some(1));
+    assert!(database["serverVersion"].is_string());
+    assert_eq!(body["services"]["maps"]["status"], "up");
+    assert_eq!(body["services"]["maps"]["detail"]["provider"], "offline");
+    assert_eq!(body["services"]["memory"]["status"], "up");
+    assert!(body["services"]["memory"]["residentMb"].as_f64() > Some(0.0));
+}
+
+#[tokio::test]
+async fn head_answers_the_status_without_a_body() {
+    let app = TestApp::spawn().await;
+    let response = app.call("HEAD", "/api/health", None, None).await;
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.bytes().await.expect("body").len(), 0);
+}
+
+#[tokio::test]
+async fn the_maps_breaker_open_is_degraded_not_down() {
+    let google = api_tests::Receiver::start().await;
+    let app = TestApp::spawn_with_google(&google, &[("HEALTH_CACHE_SECONDS", "0")]).await;
+    let shared::geo::GeoProvider::Google(maps) = &*app.state.geo else {
+        panic!("google configured");
+    };
+    for _ in 0..5 {
+        maps.breaker.record(false);
+    }
+    let response = staff_health(&app).await;
+    assert_eq!(response.status(), 200);
+    let body = json_body(response).await;
+    assert_eq!(body["status"], "degraded");
+    assert_eq!(body["services"]["maps"]["status"], "degraded");
+    assert_eq!(body["services"]["maps"]["detail"]["circuit"], "open");
+    assert_eq!(body["services"]["database"]["status"], "up");
 }
 
 #[tokio::test]
@@ -85,7 +125,7 @@ async fn unreachable_database_is_503_with_database_down() {
     assert_eq!(response.status(), 503);
     assert_eq!(response.headers()["content-type"], "application/json");
     let body = json_body(response).await;
-    assert_eq!(body["status"], "degraded");
+    assert_eq!(body["status"], "unhealthy");
     assert_eq!(body["services"]["database"]["status"], "down");
     assert_eq!(body["services"]["database"]["error"], "unreachable");
     assert_eq!(body["services"]["dynamodb"]["status"], "up");
@@ -137,17 +177,20 @@ async fn missing_aws_resources_are_reported_down() {
     let broken = TestApp::serve(no_bucket, String::new()).await;
     let token = staff_token(&app.state).await;
     let response = broken.call("GET", "/api/health", Some(&token), None).await;
-    assert_eq!(response.status(), 503);
+    // Uploads fail, everything else works: degraded, still in service.
+    assert_eq!(response.status(), 200);
     let body = json_body(response).await;
+    assert_eq!(body["status"], "degraded");
     assert_eq!(body["services"]["database"]["status"], "up", "{body}");
     assert_eq!(body["services"]["dynamodb"]["status"], "up");
     assert_eq!(body["services"]["s3"]["status"], "down");
-    // Without its table nobody can be recognised as staff: the status alone says degraded.
+    // Without its table nobody can be recognised as staff, and no session or rate limit
+    // works: the status alone says unhealthy.
     let no_table = AppState::from_config(test_config(&db_url, &prefix, &[])).await;
     let broken = TestApp::serve(no_table, String::new()).await;
     let response = broken.call("GET", "/api/health", Some(&token), None).await;
     assert_eq!(response.status(), 503);
-    assert_eq!(json_body(response).await["status"], "degraded");
+    assert_eq!(json_body(response).await["status"], "unhealthy");
 }
 
 #[tokio::test]
@@ -199,4 +242,76 @@ async fn callers_arriving_during_a_check_share_it() {
         .collect();
     // Twenty checks of their own would give twenty timestamps.
     assert!(checked_at.len() <= 10, "{checked_at:?}");
+}
+
+#[tokio::test]
+async fn the_database_report_shows_statistics_slow_statements_and_long_queries() {
+    let app = TestApp::spawn().await;
+    let staff = app.user(Role::Admin).await;
+    let client = app.user(Role::Client).await;
+    // Something for the statement statistics, and a query still running when the
+    // report is read.
+    app.call("GET", "/api/user-orders", Some(&client.token), None)
+        .await;
+    let sleeper = app.db().await;
+    let sleeping = tokio::spawn(async move {
+        let _ = sleeper.batch_execute("SELECT pg_sleep(2)").await;
+    });
+    tokio::time::sleep(std::time::Duration::from_millis(400)).await;
+
+    let response = app
+        .call(
+            "GET",
+            "/api/health/database?longRunningMs=200",
+            Some(&staff.token),
+            None,
+        )
+        .await;
+    assert_eq!(response.status(), 200);
+    let body = json_body(response).await;
+    assert_eq!(body["database"], app.database.as_str());
+    assert!(body["sizeBytes"].as_i64() > Some(0));
+    let ratio = body["cacheHitRatio"].as_f64().expect("ratio");
+    assert!((0.0..=1.0).contains(&ratio), "{ratio}");
+    assert!(
+        body["connections"]["total"].as_i64() >= Some(2),
+        "{}",
+        body["connections"]
+    );
+    assert!(body["pool"]["maxSize"].as_u64() >= Some(1));
+    let slowest = &body["slowestStatements"];
+    assert_eq!(slowest["available"], true, "{slowest}");
+    assert!(slowest["statements"]
+        .as_array()
+        .is_some_and(|s| !s.is_empty()));
+    let tables: Vec<&str> = body["tables"]
+        .as_array()
+        .expect("tables")
+        .iter()
+        .filter_map(|t| t["tableName"].as_str())
+        .collect();
+    assert!(tables.contains(&"orders"), "{tables:?}");
+    assert!(body["indexes"].as_array().is_some_and(|i| !i.is_empty()));
+    let long = body["longRunning"].as_array().expect("long running");
+    assert!(
+        long.iter()
+            .any(|q| q["query"].as_str().is_some_and(|t| t.contains("pg_sleep"))),
+        "{long:?}"
+    );
+    sleeping.await.expect("sleeper");
+
+    let bad = app
+        .call(
+            "GET",
+            "/api/health/database?longRunningMs=5",
+            Some(&staff.token),
+            None,
+        )
+        .await;
+    assert_eq!(bad.status(), 400);
+    let forbidden = app
+        .call("GET", "/api/health/database", Some(&client.token), None)
+        .await;
+    assert_eq!(forbidden.status(), 403);
+    assert_eq!(app.get("/api/health/database").await.status(), 401);
 }

@@ -38,6 +38,7 @@ pub const SAMPLE_OUTCOMES: &[(&str, u16)] = &[
     ("errors-report", 202),
     ("health-errors", 401),
     ("health-alerts", 401),
+    ("health-database", 200),
     ("users", 200),
     ("user-by-id", 200),
     ("user-change-role", 200),

@@ -22,6 +22,7 @@ const USAGE: &str = "usage: local-gateway serve [--port N] [--template PATH] | p
 
 fn main() -> ExitCode {
     let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .thread_stack_size(shared::runtime::THREAD_STACK_BYTES)
         .enable_all()
         .build()
     {

@@ -1,11 +1,18 @@
 //! The health of every dependency, checked in parallel, each under a deadline: what
 //! `GET /api/health` reports (in full to staff; as a status alone to anyone else).
 //!
+//! Without the database or DynamoDB (sessions, rate limits) almost nothing works: either
+//! down is `unhealthy` (503). S3 down, the maps provider's breaker open (distances fall
+//! back to the offline estimate) or memory above 85 % is `degraded`: still 200, so a load
+//! balancer keeps the API in service while operations look.
+//!
 //! Monitors poll the route, so a healthy result is shared for a few seconds
 //! ([`Config::health_cache_max_age`](crate::config::Config)) instead of costing a
 //! database, DynamoDB and S3 call per poll; callers arriving during a check wait for it
 //! rather than starting their own. A failing result is never reused: the next call
 //! checks again, so recovery shows at once.
+
+pub mod database;
 
 use std::{
     future::Future,
@@ -20,12 +27,16 @@ use crate::{db::RowExt, AppState};
 /// A dependency slower than this is reported down rather than holding the check open.
 const CHECK_TIMEOUT: Duration = Duration::from_secs(3);
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Overall {
     Healthy,
     Degraded,
+    Unhealthy,
 }
+
+/// Memory use above this share of the function's memory makes the API degraded.
+const MEMORY_DEGRADED_PERCENT: f64 = 85.0;
 
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -49,13 +60,28 @@ pub struct Services {
     pub database: ServiceStatus,
     pub dynamodb: ServiceStatus,
     pub s3: ServiceStatus,
+    pub maps: ServiceStatus,
+    pub memory: MemoryStatus,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Up {
     Up,
+    /// Working through a fallback.
+    Degraded,
     Down,
+}
+
+/// The container's memory.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MemoryStatus {
+    pub status: Up,
+    pub resident_mb: Option<f64>,
+    /// The function's memory size (Lambda only).
+    pub limit_mb: Option<f64>,
+    pub utilization_percent: Option<f64>,
 }
 
 #[derive(Debug, Serialize)]
@@ -73,6 +99,11 @@ pub struct ServiceStatus {
 impl HealthReport {
     pub fn is_healthy(&self) -> bool {
         self.status == Overall::Healthy
+    }
+
+    /// 503 only when unhealthy: degraded still serves.
+    pub fn is_serving(&self) -> bool {
+        self.status != Overall::Unhealthy
     }
 
     pub fn liveness(&self) -> Liveness {
@@ -118,15 +149,21 @@ pub async fn check(state: &AppState) -> HealthReport {
         timed(check_dynamodb(state)),
         timed(check_s3(state)),
     );
-    let healthy = [&database, &dynamodb, &s3]
-        .iter()
-        .all(|s| s.status == Up::Up);
+    let maps = check_maps(state);
+    let memory = check_memory();
+    let status = overall(&[
+        (&database, Overall::Unhealthy),
+        (&dynamodb, Overall::Unhealthy),
+        (&s3, Overall::Degraded),
+        (&maps, Overall::Degraded),
+    ])
+    .max(if memory.status == Up::Up {
+        Overall::Healthy
+    } else {
+        Overall::Degraded
+    });
     HealthReport {
-        status: if healthy {
-            Overall::Healthy
-        } else {
-            Overall::Degraded
-        },
+        status,
         timestamp: chrono::Utc::now(),
         environment: state.config.environment.as_str(),
         version: env!("CARGO_PKG_VERSION"),
@@ -134,7 +171,73 @@ pub async fn check(state: &AppState) -> HealthReport {
             database,
             dynamodb,
             s3,
+            maps,
+            memory,
         },
+    }
+}
+
+/// The worst of the services, each weighed by what its being down means.
+fn overall(services: &[(&ServiceStatus, Overall)]) -> Overall {
+    services
+        .iter()
+        .map(|(service, when_down)| match service.status {
+            Up::Up => Overall::Healthy,
+            Up::Degraded => Overall::Degraded,
+            Up::Down => *when_down,
+        })
+        .max()
+        .unwrap_or(Overall::Healthy)
+}
+
+/// The maps provider: its circuit breaker, without a call (a health poll must not spend
+/// the maps quota). Offline needs nothing and is always up.
+fn check_maps(state: &AppState) -> ServiceStatus {
+    let (status, detail) = match &*state.geo {
+        crate::geo::GeoProvider::Offline => (
+            Up::Up,
+            serde_json::json!({ "provider": "offline", "circuit": "closed" }),
+        ),
+        crate::geo::GeoProvider::Google(google) => {
+            let open = google.breaker.is_open();
+            (
+                if open { Up::Degraded } else { Up::Up },
+                serde_json::json!({
+                    "provider": "google",
+                    "circuit": if open { "open" } else { "closed" },
+                    "recentFailures": google.breaker.failures(),
+                }),
+            )
+        }
+    };
+    ServiceStatus {
+        status,
+        latency_ms: 0.0,
+        detail: Some(detail),
+        error: (status != Up::Up).then_some("circuit open: offline estimates in use"),
+    }
+}
+
+fn check_memory() -> MemoryStatus {
+    let resident_mb = std::fs::read_to_string("/proc/self/statm")
+        .ok()
+        .and_then(|statm| statm.split_whitespace().nth(1)?.parse::<f64>().ok())
+        .map(|pages| (pages * 4096.0 / 1_048_576.0 * 10.0).round() / 10.0);
+    let limit_mb = std::env::var("AWS_LAMBDA_FUNCTION_MEMORY_SIZE")
+        .ok()
+        .and_then(|mb| mb.parse::<f64>().ok());
+    let utilization_percent = resident_mb
+        .zip(limit_mb)
+        .map(|(used, limit)| (used / limit * 1000.0).round() / 10.0);
+    MemoryStatus {
+        status: if utilization_percent.is_some_and(|p| p > MEMORY_DEGRADED_PERCENT) {
+            Up::Degraded
+        } else {
+            Up::Up
+        },
+        resident_mb,
+        limit_mb,
+        utilization_percent,
     }
 }
 
@@ -171,7 +274,13 @@ async fn check_database(state: &AppState) -> Result<Option<serde_json::Value>, &
     })?;
     let row = client
         .query_typed_one(
-            "SELECT postgis_lib_version() AS postgis, (SELECT max(version) FROM refinery_schema_history) AS schema_version",
+            "SELECT postgis_lib_version() AS postgis,
+                    (SELECT max(version) FROM refinery_schema_history) AS schema_version,
+                    current_setting('server_version') AS server_version,
+                    (SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()) AS connections,
+                    (SELECT count(*) FROM pg_stat_activity
+                      WHERE datname = current_database() AND state = 'active') AS active_connections,
+                    current_setting('max_connections')::int AS max_connections",
             &[],
         )
         .await
@@ -179,11 +288,21 @@ async fn check_database(state: &AppState) -> Result<Option<serde_json::Value>, &
             tracing::warn!(error = %err, "health: database query failed");
             "query failed"
         })?;
-    let postgis: String = row.col("postgis").map_err(|_| "query failed")?;
-    let schema_version: Option<i32> = row.col("schema_version").map_err(|_| "query failed")?;
-    Ok(Some(
-        serde_json::json!({ "postgis": postgis, "schemaVersion": schema_version }),
-    ))
+    let failed = |_| "query failed";
+    let postgis: String = row.col("postgis").map_err(failed)?;
+    let schema_version: Option<i32> = row.col("schema_version").map_err(failed)?;
+    let server_version: String = row.col("server_version").map_err(failed)?;
+    let connections: i64 = row.col("connections").map_err(failed)?;
+    let active: i64 = row.col("active_connections").map_err(failed)?;
+    let max_connections: i32 = row.col("max_connections").map_err(failed)?;
+    drop(client);
+    Ok(Some(serde_json::json!({
+        "postgis": postgis,
+        "schemaVersion": schema_version,
+        "serverVersion": server_version,
+        "pool": state.db.pool_use(),
+        "connections": {"total": connections, "active": active, "max": max_connections},
+    })))
 }
 
 async fn check_dynamodb(state: &AppState) -> Result<Option<serde_json::Value>, &'static str> {
