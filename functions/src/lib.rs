@@ -48,6 +48,7 @@ functions! {
     http: [
         address_by_id,
         addresses,
+        admin_logs,
         admin_webhook_retry,
         admin_webhooks,
         auth_current_user,
@@ -64,6 +65,7 @@ functions! {
         health_database,
         health_errors,
         on_demand_create,
+        ops_page,
         order_by_number,
         orders,
         partner_order_by_id,

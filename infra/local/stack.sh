@@ -36,6 +36,20 @@ ensure_postgis() {
     [ -x "$PG_BIN/postgres" ] || die "PostgreSQL server binaries not found in $PG_BIN"
 }
 
+# ensure_chromium: the headless browser the operations page is tested in (Debian's
+# chromium and its chromedriver).
+ensure_chromium() {
+    if command -v chromium >/dev/null 2>&1 && command -v chromedriver >/dev/null 2>&1; then
+        note "Chromium and chromedriver present"
+        return
+    fi
+    step "Installing Chromium and chromedriver (apt-get install chromium chromium-driver)"
+    as_root apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq --no-install-recommends \
+        chromium chromium-driver >/dev/null
+    command -v chromedriver >/dev/null 2>&1 || die "chromedriver not found after installing chromium-driver"
+}
+
 ensure_python_tools() {
     local requirements="$STACK_ROOT/infra/local/requirements.txt"
     local stamp="$VENV/.requirements"
@@ -181,8 +195,6 @@ export_app_env() {
     export COOKIE_SECURE=false
     # Local webhook receivers run on plain HTTP on this machine.
     export WEBHOOK_ALLOW_INSECURE=true
-    # Metric lines are for CloudWatch to extract; on a terminal they double every request.
-    export METRICS="${METRICS:-off}"
     export CORS_ALLOWED_ORIGINS="${CORS_ALLOWED_ORIGINS:-http://localhost:3001,http://localhost:5173}"
     export_aws_emulator_env "$2" "$3"
     export RUST_LOG="${RUST_LOG:-info}"

@@ -165,6 +165,8 @@ pub struct Config {
     pub monitoring: MonitoringSettings,
     /// Where metric lines go (`METRICS`: `emf`, the default, or `off`).
     pub metrics: crate::metrics::MetricsSink,
+    /// The CloudWatch namespace of the metrics (`METRICS_NAMESPACE`, `ReadySet`).
+    pub metrics_namespace: String,
     /// The longest a request may run before it answers 503: well inside the functions'
     /// 15-second Lambda timeout.
     pub request_timeout: Duration,
@@ -313,6 +315,9 @@ impl Config {
                 },
             },
             metrics: env.parsed_or("METRICS", crate::metrics::MetricsSink::Emf)?,
+            metrics_namespace: env
+                .optional("METRICS_NAMESPACE")
+                .unwrap_or_else(|| crate::metrics::DEFAULT_NAMESPACE.into()),
             request_timeout: Duration::from_millis(env.parsed_or("REQUEST_TIMEOUT_MS", 10_000u64)?),
             health_cache_max_age: Duration::from_secs(env.parsed_or("HEALTH_CACHE_SECONDS", 5u64)?),
         })

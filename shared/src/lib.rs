@@ -26,12 +26,15 @@
 //! - [`outbox`]: side effects of status changes, delivered after commit (webhooks).
 //! - [`partners`]: partner API authentication and the partner order contract.
 //! - [`health`]: the state of every dependency; [`monitoring`]: the error store, alert
-//!   rules and alerts; [`metrics`]: CloudWatch Embedded Metric Format lines.
+//!   rules and alerts; [`metrics`]: CloudWatch Embedded Metric Format lines;
+//!   [`analytics`]: the error, performance, slow-query and outbox view over all three;
+//!   [`ops`]: the operations page that shows them.
 //! - [`runtime`]: the Lambda entry point and the in-process request path it shares with
 //!   the local gateway (request span, limits, deadline, panic → 500, error rendering,
 //!   headers, access log); [`telemetry`]: JSON log lines.
 
 pub mod addresses;
+pub mod analytics;
 pub mod auth;
 pub mod aws;
 pub mod config;
@@ -48,6 +51,7 @@ pub mod input;
 pub mod metrics;
 pub mod money;
 pub mod monitoring;
+pub mod ops;
 pub mod orders;
 pub mod outbox;
 pub mod partners;

@@ -28,7 +28,7 @@ use crate::{
     idempotency,
     identity::RequestIdentity,
     input::MAX_BODY_BYTES,
-    metrics::{self, RequestMetrics},
+    metrics::RequestMetrics,
     monitoring::{self, ErrorReport},
     ratelimit::{self, Drawn, RateClass},
     state::{AppState, Warm},
@@ -233,16 +233,13 @@ async fn serve(
     let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
     let status = response.status().as_u16();
     tracing::info!(method = %method, path = %path, status, latency_ms, "request");
-    metrics::request(
-        state.config.metrics,
-        &RequestMetrics {
-            route: &route,
-            request_id: &request_id,
-            status,
-            latency_ms,
-            cold_start: FIRST_REQUEST.swap(false, Ordering::Relaxed),
-        },
-    );
+    state.metrics.request(&RequestMetrics {
+        route: &route,
+        request_id: &request_id,
+        status,
+        latency_ms,
+        cold_start: FIRST_REQUEST.swap(false, Ordering::Relaxed),
+    });
     response
 }
 

@@ -15,6 +15,7 @@ use crate::{
     error::ApiError,
     geo::{GeoProvider, GoogleMaps},
     health::HealthCache,
+    metrics::Metrics,
     pricing::PricingCache,
 };
 
@@ -26,6 +27,9 @@ pub struct AppState {
     pub dynamodb: aws_sdk_dynamodb::Client,
     pub s3: aws_sdk_s3::Client,
     pub secrets: aws_sdk_secretsmanager::Client,
+    /// Reads metrics back (`/api/admin/logs`); writing them is [`AppState::metrics`].
+    pub cloudwatch: aws_sdk_cloudwatch::Client,
+    pub metrics: Metrics,
     /// Outbound HTTPS (maps, partner webhooks): one connection pool per container.
     pub http: reqwest::Client,
     pub geo: Arc<GeoProvider>,
@@ -99,6 +103,8 @@ impl AppState {
             dynamodb: aws::dynamodb_client(&sdk, &config.aws),
             s3: aws::s3_client(&sdk, &config.aws),
             secrets: aws_sdk_secretsmanager::Client::new(&sdk),
+            cloudwatch: aws_sdk_cloudwatch::Client::new(&sdk),
+            metrics: Metrics::new(&config.metrics_namespace, config.metrics),
             http: reqwest::Client::builder()
                 .tls_backend_preconfigured(crate::tls::web_client_config())
                 .connect_timeout(std::time::Duration::from_secs(5))

@@ -48,7 +48,7 @@ async fn record_critical(app: &TestApp, count: usize) {
             let state = &app.state;
             async move { monitoring::record(state, report).await }
         })
-        .buffer_unordered(32)
+        .buffer_unordered(8)
         .collect()
         .await;
     assert!(recorded.iter().all(Option::is_some));

@@ -2,6 +2,7 @@
 
 mod addresses;
 mod alerts;
+mod analytics;
 mod auth;
 mod gateway;
 mod geocoding;
@@ -9,6 +10,7 @@ mod health;
 mod indexes;
 mod load;
 mod monitoring;
+mod ops_page;
 mod orders;
 mod partners;
 mod pricing;

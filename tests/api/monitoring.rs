@@ -77,7 +77,7 @@ async fn a_thousand_identical_errors_with_varying_ids_are_one_group() {
             );
             async move { monitoring::record(state, report(message)).await }
         })
-        .buffer_unordered(32)
+        .buffer_unordered(8)
         .collect()
         .await;
     assert!(

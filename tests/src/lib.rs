@@ -130,6 +130,11 @@ pub fn test_config(database_url: &str, prefix: &str, overrides: &[(&str, &str)])
         ("BACKUPS_BUCKET".into(), format!("{prefix}-backups")),
         ("JWT_SECRET_ID".into(), format!("{prefix}-jwt")),
         ("SERVICE_NAME".into(), "api-tests".into()),
+        // Metric lines are built but dropped: putting every test's metrics into the one
+        // emulator would slow it for all. Tests of the metrics turn them on (`emf`), each
+        // in its own namespace.
+        ("METRICS".into(), "off".into()),
+        ("METRICS_NAMESPACE".into(), format!("{prefix}-metrics")),
         // Receivers in tests listen on 127.0.0.1 over http; retries are fast.
         ("WEBHOOK_ALLOW_INSECURE".into(), "true".into()),
         ("OUTBOX_RETRY_BASE_MS".into(), "20".into()),

@@ -61,6 +61,10 @@ impl OpenApi {
         } else {
             documented
         };
+        let is_html = content_type.is_some_and(|t| t.starts_with("text/html"));
+        if is_html && !response["content"]["text/html"].is_null() {
+            return None;
+        }
         let schema = &response["content"]["application/json"]["schema"];
         if schema.is_null() {
             return (!body.is_empty() && status != 204).then(|| {

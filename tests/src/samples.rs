@@ -13,6 +13,7 @@ use crate::{repo_root, TestApp};
 /// the order they run (later events build on earlier ones).
 pub const SAMPLE_OUTCOMES: &[(&str, u16)] = &[
     ("health", 200),
+    ("ops-page", 200),
     ("auth-login", 200),
     ("auth-signup", 201),
     ("auth-refresh", 401),
@@ -34,6 +35,7 @@ pub const SAMPLE_OUTCOMES: &[(&str, u16)] = &[
     ("partner-order-confirm", 200),
     ("partner-order-draft", 201),
     ("admin-webhooks", 200),
+    ("admin-logs", 200),
     ("admin-webhook-retry", 404),
     ("errors-report", 202),
     ("health-errors", 401),

@@ -140,8 +140,15 @@ pub struct Gateway {
 
 impl Gateway {
     /// Builds the route table from the template; every function it names must exist.
+    /// The functions' metrics go into the emulator's CloudWatch, as CloudWatch Logs would
+    /// put them in AWS (unless `METRICS=off`).
     pub fn from_template(path: &Path, state: AppState) -> Result<Self, GatewayError> {
         let template = Template::load(path)?;
+        let state = if state.config.metrics == shared::metrics::MetricsSink::Emf {
+            crate::metrics::extract_into_cloudwatch(state)
+        } else {
+            state
+        };
         let authorizer = match &template.default_authorizer {
             None => None,
             Some(spec) => {

@@ -4,6 +4,7 @@
 //! - [`router`] selects routes the way API Gateway does.
 //! - [`gateway`] serves the routes on 127.0.0.1, calling the function handlers in-process
 //!   with the same API Gateway v2 events Lambda would receive.
+//! - [`metrics`] does what CloudWatch Logs does with the functions' metric lines.
 //! - [`provision`] creates the template's DynamoDB table and buckets in the AWS emulator.
 //! - [`seed`] loads demo data for local runs.
 //! - [`relay_loop`] delivers outbox messages in the background, like the schedule in AWS.
@@ -11,6 +12,7 @@
 //! The PostgreSQL and emulator processes themselves are started by `infra/local/stack.sh`.
 
 pub mod gateway;
+pub mod metrics;
 pub mod provision;
 pub mod relay_loop;
 pub mod router;

@@ -155,7 +155,7 @@ async fn rows(client: &DbClient, sql: &str) -> ApiResult<Vec<Value>> {
     Ok(rows.as_array().cloned().unwrap_or_default())
 }
 
-async fn slowest_statements(client: &DbClient) -> SlowStatements {
+pub async fn slowest_statements(client: &DbClient) -> SlowStatements {
     let sql = format!(
         "SELECT left(query, {QUERY_CHARS}) AS query, calls,
                 round(mean_exec_time::numeric, 3)::float8 AS \"meanMs\",

@@ -74,11 +74,9 @@ pub fn record(
     report: ErrorReport,
 ) -> Pin<Box<dyn Future<Output = Option<Recorded>> + Send + '_>> {
     Box::pin(async move {
-        crate::metrics::error_recorded(
-            state.config.metrics,
-            report.severity.as_str(),
-            &report.request_id,
-        );
+        state
+            .metrics
+            .error_recorded(report.severity.as_str(), &report.request_id);
         let write = try_record(state, report, Utc::now());
         match tokio::time::timeout(RECORD_DEADLINE, write).await {
             Ok(Ok(recorded)) => Some(recorded),

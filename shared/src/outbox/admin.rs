@@ -141,3 +141,38 @@ pub async fn retry(
         ),
     })
 }
+
+/// The outbox's backlog for the analytics view.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct Backlog {
+    /// Messages waiting for delivery or a retry.
+    pub pending: i64,
+    /// How long the oldest of them has waited.
+    pub oldest_pending_seconds: Option<f64>,
+    /// Messages that gave up since `since`, and in all.
+    pub dead_in_window: i64,
+    pub dead: i64,
+}
+
+pub async fn backlog(client: &impl GenericClient, since: DateTime<Utc>) -> ApiResult<Backlog> {
+    // Each count reads its partial index (pending by due time, dead by time of death).
+    let row = client
+        .query_typed_one(
+            "SELECT (SELECT count(*) FROM outbox WHERE status = 'PENDING') AS pending,
+                    (SELECT extract(epoch FROM now() - min(created_at))::float8
+                       FROM outbox WHERE status = 'PENDING') AS oldest_pending_seconds,
+                    (SELECT count(*) FROM outbox WHERE status = 'DEAD' AND dead_at >= $1) AS dead_in_window,
+                    (SELECT count(*) FROM outbox WHERE status = 'DEAD') AS dead",
+            &[p(&since)],
+        )
+        .await
+        .map_err(ApiError::from)
+        .map_err(|e| e.doing("reading the outbox backlog"))?;
+    Ok(Backlog {
+        pending: row.col("pending")?,
+        oldest_pending_seconds: row.col("oldest_pending_seconds")?,
+        dead_in_window: row.col("dead_in_window")?,
+        dead: row.col("dead")?,
+    })
+}

@@ -1,0 +1,22 @@
+//! `GET /ops`: the operations page for staff (health per dependency, the error rate over
+//! 24 hours, top error groups, active alerts with a resolve button, latency per route,
+//! the outbox). The page is public; everything it shows needs a staff sign-in.
+
+use lambda_http::{Body, Request, Response};
+use shared::{
+    ops,
+    ratelimit::RateClass,
+    runtime::{HandlerFuture, HttpFunction},
+    ApiResult, AppState,
+};
+
+/// Exempt: a static page, no store behind it.
+pub const FUNCTION: HttpFunction = HttpFunction::new(handler, RateClass::Exempt);
+
+fn handler(state: &AppState, req: Request) -> HandlerFuture<'_> {
+    Box::pin(ops_page(state, req))
+}
+
+async fn ops_page(_state: &AppState, _req: Request) -> ApiResult<Response<Body>> {
+    ops::page()
+}

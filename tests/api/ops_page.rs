@@ -1,0 +1,275 @@
+//! The operations page in a real headless Chromium (Debian's `chromium`, driven through
+//! its `chromedriver`): a staff member signs in, the page shows health, the error-rate
+//! chart, error groups and latency per route, and resolving an alert from it works.
+
+use std::{process::Stdio, time::Duration};
+
+use api_tests::TestApp;
+use chrono::Utc;
+use fantoccini::{Client, ClientBuilder, Locator};
+use serde_json::{json, Value};
+use shared::{
+    auth::Role,
+    monitoring::{self, rules, Category, ErrorReport, Origin, Severity},
+};
+
+/// `chromedriver` on a free port of 127.0.0.1, stopped when dropped.
+struct Driver {
+    process: tokio::process::Child,
+    url: String,
+}
+
+impl Driver {
+    async fn start() -> Self {
+        let port = {
+            let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+            listener.local_addr().expect("addr").port()
+        };
+        let process = tokio::process::Command::new("chromedriver")
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("chromedriver (apt-get install chromium-driver; scripts/test installs it)");
+        let url = format!("http://127.0.0.1:{port}");
+        for _ in 0..100 {
+            if tokio::net::TcpStream::connect(("127.0.0.1", port))
+                .await
+                .is_ok()
+            {
+                return Self { process, url };
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("chromedriver did not start");
+    }
+
+    async fn browser(&self) -> Client {
+        let mut capabilities = serde_json::Map::new();
+        capabilities.insert(
+            "goog:chromeOptions".into(),
+            json!({
+                "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--window-size=1280,1600"],
+            }),
+        );
+        ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
+            .capabilities(capabilities)
+            .connect(&self.url)
+            .await
+            .expect("a Chromium session")
+    }
+}
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = self.process.start_kill();
+    }
+}
+
+/// Waits until `script` (a JavaScript expression) is true in the page.
+async fn until(browser: &Client, what: &str, script: &str) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(15);
+    loop {
+        let value = browser
+            .execute(&format!("return Boolean({script});"), vec![])
+            .await
+            .expect("script");
+        if value == Value::Bool(true) {
+            return;
+        }
+        if std::time::Instant::now() > deadline {
+            let text = browser
+                .execute("return document.body.innerText;", vec![])
+                .await
+                .unwrap_or_default();
+            panic!("the page never showed {what}; it shows:\n{text}");
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+async fn text_of(browser: &Client, css: &str) -> String {
+    browser
+        .find(Locator::Css(css))
+        .await
+        .unwrap_or_else(|_| panic!("{css} on the page"))
+        .text()
+        .await
+        .expect("text")
+}
+
+#[tokio::test]
+async fn staff_sign_in_see_the_dashboard_and_resolve_an_alert() {
+    let app = TestApp::spawn_with(&[("METRICS", "emf")]).await;
+    let staff = app.user(Role::Admin).await;
+    let client = app.user(Role::Client).await;
+    for _ in 0..5 {
+        app.call("GET", "/api/user-orders", Some(&client.token), None)
+            .await;
+    }
+    for i in 0..10 {
+        let report = ErrorReport {
+            origin: Origin::Server,
+            severity: Severity::Critical,
+            category: Category::Database,
+            route: "GET /api/orders".into(),
+            message: format!("connection refused <script>alert({i})</script>"),
+            request_id: format!("req-{i}"),
+            user_id: None,
+            context: json!({}),
+        };
+        monitoring::record(&app.state, report)
+            .await
+            .expect("recorded");
+    }
+    rules::evaluate(&app.state, Utc::now())
+        .await
+        .expect("evaluate");
+
+    let driver = Driver::start().await;
+    let browser = driver.browser().await;
+    browser.goto(&app.url("/ops")).await.expect("open the page");
+    browser
+        .find(Locator::Css("#email"))
+        .await
+        .expect("email field")
+        .send_keys(&staff.email)
+        .await
+        .expect("type");
+    browser
+        .find(Locator::Css("#password"))
+        .await
+        .expect("password field")
+        .send_keys(&staff.password)
+        .await
+        .expect("type");
+    browser
+        .find(Locator::Css("#signin-button"))
+        .await
+        .expect("button")
+        .click()
+        .await
+        .expect("sign in");
+    until(
+        &browser,
+        "its first refresh",
+        "document.body.dataset.refreshed >= 1",
+    )
+    .await;
+
+    assert_eq!(text_of(&browser, "#who").await, staff.email);
+    let health = text_of(&browser, "#health tbody").await;
+    assert!(
+        health.contains("database") && health.contains("up"),
+        "{health}"
+    );
+    assert_eq!(text_of(&browser, "#overall").await, "healthy");
+    // The chart: one bar per hour of the last day.
+    let bars = browser
+        .execute(
+            "return document.querySelectorAll('#error-chart rect.bar').length;",
+            vec![],
+        )
+        .await
+        .expect("bars");
+    assert_eq!(bars, json!(24));
+    let groups = text_of(&browser, "#groups tbody").await;
+    // Shown as text, never run as markup.
+    assert!(groups.contains("<script>alert(<n>)</script>"), "{groups}");
+    let injected = browser
+        .execute(
+            "return document.querySelectorAll('#groups script').length;",
+            vec![],
+        )
+        .await
+        .expect("count");
+    assert_eq!(injected, json!(0));
+    until(
+        &browser,
+        "latency for the user-orders route",
+        "document.querySelector('#latency tbody').innerText.includes('GET /api/user-orders')",
+    )
+    .await;
+    assert!(text_of(&browser, "#outbox").await.contains("waiting"));
+    assert!(!text_of(&browser, "#status-line")
+        .await
+        .contains("Unavailable"));
+
+    let alerts = text_of(&browser, "#alerts tbody").await;
+    assert!(alerts.contains("critical-errors (database)"), "{alerts}");
+    browser
+        .find(Locator::Css("#alerts button.resolve"))
+        .await
+        .expect("a resolve button")
+        .click()
+        .await
+        .expect("resolve");
+    until(
+        &browser,
+        "no active alerts",
+        "document.querySelector('#alerts tbody').innerText.includes('no active alerts')",
+    )
+    .await;
+    let view = api_tests::json_body(
+        app.call("GET", "/api/health/alerts", Some(&staff.token), None)
+            .await,
+    )
+    .await;
+    assert_eq!(view["active"], json!([]));
+    assert_eq!(view["resolved"][0]["resolvedBy"], staff.id.to_string());
+    browser.close().await.expect("close the session");
+}
+
+#[tokio::test]
+async fn a_wrong_password_or_a_client_account_gets_no_dashboard() {
+    let app = TestApp::spawn().await;
+    let client = app.user(Role::Client).await;
+    let driver = Driver::start().await;
+    let browser = driver.browser().await;
+    browser.goto(&app.url("/ops")).await.expect("open the page");
+    for (email, password, says) in [
+        (
+            client.email.as_str(),
+            "wrong-password-123",
+            "Sign-in failed",
+        ),
+        (
+            client.email.as_str(),
+            client.password.as_str(),
+            "this page is for staff",
+        ),
+    ] {
+        let email_field = browser.find(Locator::Css("#email")).await.expect("email");
+        email_field.clear().await.expect("clear");
+        email_field.send_keys(email).await.expect("type");
+        let password_field = browser
+            .find(Locator::Css("#password"))
+            .await
+            .expect("password");
+        password_field.clear().await.expect("clear");
+        password_field.send_keys(password).await.expect("type");
+        browser
+            .find(Locator::Css("#signin-button"))
+            .await
+            .expect("button")
+            .click()
+            .await
+            .expect("sign in");
+        until(
+            &browser,
+            says,
+            &format!("document.querySelector('#signin-error').innerText.includes({says:?})"),
+        )
+        .await;
+        let hidden = browser
+            .execute(
+                "return document.querySelector('#dashboard').hidden;",
+                vec![],
+            )
+            .await
+            .expect("script");
+        assert_eq!(hidden, json!(true));
+    }
+    browser.close().await.expect("close the session");
+}
