@@ -29,6 +29,7 @@ async fn health_alerts(state: &AppState, req: Request) -> ApiResult<Response<Bod
     let caller = session_caller_of(state, &req).await?;
     caller.require(Permission::ViewSystemHealth)?;
     if req.method() == Method::POST {
+        caller.require(Permission::ResolveAlerts)?;
         let ids = parse_json::<ResolveRequest>(&req)?.ids()?;
         let resolved = alerts::resolve(state, &ids, caller.user_id).await?;
         let not_firing: Vec<_> = ids

@@ -141,6 +141,14 @@ pub struct RouteView {
     pub figures: RouteFigures,
 }
 
+/// The start of the window ending with the interval `to` falls in: the window holds
+/// whole steps, the last one still filling.
+fn window_start(period: Period, to: DateTime<Utc>) -> DateTime<Utc> {
+    let step = period.step().num_seconds();
+    let current = to.timestamp() - to.timestamp().rem_euclid(step);
+    DateTime::from_timestamp(current + step, 0).unwrap_or(to) - period.length()
+}
+
 fn metrics_unavailable(err: impl Into<crate::error::BoxError>) -> ApiError {
     ApiError::service_unavailable("metrics are unavailable")
         .in_category(Category::ExternalService)
@@ -271,35 +279,17 @@ async fn performance(
     period: Period,
     to: DateTime<Utc>,
 ) -> ApiResult<(Performance, Vec<Interval>)> {
-    let from = to - period.length();
+    // Aligned to the step: CloudWatch stamps each period with its start, counted from the
+    // query's start, so the intervals below and its periods are the same ones.
+    let from = window_start(period, to);
     let window_seconds = i32::try_from(period.length().num_seconds()).unwrap_or(i32::MAX);
     let step_seconds = i32::try_from(period.step().num_seconds()).unwrap_or(3600);
     let namespace = state.metrics.namespace();
     let routes = routes(state).await?;
     let buckets = bucket_names();
-    let mut queries = vec![
-        sum_query(
-            namespace,
-            "all_requests".into(),
-            "Requests",
-            &[],
-            step_seconds,
-        ),
-        sum_query(
-            namespace,
-            "all_failed".into(),
-            "ServerErrors",
-            &[],
-            step_seconds,
-        ),
-        sum_query(
-            namespace,
-            "all_cold".into(),
-            "ColdStart",
-            &[],
-            window_seconds,
-        ),
-    ];
+    // Only per-route metrics: the route-less aggregate is summed here, so that the
+    // figures do not depend on how a store matches a metric without dimensions.
+    let mut queries = Vec::new();
     for (i, route) in routes.iter().enumerate() {
         let on_route = [("Route", route.as_str())];
         queries.push(sum_query(
@@ -307,14 +297,14 @@ async fn performance(
             format!("r{i}_requests"),
             "Requests",
             &on_route,
-            window_seconds,
+            step_seconds,
         ));
         queries.push(sum_query(
             namespace,
             format!("r{i}_failed"),
             "ServerErrors",
             &on_route,
-            window_seconds,
+            step_seconds,
         ));
         queries.push(sum_query(
             namespace,
@@ -371,13 +361,16 @@ async fn performance(
     });
 
     // The series: one interval per step, empty ones included.
-    let series = |id: &str| -> HashMap<i64, f64> {
-        results
-            .get(id)
-            .map(|points| points.iter().copied().collect())
-            .unwrap_or_default()
+    let series = |kind: &str| -> HashMap<i64, f64> {
+        let mut summed: HashMap<i64, f64> = HashMap::new();
+        for i in 0..routes.len() {
+            for (at, value) in results.get(&format!("r{i}_{kind}")).into_iter().flatten() {
+                *summed.entry(*at).or_default() += value;
+            }
+        }
+        summed
     };
-    let (requests_at, failed_at) = (series("all_requests"), series("all_failed"));
+    let (requests_at, failed_at) = (series("requests"), series("failed"));
     let steps = period.length().num_seconds() / period.step().num_seconds();
     let over_time: Vec<Interval> = (0..steps)
         .map(|k| {
@@ -409,7 +402,9 @@ async fn performance(
         requests,
         server_errors: failed,
         error_rate: rate(failed, requests),
-        cold_starts: total(results.get("all_cold")),
+        cold_starts: (0..routes.len())
+            .map(|i| total(results.get(&format!("r{i}_cold"))))
+            .sum(),
         p50_ms: percentile(&overall_buckets, 50.0),
         p95_ms: percentile(&overall_buckets, 95.0),
         p99_ms: percentile(&overall_buckets, 99.0),
@@ -426,7 +421,7 @@ async fn performance(
 /// The analytics of the `period` up to now.
 pub async fn analytics(state: &AppState, period: Period) -> ApiResult<Analytics> {
     let to = Utc::now();
-    let from = to - period.length();
+    let from = window_start(period, to);
     let window = Window {
         hours: period.length().num_hours(),
     };
@@ -477,6 +472,17 @@ mod tests {
             let points = period.length().num_seconds() / period.step().num_seconds();
             assert!((12..=28).contains(&points), "{period:?}: {points}");
         }
+    }
+
+    #[test]
+    fn windows_start_on_a_step_and_end_with_the_current_one() {
+        let to = DateTime::parse_from_rfc3339("2026-12-01T10:37:12Z")
+            .expect("time")
+            .with_timezone(&Utc);
+        let start = |p| window_start(p, to).to_rfc3339();
+        assert_eq!(start(Period::Hour), "2026-12-01T09:40:00+00:00");
+        assert_eq!(start(Period::Day), "2026-11-30T11:00:00+00:00");
+        assert_eq!(start(Period::Week), "2026-11-24T12:00:00+00:00");
     }
 
     #[test]

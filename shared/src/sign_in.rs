@@ -238,10 +238,6 @@ pub async fn session_caller(state: &AppState, token: &str) -> ApiResult<Result<C
     }))
 }
 
-/// The caller a request's own `Authorization: Bearer` header names, for public routes
-/// that show more to signed-in staff (the authorizer does not run on them), as
-/// [`session_caller`] judges it. `None` for no token, a refused one, or an unreachable
-/// store.
 /// The caller of the request's bearer token as [`session_caller`] decides, for routes
 /// that must answer while the database is down (so they run without the authorizer,
 /// which reads the account): 401 without a valid token of a live session.
@@ -254,6 +250,10 @@ pub async fn session_caller_of(state: &AppState, req: &Request) -> ApiResult<Cal
         .map_err(|_| ApiError::unauthorized("the token is invalid or its session has ended"))
 }
 
+/// The caller a request's own `Authorization: Bearer` header names, for public routes
+/// that show more to signed-in staff (the authorizer does not run on them), as
+/// [`session_caller`] judges it. `None` for no token, a refused one, or an unreachable
+/// store.
 pub async fn optional_caller(state: &AppState, req: &Request) -> Option<Caller> {
     let token =
         crate::http::header(req.headers(), "authorization").and_then(crate::auth::bearer_token)?;

@@ -4,7 +4,7 @@
 //! recorded.
 
 use api_tests::{json_body, repo_root, Receiver, TestApp};
-use chrono::{Duration, Utc};
+use chrono::{Duration, Timelike, Utc};
 use futures_util::{stream, StreamExt};
 use serde_json::{json, Value};
 use shared::{
@@ -355,4 +355,42 @@ async fn cloudwatch_alarms_from_sns_open_and_resolve_one_alert() {
         .filter_map(|e| e["kind"].as_str())
         .collect();
     assert_eq!(kinds, ["resolved", "insufficient_data", "fired"]);
+}
+
+#[tokio::test]
+async fn an_alert_below_its_threshold_but_not_clear_of_it_stays_open() {
+    let receiver = Receiver::start().await;
+    let app = alerting_app(&receiver, "240").await;
+    record_critical(&app, 7).await;
+    let now = Utc::now();
+    assert_eq!(
+        rules::evaluate(&app.state, now)
+            .await
+            .expect("evaluate")
+            .fired,
+        1
+    );
+    // In the next hour the seven count in proportion to what is left of their hour.
+    let next_hour = now
+        .with_minute(0)
+        .and_then(|t| t.with_second(0))
+        .expect("hour")
+        + Duration::hours(1);
+    // 3.5: under the threshold of 5, over the 2.5 a resolve needs.
+    let hovering = rules::evaluate(&app.state, next_hour + Duration::minutes(30))
+        .await
+        .expect("evaluate");
+    assert_eq!((hovering.fired, hovering.resolved), (0, 0), "{hovering:?}");
+    // 1.75: clear.
+    let clear = rules::evaluate(&app.state, next_hour + Duration::minutes(45))
+        .await
+        .expect("evaluate");
+    assert_eq!(clear.resolved, 1, "{clear:?}");
+    assert_eq!(
+        messages(&receiver),
+        [
+            "[FIRING] critical-errors (database)",
+            "[RESOLVED] critical-errors (database)"
+        ]
+    );
 }

@@ -22,7 +22,8 @@ fn expected(permission: Permission) -> &'static [Role] {
         | Permission::ManageOrders
         | Permission::ViewAnyVendorOrders
         | Permission::ViewPricing
-        | Permission::ViewSystemHealth => &[Helpdesk, Admin, SuperAdmin],
+        | Permission::ViewSystemHealth
+        | Permission::ResolveAlerts => &[Helpdesk, Admin, SuperAdmin],
         Permission::DeleteUsers
         | Permission::ChangeRoles
         | Permission::DeleteOrders
@@ -196,6 +197,16 @@ async fn attempt(app: &TestApp, permission: Permission, actor: Option<&TestUser>
         }
         Permission::ViewVendorOrders => (
             app.call("GET", "/api/vendor/orders", token, None).await,
+            200,
+        ),
+        Permission::ResolveAlerts => (
+            app.call(
+                "POST",
+                "/api/health/alerts",
+                token,
+                Some(json!({ "ids": [uuid::Uuid::new_v4()] })),
+            )
+            .await,
             200,
         ),
         Permission::QuotePrices => (

@@ -89,6 +89,8 @@ pub enum Permission {
     ManageWebhooks,
     /// See the health of every dependency, not only whether the API is up.
     ViewSystemHealth,
+    /// Resolve alerts by hand.
+    ResolveAlerts,
 }
 
 use Role::{Admin, Client, Driver, Helpdesk, SuperAdmin, Vendor};
@@ -127,6 +129,7 @@ pub const PERMISSIONS: &[(Permission, &[Role])] = &[
     (Permission::ManagePricing, ADMINS),
     (Permission::ManageWebhooks, ADMINS),
     (Permission::ViewSystemHealth, STAFF),
+    (Permission::ResolveAlerts, STAFF),
 ];
 
 pub fn allows(role: Role, permission: Permission) -> bool {

@@ -88,6 +88,7 @@ fn parse_record(record: &Value) -> Result<Parsed, String> {
             .and_then(|t| t.threshold)
             .unwrap_or(0.0),
         firing,
+        cleared: !firing,
     };
     match alarm.new_state_value.as_str() {
         "ALARM" => Ok(Parsed::Alarm(seen(true))),

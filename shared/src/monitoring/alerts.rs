@@ -30,8 +30,9 @@ const ALERTS_PK: &str = "ALERTS";
 const EVENTS_PK: &str = "ALERT_EVENTS";
 /// How long alert history is kept.
 const HISTORY_DAYS: i64 = 30;
-/// Timeout of one notification.
-const NOTIFY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+/// Timeout of one notification: the evaluator sends them one after another within its
+/// 60-second run.
+const NOTIFY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(3);
 
 text_enum! {
     /// Whether an alert's condition holds.
@@ -75,6 +76,10 @@ pub struct Alert {
     pub notifications: u64,
     /// A resolved-by-hand alert does not fire again until its condition has cleared.
     pub held_until_clear: bool,
+    /// Bumped by every write, so that two writers (the evaluator and a manual resolve)
+    /// never overwrite each other unseen.
+    #[serde(skip)]
+    pub version: u64,
 }
 
 /// What a source observed for one rule and group key.
@@ -87,6 +92,9 @@ pub struct Observation {
     pub value: f64,
     pub threshold: f64,
     pub firing: bool,
+    /// Low enough for a firing alert to resolve: below its threshold by a margin (rules),
+    /// or back to OK (alarms), so that a value hovering at the threshold does not flap.
+    pub cleared: bool,
 }
 
 /// What [`apply`] did with an observation.
@@ -143,6 +151,7 @@ fn alert_from(item: &HashMap<String, AttributeValue>) -> Option<Alert> {
             .and_then(|v| v.as_bool().ok())
             .copied()
             .unwrap_or(false),
+        version: number(item, "version"),
     })
 }
 
@@ -165,6 +174,7 @@ fn item_of(alert: &Alert) -> HashMap<String, AttributeValue> {
             "notifications".to_owned(),
             n(alert.notifications.to_string()),
         ),
+        ("version".to_owned(), n(alert.version.to_string())),
         (
             "heldUntilClear".to_owned(),
             AttributeValue::Bool(alert.held_until_clear),
@@ -195,16 +205,38 @@ async fn load(state: &AppState, rule: &str, group_key: &str) -> ApiResult<Option
     Ok(found.item().and_then(alert_from))
 }
 
-async fn save(state: &AppState, alert: &Alert) -> ApiResult<()> {
-    state
+/// Writes `alert` as the next version of what was read (`alert.version`), unless someone
+/// else wrote in between: `false` then, and nothing is written.
+async fn save(state: &AppState, alert: &mut Alert) -> ApiResult<bool> {
+    let read = alert.version;
+    alert.version += 1;
+    let put = state
         .dynamodb
         .put_item()
         .table_name(&state.config.resources.app_table)
         .set_item(Some(item_of(alert)))
+        .condition_expression(if read == 0 {
+            "attribute_not_exists(#version) OR #version = :read"
+        } else {
+            "#version = :read"
+        })
+        .expression_attribute_names("#version", "version")
+        .expression_attribute_values(":read", AttributeValue::N(read.to_string()))
         .send()
-        .await
-        .map_err(store_unavailable)?;
-    Ok(())
+        .await;
+    match put {
+        Ok(_) => Ok(true),
+        Err(err)
+            if err
+                .as_service_error()
+                .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
+        {
+            alert.version = read;
+            tracing::info!(rule = %alert.rule, key = %alert.group_key, "alert changed meanwhile; left to the next evaluation");
+            Ok(false)
+        }
+        Err(err) => Err(store_unavailable(err)),
+    }
 }
 
 async fn record_event(state: &AppState, alert: &Alert, kind: AlertEventKind, at: DateTime<Utc>) {
@@ -255,7 +287,7 @@ pub async fn apply(
             // Quiet: a hold set by a manual resolve ends once the condition has cleared.
             if let Some(mut held) = current.filter(|a| a.held_until_clear) {
                 held.held_until_clear = false;
-                save(state, &held).await?;
+                save(state, &mut held).await?;
             }
             return Ok(Transition::Unchanged);
         }
@@ -279,6 +311,8 @@ pub async fn apply(
                 notified_at: None,
                 notifications: 0,
                 held_until_clear: false,
+                // Replaces the last episode's item: the next version of it.
+                version: current.as_ref().map_or(0, |a| a.version),
             },
             Transition::Fired,
         ),
@@ -303,6 +337,14 @@ pub async fn apply(
             };
             (open, transition)
         }
+        (Some(open), false) if !seen.cleared => {
+            // Below the threshold but not clear of it: still open, nothing to send.
+            let mut open = open.clone();
+            open.value = seen.value;
+            open.summary = seen.summary.clone();
+            open.updated_at = stamp(now);
+            (open, Transition::Unchanged)
+        }
         (Some(open), false) => {
             let mut open = open.clone();
             open.status = AlertStatus::Resolved;
@@ -312,6 +354,10 @@ pub async fn apply(
             (open, Transition::Resolved)
         }
     };
+    // The new state first, so that of two writers only one goes on to notify.
+    if !save(state, &mut alert).await? {
+        return Ok(Transition::Unchanged);
+    }
     match transition {
         Transition::Fired if alert.notifications == 0 && current_id == Some(alert.id) => {
             // Opened earlier, but its notification failed: send it again, once more.
@@ -326,9 +372,10 @@ pub async fn apply(
         Transition::Resolved => {
             notify_and_record(state, &mut alert, AlertEventKind::Resolved, true, now).await;
         }
-        Transition::Unchanged | Transition::Held => {}
+        Transition::Unchanged | Transition::Held => return Ok(transition),
     }
-    save(state, &alert).await?;
+    // What the notification did (sent, or to retry).
+    save(state, &mut alert).await?;
     Ok(transition)
 }
 
@@ -342,12 +389,16 @@ async fn notify_and_record(
     record: bool,
     now: DateTime<Utc>,
 ) {
-    if record {
+    // A repeat is history once sent; the rest is history whether or not the send works.
+    if record && kind != AlertEventKind::Repeated {
         record_event(state, alert, kind, now).await;
     }
     match notify(state, alert).await {
         // Without a webhook there is nothing to retry: the alert is on the ops page.
         Ok(()) => {
+            if record && kind == AlertEventKind::Repeated {
+                record_event(state, alert, kind, now).await;
+            }
             alert.notified_at = Some(stamp(now));
             alert.notifications += 1;
         }
@@ -376,6 +427,7 @@ pub async fn note_insufficient_data(state: &AppState, seen: &Observation, now: D
         notified_at: None,
         notifications: 0,
         held_until_clear: false,
+        version: 0,
     };
     record_event(state, &alert, AlertEventKind::InsufficientData, now).await;
 }
@@ -402,7 +454,8 @@ async fn notify(state: &AppState, alert: &Alert) -> Result<(), String> {
         .json(&chat_message(alert))
         .send()
         .await
-        .map_err(|e| crate::error::chain(&e))?;
+        // Without the URL: the webhook's URL is its secret.
+        .map_err(|e| crate::error::chain(&e.without_url()))?;
     if response.status().is_success() {
         Ok(())
     } else {
@@ -507,8 +560,12 @@ pub async fn resolve(state: &AppState, ids: &[Uuid], by: Uuid) -> ApiResult<Vec<
         alert.resolved_by = Some(by.to_string());
         alert.updated_at = stamp(now);
         alert.held_until_clear = true;
+        if !save(state, &mut alert).await? {
+            // The evaluator changed it meanwhile: resolved or re-fired; leave it to it.
+            continue;
+        }
         notify_and_record(state, &mut alert, AlertEventKind::Resolved, true, now).await;
-        save(state, &alert).await?;
+        save(state, &mut alert).await?;
         resolved.push(alert);
     }
     Ok(resolved)

@@ -1,12 +1,13 @@
 //! The error store, in DynamoDB so that it works while the database is down.
 //!
-//! Recording one error ([`record`]) makes three concurrent writes to the app table:
+//! Recording one error ([`record`]) makes four concurrent writes to the app table:
 //!
 //! | item | key (`pk` / `sk`) | holds |
 //! |---|---|---|
 //! | the occurrence | `ERRORS#<hour>` / `<time>#<id>` | everything about this one error; expires after the retention |
 //! | its group | `ERROR_GROUPS` / `<fingerprint>` | count, first and last seen, status; expires a retention after it was last seen |
-//! | the hour's counts | `ERROR_HOURS` / `<hour>` | totals by severity, category, both, and group |
+//! | the hour's counts | `ERROR_HOURS` / `<hour>` | totals by severity, by category, and by both for server-side errors (what the alert rules count) |
+//! | the group's hour | `ERROR_GROUP_HOURS#<hour>` / `<fingerprint>` | the group's occurrences in the hour |
 //!
 //! so that summaries, hourly series, top groups and alert rules read a few small items
 //! per hour, never every occurrence, however many a storm produced. A group marked
@@ -31,6 +32,8 @@ const RECORD_DEADLINE: Duration = Duration::from_millis(500);
 
 pub(crate) const GROUPS_PK: &str = "ERROR_GROUPS";
 pub(crate) const HOURS_PK: &str = "ERROR_HOURS";
+/// `ERROR_GROUP_HOURS#<hour>` / `<fingerprint>`: one group's occurrences in one hour.
+pub(crate) const GROUP_HOURS_PREFIX: &str = "ERROR_GROUP_HOURS#";
 
 /// One error to record, before sanitising.
 #[derive(Debug, Clone)]
@@ -74,9 +77,12 @@ pub fn record(
     report: ErrorReport,
 ) -> Pin<Box<dyn Future<Output = Option<Recorded>> + Send + '_>> {
     Box::pin(async move {
-        state
-            .metrics
-            .error_recorded(report.severity.as_str(), &report.request_id);
+        // The metric the error alarms watch: server-side errors only, as in the rules.
+        if report.origin == Origin::Server {
+            state
+                .metrics
+                .error_recorded(report.severity.as_str(), &report.request_id);
+        }
         let write = try_record(state, report, Utc::now());
         match tokio::time::timeout(RECORD_DEADLINE, write).await {
             Ok(Ok(recorded)) => Some(recorded),
@@ -187,28 +193,58 @@ pub async fn try_record(
         .return_values(ReturnValue::AllOld)
         .send();
 
+    // Errors the server saw count towards the alert rules; what a browser reports does
+    // not (anyone may report, and a report must not page anyone).
+    let alerting = report.origin == Origin::Server;
     let counts = state
         .dynamodb
         .update_item()
         .table_name(table)
         .key("pk", s(HOURS_PK))
         .key("sk", s(&hour))
-        .update_expression(
-            "SET #expiresAt = :expires ADD #total :one, #severity :one, #category :one, #cell :one, #group :one",
-        )
-        .expression_attribute_names("#total", "total")
-        .expression_attribute_names("#expiresAt", "expiresAt")
-        .expression_attribute_names("#severity", severity_counter(report.severity))
-        .expression_attribute_names("#category", category_counter(report.category))
-        .expression_attribute_names("#cell", cell_counter(report.severity, report.category))
-        .expression_attribute_names("#group", group_counter(&fingerprint))
+        .update_expression(if alerting {
+            "SET #expiresAt = :expires ADD #total :one, #severity :one, #category :one, #cell :one"
+        } else {
+            "SET #expiresAt = :expires ADD #total :one, #severity :one, #category :one"
+        })
+        .set_expression_attribute_names(Some(
+            [(
+                "#cell".to_owned(),
+                cell_counter(report.severity, report.category),
+            )]
+            .into_iter()
+            .filter(|_| alerting)
+            .chain([
+                ("#total".to_owned(), "total".to_owned()),
+                ("#expiresAt".to_owned(), "expiresAt".to_owned()),
+                ("#severity".to_owned(), severity_counter(report.severity)),
+                ("#category".to_owned(), category_counter(report.category)),
+            ])
+            .collect(),
+        ))
         .expression_attribute_values(":expires", n(expires))
         .expression_attribute_values(":one", n(1))
         .send();
 
-    let (put, group, counts) = tokio::join!(put, group, counts);
+    // Per group and hour in an item of its own: however many groups an hour sees, no
+    // item grows past what one group needs.
+    let group_hour = state
+        .dynamodb
+        .update_item()
+        .table_name(table)
+        .key("pk", s(&format!("{GROUP_HOURS_PREFIX}{hour}")))
+        .key("sk", s(&fingerprint))
+        .update_expression("SET #expiresAt = :expires ADD #count :one")
+        .expression_attribute_names("#expiresAt", "expiresAt")
+        .expression_attribute_names("#count", "occurrences")
+        .expression_attribute_values(":expires", n(expires))
+        .expression_attribute_values(":one", n(1))
+        .send();
+
+    let (put, group, counts, group_hour) = tokio::join!(put, group, counts, group_hour);
     put?;
     counts?;
+    group_hour?;
     let before = group?.attributes.unwrap_or_default();
     let new_group = !before.contains_key("firstSeen");
     let regression = before
@@ -300,8 +336,4 @@ pub(crate) fn category_counter(category: Category) -> String {
 /// Errors of one severity in one category: what the alert rules count.
 pub(crate) fn cell_counter(severity: Severity, category: Category) -> String {
     format!("cell_{}_{}", severity.as_str(), category.as_str())
-}
-
-pub(crate) fn group_counter(fingerprint: &str) -> String {
-    format!("group_{fingerprint}")
 }

@@ -1,8 +1,8 @@
 //! What the error store shows operations (`GET /api/health/errors`): totals by severity
 //! and category over a window, the hourly series, the groups seen most in it and the
-//! latest occurrences. Everything comes from the hour items and the groups, plus one
-//! query per hour for the latest occurrences, so a storm of errors costs no more to show
-//! than a quiet day.
+//! latest occurrences. Everything comes from the hour items, the groups' hour items and
+//! the groups, plus one query per hour for the latest occurrences, so a storm of errors
+//! costs no more to show than a quiet day.
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -13,7 +13,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use super::{
-    errors::{hour_key, GROUPS_PK, HOURS_PK},
+    errors::{hour_key, GROUPS_PK, GROUP_HOURS_PREFIX, HOURS_PK},
     Category, Severity,
 };
 use crate::{error::FieldError, ApiError, ApiResult, AppState};
@@ -115,9 +115,8 @@ pub(crate) struct HourItem {
     pub total: u64,
     pub severity: HashMap<String, u64>,
     pub category: HashMap<String, u64>,
-    /// By `<SEVERITY>_<category>`.
+    /// Server-side errors by `<SEVERITY>_<category>`.
     pub cells: HashMap<String, u64>,
-    pub groups: HashMap<String, u64>,
 }
 
 pub(crate) fn store_unavailable(err: impl Into<crate::error::BoxError>) -> ApiError {
@@ -180,8 +179,6 @@ pub(crate) async fn hour_items(
                     hour.category.insert(category.to_owned(), count);
                 } else if let Some(cell) = name.strip_prefix("cell_") {
                     hour.cells.insert(cell.to_owned(), count);
-                } else if let Some(group) = name.strip_prefix("group_") {
-                    hour.groups.insert(group.to_owned(), count);
                 }
             }
             hour
@@ -199,20 +196,45 @@ fn add_counts(into: &mut BTreeMap<&'static str, u64>, counts: &HashMap<String, u
     }
 }
 
-/// How many errors each group had in `window`, most first.
-pub async fn group_counts(
-    state: &AppState,
-    window: Window,
-    now: DateTime<Utc>,
-) -> ApiResult<Vec<(String, u64)>> {
-    let hours = hour_items(state, window, now).await?;
-    Ok(sum_groups(&hours))
+/// Hours queried at once for their groups.
+const HOURS_AT_ONCE: usize = 24;
+
+/// How many errors each group had in the hours `with_errors`, most first.
+async fn group_counts(state: &AppState, with_errors: &[&str]) -> ApiResult<Vec<(String, u64)>> {
+    let mut per_hour = Vec::new();
+    for hours in with_errors.chunks(HOURS_AT_ONCE) {
+        let pages = join_all(hours.iter().map(|hour| {
+            state
+                .dynamodb
+                .query()
+                .table_name(&state.config.resources.app_table)
+                .key_condition_expression("pk = :pk")
+                .expression_attribute_values(
+                    ":pk",
+                    AttributeValue::S(format!("{GROUP_HOURS_PREFIX}{hour}")),
+                )
+                .into_paginator()
+                .items()
+                .send()
+                .collect::<Result<Vec<_>, _>>()
+        }))
+        .await;
+        for items in pages {
+            let counts: HashMap<String, u64> = items
+                .map_err(store_unavailable)?
+                .iter()
+                .map(|item| (text(item, "sk"), number(item, "occurrences")))
+                .collect();
+            per_hour.push(counts);
+        }
+    }
+    Ok(sum_groups(&per_hour))
 }
 
-fn sum_groups(hours: &[HourItem]) -> Vec<(String, u64)> {
+fn sum_groups(hours: &[HashMap<String, u64>]) -> Vec<(String, u64)> {
     let mut counts: HashMap<&str, u64> = HashMap::new();
     for hour in hours {
-        for (group, count) in &hour.groups {
+        for (group, count) in hour {
             *counts.entry(group).or_default() += count;
         }
     }
@@ -318,13 +340,13 @@ pub async fn overview(state: &AppState, window: Window) -> ApiResult<ErrorOvervi
             by_severity,
         });
     }
-    let groups = sum_groups(&hours);
-    summary.groups = groups.len();
     let with_errors: Vec<&str> = hours
         .iter()
         .filter(|h| h.total > 0)
         .map(|h| h.hour.as_str())
         .collect();
+    let groups = group_counts(state, &with_errors).await?;
+    summary.groups = groups.len();
     let top = join_all(
         groups
             .iter()
@@ -383,9 +405,8 @@ mod tests {
 
     #[test]
     fn group_counts_add_up_across_hours() {
-        let hour = |groups: &[(&str, u64)]| HourItem {
-            groups: groups.iter().map(|(g, c)| ((*g).to_owned(), *c)).collect(),
-            ..HourItem::default()
+        let hour = |groups: &[(&str, u64)]| -> HashMap<String, u64> {
+            groups.iter().map(|(g, c)| ((*g).to_owned(), *c)).collect()
         };
         let counts = sum_groups(&[hour(&[("a", 2), ("b", 5)]), hour(&[("a", 4)])]);
         assert_eq!(counts, vec![("a".to_owned(), 6), ("b".to_owned(), 5)]);

@@ -38,6 +38,9 @@ pub const RULES: &[Rule] = &[
     },
 ];
 
+/// A firing alert resolves once its value is at most this share of the threshold.
+const RESOLVE_BELOW: f64 = 0.5;
+
 /// What one evaluation did.
 #[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
 #[serde(rename_all = "camelCase")]
@@ -88,6 +91,7 @@ pub async fn observe(state: &AppState, now: DateTime<Utc>) -> ApiResult<Vec<Obse
                 value,
                 threshold: rule.threshold,
                 firing: value > rule.threshold,
+                cleared: value <= rule.threshold * RESOLVE_BELOW,
             });
         }
     }

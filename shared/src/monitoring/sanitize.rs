@@ -51,14 +51,26 @@ pub fn is_secret_key(key: &str) -> bool {
     SECRET_KEY_PARTS.iter().any(|part| key.contains(part)) || SECRET_KEYS.contains(&key.as_str())
 }
 
+/// Names that mark the value after them as a secret in free text.
+const SECRET_NAMES: &str = r"[a-z_-]*(?:password|passwd|secret|token|key|sig|signature|code|authorization|cookie|credential)[a-z_-]*";
+
 #[allow(clippy::unwrap_used)] // fixed patterns, checked by the tests
+static QUOTED_SECRET_ASSIGNMENT: LazyLock<Regex> = LazyLock::new(|| {
+    // `"password": "correct horse battery staple"`: the whole quoted value.
+    Regex::new(&format!(r#"(?i)\b({SECRET_NAMES}"?\s*[:=]\s*")([^"]*)""#)).unwrap()
+});
+#[allow(clippy::unwrap_used)]
 static SECRET_ASSIGNMENT: LazyLock<Regex> = LazyLock::new(|| {
-    // `password=…`, `"token": "…"`, `api_key: …` inside text.
-    Regex::new(
-        r#"(?i)\b((?:[a-z_-]*(?:password|passwd|secret|token|api[_-]?key|access[_-]?key|authorization|cookie|credential)[a-z_-]*)"?\s*[:=]\s*"?)([^\s"',;&]+)"#,
-    )
+    // `password=…`, `token: …`, `api_key=…` inside text.
+    Regex::new(&format!(
+        r#"(?i)\b({SECRET_NAMES}"?\s*[:=]\s*"?)([^\s"',;&]+)"#
+    ))
     .unwrap()
 });
+#[allow(clippy::unwrap_used)]
+static URL_CREDENTIALS: LazyLock<Regex> =
+    // `scheme://user:password@host`, whatever the host.
+    LazyLock::new(|| Regex::new(r"://[^/\s:@]+:[^/\s@]+@").unwrap());
 #[allow(clippy::unwrap_used)]
 static BEARER: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"(?i)\b(bearer|basic)\s+[A-Za-z0-9._~+/=-]+").unwrap());
@@ -84,7 +96,16 @@ pub fn text(text: &str) -> String {
     // Bearer first: its scheme word would otherwise be taken for the secret itself.
     let out = BEARER.replace_all(&cut, |c: &Captures| format!("{} {REDACTED}", &c[1]));
     let out = JWT.replace_all(&out, REDACTED);
-    let out = SECRET_ASSIGNMENT.replace_all(&out, |c: &Captures| format!("{}{REDACTED}", &c[1]));
+    let out = URL_CREDENTIALS.replace_all(&out, format!("://{REDACTED}@").as_str());
+    let out =
+        QUOTED_SECRET_ASSIGNMENT.replace_all(&out, |c: &Captures| format!("{}{REDACTED}\"", &c[1]));
+    let out = SECRET_ASSIGNMENT.replace_all(&out, |c: &Captures| {
+        if c[2].starts_with(REDACTED) {
+            c[0].to_owned()
+        } else {
+            format!("{}{REDACTED}", &c[1])
+        }
+    });
     let out = EMAIL.replace_all(&out, "[email]");
     let out = CARD.replace_all(&out, |c: &Captures| {
         let digits: Vec<u32> = c[0].chars().filter_map(|d| d.to_digit(10)).collect();
