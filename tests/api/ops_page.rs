@@ -89,6 +89,25 @@ async fn until(browser: &Client, what: &str, script: &str) {
     }
 }
 
+/// Fills the sign-in form and submits it.
+async fn sign_in(browser: &Client, email: &str, password: &str) {
+    for (field, text) in [("#email", email), ("#password", password)] {
+        let input = browser
+            .find(Locator::Css(field))
+            .await
+            .unwrap_or_else(|_| panic!("{field} on the page"));
+        input.clear().await.expect("clear");
+        input.send_keys(text).await.expect("type");
+    }
+    browser
+        .find(Locator::Css("#signin-button"))
+        .await
+        .expect("the sign-in button")
+        .click()
+        .await
+        .expect("sign in");
+}
+
 async fn text_of(browser: &Client, css: &str) -> String {
     browser
         .find(Locator::Css(css))
@@ -130,27 +149,7 @@ async fn staff_sign_in_see_the_dashboard_and_resolve_an_alert() {
     let driver = Driver::start().await;
     let browser = driver.browser().await;
     browser.goto(&app.url("/ops")).await.expect("open the page");
-    browser
-        .find(Locator::Css("#email"))
-        .await
-        .expect("email field")
-        .send_keys(&staff.email)
-        .await
-        .expect("type");
-    browser
-        .find(Locator::Css("#password"))
-        .await
-        .expect("password field")
-        .send_keys(&staff.password)
-        .await
-        .expect("type");
-    browser
-        .find(Locator::Css("#signin-button"))
-        .await
-        .expect("button")
-        .click()
-        .await
-        .expect("sign in");
+    sign_in(&browser, &staff.email, &staff.password).await;
     until(
         &browser,
         "its first refresh",
@@ -263,22 +262,7 @@ async fn a_wrong_password_or_a_client_account_gets_no_dashboard() {
             "this page is for staff",
         ),
     ] {
-        let email_field = browser.find(Locator::Css("#email")).await.expect("email");
-        email_field.clear().await.expect("clear");
-        email_field.send_keys(email).await.expect("type");
-        let password_field = browser
-            .find(Locator::Css("#password"))
-            .await
-            .expect("password");
-        password_field.clear().await.expect("clear");
-        password_field.send_keys(password).await.expect("type");
-        browser
-            .find(Locator::Css("#signin-button"))
-            .await
-            .expect("button")
-            .click()
-            .await
-            .expect("sign in");
+        sign_in(&browser, email, password).await;
         until(
             &browser,
             says,

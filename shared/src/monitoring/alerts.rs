@@ -109,6 +109,31 @@ pub enum Transition {
     Held,
 }
 
+impl Alert {
+    /// An alert of what `seen` says, as of `now`, never notified (its id is nil until it
+    /// is given one).
+    fn seen(seen: &Observation, status: AlertStatus, now: DateTime<Utc>) -> Self {
+        Self {
+            id: Uuid::nil(),
+            rule: seen.rule.clone(),
+            group_key: seen.group_key.clone(),
+            status,
+            severity: seen.severity,
+            summary: seen.summary.clone(),
+            value: seen.value,
+            threshold: seen.threshold,
+            starts_at: stamp(now),
+            updated_at: stamp(now),
+            resolved_at: None,
+            resolved_by: None,
+            notified_at: None,
+            notifications: 0,
+            held_until_clear: false,
+            version: 0,
+        }
+    }
+}
+
 fn stamp(at: DateTime<Utc>) -> String {
     at.to_rfc3339_opts(SecondsFormat::Millis, true)
 }
@@ -297,22 +322,9 @@ pub async fn apply(
         (None, true) => (
             Alert {
                 id: Uuid::new_v4(),
-                rule: seen.rule.clone(),
-                group_key: seen.group_key.clone(),
-                status: AlertStatus::Firing,
-                severity: seen.severity,
-                summary: seen.summary.clone(),
-                value: seen.value,
-                threshold: seen.threshold,
-                starts_at: stamp(now),
-                updated_at: stamp(now),
-                resolved_at: None,
-                resolved_by: None,
-                notified_at: None,
-                notifications: 0,
-                held_until_clear: false,
                 // Replaces the last episode's item: the next version of it.
                 version: current.as_ref().map_or(0, |a| a.version),
+                ..Alert::seen(seen, AlertStatus::Firing, now)
             },
             Transition::Fired,
         ),
@@ -411,24 +423,7 @@ async fn notify_and_record(
 
 /// Records a CloudWatch alarm that has no data: no alert changes.
 pub async fn note_insufficient_data(state: &AppState, seen: &Observation, now: DateTime<Utc>) {
-    let alert = Alert {
-        id: Uuid::nil(),
-        rule: seen.rule.clone(),
-        group_key: seen.group_key.clone(),
-        status: AlertStatus::Resolved,
-        severity: seen.severity,
-        summary: seen.summary.clone(),
-        value: seen.value,
-        threshold: seen.threshold,
-        starts_at: stamp(now),
-        updated_at: stamp(now),
-        resolved_at: None,
-        resolved_by: None,
-        notified_at: None,
-        notifications: 0,
-        held_until_clear: false,
-        version: 0,
-    };
+    let alert = Alert::seen(seen, AlertStatus::Resolved, now);
     record_event(state, &alert, AlertEventKind::InsufficientData, now).await;
 }
 
