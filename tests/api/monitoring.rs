@@ -2,7 +2,7 @@
 //! sanitised records grouped by fingerprint, shown by `GET /api/health/errors`, and all
 //! of it works while the database is down.
 
-use api_tests::{json_body, TestApp};
+use api_tests::{error_fields, json_body, TestApp};
 use futures_util::{stream, StreamExt};
 use serde_json::{json, Value};
 use shared::{
@@ -271,13 +271,7 @@ async fn bad_client_reports_are_refused_with_clear_errors() {
     assert_eq!(invalid.status(), 400);
     let body = json_body(invalid).await;
     assert_eq!(body["error"]["code"], "validation_failed");
-    let fields: Vec<&str> = body["error"]["details"]
-        .as_array()
-        .expect("details")
-        .iter()
-        .filter_map(|d| d["field"].as_str())
-        .collect();
-    assert_eq!(fields, ["message", "severity", "context"]);
+    assert_eq!(error_fields(&body), ["message", "severity", "context"]);
 
     let huge = json!({"message": "x", "stack": "y".repeat(20_000)});
     let response = app.call("POST", "/api/errors", None, Some(huge)).await;

@@ -490,6 +490,19 @@ pub fn catering_body(headcount: i64) -> Value {
     })
 }
 
+/// The fields a validation error names, in order (`error.details[].field`).
+pub fn error_fields(body: &Value) -> Vec<String> {
+    body["error"]["details"]
+        .as_array()
+        .map(|details| {
+            details
+                .iter()
+                .filter_map(|d| d["field"].as_str().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
 /// Reads a response as JSON, failing the test with the body when it is not JSON.
 pub async fn json_body(response: reqwest::Response) -> serde_json::Value {
     let status = response.status();

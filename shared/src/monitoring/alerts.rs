@@ -21,7 +21,7 @@ use serde_json::{json, Value};
 use uuid::Uuid;
 
 use super::{
-    overview::{number, store_unavailable, text},
+    overview::{number, partition, store_unavailable, text},
     Severity,
 };
 use crate::{outbox::destination, text_enum::text_enum, ApiError, ApiResult, AppState};
@@ -483,18 +483,7 @@ pub fn chat_message(alert: &Alert) -> Value {
 
 /// Every stored alert (one per rule and group key), firing first, newest first.
 pub async fn all(state: &AppState) -> ApiResult<Vec<Alert>> {
-    let items = state
-        .dynamodb
-        .query()
-        .table_name(&state.config.resources.app_table)
-        .key_condition_expression("pk = :pk")
-        .expression_attribute_values(":pk", AttributeValue::S(ALERTS_PK.to_owned()))
-        .into_paginator()
-        .items()
-        .send()
-        .collect::<Result<Vec<_>, _>>()
-        .await
-        .map_err(store_unavailable)?;
+    let items = partition(state, ALERTS_PK.to_owned()).await?;
     let mut alerts: Vec<Alert> = items.iter().filter_map(alert_from).collect();
     alerts.sort_by(|a, b| {
         (a.status != AlertStatus::Firing)

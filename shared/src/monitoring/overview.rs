@@ -125,6 +125,25 @@ pub(crate) fn store_unavailable(err: impl Into<crate::error::BoxError>) -> ApiEr
         .with_source(err)
 }
 
+/// Every item of the partition `pk`, all pages.
+pub(crate) async fn partition(
+    state: &AppState,
+    pk: String,
+) -> ApiResult<Vec<HashMap<String, AttributeValue>>> {
+    state
+        .dynamodb
+        .query()
+        .table_name(&state.config.resources.app_table)
+        .key_condition_expression("pk = :pk")
+        .expression_attribute_values(":pk", AttributeValue::S(pk))
+        .into_paginator()
+        .items()
+        .send()
+        .collect::<Result<Vec<_>, _>>()
+        .await
+        .map_err(store_unavailable)
+}
+
 pub(crate) fn number(item: &HashMap<String, AttributeValue>, name: &str) -> u64 {
     item.get(name)
         .and_then(|v| v.as_n().ok())
@@ -203,25 +222,14 @@ const HOURS_AT_ONCE: usize = 24;
 async fn group_counts(state: &AppState, with_errors: &[&str]) -> ApiResult<Vec<(String, u64)>> {
     let mut per_hour = Vec::new();
     for hours in with_errors.chunks(HOURS_AT_ONCE) {
-        let pages = join_all(hours.iter().map(|hour| {
-            state
-                .dynamodb
-                .query()
-                .table_name(&state.config.resources.app_table)
-                .key_condition_expression("pk = :pk")
-                .expression_attribute_values(
-                    ":pk",
-                    AttributeValue::S(format!("{GROUP_HOURS_PREFIX}{hour}")),
-                )
-                .into_paginator()
-                .items()
-                .send()
-                .collect::<Result<Vec<_>, _>>()
-        }))
+        let pages = join_all(
+            hours
+                .iter()
+                .map(|hour| partition(state, format!("{GROUP_HOURS_PREFIX}{hour}"))),
+        )
         .await;
         for items in pages {
-            let counts: HashMap<String, u64> = items
-                .map_err(store_unavailable)?
+            let counts: HashMap<String, u64> = items?
                 .iter()
                 .map(|item| (text(item, "sk"), number(item, "occurrences")))
                 .collect();
