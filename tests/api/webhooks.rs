@@ -607,7 +607,7 @@ async fn the_local_gateway_relays_in_the_background() {
     partner_with_webhook(&app, &receiver, false).await;
     let admin = app.user(Role::Admin).await;
     let order_id = drafted_and_confirmed(&app).await;
-    let relay_loop = local_stack::relay_loop::spawn(app.state.clone(), Duration::from_millis(100));
+    let relay_loop = local_stack::schedule::relay(app.state.clone(), Duration::from_millis(100));
     move_to(&app, &admin, &order_id, "ASSIGNED").await;
     let deadline = Instant::now() + Duration::from_secs(5);
     while receiver.received().is_empty() && Instant::now() < deadline {

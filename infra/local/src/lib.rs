@@ -7,15 +7,16 @@
 //! - [`metrics`] does what CloudWatch Logs does with the functions' metric lines.
 //! - [`provision`] creates the template's DynamoDB table and buckets in the AWS emulator.
 //! - [`seed`] loads demo data for local runs.
-//! - [`relay_loop`] delivers outbox messages in the background, like the schedule in AWS.
+//! - [`schedule`] runs the scheduled ops jobs in the background (the outbox relay, the
+//!   alert evaluator), as EventBridge does in AWS.
 //!
 //! The PostgreSQL and emulator processes themselves are started by `infra/local/stack.sh`.
 
 pub mod gateway;
 pub mod metrics;
 pub mod provision;
-pub mod relay_loop;
 pub mod router;
+pub mod schedule;
 pub mod seed;
 pub mod template;
 

@@ -58,10 +58,11 @@ async fn run(args: Vec<String>) -> Result<(), BoxError> {
                 PathBuf::from(flag("--template").unwrap_or_else(|| "template.yaml".into()));
             let gateway = Arc::new(Gateway::from_template(&template, state)?);
             gateway.state().db.warm_up().await;
-            let _relay = local_stack::relay_loop::spawn(
+            let _relay = local_stack::schedule::relay(
                 gateway.state().clone(),
                 std::time::Duration::from_secs(1),
             );
+            let _alerts = local_stack::schedule::alert_evaluator(gateway.state().clone());
             let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?;
             tracing::info!(
                 address = %listener.local_addr()?,

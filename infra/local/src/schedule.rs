@@ -1,0 +1,58 @@
+//! Runs the ops jobs EventBridge schedules in AWS in the background of the local
+//! gateway: the outbox relay every second (in AWS every minute, plus post-commit
+//! invokes) and the alert evaluator every minute.
+
+use std::time::Duration;
+
+use shared::{
+    runtime::{handle_event, EventHandler, JobLog},
+    AppState,
+};
+
+/// Runs `job` every `every` until the handle is aborted or the runtime stops.
+pub fn every(
+    state: AppState,
+    job: &'static str,
+    handler: EventHandler,
+    every: Duration,
+) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut ticks = tokio::time::interval(every);
+        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            ticks.tick().await;
+            // Failures are logged by handle_event; the next tick tries again. Runs that
+            // change something log their own line, so idle ticks stay quiet.
+            let request_id = uuid::Uuid::new_v4().to_string();
+            let _ = handle_event(
+                &state,
+                job,
+                &request_id,
+                handler,
+                serde_json::json!({}),
+                JobLog::FailuresOnly,
+            )
+            .await;
+        }
+    })
+}
+
+/// The outbox relay, every `period`.
+pub fn relay(state: AppState, period: Duration) -> tokio::task::JoinHandle<()> {
+    every(
+        state,
+        "outbox-relay",
+        functions::outbox_relay::FUNCTION.handler,
+        period,
+    )
+}
+
+/// The alert evaluator, every minute as in AWS.
+pub fn alert_evaluator(state: AppState) -> tokio::task::JoinHandle<()> {
+    every(
+        state,
+        "alert-evaluator",
+        functions::alert_evaluator::FUNCTION.handler,
+        Duration::from_secs(60),
+    )
+}
