@@ -23,7 +23,8 @@ async fn overview(app: &TestApp, token: &str, window: &str) -> Value {
     json_body(response).await
 }
 
-/// Every item the error store wrote, as text.
+/// Every item the error store wrote, as text. Each must expire: the retention (30 days
+/// by default) from now.
 async fn stored_errors(app: &TestApp) -> String {
     let items = app
         .state
@@ -44,6 +45,16 @@ async fn stored_errors(app: &TestApp) -> String {
             .cloned()
             .unwrap_or_default();
         if pk.starts_with("ERROR") {
+            let expires: i64 = item
+                .get("expiresAt")
+                .and_then(|v| v.as_n().ok())
+                .and_then(|n| n.parse().ok())
+                .unwrap_or_else(|| panic!("{pk} has no expiresAt"));
+            let in_days = (expires - chrono::Utc::now().timestamp()) as f64 / 86_400.0;
+            assert!(
+                (29.9..=30.1).contains(&in_days),
+                "{pk} expires in {in_days} days"
+            );
             text.push_str(&format!("{item:?}\n"));
         }
     }
