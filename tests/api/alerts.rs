@@ -394,3 +394,35 @@ async fn an_alert_below_its_threshold_but_not_clear_of_it_stays_open() {
         ]
     );
 }
+
+#[tokio::test]
+async fn a_failed_resolve_notification_is_sent_again() {
+    let receiver = Receiver::start().await;
+    // The firing message goes through, the first resolve message fails.
+    receiver.answer_with(&[200, 500]);
+    let app = alerting_app(&receiver, "240").await;
+    record_critical(&app, 10).await;
+    let now = Utc::now();
+    rules::evaluate(&app.state, now).await.expect("evaluate");
+    let resolved = rules::evaluate(&app.state, now + Duration::hours(2))
+        .await
+        .expect("evaluate");
+    assert_eq!(resolved.resolved, 1);
+    assert_eq!(receiver.received().len(), 2);
+    rules::evaluate(&app.state, now + Duration::hours(2) + Duration::minutes(1))
+        .await
+        .expect("evaluate");
+    assert_eq!(
+        messages(&receiver),
+        [
+            "[FIRING] critical-errors (database)",
+            "[RESOLVED] critical-errors (database)",
+            "[RESOLVED] critical-errors (database)",
+        ]
+    );
+    // Sent: nothing more after that.
+    rules::evaluate(&app.state, now + Duration::hours(2) + Duration::minutes(2))
+        .await
+        .expect("evaluate");
+    assert_eq!(receiver.received().len(), 3);
+}

@@ -76,6 +76,9 @@ pub struct Alert {
     pub notifications: u64,
     /// A resolved-by-hand alert does not fire again until its condition has cleared.
     pub held_until_clear: bool,
+    /// Resolved, but the resolve notification has not gone out yet: the next evaluation
+    /// of its rule sends it again.
+    pub resolve_unsent: bool,
     /// Bumped by every write, so that two writers (the evaluator and a manual resolve)
     /// never overwrite each other unseen.
     #[serde(skip)]
@@ -129,6 +132,7 @@ impl Alert {
             notified_at: None,
             notifications: 0,
             held_until_clear: false,
+            resolve_unsent: false,
             version: 0,
         }
     }
@@ -176,6 +180,11 @@ fn alert_from(item: &HashMap<String, AttributeValue>) -> Option<Alert> {
             .and_then(|v| v.as_bool().ok())
             .copied()
             .unwrap_or(false),
+        resolve_unsent: item
+            .get("resolveUnsent")
+            .and_then(|v| v.as_bool().ok())
+            .copied()
+            .unwrap_or(false),
         version: number(item, "version"),
     })
 }
@@ -203,6 +212,10 @@ fn item_of(alert: &Alert) -> HashMap<String, AttributeValue> {
         (
             "heldUntilClear".to_owned(),
             AttributeValue::Bool(alert.held_until_clear),
+        ),
+        (
+            "resolveUnsent".to_owned(),
+            AttributeValue::Bool(alert.resolve_unsent),
         ),
     ]);
     for (name, value) in [
@@ -309,10 +322,15 @@ pub async fn apply(
     let repeat = state.config.monitoring.alert_repeat_interval;
     let (mut alert, transition) = match (firing, seen.firing) {
         (None, false) => {
-            // Quiet: a hold set by a manual resolve ends once the condition has cleared.
-            if let Some(mut held) = current.filter(|a| a.held_until_clear) {
-                held.held_until_clear = false;
-                save(state, &mut held).await?;
+            // Quiet: a hold set by a manual resolve ends once the condition has cleared,
+            // and a resolve notification that failed is sent again.
+            if let Some(mut quiet) = current.filter(|a| a.held_until_clear || a.resolve_unsent) {
+                quiet.held_until_clear = false;
+                if quiet.resolve_unsent {
+                    notify_and_record(state, &mut quiet, AlertEventKind::Resolved, false, now)
+                        .await;
+                }
+                save(state, &mut quiet).await?;
             }
             return Ok(Transition::Unchanged);
         }
@@ -413,10 +431,12 @@ async fn notify_and_record(
             }
             alert.notified_at = Some(stamp(now));
             alert.notifications += 1;
+            alert.resolve_unsent = false;
         }
         Err(reason) => {
             tracing::error!(alert = %alert.id, rule = %alert.rule, %reason, "alert notification failed");
             record_event(state, alert, AlertEventKind::NotificationFailed, now).await;
+            alert.resolve_unsent = kind == AlertEventKind::Resolved;
         }
     }
 }
