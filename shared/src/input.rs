@@ -63,7 +63,7 @@ pub enum Lines {
 /// Characters that reorder the text around them when displayed (U+202E and friends).
 /// Names and notes never need them, and they make an order, an account or a log line
 /// read differently from what it holds.
-fn is_bidi_control(c: char) -> bool {
+pub(crate) fn is_bidi_control(c: char) -> bool {
     matches!(c, '\u{061C}' | '\u{200E}' | '\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
 }
 

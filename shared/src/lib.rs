@@ -18,7 +18,8 @@
 //!   refresh and the authorizer's decision.
 //! - [`ratelimit`]: per-identity budgets in DynamoDB; [`idempotency`]: Idempotency-Key
 //!   handling for creates.
-//! - [`users`]: accounts and what staff do with them; [`drivers`]: driver records.
+//! - [`users`]: accounts and what staff do with them; [`drivers`]: driver records;
+//!   [`uploads`]: what files may be uploaded and under which keys.
 //! - [`geo`]: geocoding and distances (offline ZIP centroids, or Google);
 //!   [`addresses`]: address validation, geocoding, storage and address books.
 //! - [`pricing`]: the delivery-fee engine over versioned configurations.
@@ -64,6 +65,7 @@ pub mod state;
 pub mod telemetry;
 mod text_enum;
 pub mod tls;
+pub mod uploads;
 pub mod users;
 
 pub use error::{ApiError, ApiResult};
