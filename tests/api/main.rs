@@ -19,5 +19,6 @@ mod rbac;
 mod review_fixes;
 mod security;
 mod structure;
+mod uploads;
 mod wave1_review;
 mod webhooks;

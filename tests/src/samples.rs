@@ -38,6 +38,7 @@ pub const SAMPLE_OUTCOMES: &[(&str, u16)] = &[
     ("admin-logs", 200),
     ("admin-webhook-retry", 404),
     ("errors-report", 202),
+    ("file-upload-signed-url", 200),
     ("health-errors", 401),
     ("health-alerts", 401),
     ("health-database", 200),

@@ -1,7 +1,27 @@
 //! File uploads: S3 holds the bytes, PostgreSQL who owns each file and what it belongs to.
 //!
 //! - [`policy`]: what may be uploaded (kinds, names, sizes) and the keys objects get.
+//! - [`sign`]: issuing an upload (a `PENDING` row and a presigned PUT).
 //!
-//! (The routes, ownership checks and the cleanup job build on this: issue 18.)
+//! (Completion, reads, deletion and the cleanup job build on this: issue 18.)
 
 pub mod policy;
+pub mod sign;
+
+use crate::text_enum::text_enum;
+
+text_enum! {
+    /// What a file is attached to.
+    pub enum EntityType("entity type") {
+        Order = "order",
+        User = "user",
+    }
+}
+
+text_enum! {
+    /// Where an upload stands: issued but not checked, or checked and in use.
+    pub enum UploadStatus("upload status") {
+        Pending = "PENDING",
+        Active = "ACTIVE",
+    }
+}

@@ -1,0 +1,185 @@
+//! Issuing uploads: a presigned PUT against the local S3 emulator for a checked file the
+//! caller may attach, and clear 4xx answers that leave no row for everything else.
+
+use api_tests::{catering_body, error_fields, json_body, TestApp, TestUser};
+use serde_json::{json, Value};
+use shared::auth::Role;
+
+async fn order_of(app: &TestApp, owner: &TestUser) -> String {
+    let response = app
+        .call(
+            "POST",
+            "/api/catering-requests",
+            Some(&owner.token),
+            Some(catering_body(20)),
+        )
+        .await;
+    assert_eq!(response.status(), 201);
+    json_body(response).await["order"]["id"]
+        .as_str()
+        .expect("order id")
+        .to_owned()
+}
+
+fn request(entity_type: &str, entity_id: &str) -> Value {
+    json!({
+        "fileName": "proof.jpg",
+        "fileType": "image/jpeg",
+        "fileSize": 11,
+        "category": "POD",
+        "entityType": entity_type,
+        "entityId": entity_id,
+    })
+}
+
+#[tokio::test]
+async fn a_checked_file_is_put_through_its_presigned_url() {
+    let app = TestApp::spawn().await;
+    let client = app.user(Role::Client).await;
+    let order = order_of(&app, &client).await;
+    let response = app
+        .call(
+            "POST",
+            "/api/file-uploads/signed-url",
+            Some(&client.token),
+            Some(request("order", &order)),
+        )
+        .await;
+    assert_eq!(response.status(), 200);
+    let signed = json_body(response).await;
+    let path = signed["path"].as_str().expect("path");
+    let upload_id = signed["uploadId"].as_str().expect("id");
+    assert_eq!(
+        path,
+        format!("order/{order}/{upload_id}.jpg"),
+        "the server's key"
+    );
+
+    let mut put = reqwest::Client::new().put(signed["signedUrl"].as_str().expect("url"));
+    for (name, value) in signed["headers"].as_object().expect("headers") {
+        put = put.header(name, value.as_str().expect("header"));
+    }
+    let uploaded = put.body("jpeg-bytes!").send().await.expect("put");
+    assert!(uploaded.status().is_success(), "{}", uploaded.status());
+    let stored = app
+        .state
+        .s3
+        .get_object()
+        .bucket(&app.state.config.resources.uploads_bucket)
+        .key(path)
+        .send()
+        .await
+        .expect("the object");
+    assert_eq!(stored.content_type(), Some("image/jpeg"));
+    let bytes = stored.body.collect().await.expect("body").into_bytes();
+    assert_eq!(&bytes[..], b"jpeg-bytes!");
+    assert_eq!(
+        app.count(
+            "SELECT count(*) FROM file_uploads WHERE status = 'PENDING' AND entity_type = 'order'"
+        )
+        .await,
+        1,
+        "pending until completed"
+    );
+}
+
+#[tokio::test]
+async fn bad_files_and_foreign_entities_are_refused_and_leave_nothing() {
+    let app = TestApp::spawn().await;
+    let client = app.user(Role::Client).await;
+    let other = app.user(Role::Client).await;
+    let others_order = order_of(&app, &other).await;
+    let own = client.id.to_string();
+    let with = |changes: Value| {
+        let mut body = request("user", &own);
+        for (k, v) in changes.as_object().expect("object") {
+            body[k] = v.clone();
+        }
+        body
+    };
+    let refused: Vec<(Value, u16, &str)> = vec![
+        (
+            with(json!({"fileName": "../../etc/passwd.jpg"})),
+            400,
+            "fileName",
+        ),
+        (
+            with(
+                json!({"fileName": "a.exe", "fileType": "application/pdf", "category": "DOCUMENT"}),
+            ),
+            400,
+            "fileName",
+        ),
+        (
+            with(json!({"fileName": "a.html", "fileType": "text/html"})),
+            400,
+            "fileType",
+        ),
+        (
+            with(json!({"fileSize": 5 * 1024 * 1024 + 1})),
+            400,
+            "fileSize",
+        ),
+        (
+            with(json!({"fileName": "a.pdf", "fileType": "application/pdf"})),
+            400,
+            "fileType",
+        ),
+        (with(json!({"category": "SELFIE"})), 400, "category"),
+        (with(json!({"entityType": "planet"})), 400, "entityType"),
+        (with(json!({"entityId": "not-a-uuid"})), 400, "entityId"),
+    ];
+    for (body, status, field) in refused {
+        let response = app
+            .call(
+                "POST",
+                "/api/file-uploads/signed-url",
+                Some(&client.token),
+                Some(body.clone()),
+            )
+            .await;
+        assert_eq!(response.status(), status, "{body}");
+        let answer = json_body(response).await;
+        assert!(
+            error_fields(&answer).iter().any(|f| f == field),
+            "{field}: {answer}"
+        );
+    }
+    for (entity_type, id) in [
+        ("order", others_order.clone()),
+        ("order", uuid::Uuid::new_v4().to_string()),
+        ("user", other.id.to_string()),
+    ] {
+        let response = app
+            .call(
+                "POST",
+                "/api/file-uploads/signed-url",
+                Some(&client.token),
+                Some(request(entity_type, &id)),
+            )
+            .await;
+        assert_eq!(response.status(), 404, "{entity_type} {id}");
+    }
+    let anonymous = app
+        .call(
+            "POST",
+            "/api/file-uploads/signed-url",
+            None,
+            Some(request("user", &own)),
+        )
+        .await;
+    assert_eq!(anonymous.status(), 401);
+    assert_eq!(app.count("SELECT count(*) FROM file_uploads").await, 0);
+
+    // Staff may attach to any order.
+    let staff = app.user(Role::Helpdesk).await;
+    let response = app
+        .call(
+            "POST",
+            "/api/file-uploads/signed-url",
+            Some(&staff.token),
+            Some(request("order", &others_order)),
+        )
+        .await;
+    assert_eq!(response.status(), 200);
+}
