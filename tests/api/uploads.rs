@@ -183,3 +183,149 @@ async fn bad_files_and_foreign_entities_are_refused_and_leave_nothing() {
         .await;
     assert_eq!(response.status(), 200);
 }
+
+/// Signs `body` for `user`, then PUTs `bytes` to the signed URL with its headers
+/// (`content_type` instead of the signed one when given).
+async fn sign_and_put(
+    app: &TestApp,
+    user: &TestUser,
+    body: Value,
+    bytes: &'static [u8],
+    content_type: Option<&str>,
+) -> Value {
+    let response = app
+        .call(
+            "POST",
+            "/api/file-uploads/signed-url",
+            Some(&user.token),
+            Some(body),
+        )
+        .await;
+    assert_eq!(response.status(), 200);
+    let signed = json_body(response).await;
+    let mut put = reqwest::Client::new()
+        .put(signed["signedUrl"].as_str().expect("url"))
+        .timeout(std::time::Duration::from_secs(10));
+    for (name, value) in signed["headers"].as_object().expect("headers") {
+        let value = match (name.as_str(), content_type) {
+            ("content-type", Some(replaced)) => replaced,
+            _ => value.as_str().expect("header"),
+        };
+        put = put.header(name, value);
+    }
+    // The emulator does not check what S3 would refuse against the signature (a body of
+    // another length or type): completion must catch it.
+    let _ = put.body(bytes).send().await.expect("put");
+    signed
+}
+
+async fn complete(app: &TestApp, user: &TestUser, upload_id: &str) -> reqwest::Response {
+    app.call(
+        "POST",
+        &format!("/api/file-uploads/{upload_id}/complete"),
+        Some(&user.token),
+        None,
+    )
+    .await
+}
+
+async fn object_exists(app: &TestApp, key: &str) -> bool {
+    app.state
+        .s3
+        .head_object()
+        .bucket(&app.state.config.resources.uploads_bucket)
+        .key(key)
+        .send()
+        .await
+        .is_ok()
+}
+
+#[tokio::test]
+async fn completion_activates_only_what_matches_the_declaration() {
+    let app = TestApp::spawn().await;
+    let client = app.user(Role::Client).await;
+    let own = client.id.to_string();
+
+    // Declared 11 bytes of JPEG, 11 bytes of JPEG sent: active.
+    let good = sign_and_put(&app, &client, request("user", &own), b"jpeg-bytes!", None).await;
+    let id = good["uploadId"].as_str().expect("id");
+    let other = app.user(Role::Client).await;
+    assert_eq!(complete(&app, &other, id).await.status(), 404, "not theirs");
+    let response = complete(&app, &client, id).await;
+    assert_eq!(response.status(), 200);
+    let body = json_body(response).await;
+    assert_eq!(body["upload"]["status"], "ACTIVE");
+    assert_eq!(body["upload"]["fileSize"], 11);
+    assert_eq!(
+        complete(&app, &client, id).await.status(),
+        404,
+        "completed once"
+    );
+
+    // Larger than declared (put beside the signed URL, as a client holding other
+    // credentials could), or of another type: refused, object and row gone.
+    let larger = json_body(
+        app.call(
+            "POST",
+            "/api/file-uploads/signed-url",
+            Some(&client.token),
+            Some(request("user", &own)),
+        )
+        .await,
+    )
+    .await;
+    app.state
+        .s3
+        .put_object()
+        .bucket(&app.state.config.resources.uploads_bucket)
+        .key(larger["path"].as_str().expect("path"))
+        .content_type("image/jpeg")
+        .body(aws_sdk_s3::primitives::ByteStream::from_static(
+            b"jpeg-bytes-and-more",
+        ))
+        .send()
+        .await
+        .expect("put");
+    let retyped = sign_and_put(
+        &app,
+        &client,
+        request("user", &own),
+        b"jpeg-bytes!",
+        Some("image/png"),
+    )
+    .await;
+    for bad in [larger, retyped] {
+        let response = complete(&app, &client, bad["uploadId"].as_str().expect("id")).await;
+        assert_eq!(response.status(), 422, "{bad}");
+        assert_eq!(
+            json_body(response).await["error"]["code"],
+            "upload_mismatch"
+        );
+        assert!(!object_exists(&app, bad["path"].as_str().expect("path")).await);
+    }
+    assert_eq!(
+        app.count("SELECT count(*) FROM file_uploads").await,
+        1,
+        "only the matching upload is left"
+    );
+
+    // Signed but never uploaded: not yet.
+    let response = app
+        .call(
+            "POST",
+            "/api/file-uploads/signed-url",
+            Some(&client.token),
+            Some(request("user", &own)),
+        )
+        .await;
+    let signed = json_body(response).await;
+    let early = complete(&app, &client, signed["uploadId"].as_str().expect("id")).await;
+    assert_eq!(early.status(), 409);
+    assert_eq!(json_body(early).await["error"]["code"], "upload_incomplete");
+    assert_eq!(
+        app.count("SELECT count(*) FROM file_uploads WHERE status = 'ACTIVE'")
+            .await,
+        1
+    );
+    assert_eq!(complete(&app, &client, "not-a-uuid").await.status(), 400);
+}

@@ -39,6 +39,7 @@ pub const SAMPLE_OUTCOMES: &[(&str, u16)] = &[
     ("admin-webhook-retry", 404),
     ("errors-report", 202),
     ("file-upload-signed-url", 200),
+    ("file-upload-complete", 404),
     ("health-errors", 401),
     ("health-alerts", 401),
     ("health-database", 200),

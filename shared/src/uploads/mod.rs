@@ -2,9 +2,11 @@
 //!
 //! - [`policy`]: what may be uploaded (kinds, names, sizes) and the keys objects get.
 //! - [`sign`]: issuing an upload (a `PENDING` row and a presigned PUT).
+//! - [`complete`]: checking the uploaded object and making the upload `ACTIVE`.
 //!
-//! (Completion, reads, deletion and the cleanup job build on this: issue 18.)
+//! (Reads, deletion, proof of delivery and the cleanup job build on this: issue 18.)
 
+pub mod complete;
 pub mod policy;
 pub mod sign;
 
