@@ -60,6 +60,7 @@ functions! {
         catering_request_status,
         catering_requests,
         errors_report,
+        file_upload_by_id,
         file_upload_complete,
         file_upload_signed_url,
         health,

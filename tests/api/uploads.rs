@@ -329,3 +329,81 @@ async fn completion_activates_only_what_matches_the_declaration() {
     );
     assert_eq!(complete(&app, &client, "not-a-uuid").await.status(), 400);
 }
+
+#[tokio::test]
+async fn an_active_file_is_read_back_exactly_by_those_who_may_see_it() {
+    let app = TestApp::spawn().await;
+    let owner = app.user(Role::Client).await;
+    let order = order_of(&app, &owner).await;
+    let body = json!({
+        "fileName": "Menu \"final\".pdf",
+        "fileType": "application/pdf",
+        "fileSize": 9,
+        "category": "DOCUMENT",
+        "entityType": "order",
+        "entityId": order,
+    });
+    let signed = sign_and_put(&app, &owner, body.clone(), b"%PDF-1.7\n", None).await;
+    let id = signed["uploadId"].as_str().expect("id");
+    // Pending: nobody reads it yet.
+    let pending = app
+        .call(
+            "GET",
+            &format!("/api/file-uploads/{id}"),
+            Some(&owner.token),
+            None,
+        )
+        .await;
+    assert_eq!(pending.status(), 404);
+    assert_eq!(complete(&app, &owner, id).await.status(), 200);
+
+    let staff = app.user(Role::Admin).await;
+    for reader in [&owner, &staff] {
+        let response = app
+            .call(
+                "GET",
+                &format!("/api/file-uploads/{id}"),
+                Some(&reader.token),
+                None,
+            )
+            .await;
+        assert_eq!(response.status(), 200);
+        let download = json_body(response).await;
+        assert_eq!(download["fileName"], "Menu \"final\".pdf");
+        let got = reqwest::Client::new()
+            .get(download["url"].as_str().expect("url"))
+            .timeout(std::time::Duration::from_secs(10))
+            .send()
+            .await
+            .expect("download");
+        assert!(got.status().is_success(), "{}", got.status());
+        let disposition = got.headers()["content-disposition"]
+            .to_str()
+            .expect("disposition")
+            .to_owned();
+        assert!(
+            disposition.starts_with("attachment; filename=\"Menu _final_.pdf\""),
+            "{disposition}"
+        );
+        assert_eq!(&got.bytes().await.expect("bytes")[..], b"%PDF-1.7\n");
+    }
+    let stranger = app.user(Role::Client).await;
+    let hidden = app
+        .call(
+            "GET",
+            &format!("/api/file-uploads/{id}"),
+            Some(&stranger.token),
+            None,
+        )
+        .await;
+    assert_eq!(hidden.status(), 404);
+    let missing = app
+        .call(
+            "GET",
+            &format!("/api/file-uploads/{}", uuid::Uuid::new_v4()),
+            Some(&owner.token),
+            None,
+        )
+        .await;
+    assert_eq!(missing.status(), 404);
+}

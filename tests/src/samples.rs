@@ -40,6 +40,7 @@ pub const SAMPLE_OUTCOMES: &[(&str, u16)] = &[
     ("errors-report", 202),
     ("file-upload-signed-url", 200),
     ("file-upload-complete", 404),
+    ("file-upload-by-id", 404),
     ("health-errors", 401),
     ("health-alerts", 401),
     ("health-database", 200),

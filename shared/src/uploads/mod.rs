@@ -3,11 +3,13 @@
 //! - [`policy`]: what may be uploaded (kinds, names, sizes) and the keys objects get.
 //! - [`sign`]: issuing an upload (a `PENDING` row and a presigned PUT).
 //! - [`complete`]: checking the uploaded object and making the upload `ACTIVE`.
+//! - [`read`]: a presigned download for those who may see the file.
 //!
-//! (Reads, deletion, proof of delivery and the cleanup job build on this: issue 18.)
+//! (Lists, deletion, proof of delivery and the cleanup job build on this: issue 18.)
 
 pub mod complete;
 pub mod policy;
+pub mod read;
 pub mod sign;
 
 use crate::text_enum::text_enum;

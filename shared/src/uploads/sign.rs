@@ -104,7 +104,7 @@ fn check(req: &SignRequest) -> ApiResult<Checked> {
 
 /// Whether `caller` may attach files to the entity: an order they may see, or their own
 /// account (any account for staff). Anything else is "not found", never "forbidden".
-async fn may_attach(
+pub(crate) async fn may_attach(
     client: &impl crate::db::GenericClient,
     caller: &Caller,
     entity_type: EntityType,
