@@ -279,17 +279,46 @@ pub fn percentile(counts: &[u64], p: f64) -> Option<f64> {
     LATENCY_BUCKETS_MS.last().copied()
 }
 
-/// Resident memory as a percentage of the function's memory size (Lambda sets
-/// `AWS_LAMBDA_FUNCTION_MEMORY_SIZE`); `None` elsewhere.
-fn memory_utilization() -> Option<f64> {
-    let limit_mb: f64 = std::env::var("AWS_LAMBDA_FUNCTION_MEMORY_SIZE")
+/// The container's memory: what it holds resident, and the function's memory size
+/// (Lambda sets `AWS_LAMBDA_FUNCTION_MEMORY_SIZE`; elsewhere there is none).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct MemoryUse {
+    pub resident_mb: Option<f64>,
+    pub limit_mb: Option<f64>,
+}
+
+impl MemoryUse {
+    pub fn now() -> Self {
+        let resident_mb = std::fs::read_to_string("/proc/self/statm")
+            .ok()
+            .and_then(|statm| statm.split_whitespace().nth(1)?.parse::<f64>().ok())
+            .map(|pages| (pages * 4096.0 / 1_048_576.0 * 10.0).round() / 10.0);
+        Self {
+            resident_mb,
+            limit_mb: function_memory_mb(),
+        }
+    }
+
+    /// Resident memory as a percentage of the function's memory size.
+    pub fn utilization_percent(&self) -> Option<f64> {
+        self.resident_mb
+            .zip(self.limit_mb)
+            .map(|(used, limit)| (used / limit * 1000.0).round() / 10.0)
+    }
+}
+
+fn function_memory_mb() -> Option<f64> {
+    std::env::var("AWS_LAMBDA_FUNCTION_MEMORY_SIZE")
         .ok()?
         .parse()
-        .ok()?;
-    let statm = std::fs::read_to_string("/proc/self/statm").ok()?;
-    let resident_pages: f64 = statm.split_whitespace().nth(1)?.parse().ok()?;
-    let resident_mb = resident_pages * 4096.0 / (1024.0 * 1024.0);
-    Some((resident_mb / limit_mb * 1000.0).round() / 10.0)
+        .ok()
+}
+
+/// The utilization metric of a request: only in Lambda, where there is a memory size
+/// (checked first, so elsewhere nothing is read per request).
+fn memory_utilization() -> Option<f64> {
+    function_memory_mb()?;
+    MemoryUse::now().utilization_percent()
 }
 
 #[cfg(test)]

@@ -219,24 +219,16 @@ fn check_maps(state: &AppState) -> ServiceStatus {
 }
 
 fn check_memory() -> MemoryStatus {
-    let resident_mb = std::fs::read_to_string("/proc/self/statm")
-        .ok()
-        .and_then(|statm| statm.split_whitespace().nth(1)?.parse::<f64>().ok())
-        .map(|pages| (pages * 4096.0 / 1_048_576.0 * 10.0).round() / 10.0);
-    let limit_mb = std::env::var("AWS_LAMBDA_FUNCTION_MEMORY_SIZE")
-        .ok()
-        .and_then(|mb| mb.parse::<f64>().ok());
-    let utilization_percent = resident_mb
-        .zip(limit_mb)
-        .map(|(used, limit)| (used / limit * 1000.0).round() / 10.0);
+    let memory = crate::metrics::MemoryUse::now();
+    let utilization_percent = memory.utilization_percent();
     MemoryStatus {
         status: if utilization_percent.is_some_and(|p| p > MEMORY_DEGRADED_PERCENT) {
             Up::Degraded
         } else {
             Up::Up
         },
-        resident_mb,
-        limit_mb,
+        resident_mb: memory.resident_mb,
+        limit_mb: memory.limit_mb,
         utilization_percent,
     }
 }

@@ -15,12 +15,13 @@
 use std::collections::HashMap;
 
 use aws_sdk_dynamodb::types::AttributeValue;
-use chrono::{DateTime, Duration, SecondsFormat, Utc};
+use chrono::{DateTime, Duration, Utc};
 use serde::Serialize;
 use serde_json::{json, Value};
 use uuid::Uuid;
 
 use super::{
+    errors::stamp,
     overview::{number, partition, store_unavailable, text},
     Severity,
 };
@@ -136,10 +137,6 @@ impl Alert {
             version: 0,
         }
     }
-}
-
-fn stamp(at: DateTime<Utc>) -> String {
-    at.to_rfc3339_opts(SecondsFormat::Millis, true)
 }
 
 fn key(rule: &str, group_key: &str) -> HashMap<String, AttributeValue> {

@@ -62,6 +62,11 @@ pub struct Recorded {
     pub regression: bool,
 }
 
+/// An instant as the store writes it (RFC 3339 UTC, milliseconds): sort keys order by it.
+pub(crate) fn stamp(at: DateTime<Utc>) -> String {
+    at.to_rfc3339_opts(SecondsFormat::Millis, true)
+}
+
 /// The hour an instant falls in, as the store's keys spell it (`2026-12-01T13`).
 pub fn hour_key(at: DateTime<Utc>) -> String {
     at.format("%Y-%m-%dT%H").to_string()
@@ -112,7 +117,7 @@ pub async fn try_record(
     let fingerprint = fingerprint::fingerprint(report.category, &route, &message);
     let id = Uuid::new_v4();
     let hour = hour_key(at);
-    let now = at.to_rfc3339_opts(SecondsFormat::Millis, true);
+    let now = stamp(at);
     let expires = (at + state.config.monitoring.error_retention).timestamp();
     let table = &state.config.resources.app_table;
     let s = |v: &str| AttributeValue::S(v.to_owned());
@@ -282,7 +287,7 @@ pub async fn resolve_groups(
     fingerprints: &[String],
     by: Uuid,
 ) -> Result<usize, BoxError> {
-    let now = Utc::now().to_rfc3339_opts(SecondsFormat::Millis, true);
+    let now = stamp(Utc::now());
     let mut resolved = 0;
     for fingerprint in fingerprints {
         let update = state

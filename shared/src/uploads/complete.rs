@@ -9,7 +9,7 @@ use super::UploadStatus;
 use crate::{
     auth::rbac::Caller,
     db::{p, RowExt},
-    error::{ApiError, ApiResult, Category, Context},
+    error::{ApiError, ApiResult, Context},
     AppState,
 };
 
@@ -23,12 +23,6 @@ pub struct Completed {
     pub file_type: String,
     pub file_size: i64,
     pub path: String,
-}
-
-fn storage_unavailable(err: impl Into<crate::error::BoxError>) -> ApiError {
-    ApiError::service_unavailable("uploads are unavailable")
-        .in_category(Category::Upload)
-        .with_source(err)
 }
 
 pub async fn complete(state: &AppState, caller: &Caller, upload_id: Uuid) -> ApiResult<Completed> {
@@ -58,7 +52,7 @@ pub async fn complete(state: &AppState, caller: &Caller, upload_id: Uuid) -> Api
                 "no file has been uploaded to the signed URL yet",
             ))
         }
-        Err(err) => return Err(storage_unavailable(err)),
+        Err(err) => return Err(super::storage_unavailable(err)),
     };
     let size = head.content_length().unwrap_or(-1);
     let content_type = head.content_type().unwrap_or("");
@@ -81,7 +75,7 @@ pub async fn complete(state: &AppState, caller: &Caller, upload_id: Uuid) -> Api
             .key(&key)
             .send()
             .await
-            .map_err(storage_unavailable)?;
+            .map_err(super::storage_unavailable)?;
         client
             .execute_typed("DELETE FROM file_uploads WHERE id = $1", &[p(&upload_id)])
             .await

@@ -12,7 +12,30 @@ pub mod policy;
 pub mod read;
 pub mod sign;
 
-use crate::text_enum::text_enum;
+use std::time::Duration;
+
+use aws_sdk_s3::presigning::PresigningConfig;
+use chrono::{DateTime, Utc};
+
+use crate::{
+    error::{ApiError, BoxError, Category},
+    text_enum::text_enum,
+    ApiResult,
+};
+
+/// S3 failed or refused: a 503, counted as an upload failure.
+pub(crate) fn storage_unavailable(err: impl Into<BoxError>) -> ApiError {
+    ApiError::service_unavailable("uploads are unavailable")
+        .in_category(Category::Upload)
+        .with_source(err)
+}
+
+/// A presigned URL's configuration for `ttl`, and when the URL stops working.
+pub(crate) fn presigning(ttl: Duration) -> ApiResult<(PresigningConfig, DateTime<Utc>)> {
+    let config = PresigningConfig::expires_in(ttl).map_err(ApiError::internal)?;
+    let expires_at = Utc::now() + chrono::Duration::from_std(ttl).map_err(ApiError::internal)?;
+    Ok((config, expires_at))
+}
 
 text_enum! {
     /// What a file is attached to.

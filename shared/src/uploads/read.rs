@@ -5,7 +5,6 @@
 
 use std::time::Duration;
 
-use aws_sdk_s3::presigning::PresigningConfig;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use uuid::Uuid;
@@ -14,7 +13,7 @@ use super::{policy, sign::may_attach, EntityType, UploadStatus};
 use crate::{
     auth::rbac::Caller,
     db::{p, RowExt},
-    error::{ApiError, ApiResult, Category, Context},
+    error::{ApiError, ApiResult, Context},
     AppState,
 };
 
@@ -58,7 +57,7 @@ pub async fn download(state: &AppState, caller: &Caller, upload_id: Uuid) -> Api
     }
     let file_name: String = row.col("file_name")?;
     let file_type: String = row.col("file_type")?;
-    let presigning = PresigningConfig::expires_in(DOWNLOAD_URL_TTL).map_err(ApiError::internal)?;
+    let (presigning, expires_at) = super::presigning(DOWNLOAD_URL_TTL)?;
     let presigned = state
         .s3
         .get_object()
@@ -68,19 +67,13 @@ pub async fn download(state: &AppState, caller: &Caller, upload_id: Uuid) -> Api
         .response_content_type(&file_type)
         .presigned(presigning)
         .await
-        .map_err(|err| {
-            ApiError::service_unavailable("files are unavailable")
-                .in_category(Category::Upload)
-                .with_source(err)
-        })?;
+        .map_err(super::storage_unavailable)?;
     Ok(Download {
         upload_id,
         file_size: row.col("file_size")?,
         file_name,
         file_type,
         url: presigned.uri().to_owned(),
-        expires_at: Utc::now()
-            + chrono::Duration::from_std(DOWNLOAD_URL_TTL)
-                .unwrap_or_else(|_| chrono::Duration::minutes(5)),
+        expires_at,
     })
 }

@@ -5,7 +5,6 @@
 
 use std::time::Duration;
 
-use aws_sdk_s3::presigning::PresigningConfig;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -156,7 +155,7 @@ pub async fn sign(state: &AppState, caller: &Caller, req: &SignRequest) -> ApiRe
         )
         .await
         .context("recording the upload")?;
-    let presigning = PresigningConfig::expires_in(UPLOAD_URL_TTL).map_err(ApiError::internal)?;
+    let (presigning, expires_at) = super::presigning(UPLOAD_URL_TTL)?;
     let presigned = state
         .s3
         .put_object()
@@ -166,11 +165,7 @@ pub async fn sign(state: &AppState, caller: &Caller, req: &SignRequest) -> ApiRe
         .content_length(checked.size)
         .presigned(presigning)
         .await
-        .map_err(|err| {
-            ApiError::service_unavailable("uploads are unavailable")
-                .in_category(crate::error::Category::Upload)
-                .with_source(err)
-        })?;
+        .map_err(super::storage_unavailable)?;
     let headers = presigned
         .headers()
         .filter(|(name, _)| !name.eq_ignore_ascii_case("host"))
@@ -180,9 +175,7 @@ pub async fn sign(state: &AppState, caller: &Caller, req: &SignRequest) -> ApiRe
         upload_id,
         signed_url: presigned.uri().to_owned(),
         path: key,
-        expires_at: Utc::now()
-            + chrono::Duration::from_std(UPLOAD_URL_TTL)
-                .unwrap_or_else(|_| chrono::Duration::minutes(10)),
+        expires_at,
         headers,
     })
 }
