@@ -1,16 +1,19 @@
-//! `GET /api/file-uploads/{uploadId}`: a presigned download of an active file, valid
-//! five minutes, for its uploader and whoever may attach to what it belongs to (the
-//! order's owner, its assigned driver, staff; the account itself). Anyone else, and a
-//! file still pending, gets 404.
+//! `GET | DELETE /api/file-uploads/{uploadId}`: one file.
+//!
+//! GET gives a presigned download of an active file, valid five minutes, to whoever may
+//! see it (its uploader; the order's owner, its assigned driver and staff; the account
+//! itself). DELETE removes it (204): its uploader (a pending upload too) or staff; the
+//! cleanup job removes the object after the retention; a delivery's proof is kept (409).
+//! Anyone else who sees the file gets 403 on DELETE; a file they may not see is 404.
 
-use lambda_http::{Body, Request, Response};
+use lambda_http::{http::Method, Body, Request, Response};
 use shared::{
     auth::caller,
-    http::ok,
+    http::{no_content, ok},
     input::path_uuid,
     ratelimit::RateClass,
     runtime::{HandlerFuture, HttpFunction},
-    uploads::read::download,
+    uploads::{read::download, remove::remove},
     ApiResult, AppState,
 };
 
@@ -23,5 +26,9 @@ fn handler(state: &AppState, req: Request) -> HandlerFuture<'_> {
 async fn file_by_id(state: &AppState, req: Request) -> ApiResult<Response<Body>> {
     let caller = caller(&req)?;
     let upload_id = path_uuid(&req, "uploadId")?;
+    if req.method() == Method::DELETE {
+        remove(state, &caller, upload_id).await?;
+        return Ok(no_content());
+    }
     ok(&download(state, &caller, upload_id).await?)
 }

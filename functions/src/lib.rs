@@ -63,6 +63,7 @@ functions! {
         file_upload_by_id,
         file_upload_complete,
         file_upload_signed_url,
+        file_uploads,
         health,
         health_alerts,
         health_database,
@@ -70,6 +71,8 @@ functions! {
         on_demand_create,
         ops_page,
         order_by_number,
+        order_files,
+        order_proof,
         orders,
         partner_order_by_id,
         partner_order_confirm,
@@ -79,11 +82,19 @@ functions! {
         pricing_tiers,
         user_by_id,
         user_change_role,
+        user_files,
         user_orders,
         users,
         vendor_orders,
     ],
-    event: [alarm_notifier, alert_evaluator, authorizer, migrate, outbox_relay],
+    event: [
+        alarm_notifier,
+        alert_evaluator,
+        authorizer,
+        migrate,
+        outbox_relay,
+        upload_cleanup,
+    ],
 }
 
 /// The function named `name`, written with hyphens (`order-by-number`) as

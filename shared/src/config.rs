@@ -151,6 +151,13 @@ pub struct MonitoringSettings {
     pub alert_repeat_interval: chrono::Duration,
 }
 
+/// Uploaded files.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UploadSettings {
+    /// How long a deleted file's object is kept before the cleanup job removes it.
+    pub deleted_retention: chrono::Duration,
+}
+
 #[derive(Debug, Clone)]
 pub struct Config {
     pub environment: Environment,
@@ -163,6 +170,7 @@ pub struct Config {
     pub geo: GeoSettings,
     pub outbox: OutboxSettings,
     pub monitoring: MonitoringSettings,
+    pub uploads: UploadSettings,
     /// Where metric lines go (`METRICS`: `emf`, the default, or `off`).
     pub metrics: crate::metrics::MetricsSink,
     /// The CloudWatch namespace of the metrics (`METRICS_NAMESPACE`, `ReadySet`).
@@ -310,6 +318,17 @@ impl Config {
                         return Err(ConfigError::Invalid {
                             var: "ALERT_REPEAT_MINUTES",
                             reason: "must be 1 to 10080 minutes (a week)".into(),
+                        })
+                    }
+                },
+            },
+            uploads: UploadSettings {
+                deleted_retention: match env.parsed_or("DELETED_FILE_RETENTION_DAYS", 30i64)? {
+                    days @ 1..=3650 => chrono::Duration::days(days),
+                    _ => {
+                        return Err(ConfigError::Invalid {
+                            var: "DELETED_FILE_RETENTION_DAYS",
+                            reason: "must be 1 to 3650 days".into(),
                         })
                     }
                 },

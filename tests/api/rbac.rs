@@ -23,7 +23,8 @@ fn expected(permission: Permission) -> &'static [Role] {
         | Permission::ViewAnyVendorOrders
         | Permission::ViewPricing
         | Permission::ViewSystemHealth
-        | Permission::ResolveAlerts => &[Helpdesk, Admin, SuperAdmin],
+        | Permission::ResolveAlerts
+        | Permission::ManageFiles => &[Helpdesk, Admin, SuperAdmin],
         Permission::DeleteUsers
         | Permission::ChangeRoles
         | Permission::DeleteOrders
@@ -199,6 +200,17 @@ async fn attempt(app: &TestApp, permission: Permission, actor: Option<&TestUser>
             app.call("GET", "/api/vendor/orders", token, None).await,
             200,
         ),
+        Permission::ManageFiles => {
+            // A file on the target's own account: staff see it; removing it is the test.
+            let file = app
+                .active_upload(&target, "DOCUMENT", "user", &target.id.to_string())
+                .await;
+            (
+                app.call("DELETE", &format!("/api/file-uploads/{}", file.id), token, None)
+                    .await,
+                204,
+            )
+        }
         Permission::ResolveAlerts => (
             app.call(
                 "POST",

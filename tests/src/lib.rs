@@ -779,3 +779,63 @@ impl TestApp {
         .get(0)
     }
 }
+
+/// An upload made through the routes: signed, put through its presigned URL, completed.
+#[derive(Debug, Clone)]
+pub struct Uploaded {
+    pub id: String,
+    pub path: String,
+}
+
+impl TestApp {
+    /// `user` uploads `bytes` as a JPEG of `category` attached to `entity_type`
+    /// `entity_id` and completes it; panics unless every step succeeds.
+    pub async fn active_upload(
+        &self,
+        user: &TestUser,
+        category: &str,
+        entity_type: &str,
+        entity_id: &str,
+    ) -> Uploaded {
+        let bytes: &'static [u8] = b"jpeg-bytes!";
+        let signed = self
+            .call(
+                "POST",
+                "/api/file-uploads/signed-url",
+                Some(&user.token),
+                Some(serde_json::json!({
+                    "fileName": "photo.jpg",
+                    "fileType": "image/jpeg",
+                    "fileSize": bytes.len(),
+                    "category": category,
+                    "entityType": entity_type,
+                    "entityId": entity_id,
+                })),
+            )
+            .await;
+        assert_eq!(signed.status(), 200, "signing an upload");
+        let signed = json_body(signed).await;
+        let mut put = reqwest::Client::new()
+            .put(signed["signedUrl"].as_str().expect("signed url"))
+            .timeout(std::time::Duration::from_secs(10));
+        for (name, value) in signed["headers"].as_object().expect("headers") {
+            put = put.header(name, value.as_str().expect("header"));
+        }
+        let put = put.body(bytes).send().await.expect("put");
+        assert!(put.status().is_success(), "put: {}", put.status());
+        let id = signed["uploadId"].as_str().expect("upload id").to_owned();
+        let completed = self
+            .call(
+                "POST",
+                &format!("/api/file-uploads/{id}/complete"),
+                Some(&user.token),
+                None,
+            )
+            .await;
+        assert_eq!(completed.status(), 200, "completing an upload");
+        Uploaded {
+            id,
+            path: signed["path"].as_str().expect("path").to_owned(),
+        }
+    }
+}

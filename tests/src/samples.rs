@@ -41,6 +41,10 @@ pub const SAMPLE_OUTCOMES: &[(&str, u16)] = &[
     ("file-upload-signed-url", 200),
     ("file-upload-complete", 404),
     ("file-upload-by-id", 404),
+    ("file-uploads", 200),
+    ("order-files", 200),
+    ("order-proof", 403),
+    ("user-files", 200),
     ("health-errors", 401),
     ("health-alerts", 401),
     ("health-database", 200),
@@ -53,6 +57,7 @@ pub const SAMPLE_OUTCOMES: &[(&str, u16)] = &[
     ("authorizer", 0),
     ("migrate", 0),
     ("outbox-relay", 0),
+    ("upload-cleanup", 0),
 ];
 
 /// Moves the dates in a sample body into the window the rules accept today: the partner

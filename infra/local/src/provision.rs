@@ -18,6 +18,57 @@ pub async fn ensure_aws_resources(state: &AppState) -> Result<(), BoxError> {
     for bucket in [&resources.uploads_bucket, &resources.backups_bucket] {
         ensure_bucket(state, bucket).await?;
     }
+    configure_uploads_bucket(state).await
+}
+
+/// The uploads bucket's CORS rule and lifecycle, as `UploadsBucket` declares them (a
+/// test compares the two).
+async fn configure_uploads_bucket(state: &AppState) -> Result<(), BoxError> {
+    use aws_sdk_s3::types::{
+        AbortIncompleteMultipartUpload, BucketLifecycleConfiguration, CorsConfiguration, CorsRule,
+        ExpirationStatus, LifecycleRule, LifecycleRuleFilter,
+    };
+    let bucket = &state.config.resources.uploads_bucket;
+    let origins = &state.config.auth.allowed_origins;
+    if !origins.is_empty() {
+        let rule = CorsRule::builder()
+            .set_allowed_origins(Some(origins.clone()))
+            .allowed_methods("GET")
+            .allowed_methods("PUT")
+            .allowed_headers("content-type")
+            .allowed_headers("content-length")
+            .expose_headers("etag")
+            .max_age_seconds(3600)
+            .build()?;
+        state
+            .s3
+            .put_bucket_cors()
+            .bucket(bucket)
+            .cors_configuration(CorsConfiguration::builder().cors_rules(rule).build()?)
+            .send()
+            .await?;
+    }
+    let abort = LifecycleRule::builder()
+        .id("AbortIncompleteMultipartUploads")
+        .status(ExpirationStatus::Enabled)
+        .filter(LifecycleRuleFilter::builder().prefix("").build())
+        .abort_incomplete_multipart_upload(
+            AbortIncompleteMultipartUpload::builder()
+                .days_after_initiation(1)
+                .build(),
+        )
+        .build()?;
+    state
+        .s3
+        .put_bucket_lifecycle_configuration()
+        .bucket(bucket)
+        .lifecycle_configuration(
+            BucketLifecycleConfiguration::builder()
+                .rules(abort)
+                .build()?,
+        )
+        .send()
+        .await?;
     Ok(())
 }
 

@@ -91,6 +91,8 @@ pub enum Permission {
     ViewSystemHealth,
     /// Resolve alerts by hand.
     ResolveAlerts,
+    /// Remove any file one may see, not only those one uploaded.
+    ManageFiles,
 }
 
 use Role::{Admin, Client, Driver, Helpdesk, SuperAdmin, Vendor};
@@ -130,6 +132,7 @@ pub const PERMISSIONS: &[(Permission, &[Role])] = &[
     (Permission::ManageWebhooks, ADMINS),
     (Permission::ViewSystemHealth, STAFF),
     (Permission::ResolveAlerts, STAFF),
+    (Permission::ManageFiles, STAFF),
 ];
 
 pub fn allows(role: Role, permission: Permission) -> bool {

@@ -25,10 +25,7 @@ pub async fn lock_visible(
     order: OrderRef<'_>,
 ) -> ApiResult<Order> {
     let scope = Scope::of(caller);
-    let (by_number, by_id) = match order {
-        OrderRef::Number(number) => (Some(number), None),
-        OrderRef::Id(id) => (None, Some(id)),
-    };
+    let (by_number, by_id) = order.parts();
     let sql = format!(
         "{ORDER_SELECT} WHERE (o.order_number = $1 OR o.id = $2) AND o.deleted_at IS NULL AND {}
          FOR UPDATE OF o",
@@ -47,6 +44,16 @@ pub async fn lock_visible(
 pub enum OrderRef<'a> {
     Number(&'a str),
     Id(Uuid),
+}
+
+impl<'a> OrderRef<'a> {
+    /// The number and the id as two optional query parameters, one of them set.
+    pub(crate) fn parts(self) -> (Option<&'a str>, Option<Uuid>) {
+        match self {
+            OrderRef::Number(number) => (Some(number), None),
+            OrderRef::Id(id) => (None, Some(id)),
+        }
+    }
 }
 
 /// Who may change an order: staff until it is closed; its owner only while

@@ -358,6 +358,28 @@ pub async fn find_visible(
         .transpose()
 }
 
+/// The id of an order the caller may see, by number or id (lists of what belongs to an
+/// order need no more of it).
+pub async fn visible_id(
+    client: &impl GenericClient,
+    caller: &Caller,
+    order: edit::OrderRef<'_>,
+) -> ApiResult<Option<Uuid>> {
+    let (by_number, by_id) = order.parts();
+    let sql = format!(
+        "SELECT o.id FROM orders o
+          WHERE (o.order_number = $1 OR o.id = $2) AND o.deleted_at IS NULL AND {}",
+        Scope::sql(3)
+    );
+    let scope = Scope::of(caller);
+    let [all, dispatched, user] = scope.params();
+    client
+        .query_typed_opt(&sql, &[p(&by_number), p(&by_id), all, dispatched, user])
+        .await?
+        .map(|row| row.col("id"))
+        .transpose()
+}
+
 /// One history entry, as order views show it.
 #[derive(Debug, Clone, Serialize, PartialEq)]
 #[serde(rename_all = "camelCase")]

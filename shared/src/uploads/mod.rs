@@ -1,15 +1,22 @@
 //! File uploads: S3 holds the bytes, PostgreSQL who owns each file and what it belongs to.
 //!
 //! - [`policy`]: what may be uploaded (kinds, names, sizes) and the keys objects get.
+//! - [`access`]: who may see a file, as one SQL condition every read uses.
 //! - [`sign`]: issuing an upload (a `PENDING` row and a presigned PUT).
 //! - [`complete`]: checking the uploaded object and making the upload `ACTIVE`.
-//! - [`read`]: a presigned download for those who may see the file.
-//!
-//! (Lists, deletion, proof of delivery and the cleanup job build on this: issue 18.)
+//! - [`read`] and [`list`]: a presigned download, and pages of an entity's files.
+//! - [`remove`]: soft deletion by the uploader or staff.
+//! - [`proof`]: the assigned driver's proof of delivery.
+//! - [`cleanup`]: the scheduled removal of stale uploads and of deleted files' objects.
 
+mod access;
+pub mod cleanup;
 pub mod complete;
+pub mod list;
 pub mod policy;
+pub mod proof;
 pub mod read;
+pub mod remove;
 pub mod sign;
 
 use std::time::Duration;

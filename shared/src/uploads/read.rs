@@ -1,7 +1,6 @@
 //! Reading a file (`GET /api/file-uploads/{uploadId}`): a presigned GET for a few
-//! minutes, named with a safe `Content-Disposition`, for its uploader and whoever may
-//! attach to what it belongs to (an order they may see; their own account; staff).
-//! Anyone else gets the 404 of a file that does not exist.
+//! minutes, named with a safe `Content-Disposition`, for those [`FileAccess`] lets see
+//! it. Anyone else gets the 404 of a file that does not exist.
 
 use std::time::Duration;
 
@@ -9,7 +8,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use uuid::Uuid;
 
-use super::{policy, sign::may_attach, EntityType, UploadStatus};
+use super::{access::FileAccess, policy};
 use crate::{
     auth::rbac::Caller,
     db::{p, RowExt},
@@ -33,28 +32,18 @@ pub struct Download {
 
 pub async fn download(state: &AppState, caller: &Caller, upload_id: Uuid) -> ApiResult<Download> {
     let client = state.db.get().await?;
+    let access = FileAccess::of(caller);
+    let sql = format!(
+        "SELECT f.file_name, f.file_type, f.file_size, f.s3_key FROM file_uploads f
+          WHERE f.id = $5 AND f.status = 'ACTIVE' AND f.deleted_at IS NULL AND {}",
+        FileAccess::sql(1)
+    );
+    let [a, b, c, d] = access.params();
     let row = client
-        .query_typed_opt(
-            "SELECT user_id, file_name, file_type, file_size, s3_key, entity_type, entity_id
-               FROM file_uploads
-              WHERE id = $1 AND status = $2 AND deleted_at IS NULL",
-            &[p(&upload_id), p(&UploadStatus::Active)],
-        )
+        .query_typed_opt(&sql, &[a, b, c, d, p(&upload_id)])
         .await
         .context("reading the upload")?
         .ok_or_else(|| ApiError::not_found("file"))?;
-    let uploader: Uuid = row.col("user_id")?;
-    let entity: Option<(EntityType, Uuid)> = row
-        .col::<Option<EntityType>>("entity_type")?
-        .zip(row.col::<Option<Uuid>>("entity_id")?);
-    if uploader != caller.user_id {
-        let Some((entity_type, entity_id)) = entity else {
-            return Err(ApiError::not_found("file"));
-        };
-        may_attach(&*client, caller, entity_type, entity_id)
-            .await
-            .map_err(|_| ApiError::not_found("file"))?;
-    }
     let file_name: String = row.col("file_name")?;
     let file_type: String = row.col("file_type")?;
     let (presigning, expires_at) = super::presigning(DOWNLOAD_URL_TTL)?;

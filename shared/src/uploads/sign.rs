@@ -24,6 +24,13 @@ use crate::{
 /// How long a presigned upload URL works.
 pub const UPLOAD_URL_TTL: Duration = Duration::from_secs(10 * 60);
 
+/// The last moment an object may have been written through the URL of an upload issued
+/// at `issued_at`: its lifetime, and a little for clocks and S3's whole-second times.
+pub(crate) fn upload_deadline(issued_at: DateTime<Utc>) -> DateTime<Utc> {
+    const CLOCK_GRACE: chrono::Duration = chrono::Duration::seconds(30);
+    issued_at + chrono::Duration::seconds(UPLOAD_URL_TTL.as_secs() as i64) + CLOCK_GRACE
+}
+
 /// `{fileName, fileType, fileSize, category, entityType, entityId}`.
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]

@@ -1,0 +1,24 @@
+//! `upload-cleanup` ops job, daily on an EventBridge schedule: removes uploads left
+//! `PENDING` for more than a day and the objects and rows of files deleted longer ago
+//! than `DELETED_FILE_RETENTION_DAYS`, logging each. Invoked by hand it is a dry run that
+//! lists what it would remove, unless the event is `{"dryRun": false}`.
+
+use serde_json::Value;
+use shared::{
+    error::BoxError,
+    runtime::{EventFunction, EventFuture},
+    uploads::cleanup,
+    AppState,
+};
+
+pub const FUNCTION: EventFunction = EventFunction::new(handler);
+
+fn handler(state: &AppState, event: Value) -> EventFuture<'_> {
+    Box::pin(run(state, event))
+}
+
+async fn run(state: &AppState, event: Value) -> Result<Value, BoxError> {
+    let dry_run = cleanup::dry_run_of(&event)?;
+    let report = cleanup::run(state, chrono::Utc::now(), dry_run).await?;
+    Ok(serde_json::to_value(report)?)
+}
