@@ -1,6 +1,7 @@
 //! Runs the ops jobs EventBridge schedules in AWS in the background of the local
 //! gateway: the outbox relay every second (in AWS every minute, plus post-commit
-//! invokes) and the alert evaluator every minute.
+//! invokes), the alert evaluator every minute and the upload cleanup every hour (daily
+//! in AWS), each with the event its schedule sends.
 
 use std::time::Duration;
 
@@ -15,6 +16,7 @@ pub fn every(
     job: &'static str,
     handler: EventHandler,
     every: Duration,
+    event: serde_json::Value,
 ) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         let mut ticks = tokio::time::interval(every);
@@ -29,7 +31,7 @@ pub fn every(
                 job,
                 &request_id,
                 handler,
-                serde_json::json!({}),
+                event.clone(),
                 JobLog::FailuresOnly,
             )
             .await;
@@ -44,6 +46,7 @@ pub fn relay(state: AppState, period: Duration) -> tokio::task::JoinHandle<()> {
         "outbox-relay",
         functions::outbox_relay::FUNCTION.handler,
         period,
+        serde_json::json!({}),
     )
 }
 
@@ -54,5 +57,17 @@ pub fn alert_evaluator(state: AppState) -> tokio::task::JoinHandle<()> {
         "alert-evaluator",
         functions::alert_evaluator::FUNCTION.handler,
         Duration::from_secs(60),
+        serde_json::json!({}),
+    )
+}
+
+/// The upload cleanup, hourly, as a scheduled run (not the dry run of a manual invoke).
+pub fn upload_cleanup(state: AppState) -> tokio::task::JoinHandle<()> {
+    every(
+        state,
+        "upload-cleanup",
+        functions::upload_cleanup::FUNCTION.handler,
+        Duration::from_secs(3600),
+        serde_json::json!({ "source": "aws.events", "detail-type": "Scheduled Event" }),
     )
 }
