@@ -2,7 +2,10 @@
 //! of delivery, the cleanup job, the bucket's settings, and every role against every
 //! files route.
 
-use api_tests::{catering_body, error_fields, json_body, repo_root, TestApp, TestUser, Uploaded};
+use api_tests::{
+    error_fields, json_body, put_signed, repo_root, upload_request, TestApp, TestUser, Uploaded,
+    UPLOAD_BYTES,
+};
 use serde_json::{json, Value};
 use shared::{
     auth::Role,
@@ -10,106 +13,14 @@ use shared::{
     runtime::{handle_event, JobLog, Lambda},
 };
 
-/// An order `owner` placed: (id, number).
-async fn order_of(app: &TestApp, owner: &TestUser) -> (String, String) {
-    let response = app
-        .call(
-            "POST",
-            "/api/catering-requests",
-            Some(&owner.token),
-            Some(catering_body(20)),
-        )
-        .await;
-    assert_eq!(response.status(), 201);
-    let order = json_body(response).await;
-    (
-        order["order"]["id"].as_str().expect("id").to_owned(),
-        order["order"]["orderNumber"]
-            .as_str()
-            .expect("number")
-            .to_owned(),
-    )
-}
-
-/// Makes `driver` the order's assigned driver.
-async fn dispatch(app: &TestApp, driver: &TestUser, order_id: &str) {
-    let db = app.db().await;
-    let driver_id: uuid::Uuid = db
-        .query_typed_one(
-            "INSERT INTO drivers (user_id) VALUES ($1)
-             ON CONFLICT (user_id) DO UPDATE SET is_active = true RETURNING id",
-            &[p(&driver.id)],
-        )
-        .await
-        .expect("driver")
-        .get(0);
-    let order_id: uuid::Uuid = order_id.parse().expect("uuid");
-    db.execute_typed(
-        "INSERT INTO dispatches (order_id, driver_id) VALUES ($1, $2)",
-        &[p(&order_id), p(&driver_id)],
-    )
-    .await
-    .expect("dispatch");
-}
-
-async fn object_exists(app: &TestApp, key: &str) -> bool {
-    app.state
-        .s3
-        .head_object()
-        .bucket(&app.state.config.resources.uploads_bucket)
-        .key(key)
-        .send()
-        .await
-        .is_ok()
-}
-
-async fn sign(app: &TestApp, user: &TestUser, entity_type: &str, entity_id: &str) -> Value {
-    let response = app
-        .call(
-            "POST",
-            "/api/file-uploads/signed-url",
-            Some(&user.token),
-            Some(json!({
-                "fileName": "photo.jpg",
-                "fileType": "image/jpeg",
-                "fileSize": 11,
-                "category": "POD",
-                "entityType": entity_type,
-                "entityId": entity_id,
-            })),
-        )
-        .await;
-    assert_eq!(response.status(), 200);
-    json_body(response).await
-}
-
-async fn put_signed(signed: &Value) {
-    let mut put = reqwest::Client::new()
-        .put(signed["signedUrl"].as_str().expect("url"))
-        .timeout(std::time::Duration::from_secs(10));
-    for (name, value) in signed["headers"].as_object().expect("headers") {
-        put = put.header(name, value.as_str().expect("header"));
-    }
-    let put = put.body(&b"jpeg-bytes!"[..]).send().await.expect("put");
-    assert!(put.status().is_success(), "{}", put.status());
-}
-
-async fn complete(app: &TestApp, user: &TestUser, upload_id: &str) -> reqwest::Response {
-    app.call(
-        "POST",
-        &format!("/api/file-uploads/{upload_id}/complete"),
-        Some(&user.token),
-        None,
-    )
-    .await
-}
-
 #[tokio::test]
 async fn an_upload_made_after_its_url_expired_is_refused_and_removed() {
     let app = TestApp::spawn().await;
     let client = app.user(Role::Client).await;
     let own = client.id.to_string();
-    let signed = sign(&app, &client, "user", &own).await;
+    let signed = app
+        .sign_upload(&client, upload_request("POD", "user", &own))
+        .await;
     let url = signed["signedUrl"].as_str().expect("url");
     assert!(url.contains("X-Amz-Expires=600"), "ten minutes: {url}");
 
@@ -125,14 +36,22 @@ async fn an_upload_made_after_its_url_expired_is_refused_and_removed() {
     db.execute_typed(backdate, &[p(&id)])
         .await
         .expect("backdate");
-    put_signed(&signed).await;
-    let late = complete(&app, &client, &id.to_string()).await;
+    assert!(put_signed(&signed, UPLOAD_BYTES, None)
+        .await
+        .status()
+        .is_success());
+    let late = app.complete_upload(&client, &id.to_string()).await;
     assert_eq!(late.status(), 410);
     assert_eq!(json_body(late).await["error"]["code"], "upload_expired");
-    assert!(!object_exists(&app, signed["path"].as_str().expect("path")).await);
+    assert!(
+        !app.object_exists(signed["path"].as_str().expect("path"))
+            .await
+    );
 
     // Expired with nothing uploaded: refused too, not "not yet".
-    let never = sign(&app, &client, "user", &own).await;
+    let never = app
+        .sign_upload(&client, upload_request("POD", "user", &own))
+        .await;
     let never_id: uuid::Uuid = never["uploadId"]
         .as_str()
         .expect("id")
@@ -142,7 +61,7 @@ async fn an_upload_made_after_its_url_expired_is_refused_and_removed() {
         .await
         .expect("backdate");
     assert_eq!(
-        complete(&app, &client, &never_id.to_string())
+        app.complete_upload(&client, &never_id.to_string())
             .await
             .status(),
         410
@@ -154,7 +73,7 @@ async fn an_upload_made_after_its_url_expired_is_refused_and_removed() {
 async fn lists_page_through_what_the_caller_may_see_and_nothing_else() {
     let app = TestApp::spawn().await;
     let owner = app.user(Role::Client).await;
-    let (order_id, number) = order_of(&app, &owner).await;
+    let (order_id, number) = app.order_of(&owner).await;
     let mut uploaded = Vec::new();
     for _ in 0..3 {
         uploaded.push(
@@ -163,7 +82,8 @@ async fn lists_page_through_what_the_caller_may_see_and_nothing_else() {
         );
     }
     // Not listed: a pending upload, a removed file, a file on the owner's account.
-    sign(&app, &owner, "order", &order_id).await;
+    app.sign_upload(&owner, upload_request("POD", "order", &order_id))
+        .await;
     let removed = app
         .active_upload(&owner, "DOCUMENT", "order", &order_id)
         .await;
@@ -308,7 +228,7 @@ async fn lists_page_through_what_the_caller_may_see_and_nothing_else() {
 async fn removal_is_for_the_uploader_or_staff_and_hides_the_file() {
     let app = TestApp::spawn().await;
     let owner = app.user(Role::Client).await;
-    let (order_id, _) = order_of(&app, &owner).await;
+    let (order_id, _) = app.order_of(&owner).await;
     let staff = app.user(Role::Admin).await;
     // Staff attach a file to the owner's order: the owner sees it but may not remove it.
     let staff_file = app
@@ -364,10 +284,12 @@ async fn removal_is_for_the_uploader_or_staff_and_hides_the_file() {
         .await,
         1
     );
-    assert!(object_exists(&app, &own.path).await);
+    assert!(app.object_exists(&own.path).await);
 
     // An upload never completed may be withdrawn by its uploader.
-    let pending = sign(&app, &owner, "order", &order_id).await;
+    let pending = app
+        .sign_upload(&owner, upload_request("POD", "order", &order_id))
+        .await;
     let withdraw = format!(
         "/api/file-uploads/{}",
         pending["uploadId"].as_str().expect("id")
@@ -412,9 +334,9 @@ async fn prove(
 async fn the_assigned_driver_records_proof_of_delivery_with_their_own_uploads() {
     let app = TestApp::spawn().await;
     let owner = app.user(Role::Client).await;
-    let (order_id, number) = order_of(&app, &owner).await;
+    let (order_id, number) = app.order_of(&owner).await;
     let driver = app.user(Role::Driver).await;
-    dispatch(&app, &driver, &order_id).await;
+    app.dispatch(&driver, &order_id).await;
 
     let photo = app.active_upload(&driver, "POD", "order", &order_id).await;
     let answer = prove(&app, &driver, &number, "pod", &photo.id).await;
@@ -478,8 +400,8 @@ async fn the_assigned_driver_records_proof_of_delivery_with_their_own_uploads() 
     assert_eq!(json_body(wrong).await["error"]["code"], "wrong_category");
     let wrong = prove(&app, &driver, &number, "signature", &photo.id).await;
     assert_eq!(wrong.status(), 422);
-    let (other_id, other_number) = order_of(&app, &owner).await;
-    dispatch(&app, &driver, &other_id).await;
+    let (other_id, other_number) = app.order_of(&owner).await;
+    app.dispatch(&driver, &other_id).await;
     let misfiled = prove(&app, &driver, &other_number, "pod", &photo.id).await;
     assert_eq!(misfiled.status(), 422);
     assert_eq!(json_body(misfiled).await["error"]["code"], "wrong_entity");
@@ -491,7 +413,9 @@ async fn the_assigned_driver_records_proof_of_delivery_with_their_own_uploads() 
         404,
         "another's upload"
     );
-    let pending = sign(&app, &driver, "order", &order_id).await;
+    let pending = app
+        .sign_upload(&driver, upload_request("POD", "order", &order_id))
+        .await;
     let pending_id = pending["uploadId"].as_str().expect("id");
     assert_eq!(
         prove(&app, &driver, &number, "pod", pending_id)
@@ -567,11 +491,18 @@ async fn the_cleanup_job_removes_stale_uploads_and_old_deleted_files_only_when_s
     let owner = app.user(Role::Client).await;
     let own = owner.id.to_string();
     // Due: a pending upload from two days ago (its object too), a file deleted 31 days ago.
-    let stale = sign(&app, &owner, "user", &own).await;
-    put_signed(&stale).await;
+    let stale = app
+        .sign_upload(&owner, upload_request("POD", "user", &own))
+        .await;
+    assert!(put_signed(&stale, UPLOAD_BYTES, None)
+        .await
+        .status()
+        .is_success());
     let old = app.active_upload(&owner, "DOCUMENT", "user", &own).await;
     // Not due: a pending upload of today, a file deleted yesterday, an active file.
-    let fresh = sign(&app, &owner, "user", &own).await;
+    let fresh = app
+        .sign_upload(&owner, upload_request("POD", "user", &own))
+        .await;
     let recent = app.active_upload(&owner, "DOCUMENT", "user", &own).await;
     let kept = app.active_upload(&owner, "DOCUMENT", "user", &own).await;
     let db = app.db().await;
@@ -605,7 +536,10 @@ async fn the_cleanup_job_removes_stale_uploads_and_old_deleted_files_only_when_s
         json!({"files": 1, "bytes": 11})
     );
     assert_eq!(app.count("SELECT count(*) FROM file_uploads").await, 5);
-    assert!(object_exists(&app, stale["path"].as_str().expect("path")).await);
+    assert!(
+        app.object_exists(stale["path"].as_str().expect("path"))
+            .await
+    );
     assert!(run_cleanup(&app, json!({"dryRun": "no"})).await.is_err());
 
     // On EventBridge's schedule: removed, rows and objects.
@@ -618,8 +552,11 @@ async fn the_cleanup_job_removes_stale_uploads_and_old_deleted_files_only_when_s
     assert_eq!(done["stalePending"]["files"], 1);
     assert_eq!(done["deletedPastRetention"]["files"], 1);
     assert_eq!(done["failed"], 0);
-    assert!(!object_exists(&app, stale["path"].as_str().expect("path")).await);
-    assert!(!object_exists(&app, &old.path).await);
+    assert!(
+        !app.object_exists(stale["path"].as_str().expect("path"))
+            .await
+    );
+    assert!(!app.object_exists(&old.path).await);
     for left in [
         &recent.path,
         &kept.path,
@@ -632,7 +569,7 @@ async fn the_cleanup_job_removes_stale_uploads_and_old_deleted_files_only_when_s
             .await;
         assert_eq!(row, 1, "{left} stays");
     }
-    assert!(object_exists(&app, &recent.path).await);
+    assert!(app.object_exists(&recent.path).await);
     assert_eq!(app.count("SELECT count(*) FROM file_uploads").await, 3);
     // Asked explicitly, a manual run removes too; nothing is due any more.
     let again = run_cleanup(&app, json!({"dryRun": false}))
@@ -745,9 +682,9 @@ const MATRIX: &[(&str, [u16; 6])] = &[
 /// Runs every files route as `actor` against a fresh order; the statuses in route order.
 async fn statuses_of(app: &TestApp, actor: Actor) -> Vec<u16> {
     let owner = app.user(Role::Client).await;
-    let (order_id, number) = order_of(app, &owner).await;
+    let (order_id, number) = app.order_of(&owner).await;
     let driver = app.user(Role::Driver).await;
-    dispatch(app, &driver, &order_id).await;
+    app.dispatch(&driver, &order_id).await;
     let caller = match actor {
         Actor::Owner => owner.clone(),
         Actor::Vendor => app.user(Role::Vendor).await,
@@ -760,8 +697,13 @@ async fn statuses_of(app: &TestApp, actor: Actor) -> Vec<u16> {
     let file = app
         .active_upload(&owner, "DOCUMENT", "order", &order_id)
         .await;
-    let pending = sign(app, &owner, "order", &order_id).await;
-    put_signed(&pending).await;
+    let pending = app
+        .sign_upload(&owner, upload_request("POD", "order", &order_id))
+        .await;
+    assert!(put_signed(&pending, UPLOAD_BYTES, None)
+        .await
+        .status()
+        .is_success());
     let pending_id = pending["uploadId"].as_str().expect("id");
     // Proof uploads are the caller's own where they may make them.
     let may_upload = !matches!(actor, Actor::Vendor | Actor::OtherDriver);

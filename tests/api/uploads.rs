@@ -1,25 +1,9 @@
 //! Issuing uploads: a presigned PUT against the local S3 emulator for a checked file the
 //! caller may attach, and clear 4xx answers that leave no row for everything else.
 
-use api_tests::{catering_body, error_fields, json_body, TestApp, TestUser};
+use api_tests::{error_fields, json_body, put_signed, TestApp, TestUser};
 use serde_json::{json, Value};
 use shared::auth::Role;
-
-async fn order_of(app: &TestApp, owner: &TestUser) -> String {
-    let response = app
-        .call(
-            "POST",
-            "/api/catering-requests",
-            Some(&owner.token),
-            Some(catering_body(20)),
-        )
-        .await;
-    assert_eq!(response.status(), 201);
-    json_body(response).await["order"]["id"]
-        .as_str()
-        .expect("order id")
-        .to_owned()
-}
 
 fn request(entity_type: &str, entity_id: &str) -> Value {
     json!({
@@ -36,7 +20,7 @@ fn request(entity_type: &str, entity_id: &str) -> Value {
 async fn a_checked_file_is_put_through_its_presigned_url() {
     let app = TestApp::spawn().await;
     let client = app.user(Role::Client).await;
-    let order = order_of(&app, &client).await;
+    let order = app.order_of(&client).await.0;
     let response = app
         .call(
             "POST",
@@ -55,11 +39,7 @@ async fn a_checked_file_is_put_through_its_presigned_url() {
         "the server's key"
     );
 
-    let mut put = reqwest::Client::new().put(signed["signedUrl"].as_str().expect("url"));
-    for (name, value) in signed["headers"].as_object().expect("headers") {
-        put = put.header(name, value.as_str().expect("header"));
-    }
-    let uploaded = put.body("jpeg-bytes!").send().await.expect("put");
+    let uploaded = put_signed(&signed, b"jpeg-bytes!", None).await;
     assert!(uploaded.status().is_success(), "{}", uploaded.status());
     let stored = app
         .state
@@ -88,7 +68,7 @@ async fn bad_files_and_foreign_entities_are_refused_and_leave_nothing() {
     let app = TestApp::spawn().await;
     let client = app.user(Role::Client).await;
     let other = app.user(Role::Client).await;
-    let others_order = order_of(&app, &other).await;
+    let others_order = app.order_of(&other).await.0;
     let own = client.id.to_string();
     let with = |changes: Value| {
         let mut body = request("user", &own);
@@ -184,8 +164,9 @@ async fn bad_files_and_foreign_entities_are_refused_and_leave_nothing() {
     assert_eq!(response.status(), 200);
 }
 
-/// Signs `body` for `user`, then PUTs `bytes` to the signed URL with its headers
-/// (`content_type` instead of the signed one when given).
+/// Signs `body` for `user`, then PUTs `bytes` to the signed URL (as `content_type` when
+/// given). The emulator does not check what S3 would refuse against the signature (a body
+/// of another length or type): completion must catch it.
 async fn sign_and_put(
     app: &TestApp,
     user: &TestUser,
@@ -193,51 +174,9 @@ async fn sign_and_put(
     bytes: &'static [u8],
     content_type: Option<&str>,
 ) -> Value {
-    let response = app
-        .call(
-            "POST",
-            "/api/file-uploads/signed-url",
-            Some(&user.token),
-            Some(body),
-        )
-        .await;
-    assert_eq!(response.status(), 200);
-    let signed = json_body(response).await;
-    let mut put = reqwest::Client::new()
-        .put(signed["signedUrl"].as_str().expect("url"))
-        .timeout(std::time::Duration::from_secs(10));
-    for (name, value) in signed["headers"].as_object().expect("headers") {
-        let value = match (name.as_str(), content_type) {
-            ("content-type", Some(replaced)) => replaced,
-            _ => value.as_str().expect("header"),
-        };
-        put = put.header(name, value);
-    }
-    // The emulator does not check what S3 would refuse against the signature (a body of
-    // another length or type): completion must catch it.
-    let _ = put.body(bytes).send().await.expect("put");
+    let signed = app.sign_upload(user, body).await;
+    put_signed(&signed, bytes, content_type).await;
     signed
-}
-
-async fn complete(app: &TestApp, user: &TestUser, upload_id: &str) -> reqwest::Response {
-    app.call(
-        "POST",
-        &format!("/api/file-uploads/{upload_id}/complete"),
-        Some(&user.token),
-        None,
-    )
-    .await
-}
-
-async fn object_exists(app: &TestApp, key: &str) -> bool {
-    app.state
-        .s3
-        .head_object()
-        .bucket(&app.state.config.resources.uploads_bucket)
-        .key(key)
-        .send()
-        .await
-        .is_ok()
 }
 
 #[tokio::test]
@@ -250,14 +189,18 @@ async fn completion_activates_only_what_matches_the_declaration() {
     let good = sign_and_put(&app, &client, request("user", &own), b"jpeg-bytes!", None).await;
     let id = good["uploadId"].as_str().expect("id");
     let other = app.user(Role::Client).await;
-    assert_eq!(complete(&app, &other, id).await.status(), 404, "not theirs");
-    let response = complete(&app, &client, id).await;
+    assert_eq!(
+        app.complete_upload(&other, id).await.status(),
+        404,
+        "not theirs"
+    );
+    let response = app.complete_upload(&client, id).await;
     assert_eq!(response.status(), 200);
     let body = json_body(response).await;
     assert_eq!(body["upload"]["status"], "ACTIVE");
     assert_eq!(body["upload"]["fileSize"], 11);
     assert_eq!(
-        complete(&app, &client, id).await.status(),
+        app.complete_upload(&client, id).await.status(),
         404,
         "completed once"
     );
@@ -295,13 +238,15 @@ async fn completion_activates_only_what_matches_the_declaration() {
     )
     .await;
     for bad in [larger, retyped] {
-        let response = complete(&app, &client, bad["uploadId"].as_str().expect("id")).await;
+        let response = app
+            .complete_upload(&client, bad["uploadId"].as_str().expect("id"))
+            .await;
         assert_eq!(response.status(), 422, "{bad}");
         assert_eq!(
             json_body(response).await["error"]["code"],
             "upload_mismatch"
         );
-        assert!(!object_exists(&app, bad["path"].as_str().expect("path")).await);
+        assert!(!app.object_exists(bad["path"].as_str().expect("path")).await);
     }
     assert_eq!(
         app.count("SELECT count(*) FROM file_uploads").await,
@@ -319,7 +264,9 @@ async fn completion_activates_only_what_matches_the_declaration() {
         )
         .await;
     let signed = json_body(response).await;
-    let early = complete(&app, &client, signed["uploadId"].as_str().expect("id")).await;
+    let early = app
+        .complete_upload(&client, signed["uploadId"].as_str().expect("id"))
+        .await;
     assert_eq!(early.status(), 409);
     assert_eq!(json_body(early).await["error"]["code"], "upload_incomplete");
     assert_eq!(
@@ -327,14 +274,17 @@ async fn completion_activates_only_what_matches_the_declaration() {
             .await,
         1
     );
-    assert_eq!(complete(&app, &client, "not-a-uuid").await.status(), 400);
+    assert_eq!(
+        app.complete_upload(&client, "not-a-uuid").await.status(),
+        400
+    );
 }
 
 #[tokio::test]
 async fn an_active_file_is_read_back_exactly_by_those_who_may_see_it() {
     let app = TestApp::spawn().await;
     let owner = app.user(Role::Client).await;
-    let order = order_of(&app, &owner).await;
+    let order = app.order_of(&owner).await.0;
     let body = json!({
         "fileName": "Menu \"final\".pdf",
         "fileType": "application/pdf",
@@ -355,7 +305,7 @@ async fn an_active_file_is_read_back_exactly_by_those_who_may_see_it() {
         )
         .await;
     assert_eq!(pending.status(), 404);
-    assert_eq!(complete(&app, &owner, id).await.status(), 200);
+    assert_eq!(app.complete_upload(&owner, id).await.status(), 200);
 
     let staff = app.user(Role::Admin).await;
     for reader in [&owner, &staff] {

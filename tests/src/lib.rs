@@ -787,8 +787,122 @@ pub struct Uploaded {
     pub path: String,
 }
 
+/// The bytes [`upload_request`] declares.
+pub const UPLOAD_BYTES: &[u8] = b"jpeg-bytes!";
+
+/// A signed-url body for [`UPLOAD_BYTES`] as a JPEG of `category` attached to
+/// `entity_type` `entity_id`.
+pub fn upload_request(category: &str, entity_type: &str, entity_id: &str) -> Value {
+    serde_json::json!({
+        "fileName": "photo.jpg",
+        "fileType": "image/jpeg",
+        "fileSize": UPLOAD_BYTES.len(),
+        "category": category,
+        "entityType": entity_type,
+        "entityId": entity_id,
+    })
+}
+
+/// PUTs `bytes` to a signed upload's URL with its signed headers (`content_type` in place
+/// of the signed one when given).
+pub async fn put_signed(
+    signed: &Value,
+    bytes: &'static [u8],
+    content_type: Option<&str>,
+) -> reqwest::Response {
+    let mut put = reqwest::Client::new()
+        .put(signed["signedUrl"].as_str().expect("signed url"))
+        .timeout(std::time::Duration::from_secs(10));
+    for (name, value) in signed["headers"].as_object().expect("headers") {
+        let value = match (name.as_str(), content_type) {
+            ("content-type", Some(replaced)) => replaced,
+            _ => value.as_str().expect("header"),
+        };
+        put = put.header(name, value);
+    }
+    put.body(bytes).send().await.expect("put")
+}
+
 impl TestApp {
-    /// `user` uploads `bytes` as a JPEG of `category` attached to `entity_type`
+    /// A catering order `owner` placed: (id, number).
+    pub async fn order_of(&self, owner: &TestUser) -> (String, String) {
+        let response = self
+            .call(
+                "POST",
+                "/api/catering-requests",
+                Some(&owner.token),
+                Some(catering_body(20)),
+            )
+            .await;
+        assert_eq!(response.status(), 201, "placing an order");
+        let order = json_body(response).await;
+        (
+            order["order"]["id"].as_str().expect("order id").to_owned(),
+            order["order"]["orderNumber"]
+                .as_str()
+                .expect("order number")
+                .to_owned(),
+        )
+    }
+
+    /// Makes `driver` (given a driver record if it has none) the order's assigned driver.
+    pub async fn dispatch(&self, driver: &TestUser, order_id: &str) {
+        let db = self.db().await;
+        let driver_id: uuid::Uuid = db
+            .query_typed_one(
+                "INSERT INTO drivers (user_id) VALUES ($1)
+                 ON CONFLICT (user_id) DO UPDATE SET is_active = true RETURNING id",
+                &[shared::db::p(&driver.id)],
+            )
+            .await
+            .expect("driver")
+            .get(0);
+        let order_id: uuid::Uuid = order_id.parse().expect("order uuid");
+        db.execute_typed(
+            "INSERT INTO dispatches (order_id, driver_id) VALUES ($1, $2)",
+            &[shared::db::p(&order_id), shared::db::p(&driver_id)],
+        )
+        .await
+        .expect("dispatch");
+    }
+
+    /// Whether the uploads bucket holds `key`.
+    pub async fn object_exists(&self, key: &str) -> bool {
+        self.state
+            .s3
+            .head_object()
+            .bucket(&self.state.config.resources.uploads_bucket)
+            .key(key)
+            .send()
+            .await
+            .is_ok()
+    }
+
+    /// Signs an upload for `user`; panics unless the answer is 200.
+    pub async fn sign_upload(&self, user: &TestUser, body: Value) -> Value {
+        let response = self
+            .call(
+                "POST",
+                "/api/file-uploads/signed-url",
+                Some(&user.token),
+                Some(body),
+            )
+            .await;
+        assert_eq!(response.status(), 200, "signing an upload");
+        json_body(response).await
+    }
+
+    pub async fn complete_upload(&self, user: &TestUser, upload_id: &str) -> reqwest::Response {
+        self.call(
+            "POST",
+            &format!("/api/file-uploads/{upload_id}/complete"),
+            Some(&user.token),
+            None,
+        )
+        .await
+    }
+
+    /// `user` uploads [`UPLOAD_BYTES`] as a JPEG of `category` attached to `entity_type`
     /// `entity_id` and completes it; panics unless every step succeeds.
     pub async fn active_upload(
         &self,
@@ -797,41 +911,13 @@ impl TestApp {
         entity_type: &str,
         entity_id: &str,
     ) -> Uploaded {
-        let bytes: &'static [u8] = b"jpeg-bytes!";
         let signed = self
-            .call(
-                "POST",
-                "/api/file-uploads/signed-url",
-                Some(&user.token),
-                Some(serde_json::json!({
-                    "fileName": "photo.jpg",
-                    "fileType": "image/jpeg",
-                    "fileSize": bytes.len(),
-                    "category": category,
-                    "entityType": entity_type,
-                    "entityId": entity_id,
-                })),
-            )
+            .sign_upload(user, upload_request(category, entity_type, entity_id))
             .await;
-        assert_eq!(signed.status(), 200, "signing an upload");
-        let signed = json_body(signed).await;
-        let mut put = reqwest::Client::new()
-            .put(signed["signedUrl"].as_str().expect("signed url"))
-            .timeout(std::time::Duration::from_secs(10));
-        for (name, value) in signed["headers"].as_object().expect("headers") {
-            put = put.header(name, value.as_str().expect("header"));
-        }
-        let put = put.body(bytes).send().await.expect("put");
+        let put = put_signed(&signed, UPLOAD_BYTES, None).await;
         assert!(put.status().is_success(), "put: {}", put.status());
         let id = signed["uploadId"].as_str().expect("upload id").to_owned();
-        let completed = self
-            .call(
-                "POST",
-                &format!("/api/file-uploads/{id}/complete"),
-                Some(&user.token),
-                None,
-            )
-            .await;
+        let completed = self.complete_upload(user, &id).await;
         assert_eq!(completed.status(), 200, "completing an upload");
         Uploaded {
             id,

@@ -186,14 +186,7 @@ async fn remove_one(
     key: &str,
     cutoff: DateTime<Utc>,
 ) -> ApiResult<()> {
-    state
-        .s3
-        .delete_object()
-        .bucket(&state.config.resources.uploads_bucket)
-        .key(key)
-        .send()
-        .await
-        .map_err(super::storage_unavailable)?;
+    super::delete_object(state, key).await?;
     client
         .execute_typed(reason.remove_sql(), &[p(&upload_id), p(&cutoff)])
         .await

@@ -47,14 +47,7 @@ async fn discard(
     upload_id: Uuid,
     key: &str,
 ) -> ApiResult<()> {
-    state
-        .s3
-        .delete_object()
-        .bucket(&state.config.resources.uploads_bucket)
-        .key(key)
-        .send()
-        .await
-        .map_err(super::storage_unavailable)?;
+    super::delete_object(state, key).await?;
     client
         .execute_typed("DELETE FROM file_uploads WHERE id = $1", &[p(&upload_id)])
         .await

@@ -37,6 +37,19 @@ pub(crate) fn storage_unavailable(err: impl Into<BoxError>) -> ApiError {
         .with_source(err)
 }
 
+/// Removes an object from the uploads bucket (a missing object is no error in S3).
+pub(crate) async fn delete_object(state: &crate::AppState, key: &str) -> ApiResult<()> {
+    state
+        .s3
+        .delete_object()
+        .bucket(&state.config.resources.uploads_bucket)
+        .key(key)
+        .send()
+        .await
+        .map_err(storage_unavailable)?;
+    Ok(())
+}
+
 /// A presigned URL's configuration for `ttl`, and when the URL stops working.
 pub(crate) fn presigning(ttl: Duration) -> ApiResult<(PresigningConfig, DateTime<Utc>)> {
     let config = PresigningConfig::expires_in(ttl).map_err(ApiError::internal)?;
