@@ -23,7 +23,7 @@ INSERT INTO user_addresses (user_id, address_id, alias, is_default) VALUES
 ON CONFLICT DO NOTHING;
 
 INSERT INTO drivers (id, user_id, employee_id, vehicle_type, phone, is_active, is_on_duty, last_known_location, last_location_update) VALUES
-    ('00000000-0000-4000-8000-000000000201', '00000000-0000-4000-8000-000000000004', 'D-0001', 'CAR', '4155550104', true, true,
+    ('00000000-0000-4000-8000-000000000201', '00000000-0000-4000-8000-000000000004', 'D-0001', 'CAR', '4155550104', true, false,
         ST_GeogFromText('SRID=4326;POINT(-121.8900 37.3300)'), now())
 ON CONFLICT (id) DO NOTHING;
 

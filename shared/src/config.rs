@@ -158,6 +158,13 @@ pub struct UploadSettings {
     pub deleted_retention: chrono::Duration,
 }
 
+/// Drivers and their tracks.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DriverSettings {
+    /// How long recorded locations are kept (whole days are dropped after it).
+    pub location_retention: chrono::Duration,
+}
+
 #[derive(Debug, Clone)]
 pub struct Config {
     pub environment: Environment,
@@ -171,6 +178,7 @@ pub struct Config {
     pub outbox: OutboxSettings,
     pub monitoring: MonitoringSettings,
     pub uploads: UploadSettings,
+    pub drivers: DriverSettings,
     /// Where metric lines go (`METRICS`: `emf`, the default, or `off`).
     pub metrics: crate::metrics::MetricsSink,
     /// The CloudWatch namespace of the metrics (`METRICS_NAMESPACE`, `ReadySet`).
@@ -329,6 +337,17 @@ impl Config {
                         return Err(ConfigError::Invalid {
                             var: "DELETED_FILE_RETENTION_DAYS",
                             reason: "must be 1 to 3650 days".into(),
+                        })
+                    }
+                },
+            },
+            drivers: DriverSettings {
+                location_retention: match env.parsed_or("LOCATION_RETENTION_DAYS", 30i64)? {
+                    days @ 1..=365 => chrono::Duration::days(days),
+                    _ => {
+                        return Err(ConfigError::Invalid {
+                            var: "LOCATION_RETENTION_DAYS",
+                            reason: "must be 1 to 365 days".into(),
                         })
                     }
                 },

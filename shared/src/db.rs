@@ -196,6 +196,12 @@ sql_types! {
     Vec<String> => TEXT_ARRAY,
     Vec<Uuid> => UUID_ARRAY,
     Vec<i64> => INT8_ARRAY,
+    Vec<f64> => FLOAT8_ARRAY,
+    Vec<Option<f64>> => FLOAT8_ARRAY,
+    Vec<Option<i16>> => INT2_ARRAY,
+    Vec<Option<bool>> => BOOL_ARRAY,
+    Vec<Option<String>> => TEXT_ARRAY,
+    Vec<DateTime<Utc>> => TIMESTAMPTZ_ARRAY,
 }
 
 impl<T: SqlType + ?Sized> SqlType for &T {

@@ -44,6 +44,9 @@ pub enum RateClass {
     Api,
     /// File uploads: 20 per hour per user.
     Uploads,
+    /// Location reports from the driver app: 30 per minute per driver, a report every two
+    /// seconds (a batch of up to 100 points counts once).
+    Tracking,
     /// Error reports from the web app: 30 per minute per user (or IP), so a page stuck in
     /// an error loop cannot flood the error store.
     ErrorReports,
@@ -80,6 +83,7 @@ impl RateClass {
             RateClass::Admin => Some((10, 60)),
             RateClass::Api => Some((100, 60)),
             RateClass::Uploads => Some((20, 3600)),
+            RateClass::Tracking => Some((30, 60)),
             RateClass::ErrorReports => Some((30, 60)),
             RateClass::Partner => Some((100, 60)),
             RateClass::PartnerAuthFailures => Some((10, 300)),
@@ -97,6 +101,7 @@ impl RateClass {
             RateClass::Admin => "admin",
             RateClass::Api => "api",
             RateClass::Uploads => "uploads",
+            RateClass::Tracking => "tracking",
             RateClass::ErrorReports => "error-reports",
             RateClass::Partner => "partner",
             RateClass::PartnerAuthFailures => "partner-auth-failures",
@@ -117,6 +122,7 @@ impl RateClass {
             | RateClass::Admin
             | RateClass::Api
             | RateClass::Uploads
+            | RateClass::Tracking
             | RateClass::ErrorReports
             | RateClass::Partner
             | RateClass::Exempt => StoreDown::Allow,

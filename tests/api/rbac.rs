@@ -24,7 +24,9 @@ fn expected(permission: Permission) -> &'static [Role] {
         | Permission::ViewPricing
         | Permission::ViewSystemHealth
         | Permission::ResolveAlerts
-        | Permission::ManageFiles => &[Helpdesk, Admin, SuperAdmin],
+        | Permission::ManageFiles
+        | Permission::ViewDrivers => &[Helpdesk, Admin, SuperAdmin],
+        Permission::Drive => &[Driver],
         Permission::DeleteUsers
         | Permission::ChangeRoles
         | Permission::DeleteOrders
@@ -209,6 +211,28 @@ async fn attempt(app: &TestApp, permission: Permission, actor: Option<&TestUser>
                 app.call("DELETE", &format!("/api/file-uploads/{}", file.id), token, None)
                     .await,
                 204,
+            )
+        }
+        Permission::Drive => (
+            app.call("POST", "/api/tracking/shifts/start", token, Some(json!({})))
+                .await,
+            200,
+        ),
+        Permission::ViewDrivers => {
+            let driver = app.user(Driver).await;
+            let driver_id = shared::drivers::driver_id_of(&*app.db().await, driver.id)
+                .await
+                .expect("lookup")
+                .expect("a driver record");
+            (
+                app.call(
+                    "GET",
+                    &format!("/api/tracking/shifts/active?driverId={driver_id}"),
+                    token,
+                    None,
+                )
+                .await,
+                200,
             )
         }
         Permission::ResolveAlerts => (

@@ -370,6 +370,12 @@ impl TestApp {
             .await
             .expect("insert user")
             .get(0);
+        // As sign-up and role changes do, every DRIVER account has its driver record.
+        if role == Role::Driver {
+            shared::drivers::enrol(&*self.db().await, id, None)
+                .await
+                .expect("driver record");
+        }
         let (session, refresh_token) = sessions::create(&self.state, id, role)
             .await
             .expect("session");

@@ -18,6 +18,10 @@ pub const SAMPLE_OUTCOMES: &[(&str, u16)] = &[
     ("auth-signup", 201),
     ("auth-refresh", 401),
     ("auth-current-user", 200),
+    ("auth-session", 401),
+    ("tracking-shifts", 200),
+    ("tracking-locations", 200),
+    ("tracking-shift-by-id", 404),
     ("addresses", 201),
     ("address-by-id", 200),
     ("catering-requests", 201),
@@ -57,13 +61,21 @@ pub const SAMPLE_OUTCOMES: &[(&str, u16)] = &[
     ("authorizer", 0),
     ("migrate", 0),
     ("outbox-relay", 0),
+    ("location-retention", 0),
     ("upload-cleanup", 0),
 ];
 
 /// Moves the dates in a sample body into the window the rules accept today: the partner
-/// contract takes deliveries 2 hours to 365 days ahead, so any fixed date goes stale.
+/// contract takes deliveries 2 hours to 365 days ahead, and location points must be from
+/// the last day, so any fixed date goes stale.
 fn shift_dates(body: &mut Value) {
-    let tomorrow = chrono::Utc::now() + chrono::Duration::days(1);
+    let now = chrono::Utc::now();
+    if let Some(points) = body.get_mut("locations").and_then(Value::as_array_mut) {
+        for point in points {
+            point["recordedAt"] = serde_json::json!(now);
+        }
+    }
+    let tomorrow = now + chrono::Duration::days(1);
     if body.get("deliveryDate").is_some() {
         body["deliveryDate"] = Value::String(tomorrow.format("%Y-%m-%d").to_string());
     }

@@ -93,6 +93,10 @@ pub enum Permission {
     ResolveAlerts,
     /// Remove any file one may see, not only those one uploaded.
     ManageFiles,
+    /// Work shifts, report locations and progress on one's own deliveries (drivers).
+    Drive,
+    /// See every driver, their shifts, tracks and statistics.
+    ViewDrivers,
 }
 
 use Role::{Admin, Client, Driver, Helpdesk, SuperAdmin, Vendor};
@@ -133,6 +137,8 @@ pub const PERMISSIONS: &[(Permission, &[Role])] = &[
     (Permission::ViewSystemHealth, STAFF),
     (Permission::ResolveAlerts, STAFF),
     (Permission::ManageFiles, STAFF),
+    (Permission::Drive, &[Driver]),
+    (Permission::ViewDrivers, STAFF),
 ];
 
 pub fn allows(role: Role, permission: Permission) -> bool {

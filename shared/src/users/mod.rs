@@ -289,3 +289,51 @@ mod tests {
         assert!(normalize_email(&format!("{}@example.com", "a".repeat(65))).is_err());
     }
 }
+
+/// `GET /api/auth/session`: who is signed in, as the driver app reads it.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct SessionView {
+    pub user: SessionUser,
+    /// When the session ends unless refreshed.
+    pub expires: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct SessionUser {
+    pub id: Uuid,
+    pub email: String,
+    #[serde(rename = "type")]
+    pub role: Role,
+    /// The driver record of a DRIVER account (what the driver app posts as `driverId`).
+    pub driver_id: Option<Uuid>,
+    pub name: Option<String>,
+}
+
+pub async fn session_view(
+    state: &AppState,
+    caller: &crate::auth::rbac::Caller,
+) -> ApiResult<SessionView> {
+    let session = crate::auth::sessions::get(state, caller.session_id)
+        .await?
+        .filter(|s| s.is_live(Utc::now()))
+        .ok_or_else(|| ApiError::unauthorized("the session has ended; sign in again"))?;
+    let client = state.db.get().await?;
+    let user = find(&*client, caller.user_id)
+        .await?
+        .ok_or_else(|| ApiError::unauthorized("the account is gone"))?;
+    let driver_id = match user.role {
+        Role::Driver => drivers::driver_id_of(&*client, user.id).await?,
+        _ => None,
+    };
+    Ok(SessionView {
+        user: SessionUser {
+            id: user.id,
+            email: user.email,
+            role: user.role,
+            driver_id,
+            name: user.name,
+        },
+        expires: session.expires_at,
+    })
+}

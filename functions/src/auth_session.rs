@@ -1,0 +1,24 @@
+//! `GET /api/auth/session`: `{user {id, email, type, driverId, name}, expires}` for the
+//! signed-in account (the driver app learns its driver id here); 401 once the session
+//! has ended.
+
+use lambda_http::{Body, Request, Response};
+use shared::{
+    auth::caller,
+    http::ok,
+    ratelimit::RateClass,
+    runtime::{HandlerFuture, HttpFunction},
+    users::session_view,
+    ApiResult, AppState,
+};
+
+pub const FUNCTION: HttpFunction = HttpFunction::new(handler, RateClass::Api);
+
+fn handler(state: &AppState, req: Request) -> HandlerFuture<'_> {
+    Box::pin(session(state, req))
+}
+
+async fn session(state: &AppState, req: Request) -> ApiResult<Response<Body>> {
+    let caller = caller(&req)?;
+    ok(&session_view(state, &caller).await?)
+}

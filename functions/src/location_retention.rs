@@ -1,0 +1,28 @@
+//! `location-retention` ops job, daily on an EventBridge schedule: creates the coming
+//! week's daily partitions of the driver track and drops whole days older than
+//! `LOCATION_RETENTION_DAYS` (30), logging each. Safe to invoke by hand at any time.
+
+use serde_json::Value;
+use shared::{
+    drivers::locations,
+    error::BoxError,
+    runtime::{EventFunction, EventFuture},
+    AppState,
+};
+
+pub const FUNCTION: EventFunction = EventFunction::new(handler);
+
+fn handler(state: &AppState, event: Value) -> EventFuture<'_> {
+    Box::pin(run(state, event))
+}
+
+async fn run(state: &AppState, _event: Value) -> Result<Value, BoxError> {
+    let report = locations::retain(state, chrono::Utc::now()).await?;
+    tracing::info!(
+        created = report.created,
+        dropped = report.dropped.len(),
+        kept = report.kept,
+        "location retention finished"
+    );
+    Ok(serde_json::to_value(report)?)
+}

@@ -1,0 +1,154 @@
+//! Drivers: their records, shifts, tracks, and the search for the nearest one.
+//!
+//! - this module: the driver record every DRIVER account has, and finding the caller's.
+//! - [`shifts`]: starting and ending shifts, and their mileage from the recorded track.
+//! - [`locations`]: location ingest (checked, deduplicated, one insert) and the retention
+//!   of the day-partitioned track.
+
+pub mod locations;
+pub mod shifts;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::{
+    auth::{rbac::Caller, Permission},
+    db::{p, GenericClient, Row, RowExt},
+    error::{ApiError, ApiResult},
+    geo::Point,
+};
+
+/// Gives an account its driver record (active, off duty), or keeps the one it has; a
+/// phone number fills a record without one. Returns the driver id.
+pub async fn enrol(
+    client: &impl GenericClient,
+    user_id: Uuid,
+    phone: Option<&str>,
+) -> ApiResult<Uuid> {
+    client
+        .query_typed_one(
+            "INSERT INTO drivers (user_id, phone, is_active, is_on_duty) VALUES ($1, $2, true, false)
+             ON CONFLICT (user_id) DO UPDATE SET phone = COALESCE(drivers.phone, EXCLUDED.phone)
+             RETURNING id",
+            &[p(&user_id), p(&phone)],
+        )
+        .await?
+        .col("id")
+}
+
+/// The driver record of a signed-in account, if it has one.
+pub async fn driver_id_of(client: &impl GenericClient, user_id: Uuid) -> ApiResult<Option<Uuid>> {
+    client
+        .query_typed_opt(
+            "SELECT id FROM drivers WHERE user_id = $1 AND deleted_at IS NULL",
+            &[p(&user_id)],
+        )
+        .await?
+        .map(|row| row.col("id"))
+        .transpose()
+}
+
+/// The caller's own driver id, for the routes drivers use about themselves: 403 for
+/// callers who do not drive. A `claimed` driver id in the request must be their own (a
+/// driver acts only for itself).
+pub async fn own_driver(
+    client: &impl GenericClient,
+    caller: &Caller,
+    claimed: Option<Uuid>,
+) -> ApiResult<Uuid> {
+    caller.require(Permission::Drive)?;
+    let own = driver_id_of(client, caller.user_id)
+        .await?
+        .ok_or_else(|| ApiError::forbidden("this account has no driver record"))?;
+    match claimed {
+        Some(claimed) if claimed != own => {
+            Err(ApiError::forbidden("a driver acts only for itself"))
+        }
+        _ => Ok(own),
+    }
+}
+
+/// Which driver a read is about: staff name any driver (`driverId` required); a driver
+/// reads only itself (its own id, or none). Others, and another driver's id, are 404.
+pub async fn readable_driver(
+    client: &impl GenericClient,
+    caller: &Caller,
+    requested: Option<Uuid>,
+) -> ApiResult<Uuid> {
+    if caller.can(Permission::ViewDrivers) {
+        let id = requested.ok_or_else(|| {
+            ApiError::validation(vec![crate::error::FieldError::new(
+                "driverId",
+                "is required",
+            )])
+        })?;
+        let exists = client
+            .query_typed_opt(
+                "SELECT 1 FROM drivers WHERE id = $1 AND deleted_at IS NULL",
+                &[p(&id)],
+            )
+            .await?
+            .is_some();
+        return if exists {
+            Ok(id)
+        } else {
+            Err(ApiError::not_found("driver"))
+        };
+    }
+    let own = match caller.can(Permission::Drive) {
+        true => driver_id_of(client, caller.user_id).await?,
+        false => None,
+    };
+    match (own, requested) {
+        (Some(own), None) => Ok(own),
+        (Some(own), Some(requested)) if requested == own => Ok(own),
+        _ => Err(ApiError::not_found("driver")),
+    }
+}
+
+/// `{lat, lng}` as the driver app sends a position.
+#[derive(Debug, Clone, Copy, Deserialize, Serialize, PartialEq)]
+pub struct Coordinates {
+    pub lat: f64,
+    pub lng: f64,
+}
+
+impl Coordinates {
+    /// The point, when both values are in range.
+    pub fn checked(self, field: &str) -> Result<Point, crate::error::FieldError> {
+        if (-90.0..=90.0).contains(&self.lat) && (-180.0..=180.0).contains(&self.lng) {
+            Ok(Point {
+                lat: self.lat,
+                lng: self.lng,
+            })
+        } else {
+            Err(crate::error::FieldError::new(
+                field,
+                "lat must be -90 to 90 and lng -180 to 180",
+            ))
+        }
+    }
+}
+
+/// SQL for a geography column's point as `{prefix}_lat` and `{prefix}_lng`.
+pub(crate) fn lat_lng(column: &str, prefix: &str) -> String {
+    format!("ST_Y({column}::geometry) AS {prefix}_lat, ST_X({column}::geometry) AS {prefix}_lng")
+}
+
+/// The point selected with [`lat_lng`], if any.
+pub(crate) fn point_of(row: &Row, prefix: &str) -> ApiResult<Option<Coordinates>> {
+    Ok(row
+        .col::<Option<f64>>(&format!("{prefix}_lat"))?
+        .zip(row.col::<Option<f64>>(&format!("{prefix}_lng"))?)
+        .map(|(lat, lng)| Coordinates { lat, lng }))
+}
+
+/// When a driver last reported where it was.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct LastLocation {
+    pub lat: f64,
+    pub lng: f64,
+    pub at: DateTime<Utc>,
+}
