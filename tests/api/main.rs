@@ -20,6 +20,7 @@ mod rbac;
 mod review_fixes;
 mod security;
 mod structure;
+mod tracking;
 mod uploads;
 mod wave1_review;
 mod webhooks;

@@ -1,0 +1,454 @@
+//! Drivers' shifts and tracks through the API: who may start, end and read shifts, what
+//! location reports are refused, deduplicated or left out, the mileage the track gives,
+//! and the day partitions the retention job keeps.
+
+use api_tests::{error_fields, json_body, repo_root, TestApp, TestUser};
+use chrono::{Duration, Utc};
+use serde_json::{json, Value};
+use shared::{
+    auth::Role,
+    db::p,
+    runtime::{handle_event, JobLog, Lambda},
+};
+
+async fn start_shift(app: &TestApp, driver: &TestUser) -> Value {
+    let response = app
+        .call(
+            "POST",
+            "/api/tracking/shifts/start",
+            Some(&driver.token),
+            Some(json!({ "location": { "coordinates": { "lat": 37.3353, "lng": -121.8947 } } })),
+        )
+        .await;
+    assert_eq!(response.status(), 200);
+    json_body(response).await
+}
+
+/// A point `meters_north` of the start, `seconds_ago` before now.
+fn point(meters_north: f64, seconds_ago: i64) -> Value {
+    json!({
+        "latitude": 37.3353 + meters_north / 111_195.0,
+        "longitude": -121.8947,
+        "accuracy": 5,
+        "speed": 10,
+        "heading": 0,
+        "batteryLevel": 80,
+        "isMoving": true,
+        "recordedAt": Utc::now() - Duration::seconds(seconds_ago),
+    })
+}
+
+async fn report(app: &TestApp, driver: &TestUser, body: Value) -> reqwest::Response {
+    app.call(
+        "POST",
+        "/api/tracking/locations",
+        Some(&driver.token),
+        Some(body),
+    )
+    .await
+}
+
+async fn driver_id(app: &TestApp, user: &TestUser) -> String {
+    let session = json_body(
+        app.call("GET", "/api/auth/session", Some(&user.token), None)
+            .await,
+    )
+    .await;
+    session["user"]["driverId"]
+        .as_str()
+        .expect("a driver id")
+        .to_owned()
+}
+
+#[tokio::test]
+async fn the_session_names_the_account_and_its_driver_record() {
+    let app = TestApp::spawn().await;
+    let driver = app.user(Role::Driver).await;
+    let session = json_body(
+        app.call("GET", "/api/auth/session", Some(&driver.token), None)
+            .await,
+    )
+    .await;
+    assert_eq!(session["user"]["id"], driver.id.to_string());
+    assert_eq!(session["user"]["type"], "DRIVER");
+    assert_eq!(session["user"]["email"], driver.email.as_str());
+    assert!(session["user"]["driverId"].is_string());
+    let expires: chrono::DateTime<Utc> =
+        serde_json::from_value(session["expires"].clone()).expect("a time");
+    assert!(
+        expires > Utc::now() + Duration::days(20),
+        "the refresh horizon"
+    );
+
+    let client = app.user(Role::Client).await;
+    let session = json_body(
+        app.call("GET", "/api/auth/session", Some(&client.token), None)
+            .await,
+    )
+    .await;
+    assert!(session["user"]["driverId"].is_null());
+    assert_eq!(
+        app.call("GET", "/api/auth/session", None, None)
+            .await
+            .status(),
+        401
+    );
+    // A revoked session: the authorizer refuses it before the function runs.
+    let logout = app
+        .call("POST", "/api/auth/logout", Some(&client.token), None)
+        .await;
+    assert!(logout.status().is_success());
+    assert_eq!(
+        app.call("GET", "/api/auth/session", Some(&client.token), None)
+            .await
+            .status(),
+        401
+    );
+}
+
+#[tokio::test]
+async fn a_driver_works_one_shift_at_a_time_and_only_its_own() {
+    let app = TestApp::spawn().await;
+    let driver = app.user(Role::Driver).await;
+    let other = app.user(Role::Driver).await;
+    let own_id = driver_id(&app, &driver).await;
+    let other_id = driver_id(&app, &other).await;
+
+    // Not for another driver, not for non-drivers.
+    let foreign = app
+        .call(
+            "POST",
+            "/api/tracking/shifts/start",
+            Some(&driver.token),
+            Some(json!({ "driverId": other_id })),
+        )
+        .await;
+    assert_eq!(foreign.status(), 403);
+    let client = app.user(Role::Client).await;
+    let refused = app
+        .call(
+            "POST",
+            "/api/tracking/shifts/start",
+            Some(&client.token),
+            Some(json!({})),
+        )
+        .await;
+    assert_eq!(refused.status(), 403);
+    let bad = app
+        .call(
+            "POST",
+            "/api/tracking/shifts/start",
+            Some(&driver.token),
+            Some(json!({ "location": { "coordinates": { "lat": 95, "lng": 0 } } })),
+        )
+        .await;
+    assert_eq!(bad.status(), 400);
+    assert_eq!(
+        error_fields(&json_body(bad).await),
+        ["location.coordinates"]
+    );
+
+    let started = start_shift(&app, &driver).await;
+    let shift_id = started["shiftId"].as_str().expect("shift id").to_owned();
+    assert_eq!(started["shift"]["driverId"], own_id.as_str());
+    assert_eq!(started["shift"]["status"], "active");
+    let again = app
+        .call(
+            "POST",
+            "/api/tracking/shifts/start",
+            Some(&driver.token),
+            Some(json!({ "driverId": own_id })),
+        )
+        .await;
+    assert_eq!(again.status(), 409);
+    let again = json_body(again).await;
+    assert_eq!(again["error"]["code"], "shift_already_open");
+    assert_eq!(again["error"]["details"]["shiftId"], shift_id.as_str());
+    assert_eq!(
+        app.count("SELECT count(*) FROM drivers WHERE is_on_duty")
+            .await,
+        1
+    );
+
+    // Reading it: the driver and staff; another driver or a client get 404.
+    let staff = app.user(Role::Helpdesk).await;
+    let active = format!("/api/tracking/shifts/active?driverId={own_id}");
+    for (reader, path, status) in [
+        (&driver, "/api/tracking/shifts/active".to_owned(), 200),
+        (&driver, active.clone(), 200),
+        (&staff, active.clone(), 200),
+        (&other, active.clone(), 404),
+        (&client, active.clone(), 404),
+        (&staff, "/api/tracking/shifts/active".to_owned(), 400),
+        (&driver, format!("/api/tracking/shifts/{shift_id}"), 200),
+        (&staff, format!("/api/tracking/shifts/{shift_id}"), 200),
+        (&other, format!("/api/tracking/shifts/{shift_id}"), 404),
+        (&client, format!("/api/tracking/shifts/{shift_id}"), 404),
+    ] {
+        let response = app.call("GET", &path, Some(&reader.token), None).await;
+        assert_eq!(response.status(), status, "{:?} {path}", reader.role);
+    }
+    let idle = json_body(
+        app.call(
+            "GET",
+            "/api/tracking/shifts/active",
+            Some(&other.token),
+            None,
+        )
+        .await,
+    )
+    .await;
+    assert!(idle["shift"].is_null());
+
+    // Ending: not another's shift, not while a delivery is open.
+    let end = |who: &TestUser, body: Value| {
+        let token = who.token.clone();
+        let app = &app;
+        async move {
+            app.call("POST", "/api/tracking/shifts/end", Some(&token), Some(body))
+                .await
+        }
+    };
+    assert_eq!(
+        end(&other, json!({ "shiftId": shift_id })).await.status(),
+        404
+    );
+    let owner = app.user(Role::Client).await;
+    let (order_id, _) = app.order_of(&owner).await;
+    app.dispatch(&driver, &order_id).await;
+    let busy = end(&driver, json!({ "shiftId": shift_id })).await;
+    assert_eq!(busy.status(), 409);
+    assert_eq!(
+        json_body(busy).await["error"]["details"]["activeDeliveries"],
+        1
+    );
+    app.db()
+        .await
+        .execute_typed("UPDATE dispatches SET unassigned_at = now()", &[])
+        .await
+        .expect("hand back");
+    let bad = end(&driver, json!({ "shiftId": shift_id, "finalMileage": -3 })).await;
+    assert_eq!(bad.status(), 400);
+    let ended = end(
+        &driver,
+        json!({ "shiftId": shift_id, "finalMileage": 12.5,
+                "location": { "coordinates": { "lat": 37.34, "lng": -121.89 } } }),
+    )
+    .await;
+    assert_eq!(ended.status(), 200);
+    let ended = json_body(ended).await;
+    assert_eq!(ended["shift"]["status"], "completed");
+    assert_eq!(ended["shift"]["reportedMiles"], 12.5);
+    assert!(ended["shift"]["endTime"].is_string());
+    assert_eq!(
+        end(&driver, json!({ "shiftId": shift_id })).await.status(),
+        404
+    );
+    assert_eq!(
+        app.count("SELECT count(*) FROM drivers WHERE is_on_duty")
+            .await,
+        0
+    );
+}
+
+#[tokio::test]
+async fn location_reports_are_checked_deduplicated_and_measured() {
+    let app = TestApp::spawn().await;
+    let driver = app.user(Role::Driver).await;
+    let off_shift = report(&app, &driver, point(0.0, 60)).await;
+    assert_eq!(off_shift.status(), 409);
+    assert_eq!(json_body(off_shift).await["error"]["code"], "no_open_shift");
+    let shift = start_shift(&app, &driver).await;
+    let shift_id = shift["shiftId"].as_str().expect("id").to_owned();
+
+    // 11 points 100 m apart, 10 s apart: a kilometre at 10 m/s, in one batch.
+    let track: Vec<Value> = (0..11)
+        .map(|i| point(100.0 * i as f64, 300 - 10 * i))
+        .collect();
+    let stored = report(&app, &driver, json!({ "locations": track.clone() })).await;
+    assert_eq!(stored.status(), 200);
+    let stored = json_body(stored).await;
+    assert_eq!(stored["accepted"], 11);
+    assert_eq!(stored["duplicates"], 0);
+    assert_eq!(stored["shiftId"], shift_id.as_str());
+    // The same batch again stores nothing.
+    let retried = json_body(report(&app, &driver, json!(track)).await).await;
+    assert_eq!(retried["accepted"], 0);
+    assert_eq!(retried["duplicates"], 11);
+    assert_eq!(app.count("SELECT count(*) FROM driver_locations").await, 11);
+
+    // A jump of 50 km in 10 s is left out; the track goes on from the last real point.
+    let jump = json!([point(50_000.0, 180), point(1_100.0, 170)]);
+    let answer = json_body(report(&app, &driver, jump).await).await;
+    assert_eq!(answer["accepted"], 1);
+    assert_eq!(answer["rejected"][0]["index"], 0);
+
+    let read = json_body(
+        app.call(
+            "GET",
+            &format!("/api/tracking/shifts/{shift_id}"),
+            Some(&driver.token),
+            None,
+        )
+        .await,
+    )
+    .await;
+    let miles = read["shift"]["trackedMiles"].as_f64().expect("miles");
+    // 1.1 km is 0.68 miles.
+    assert!((miles - 0.68).abs() <= 0.01, "{miles}");
+    assert_eq!(read["shift"]["pointCount"], 12);
+
+    // The driver's position is the newest point (the shift's start is newer than the
+    // points above, recorded before it).
+    let now = json_body(report(&app, &driver, point(1_150.0, 0)).await).await;
+    assert_eq!(now["accepted"], 1);
+    let newest: f64 = app
+        .db()
+        .await
+        .query_typed_one(
+            "SELECT ST_Y(last_known_location::geometry) FROM drivers WHERE user_id = $1",
+            &[p(&driver.id)],
+        )
+        .await
+        .expect("driver")
+        .get(0);
+    assert!((newest - (37.3353 + 1_150.0 / 111_195.0)).abs() < 1e-6);
+
+    // Refused with the field named; nothing stored.
+    let future = Utc::now() + Duration::minutes(10);
+    let stale = Utc::now() - Duration::hours(25);
+    for (body, field) in [
+        (
+            json!({ "longitude": 1.0, "recordedAt": Utc::now() }),
+            "latitude",
+        ),
+        (
+            json!([{ "latitude": 91, "longitude": 1, "recordedAt": Utc::now() }]),
+            "locations[0].latitude",
+        ),
+        (
+            json!({ "latitude": 1, "longitude": 1, "recordedAt": future }),
+            "recordedAt",
+        ),
+        (
+            json!({ "latitude": 1, "longitude": 1, "recordedAt": stale }),
+            "recordedAt",
+        ),
+        (
+            json!({ "latitude": 1, "longitude": 1, "recordedAt": "yesterday" }),
+            "recordedAt",
+        ),
+        (
+            json!({ "latitude": 1, "longitude": 1, "batteryLevel": 140, "recordedAt": Utc::now() }),
+            "batteryLevel",
+        ),
+        (json!({ "locations": [] }), "locations"),
+        (
+            json!({ "locations": vec![point(0.0, 1); 101] }),
+            "locations",
+        ),
+    ] {
+        let response = report(&app, &driver, body.clone()).await;
+        assert_eq!(response.status(), 400, "{body}");
+        let fields = error_fields(&json_body(response).await);
+        assert!(fields.iter().any(|f| f == field), "{field}: {fields:?}");
+    }
+    assert_eq!(report(&app, &driver, json!("nope")).await.status(), 400);
+
+    // Only for itself.
+    let other = app.user(Role::Driver).await;
+    let other_id = driver_id(&app, &other).await;
+    let mut foreign = point(0.0, 5);
+    foreign["driverId"] = json!(other_id);
+    assert_eq!(report(&app, &driver, foreign).await.status(), 403);
+    let client = app.user(Role::Client).await;
+    assert_eq!(report(&app, &client, point(0.0, 5)).await.status(), 403);
+    assert_eq!(app.count("SELECT count(*) FROM driver_locations").await, 13);
+}
+
+async fn run_retention(app: &TestApp) -> Value {
+    let function = functions::find("location-retention").expect("registered");
+    let Lambda::Event(job) = function.lambda else {
+        panic!("an event function");
+    };
+    let event: Value = serde_json::from_str(
+        &std::fs::read_to_string(repo_root().join("events/location-retention.json"))
+            .expect("event"),
+    )
+    .expect("json");
+    handle_event(
+        &app.state,
+        "location-retention",
+        "test",
+        job.handler,
+        event,
+        JobLog::Every,
+    )
+    .await
+    .expect("retention")
+}
+
+#[tokio::test]
+async fn retention_drops_whole_days_past_the_limit_and_prepares_the_coming_ones() {
+    let app = TestApp::spawn_with(&[("LOCATION_RETENTION_DAYS", "3")]).await;
+    let db = app.db().await;
+    let today = Utc::now().date_naive();
+    // Days long past (as if the job had not run), each with a point.
+    db.query_typed(
+        "SELECT driver_locations_ensure_partitions($1, $2)",
+        &[
+            p(&(today - Duration::days(6))),
+            p(&(today - Duration::days(2))),
+        ],
+    )
+    .await
+    .expect("old partitions");
+    let driver = app.user(Role::Driver).await;
+    let driver_id = driver_id(&app, &driver)
+        .await
+        .parse::<uuid::Uuid>()
+        .expect("uuid");
+    for days_ago in [6i64, 5, 2] {
+        let at = Utc::now() - Duration::days(days_ago);
+        db.execute_typed(
+            "INSERT INTO driver_locations (driver_id, location, recorded_at)
+             VALUES ($1, ST_GeogFromText('SRID=4326;POINT(-121.89 37.33)'), $2)",
+            &[p(&driver_id), p(&at)],
+        )
+        .await
+        .expect("old point");
+    }
+    let report = run_retention(&app).await;
+    let name = |days: i64| {
+        format!(
+            "driver_locations_{}",
+            (today - Duration::days(days)).format("%Y%m%d")
+        )
+    };
+    let dropped: Vec<String> = serde_json::from_value(report["dropped"].clone()).expect("names");
+    assert!(
+        dropped.contains(&name(6)) && dropped.contains(&name(5)),
+        "{dropped:?}"
+    );
+    assert!(!dropped.contains(&name(2)), "within three days");
+    assert_eq!(
+        app.count("SELECT count(*) FROM driver_locations").await,
+        1,
+        "only the point from two days ago is left"
+    );
+    let ahead = format!(
+        "driver_locations_{}",
+        (today + Duration::days(7)).format("%Y%m%d")
+    );
+    assert_eq!(
+        app.count(&format!(
+            "SELECT count(*) FROM pg_class WHERE relname = '{ahead}'"
+        ))
+        .await,
+        1,
+        "a week ahead exists"
+    );
+    let again = run_retention(&app).await;
+    assert_eq!(again["dropped"], json!([]));
+    assert_eq!(again["created"], 0);
+}
