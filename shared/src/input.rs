@@ -276,6 +276,19 @@ pub fn parse_json<T: DeserializeOwned>(req: &Request) -> ApiResult<T> {
     })
 }
 
+/// An optional `true`/`false` query parameter; anything else is a 400 naming it.
+pub fn parse_bool(name: &str, raw: Option<&str>) -> ApiResult<Option<bool>> {
+    match raw {
+        None => Ok(None),
+        Some("true") => Ok(Some(true)),
+        Some("false") => Ok(Some(false)),
+        Some(_) => Err(ApiError::validation(vec![FieldError::new(
+            name,
+            "must be true or false",
+        )])),
+    }
+}
+
 /// Keyset pagination: `?limit=N&cursor=...` where the cursor is the opaque position of the
 /// last item of the previous page (its sort time and id).
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -3,7 +3,7 @@
 
 use api_tests::{catering_body, json_body, TestApp, TestUser};
 use serde_json::{json, Value};
-use shared::{auth::Role, db::p};
+use shared::auth::Role;
 
 async fn create(app: &TestApp, user: &TestUser, body: Value) -> reqwest::Response {
     app.call(
@@ -459,22 +459,8 @@ async fn drivers_see_only_orders_assigned_to_them() {
     let driver = app.user(Role::Driver).await;
     let assigned = created_order(&app, &client).await;
     created_order(&app, &client).await;
-    let db = app.db().await;
-    let driver_id: uuid::Uuid = db
-        .query_typed_one(
-            "INSERT INTO drivers (user_id) VALUES ($1) RETURNING id",
-            &[p(&driver.id)],
-        )
-        .await
-        .expect("driver")
-        .get(0);
-    let order_id: uuid::Uuid = assigned["id"].as_str().expect("id").parse().expect("uuid");
-    db.execute_typed(
-        "INSERT INTO dispatches (order_id, driver_id) VALUES ($1, $2)",
-        &[p(&order_id), p(&driver_id)],
-    )
-    .await
-    .expect("dispatch");
+    app.dispatch(&driver, assigned["id"].as_str().expect("id"))
+        .await;
     let listed = json_body(
         app.call("GET", "/api/orders", Some(&driver.token), None)
             .await,

@@ -25,7 +25,8 @@ fn expected(permission: Permission) -> &'static [Role] {
         | Permission::ViewSystemHealth
         | Permission::ResolveAlerts
         | Permission::ManageFiles
-        | Permission::ViewDrivers => &[Helpdesk, Admin, SuperAdmin],
+        | Permission::ViewDrivers
+        | Permission::DispatchDrivers => &[Helpdesk, Admin, SuperAdmin],
         Permission::Drive => &[Driver],
         Permission::DeleteUsers
         | Permission::ChangeRoles
@@ -230,6 +231,20 @@ async fn attempt(app: &TestApp, permission: Permission, actor: Option<&TestUser>
                     &format!("/api/tracking/shifts/active?driverId={driver_id}"),
                     token,
                     None,
+                )
+                .await,
+                200,
+            )
+        }
+        Permission::DispatchDrivers => {
+            // Suggestions for the target's order: staff only, nothing is assigned.
+            let (id, _) = order_of(app, &target).await;
+            (
+                app.call(
+                    "POST",
+                    "/api/orders/assignDriver",
+                    token,
+                    Some(json!({ "orderId": id })),
                 )
                 .await,
                 200,

@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 
 use api_tests::{catering_body, json_body, PartnerSpec, Receiver, TestApp};
 use serde_json::json;
-use shared::{auth::Role, db::p, outbox::relay};
+use shared::{auth::Role, outbox::relay};
 
 #[tokio::test]
 async fn a_driver_cannot_cancel_an_order_dispatched_to_them() {
@@ -27,21 +27,7 @@ async fn a_driver_cannot_cancel_an_order_dispatched_to_them() {
         .expect("id")
         .parse()
         .expect("uuid");
-    let db = app.db().await;
-    let driver_id: uuid::Uuid = db
-        .query_typed_one(
-            "INSERT INTO drivers (user_id) VALUES ($1) RETURNING id",
-            &[p(&driver.id)],
-        )
-        .await
-        .expect("driver")
-        .get(0);
-    db.execute_typed(
-        "INSERT INTO dispatches (order_id, driver_id) VALUES ($1, $2)",
-        &[p(&order_id), p(&driver_id)],
-    )
-    .await
-    .expect("dispatch");
+    app.dispatch(&driver, &order_id.to_string()).await;
     let path = format!("/api/catering-requests/{order_id}/status");
     let refused = app
         .call(

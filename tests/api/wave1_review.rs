@@ -919,22 +919,8 @@ async fn a_driver_who_is_no_longer_one_stops_seeing_dispatched_orders() {
     let driver = app.user(Role::Driver).await;
     let super_admin = app.user(Role::SuperAdmin).await;
     let order = create_order(&app, &client, None).await;
-    let db = app.db().await;
-    let driver_id: uuid::Uuid = db
-        .query_typed_one(
-            "INSERT INTO drivers (user_id) VALUES ($1) RETURNING id",
-            &[shared::db::p(&driver.id)],
-        )
-        .await
-        .expect("driver")
-        .get(0);
-    let order_id: uuid::Uuid = order["id"].as_str().expect("id").parse().expect("uuid");
-    db.execute_typed(
-        "INSERT INTO dispatches (order_id, driver_id) VALUES ($1, $2)",
-        &[shared::db::p(&order_id), shared::db::p(&driver_id)],
-    )
-    .await
-    .expect("dispatch");
+    app.dispatch(&driver, order["id"].as_str().expect("id"))
+        .await;
     let path = format!("/api/orders/{}", number(&order));
     assert_eq!(
         app.call("GET", &path, Some(&driver.token), None)

@@ -113,22 +113,15 @@ async fn each_lifecycle_event_arrives_once_in_order_and_signed() {
     let order_id = drafted_and_confirmed(&app).await;
     // A driver is dispatched before assignment, so partners hear who is coming.
     let driver = app.user(Role::Driver).await;
-    let db = app.db().await;
-    let driver_id: uuid::Uuid = db
-        .query_typed_one(
-            "INSERT INTO drivers (user_id, phone) VALUES ($1, '4155550199') RETURNING id",
+    app.db()
+        .await
+        .execute_typed(
+            "UPDATE drivers SET phone = '4155550199' WHERE user_id = $1",
             &[p(&driver.id)],
         )
         .await
-        .expect("driver")
-        .get(0);
-    let order_uuid: uuid::Uuid = order_id.parse().expect("uuid");
-    db.execute_typed(
-        "INSERT INTO dispatches (order_id, driver_id) VALUES ($1, $2)",
-        &[p(&order_uuid), p(&driver_id)],
-    )
-    .await
-    .expect("dispatch");
+        .expect("phone");
+    app.dispatch(&driver, &order_id).await;
     for status in ["ASSIGNED", "IN_PROGRESS", "COMPLETED"] {
         assert_eq!(
             move_to(&app, &admin, &order_id, status).await,

@@ -97,6 +97,8 @@ pub enum Permission {
     Drive,
     /// See every driver, their shifts, tracks and statistics.
     ViewDrivers,
+    /// Assign and reassign drivers to orders.
+    DispatchDrivers,
 }
 
 use Role::{Admin, Client, Driver, Helpdesk, SuperAdmin, Vendor};
@@ -139,6 +141,7 @@ pub const PERMISSIONS: &[(Permission, &[Role])] = &[
     (Permission::ManageFiles, STAFF),
     (Permission::Drive, &[Driver]),
     (Permission::ViewDrivers, STAFF),
+    (Permission::DispatchDrivers, STAFF),
 ];
 
 pub fn allows(role: Role, permission: Permission) -> bool {

@@ -115,6 +115,8 @@ pub struct Ingested {
     pub duplicates: usize,
     /// Points left out as GPS jumps.
     pub rejected: Vec<Rejected>,
+    /// Deliveries this report arrived at (within 150 m of their next stop).
+    pub arrivals: Vec<super::progress::Arrival>,
 }
 
 fn in_range(
@@ -425,7 +427,9 @@ pub async fn ingest(
             Err(err) => return Err(ApiError::from(err).doing("storing the points")),
         }
     };
+    let mut arrivals = Vec::new();
     if let Some(newest) = points.last() {
+        arrivals = super::progress::detect_arrivals(&tx, caller, driver_id, newest.point).await?;
         tx.execute_typed(
             "UPDATE drivers SET last_known_location = ST_GeogFromText($2), last_location_update = $3
               WHERE id = $1 AND (last_location_update IS NULL OR last_location_update < $3)",
@@ -442,6 +446,7 @@ pub async fn ingest(
         accepted,
         duplicates: repeats + (points.len() - accepted),
         rejected,
+        arrivals,
     })
 }
 

@@ -4,8 +4,14 @@
 //! - [`shifts`]: starting and ending shifts, and their mileage from the recorded track.
 //! - [`locations`]: location ingest (checked, deduplicated, one insert) and the retention
 //!   of the day-partitioned track.
+//! - [`roster`]: the staff list of drivers and the nearest available ones to a point.
+//! - [`dispatch`]: assigning drivers to orders, and a driver's assignments.
+//! - [`progress`]: driver status reports and the arrivals location reports imply.
 
+pub mod dispatch;
 pub mod locations;
+pub mod progress;
+pub mod roster;
 pub mod shifts;
 
 use chrono::{DateTime, Utc};

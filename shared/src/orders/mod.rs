@@ -157,6 +157,18 @@ pub async fn change_status(
         .await
         .context("recording the status history")?
         .col("id")?;
+    if to.driver != from.driver {
+        // The current driver's delivery follows the driver status.
+        tx.execute_typed(
+            "UPDATE deliveries d SET status = $2,
+                    actual_arrival = CASE WHEN $2 = 'ARRIVED_TO_CLIENT' THEN now() ELSE d.actual_arrival END
+               FROM dispatches ds
+              WHERE ds.order_id = $1 AND ds.unassigned_at IS NULL AND d.dispatch_id = ds.id",
+            &[p(&order_id), p(&to.driver)],
+        )
+        .await
+        .context("moving the delivery")?;
+    }
     let changed = StatusChanged {
         order_id,
         from,
@@ -169,6 +181,26 @@ pub async fn change_status(
             .context("queueing what the partner hears")?;
     }
     Ok(changed)
+}
+
+/// Records an event in an order's history that changes neither status (a driver
+/// reassigned), with who did it and why.
+pub async fn record_note(
+    tx: &Transaction<'_>,
+    order_id: Uuid,
+    actor: Actor,
+    note: &str,
+) -> ApiResult<i64> {
+    tx.query_typed_one(
+        "INSERT INTO order_status_history
+            (order_id, from_status, to_status, from_driver_status, to_driver_status, actor_id, actor_type, note)
+         SELECT id, status, status, driver_status, driver_status, $2, $3, $4 FROM orders WHERE id = $1
+         RETURNING id",
+        &[p(&order_id), p(&actor.id()), p(&actor.kind()), p(&note)],
+    )
+    .await
+    .context("recording the order's history")?
+    .col("id")
 }
 
 /// Which orders a caller may see: those they placed, those dispatched to them (drivers

@@ -1,0 +1,31 @@
+//! `GET /api/drivers`: staff see every driver (status, on shift, last location, open
+//! deliveries), newest first in cursor pages, filtered by `?active=&onDuty=`; a driver
+//! sees only its own row; anyone else 403.
+
+use lambda_http::{Body, Request, Response};
+use shared::{
+    auth::caller,
+    drivers::roster::{list, RosterFilter},
+    http::ok,
+    input::{parse_bool, query_param, PageRequest},
+    ratelimit::RateClass,
+    runtime::{HandlerFuture, HttpFunction},
+    ApiResult, AppState,
+};
+
+pub const FUNCTION: HttpFunction = HttpFunction::new(handler, RateClass::Api);
+
+fn handler(state: &AppState, req: Request) -> HandlerFuture<'_> {
+    Box::pin(drivers(state, req))
+}
+
+async fn drivers(state: &AppState, req: Request) -> ApiResult<Response<Body>> {
+    let caller = caller(&req)?;
+    let filter = RosterFilter {
+        active: parse_bool("active", query_param(&req, "active"))?,
+        on_duty: parse_bool("onDuty", query_param(&req, "onDuty"))?,
+    };
+    let page = PageRequest::from_request(&req)?;
+    let client = state.db.get().await?;
+    ok(&list(&*client, &caller, filter, &page).await?)
+}

@@ -1,0 +1,46 @@
+//! `GET /api/tracking/drivers`.
+//!
+//! With `?lat=&lng=` (and `radiusM`, default 25 km; `limit`, default 10): the nearest
+//! drivers who can take a delivery (on shift, active, under their delivery cap), nearest
+//! first, each with `distanceMeters` and `etaMinutes`; staff only. Without a position:
+//! the driver list of `GET /api/drivers` (`?active=&onDuty=&limit=`; a driver sees only
+//! its own row).
+
+use lambda_http::{Body, Request, Response};
+use shared::{
+    auth::caller,
+    drivers::roster::{list, nearest, NearQuery, RosterFilter},
+    http::ok,
+    input::{parse_bool, query_param, PageRequest},
+    ratelimit::RateClass,
+    runtime::{HandlerFuture, HttpFunction},
+    ApiResult, AppState,
+};
+
+pub const FUNCTION: HttpFunction = HttpFunction::new(handler, RateClass::Api);
+
+fn handler(state: &AppState, req: Request) -> HandlerFuture<'_> {
+    Box::pin(tracking_drivers(state, req))
+}
+
+async fn tracking_drivers(state: &AppState, req: Request) -> ApiResult<Response<Body>> {
+    let caller = caller(&req)?;
+    let client = state.db.get().await?;
+    let (lat, lng) = (query_param(&req, "lat"), query_param(&req, "lng"));
+    if lat.is_some() || lng.is_some() {
+        let query = NearQuery::parse(
+            lat,
+            lng,
+            query_param(&req, "radiusM"),
+            query_param(&req, "limit"),
+        )?;
+        let drivers = nearest(&*client, &caller, query).await?;
+        return ok(&serde_json::json!({ "drivers": drivers }));
+    }
+    let filter = RosterFilter {
+        active: parse_bool("active", query_param(&req, "active"))?,
+        on_duty: parse_bool("onDuty", query_param(&req, "onDuty"))?,
+    };
+    let page = PageRequest::from_request(&req)?;
+    ok(&list(&*client, &caller, filter, &page).await?)
+}

@@ -1,0 +1,311 @@
+//! Dispatch: staff assign a driver to an order (`POST /api/orders/assignDriver`), and a
+//! driver's assignments are listed for dispatch and for the driver's own feed.
+//!
+//! The first assignment moves the driver status to `ASSIGNED` through
+//! [`orders::change_status`] (history, partner outbox); a reassignment closes the old
+//! dispatch, opens the new one and writes a history note. Each dispatch has its
+//! delivery, which carries the proof of delivery and later the driver's pay.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use super::roster::{
+    nearest_available, require_driver, NearQuery, NearbyDriver, DEFAULT_NEAREST, DEFAULT_RADIUS_M,
+};
+use crate::{
+    auth::{rbac::Caller, Permission},
+    db::{p, GenericClient, RowExt},
+    error::{ApiError, ApiResult, Context},
+    geo::Point,
+    input::{Cursor, Page, PageRequest},
+    orders::{
+        self,
+        edit::{lock_visible, OrderRef},
+        rules::OrderType,
+        status::DriverStatus,
+        Actor, Order, StatusChange, ORDER_SELECT,
+    },
+    AppState,
+};
+
+/// `{orderId, driverId?, orderType?}`.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AssignRequest {
+    pub order_id: Uuid,
+    pub driver_id: Option<Uuid>,
+    /// `catering` or `on_demand`, as the dispatch screen sends it; checked against the order.
+    pub order_type: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct Dispatch {
+    pub id: Uuid,
+    pub order_id: Uuid,
+    pub driver_id: Uuid,
+    pub assigned_by: Option<Uuid>,
+    pub assigned_at: DateTime<Utc>,
+    pub delivery_id: Uuid,
+    /// The driver this dispatch replaced, on a reassignment.
+    pub reassigned_from: Option<Uuid>,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct Assigned {
+    pub order: Order,
+    pub dispatch: Option<Dispatch>,
+    /// Without a `driverId`: the nearest available drivers to the pickup.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub suggestions: Option<Vec<NearbyDriver>>,
+}
+
+fn check_type(order: &Order, claimed: Option<&str>) -> ApiResult<()> {
+    let Some(claimed) = claimed else {
+        return Ok(());
+    };
+    let parsed = claimed
+        .to_ascii_uppercase()
+        .replace("ONDEMAND", "ON_DEMAND")
+        .parse::<OrderType>();
+    match parsed {
+        Ok(kind) if kind == order.order_type => Ok(()),
+        Ok(_) => Err(ApiError::unprocessable(
+            "order_type_mismatch",
+            format!("the order is a {} order", order.order_type),
+        )),
+        Err(_) => Err(ApiError::validation(vec![crate::error::FieldError::new(
+            "orderType",
+            "must be catering or on_demand",
+        )])),
+    }
+}
+
+pub async fn assign(state: &AppState, caller: &Caller, req: &AssignRequest) -> ApiResult<Assigned> {
+    caller.require(Permission::DispatchDrivers)?;
+    let mut client = state.db.get().await?;
+    let tx = client.transaction().await?;
+    let order = lock_visible(&tx, caller, OrderRef::Id(req.order_id)).await?;
+    check_type(&order, req.order_type.as_deref())?;
+    if order.status.is_terminal() {
+        return Err(ApiError::conflict(
+            "order_closed",
+            format!("a {} order takes no driver", order.status),
+        ));
+    }
+    let Some(driver_id) = req.driver_id else {
+        let pickup = order
+            .pickup_address
+            .latitude
+            .zip(order.pickup_address.longitude)
+            .map(|(lat, lng)| Point { lat, lng });
+        let suggestions = match pickup {
+            Some(point) => {
+                let query = NearQuery {
+                    point,
+                    radius_m: DEFAULT_RADIUS_M,
+                    limit: DEFAULT_NEAREST,
+                };
+                nearest_available(&tx, query).await?
+            }
+            None => Vec::new(),
+        };
+        return Ok(Assigned {
+            order,
+            dispatch: None,
+            suggestions: Some(suggestions),
+        });
+    };
+    let driver = require_driver(&tx, driver_id).await?;
+    if !driver.is_active {
+        return Err(ApiError::conflict(
+            "driver_inactive",
+            "this driver is not active",
+        ));
+    }
+    let current = tx
+        .query_typed_opt(
+            "SELECT id, driver_id FROM dispatches WHERE order_id = $1 AND unassigned_at IS NULL FOR UPDATE",
+            &[p(&order.id)],
+        )
+        .await
+        .context("reading the order's dispatch")?;
+    let previous: Option<Uuid> = current.as_ref().map(|r| r.col("driver_id")).transpose()?;
+    if previous == Some(driver_id) {
+        let dispatch = current_dispatch(&tx, order.id).await?;
+        tx.commit().await?;
+        return Ok(Assigned {
+            order,
+            dispatch,
+            suggestions: None,
+        });
+    }
+    if driver.active_deliveries >= i64::from(driver.max_active_deliveries) {
+        return Err(ApiError::conflict(
+            "driver_at_capacity",
+            format!(
+                "this driver already has {} open deliveries",
+                driver.active_deliveries
+            ),
+        ));
+    }
+    if previous.is_some() {
+        tx.execute_typed(
+            "UPDATE dispatches SET unassigned_at = now() WHERE order_id = $1 AND unassigned_at IS NULL",
+            &[p(&order.id)],
+        )
+        .await
+        .context("closing the previous dispatch")?;
+    }
+    let dispatch_id: Uuid = tx
+        .query_typed_one(
+            "INSERT INTO dispatches (order_id, driver_id, assigned_by) VALUES ($1, $2, $3) RETURNING id",
+            &[p(&order.id), p(&driver_id), p(&caller.user_id)],
+        )
+        .await
+        .context("dispatching the driver")?
+        .col("id")?;
+    tx.execute_typed(
+        "INSERT INTO deliveries (order_id, driver_id, dispatch_id, shift_id, status, pickup_location, delivery_location)
+         SELECT o.id, $2, $3,
+                (SELECT s.id FROM driver_shifts s WHERE s.driver_id = $2 AND s.status <> 'completed'),
+                COALESCE(o.driver_status, 'ASSIGNED'), pa.location, da.location
+           FROM orders o JOIN addresses pa ON pa.id = o.pickup_address_id
+                         JOIN addresses da ON da.id = o.delivery_address_id
+          WHERE o.id = $1
+         ON CONFLICT (order_id, driver_id)
+         DO UPDATE SET dispatch_id = EXCLUDED.dispatch_id, shift_id = EXCLUDED.shift_id, status = EXCLUDED.status",
+        &[p(&order.id), p(&driver_id), p(&dispatch_id)],
+    )
+    .await
+    .context("opening the delivery")?;
+    let actor = Actor::User(caller.user_id);
+    let name = driver.name.as_deref().unwrap_or("a driver");
+    match (order.driver_status, previous) {
+        (None, _) => {
+            let change = StatusChange {
+                order: None,
+                driver: Some(DriverStatus::Assigned),
+                actor,
+                note: Some(format!("assigned to {name}")),
+                location: None,
+            };
+            orders::change_status(&tx, order.id, &change).await?;
+        }
+        (Some(_), previous) => {
+            let note = match previous {
+                Some(from) => format!("driver {from} replaced by {name} ({driver_id})"),
+                None => format!("assigned to {name}"),
+            };
+            orders::record_note(&tx, order.id, actor, &note).await?;
+        }
+    }
+    let dispatch = current_dispatch(&tx, order.id).await?.map(|d| Dispatch {
+        reassigned_from: previous,
+        ..d
+    });
+    let order = lock_visible(&tx, caller, OrderRef::Id(order.id)).await?;
+    tx.commit().await?;
+    tracing::info!(order_id = %order.id, %driver_id, reassigned_from = ?previous, "driver assigned");
+    Ok(Assigned {
+        order,
+        dispatch,
+        suggestions: None,
+    })
+}
+
+async fn current_dispatch(
+    client: &impl GenericClient,
+    order_id: Uuid,
+) -> ApiResult<Option<Dispatch>> {
+    let row = client
+        .query_typed_opt(
+            "SELECT ds.id, ds.order_id, ds.driver_id, ds.assigned_by, ds.assigned_at, d.id AS delivery_id
+               FROM dispatches ds JOIN deliveries d ON d.dispatch_id = ds.id
+              WHERE ds.order_id = $1 AND ds.unassigned_at IS NULL",
+            &[p(&order_id)],
+        )
+        .await
+        .context("reading the dispatch")?;
+    row.map(|r| {
+        Ok(Dispatch {
+            id: r.col("id")?,
+            order_id: r.col("order_id")?,
+            driver_id: r.col("driver_id")?,
+            assigned_by: r.col("assigned_by")?,
+            assigned_at: r.col("assigned_at")?,
+            delivery_id: r.col("delivery_id")?,
+            reassigned_from: None,
+        })
+    })
+    .transpose()
+}
+
+/// One order a driver was dispatched to.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct Assignment {
+    pub dispatch_id: Uuid,
+    pub assigned_at: DateTime<Utc>,
+    pub unassigned_at: Option<DateTime<Utc>>,
+    pub order: Order,
+}
+
+/// Which of a driver's assignments to list.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Which {
+    /// Current dispatches of orders still open: the driver's feed.
+    Open,
+    /// Every dispatch, past ones too.
+    All,
+}
+
+/// A driver's assignments, newest first in pages.
+pub async fn assignments(
+    client: &impl GenericClient,
+    driver_id: Uuid,
+    which: Which,
+    page: &PageRequest,
+) -> ApiResult<Page<Assignment>> {
+    let (after_time, after_id) = page.after.as_ref().map(|c| (c.at, c.id)).unzip();
+    let open_only = which == Which::Open;
+    let sql = format!(
+        "SELECT * FROM ({ORDER_SELECT}) o
+           JOIN (SELECT id AS dispatch_id, order_id AS dispatched_order, assigned_at, unassigned_at
+                   FROM dispatches WHERE driver_id = $1) ds ON ds.dispatched_order = o.id
+          WHERE ($2 = false OR (ds.unassigned_at IS NULL AND o.status NOT IN ('COMPLETED', 'CANCELLED')))
+            AND ($3::timestamptz IS NULL OR (ds.assigned_at, ds.dispatch_id) < ($3, $4))
+          ORDER BY ds.assigned_at DESC, ds.dispatch_id DESC
+          LIMIT $5"
+    );
+    let rows = client
+        .query_typed(
+            &sql,
+            &[
+                p(&driver_id),
+                p(&open_only),
+                p(&after_time),
+                p(&after_id),
+                p(&page.fetch_limit()),
+            ],
+        )
+        .await
+        .context("listing the driver's assignments")?;
+    let items = rows
+        .iter()
+        .map(|row| {
+            Ok(Assignment {
+                dispatch_id: row.col("dispatch_id")?,
+                assigned_at: row.col("assigned_at")?,
+                unassigned_at: row.col("unassigned_at")?,
+                order: Order::from_row(row)?,
+            })
+        })
+        .collect::<ApiResult<Vec<_>>>()?;
+    Ok(Page::from_rows(items, page, |a| Cursor {
+        at: a.assigned_at,
+        id: a.dispatch_id,
+    }))
+}
