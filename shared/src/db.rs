@@ -199,6 +199,7 @@ sql_types! {
     Vec<f64> => FLOAT8_ARRAY,
     Vec<Option<f64>> => FLOAT8_ARRAY,
     Vec<Option<i16>> => INT2_ARRAY,
+    Vec<bool> => BOOL_ARRAY,
     Vec<Option<bool>> => BOOL_ARRAY,
     Vec<Option<String>> => TEXT_ARRAY,
     Vec<DateTime<Utc>> => TIMESTAMPTZ_ARRAY,

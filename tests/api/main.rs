@@ -4,6 +4,7 @@ mod addresses;
 mod alerts;
 mod analytics;
 mod auth;
+mod dispatch;
 mod files;
 mod gateway;
 mod geocoding;

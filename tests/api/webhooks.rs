@@ -609,3 +609,177 @@ async fn the_local_gateway_relays_in_the_background() {
     relay_loop.abort();
     assert_eq!(receiver.received().len(), 1);
 }
+
+/// A driver's trip through the driver routes: assigned by dispatch, on shift, reporting
+/// its position along the way and its steps as the driver app does.
+#[tokio::test]
+async fn a_simulated_trip_gives_each_status_webhook_and_status_call_once_in_order() {
+    let app = TestApp::spawn().await;
+    let receiver = Receiver::start().await;
+    partner_with_webhook(&app, &receiver, true).await;
+    let admin = app.user(Role::Admin).await;
+    let order_id = drafted_and_confirmed(&app).await;
+    let driver = app.user(Role::Driver).await;
+    let session = json_body(
+        app.call("GET", "/api/auth/session", Some(&driver.token), None)
+            .await,
+    )
+    .await;
+    let driver_id = session["user"]["driverId"]
+        .as_str()
+        .expect("driver id")
+        .to_owned();
+    let assigned = app
+        .call(
+            "POST",
+            "/api/orders/assignDriver",
+            Some(&admin.token),
+            Some(json!({ "orderId": order_id, "driverId": driver_id, "orderType": "catering" })),
+        )
+        .await;
+    assert_eq!(assigned.status(), 200);
+    let order = json_body(assigned).await["order"].clone();
+    let number = order["orderNumber"].as_str().expect("number").to_owned();
+    let stop = (
+        order["pickupAddress"]["latitude"]
+            .as_f64()
+            .expect("geocoded"),
+        order["pickupAddress"]["longitude"]
+            .as_f64()
+            .expect("geocoded"),
+    );
+    let dropoff = (
+        order["deliveryAddress"]["latitude"]
+            .as_f64()
+            .expect("geocoded"),
+        order["deliveryAddress"]["longitude"]
+            .as_f64()
+            .expect("geocoded"),
+    );
+    let start = app
+        .call(
+            "POST",
+            "/api/tracking/shifts/start",
+            Some(&driver.token),
+            Some(json!({})),
+        )
+        .await;
+    assert_eq!(start.status(), 200);
+
+    let step = |status: &'static str| {
+        let token = driver.token.clone();
+        let path = format!("/api/orders/{number}");
+        let app = &app;
+        async move {
+            let response = app
+                .call(
+                    "PATCH",
+                    &path,
+                    Some(&token),
+                    Some(json!({ "driverStatus": status })),
+                )
+                .await;
+            assert_eq!(response.status(), 200, "{status}");
+        }
+    };
+    // Points every 10 s (the clock counts down seconds ago), 500 m apart, towards `to`
+    // from 2 km south; the last one is at `to`.
+    let clock = std::cell::Cell::new(600i64);
+    let at = |lat: f64, lng: f64| {
+        clock.set(clock.get() - 10);
+        json!({
+            "latitude": lat,
+            "longitude": lng,
+            "recordedAt": chrono::Utc::now() - chrono::Duration::seconds(clock.get()),
+        })
+    };
+    let drive_to = |to: (f64, f64)| -> Vec<Value> {
+        (0..=4)
+            .map(|i| at(to.0 - 0.018 * f64::from(4 - i) / 4.0, to.1))
+            .collect()
+    };
+    let report = |points: Vec<Value>| {
+        let token = driver.token.clone();
+        let app = &app;
+        async move {
+            let response = app
+                .call(
+                    "POST",
+                    "/api/tracking/locations",
+                    Some(&token),
+                    Some(json!({ "locations": points })),
+                )
+                .await;
+            assert_eq!(response.status(), 200);
+            json_body(response).await
+        }
+    };
+    step("EN_ROUTE_TO_VENDOR").await;
+    let arrived = report(drive_to(stop)).await;
+    assert_eq!(arrived["accepted"], 5, "{arrived}");
+    assert_eq!(arrived["arrivals"][0]["driverStatus"], "ARRIVED_AT_VENDOR");
+    // Still at the vendor: no second arrival.
+    let still = report(vec![at(stop.0, stop.1)]).await;
+    assert_eq!(still["arrivals"], json!([]));
+    step("PICKED_UP").await;
+    step("EN_ROUTE_TO_CLIENT").await;
+    // The drop-off is in the pickup's ZIP code: a loop out and back, two minutes later.
+    clock.set(clock.get() - 120);
+    let arrived = report(drive_to(dropoff)).await;
+    assert_eq!(arrived["accepted"], 5, "{arrived}");
+    assert_eq!(arrived["arrivals"][0]["driverStatus"], "ARRIVED_TO_CLIENT");
+    step("COMPLETED").await;
+
+    let history: Vec<String> = app
+        .db()
+        .await
+        .query_typed(
+            "SELECT to_driver_status FROM order_status_history
+              WHERE order_id = $1 AND to_driver_status IS DISTINCT FROM from_driver_status
+              ORDER BY id",
+            &[p(&order_id.parse::<uuid::Uuid>().expect("uuid"))],
+        )
+        .await
+        .expect("history")
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    assert_eq!(
+        history,
+        [
+            "ASSIGNED",
+            "EN_ROUTE_TO_VENDOR",
+            "ARRIVED_AT_VENDOR",
+            "PICKED_UP",
+            "EN_ROUTE_TO_CLIENT",
+            "ARRIVED_TO_CLIENT",
+            "COMPLETED"
+        ]
+    );
+    relay_until_settled(&app, Duration::from_secs(5)).await;
+    let webhooks: Vec<String> = receiver
+        .received()
+        .iter()
+        .filter(|r| !r.header(signature::HEADER).is_empty())
+        .map(|r| r.json()["status"].as_str().expect("status").to_owned())
+        .collect();
+    assert_eq!(
+        webhooks,
+        [
+            "ASSIGNED",
+            "PICKED_UP",
+            "ON_THE_WAY",
+            "ARRIVED",
+            "DELIVERED"
+        ]
+    );
+    let calls: Vec<String> = status_calls(&receiver)
+        .into_iter()
+        .map(|(_, s)| s)
+        .collect();
+    assert_eq!(calls, ["CONFIRM", "READY", "ON_THE_WAY", "COMPLETED"]);
+    let delivery = app
+        .count("SELECT count(*) FROM deliveries WHERE status = 'COMPLETED' AND actual_arrival IS NOT NULL")
+        .await;
+    assert_eq!(delivery, 1, "the delivery followed the driver");
+}
