@@ -7,12 +7,16 @@
 //! - [`roster`]: the staff list of drivers and the nearest available ones to a point.
 //! - [`dispatch`]: assigning drivers to orders, and a driver's assignments.
 //! - [`progress`]: driver status reports and the arrivals location reports imply.
+//! - [`tracking`]: following a delivery: the driver's position, ETA, public links.
+//! - [`deliveries`]: each driver's run of an order, as drivers and staff list them.
 
+pub mod deliveries;
 pub mod dispatch;
 pub mod locations;
 pub mod progress;
 pub mod roster;
 pub mod shifts;
+pub mod tracking;
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};

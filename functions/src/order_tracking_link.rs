@@ -1,0 +1,27 @@
+//! `GET /api/orders/{order_number}/tracking-link` → `{token, path, expiresAt}`: a signed
+//! public link to follow the order for 24 hours (`GET /api/track/{token}`, no account),
+//! for the order's owner and staff; anyone else gets 404.
+
+use lambda_http::{Body, Request, Response};
+use shared::{
+    auth::caller,
+    drivers::tracking::tracking_link,
+    http::ok,
+    input::path_param,
+    orders::parse_order_number,
+    ratelimit::RateClass,
+    runtime::{HandlerFuture, HttpFunction},
+    ApiResult, AppState,
+};
+
+pub const FUNCTION: HttpFunction = HttpFunction::new(handler, RateClass::Api);
+
+fn handler(state: &AppState, req: Request) -> HandlerFuture<'_> {
+    Box::pin(order_tracking_link(state, req))
+}
+
+async fn order_tracking_link(state: &AppState, req: Request) -> ApiResult<Response<Body>> {
+    let caller = caller(&req)?;
+    let number = parse_order_number(path_param(&req, "order_number")?)?;
+    ok(&tracking_link(state, &caller, &number).await?)
+}

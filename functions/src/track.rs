@@ -1,0 +1,24 @@
+//! `GET /api/track/{token}` (public, no account): what a tracking link shows, the order's
+//! number and status and, while the delivery is in progress, the driver's first name,
+//! position and ETA. An altered or expired link is a 404.
+
+use lambda_http::{Body, Request, Response};
+use shared::{
+    drivers::tracking::public_view,
+    http::ok,
+    input::path_param,
+    ratelimit::RateClass,
+    runtime::{HandlerFuture, HttpFunction},
+    ApiResult, AppState,
+};
+
+pub const FUNCTION: HttpFunction = HttpFunction::new(handler, RateClass::Api);
+
+fn handler(state: &AppState, req: Request) -> HandlerFuture<'_> {
+    Box::pin(track(state, req))
+}
+
+async fn track(state: &AppState, req: Request) -> ApiResult<Response<Body>> {
+    let token = path_param(&req, "token")?;
+    ok(&public_view(state, token).await?)
+}

@@ -1,0 +1,374 @@
+//! Following a delivery: the order's owner (and staff) see the driver's position while
+//! the delivery is in progress (`GET /api/orders/{order_number}/driver-location`), with
+//! an ETA to the next stop; and a signed, expiring public link (`GET /api/track/{token}`)
+//! shows anyone holding it the status and, while in progress, the driver's first name,
+//! position and ETA. A link altered in any byte, or expired, is a 404.
+
+use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
+use chrono::{DateTime, Duration, Utc};
+use serde::Serialize;
+use subtle::ConstantTimeEq;
+use uuid::Uuid;
+
+use crate::{
+    auth::{rbac::Caller, Permission},
+    db::{p, GenericClient, RowExt},
+    error::{ApiError, ApiResult, Context},
+    geo::{self, Point},
+    orders::{
+        self,
+        edit::OrderRef,
+        status::{DriverStatus, OrderStatus},
+    },
+    AppState,
+};
+
+/// How long a tracking link works.
+pub const LINK_TTL: Duration = Duration::hours(24);
+/// Average city driving speed for ETAs (25 mph).
+const AVERAGE_MPH: f64 = 25.0;
+/// Bytes of the MAC kept in a link: 128 bits.
+const LINK_MAC_BYTES: usize = 16;
+
+/// Whether a delivery is underway: from leaving for the vendor to arriving at the client.
+pub fn in_progress(order: OrderStatus, driver: Option<DriverStatus>) -> bool {
+    !order.is_terminal()
+        && driver.is_some_and(|d| {
+            (DriverStatus::EnRouteToVendor..=DriverStatus::ArrivedToClient).contains(&d)
+        })
+}
+
+/// The driver's latest reported point.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct DriverLocation {
+    pub lat: f64,
+    pub lng: f64,
+    pub accuracy: Option<f32>,
+    pub speed: Option<f32>,
+    pub heading: Option<f32>,
+    pub is_on_duty: bool,
+    pub last_update: DateTime<Utc>,
+}
+
+/// Time to the next stop from the driver's last point.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct Eta {
+    /// `pickup` before the food is picked up, `dropoff` after.
+    pub to: &'static str,
+    pub miles: f64,
+    pub minutes: f64,
+    pub arrives_at: DateTime<Utc>,
+    /// Where the distance came from (`google`, or the offline estimate).
+    pub source: &'static str,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct DriverLocationView {
+    pub driver_location: Option<DriverLocation>,
+    pub eta: Option<Eta>,
+}
+
+/// What the order's delivery looks like now, from the order's own row.
+struct Underway {
+    order_id: Uuid,
+    order_number: String,
+    status: OrderStatus,
+    driver_status: Option<DriverStatus>,
+    driver_id: Option<Uuid>,
+    driver_name: Option<String>,
+    pickup: Option<Point>,
+    dropoff: Option<Point>,
+}
+
+async fn underway(client: &impl GenericClient, order_id: Uuid) -> ApiResult<Underway> {
+    let row = client
+        .query_typed_one(
+            "SELECT o.id, o.order_number, o.status, o.driver_status, ds.driver_id, u.name AS driver_name,
+                    ST_Y(pa.location::geometry) AS pickup_lat, ST_X(pa.location::geometry) AS pickup_lng,
+                    ST_Y(da.location::geometry) AS dropoff_lat, ST_X(da.location::geometry) AS dropoff_lng
+               FROM orders o
+               JOIN addresses pa ON pa.id = o.pickup_address_id
+               JOIN addresses da ON da.id = o.delivery_address_id
+               LEFT JOIN dispatches ds ON ds.order_id = o.id AND ds.unassigned_at IS NULL
+               LEFT JOIN drivers dr ON dr.id = ds.driver_id
+               LEFT JOIN users u ON u.id = dr.user_id
+              WHERE o.id = $1",
+            &[p(&order_id)],
+        )
+        .await
+        .context("reading the delivery")?;
+    let point = |prefix: &str| -> ApiResult<Option<Point>> {
+        Ok(row
+            .col::<Option<f64>>(&format!("{prefix}_lat"))?
+            .zip(row.col::<Option<f64>>(&format!("{prefix}_lng"))?)
+            .map(|(lat, lng)| Point { lat, lng }))
+    };
+    Ok(Underway {
+        order_id: row.col("id")?,
+        order_number: row.col("order_number")?,
+        status: row.col("status")?,
+        driver_status: row.col("driver_status")?,
+        driver_id: row.col("driver_id")?,
+        driver_name: row.col("driver_name")?,
+        pickup: point("pickup")?,
+        dropoff: point("dropoff")?,
+    })
+}
+
+async fn latest_point(
+    client: &impl GenericClient,
+    driver_id: Uuid,
+) -> ApiResult<Option<DriverLocation>> {
+    let row = client
+        .query_typed_opt(
+            "SELECT ST_Y(l.location::geometry) AS lat, ST_X(l.location::geometry) AS lng,
+                    l.accuracy_m, l.speed_mps, l.heading_deg, l.recorded_at, d.is_on_duty
+               FROM drivers d
+               JOIN LATERAL (SELECT * FROM driver_locations dl
+                              WHERE dl.driver_id = d.id AND dl.recorded_at >= now() - interval '1 day'
+                              ORDER BY dl.recorded_at DESC LIMIT 1) l ON true
+              WHERE d.id = $1",
+            &[p(&driver_id)],
+        )
+        .await
+        .context("reading the driver's position")?;
+    row.map(|r| {
+        Ok(DriverLocation {
+            lat: r.col("lat")?,
+            lng: r.col("lng")?,
+            accuracy: r.col("accuracy_m")?,
+            speed: r.col("speed_mps")?,
+            heading: r.col("heading_deg")?,
+            is_on_duty: r.col("is_on_duty")?,
+            last_update: r.col("recorded_at")?,
+        })
+    })
+    .transpose()
+}
+
+/// The ETA from `from` to the delivery's next stop, through the distance provider.
+async fn eta(state: &AppState, delivery: &Underway, from: Point) -> Option<Eta> {
+    let picked_up = delivery
+        .driver_status
+        .is_some_and(|d| d >= DriverStatus::PickedUp);
+    let (to, stop) = match picked_up {
+        false => ("pickup", delivery.pickup?),
+        true => ("dropoff", delivery.dropoff?),
+    };
+    let (hundredths, source) = geo::driving_distance(state, from, stop).await;
+    let miles = hundredths as f64 / 100.0;
+    let minutes = (miles / AVERAGE_MPH * 60.0 * 10.0).round() / 10.0;
+    Some(Eta {
+        to,
+        miles,
+        minutes,
+        arrives_at: Utc::now() + Duration::seconds((minutes * 60.0) as i64),
+        source: source.as_str(),
+    })
+}
+
+/// The position and ETA of the delivery, when it is in progress and the driver has
+/// reported one.
+async fn position(
+    state: &AppState,
+    delivery: &Underway,
+) -> ApiResult<(Option<DriverLocation>, Option<Eta>)> {
+    let Some(driver_id) = delivery.driver_id else {
+        return Ok((None, None));
+    };
+    if !in_progress(delivery.status, delivery.driver_status) {
+        return Ok((None, None));
+    }
+    let client = state.db.get().await?;
+    let Some(location) = latest_point(&*client, driver_id).await? else {
+        return Ok((None, None));
+    };
+    let from = Point {
+        lat: location.lat,
+        lng: location.lng,
+    };
+    let eta = eta(state, delivery, from).await;
+    Ok((Some(location), eta))
+}
+
+/// An order the caller follows: its owner, or staff. Anyone else (its driver included,
+/// who knows where it is) gets 404.
+async fn followed(state: &AppState, caller: &Caller, order_number: &str) -> ApiResult<Underway> {
+    let client = state.db.get().await?;
+    let order_id = orders::visible_id(&*client, caller, OrderRef::Number(order_number))
+        .await?
+        .ok_or_else(|| ApiError::not_found("order"))?;
+    let owner: Uuid = client
+        .query_typed_one("SELECT user_id FROM orders WHERE id = $1", &[p(&order_id)])
+        .await?
+        .col("user_id")?;
+    if owner != caller.user_id && !caller.can(Permission::ViewDrivers) {
+        return Err(ApiError::not_found("order"));
+    }
+    underway(&*client, order_id).await
+}
+
+pub async fn driver_location(
+    state: &AppState,
+    caller: &Caller,
+    order_number: &str,
+) -> ApiResult<DriverLocationView> {
+    let delivery = followed(state, caller, order_number).await?;
+    let (driver_location, eta) = position(state, &delivery).await?;
+    Ok(DriverLocationView {
+        driver_location,
+        eta,
+    })
+}
+
+/// A public link to follow an order.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct TrackingLink {
+    pub token: String,
+    /// The API path that shows it.
+    pub path: String,
+    pub expires_at: DateTime<Utc>,
+}
+
+fn link_payload(order_id: Uuid, expires: i64) -> [u8; 24] {
+    let mut payload = [0u8; 24];
+    payload[..16].copy_from_slice(order_id.as_bytes());
+    payload[16..].copy_from_slice(&expires.to_be_bytes());
+    payload
+}
+
+/// Signs a link to follow the order until `now + LINK_TTL`.
+pub async fn tracking_link(
+    state: &AppState,
+    caller: &Caller,
+    order_number: &str,
+) -> ApiResult<TrackingLink> {
+    let delivery = followed(state, caller, order_number).await?;
+    let expires_at = Utc::now() + LINK_TTL;
+    let payload = link_payload(delivery.order_id, expires_at.timestamp());
+    let mac = state.jwt().await?.tracking_link_mac(&payload);
+    let mut token = payload.to_vec();
+    token.extend_from_slice(&mac[..LINK_MAC_BYTES]);
+    let token = URL_SAFE_NO_PAD.encode(token);
+    Ok(TrackingLink {
+        path: format!("/api/track/{token}"),
+        token,
+        expires_at,
+    })
+}
+
+/// The order a link names, if its signature holds and it has not expired.
+async fn order_of_link(state: &AppState, token: &str) -> ApiResult<Option<Uuid>> {
+    let Ok(bytes) = URL_SAFE_NO_PAD.decode(token) else {
+        return Ok(None);
+    };
+    if bytes.len() != 24 + LINK_MAC_BYTES {
+        return Ok(None);
+    }
+    let (payload, mac) = bytes.split_at(24);
+    let expected = state.jwt().await?.tracking_link_mac(payload);
+    if !bool::from(expected[..LINK_MAC_BYTES].ct_eq(mac)) {
+        return Ok(None);
+    }
+    let mut expires = [0u8; 8];
+    expires.copy_from_slice(&payload[16..]);
+    if i64::from_be_bytes(expires) < Utc::now().timestamp() {
+        return Ok(None);
+    }
+    Ok(Uuid::from_slice(&payload[..16]).ok())
+}
+
+/// What a public link shows.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct PublicTracking {
+    pub order_number: String,
+    pub status: OrderStatus,
+    pub driver_status: Option<DriverStatus>,
+    pub in_progress: bool,
+    /// The driver's first name, while in progress.
+    pub driver_first_name: Option<String>,
+    pub position: Option<PublicPosition>,
+    pub eta: Option<Eta>,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct PublicPosition {
+    pub lat: f64,
+    pub lng: f64,
+    pub last_update: DateTime<Utc>,
+}
+
+pub async fn public_view(state: &AppState, token: &str) -> ApiResult<PublicTracking> {
+    let order_id = order_of_link(state, token)
+        .await?
+        .ok_or_else(|| ApiError::not_found("tracking link"))?;
+    let delivery = {
+        let client = state.db.get().await?;
+        let deleted: Option<bool> = client
+            .query_typed_opt(
+                "SELECT deleted_at IS NOT NULL AS deleted FROM orders WHERE id = $1",
+                &[p(&order_id)],
+            )
+            .await?
+            .map(|r| r.col("deleted"))
+            .transpose()?;
+        if deleted != Some(false) {
+            return Err(ApiError::not_found("tracking link"));
+        }
+        underway(&*client, order_id).await?
+    };
+    let progressing = in_progress(delivery.status, delivery.driver_status);
+    let (location, eta) = position(state, &delivery).await?;
+    Ok(PublicTracking {
+        order_number: delivery.order_number.clone(),
+        status: delivery.status,
+        driver_status: delivery.driver_status,
+        in_progress: progressing,
+        driver_first_name: progressing
+            .then(|| {
+                delivery
+                    .driver_name
+                    .as_deref()
+                    .and_then(|n| n.split_whitespace().next())
+                    .map(str::to_owned)
+            })
+            .flatten(),
+        position: location.map(|l| PublicPosition {
+            lat: l.lat,
+            lng: l.lng,
+            last_update: l.last_update,
+        }),
+        eta,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_delivery_is_followed_from_leaving_for_the_vendor_to_arriving() {
+        use DriverStatus::*;
+        for (driver, expected) in [
+            (None, false),
+            (Some(Assigned), false),
+            (Some(EnRouteToVendor), true),
+            (Some(PickedUp), true),
+            (Some(ArrivedToClient), true),
+            (Some(Completed), false),
+        ] {
+            assert_eq!(
+                in_progress(OrderStatus::InProgress, driver),
+                expected,
+                "{driver:?}"
+            );
+        }
+        assert!(!in_progress(OrderStatus::Cancelled, Some(PickedUp)));
+    }
+}
