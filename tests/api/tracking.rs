@@ -452,3 +452,225 @@ async fn retention_drops_whole_days_past_the_limit_and_prepares_the_coming_ones(
     assert_eq!(again["dropped"], json!([]));
     assert_eq!(again["created"], 0);
 }
+
+/// An order of `owner` dispatched to `driver` (on shift), and the order's pickup.
+async fn dispatched_order(
+    app: &TestApp,
+    owner: &TestUser,
+    driver: &TestUser,
+) -> (String, String, (f64, f64)) {
+    let (order_id, number) = app.order_of(owner).await;
+    let staff = app.user(Role::Admin).await;
+    let assigned = app
+        .call(
+            "POST",
+            "/api/orders/assignDriver",
+            Some(&staff.token),
+            Some(json!({ "orderId": order_id, "driverId": driver_id(app, driver).await })),
+        )
+        .await;
+    assert_eq!(assigned.status(), 200);
+    let order = json_body(assigned).await;
+    let pickup = &order["order"]["pickupAddress"];
+    let pickup = (
+        pickup["latitude"].as_f64().expect("lat"),
+        pickup["longitude"].as_f64().expect("lng"),
+    );
+    (order_id, number, pickup)
+}
+
+#[tokio::test]
+async fn the_owner_follows_the_driver_only_while_the_delivery_is_underway() {
+    let app = TestApp::spawn().await;
+    let owner = app.user(Role::Client).await;
+    let driver = app.user(Role::Driver).await;
+    start_shift(&app, &driver).await;
+    let (_, number, pickup) = dispatched_order(&app, &owner, &driver).await;
+    let path = format!("/api/orders/{number}/driver-location");
+    let located = |who: &TestUser| {
+        let token = who.token.clone();
+        let app = &app;
+        let path = path.clone();
+        async move { app.call("GET", &path, Some(&token), None).await }
+    };
+    // Assigned, not yet underway: nothing to see.
+    let before = json_body(located(&owner).await).await;
+    assert!(before["driverLocation"].is_null() && before["eta"].is_null());
+
+    // 3 km south of the pickup, heading there.
+    let point = json!({ "latitude": pickup.0 - 0.027, "longitude": pickup.1, "accuracy": 6,
+                        "speed": 11, "heading": 0, "recordedAt": Utc::now() });
+    assert_eq!(report(&app, &driver, point).await.status(), 200);
+    let moved = app
+        .call(
+            "PATCH",
+            &format!("/api/orders/{number}"),
+            Some(&driver.token),
+            Some(json!({ "driverStatus": "EN_ROUTE_TO_VENDOR" })),
+        )
+        .await;
+    assert_eq!(moved.status(), 200);
+    let seen = json_body(located(&owner).await).await;
+    let location = &seen["driverLocation"];
+    assert!((location["lat"].as_f64().expect("lat") - (pickup.0 - 0.027)).abs() < 1e-6);
+    assert_eq!(location["accuracy"], 6.0);
+    assert_eq!(location["isOnDuty"], true);
+    assert_eq!(seen["eta"]["to"], "pickup");
+    let miles = seen["eta"]["miles"].as_f64().expect("miles");
+    // 3 km straight is 1.86 miles; by road (× 1.35) about 2.5.
+    assert!((2.4..2.6).contains(&miles), "{miles}");
+    assert!(seen["eta"]["minutes"].as_f64().expect("minutes") > 5.0);
+
+    // Staff see it too; strangers and the driver itself get 404.
+    let staff = app.user(Role::Helpdesk).await;
+    assert_eq!(located(&staff).await.status(), 200);
+    let stranger = app.user(Role::Client).await;
+    assert_eq!(located(&stranger).await.status(), 404);
+    assert_eq!(located(&driver).await.status(), 404);
+
+    // Delivered: the position is no longer shown.
+    let done = app
+        .call(
+            "PATCH",
+            &format!("/api/orders/{number}"),
+            Some(&driver.token),
+            Some(json!({ "driverStatus": "COMPLETED" })),
+        )
+        .await;
+    assert_eq!(done.status(), 200);
+    let after = json_body(located(&owner).await).await;
+    assert!(after["driverLocation"].is_null());
+}
+
+#[tokio::test]
+async fn a_tracking_link_shows_the_delivery_to_anyone_holding_it_until_it_expires() {
+    let app = TestApp::spawn().await;
+    let owner = app.user(Role::Client).await;
+    let driver = app.user(Role::Driver).await;
+    start_shift(&app, &driver).await;
+    let (order_id, number, pickup) = dispatched_order(&app, &owner, &driver).await;
+    let link_path = format!("/api/orders/{number}/tracking-link");
+    let stranger = app.user(Role::Client).await;
+    assert_eq!(
+        app.call("GET", &link_path, Some(&stranger.token), None)
+            .await
+            .status(),
+        404
+    );
+    let link = json_body(app.call("GET", &link_path, Some(&owner.token), None).await).await;
+    let public = link["path"].as_str().expect("path").to_owned();
+    let token = link["token"].as_str().expect("token").to_owned();
+    assert_eq!(public, format!("/api/track/{token}"));
+
+    // No account needed; before the driver leaves, no driver details.
+    let shown = json_body(app.call("GET", &public, None, None).await).await;
+    assert_eq!(shown["orderNumber"], number.as_str());
+    assert_eq!(shown["inProgress"], false);
+    assert!(shown["driverFirstName"].is_null() && shown["position"].is_null());
+
+    let point =
+        json!({ "latitude": pickup.0 - 0.01, "longitude": pickup.1, "recordedAt": Utc::now() });
+    assert_eq!(report(&app, &driver, point).await.status(), 200);
+    app.call(
+        "PATCH",
+        &format!("/api/orders/{number}"),
+        Some(&driver.token),
+        Some(json!({ "driverStatus": "EN_ROUTE_TO_VENDOR" })),
+    )
+    .await;
+    let shown = json_body(app.call("GET", &public, None, None).await).await;
+    assert_eq!(shown["inProgress"], true);
+    assert_eq!(shown["driverFirstName"], "Test", "the first name only");
+    assert!(shown["position"]["lat"].is_number());
+    assert_eq!(shown["eta"]["to"], "pickup");
+    assert!(shown.get("driverPhone").is_none() && shown.get("driverId").is_none());
+
+    // Any altered character, a truncated or an expired link: 404.
+    let mut altered = token.clone().into_bytes();
+    let last = altered.len() - 5;
+    altered[last] = if altered[last] == b'A' { b'B' } else { b'A' };
+    let altered = String::from_utf8(altered).expect("ascii");
+    for bad in [
+        altered,
+        token[..token.len() - 2].to_owned(),
+        "nonsense".to_owned(),
+    ] {
+        let response = app
+            .call("GET", &format!("/api/track/{bad}"), None, None)
+            .await;
+        assert_eq!(response.status(), 404, "{bad}");
+    }
+    let expired = {
+        use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
+        let mut payload = order_id
+            .parse::<uuid::Uuid>()
+            .expect("uuid")
+            .as_bytes()
+            .to_vec();
+        payload.extend_from_slice(&(Utc::now().timestamp() - 60).to_be_bytes());
+        let mac = app
+            .state
+            .jwt()
+            .await
+            .expect("keys")
+            .tracking_link_mac(&payload);
+        payload.extend_from_slice(&mac[..16]);
+        URL_SAFE_NO_PAD.encode(payload)
+    };
+    let response = app
+        .call("GET", &format!("/api/track/{expired}"), None, None)
+        .await;
+    assert_eq!(response.status(), 404, "expired a minute ago");
+}
+
+#[tokio::test]
+async fn deliveries_are_listed_for_their_driver_and_staff() {
+    let app = TestApp::spawn().await;
+    let owner = app.user(Role::Client).await;
+    let driver = app.user(Role::Driver).await;
+    let other = app.user(Role::Driver).await;
+    start_shift(&app, &driver).await;
+    let (order_id, _, _) = dispatched_order(&app, &owner, &driver).await;
+    let own = json_body(
+        app.call("GET", "/api/tracking/deliveries", Some(&driver.token), None)
+            .await,
+    )
+    .await;
+    assert_eq!(own["items"][0]["orderId"], order_id.as_str());
+    assert_eq!(own["items"][0]["status"], "ASSIGNED");
+    assert_eq!(own["items"][0]["current"], true);
+    assert!(
+        own["items"][0]["shiftId"].is_string(),
+        "opened during the shift"
+    );
+    let id = own["items"][0]["id"].as_str().expect("id").to_owned();
+    let staff = app.user(Role::Helpdesk).await;
+    let by_driver = format!(
+        "/api/tracking/deliveries?driverId={}&status=ASSIGNED",
+        driver_id(&app, &driver).await
+    );
+    let listed = json_body(app.call("GET", &by_driver, Some(&staff.token), None).await).await;
+    assert_eq!(listed["items"].as_array().expect("items").len(), 1);
+    for (who, path, status) in [
+        (&driver, format!("/api/tracking/deliveries/{id}"), 200),
+        (&staff, format!("/api/tracking/deliveries/{id}"), 200),
+        (&other, format!("/api/tracking/deliveries/{id}"), 404),
+        (&owner, format!("/api/tracking/deliveries/{id}"), 404),
+        (&owner, "/api/tracking/deliveries".to_owned(), 403),
+        (&other, by_driver.clone(), 403),
+        (
+            &staff,
+            "/api/tracking/deliveries?status=LOST".to_owned(),
+            400,
+        ),
+    ] {
+        let response = app.call("GET", &path, Some(&who.token), None).await;
+        assert_eq!(response.status(), status, "{:?} {path}", who.role);
+    }
+    let mine = json_body(
+        app.call("GET", "/api/tracking/deliveries", Some(&other.token), None)
+            .await,
+    )
+    .await;
+    assert_eq!(mine["items"], json!([]));
+}
