@@ -62,6 +62,8 @@ functions! {
         catering_requests,
         dispatch_assignments,
         driver_deliveries,
+        driver_history,
+        driver_stats,
         drivers,
         errors_report,
         file_upload_by_id,

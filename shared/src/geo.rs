@@ -85,6 +85,26 @@ pub fn estimated_road_hundredths(a: Point, b: Point) -> i64 {
     (haversine_miles(a, b) * ROAD_FACTOR * 100.0).round() as i64
 }
 
+/// Bay Area toll bridges: a trip between different cities where either end is in San
+/// Francisco, Oakland or Marin County crosses one.
+pub fn crosses_toll_bridge(
+    pickup_city: &str,
+    dropoff_city: &str,
+    pickup_county: Option<&str>,
+    dropoff_county: Option<&str>,
+) -> bool {
+    let norm = |s: &str| s.trim().to_lowercase();
+    if norm(pickup_city) == norm(dropoff_city) {
+        return false;
+    }
+    let tolled_city = |c: &str| matches!(norm(c).as_str(), "san francisco" | "oakland");
+    let marin = |c: Option<&str>| c.is_some_and(|c| norm(c).starts_with("marin"));
+    tolled_city(pickup_city)
+        || tolled_city(dropoff_city)
+        || marin(pickup_county)
+        || marin(dropoff_county)
+}
+
 /// Opens after consecutive failures and stays open for a cool-down, so a failing
 /// dependency costs one fast fallback instead of a timeout per request.
 #[derive(Debug)]

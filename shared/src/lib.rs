@@ -18,12 +18,14 @@
 //!   refresh and the authorizer's decision.
 //! - [`ratelimit`]: per-identity budgets in DynamoDB; [`idempotency`]: Idempotency-Key
 //!   handling for creates.
-//! - [`users`]: accounts and what staff do with them; [`drivers`]: driver records;
-//!   [`uploads`]: what files may be uploaded and under which keys.
+//! - [`users`]: accounts and what staff do with them; [`uploads`]: files, who may see
+//!   them, proof of delivery.
 //! - [`geo`]: geocoding and distances (offline ZIP centroids, or Google);
 //!   [`addresses`]: address validation, geocoding, storage and address books.
-//! - [`pricing`]: the delivery-fee engine over versioned configurations.
+//! - [`pricing`]: the delivery-fee engine over versioned configurations; [`pay`]: what a
+//!   completed delivery pays its driver.
 //! - [`orders`]: the order rules, the status machine and the one status-change function.
+//! - [`drivers`]: driver records, shifts, tracks, dispatch, progress and tracking links.
 //! - [`outbox`]: side effects of status changes, delivered after commit (webhooks).
 //! - [`partners`]: partner API authentication and the partner order contract.
 //! - [`health`]: the state of every dependency; [`monitoring`]: the error store, alert
@@ -56,6 +58,7 @@ pub mod ops;
 pub mod orders;
 pub mod outbox;
 pub mod partners;
+pub mod pay;
 pub mod pricing;
 pub mod ratelimit;
 pub mod runtime;

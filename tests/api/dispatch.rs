@@ -539,3 +539,104 @@ async fn nearest_drivers_come_in_the_order_of_a_brute_force_distance_sort() {
         400
     );
 }
+
+#[tokio::test]
+async fn a_completed_delivery_records_the_drivers_pay_in_stats_and_history() {
+    let app = TestApp::spawn().await;
+    let owner = app.user(Role::Client).await;
+    let (order_id, number) = app.order_of(&owner).await;
+    let staff = app.user(Role::Admin).await;
+    let driver = app.user(Role::Driver).await;
+    let id = driver_id(&app, &driver).await;
+    assert_eq!(
+        assign(&app, &staff, json!({ "orderId": order_id, "driverId": id }))
+            .await
+            .status(),
+        200
+    );
+    for status in ["PICKED_UP", "COMPLETED"] {
+        let moved = app
+            .call(
+                "PATCH",
+                &format!("/api/orders/{number}"),
+                Some(&driver.token),
+                Some(json!({ "driverStatus": status })),
+            )
+            .await;
+        assert_eq!(moved.status(), 200, "{status}");
+    }
+    let db = app.db().await;
+    let row = db
+        .query_typed_one(
+            "SELECT o.headcount, o.tip_cents, round(o.delivery_distance_miles * 100)::int8 AS hundredths,
+                    d.pay_base_cents, d.pay_mileage_cents, d.pay_bonus_cents, d.pay_toll_cents,
+                    d.pay_tip_cents, d.pay_total_cents
+               FROM deliveries d JOIN orders o ON o.id = d.order_id WHERE o.id = $1",
+            &[p(&order_id.parse::<uuid::Uuid>().expect("uuid"))],
+        )
+        .await
+        .expect("delivery");
+    let headcount: Option<i32> = row.get("headcount");
+    assert_eq!(headcount, Some(20));
+    let base: i64 = row.get("pay_base_cents");
+    assert_eq!(base, 2_300, "tier 1: up to 24 people");
+    let hundredths: Option<i64> = row.get("hundredths");
+    let mileage: i64 = row.get("pay_mileage_cents");
+    assert_eq!(
+        mileage,
+        shared::pay::mileage_cents(hundredths.expect("priced distance"))
+    );
+    let bonus: i64 = row.get("pay_bonus_cents");
+    assert_eq!(bonus, 1_000);
+    let tip: i64 = row.get("tip_cents");
+    let paid_tip: i64 = row.get("pay_tip_cents");
+    assert_eq!(paid_tip, tip);
+    let total: i64 = row.get("pay_total_cents");
+    let toll: i64 = row.get("pay_toll_cents");
+    assert_eq!(total, base + mileage + bonus + toll + tip);
+
+    let stats = json_body(
+        app.call(
+            "GET",
+            &format!("/api/drivers/{id}/stats?period=today"),
+            Some(&driver.token),
+            None,
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(stats["deliveries"]["completed"], 1);
+    assert_eq!(stats["deliveries"]["open"], 0);
+    assert_eq!(stats["earnings"]["total"], total as f64 / 100.0);
+    assert_eq!(stats["earnings"]["bonus"], 10.0);
+    let history = json_body(
+        app.call(
+            "GET",
+            &format!("/api/drivers/{id}/history"),
+            Some(&staff.token),
+            None,
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(history["items"][0]["orderNumber"], number.as_str());
+    assert_eq!(history["items"][0]["pay"]["total"], total as f64 / 100.0);
+    let other = app.user(Role::Driver).await;
+    for (who, path, status) in [
+        (&other, format!("/api/drivers/{id}/stats"), 404),
+        (&owner, format!("/api/drivers/{id}/history"), 404),
+        (
+            &driver,
+            format!("/api/drivers/{id}/stats?period=decade"),
+            400,
+        ),
+        (
+            &staff,
+            format!("/api/drivers/{}/stats", uuid::Uuid::new_v4()),
+            404,
+        ),
+    ] {
+        let response = app.call("GET", &path, Some(&who.token), None).await;
+        assert_eq!(response.status(), status, "{path}");
+    }
+}

@@ -39,6 +39,8 @@ pub const SAMPLE_OUTCOMES: &[(&str, u16)] = &[
     ("track", 404),
     ("tracking-deliveries", 200),
     ("tracking-delivery-by-id", 404),
+    ("driver-stats", 200),
+    ("driver-history", 200),
     ("user-orders", 200),
     ("vendor-orders", 200),
     ("pricing-calculate", 200),

@@ -9,6 +9,7 @@
 //! - [`progress`]: driver status reports and the arrivals location reports imply.
 //! - [`tracking`]: following a delivery: the driver's position, ETA, public links.
 //! - [`deliveries`]: each driver's run of an order, as drivers and staff list them.
+//! - [`stats`]: a driver's figures and its paid deliveries (pay itself: [`crate::pay`]).
 
 pub mod deliveries;
 pub mod dispatch;
@@ -16,6 +17,7 @@ pub mod locations;
 pub mod progress;
 pub mod roster;
 pub mod shifts;
+pub mod stats;
 pub mod tracking;
 
 use chrono::{DateTime, Utc};

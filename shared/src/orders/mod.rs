@@ -168,6 +168,9 @@ pub async fn change_status(
         )
         .await
         .context("moving the delivery")?;
+        if to.driver == Some(DriverStatus::Completed) {
+            crate::pay::record(tx, order_id).await?;
+        }
     }
     let changed = StatusChanged {
         order_id,
