@@ -196,6 +196,7 @@ export_app_env() {
     # Local webhook receivers run on plain HTTP on this machine.
     export WEBHOOK_ALLOW_INSECURE=true
     export CORS_ALLOWED_ORIGINS="${CORS_ALLOWED_ORIGINS:-http://localhost:3001,http://localhost:5173}"
+    export NOTIFICATION_SENDER="${NOTIFICATION_SENDER:-Ready Set <deliveries@readyset.local>}"
     export_aws_emulator_env "$2" "$3"
     export RUST_LOG="${RUST_LOG:-info}"
 }

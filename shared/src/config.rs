@@ -165,6 +165,14 @@ pub struct DriverSettings {
     pub location_retention: chrono::Duration,
 }
 
+/// Emails to customers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NotificationSettings {
+    /// The SES identity emails come from (`Ready Set <deliveries@example.com>`); without
+    /// one, customer emails are recorded but cannot be sent.
+    pub sender: Option<String>,
+}
+
 #[derive(Debug, Clone)]
 pub struct Config {
     pub environment: Environment,
@@ -179,6 +187,7 @@ pub struct Config {
     pub monitoring: MonitoringSettings,
     pub uploads: UploadSettings,
     pub drivers: DriverSettings,
+    pub notifications: NotificationSettings,
     /// Where metric lines go (`METRICS`: `emf`, the default, or `off`).
     pub metrics: crate::metrics::MetricsSink,
     /// The CloudWatch namespace of the metrics (`METRICS_NAMESPACE`, `ReadySet`).
@@ -351,6 +360,9 @@ impl Config {
                         })
                     }
                 },
+            },
+            notifications: NotificationSettings {
+                sender: env.optional("NOTIFICATION_SENDER"),
             },
             metrics: env.parsed_or("METRICS", crate::metrics::MetricsSink::Emf)?,
             metrics_namespace: env

@@ -27,6 +27,8 @@ pub struct AppState {
     pub dynamodb: aws_sdk_dynamodb::Client,
     pub s3: aws_sdk_s3::Client,
     pub secrets: aws_sdk_secretsmanager::Client,
+    /// Sends customer emails (the outbox relay).
+    pub ses: aws_sdk_sesv2::Client,
     /// Reads metrics back (`/api/admin/logs`); writing them is [`AppState::metrics`].
     pub cloudwatch: aws_sdk_cloudwatch::Client,
     pub metrics: Metrics,
@@ -103,6 +105,7 @@ impl AppState {
             dynamodb: aws::dynamodb_client(&sdk, &config.aws),
             s3: aws::s3_client(&sdk, &config.aws),
             secrets: aws_sdk_secretsmanager::Client::new(&sdk),
+            ses: aws_sdk_sesv2::Client::new(&sdk),
             cloudwatch: aws_sdk_cloudwatch::Client::new(&sdk),
             metrics: Metrics::new(&config.metrics_namespace, config.metrics),
             http: reqwest::Client::builder()

@@ -640,3 +640,121 @@ async fn a_completed_delivery_records_the_drivers_pay_in_stats_and_history() {
         assert_eq!(response.status(), status, "{path}");
     }
 }
+
+/// Emails the emulator's SES accepted for `to`, as (subject, text), oldest first.
+async fn emails_to(app: &TestApp, to: &str) -> Vec<(String, String)> {
+    let endpoint = app
+        .state
+        .config
+        .aws
+        .endpoint_url
+        .clone()
+        .expect("the emulator");
+    let data: Value = reqwest::get(format!("{endpoint}/moto-api/data.json"))
+        .await
+        .expect("emulator data")
+        .json()
+        .await
+        .expect("json");
+    data["ses"]["Message"]
+        .as_array()
+        .map(|messages| {
+            messages
+                .iter()
+                .filter(|m| {
+                    m["destinations"]["ToAddresses"]
+                        .as_array()
+                        .is_some_and(|a| a.iter().any(|d| d == to))
+                })
+                .map(|m| {
+                    (
+                        m["subject"].as_str().unwrap_or("").to_owned(),
+                        m["body"].as_str().unwrap_or("").to_owned(),
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+#[tokio::test]
+async fn the_customer_is_emailed_when_a_driver_is_assigned_arrives_and_delivers() {
+    let app = TestApp::spawn().await;
+    let owner = app.user(Role::Client).await;
+    let (order_id, number) = app.order_of(&owner).await;
+    let staff = app.user(Role::Admin).await;
+    let driver = app.user(Role::Driver).await;
+    let id = driver_id(&app, &driver).await;
+    assert_eq!(
+        assign(&app, &staff, json!({ "orderId": order_id, "driverId": id }))
+            .await
+            .status(),
+        200
+    );
+    let photo = app.active_upload(&driver, "POD", "order", &order_id).await;
+    for status in ["EN_ROUTE_TO_VENDOR", "PICKED_UP", "ARRIVED_TO_CLIENT"] {
+        let moved = app
+            .call(
+                "PATCH",
+                &format!("/api/orders/{number}"),
+                Some(&driver.token),
+                Some(json!({ "driverStatus": status })),
+            )
+            .await;
+        assert_eq!(moved.status(), 200, "{status}");
+    }
+    let proof = app
+        .call(
+            "POST",
+            &format!("/api/orders/{number}/pod"),
+            Some(&driver.token),
+            Some(json!({ "uploadId": photo.id })),
+        )
+        .await;
+    assert_eq!(proof.status(), 200);
+    let done = app
+        .call(
+            "PATCH",
+            &format!("/api/orders/{number}"),
+            Some(&driver.token),
+            Some(json!({ "driverStatus": "COMPLETED" })),
+        )
+        .await;
+    assert_eq!(done.status(), 200);
+    assert_eq!(
+        app.count("SELECT count(*) FROM outbox WHERE kind = 'CUSTOMER_EMAIL'")
+            .await,
+        3,
+        "assigned, arriving, delivered: nothing for the steps between"
+    );
+    shared::outbox::relay::run(
+        &app.state,
+        100,
+        std::time::Instant::now() + std::time::Duration::from_secs(10),
+    )
+    .await
+    .expect("relay");
+    assert_eq!(
+        app.count(
+            "SELECT count(*) FROM outbox WHERE kind = 'CUSTOMER_EMAIL' AND status = 'DELIVERED'"
+        )
+        .await,
+        3
+    );
+    let emails = emails_to(&app, &owner.email).await;
+    let subjects: Vec<&str> = emails.iter().map(|(s, _)| s.as_str()).collect();
+    assert_eq!(
+        subjects,
+        [
+            format!("Your Ready Set order {number} has a driver"),
+            format!("Your Ready Set order {number} is arriving"),
+            format!("Your Ready Set order {number} was delivered"),
+        ]
+    );
+    assert!(emails[0].1.contains("Test will deliver"), "{}", emails[0].1);
+    assert!(
+        emails[2].1.contains("photo.jpg"),
+        "the proof: {}",
+        emails[2].1
+    );
+}

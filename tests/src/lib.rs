@@ -140,6 +140,10 @@ pub fn test_config(database_url: &str, prefix: &str, overrides: &[(&str, &str)])
         ("OUTBOX_RETRY_BASE_MS".into(), "20".into()),
         ("OUTBOX_RETRY_MAX_MS".into(), "200".into()),
         ("WEBHOOK_TIMEOUT_MS".into(), "2000".into()),
+        (
+            "NOTIFICATION_SENDER".into(),
+            "Ready Set <deliveries@readyset.test>".into(),
+        ),
     ]);
     for (key, value) in overrides {
         vars.insert((*key).into(), (*value).into());

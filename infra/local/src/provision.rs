@@ -18,7 +18,39 @@ pub async fn ensure_aws_resources(state: &AppState) -> Result<(), BoxError> {
     for bucket in [&resources.uploads_bucket, &resources.backups_bucket] {
         ensure_bucket(state, bucket).await?;
     }
-    configure_uploads_bucket(state).await
+    configure_uploads_bucket(state).await?;
+    verify_sender(state).await
+}
+
+/// The customer-email sender as an SES identity, as `NotificationSenderIdentity`
+/// declares it (SES refuses mail from an unverified sender).
+async fn verify_sender(state: &AppState) -> Result<(), BoxError> {
+    let Some(sender) = state.config.notifications.sender.as_deref() else {
+        return Ok(());
+    };
+    // `Name <address>` or a bare address.
+    let address = sender
+        .rsplit_once('<')
+        .map(|(_, rest)| rest.trim_end_matches('>'))
+        .unwrap_or(sender)
+        .trim();
+    match state
+        .ses
+        .create_email_identity()
+        .email_identity(address)
+        .send()
+        .await
+    {
+        Ok(_) => Ok(()),
+        Err(err)
+            if err
+                .as_service_error()
+                .is_some_and(|e| e.is_already_exists_exception()) =>
+        {
+            Ok(())
+        }
+        Err(err) => Err(err.into()),
+    }
 }
 
 /// The uploads bucket's CORS rule and lifecycle, as `UploadsBucket` declares them (a

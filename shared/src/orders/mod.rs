@@ -11,6 +11,7 @@
 //!   to a placed order; [`list`]: filtered, paginated, scoped lists.
 
 pub mod create;
+pub mod customer_notices;
 pub mod edit;
 pub mod intake;
 pub mod list;
@@ -90,9 +91,10 @@ pub struct StatusChanged {
 
 /// Changes an order's status inside the caller's transaction: locks the row (concurrent
 /// changes to one order queue here), checks both graphs, updates the order (with its
-/// completion time or cancellation reason), writes the history row and one outbox row per
-/// side effect (see [`partner_events`]). A refused change writes nothing and is a 409
-/// naming both statuses.
+/// completion time or cancellation reason) and its current delivery (the driver's pay on
+/// completion, [`crate::pay`]), writes the history row and one outbox row per side effect
+/// (see [`partner_events`] and [`customer_notices`]). A refused change writes nothing and
+/// is a 409 naming both statuses.
 pub async fn change_status(
     tx: &Transaction<'_>,
     order_id: Uuid,
@@ -183,6 +185,9 @@ pub async fn change_status(
             .await
             .context("queueing what the partner hears")?;
     }
+    customer_notices::enqueue(tx, &changed)
+        .await
+        .context("queueing what the customer hears")?;
     Ok(changed)
 }
 

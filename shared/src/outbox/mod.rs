@@ -7,6 +7,7 @@
 //!   them signed, records every attempt, retries with back-off and jitter up to a horizon,
 //!   then marks the message dead.
 //! - [`signature`]: how webhook deliveries are signed, and how a receiver checks them.
+//! - [`email`]: customer emails (`{to, subject, text}` payloads) sent through SES.
 //! - [`destination`]: the SSRF guard every outbound URL passes.
 //! - [`admin`]: what operators see of deliveries, and re-queuing dead messages.
 //!
@@ -15,6 +16,7 @@
 
 pub mod admin;
 pub mod destination;
+pub mod email;
 pub mod relay;
 pub mod signature;
 
@@ -34,6 +36,8 @@ text_enum! {
         PartnerWebhook = "PARTNER_WEBHOOK",
         /// CaterValley's legacy status call.
         CatervalleyStatus = "CATERVALLEY_STATUS",
+        /// An email to the order's customer, through SES.
+        CustomerEmail = "CUSTOMER_EMAIL",
     }
 }
 
@@ -51,7 +55,8 @@ pub struct NewMessage {
     pub event_id: Uuid,
     pub kind: OutboxKind,
     pub order_id: Uuid,
-    pub partner_id: Uuid,
+    /// The partner it goes to; none for customer emails.
+    pub partner_id: Option<Uuid>,
     /// The status-history row that caused it.
     pub history_id: i64,
     pub payload: Value,

@@ -44,7 +44,8 @@ struct Due {
     payload: Value,
     attempts: i32,
     retry_until: DateTime<Utc>,
-    partner: String,
+    /// The partner's slug; none for customer emails.
+    partner: Option<String>,
     webhook_url: Option<String>,
     webhook_secret_ref: Option<String>,
     status_call_url: Option<String>,
@@ -100,7 +101,7 @@ async fn deliver_next(state: &AppState) -> ApiResult<Option<Outcome>> {
             "SELECT o.id, o.event_id, o.kind, o.order_id, o.payload, o.attempts,
                     coalesce(o.retry_until, o.created_at + make_interval(secs => $1)) AS retry_until,
                     ap.slug, ap.webhook_url, ap.webhook_secret_ref, ap.status_call_url, ap.status_call_key_ref
-             FROM outbox o JOIN api_partners ap ON ap.id = o.partner_id
+             FROM outbox o LEFT JOIN api_partners ap ON ap.id = o.partner_id
              WHERE o.status = 'PENDING' AND o.next_attempt_at <= now()
                AND NOT EXISTS (SELECT 1 FROM outbox e WHERE e.order_id = o.order_id AND e.kind = o.kind
                                AND e.status IN ('PENDING', 'DEAD') AND e.id < o.id)
@@ -184,7 +185,7 @@ async fn mark_dead(
         event_id = %due.event_id,
         kind = %due.kind,
         order_id = %due.order_id,
-        partner = %due.partner,
+        partner = due.partner.as_deref().unwrap_or("-"),
         attempts,
         error = error.unwrap_or(""),
         "outbox message is dead"
@@ -244,11 +245,22 @@ async fn try_deliver(state: &AppState, due: &Due) -> Result<u16, (Outcome, Strin
     let (url, secret_ref) = match due.kind {
         OutboxKind::PartnerWebhook => (&due.webhook_url, &due.webhook_secret_ref),
         OutboxKind::CatervalleyStatus => (&due.status_call_url, &due.status_call_key_ref),
+        OutboxKind::CustomerEmail => {
+            // SES accepted it: recorded as a 200 beside the webhooks' receiver answers.
+            return super::email::send(state, &due.payload)
+                .await
+                .map(|()| 200)
+                .map_err(|e| match e {
+                    super::email::SendError::Retry(e) => transient(e),
+                    super::email::SendError::Permanent(e) => permanent(e),
+                });
+        }
     };
     let (Some(url), Some(secret_ref)) = (url, secret_ref) else {
         return Err(permanent(format!(
             "partner {} has no {} destination configured",
-            due.partner, due.kind
+            due.partner.as_deref().unwrap_or("-"),
+            due.kind
         )));
     };
     let secret = crate::secrets::secret_string(state, secret_ref)
@@ -295,6 +307,8 @@ async fn try_deliver(state: &AppState, due: &Due) -> Result<u16, (Outcome, Strin
         OutboxKind::CatervalleyStatus => request
             .header("partner", READYSET_PARTNER_ID)
             .header("x-api-key", secret),
+        // Sent through SES above; never an HTTP request.
+        OutboxKind::CustomerEmail => request,
     };
     let response = request.body(body).send().await.map_err(|e| {
         let kind = if e.is_timeout() {
