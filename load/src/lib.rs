@@ -13,6 +13,8 @@
 //! - [`cold_start`]: a Lambda Runtime API stand-in that times a function binary's start.
 //! - [`cpu`]: CPU time by process, to say what a saturation figure measures.
 //! - [`bench`]: all of the above in one run, written up as the benchmark report.
+//! - [`fleet`]: drivers on shift reporting locations and staff asking for the nearest;
+//!   [`drivers_bench`]: the drivers benchmark over a seeded database of 100 000 drivers.
 //!
 //! The binary (`load`) sends only where it is told, the local gateway by default.
 
@@ -20,7 +22,9 @@ pub mod baseline;
 pub mod bench;
 pub mod cold_start;
 pub mod cpu;
+pub mod drivers_bench;
 pub mod emulator;
+pub mod fleet;
 pub mod report;
 pub mod run;
 pub mod traffic;
@@ -248,10 +252,13 @@ pub async fn execute(
     quiet: bool,
 ) -> Result<Outcome, LoadError> {
     if plan.profile == Profile::Drivers {
-        return Err(LoadError::Usage(
-            "the drivers profile posts to /api/tracking/locations, which this API does not serve yet"
-                .into(),
-        ));
+        // The original's gate: its identities are drivers on shift, reporting points.
+        let fleet = Arc::new(fleet::Fleet::create(base_url, None, plan.identities, 0).await?);
+        let plan = Plan {
+            only: Some(Route::LocationPoint),
+            ..plan
+        };
+        return Ok(run_plan(&fleet, plan, &thresholds, quiet).await);
     }
     if !quiet {
         eprintln!(

@@ -3,8 +3,8 @@
 use std::{path::PathBuf, process::ExitCode, time::Duration};
 
 use load_test::{
-    baseline, bench, cold_start, emulator, execute, report, traffic, LoadError, Plan, Profile,
-    Thresholds,
+    baseline, bench, cold_start, drivers_bench, emulator, execute, report, traffic, LoadError,
+    Plan, Profile, Thresholds,
 };
 
 const USAGE: &str = "\
@@ -26,7 +26,12 @@ usage:
       init and first invoke of each function through a Lambda Runtime API stand-in.
   load bench --api URL --baseline URL --dynamodb URL --binary PATH --hello PATH
        [--rate N] [--duration SECONDS] [--identities N] [--out FILE]
-      every measurement above in one run, written as the benchmark report (Markdown).";
+      every measurement above in one run, written as the benchmark report (Markdown).
+  load drivers-bench --api URL --baseline URL [--seed-drivers N] [--seed-points N]
+       [--fleet N] [--staff N] [--rate N] [--duration SECONDS] [--out FILE]
+      seeds drivers and points (DATABASE_URL), times the nearest-driver statement, then
+      nearest drivers, one-point and 50-point reports through the gateway beside the
+      baseline, and the 30-driver production gate (the drivers report, Markdown).";
 
 /// The command line after the command: `--name value` options, `--flag`s, and the rest.
 struct Args {
@@ -279,6 +284,39 @@ async fn command(name: &str, args: Args) -> Result<ExitCode, LoadError> {
                 command: env("BENCH_COMMAND").unwrap_or_else(|| "load bench".into()),
             };
             let markdown = bench::run(&config).await?;
+            match args.text("--out") {
+                Some(path) => {
+                    std::fs::write(&path, &markdown)?;
+                    eprintln!("wrote {path}");
+                }
+                None => println!("{markdown}"),
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        "drivers-bench" => {
+            let api_url = args.required("--api")?;
+            let baseline_url = args.required("--baseline")?;
+            if !traffic::is_loopback(&api_url) || !traffic::is_loopback(&baseline_url) {
+                return Err(LoadError::Usage(
+                    "the benchmark measures the local stack only".into(),
+                ));
+            }
+            let config = drivers_bench::DriversBenchConfig {
+                api_url,
+                baseline_url,
+                database_url: env("DATABASE_URL")
+                    .ok_or_else(|| LoadError::Usage("DATABASE_URL is not set".into()))?,
+                seed_drivers: args.number("--seed-drivers")?.unwrap_or(100_000),
+                seed_points: args.number("--seed-points")?.unwrap_or(10_000_000),
+                fleet_drivers: args.number("--fleet")?.unwrap_or(1000),
+                staff: args.number("--staff")?.unwrap_or(150),
+                rate: args.number("--rate")?.unwrap_or(200.0),
+                duration: args
+                    .seconds("--duration")?
+                    .unwrap_or(Duration::from_secs(30)),
+                command: env("BENCH_COMMAND").unwrap_or_else(|| "load drivers-bench".into()),
+            };
+            let markdown = drivers_bench::run(&config).await?;
             match args.text("--out") {
                 Some(path) => {
                     std::fs::write(&path, &markdown)?;

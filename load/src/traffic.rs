@@ -31,6 +31,12 @@ pub enum Route {
     Login,
     /// The baseline server's one query (not part of the API's mix).
     Baseline,
+    /// Staff asking for the nearest available drivers (the fleet's routes, not the mix).
+    NearestDrivers,
+    /// A driver reporting one point.
+    LocationPoint,
+    /// A driver reporting a batch of points.
+    LocationBatch,
 }
 
 impl Route {
@@ -57,6 +63,9 @@ impl Route {
             Route::PartnerDraft => "POST /api/partners/orders/draft",
             Route::Login => "POST /api/auth/login",
             Route::Baseline => "GET /baseline (hyper + one query)",
+            Route::NearestDrivers => "GET /api/tracking/drivers?lat&lng",
+            Route::LocationPoint => "POST /api/tracking/locations (1 point)",
+            Route::LocationBatch => "POST /api/tracking/locations (50 points)",
         }
     }
 
@@ -72,6 +81,9 @@ impl Route {
             Route::PartnerDraft => "partner-draft",
             Route::Login => "login",
             Route::Baseline => "baseline",
+            Route::NearestDrivers => "nearest-drivers",
+            Route::LocationPoint => "location-point",
+            Route::LocationBatch => "location-batch",
         }
     }
 
@@ -79,7 +91,12 @@ impl Route {
     pub fn writes(self) -> bool {
         matches!(
             self,
-            Route::Pricing | Route::CreateOrder | Route::PartnerDraft | Route::Login
+            Route::Pricing
+                | Route::CreateOrder
+                | Route::PartnerDraft
+                | Route::Login
+                | Route::LocationPoint
+                | Route::LocationBatch
         )
     }
 
@@ -95,7 +112,10 @@ impl Route {
             Route::CreateOrder => 15,
             Route::PartnerDraft => 1,
             Route::Login => 2,
-            Route::Baseline => 0,
+            Route::Baseline
+            | Route::NearestDrivers
+            | Route::LocationPoint
+            | Route::LocationBatch => 0,
         }
     }
 }
@@ -258,7 +278,10 @@ impl Population {
                     .header("x-api-key", &self.partner.key)
                     .json(&partner_draft(&format!("L{}-{code}", self.run)))
             }
-            Route::Baseline => return Err("not a route of the API".to_owned()),
+            Route::Baseline
+            | Route::NearestDrivers
+            | Route::LocationPoint
+            | Route::LocationBatch => return Err("not a route of the mix".to_owned()),
             Route::Login => client
                 .post(url("/api/auth/login"))
                 .json(&json!({ "email": identity.email, "password": PASSWORD })),

@@ -234,19 +234,25 @@ pub async fn nearest(
     nearest_available(client, query).await
 }
 
-/// The search itself, for dispatch's suggestions and the benchmark.
-pub async fn nearest_available(
-    client: &impl GenericClient,
-    query: NearQuery,
-) -> ApiResult<Vec<NearbyDriver>> {
-    let sql = format!(
+/// The nearest-driver statement: `$1` the point as WKT, `$2` the radius in metres, `$3`
+/// the limit (the benchmark explains it as it is).
+pub fn nearest_sql() -> String {
+    format!(
         "{} WHERE d.is_active AND d.is_on_duty AND d.deleted_at IS NULL
               AND ST_DWithin(d.last_known_location, ST_GeogFromText($1), $2)
               AND {ACTIVE_DELIVERIES} < d.max_active_deliveries
             ORDER BY d.last_known_location <-> ST_GeogFromText($1)
             LIMIT $3",
         summary_select(", ST_Distance(d.last_known_location, ST_GeogFromText($1)) AS distance_m")
-    );
+    )
+}
+
+/// The search itself, for dispatch's suggestions and the benchmark.
+pub async fn nearest_available(
+    client: &impl GenericClient,
+    query: NearQuery,
+) -> ApiResult<Vec<NearbyDriver>> {
+    let sql = nearest_sql();
     let rows = client
         .query_typed(
             &sql,

@@ -1,0 +1,343 @@
+//! The drivers' side under load: a fleet of drivers on shift reporting where they are
+//! (one point or a batch of 50 per request) and staff asking for the nearest drivers, as
+//! a [`Target`] of the open-loop runner; and the database the benchmark measures them
+//! on: 100 000 drivers (10 % on shift) with millions of recorded points.
+//!
+//! Drivers sign up through the API as DRIVER accounts and start a shift; staff accounts
+//! cannot sign up, so the tool creates them in the database and signs them in through
+//! the API. Identities are spread over loopback source addresses (sign-up and sign-in are
+//! limited per address), and over enough accounts that each stays inside its budget:
+//! 30 location reports and 100 other requests a minute.
+
+use std::{
+    net::{IpAddr, Ipv4Addr},
+    sync::Mutex,
+    time::{Duration, Instant},
+};
+
+use serde_json::{json, Value};
+
+use crate::{
+    run::Target,
+    traffic::{outcome, Route},
+    LoadError,
+};
+
+const PASSWORD: &str = "fleet-password-1";
+/// Sign-ups and sign-ins per source address: under the API's 5 and 30 a minute.
+const PER_ADDRESS: usize = 4;
+/// Points of a batch report.
+pub const BATCH_POINTS: usize = 50;
+/// Where the seeded drivers are: the Bay Area, roughly.
+const AREA: (f64, f64, f64, f64) = (37.2, 38.0, -122.6, -121.8);
+
+/// A driver of the fleet and where it is: its own clock runs in 20 ms steps, so
+/// successive reports never repeat an instant or imply a jump.
+struct Driver {
+    token: String,
+    client: reqwest::Client,
+    track: Mutex<(f64, f64, chrono::DateTime<chrono::Utc>)>,
+}
+
+/// Signed-in drivers on shift and staff accounts, ready to send.
+pub struct Fleet {
+    base_url: String,
+    drivers: Vec<Driver>,
+    staff: Vec<(String, reqwest::Client)>,
+}
+
+fn client(n: usize) -> Result<reqwest::Client, LoadError> {
+    let octet = u8::try_from(2 + (n / PER_ADDRESS) % 250).unwrap_or(2);
+    Ok(reqwest::Client::builder()
+        .timeout(Duration::from_secs(10))
+        .pool_max_idle_per_host(64)
+        .local_address(IpAddr::V4(Ipv4Addr::new(127, 0, 0, octet)))
+        .build()?)
+}
+
+async fn post_json(
+    client: &reqwest::Client,
+    url: String,
+    body: Value,
+    token: Option<&str>,
+) -> Result<Value, LoadError> {
+    let mut request = client.post(&url).json(&body);
+    if let Some(token) = token {
+        request = request.bearer_auth(token);
+    }
+    let response = request.send().await?;
+    let status = response.status();
+    let body: Value = response.json().await.unwrap_or(Value::Null);
+    if !status.is_success() {
+        return Err(LoadError::Setup(format!("{url} answered {status}: {body}")));
+    }
+    Ok(body)
+}
+
+async fn sign_in(base: &str, client: &reqwest::Client, email: &str) -> Result<String, LoadError> {
+    let body = post_json(
+        client,
+        format!("{base}/api/auth/login"),
+        json!({ "email": email, "password": PASSWORD }),
+        None,
+    )
+    .await?;
+    body["accessToken"]
+        .as_str()
+        .map(str::to_owned)
+        .ok_or_else(|| LoadError::Setup("sign-in answered no access token".into()))
+}
+
+impl Fleet {
+    /// Signs up `drivers` drivers and starts their shifts, eight at a time, and creates
+    /// and signs in `staff` staff accounts (in the database, which only they need).
+    pub async fn create(
+        base_url: &str,
+        database_url: Option<&str>,
+        drivers: usize,
+        staff: usize,
+    ) -> Result<Self, LoadError> {
+        let base = base_url.trim_end_matches('/').to_owned();
+        let run = uuid::Uuid::new_v4().simple().to_string()[..8].to_owned();
+        let started = Instant::now();
+        let mut fleet = Vec::with_capacity(drivers);
+        for batch in (0..drivers).collect::<Vec<_>>().chunks(8) {
+            let made = futures_util::future::join_all(batch.iter().map(|&i| {
+                let base = base.clone();
+                let email = format!("fleet-{run}-{i}@example.com");
+                async move {
+                    let client = client(i)?;
+                    post_json(
+                        &client,
+                        format!("{base}/api/auth/signup"),
+                        json!({ "email": email, "password": PASSWORD, "role": "DRIVER", "name": format!("Fleet Driver {i}") }),
+                        None,
+                    )
+                    .await?;
+                    let token = sign_in(&base, &client, &email).await?;
+                    let (lat, lng) = spot(i as u64);
+                    post_json(
+                        &client,
+                        format!("{base}/api/tracking/shifts/start"),
+                        json!({ "location": { "coordinates": { "lat": lat, "lng": lng } } }),
+                        Some(&token),
+                    )
+                    .await?;
+                    Ok::<_, LoadError>(Driver {
+                        token,
+                        client,
+                        // Behind now, so a run's reports stay in the past.
+                        track: Mutex::new((lat, lng, chrono::Utc::now() - chrono::Duration::minutes(30))),
+                    })
+                }
+            }))
+            .await;
+            for driver in made {
+                fleet.push(driver?);
+            }
+            if fleet.len() % 200 == 0 {
+                eprintln!(
+                    "  {} of {drivers} drivers on shift ({:.0} s)",
+                    fleet.len(),
+                    started.elapsed().as_secs_f64()
+                );
+            }
+        }
+        let mut accounts = Vec::with_capacity(staff);
+        if staff > 0 {
+            let database_url = database_url
+                .ok_or_else(|| LoadError::Usage("staff accounts need DATABASE_URL".into()))?;
+            let (db, connection) = tokio_postgres::connect(database_url, tokio_postgres::NoTls)
+                .await
+                .map_err(|e| LoadError::Setup(format!("database: {e}")))?;
+            tokio::spawn(connection);
+            let hash = shared::auth::passwords::hash(PASSWORD)
+                .await
+                .map_err(|e| LoadError::Setup(e.to_string()))?;
+            for i in 0..staff {
+                let email = format!("fleet-staff-{run}-{i}@example.com");
+                db.execute(
+                "INSERT INTO users (email, password_hash, role, status, name) VALUES ($1, $2, 'HELPDESK', 'ACTIVE', 'Fleet Dispatcher')",
+                &[&email, &hash],
+            )
+            .await
+            .map_err(|e| LoadError::Setup(format!("staff account: {e}")))?;
+                // Past the drivers' addresses, so sign-ins are counted apart.
+                let client = client(drivers + PER_ADDRESS * 8 + i)?;
+                let token = sign_in(&base, &client, &email).await?;
+                accounts.push((token, client));
+            }
+        }
+        eprintln!(
+            "fleet ready: {drivers} drivers on shift, {staff} staff ({:.0} s)",
+            started.elapsed().as_secs_f64()
+        );
+        Ok(Self {
+            base_url: base,
+            drivers: fleet,
+            staff: accounts,
+        })
+    }
+
+    /// The next `count` points of driver `i`, 20 ms and about a metre apart.
+    fn next_points(&self, i: usize, count: usize) -> Vec<Value> {
+        let driver = &self.drivers[i];
+        let Ok(mut track) = driver.track.lock() else {
+            return Vec::new();
+        };
+        (0..count)
+            .map(|_| {
+                track.0 += 0.00001;
+                track.2 += chrono::Duration::milliseconds(20);
+                json!({
+                    "latitude": track.0, "longitude": track.1, "accuracy": 5, "speed": 0.5,
+                    "heading": 0, "batteryLevel": 80, "isMoving": true, "recordedAt": track.2,
+                })
+            })
+            .collect()
+    }
+
+    async fn send_as(&self, n: u64, route: Route) -> Result<(), String> {
+        let url = |path: &str| format!("{}{path}", self.base_url);
+        match route {
+            Route::NearestDrivers => {
+                let (token, client) = &self.staff[(n as usize) % self.staff.len().max(1)];
+                let (lat, lng) = spot(n.wrapping_mul(7919));
+                outcome(
+                    client
+                        .get(url(&format!(
+                            "/api/tracking/drivers?lat={lat:.5}&lng={lng:.5}&radiusM=10000&limit=10"
+                        )))
+                        .bearer_auth(token),
+                )
+                .await
+            }
+            Route::LocationPoint | Route::LocationBatch => {
+                let i = (n as usize) % self.drivers.len().max(1);
+                let count = if route == Route::LocationBatch {
+                    BATCH_POINTS
+                } else {
+                    1
+                };
+                let points = self.next_points(i, count);
+                let body = if count == 1 {
+                    points.into_iter().next().unwrap_or(Value::Null)
+                } else {
+                    json!({ "locations": points })
+                };
+                let driver = &self.drivers[i];
+                outcome(
+                    driver
+                        .client
+                        .post(url("/api/tracking/locations"))
+                        .bearer_auth(&driver.token)
+                        .json(&body),
+                )
+                .await
+            }
+            _ => Err("not a fleet route".to_owned()),
+        }
+    }
+}
+
+impl Target for Fleet {
+    fn send(
+        &self,
+        n: u64,
+        route: Route,
+    ) -> impl std::future::Future<Output = Result<(), String>> + Send {
+        self.send_as(n, route)
+    }
+}
+
+/// A point of the area for `n`, spread evenly (a low-discrepancy sequence).
+pub fn spot(n: u64) -> (f64, f64) {
+    let a = (n as f64 * 0.618_033_988_75).fract();
+    let b = (n as f64 * 0.754_877_666_25).fract();
+    (
+        AREA.0 + a * (AREA.1 - AREA.0),
+        AREA.2 + b * (AREA.3 - AREA.2),
+    )
+}
+
+/// Seeds `drivers` drivers (a tenth of them on shift, at random places in the area) and
+/// `points` recorded points spread over the on-shift drivers' last days, showing progress.
+pub async fn seed(db: &tokio_postgres::Client, drivers: u64, points: u64) -> Result<(), LoadError> {
+    let fail = |what: &'static str| {
+        move |e: tokio_postgres::Error| LoadError::Setup(format!("{what}: {e}"))
+    };
+    let started = Instant::now();
+    let drivers_i = i64::try_from(drivers).unwrap_or(i64::MAX);
+    db.execute(
+        "WITH u AS (
+            INSERT INTO users (email, role, status, name)
+            SELECT 'seed-driver-' || n || '@bench.local', 'DRIVER', 'ACTIVE', 'Seed Driver ' || n
+              FROM generate_series(1, $1::int8) n RETURNING id)
+         INSERT INTO drivers (user_id, is_active, is_on_duty, last_known_location, last_location_update)
+         SELECT id, true, random() < 0.1,
+                ST_SetSRID(ST_MakePoint(-122.6 + random() * 0.8, 37.2 + random() * 0.8), 4326)::geography, now()
+           FROM u",
+        &[&drivers_i],
+    )
+    .await
+    .map_err(fail("seeding drivers"))?;
+    db.execute(
+        "INSERT INTO driver_shifts (driver_id, start_time)
+         SELECT id, now() - interval '6 days' FROM drivers WHERE is_on_duty",
+        &[],
+    )
+    .await
+    .map_err(fail("seeding shifts"))?;
+    eprintln!(
+        "  {drivers} drivers seeded ({:.0} s)",
+        started.elapsed().as_secs_f64()
+    );
+    db.execute(
+        "SELECT driver_locations_ensure_partitions((now() AT TIME ZONE 'UTC')::date - 7, (now() AT TIME ZONE 'UTC')::date + 7)",
+        &[],
+    )
+    .await
+    .map_err(fail("partitions"))?;
+    let on_shift: i64 = db
+        .query_one(
+            "SELECT count(*) FROM driver_shifts WHERE status = 'active'",
+            &[],
+        )
+        .await
+        .map_err(fail("counting shifts"))?
+        .get(0);
+    let per_driver = (points as i64 / on_shift.max(1)).max(1);
+    // Chunks of drivers, so progress shows and no statement runs for minutes.
+    let chunks = 20i64;
+    let mut done = 0i64;
+    for chunk in 0..chunks {
+        let inserted = db
+            .execute(
+                "INSERT INTO driver_locations (driver_id, shift_id, location, speed_mps, recorded_at)
+                 SELECT s.driver_id, s.id,
+                        ST_SetSRID(ST_MakePoint(ST_X(d.last_known_location::geometry) + k * 0.000001,
+                                                ST_Y(d.last_known_location::geometry)), 4326)::geography,
+                        5, now() - interval '6 days' + k * (interval '6 days' / $1::int8)
+                   FROM driver_shifts s JOIN drivers d ON d.id = s.driver_id,
+                        generate_series(1, $1::int8) k
+                  WHERE s.status = 'active' AND abs(hashtext(s.id::text)) % $2::int8 = $3::int8",
+                &[&per_driver, &chunks, &chunk],
+            )
+            .await
+            .map_err(fail("seeding points"))?;
+        done += inserted as i64;
+        eprintln!(
+            "  points {done} of about {} ({:.0}%, {:.0} s)",
+            per_driver * on_shift,
+            100.0 * (chunk + 1) as f64 / chunks as f64,
+            started.elapsed().as_secs_f64()
+        );
+    }
+    db.batch_execute(
+        "VACUUM ANALYZE drivers; VACUUM ANALYZE driver_locations; VACUUM ANALYZE driver_shifts;",
+    )
+    .await
+    .map_err(fail("vacuum"))?;
+    eprintln!("seeded in {:.0} s", started.elapsed().as_secs_f64());
+    Ok(())
+}
