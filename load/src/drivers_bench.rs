@@ -56,8 +56,16 @@ fn met(ok: bool) -> &'static str {
     }
 }
 
+/// The benchmark's own connections are named, so the gate counts only the API's.
+const OWN_CONNECTIONS: &str = "load-tool";
+
 async fn connect(url: &str) -> Result<tokio_postgres::Client, LoadError> {
-    let (client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls)
+    let mut config: tokio_postgres::Config = url
+        .parse()
+        .map_err(|e| LoadError::Setup(format!("DATABASE_URL: {e}")))?;
+    config.application_name(OWN_CONNECTIONS);
+    let (client, connection) = config
+        .connect(tokio_postgres::NoTls)
         .await
         .map_err(|e| LoadError::Setup(format!("database: {e}")))?;
     tokio::spawn(connection);
@@ -226,7 +234,7 @@ pub async fn run(config: &DriversBenchConfig) -> Result<String, LoadError> {
                     .query_one(
                         "SELECT count(*) FROM pg_stat_activity
                           WHERE datname = current_database() AND backend_type = 'client backend'
-                            AND pid <> pg_backend_pid()",
+                            AND application_name NOT LIKE 'load-%'",
                         &[],
                     )
                     .await
@@ -249,9 +257,7 @@ pub async fn run(config: &DriversBenchConfig) -> Result<String, LoadError> {
     sampling.store(false, std::sync::atomic::Ordering::Relaxed);
     let peak_connections = sampler
         .await
-        .map_err(|e| LoadError::Setup(e.to_string()))??
-        // The benchmark's own two connections (its queries and the first sampler's).
-        - 1;
+        .map_err(|e| LoadError::Setup(e.to_string()))??;
 
     let p99 = |r: &PhaseResult| r.total().percentile_ms(99.0);
     let base_p99 = p99(&base);

@@ -64,6 +64,7 @@ async fn run(args: Vec<String>) -> Result<(), BoxError> {
             );
             let _alerts = local_stack::schedule::alert_evaluator(gateway.state().clone());
             let _cleanup = local_stack::schedule::upload_cleanup(gateway.state().clone());
+            let _retention = local_stack::schedule::location_retention(gateway.state().clone());
             let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?;
             tracing::info!(
                 address = %listener.local_addr()?,

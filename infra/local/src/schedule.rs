@@ -1,7 +1,7 @@
 //! Runs the ops jobs EventBridge schedules in AWS in the background of the local
 //! gateway: the outbox relay every second (in AWS every minute, plus post-commit
-//! invokes), the alert evaluator every minute and the upload cleanup every hour (daily
-//! in AWS), each with the event its schedule sends.
+//! invokes), the alert evaluator every minute, and the upload cleanup and the location
+//! retention every hour (daily in AWS), each with the event its schedule sends.
 
 use std::time::Duration;
 
@@ -61,6 +61,22 @@ pub fn alert_evaluator(state: AppState) -> tokio::task::JoinHandle<()> {
     )
 }
 
+/// The location retention (the coming days' partitions, expired days dropped), hourly.
+pub fn location_retention(state: AppState) -> tokio::task::JoinHandle<()> {
+    every(
+        state,
+        "location-retention",
+        functions::location_retention::FUNCTION.handler,
+        Duration::from_secs(3600),
+        SCHEDULED.clone(),
+    )
+}
+
+/// What EventBridge sends a scheduled function.
+static SCHEDULED: std::sync::LazyLock<serde_json::Value> = std::sync::LazyLock::new(
+    || serde_json::json!({ "source": "aws.events", "detail-type": "Scheduled Event" }),
+);
+
 /// The upload cleanup, hourly, as a scheduled run (not the dry run of a manual invoke).
 pub fn upload_cleanup(state: AppState) -> tokio::task::JoinHandle<()> {
     every(
@@ -68,6 +84,6 @@ pub fn upload_cleanup(state: AppState) -> tokio::task::JoinHandle<()> {
         "upload-cleanup",
         functions::upload_cleanup::FUNCTION.handler,
         Duration::from_secs(3600),
-        serde_json::json!({ "source": "aws.events", "detail-type": "Scheduled Event" }),
+        SCHEDULED.clone(),
     )
 }
