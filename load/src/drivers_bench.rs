@@ -185,7 +185,7 @@ pub async fn run(config: &DriversBenchConfig) -> Result<String, LoadError> {
     let fleet = Arc::new(
         Fleet::create(
             &config.api_url,
-            Some(&config.database_url),
+            &config.database_url,
             config.fleet_drivers,
             config.staff,
         )
@@ -221,7 +221,7 @@ pub async fn run(config: &DriversBenchConfig) -> Result<String, LoadError> {
 
     // 3. The gate.
     eprintln!("the production gate: 30 drivers for 120 s");
-    let gate_fleet = Arc::new(Fleet::create(&config.api_url, None, 30, 0).await?);
+    let gate_fleet = Arc::new(Fleet::create(&config.api_url, &config.database_url, 30, 0).await?);
     let sampling = Arc::new(std::sync::atomic::AtomicBool::new(true));
     let sampler = {
         let sampling = sampling.clone();

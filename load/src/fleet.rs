@@ -3,9 +3,10 @@
 //! a [`Target`] of the open-loop runner; and the database the benchmark measures them
 //! on: 100 000 drivers (10 % on shift) with millions of recorded points.
 //!
-//! Drivers sign up through the API as DRIVER accounts and start a shift; staff accounts
-//! cannot sign up, so the tool creates them in the database and signs them in through
-//! the API. Identities are spread over loopback source addresses (sign-up and sign-in are
+//! Drivers sign up through the API as DRIVER accounts, are approved in the database (as
+//! staff approve them) and start a shift; staff accounts cannot sign up, so the tool
+//! creates them in the database. Both sign in through the API, so the tool needs the
+//! stack's `DATABASE_URL`. Identities are spread over loopback source addresses (sign-up and sign-in are
 //! limited per address), and over enough accounts that each stays inside its budget:
 //! 30 location reports and 100 other requests a minute.
 
@@ -89,17 +90,28 @@ async fn sign_in(base: &str, client: &reqwest::Client, email: &str) -> Result<St
 }
 
 impl Fleet {
-    /// Signs up `drivers` drivers and starts their shifts, eight at a time, and creates
-    /// and signs in `staff` staff accounts (in the database, which only they need).
+    /// Signs up `drivers` drivers, approves them (in the database, as staff would: a
+    /// driver's sign-up waits for approval) and starts their shifts, eight at a time; then
+    /// creates and signs in `staff` staff accounts.
     pub async fn create(
         base_url: &str,
-        database_url: Option<&str>,
+        database_url: &str,
         drivers: usize,
         staff: usize,
     ) -> Result<Self, LoadError> {
         let base = base_url.trim_end_matches('/').to_owned();
         let run = uuid::Uuid::new_v4().simple().to_string()[..8].to_owned();
         let started = Instant::now();
+        let mut config: tokio_postgres::Config = database_url
+            .parse()
+            .map_err(|e| LoadError::Setup(format!("DATABASE_URL: {e}")))?;
+        config.application_name("load-tool");
+        let (db, connection) = config
+            .connect(tokio_postgres::NoTls)
+            .await
+            .map_err(|e| LoadError::Setup(format!("database: {e}")))?;
+        tokio::spawn(connection);
+        let db = &db;
         let mut fleet = Vec::with_capacity(drivers);
         for batch in (0..drivers).collect::<Vec<_>>().chunks(8) {
             let made = futures_util::future::join_all(batch.iter().map(|&i| {
@@ -114,6 +126,12 @@ impl Fleet {
                         None,
                     )
                     .await?;
+                    db.execute(
+                        "UPDATE users SET status = 'ACTIVE' WHERE email = $1",
+                        &[&email],
+                    )
+                    .await
+                    .map_err(|e| LoadError::Setup(format!("approving a driver: {e}")))?;
                     let token = sign_in(&base, &client, &email).await?;
                     let (lat, lng) = spot(i as u64);
                     post_json(
@@ -143,30 +161,23 @@ impl Fleet {
                 );
             }
         }
+        let hash = shared::auth::passwords::hash(PASSWORD)
+            .await
+            .map_err(|e| LoadError::Setup(e.to_string()))?;
         let mut accounts = Vec::with_capacity(staff);
-        if staff > 0 {
-            let database_url = database_url
-                .ok_or_else(|| LoadError::Usage("staff accounts need DATABASE_URL".into()))?;
-            let (db, connection) = tokio_postgres::connect(database_url, tokio_postgres::NoTls)
-                .await
-                .map_err(|e| LoadError::Setup(format!("database: {e}")))?;
-            tokio::spawn(connection);
-            let hash = shared::auth::passwords::hash(PASSWORD)
-                .await
-                .map_err(|e| LoadError::Setup(e.to_string()))?;
-            for i in 0..staff {
-                let email = format!("fleet-staff-{run}-{i}@example.com");
-                db.execute(
-                "INSERT INTO users (email, password_hash, role, status, name) VALUES ($1, $2, 'HELPDESK', 'ACTIVE', 'Fleet Dispatcher')",
+        for i in 0..staff {
+            let email = format!("fleet-staff-{run}-{i}@example.com");
+            db.execute(
+                "INSERT INTO users (email, password_hash, role, status, name)
+                 VALUES ($1, $2, 'HELPDESK', 'ACTIVE', 'Fleet Dispatcher')",
                 &[&email, &hash],
             )
             .await
             .map_err(|e| LoadError::Setup(format!("staff account: {e}")))?;
-                // Past the drivers' addresses, so sign-ins are counted apart.
-                let client = client(drivers + PER_ADDRESS * 8 + i)?;
-                let token = sign_in(&base, &client, &email).await?;
-                accounts.push((token, client));
-            }
+            // Past the drivers' addresses, so sign-ins are counted apart.
+            let client = client(drivers + PER_ADDRESS * 8 + i)?;
+            let token = sign_in(&base, &client, &email).await?;
+            accounts.push((token, client));
         }
         eprintln!(
             "fleet ready: {drivers} drivers on shift, {staff} staff ({:.0} s)",
@@ -333,11 +344,12 @@ pub async fn seed(db: &tokio_postgres::Client, drivers: u64, points: u64) -> Res
             started.elapsed().as_secs_f64()
         );
     }
-    db.batch_execute(
-        "VACUUM ANALYZE drivers; VACUUM ANALYZE driver_locations; VACUUM ANALYZE driver_shifts;",
-    )
-    .await
-    .map_err(fail("vacuum"))?;
+    // One statement each: VACUUM cannot run inside the transaction a batch would be.
+    for table in ["drivers", "driver_shifts", "driver_locations"] {
+        db.batch_execute(&format!("VACUUM ANALYZE {table}"))
+            .await
+            .map_err(fail("vacuum"))?;
+    }
     eprintln!("seeded in {:.0} s", started.elapsed().as_secs_f64());
     Ok(())
 }

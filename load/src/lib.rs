@@ -252,8 +252,13 @@ pub async fn execute(
     quiet: bool,
 ) -> Result<Outcome, LoadError> {
     if plan.profile == Profile::Drivers {
-        // The original's gate: its identities are drivers on shift, reporting points.
-        let fleet = Arc::new(fleet::Fleet::create(base_url, None, plan.identities, 0).await?);
+        // The original's gate: its identities are drivers on shift, reporting points; they
+        // are approved in the stack's database.
+        let database_url = std::env::var("DATABASE_URL").map_err(|_| {
+            LoadError::Usage("the drivers profile needs the stack's DATABASE_URL".into())
+        })?;
+        let fleet =
+            Arc::new(fleet::Fleet::create(base_url, &database_url, plan.identities, 0).await?);
         let plan = Plan {
             only: Some(Route::LocationPoint),
             ..plan
