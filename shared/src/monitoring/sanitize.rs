@@ -85,6 +85,10 @@ pub(crate) static EMAIL: LazyLock<Regex> = LazyLock::new(|| {
 #[allow(clippy::unwrap_used)]
 static CARD: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"\b\d(?:[ -]?\d){12,18}\b").unwrap());
 #[allow(clippy::unwrap_used)]
+static UUID: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b").unwrap()
+});
+#[allow(clippy::unwrap_used)]
 static LONG_SECRET: LazyLock<Regex> =
     // Keys and random tokens: long runs of letters, digits and `_`, with a digit in them.
     LazyLock::new(|| Regex::new(r"\b[A-Za-z0-9_]{32,}\b").unwrap());
@@ -107,9 +111,17 @@ pub fn text(text: &str) -> String {
         }
     });
     let out = EMAIL.replace_all(&out, "[email]");
+    // A UUID's all-digit groups can look like a card number: ids are not cards.
+    let ids: Vec<std::ops::Range<usize>> = UUID.find_iter(&out).map(|m| m.range()).collect();
+    let in_id = |c: &Captures| {
+        c.get(0).is_some_and(|m| {
+            ids.iter()
+                .any(|id| id.start <= m.start() && m.end() <= id.end)
+        })
+    };
     let out = CARD.replace_all(&out, |c: &Captures| {
         let digits: Vec<u32> = c[0].chars().filter_map(|d| d.to_digit(10)).collect();
-        if luhn_valid(&digits) {
+        if luhn_valid(&digits) && !in_id(c) {
             "[card]".to_owned()
         } else {
             c[0].to_owned()
@@ -208,6 +220,20 @@ fn luhn_valid(digits: &[u32]) -> bool {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn a_uuid_whose_digit_groups_pass_the_card_check_stays_an_id() {
+        let looks_like_a_card = (0..100_000u64)
+            .map(|n| format!("12345678-1234-4123-8{:03}-{:012}", n % 1000, n * 7919))
+            .find(|id| {
+                let digits: Vec<u32> = id[19..].chars().filter_map(|d| d.to_digit(10)).collect();
+                luhn_valid(&digits)
+            })
+            .expect("a candidate");
+        let message = format!("order {looks_like_a_card} not saved");
+        assert_eq!(text(&message), message);
+        assert_eq!(text("card 4111 1111 1111 1111"), "card [card]");
+    }
 
     #[test]
     fn secrets_in_text_are_replaced() {
