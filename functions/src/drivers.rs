@@ -7,7 +7,7 @@ use shared::{
     auth::caller,
     drivers::roster::{list, RosterFilter},
     http::ok,
-    input::{parse_bool, query_param, PageRequest},
+    input::PageRequest,
     ratelimit::RateClass,
     runtime::{HandlerFuture, HttpFunction},
     ApiResult, AppState,
@@ -21,10 +21,7 @@ fn handler(state: &AppState, req: Request) -> HandlerFuture<'_> {
 
 async fn drivers(state: &AppState, req: Request) -> ApiResult<Response<Body>> {
     let caller = caller(&req)?;
-    let filter = RosterFilter {
-        active: parse_bool("active", query_param(&req, "active"))?,
-        on_duty: parse_bool("onDuty", query_param(&req, "onDuty"))?,
-    };
+    let filter = RosterFilter::from_request(&req)?;
     let page = PageRequest::from_request(&req)?;
     let client = state.db.get().await?;
     ok(&list(&*client, &caller, filter, &page).await?)

@@ -11,7 +11,7 @@ use shared::{
     auth::caller,
     drivers::roster::{list, nearest, NearQuery, RosterFilter},
     http::ok,
-    input::{parse_bool, query_param, PageRequest},
+    input::{query_param, PageRequest},
     ratelimit::RateClass,
     runtime::{HandlerFuture, HttpFunction},
     ApiResult, AppState,
@@ -37,10 +37,7 @@ async fn tracking_drivers(state: &AppState, req: Request) -> ApiResult<Response<
         let drivers = nearest(&*client, &caller, query).await?;
         return ok(&serde_json::json!({ "drivers": drivers }));
     }
-    let filter = RosterFilter {
-        active: parse_bool("active", query_param(&req, "active"))?,
-        on_duty: parse_bool("onDuty", query_param(&req, "onDuty"))?,
-    };
+    let filter = RosterFilter::from_request(&req)?;
     let page = PageRequest::from_request(&req)?;
     ok(&list(&*client, &caller, filter, &page).await?)
 }

@@ -41,6 +41,20 @@ impl Point {
     }
 }
 
+/// SQL selecting a geography column's point as `{prefix}_lat` and `{prefix}_lng`.
+pub fn lat_lng_sql(column: &str, prefix: &str) -> String {
+    format!("ST_Y({column}::geometry) AS {prefix}_lat, ST_X({column}::geometry) AS {prefix}_lng")
+}
+
+/// The point a row holds as `{prefix}_lat` and `{prefix}_lng` (see [`lat_lng_sql`]), if any.
+pub fn point_at(row: &crate::db::Row, prefix: &str) -> ApiResult<Option<Point>> {
+    use crate::db::RowExt;
+    Ok(row
+        .col::<Option<f64>>(&format!("{prefix}_lat"))?
+        .zip(row.col::<Option<f64>>(&format!("{prefix}_lng"))?)
+        .map(|(lat, lng)| Point { lat, lng }))
+}
+
 /// An address to place on the map.
 #[derive(Debug, Clone, Copy)]
 pub struct AddressQuery<'a> {

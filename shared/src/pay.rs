@@ -10,7 +10,7 @@ use uuid::Uuid;
 use crate::{
     db::{p, RowExt, Transaction},
     error::{ApiError, ApiResult, Context},
-    geo::{crosses_toll_bridge, estimated_road_hundredths, Point},
+    geo::{self, crosses_toll_bridge, estimated_road_hundredths},
     money::dollars,
 };
 
@@ -117,12 +117,7 @@ pub async fn record(tx: &Transaction<'_>, order_id: Uuid) -> ApiResult<Option<Pa
     let base_cents: i64 = row
         .col::<Option<i64>>("base_cents")?
         .ok_or_else(|| ApiError::internal("no driver pay tier covers this head count"))?;
-    let point = |prefix: &str| -> ApiResult<Option<Point>> {
-        Ok(row
-            .col::<Option<f64>>(&format!("{prefix}_lat"))?
-            .zip(row.col::<Option<f64>>(&format!("{prefix}_lng"))?)
-            .map(|(lat, lng)| Point { lat, lng }))
-    };
+    let point = |prefix: &str| geo::point_at(&row, prefix);
     let hundredths = match row.col::<Option<i64>>("hundredths")? {
         Some(h) => h,
         None => match (point("pickup")?, point("dropoff")?) {

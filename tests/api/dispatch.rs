@@ -11,14 +11,6 @@ use shared::{
     geo::{haversine_miles, Point},
 };
 
-async fn driver_id(app: &TestApp, user: &TestUser) -> String {
-    shared::drivers::driver_id_of(&*app.db().await, user.id)
-        .await
-        .expect("lookup")
-        .expect("a driver record")
-        .to_string()
-}
-
 async fn assign(app: &TestApp, staff: &TestUser, body: Value) -> reqwest::Response {
     app.call(
         "POST",
@@ -58,10 +50,7 @@ async fn staff_assign_reassign_and_are_refused_what_cannot_be_delivered() {
     let staff = app.user(Role::Helpdesk).await;
     let first = app.user(Role::Driver).await;
     let second = app.user(Role::Driver).await;
-    let (first_id, second_id) = (
-        driver_id(&app, &first).await,
-        driver_id(&app, &second).await,
-    );
+    let (first_id, second_id) = (app.driver_id(&first).await, app.driver_id(&second).await);
     // The order's pickup is the catering body's ZIP centroid; the first driver waits near it.
     let order = json_body(
         app.call(
@@ -270,7 +259,7 @@ async fn only_the_assigned_driver_reports_progress_and_only_forward() {
     let staff = app.user(Role::Admin).await;
     let driver = app.user(Role::Driver).await;
     let other = app.user(Role::Driver).await;
-    let id = driver_id(&app, &driver).await;
+    let id = app.driver_id(&driver).await;
     let assigned = assign(&app, &staff, json!({ "orderId": order_id, "driverId": id })).await;
     assert_eq!(assigned.status(), 200);
     let path = format!("/api/orders/{number}");
@@ -547,7 +536,7 @@ async fn a_completed_delivery_records_the_drivers_pay_in_stats_and_history() {
     let (order_id, number) = app.order_of(&owner).await;
     let staff = app.user(Role::Admin).await;
     let driver = app.user(Role::Driver).await;
-    let id = driver_id(&app, &driver).await;
+    let id = app.driver_id(&driver).await;
     assert_eq!(
         assign(&app, &staff, json!({ "orderId": order_id, "driverId": id }))
             .await
@@ -684,7 +673,7 @@ async fn the_customer_is_emailed_when_a_driver_is_assigned_arrives_and_delivers(
     let (order_id, number) = app.order_of(&owner).await;
     let staff = app.user(Role::Admin).await;
     let driver = app.user(Role::Driver).await;
-    let id = driver_id(&app, &driver).await;
+    let id = app.driver_id(&driver).await;
     assert_eq!(
         assign(&app, &staff, json!({ "orderId": order_id, "driverId": id }))
             .await

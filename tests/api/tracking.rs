@@ -48,18 +48,6 @@ async fn report(app: &TestApp, driver: &TestUser, body: Value) -> reqwest::Respo
     .await
 }
 
-async fn driver_id(app: &TestApp, user: &TestUser) -> String {
-    let session = json_body(
-        app.call("GET", "/api/auth/session", Some(&user.token), None)
-            .await,
-    )
-    .await;
-    session["user"]["driverId"]
-        .as_str()
-        .expect("a driver id")
-        .to_owned()
-}
-
 #[tokio::test]
 async fn the_session_names_the_account_and_its_driver_record() {
     let app = TestApp::spawn().await;
@@ -111,8 +99,8 @@ async fn a_driver_works_one_shift_at_a_time_and_only_its_own() {
     let app = TestApp::spawn().await;
     let driver = app.user(Role::Driver).await;
     let other = app.user(Role::Driver).await;
-    let own_id = driver_id(&app, &driver).await;
-    let other_id = driver_id(&app, &other).await;
+    let own_id = app.driver_id(&driver).await;
+    let other_id = app.driver_id(&other).await;
 
     // Not for another driver, not for non-drivers.
     let foreign = app
@@ -357,7 +345,7 @@ async fn location_reports_are_checked_deduplicated_and_measured() {
 
     // Only for itself.
     let other = app.user(Role::Driver).await;
-    let other_id = driver_id(&app, &other).await;
+    let other_id = app.driver_id(&other).await;
     let mut foreign = point(0.0, 5);
     foreign["driverId"] = json!(other_id);
     assert_eq!(report(&app, &driver, foreign).await.status(), 403);
@@ -404,7 +392,8 @@ async fn retention_drops_whole_days_past_the_limit_and_prepares_the_coming_ones(
     .await
     .expect("old partitions");
     let driver = app.user(Role::Driver).await;
-    let driver_id = driver_id(&app, &driver)
+    let driver_id = app
+        .driver_id(&driver)
         .await
         .parse::<uuid::Uuid>()
         .expect("uuid");
@@ -466,7 +455,7 @@ async fn dispatched_order(
             "POST",
             "/api/orders/assignDriver",
             Some(&staff.token),
-            Some(json!({ "orderId": order_id, "driverId": driver_id(app, driver).await })),
+            Some(json!({ "orderId": order_id, "driverId": app.driver_id(driver).await })),
         )
         .await;
     assert_eq!(assigned.status(), 200);
@@ -647,7 +636,7 @@ async fn deliveries_are_listed_for_their_driver_and_staff() {
     let staff = app.user(Role::Helpdesk).await;
     let by_driver = format!(
         "/api/tracking/deliveries?driverId={}&status=ASSIGNED",
-        driver_id(&app, &driver).await
+        app.driver_id(&driver).await
     );
     let listed = json_body(app.call("GET", &by_driver, Some(&staff.token), None).await).await;
     assert_eq!(listed["items"].as_array().expect("items").len(), 1);

@@ -876,6 +876,15 @@ impl TestApp {
         .expect("dispatch");
     }
 
+    /// The driver record of a DRIVER account, as text (as routes take it).
+    pub async fn driver_id(&self, driver: &TestUser) -> String {
+        shared::drivers::driver_id_of(&*self.db().await, driver.id)
+            .await
+            .expect("lookup")
+            .expect("a driver record")
+            .to_string()
+    }
+
     /// Whether the uploads bucket holds `key`.
     pub async fn object_exists(&self, key: &str) -> bool {
         self.state

@@ -137,11 +137,9 @@ pub async fn by_id(client: &impl GenericClient, caller: &Caller, id: Uuid) -> Ap
         .map(|row| Delivery::from_row(&row))
         .transpose()?
         .ok_or_else(|| ApiError::not_found("delivery"))?;
-    if caller.can(Permission::ViewDrivers) {
-        return Ok(delivery);
-    }
-    match driver_id_of(client, caller.user_id).await? {
-        Some(own) if own == delivery.driver_id => Ok(delivery),
-        _ => Err(ApiError::not_found("delivery")),
+    if super::may_read(client, caller, delivery.driver_id).await? {
+        Ok(delivery)
+    } else {
+        Err(ApiError::not_found("delivery"))
     }
 }

@@ -143,17 +143,26 @@ impl Coordinates {
     }
 }
 
-/// SQL for a geography column's point as `{prefix}_lat` and `{prefix}_lng`.
-pub(crate) fn lat_lng(column: &str, prefix: &str) -> String {
-    format!("ST_Y({column}::geometry) AS {prefix}_lat, ST_X({column}::geometry) AS {prefix}_lng")
+pub(crate) use crate::geo::lat_lng_sql as lat_lng;
+
+/// The point selected with [`lat_lng`], if any, as the driver app writes positions.
+pub(crate) fn point_of(row: &Row, prefix: &str) -> ApiResult<Option<Coordinates>> {
+    Ok(crate::geo::point_at(row, prefix)?.map(|p| Coordinates {
+        lat: p.lat,
+        lng: p.lng,
+    }))
 }
 
-/// The point selected with [`lat_lng`], if any.
-pub(crate) fn point_of(row: &Row, prefix: &str) -> ApiResult<Option<Coordinates>> {
-    Ok(row
-        .col::<Option<f64>>(&format!("{prefix}_lat"))?
-        .zip(row.col::<Option<f64>>(&format!("{prefix}_lng"))?)
-        .map(|(lat, lng)| Coordinates { lat, lng }))
+/// Whether the caller may read what belongs to `driver_id`: staff, or the driver itself.
+pub(crate) async fn may_read(
+    client: &impl GenericClient,
+    caller: &Caller,
+    driver_id: Uuid,
+) -> ApiResult<bool> {
+    if caller.can(Permission::ViewDrivers) {
+        return Ok(true);
+    }
+    Ok(driver_id_of(client, caller.user_id).await? == Some(driver_id))
 }
 
 /// When a driver last reported where it was.

@@ -60,7 +60,7 @@ pub fn eta_minutes(meters: f64) -> f64 {
 }
 
 /// Open deliveries of the driver `alias`: current dispatches of orders not yet closed.
-fn active_deliveries(alias: &str) -> String {
+pub(crate) fn active_deliveries(alias: &str) -> String {
     format!(
         "(SELECT count(*) FROM dispatches ds JOIN orders od ON od.id = ds.order_id
           WHERE ds.driver_id = {alias}.id AND ds.unassigned_at IS NULL AND od.deleted_at IS NULL
@@ -115,6 +115,17 @@ impl DriverSummary {
 pub struct RosterFilter {
     pub active: Option<bool>,
     pub on_duty: Option<bool>,
+}
+
+impl RosterFilter {
+    /// `?active=&onDuty=` as the list routes receive them.
+    pub fn from_request(req: &lambda_http::Request) -> ApiResult<Self> {
+        use crate::input::{parse_bool, query_param};
+        Ok(Self {
+            active: parse_bool("active", query_param(req, "active"))?,
+            on_duty: parse_bool("onDuty", query_param(req, "onDuty"))?,
+        })
+    }
 }
 
 /// Staff: every driver matching the filter, newest first in pages. A driver: its own row

@@ -8,7 +8,7 @@ use uuid::Uuid;
 
 use super::{lat_lng, own_driver, point_of, readable_driver, Coordinates};
 use crate::{
-    auth::{rbac::Caller, Permission},
+    auth::rbac::Caller,
     db::{p, GenericClient, Row, RowExt},
     error::{ApiError, ApiResult, Context, FieldError},
     input::Validator,
@@ -252,13 +252,12 @@ pub async fn end(state: &AppState, caller: &Caller, req: &EndShift) -> ApiResult
         .await?
         .ok_or_else(|| ApiError::not_found("open shift"))?;
     let start_time: DateTime<Utc> = row.col("start_time")?;
+    let open_sql = format!(
+        "SELECT {} AS open FROM drivers d WHERE d.id = $1",
+        super::roster::active_deliveries("d")
+    );
     let open: i64 = tx
-        .query_typed_one(
-            "SELECT count(*) AS open FROM dispatches ds JOIN orders o ON o.id = ds.order_id
-              WHERE ds.driver_id = $1 AND ds.unassigned_at IS NULL
-                AND o.deleted_at IS NULL AND o.status NOT IN ('COMPLETED', 'CANCELLED', 'DELIVERED')",
-            &[p(&driver_id)],
-        )
+        .query_typed_one(&open_sql, &[p(&driver_id)])
         .await?
         .col("open")?;
     if open > 0 {
@@ -318,11 +317,9 @@ pub async fn by_id(
     let shift = find(client, "s.id = $1", shift_id)
         .await?
         .ok_or_else(|| ApiError::not_found("shift"))?;
-    if caller.can(Permission::ViewDrivers) {
-        return Ok(shift);
-    }
-    match super::driver_id_of(client, caller.user_id).await? {
-        Some(own) if own == shift.driver_id => Ok(shift),
-        _ => Err(ApiError::not_found("shift")),
+    if super::may_read(client, caller, shift.driver_id).await? {
+        Ok(shift)
+    } else {
+        Err(ApiError::not_found("shift"))
     }
 }

@@ -97,14 +97,11 @@ pub async fn stats(
             .await?
             .col("since")?,
     };
-    let row = client
-        .query_typed_one(
-            "SELECT
+    let sql = format!(
+        "SELECT
                (SELECT count(*) FROM deliveries d WHERE d.driver_id = $1 AND d.completed_at IS NOT NULL
                    AND ($2::timestamptz IS NULL OR d.completed_at >= $2)) AS completed,
-               (SELECT count(*) FROM dispatches ds JOIN orders o ON o.id = ds.order_id
-                 WHERE ds.driver_id = $1 AND ds.unassigned_at IS NULL AND o.deleted_at IS NULL
-                   AND o.status NOT IN ('COMPLETED', 'CANCELLED', 'DELIVERED')) AS open,
+               (SELECT {} FROM drivers d WHERE d.id = $1) AS open,
                p.*, s.*
                FROM (SELECT sum(pay_base_cents)::int8 AS pay_base_cents, sum(pay_mileage_cents)::int8 AS pay_mileage_cents,
                             sum(pay_bonus_cents)::int8 AS pay_bonus_cents, sum(pay_toll_cents)::int8 AS pay_toll_cents,
@@ -118,8 +115,10 @@ pub async fn stats(
                             COALESCE(sum(reported_miles), 0)::float8 AS reported_miles
                        FROM driver_shifts WHERE driver_id = $1
                         AND ($2::timestamptz IS NULL OR start_time >= $2)) s",
-            &[p(&driver_id), p(&since)],
-        )
+        super::roster::active_deliveries("d")
+    );
+    let row = client
+        .query_typed_one(&sql, &[p(&driver_id), p(&since)])
         .await
         .context("reading the driver's figures")?;
     let round = |x: f64| (x * 100.0).round() / 100.0;

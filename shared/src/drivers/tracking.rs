@@ -100,12 +100,7 @@ async fn underway(client: &impl GenericClient, order_id: Uuid) -> ApiResult<Unde
         )
         .await
         .context("reading the delivery")?;
-    let point = |prefix: &str| -> ApiResult<Option<Point>> {
-        Ok(row
-            .col::<Option<f64>>(&format!("{prefix}_lat"))?
-            .zip(row.col::<Option<f64>>(&format!("{prefix}_lng"))?)
-            .map(|(lat, lng)| Point { lat, lng }))
-    };
+    let point = |prefix: &str| geo::point_at(&row, prefix);
     Ok(Underway {
         order_id: row.col("id")?,
         order_number: row.col("order_number")?,
