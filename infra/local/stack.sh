@@ -190,6 +190,7 @@ export_app_env() {
     export APP_TABLE=readyset-local-app
     export UPLOADS_BUCKET=readyset-local-uploads
     export BACKUPS_BUCKET=readyset-local-backups
+    export BACKUP_KMS_KEY_ID="${BACKUP_KMS_KEY_ID:-alias/readyset-local-backups}"
     export JWT_SECRET_ID=readyset-local-jwt
     # Plain HTTP on localhost: browsers drop Secure cookies there.
     export COOKIE_SECURE=false
@@ -210,6 +211,22 @@ prepare_app() {
     "$1" invoke migrate --event "$STACK_ROOT/events/migrate.json"
     step "Loading demo data"
     "$1" seed
+}
+
+# Points the tools at the system scripts/run serves (its default ports) unless
+# DATABASE_URL already names a deployment.
+use_running_stack_unless_configured() {
+    if [ -n "${DATABASE_URL:-}" ]; then
+        note "using the configured deployment (DATABASE_URL is set)"
+        return
+    fi
+    local pg_port="${PG_PORT:-54329}" moto_port="${MOTO_PORT:-54566}" dynamodb_port="${DYNAMODB_PORT:-54567}"
+    for p in "$pg_port" "$moto_port" "$dynamodb_port"; do
+        port_in_use "$p" || die "nothing listens on 127.0.0.1:$p: start the system with scripts/run first, or set DATABASE_URL and the other variables of a deployment"
+    done
+    export_app_env "$pg_port" "$moto_port" "$dynamodb_port"
+    export RUST_LOG="${RUST_LOG:-warn}"
+    note "using the local system of scripts/run (PostgreSQL on $pg_port, AWS emulator on $moto_port)"
 }
 
 stop_stack() {

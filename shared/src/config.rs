@@ -173,6 +173,44 @@ pub struct NotificationSettings {
     pub sender: Option<String>,
 }
 
+/// The key that wraps each backup's data key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BackupKeySource {
+    /// A KMS key id, ARN or alias (`BACKUP_KMS_KEY_ID`).
+    Kms(String),
+    /// A Secrets Manager secret holding a 32-byte master key as base64
+    /// (`BACKUP_KEY_SECRET_ID`).
+    Secret(String),
+}
+
+impl fmt::Display for BackupKeySource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Kms(id) => write!(f, "kms:{id}"),
+            Self::Secret(id) => write!(f, "secret:{id}"),
+        }
+    }
+}
+
+/// How long backups of each kind are kept (manual ones as daily ones).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BackupRetention {
+    pub daily_days: i64,
+    pub weekly_weeks: i64,
+    pub monthly_months: u32,
+}
+
+/// Backups of the database and the uploaded files.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BackupSettings {
+    /// Without a key, backups refuse to run: there is no unencrypted mode.
+    pub key: Option<BackupKeySource>,
+    pub retention: BackupRetention,
+    /// An RDS cluster to snapshot beside each backup (`BACKUP_RDS_CLUSTER_ID`).
+    pub rds_cluster_id: Option<String>,
+}
+
 #[derive(Debug, Clone)]
 pub struct Config {
     pub environment: Environment,
@@ -188,6 +226,7 @@ pub struct Config {
     pub uploads: UploadSettings,
     pub drivers: DriverSettings,
     pub notifications: NotificationSettings,
+    pub backups: BackupSettings,
     /// Where metric lines go (`METRICS`: `emf`, the default, or `off`).
     pub metrics: crate::metrics::MetricsSink,
     /// The CloudWatch namespace of the metrics (`METRICS_NAMESPACE`, `ReadySet`).
@@ -364,6 +403,7 @@ impl Config {
             notifications: NotificationSettings {
                 sender: env.optional("NOTIFICATION_SENDER"),
             },
+            backups: backup_settings(&env)?,
             metrics: env.parsed_or("METRICS", crate::metrics::MetricsSink::Emf)?,
             metrics_namespace: env
                 .optional("METRICS_NAMESPACE")
@@ -372,6 +412,44 @@ impl Config {
             health_cache_max_age: Duration::from_secs(env.parsed_or("HEALTH_CACHE_SECONDS", 5u64)?),
         })
     }
+}
+
+fn backup_settings<F: Fn(&str) -> Option<String>>(
+    env: &Vars<'_, F>,
+) -> Result<BackupSettings, ConfigError> {
+    let key = match (
+        env.optional("BACKUP_KMS_KEY_ID"),
+        env.optional("BACKUP_KEY_SECRET_ID"),
+    ) {
+        (Some(_), Some(_)) => {
+            return Err(ConfigError::Invalid {
+                var: "BACKUP_KEY_SECRET_ID",
+                reason: "set BACKUP_KMS_KEY_ID or BACKUP_KEY_SECRET_ID, not both".into(),
+            })
+        }
+        (Some(kms), None) => Some(BackupKeySource::Kms(kms)),
+        (None, Some(secret)) => Some(BackupKeySource::Secret(secret)),
+        (None, None) => None,
+    };
+    let within = |var: &'static str, default: i64, max: i64| -> Result<i64, ConfigError> {
+        match env.parsed_or(var, default)? {
+            n if (1..=max).contains(&n) => Ok(n),
+            _ => Err(ConfigError::Invalid {
+                var,
+                reason: format!("must be 1 to {max}"),
+            }),
+        }
+    };
+    Ok(BackupSettings {
+        key,
+        retention: BackupRetention {
+            daily_days: within("BACKUP_KEEP_DAILY_DAYS", 30, 3650)?,
+            weekly_weeks: within("BACKUP_KEEP_WEEKLY_WEEKS", 12, 520)?,
+            monthly_months: u32::try_from(within("BACKUP_KEEP_MONTHLY_MONTHS", 12, 1200)?)
+                .unwrap_or(12),
+        },
+        rds_cluster_id: env.optional("BACKUP_RDS_CLUSTER_ID"),
+    })
 }
 
 /// A comma-separated list of exact origins (`https://app.example.com`), no wildcards.

@@ -82,6 +82,16 @@ impl Db {
         Self { pool }
     }
 
+    /// A small pool over another database of the same server, with the same credentials
+    /// (restores and verifications load into their own database).
+    pub fn for_database(&self, database: &str) -> Self {
+        let manager = self.pool.manager();
+        let mut config = manager.config.clone();
+        config.pg.dbname(database);
+        config.pool_size = 2;
+        Self::new(&config, &manager.sdk)
+    }
+
     /// A connection from the pool; failure to get one is a 503, not a 500.
     #[track_caller]
     pub fn get(&self) -> impl std::future::Future<Output = Result<DbClient, ApiError>> + '_ {
@@ -283,4 +293,49 @@ pub fn migrations_fingerprint() -> String {
         .map(|m| format!("{}:{:x}", m.version(), m.checksum()))
         .collect::<Vec<_>>()
         .join(",")
+}
+
+/// One migration compiled into this build, as a backup stores it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct MigrationScript {
+    pub version: i64,
+    pub name: String,
+    /// Refinery's checksum, as it writes it into `refinery_schema_history`.
+    pub checksum: String,
+    pub sql: String,
+}
+
+/// Every migration compiled into this build, oldest first.
+pub fn migration_scripts() -> Vec<MigrationScript> {
+    let mut scripts: Vec<MigrationScript> = embedded::migrations::runner()
+        .get_migrations()
+        .iter()
+        .map(|m| MigrationScript {
+            version: i64::from(m.version()),
+            name: m.name().to_owned(),
+            checksum: m.checksum().to_string(),
+            sql: m.sql().unwrap_or_default().to_owned(),
+        })
+        .collect();
+    scripts.sort_by_key(|m| m.version);
+    scripts
+}
+
+/// Applies stored migration scripts (a backup's) to an empty database, recording them in
+/// `refinery_schema_history` as the migrate function would.
+pub async fn migrate_with(
+    client: &mut tokio_postgres::Client,
+    scripts: &[MigrationScript],
+) -> Result<(), ApiError> {
+    let migrations = scripts
+        .iter()
+        .map(|m| refinery::Migration::unapplied(&format!("V{}__{}", m.version, m.name), &m.sql))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(ApiError::internal)?;
+    refinery::Runner::new(&migrations)
+        .set_abort_divergent(true)
+        .run_async(client)
+        .await
+        .map_err(ApiError::internal)?;
+    Ok(())
 }

@@ -32,6 +32,8 @@
 //!   rules and alerts; [`metrics`]: CloudWatch Embedded Metric Format lines;
 //!   [`analytics`]: the error, performance, slow-query and outbox view over all three;
 //!   [`ops`]: the operations page that shows them.
+//! - [`backup`]: encrypted backups of the database and the uploaded files, their
+//!   retention, the restore and its monthly verification.
 //! - [`runtime`]: the Lambda entry point and the in-process request path it shares with
 //!   the local gateway (request span, limits, deadline, panic → 500, error rendering,
 //!   headers, access log); [`telemetry`]: JSON log lines.
@@ -40,6 +42,7 @@ pub mod addresses;
 pub mod analytics;
 pub mod auth;
 pub mod aws;
+pub mod backup;
 pub mod config;
 pub mod cors;
 pub mod db;

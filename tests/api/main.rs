@@ -4,6 +4,7 @@ mod addresses;
 mod alerts;
 mod analytics;
 mod auth;
+mod backups;
 mod dispatch;
 mod files;
 mod gateway;

@@ -129,6 +129,11 @@ pub fn test_config(database_url: &str, prefix: &str, overrides: &[(&str, &str)])
         ("UPLOADS_BUCKET".into(), format!("{prefix}-uploads")),
         ("BACKUPS_BUCKET".into(), format!("{prefix}-backups")),
         ("JWT_SECRET_ID".into(), format!("{prefix}-jwt")),
+        // One key for every test's backups (each backup has its own data key under it).
+        (
+            "BACKUP_KMS_KEY_ID".into(),
+            "alias/readyset-test-backups".into(),
+        ),
         ("SERVICE_NAME".into(), "api-tests".into()),
         // Metric lines are built but dropped: putting every test's metrics into the one
         // emulator would slow it for all. Tests of the metrics turn them on (`emf`), each

@@ -75,6 +75,10 @@ pub const SAMPLE_OUTCOMES: &[(&str, u16)] = &[
     ("outbox-relay", 0),
     ("location-retention", 0),
     ("upload-cleanup", 0),
+    ("backup", 0),
+    ("backup-restore", 0),
+    ("backup-verify", 0),
+    ("backup-retention", 0),
 ];
 
 /// Moves the dates in a sample body into the window the rules accept today: the partner
@@ -144,6 +148,8 @@ pub async fn run_sample_events(app: &TestApp) -> BTreeMap<&'static str, u16> {
                             shared::db::latest_migration_version()
                         );
                     }
+                    "backup-restore" => assert_eq!(result["dryRun"], true, "{result}"),
+                    "backup-verify" => assert_eq!(result["ok"], true, "{result}"),
                     _ => assert!(result.is_object(), "{name}: {result}"),
                 }
             }

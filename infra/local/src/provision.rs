@@ -19,7 +19,51 @@ pub async fn ensure_aws_resources(state: &AppState) -> Result<(), BoxError> {
         ensure_bucket(state, bucket).await?;
     }
     configure_uploads_bucket(state).await?;
+    ensure_backup_key(state).await?;
     verify_sender(state).await
+}
+
+/// The backups' KMS key, when configured by alias (`alias/…`) as locally: a key under
+/// that alias, like the template's `BackupKey` and `BackupKeyAlias`. A key configured by
+/// id is never created: an id that does not exist must fail the backup, as in AWS.
+async fn ensure_backup_key(state: &AppState) -> Result<(), BoxError> {
+    let Some(shared::config::BackupKeySource::Kms(alias)) = &state.config.backups.key else {
+        return Ok(());
+    };
+    if !alias.starts_with("alias/") {
+        return Ok(());
+    }
+    let kms = aws_sdk_kms::Client::new(&state.sdk);
+    if kms.describe_key().key_id(alias).send().await.is_ok() {
+        return Ok(());
+    }
+    let key = kms
+        .create_key()
+        .description("Ready Set backups (local)")
+        .send()
+        .await?;
+    let key_id = key
+        .key_metadata()
+        .map(|m| m.key_id().to_owned())
+        .ok_or("the emulator created a key without an id")?;
+    match kms
+        .create_alias()
+        .alias_name(alias)
+        .target_key_id(key_id)
+        .send()
+        .await
+    {
+        Ok(_) => Ok(()),
+        // Another test created it first.
+        Err(err)
+            if err
+                .as_service_error()
+                .is_some_and(|e| e.is_already_exists_exception()) =>
+        {
+            Ok(())
+        }
+        Err(err) => Err(err.into()),
+    }
 }
 
 /// The customer-email sender as an SES identity, as `NotificationSenderIdentity`

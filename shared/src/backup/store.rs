@@ -1,0 +1,386 @@
+//! Objects of the backups bucket, streamed: a writer that seals plain bytes and uploads
+//! them in multipart parts as they fill (one part in memory at a time), and a reader that
+//! checks an object's SHA-256 and every frame as it downloads.
+
+use std::time::Duration;
+
+use aws_sdk_s3::{
+    primitives::ByteStream,
+    types::{CompletedMultipartUpload, CompletedPart},
+};
+use sha2::{Digest, Sha256};
+
+use super::{
+    format::{DataKey, Opener, Sealer},
+    manifest::ObjectRef,
+    BackupError,
+};
+use crate::AppState;
+
+/// Bytes uploaded per multipart part (S3 wants at least 5 MiB for all but the last).
+pub const PART_BYTES: usize = 8 << 20;
+
+/// An S3 client for long transfers: the API's two-second operation deadline suits a
+/// request, not an 8 MiB part or a stream of gigabytes.
+pub fn client(state: &AppState) -> aws_sdk_s3::Client {
+    let timeouts = aws_config::timeout::TimeoutConfig::builder()
+        .connect_timeout(Duration::from_secs(5))
+        .operation_attempt_timeout(Duration::from_secs(120))
+        .operation_timeout(Duration::from_secs(600))
+        .build();
+    let config = aws_sdk_s3::config::Builder::from(&state.sdk)
+        .force_path_style(state.config.aws.endpoint_url.is_some())
+        .timeout_config(timeouts)
+        .build();
+    aws_sdk_s3::Client::from_conf(config)
+}
+
+fn storage(doing: String, err: &dyn std::error::Error) -> BackupError {
+    BackupError::Storage {
+        doing,
+        reason: crate::error::chain(err),
+    }
+}
+
+/// Writes one sealed object.
+pub struct ObjectWriter {
+    s3: aws_sdk_s3::Client,
+    bucket: String,
+    key: String,
+    number: u32,
+    sealed_by: String,
+    sealer: Sealer,
+    part: Vec<u8>,
+    upload_id: Option<String>,
+    parts: Vec<CompletedPart>,
+    sha256: Sha256,
+    stored: u64,
+}
+
+impl ObjectWriter {
+    pub fn new(
+        s3: &aws_sdk_s3::Client,
+        bucket: &str,
+        key: String,
+        number: u32,
+        data_key: &DataKey,
+        backup_id: &str,
+    ) -> Result<Self, BackupError> {
+        Ok(Self {
+            sealer: Sealer::new(data_key, backup_id, &key, number)?,
+            s3: s3.clone(),
+            bucket: bucket.to_owned(),
+            key,
+            number,
+            sealed_by: backup_id.to_owned(),
+            part: Vec::with_capacity(PART_BYTES),
+            upload_id: None,
+            parts: Vec::new(),
+            sha256: Sha256::new(),
+            stored: 0,
+        })
+    }
+
+    pub async fn write(&mut self, plain: &[u8]) -> Result<(), BackupError> {
+        let sealed = self.sealer.write(plain)?;
+        self.push(&sealed).await
+    }
+
+    async fn push(&mut self, sealed: &[u8]) -> Result<(), BackupError> {
+        self.sha256.update(sealed);
+        self.stored += sealed.len() as u64;
+        self.part.extend_from_slice(sealed);
+        if self.part.len() >= PART_BYTES {
+            self.upload_part().await?;
+        }
+        Ok(())
+    }
+
+    async fn upload_part(&mut self) -> Result<(), BackupError> {
+        let upload_id = match &self.upload_id {
+            Some(id) => id.clone(),
+            None => {
+                let created = self
+                    .s3
+                    .create_multipart_upload()
+                    .bucket(&self.bucket)
+                    .key(&self.key)
+                    .send()
+                    .await
+                    .map_err(|e| storage(format!("starting the upload of {}", self.key), &e))?;
+                let id = created.upload_id().unwrap_or_default().to_owned();
+                self.upload_id = Some(id.clone());
+                id
+            }
+        };
+        let number = i32::try_from(self.parts.len() + 1).map_err(BackupError::codec)?;
+        let body = std::mem::replace(&mut self.part, Vec::with_capacity(PART_BYTES));
+        let uploaded = self
+            .s3
+            .upload_part()
+            .bucket(&self.bucket)
+            .key(&self.key)
+            .upload_id(&upload_id)
+            .part_number(number)
+            .body(ByteStream::from(body))
+            .send()
+            .await
+            .map_err(|e| storage(format!("uploading part {number} of {}", self.key), &e))?;
+        self.parts.push(
+            CompletedPart::builder()
+                .part_number(number)
+                .set_e_tag(uploaded.e_tag().map(str::to_owned))
+                .build(),
+        );
+        Ok(())
+    }
+
+    /// Seals the tail, completes the upload and returns the object's reference and the
+    /// count of plain bytes written. A failed writer should be [`ObjectWriter::abort`]ed.
+    pub async fn finish(mut self) -> Result<(ObjectRef, u64), BackupError> {
+        let sealer =
+            std::mem::replace(&mut self.sealer, Sealer::new(&DataKey([0; 32]), "", "", 0)?);
+        let (tail, plain) = sealer.finish()?;
+        self.sha256.update(&tail);
+        self.stored += tail.len() as u64;
+        self.part.extend_from_slice(&tail);
+        match self.upload_id.clone() {
+            None => {
+                let body = std::mem::take(&mut self.part);
+                self.s3
+                    .put_object()
+                    .bucket(&self.bucket)
+                    .key(&self.key)
+                    .body(ByteStream::from(body))
+                    .send()
+                    .await
+                    .map_err(|e| storage(format!("writing {}", self.key), &e))?;
+            }
+            Some(upload_id) => {
+                if !self.part.is_empty() {
+                    self.upload_part().await?;
+                }
+                self.s3
+                    .complete_multipart_upload()
+                    .bucket(&self.bucket)
+                    .key(&self.key)
+                    .upload_id(&upload_id)
+                    .multipart_upload(
+                        CompletedMultipartUpload::builder()
+                            .set_parts(Some(std::mem::take(&mut self.parts)))
+                            .build(),
+                    )
+                    .send()
+                    .await
+                    .map_err(|e| storage(format!("completing {}", self.key), &e))?;
+            }
+        }
+        let object = ObjectRef {
+            key: self.key.clone(),
+            number: self.number,
+            sealed_by: self.sealed_by.clone(),
+            bytes: self.stored,
+            sha256: hex::encode(std::mem::take(&mut self.sha256).finalize()),
+        };
+        Ok((object, plain))
+    }
+
+    /// Drops a half-written multipart upload so its parts are not billed (the bucket's
+    /// lifecycle rule catches any this misses).
+    pub async fn abort(self) {
+        if let Some(upload_id) = &self.upload_id {
+            let _ = self
+                .s3
+                .abort_multipart_upload()
+                .bucket(&self.bucket)
+                .key(&self.key)
+                .upload_id(upload_id)
+                .send()
+                .await;
+        }
+    }
+}
+
+/// Streams one object, checking it against its reference: [`ObjectReader::next`] hands
+/// out plain bytes as frames open, and the end of the object proves its size and SHA-256.
+/// A mismatch names the object. Bytes handed out before a failure must be discarded by
+/// the caller (the restore does so by rolling back).
+pub struct ObjectReader {
+    body: ByteStream,
+    opener: Option<Opener>,
+    object: ObjectRef,
+    pub plain_bytes: u64,
+    pub stored_bytes: u64,
+}
+
+impl ObjectReader {
+    pub async fn open(
+        s3: &aws_sdk_s3::Client,
+        bucket: &str,
+        object: &ObjectRef,
+        data_key: &DataKey,
+    ) -> Result<Self, BackupError> {
+        let got = s3
+            .get_object()
+            .bucket(bucket)
+            .key(&object.key)
+            .send()
+            .await
+            .map_err(|e| match e.as_service_error() {
+                Some(service) if service.is_no_such_key() => BackupError::Missing {
+                    object: object.key.clone(),
+                },
+                _ => storage(format!("reading {}", object.key), &e),
+            })?;
+        Ok(Self {
+            body: got.body,
+            opener: Some(Opener::new(
+                data_key,
+                &object.sealed_by,
+                &object.key,
+                object.number,
+            )?),
+            object: object.clone(),
+            plain_bytes: 0,
+            stored_bytes: 0,
+        })
+    }
+
+    /// The next plain bytes; `None` once the object has ended and proved whole.
+    pub async fn next(&mut self) -> Result<Option<Vec<u8>>, BackupError> {
+        loop {
+            let Some(opener) = self.opener.as_mut() else {
+                return Ok(None);
+            };
+            let read = self
+                .body
+                .try_next()
+                .await
+                .map_err(|e| storage(format!("reading {}", self.object.key), &e))?;
+            let plain = match read {
+                Some(bytes) => {
+                    self.stored_bytes += bytes.len() as u64;
+                    opener.write(&bytes)?
+                }
+                None => {
+                    let opener = self
+                        .opener
+                        .take()
+                        .ok_or_else(|| BackupError::codec("object read twice"))?;
+                    let (rest, sha256, stored) = opener.finish()?;
+                    if stored != self.object.bytes || sha256 != self.object.sha256 {
+                        return Err(BackupError::Damaged {
+                            object: self.object.key.clone(),
+                            reason: format!(
+                                "SHA-256 {sha256} over {stored} bytes, the manifest says {} over {}",
+                                self.object.sha256, self.object.bytes
+                            ),
+                        });
+                    }
+                    if rest.is_empty() {
+                        return Ok(None);
+                    }
+                    rest
+                }
+            };
+            if !plain.is_empty() {
+                self.plain_bytes += plain.len() as u64;
+                return Ok(Some(plain));
+            }
+        }
+    }
+}
+
+/// Every key under `prefix`, with its size and last change.
+pub async fn list(
+    s3: &aws_sdk_s3::Client,
+    bucket: &str,
+    prefix: &str,
+) -> Result<Vec<aws_sdk_s3::types::Object>, BackupError> {
+    let mut objects = Vec::new();
+    let mut pages = s3
+        .list_objects_v2()
+        .bucket(bucket)
+        .prefix(prefix)
+        .into_paginator()
+        .send();
+    while let Some(page) = pages.next().await {
+        let page = page.map_err(|e| storage(format!("listing {bucket}/{prefix}"), &e))?;
+        objects.extend(page.contents.unwrap_or_default());
+    }
+    Ok(objects)
+}
+
+/// Deletes keys, a thousand per request.
+pub async fn delete(
+    s3: &aws_sdk_s3::Client,
+    bucket: &str,
+    keys: &[String],
+) -> Result<(), BackupError> {
+    use aws_sdk_s3::types::{Delete, ObjectIdentifier};
+    for batch in keys.chunks(1000) {
+        let objects = batch
+            .iter()
+            .map(|key| ObjectIdentifier::builder().key(key).build())
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(BackupError::codec)?;
+        let delete = Delete::builder()
+            .set_objects(Some(objects))
+            .quiet(true)
+            .build()
+            .map_err(BackupError::codec)?;
+        s3.delete_objects()
+            .bucket(bucket)
+            .delete(delete)
+            .send()
+            .await
+            .map_err(|e| {
+                storage(
+                    format!("deleting {} objects from {bucket}", batch.len()),
+                    &e,
+                )
+            })?;
+    }
+    Ok(())
+}
+
+/// A small JSON object, plain (manifests and verification records).
+pub async fn put_json(
+    s3: &aws_sdk_s3::Client,
+    bucket: &str,
+    key: &str,
+    value: &impl serde::Serialize,
+) -> Result<(), BackupError> {
+    let body = serde_json::to_vec_pretty(value).map_err(BackupError::codec)?;
+    s3.put_object()
+        .bucket(bucket)
+        .key(key)
+        .content_type("application/json")
+        .body(ByteStream::from(body))
+        .send()
+        .await
+        .map_err(|e| storage(format!("writing {key}"), &e))?;
+    Ok(())
+}
+
+/// A small JSON object back; `None` when the key does not exist.
+pub async fn get_json<T: serde::de::DeserializeOwned>(
+    s3: &aws_sdk_s3::Client,
+    bucket: &str,
+    key: &str,
+) -> Result<Option<T>, BackupError> {
+    let got = match s3.get_object().bucket(bucket).key(key).send().await {
+        Ok(got) => got,
+        Err(e) if e.as_service_error().is_some_and(|s| s.is_no_such_key()) => return Ok(None),
+        Err(e) => return Err(storage(format!("reading {key}"), &e)),
+    };
+    let bytes = got
+        .body
+        .collect()
+        .await
+        .map_err(|e| storage(format!("reading {key}"), &e))?
+        .into_bytes();
+    serde_json::from_slice(&bytes)
+        .map(Some)
+        .map_err(|e| BackupError::ManifestInvalid(format!("{key}: {e}")))
+}

@@ -1,0 +1,189 @@
+//! The `backup-verify` job (monthly): restores the newest complete backup into a scratch
+//! database, compares every table's row count and row digest with the manifest, records
+//! the result beside the backups and raises (or resolves) the `backup-verification`
+//! alert. A backup that cannot be restored at all, or no backup to verify, is a failure
+//! like a mismatch: either way there is nothing to restore from.
+
+use chrono::{DateTime, Datelike, Utc};
+use futures_util::StreamExt;
+use serde::Serialize;
+
+use super::{
+    format::RowDigest,
+    manifest::Manifest,
+    restore::{self, RestoreRequest, Scope},
+    retention, snapshot, store, BackupError, Progress, STABLE_TEXT,
+};
+use crate::{
+    monitoring::{alerts, Severity},
+    AppState,
+};
+
+pub const ALERT_RULE: &str = "backup-verification";
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct VerifyReport {
+    pub ok: bool,
+    pub manifest_key: Option<String>,
+    pub backup_id: Option<String>,
+    pub scratch_database: String,
+    pub tables_checked: usize,
+    pub rows_checked: u64,
+    /// What differed or failed, one line each.
+    pub problems: Vec<String>,
+    pub verified_at: DateTime<Utc>,
+    pub seconds: f64,
+}
+
+/// Compares the tables of `database` with the manifest: counts and digests.
+pub async fn compare(
+    state: &AppState,
+    database: &str,
+    manifest: &Manifest,
+) -> Result<(u64, Vec<String>), BackupError> {
+    let target = state.db.for_database(database);
+    let mut client = target.get().await?;
+    let txn = client
+        .build_transaction()
+        .isolation_level(tokio_postgres::IsolationLevel::RepeatableRead)
+        .read_only(true)
+        .start()
+        .await?;
+    txn.batch_execute(STABLE_TEXT).await?;
+    let shapes = snapshot::tables(&txn).await?;
+    let mut problems = Vec::new();
+    let mut rows_checked = 0u64;
+    for table in &manifest.tables {
+        let Some(shape) = shapes.iter().find(|s| s.name == table.name) else {
+            problems.push(format!("{} is missing", table.name));
+            continue;
+        };
+        let mut digest = RowDigest::default();
+        let stream = txn.copy_out(shape.copy_out().as_str()).await?;
+        futures_util::pin_mut!(stream);
+        while let Some(bytes) = stream.next().await {
+            digest.update(&bytes?);
+        }
+        let (rows, digest) = digest.finish();
+        rows_checked += rows;
+        if rows != table.rows {
+            problems.push(format!(
+                "{}: {rows} rows, the manifest lists {}",
+                table.name, table.rows
+            ));
+        } else if digest != table.digest {
+            problems.push(format!(
+                "{}: the rows differ from the backed-up ones",
+                table.name
+            ));
+        }
+    }
+    txn.commit().await?;
+    Ok((rows_checked, problems))
+}
+
+/// Verifies the newest complete backup at `now`.
+pub async fn run(
+    state: &AppState,
+    now: DateTime<Utc>,
+    progress: Progress<'_>,
+) -> Result<VerifyReport, BackupError> {
+    let clock = std::time::Instant::now();
+    let s3 = store::client(state);
+    let bucket = &state.config.resources.backups_bucket;
+    let scratch = format!(
+        "backup_verify_{}",
+        &uuid::Uuid::new_v4().simple().to_string()[..12]
+    );
+    let mut report = VerifyReport {
+        ok: false,
+        manifest_key: None,
+        backup_id: None,
+        scratch_database: scratch.clone(),
+        tables_checked: 0,
+        rows_checked: 0,
+        problems: Vec::new(),
+        verified_at: now,
+        seconds: 0.0,
+    };
+    match retention::list(&s3, bucket).await?.pop() {
+        None => report
+            .problems
+            .push("there is no complete backup to verify".into()),
+        Some(latest) => {
+            report.manifest_key = Some(latest.manifest_key.clone());
+            report.backup_id = Some(latest.backup_id.clone());
+            let request = RestoreRequest {
+                manifest_key: latest.manifest_key.clone(),
+                target_database: scratch.clone(),
+                files_bucket: None,
+                tables: None,
+                scope: Scope::DatabaseOnly,
+                force: false,
+                dry_run: false,
+            };
+            let restored = restore::run(state, &request, progress).await;
+            match restored {
+                Err(e) => report.problems.push(format!("the restore failed: {e}")),
+                Ok(_) => {
+                    let manifest = restore::open(state, &s3, &latest.manifest_key)
+                        .await?
+                        .manifest;
+                    let (rows, problems) = compare(state, &scratch, &manifest).await?;
+                    report.tables_checked = manifest.tables.len();
+                    report.rows_checked = rows;
+                    report.problems = problems;
+                }
+            }
+        }
+    }
+    drop_scratch(state, &scratch).await;
+    report.ok = report.problems.is_empty();
+    report.seconds = clock.elapsed().as_secs_f64();
+
+    let record = format!(
+        "verifications/{:04}/{:02}/{:02}/{}.json",
+        now.year(),
+        now.month(),
+        now.day(),
+        report.backup_id.as_deref().unwrap_or("none")
+    );
+    store::put_json(&s3, bucket, &record, &report).await?;
+    let seen = alerts::Observation {
+        rule: ALERT_RULE.to_owned(),
+        group_key: "latest".to_owned(),
+        severity: Severity::Critical,
+        summary: if report.ok {
+            format!(
+                "backup {} restored and matched its manifest",
+                report.backup_id.as_deref().unwrap_or("?")
+            )
+        } else {
+            format!("backup verification failed: {}", report.problems.join("; "))
+        },
+        value: report.problems.len() as f64,
+        threshold: 0.0,
+        firing: !report.ok,
+        cleared: report.ok,
+    };
+    alerts::apply(state, &seen, now).await?;
+    Ok(report)
+}
+
+async fn drop_scratch(state: &AppState, database: &str) {
+    let dropped = async {
+        let client = state.db.get().await?;
+        client
+            .batch_execute(&format!(
+                "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+                super::ident(database)
+            ))
+            .await?;
+        Ok::<_, BackupError>(())
+    }
+    .await;
+    if let Err(e) = dropped {
+        tracing::warn!(database, error = %e, "could not drop the verification's scratch database");
+    }
+}

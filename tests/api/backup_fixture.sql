@@ -1,0 +1,398 @@
+-- Backup/restore fixture: rows in every application table of schema public, chosen to
+-- exercise the values a dump and reload most easily get wrong: every value of every
+-- CHECK-enumerated column, NULL and non-NULL in every nullable column, unicode (accents,
+-- CJK, emoji, right-to-left), tab/newline/backslash and a literal "\N" (COPY's NULL
+-- marker) in text, an empty string beside NULL, a ~1 MB text value, geography points
+-- with many decimals and at the edges of the globe, nested unicode jsonb and huge jsonb
+-- numbers, timestamps with time zones, fractional seconds and a BC date, bigint extremes,
+-- real NaN/Infinity, and driver_locations rows in both migration-made and extra
+-- partitions.
+--
+-- Run once on a freshly migrated database (the demo seed may be present: nothing here
+-- shares its ids, emails, slugs, order numbers, employee ids or S3 keys). Fixed ids are
+-- b0000000-0000-4000-8000-0000000000NN; emails are backup-fixture-N@readyset.test.
+-- Identity columns (user_audits, order_status_history, outbox, outbox_attempts) take
+-- their sequence's values, so a restore must also carry the sequences forward.
+-- One batch, no psql meta-commands.
+
+BEGIN;
+
+-- Users: every role and status; DELETED rows carry deleted_at (CHECK).
+INSERT INTO users (id, email, password_hash, role, status, name, contact_name, company_name, phone,
+                   website, is_temporary_password, created_at, updated_at, deleted_at, deleted_by,
+                   deletion_reason) VALUES
+    ('b0000000-0000-4000-8000-000000000001', 'backup-fixture-1@readyset.test',
+        '$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaA', 'ADMIN', 'ACTIVE',
+        'Zoë’s Café — 東京 🚚', 'Zoë O’Brien', 'Zoë’s Café — 東京 🚚', '+1 (415) 555-0199',
+        'https://example.test/zoë?q=東京&x=1#🚚', false,
+        '2024-02-29 23:59:59.999999+14:00', '2024-03-01 00:00:00.000001-12:00', NULL, NULL, NULL),
+    ('b0000000-0000-4000-8000-000000000002', 'backup-fixture-2@readyset.test',
+        NULL, 'CLIENT', 'ACTIVE', NULL, NULL, NULL, NULL, NULL, false,
+        '1999-12-31 23:59:59.5+00', '1999-12-31 23:59:59.5+00', NULL, NULL, NULL),
+    ('b0000000-0000-4000-8000-000000000003', 'backup-fixture-3@readyset.test',
+        'plain-hash', 'VENDOR', 'PENDING', 'שלום עולם — مرحبا بالعالم',
+        E'tab\there\nnewline\\backslash and a literal \\N', 'مطعم السلام', '', '', false,
+        '2023-06-15 08:30:00.123+05:30', '2023-06-15 08:30:00.123+05:30', NULL, NULL, NULL),
+    ('b0000000-0000-4000-8000-000000000004', 'backup-fixture-4@readyset.test',
+        'h4', 'DRIVER', 'ACTIVE', 'Driver Ünïcödé 🚗', NULL, NULL, '4155550144', NULL, false,
+        now() - interval '30 days', now() - interval '1 day', NULL, NULL, NULL),
+    ('b0000000-0000-4000-8000-000000000005', 'backup-fixture-5@readyset.test',
+        'h5', 'DRIVER', 'ACTIVE', 'Driver Five', NULL, NULL, NULL, NULL, false,
+        now() - interval '20 days', now() - interval '20 days', NULL, NULL, NULL),
+    ('b0000000-0000-4000-8000-000000000006', 'backup-fixture-6@readyset.test',
+        'h6', 'HELPDESK', 'PENDING', E'\\N', NULL, NULL, NULL, NULL, true,
+        '2020-01-01 00:00:00+00', '2020-01-01 00:00:00+00', NULL, NULL, NULL),
+    ('b0000000-0000-4000-8000-000000000007', 'backup-fixture-7@readyset.test',
+        'h7', 'SUPER_ADMIN', 'DELETED', 'Deleted Super', 'Gone', 'Ready Set', '4155550177',
+        'https://gone.example.test', true,
+        '2021-05-05 05:05:05.050505+02:00', '2022-06-06 06:06:06.606060+02:00',
+        '2022-06-06 06:06:06.606060+02:00', 'b0000000-0000-4000-8000-000000000001',
+        E'Reason with\ttab,\nnewline, \\backslash, \\N, "quotes" and ''apostrophes'' — 東京 🚚'),
+    ('b0000000-0000-4000-8000-000000000008', 'backup-fixture-8@readyset.test',
+        NULL, 'CLIENT', 'ACTIVE', 'Fixture Partner Owner', NULL, 'Fixture Partner', NULL, NULL, false,
+        '2024-01-01 12:00:00+00', '2024-01-01 12:00:00+00', NULL, NULL, NULL),
+    ('b0000000-0000-4000-8000-000000000009', 'backup-fixture-9@readyset.test',
+        'h9', 'DRIVER', 'PENDING', 'Driver Nine', NULL, NULL, NULL, NULL, false,
+        '2024-01-02 12:00:00+00', '2024-01-02 12:00:00+00', NULL, NULL, NULL),
+    ('b0000000-0000-4000-8000-000000000010', 'backup-fixture-10@readyset.test',
+        'h10', 'DRIVER', 'DELETED', 'Driver Ten', NULL, NULL, NULL, NULL, false,
+        '2024-01-03 12:00:00+00', '2024-01-04 12:00:00+00', '2024-01-04 12:00:00+00', NULL, NULL);
+
+INSERT INTO user_audits (user_id, action, performed_by, changes, reason, created_at) VALUES
+    ('b0000000-0000-4000-8000-000000000007', 'user.deleted', 'b0000000-0000-4000-8000-000000000001',
+        '{"status": {"from": "ACTIVE", "to": "DELETED"}, "name": "Zoë’s Café — 東京 🚚",
+          "nested": {"a": [1, 2.5, -3e-7, true, false, null, {"שלום": "مرحبا"}], "empty": {}, "list": []},
+          "escapes": "tab\there\nline \\ \"quoted\" \\N \u00e9",
+          "big": 123456789012345678901234567890.123456789012345678901234567890}',
+        E'multi\nline\treason \\N', '2024-02-29 12:34:56.789012+09:00'),
+    ('b0000000-0000-4000-8000-000000000002', 'user.created', NULL, '{}', NULL,
+        '0044-03-15 12:00:00.5+00 BC'),
+    ('b0000000-0000-4000-8000-000000000003', 'user.role_changed', 'b0000000-0000-4000-8000-000000000001',
+        '[{"op": "replace", "path": "/role", "value": "VENDOR"}]', '', now());
+
+-- Addresses: full, minimal (NULL location), edge-of-globe and soft-deleted.
+INSERT INTO addresses (id, name, street1, street2, city, state, zip, county, location_number,
+                       parking_loading, is_restaurant, is_shared, location, geocode_source, created_by,
+                       created_at, updated_at, deleted_at) VALUES
+    ('b0000000-0000-4000-8000-000000000101', 'Zoë’s Café — 東京 🚚', '1 Rue de l’Église', E'Suite 5\tB',
+        '東京', 'CA', '94103', 'San Francisco', 'LOC-Ω-1', E'Back alley\nring twice \\N',
+        true, true, ST_GeogFromText('SRID=4326;POINT(-122.419415612345678 37.774929501234567)'),
+        'nominatim', 'b0000000-0000-4000-8000-000000000003',
+        '2024-02-29 23:59:59.999999+14:00', '2024-03-01 00:00:00.000001+00', NULL),
+    ('b0000000-0000-4000-8000-000000000102', NULL, '2 Minimal St', NULL, 'San Jose', 'CA', NULL, NULL,
+        NULL, NULL, false, false, NULL, NULL, NULL, now(), now(), NULL),
+    ('b0000000-0000-4000-8000-000000000103', 'שלום — مرحبا', '3 Edge Rd', '', 'Antimeridian', 'AK', '99950',
+        '', '', '', false, false, ST_GeogFromText('SRID=4326;POINT(179.999999999999 -89.999999999999)'),
+        'zip_centroid', 'b0000000-0000-4000-8000-000000000002',
+        '1999-12-31 23:59:59.5-08:00', '1999-12-31 23:59:59.5-08:00', NULL),
+    ('b0000000-0000-4000-8000-000000000104', 'Deleted place', '4 Gone Ave', NULL, 'Oakland', 'CA', '94607',
+        NULL, NULL, NULL, true, false, ST_GeogFromText('SRID=4326;POINT(-180 90)'),
+        'manual', 'b0000000-0000-4000-8000-000000000001',
+        '2022-01-01 00:00:00+00', '2022-02-02 00:00:00+00', '2022-02-02 00:00:00.000001+00');
+
+INSERT INTO user_addresses (user_id, address_id, alias, is_default, created_at) VALUES
+    ('b0000000-0000-4000-8000-000000000002', 'b0000000-0000-4000-8000-000000000102', NULL, true, now()),
+    ('b0000000-0000-4000-8000-000000000003', 'b0000000-0000-4000-8000-000000000101', 'Kitchen 🍳 — 厨房', false,
+        '2023-06-15 08:30:00.123456+05:30'),
+    ('b0000000-0000-4000-8000-000000000003', 'b0000000-0000-4000-8000-000000000103', E'alias\\N', true, now());
+
+-- Partner owner first, then partners (one with every optional column, one with none).
+INSERT INTO api_partners (id, slug, name, api_key_hash, order_prefix, pricing_config_slug, webhook_url,
+                          webhook_secret_ref, is_active, created_at, updated_at, user_id, status_call_url,
+                          status_call_key_ref) VALUES
+    ('b0000000-0000-4000-8000-000000000501', 'backup-fixture-full', 'Fixture Partner — 東京 🚚',
+        repeat('ab', 32), 'BF-', 'backup-fixture', 'https://hooks.example.test/ready-set?x=1&y=é',
+        'arn:aws:secretsmanager:us-west-2:000000000000:secret:fixture', true,
+        '2024-01-01 12:00:00.123456+00', '2024-01-02 12:00:00.654321+00',
+        'b0000000-0000-4000-8000-000000000008', 'https://status.example.test/update', 'fixture-status-key'),
+    ('b0000000-0000-4000-8000-000000000502', 'backup-fixture-min', 'Minimal Partner',
+        repeat('cd', 32), 'BM-', 'backup-fixture', NULL, NULL, false, now(), now(), NULL, NULL, NULL);
+
+-- Pricing: an inactive v1 and the active v2 of a slug of our own.
+INSERT INTO pricing_configurations (id, slug, version, name, is_active, distance_threshold_miles,
+                                    mileage_rate_cents, minimum_fee_cents, bridge_toll_cents,
+                                    charge_bridge_toll, beyond_threshold_uses_within_fee,
+                                    daily_drive_discount_cents, notes, created_by, created_at) VALUES
+    ('b0000000-0000-4000-8000-000000000601', 'backup-fixture', 1, 'Fixture v1', false, 9999.99,
+        9223372036854775807, 0, 0, false, true, 0, NULL, NULL, '2023-01-01 00:00:00+00'),
+    ('b0000000-0000-4000-8000-000000000602', 'backup-fixture', 2, 'Fixture v2 — 東京 🚚', true, 0.01,
+        301, 4250, 850, true, false, 125, E'Notes with\ttab\nand \\N',
+        'b0000000-0000-4000-8000-000000000001', '2024-02-29 23:59:59.999999+14:00');
+
+INSERT INTO pricing_tiers (id, configuration_id, tier_number, min_head_count, max_head_count,
+                           min_food_cost_cents, max_food_cost_cents, within_fee_cents, beyond_fee_cents,
+                           food_cost_basis_points) VALUES
+    ('b0000000-0000-4000-8000-000000000611', 'b0000000-0000-4000-8000-000000000601', 1, 0, 2147483647,
+        0, 9223372036854775807, 0, 9223372036854775807, 0),
+    ('b0000000-0000-4000-8000-000000000612', 'b0000000-0000-4000-8000-000000000602', 1, 0, 25,
+        0, 30000, 4250, NULL, NULL),
+    ('b0000000-0000-4000-8000-000000000613', 'b0000000-0000-4000-8000-000000000602', 2, 26, NULL,
+        30001, NULL, NULL, 9000, 10000);
+
+-- Orders: every order_type, status, driver_status (and NULL), need_host (and NULL) and
+-- vehicle_type (and NULL). Order 01 carries the ~1 MB text; order 08 is soft-deleted and
+-- reuses order 01's number (the unique index is on live orders only).
+INSERT INTO orders (id, order_number, order_type, user_id, partner_id, partner_order_code,
+                    pickup_address_id, delivery_address_id, status, driver_status, pickup_date_time,
+                    arrival_date_time, complete_date_time, brokerage, client_attention, pickup_notes,
+                    special_notes, headcount, need_host, hours_needed, number_of_hosts, item_delivered,
+                    vehicle_type, length_in, width_in, height_in, weight_lb, order_total_cents, tip_cents,
+                    delivery_fee_cents, delivery_distance_miles, pricing_configuration_id,
+                    needs_manual_review, cancellation_reason, metadata, created_at, updated_at, deleted_at,
+                    idempotency_key) VALUES
+    ('b0000000-0000-4000-8000-000000000301', 'BF-0001', 'CATERING', 'b0000000-0000-4000-8000-000000000008',
+        'b0000000-0000-4000-8000-000000000501', 'ZOË-東京-🚚-0001',
+        'b0000000-0000-4000-8000-000000000101', 'b0000000-0000-4000-8000-000000000103',
+        'ACTIVE', NULL, '2024-02-29 11:15:00.000001+00', '2024-02-29 12:00:00.999999+00', NULL,
+        'Zoë’s Café — 東京 🚚', 'שלום עולם — مرحبا', E'tab\there\nnewline\\backslash \\N',
+        repeat('Zoë’s Café — 東京 🚚 | ', 31775),
+        2147483647, 'YES', 999.99, 2147483647, NULL, NULL, NULL, NULL, NULL, NULL,
+        9223372036854775807, 9223372036854775807, 9223372036854775807, 999999.99,
+        'b0000000-0000-4000-8000-000000000602', true, NULL,
+        '{"source": "partner", "partner": {"name": "Zoë’s Café — 東京 🚚", "ids": [1, 2, 3],
+          "rtl": "שלום مرحبا", "deep": {"deeper": {"deepest": [null, true, false, 0.000001, -1e+30]}}},
+          "text": "tab\t newline\n backslash \\ \\N quote \""}',
+        '2024-02-29 10:00:00.123456+00', '2024-02-29 10:00:00.123456+00', NULL, 'idem-Zoë-東京-🚚'),
+    ('b0000000-0000-4000-8000-000000000302', 'BF-0002', 'ON_DEMAND', 'b0000000-0000-4000-8000-000000000002',
+        NULL, NULL, 'b0000000-0000-4000-8000-000000000101', 'b0000000-0000-4000-8000-000000000102',
+        'ASSIGNED', 'ASSIGNED', now() + interval '1 hour', now() + interval '2 hours', NULL,
+        NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, 'A piano 🎹', 'CAR',
+        -999999.99, 0.01, 123456.78, 0, 0, 0, NULL, NULL, NULL, false, NULL, '{}', now(), now(), NULL, NULL),
+    ('b0000000-0000-4000-8000-000000000303', 'BF-0003', 'ON_DEMAND', 'b0000000-0000-4000-8000-000000000002',
+        NULL, NULL, 'b0000000-0000-4000-8000-000000000102', 'b0000000-0000-4000-8000-000000000101',
+        'CANCELLED', 'EN_ROUTE_TO_VENDOR', '2023-03-01 09:00:00-08:00', '2023-03-01 09:00:00-08:00', NULL,
+        NULL, NULL, NULL, NULL, NULL, 'NO', 0, 0, E'Boxes\t×3', 'VAN', 10, 20, 30, 40.5,
+        1, 1, 0, 0.01, NULL, false, E'Customer cancelled —\nno reason \\N', '[]',
+        '2023-02-01 00:00:00+00', '2023-02-02 00:00:00+00', NULL, 'idem-3'),
+    ('b0000000-0000-4000-8000-000000000304', 'BF-0004', 'ON_DEMAND', 'b0000000-0000-4000-8000-000000000003',
+        'b0000000-0000-4000-8000-000000000502', '', 'b0000000-0000-4000-8000-000000000103',
+        'b0000000-0000-4000-8000-000000000101', 'COMPLETED', 'ARRIVED_AT_VENDOR',
+        '2023-07-04 12:00:00.5+00', '2023-07-04 13:00:00.25+00', '2023-07-04 13:05:00.125+00',
+        '', '', '', '', NULL, NULL, NULL, NULL, '', 'TRUCK', NULL, NULL, NULL, 999999.99,
+        500000, 2500, 9999, 12.34, 'b0000000-0000-4000-8000-000000000601', false, '', '{"a": null}',
+        '2023-07-01 00:00:00+00', '2023-07-05 00:00:00+00', NULL, ''),
+    ('b0000000-0000-4000-8000-000000000305', 'BF-0005', 'CATERING', 'b0000000-0000-4000-8000-000000000008',
+        'b0000000-0000-4000-8000-000000000501', 'CV-5', 'b0000000-0000-4000-8000-000000000101',
+        'b0000000-0000-4000-8000-000000000102', 'PENDING', 'PICKED_UP',
+        now() + interval '1 day', now() + interval '1 day 1 hour', NULL, 'CaterValley', NULL, NULL, NULL,
+        1, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, 35000, 0, 5250, 0.40,
+        'b0000000-0000-4000-8000-000000000602', false, NULL, '"just a json string ✓"', now(), now(), NULL, NULL),
+    ('b0000000-0000-4000-8000-000000000306', 'BF-0006', 'CATERING', 'b0000000-0000-4000-8000-000000000002',
+        NULL, NULL, 'b0000000-0000-4000-8000-000000000101', 'b0000000-0000-4000-8000-000000000102',
+        'CONFIRMED', 'EN_ROUTE_TO_CLIENT', now() + interval '3 hours', now() + interval '4 hours', NULL,
+        NULL, NULL, NULL, NULL, 50, 'NO', 0.01, 1, NULL, NULL, NULL, NULL, NULL, NULL,
+        100, 0, NULL, NULL, NULL, false, NULL, 'null', now(), now(), NULL, NULL),
+    ('b0000000-0000-4000-8000-000000000307', 'BF-0007', 'CATERING', 'b0000000-0000-4000-8000-000000000002',
+        NULL, NULL, 'b0000000-0000-4000-8000-000000000101', 'b0000000-0000-4000-8000-000000000102',
+        'IN_PROGRESS', 'ARRIVED_TO_CLIENT', now() - interval '2 hours', now() - interval '1 hour', NULL,
+        NULL, NULL, NULL, NULL, 75, 'YES', 4.5, 2, NULL, 'CAR', NULL, NULL, NULL, NULL,
+        120000, 1500, 7250, 8.88, NULL, true, NULL, '{"k": 12345678901234567890}', now(), now(), NULL, NULL),
+    ('b0000000-0000-4000-8000-000000000308', 'BF-0001', 'CATERING', 'b0000000-0000-4000-8000-000000000002',
+        NULL, NULL, 'b0000000-0000-4000-8000-000000000102', 'b0000000-0000-4000-8000-000000000101',
+        'DELIVERED', 'COMPLETED', '2022-12-31 23:00:00+00', '2023-01-01 00:30:00+00',
+        '2023-01-01 00:29:59.999999+00', NULL, NULL, NULL, NULL, 12, 'NO', NULL, NULL, NULL, NULL,
+        NULL, NULL, NULL, NULL, 2000, 0, 4250, 1.5, NULL, false, NULL, '{}',
+        '2022-12-01 00:00:00+00', '2023-01-02 00:00:00+00', '2023-01-02 00:00:00.000001+00', NULL);
+
+-- Status history: every actor_type; identity ids from the sequence.
+INSERT INTO order_status_history (order_id, from_status, to_status, from_driver_status, to_driver_status,
+                                  actor_id, actor_type, location, note, created_at) VALUES
+    ('b0000000-0000-4000-8000-000000000301', NULL, 'ACTIVE', NULL, NULL, NULL, 'SYSTEM', NULL, NULL,
+        '2024-02-29 10:00:00.123456+00'),
+    ('b0000000-0000-4000-8000-000000000302', 'ACTIVE', 'ASSIGNED', NULL, 'ASSIGNED',
+        'b0000000-0000-4000-8000-000000000001', 'USER',
+        ST_GeogFromText('SRID=4326;POINT(-122.419415612345678 37.774929501234567)'),
+        E'Assigned — 東京 🚚\t\\N', now()),
+    ('b0000000-0000-4000-8000-000000000305', 'ACTIVE', 'PENDING', 'ASSIGNED', 'PICKED_UP',
+        'b0000000-0000-4000-8000-000000000501', 'PARTNER',
+        ST_GeogFromText('SRID=4326;POINT(0.000000000001 -0.000000000001)'), '', now());
+
+-- Drivers: every vehicle_type and NULL; one soft-deleted.
+INSERT INTO drivers (id, user_id, employee_id, vehicle_number, vehicle_type, phone, license_number, is_active,
+                     is_on_duty, last_known_location, last_location_update, created_at, updated_at,
+                     deleted_at, max_active_deliveries) VALUES
+    ('b0000000-0000-4000-8000-000000000201', 'b0000000-0000-4000-8000-000000000004', 'BF-D-0001',
+        '7ZOË123', 'CAR', '4155550144', 'D1234567',
+        true, true, ST_GeogFromText('SRID=4326;POINT(-121.888112345678901 37.333712345678901)'),
+        now() - interval '5 minutes', now() - interval '30 days', now(), NULL, 3),
+    ('b0000000-0000-4000-8000-000000000202', 'b0000000-0000-4000-8000-000000000005', NULL,
+        NULL, 'VAN', NULL, NULL, true, false, NULL, NULL, now() - interval '20 days', now(), NULL, 32767),
+    ('b0000000-0000-4000-8000-000000000203', 'b0000000-0000-4000-8000-000000000009', 'BF-D-東京-🚚',
+        E'van\t#2', 'TRUCK', '', E'\\N', false, false,
+        ST_GeogFromText('SRID=4326;POINT(-180 -90)'), '2024-01-02 12:00:00.5+00',
+        '2024-01-02 12:00:00+00', '2024-01-02 12:00:00+00', NULL, 1),
+    ('b0000000-0000-4000-8000-000000000204', 'b0000000-0000-4000-8000-000000000010', 'BF-D-0004',
+        NULL, NULL, NULL, NULL, false, false, NULL, NULL,
+        '2024-01-03 12:00:00+00', '2024-01-04 12:00:00+00', '2024-01-04 12:00:00+00', 3);
+
+-- Dispatches: a current one, an unassigned one beside it, one with no assigner.
+INSERT INTO dispatches (id, order_id, driver_id, assigned_by, assigned_at, unassigned_at) VALUES
+    ('b0000000-0000-4000-8000-000000000701', 'b0000000-0000-4000-8000-000000000302',
+        'b0000000-0000-4000-8000-000000000202', 'b0000000-0000-4000-8000-000000000001',
+        now() - interval '2 hours', now() - interval '1 hour 30 minutes'),
+    ('b0000000-0000-4000-8000-000000000702', 'b0000000-0000-4000-8000-000000000302',
+        'b0000000-0000-4000-8000-000000000201', 'b0000000-0000-4000-8000-000000000001',
+        now() - interval '1 hour', NULL),
+    ('b0000000-0000-4000-8000-000000000703', 'b0000000-0000-4000-8000-000000000307',
+        'b0000000-0000-4000-8000-000000000201', NULL, now() - interval '3 hours', NULL);
+
+-- Shifts: every status (at most one open shift per driver).
+INSERT INTO driver_shifts (id, driver_id, start_time, end_time, start_location, end_location,
+                           total_distance_miles, delivery_count, status, metadata, created_at, updated_at,
+                           reported_miles) VALUES
+    ('b0000000-0000-4000-8000-000000000801', 'b0000000-0000-4000-8000-000000000201',
+        now() - interval '4 hours', NULL,
+        ST_GeogFromText('SRID=4326;POINT(-121.888112345678901 37.333712345678901)'), NULL,
+        12.34, 2, 'active', '{"device": {"os": "iOS 17.4", "app": "🚚 2.3.1"}, "notes": "Zoë"}',
+        now() - interval '4 hours', now(), NULL),
+    ('b0000000-0000-4000-8000-000000000802', 'b0000000-0000-4000-8000-000000000202',
+        now() - interval '2 hours', NULL, NULL, NULL, 0, 0, 'paused', '{}',
+        now() - interval '2 hours', now(), NULL),
+    ('b0000000-0000-4000-8000-000000000803', 'b0000000-0000-4000-8000-000000000201',
+        '2024-02-29 08:00:00.000001+00', '2024-02-29 17:59:59.999999+00',
+        ST_GeogFromText('SRID=4326;POINT(-122.419415612345678 37.774929501234567)'),
+        ST_GeogFromText('SRID=4326;POINT(179.999999999999 89.999999999999)'),
+        999999.99, 2147483647, 'completed', '{"rtl": "שלום مرحبا", "n": [1.5, -0, 1e-10]}',
+        '2024-02-29 08:00:00.000001+00', '2024-02-29 18:00:00+00', 999999.99),
+    ('b0000000-0000-4000-8000-000000000804', 'b0000000-0000-4000-8000-000000000203',
+        '2024-01-02 08:00:00+00', '2024-01-02 08:00:00+00', NULL, NULL, 0, 0, 'completed', '[]',
+        '2024-01-02 08:00:00+00', '2024-01-02 08:00:00+00', 0);
+
+-- Locations: recent points (partitions the migration made around now()) and one in a
+-- partition of an old day made here, outside the migration's window.
+SELECT driver_locations_ensure_partitions(date '2024-02-29', date '2024-02-29');
+INSERT INTO driver_locations (driver_id, shift_id, location, accuracy_m, speed_mps, heading_deg, altitude_m,
+                              battery_level, is_moving, activity_type, recorded_at, created_at) VALUES
+    ('b0000000-0000-4000-8000-000000000201', 'b0000000-0000-4000-8000-000000000801',
+        ST_GeogFromText('SRID=4326;POINT(-121.888112345678901 37.333712345678901)'),
+        4.99999, 13.4112, 359.9999, -86.123456, 100, true, 'in_vehicle', now() - interval '1 hour', now()),
+    ('b0000000-0000-4000-8000-000000000201', 'b0000000-0000-4000-8000-000000000801',
+        ST_GeogFromText('SRID=4326;POINT(-121.888 37.3337)'),
+        'Infinity', 0, 0, 'NaN', 0, false, E'walking — 東京 🚶\t\\N', now() - interval '30 minutes', now()),
+    ('b0000000-0000-4000-8000-000000000202', NULL,
+        ST_GeogFromText('SRID=4326;POINT(-179.999999999999 0.000000000001)'),
+        NULL, NULL, NULL, NULL, NULL, NULL, NULL, now() - interval '10 minutes', now()),
+    ('b0000000-0000-4000-8000-000000000201', 'b0000000-0000-4000-8000-000000000803',
+        ST_GeogFromText('SRID=4326;POINT(-122.419415612345678 37.774929501234567)'),
+        1.17549435e-38, 3.4028235e+38, 180, 8848.86, 1, true, '', '2024-02-29 12:34:56.789012+00',
+        '2024-02-29 12:34:57.000001+00');
+
+-- Files: both statuses, both entity types and NULL; one soft-deleted by staff.
+INSERT INTO file_uploads (id, user_id, order_id, file_name, file_type, file_size, s3_key, category,
+                          is_temporary, uploaded_at, deleted_at, status, entity_type, entity_id,
+                          completed_at, deleted_by) VALUES
+    ('b0000000-0000-4000-8000-000000000901', 'b0000000-0000-4000-8000-000000000004',
+        'b0000000-0000-4000-8000-000000000304', 'Zoë’s Café — 東京 🚚.jpg', 'image/jpeg', 9223372036854775807,
+        'backup-fixture/orders/b0000000-0000-4000-8000-000000000304/zoë-東京-🚚.jpg', 'proof_of_delivery',
+        false, '2023-07-04 13:04:00.000001+00', NULL, 'ACTIVE', 'order',
+        'b0000000-0000-4000-8000-000000000304', '2023-07-04 13:04:01.5+00', NULL),
+    ('b0000000-0000-4000-8000-000000000902', 'b0000000-0000-4000-8000-000000000004',
+        'b0000000-0000-4000-8000-000000000304', E'signature\t\\N.png', 'image/png', 0,
+        'backup-fixture/orders/b0000000-0000-4000-8000-000000000304/signature.png', 'signature',
+        false, '2023-07-04 13:04:30+00', NULL, 'ACTIVE', 'order',
+        'b0000000-0000-4000-8000-000000000304', '2023-07-04 13:04:31+00', NULL),
+    ('b0000000-0000-4000-8000-000000000903', 'b0000000-0000-4000-8000-000000000002', NULL,
+        'avatar.png', 'image/png', 1234, 'backup-fixture/users/b0000000-0000-4000-8000-000000000002/avatar.png',
+        NULL, true, now(), NULL, 'PENDING', 'user', 'b0000000-0000-4000-8000-000000000002', NULL, NULL),
+    ('b0000000-0000-4000-8000-000000000904', 'b0000000-0000-4000-8000-000000000003', NULL,
+        'old.pdf', 'application/pdf', 1, 'backup-fixture/legacy/old.pdf', '', false,
+        '2020-01-01 00:00:00+00', '2020-02-01 00:00:00.5+00', 'ACTIVE', NULL, NULL, NULL,
+        'b0000000-0000-4000-8000-000000000001');
+
+-- Deliveries: every status; one completed with pay, proofs and every optional column.
+INSERT INTO deliveries (id, order_id, driver_id, shift_id, status, pickup_location, delivery_location,
+                        estimated_arrival, actual_arrival, proof_of_delivery, delivery_notes, created_at,
+                        updated_at, pod_upload_id, pod_recorded_at, signature_upload_id,
+                        signature_recorded_at, dispatch_id, pay_base_cents, pay_mileage_cents,
+                        pay_bonus_cents, pay_toll_cents, pay_tip_cents, pay_total_cents,
+                        pay_distance_miles, completed_at) VALUES
+    ('b0000000-0000-4000-8000-000000001001', 'b0000000-0000-4000-8000-000000000302',
+        'b0000000-0000-4000-8000-000000000201', 'b0000000-0000-4000-8000-000000000801', 'ASSIGNED',
+        ST_GeogFromText('SRID=4326;POINT(-122.419415612345678 37.774929501234567)'),
+        ST_GeogFromText('SRID=4326;POINT(-121.8947 37.3353)'), now() + interval '2 hours', NULL, NULL, NULL,
+        now(), now(), NULL, NULL, NULL, NULL, 'b0000000-0000-4000-8000-000000000702',
+        NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL),
+    ('b0000000-0000-4000-8000-000000001002', 'b0000000-0000-4000-8000-000000000303',
+        'b0000000-0000-4000-8000-000000000202', NULL, 'EN_ROUTE_TO_VENDOR', NULL, NULL,
+        NULL, NULL, NULL, NULL, now(), now(), NULL, NULL, NULL, NULL, NULL,
+        NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL),
+    ('b0000000-0000-4000-8000-000000001003', 'b0000000-0000-4000-8000-000000000304',
+        'b0000000-0000-4000-8000-000000000201', 'b0000000-0000-4000-8000-000000000803', 'COMPLETED',
+        ST_GeogFromText('SRID=4326;POINT(179.999999999999 -89.999999999999)'),
+        ST_GeogFromText('SRID=4326;POINT(-122.419415612345678 37.774929501234567)'),
+        '2023-07-04 13:00:00.25+00', '2023-07-04 13:04:59.999999+00',
+        'backup-fixture/orders/b0000000-0000-4000-8000-000000000304/zoë-東京-🚚.jpg',
+        E'Left with reception —\tZoë 🚚\nline 2 \\N', '2023-07-04 12:00:00+00', '2023-07-04 13:05:00+00',
+        'b0000000-0000-4000-8000-000000000901', '2023-07-04 13:04:01.5+00',
+        'b0000000-0000-4000-8000-000000000902', '2023-07-04 13:04:31+00', NULL,
+        2300, 3702, 0, 850, 2500, 9352, 12.34, '2023-07-04 13:05:00.125+00'),
+    ('b0000000-0000-4000-8000-000000001004', 'b0000000-0000-4000-8000-000000000305',
+        'b0000000-0000-4000-8000-000000000202', 'b0000000-0000-4000-8000-000000000802', 'PICKED_UP',
+        NULL, NULL, NULL, NULL, '', '', now(), now(), NULL, NULL, NULL, NULL, NULL,
+        NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL),
+    ('b0000000-0000-4000-8000-000000001005', 'b0000000-0000-4000-8000-000000000306',
+        'b0000000-0000-4000-8000-000000000201', NULL, 'EN_ROUTE_TO_CLIENT', NULL, NULL,
+        NULL, NULL, NULL, NULL, now(), now(), NULL, NULL, NULL, NULL, NULL,
+        NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL),
+    ('b0000000-0000-4000-8000-000000001006', 'b0000000-0000-4000-8000-000000000307',
+        'b0000000-0000-4000-8000-000000000201', 'b0000000-0000-4000-8000-000000000801', 'ARRIVED_TO_CLIENT',
+        NULL, NULL, now(), now(), NULL, NULL, now(), now(), NULL, NULL, NULL, NULL,
+        'b0000000-0000-4000-8000-000000000703', NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL),
+    ('b0000000-0000-4000-8000-000000001007', NULL,
+        'b0000000-0000-4000-8000-000000000203', 'b0000000-0000-4000-8000-000000000804', 'ARRIVED_AT_VENDOR',
+        NULL, NULL, NULL, NULL, NULL, NULL, '2024-01-02 08:00:00+00', '2024-01-02 08:00:00+00',
+        NULL, NULL, NULL, NULL, NULL, 9223372036854775807, 0, 0, 0, 0, 9223372036854775807, 999999.99,
+        '2024-01-02 08:00:00+00');
+
+INSERT INTO pricing_quotes (id, configuration_id, order_id, user_id, partner_id, inputs, breakdown,
+                            delivery_fee_cents, created_at) VALUES
+    ('b0000000-0000-4000-8000-000000001101', 'b0000000-0000-4000-8000-000000000602',
+        'b0000000-0000-4000-8000-000000000301', 'b0000000-0000-4000-8000-000000000008',
+        'b0000000-0000-4000-8000-000000000501',
+        '{"headcount": 2147483647, "food_cost_cents": 9223372036854775807, "distance_miles": 999999.99,
+          "address": {"street": "1 Rue de l’Église", "city": "東京", "note": "🚚 \"fast\"\n\\N"}}',
+        '{"tier": 2, "lines": [{"label": "Zoë’s fee", "cents": 9000}, {"label": "שלום", "cents": 0}],
+          "total": 123456789012345678901234567890}',
+        9223372036854775807, '2024-02-29 10:00:00.654321+00'),
+    ('b0000000-0000-4000-8000-000000001102', 'b0000000-0000-4000-8000-000000000601', NULL, NULL, NULL,
+        '{}', '[]', 0, now());
+
+-- Outbox: every kind and status; CUSTOMER_EMAIL carries no partner (CHECK).
+INSERT INTO outbox (event_id, kind, order_id, partner_id, history_id, payload, status, attempts,
+                    next_attempt_at, retry_until, last_error, created_at, delivered_at, dead_at) VALUES
+    ('b0000000-0000-4000-8000-000000001201', 'PARTNER_WEBHOOK', 'b0000000-0000-4000-8000-000000000305',
+        'b0000000-0000-4000-8000-000000000501',
+        (SELECT id FROM order_status_history WHERE order_id = 'b0000000-0000-4000-8000-000000000305'),
+        '{"event": "order.status_changed", "order": {"number": "BF-0005", "status": "PENDING",
+          "name": "Zoë’s Café — 東京 🚚"}, "at": "2024-02-29T12:34:56.789012Z"}',
+        'DELIVERED', 1, now(), NULL, NULL, now() - interval '1 minute', now(), NULL),
+    ('b0000000-0000-4000-8000-000000001202', 'CATERVALLEY_STATUS', 'b0000000-0000-4000-8000-000000000301',
+        'b0000000-0000-4000-8000-000000000501', NULL,
+        '{"orderNumber": "BF-0001", "status": "CONFIRM"}', 'DEAD', 12,
+        '2024-03-01 00:00:00+00', '2024-03-02 00:00:00.5+00',
+        E'HTTP 500: upstream said "no"\n\tat line 1 \\N — 東京', '2024-02-29 10:00:00+00', NULL,
+        '2024-03-02 00:00:00.5+00'),
+    ('b0000000-0000-4000-8000-000000001203', 'CUSTOMER_EMAIL', 'b0000000-0000-4000-8000-000000000302',
+        NULL, (SELECT id FROM order_status_history WHERE order_id = 'b0000000-0000-4000-8000-000000000302'),
+        '{"template": "driver_assigned", "to": "backup-fixture-2@readyset.test", "vars": {"driver": "Ünïcödé 🚗"}}',
+        'PENDING', 0, now() + interval '365 days', NULL, NULL, now(), NULL, NULL);
+
+INSERT INTO outbox_attempts (outbox_id, attempted_at, status_code, latency_ms, error, succeeded) VALUES
+    ((SELECT id FROM outbox WHERE event_id = 'b0000000-0000-4000-8000-000000001201'),
+        now() - interval '30 seconds', 200, 42, NULL, true),
+    ((SELECT id FROM outbox WHERE event_id = 'b0000000-0000-4000-8000-000000001202'),
+        '2024-03-01 00:00:00.000001+00', 500, 2147483647, E'HTTP 500 —\n"no" \\N', false),
+    ((SELECT id FROM outbox WHERE event_id = 'b0000000-0000-4000-8000-000000001202'),
+        '2024-03-01 00:05:00+00', NULL, 0, 'connection refused', false);
+
+-- Seeded tables: keys outside the migrations' rows (pay tiers 1-5, real US ZIP codes).
+INSERT INTO driver_pay_tiers (tier_number, min_head_count, max_head_count, base_cents) VALUES
+    (2147483646, 2147483646, 2147483647, 9223372036854775807),
+    (2147483647, 2147483647, NULL, 0);
+
+INSERT INTO zip_centroids (zip, state, city, lat, lng) VALUES
+    ('00000', 'ZZ', 'Zoë’s Café — 東京 🚚', 89.99999999999999, -179.99999999999997),
+    ('00001', 'XX', E'שלום — مرحبا\t\\N', -90, 180),
+    ('00002', '', '', 0.1, 5e-324);
+
+COMMIT;
