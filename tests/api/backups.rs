@@ -696,3 +696,78 @@ async fn verification_records_its_result_and_alerts_on_a_backup_that_does_not_re
     assert!(fixed.ok, "{:?}", fixed.problems);
     assert!(!firing(&alerts::all(&app.state).await.expect("alerts")));
 }
+
+#[tokio::test]
+async fn with_a_cluster_configured_each_backup_requests_an_rds_snapshot_and_point_in_time_restore_starts_a_new_cluster(
+) {
+    let cluster = format!(
+        "readyset-{}",
+        &uuid::Uuid::new_v4().simple().to_string()[..10]
+    );
+    let app = TestApp::spawn_with(&[("BACKUP_RDS_CLUSTER_ID", &cluster)]).await;
+    let rds = aws_sdk_rds::Client::new(&app.state.sdk);
+
+    // The cluster does not exist yet: the logical backup is kept, and the job fails
+    // naming the snapshot it could not request.
+    let missing = snapshot::run(&app.state, BackupKind::Daily, Utc::now(), &quiet).await;
+    assert!(
+        matches!(missing, Err(BackupError::Storage { ref doing, .. }) if doing.contains(&cluster)),
+        "{missing:?}"
+    );
+    let listed = retention::list(&app.state.s3, &app.state.config.resources.backups_bucket)
+        .await
+        .expect("list");
+    assert_eq!(
+        listed.len(),
+        1,
+        "the logical backup is complete without its snapshot"
+    );
+
+    rds.create_db_cluster()
+        .db_cluster_identifier(&cluster)
+        .engine("aurora-postgresql")
+        .master_username("postgres")
+        .master_user_password("not-used-locally")
+        .send()
+        .await
+        .expect("cluster in the emulator");
+    let report = back_up(&app.state, BackupKind::Daily).await;
+    let name = report
+        .rds_snapshot
+        .clone()
+        .expect("a snapshot was requested");
+    assert_eq!(
+        manifest_of(&app, &report.manifest_key).await.rds_snapshot,
+        Some(name.clone())
+    );
+    let snapshots = rds
+        .describe_db_cluster_snapshots()
+        .db_cluster_identifier(&cluster)
+        .send()
+        .await
+        .expect("snapshots");
+    assert!(snapshots
+        .db_cluster_snapshots()
+        .iter()
+        .any(|s| s.db_cluster_snapshot_identifier() == Some(name.as_str())));
+
+    let target = format!("{cluster}-pitr");
+    let started = shared::backup::rds::restore_to_point_in_time(
+        &app.state,
+        &shared::backup::rds::PointInTime {
+            source_cluster: cluster.clone(),
+            target_cluster: target.clone(),
+            to: Some(Utc::now() - Duration::minutes(5)),
+        },
+    )
+    .await
+    .expect("point-in-time restore");
+    assert_eq!(started.target_cluster, target);
+    let clusters = rds
+        .describe_db_clusters()
+        .db_cluster_identifier(&target)
+        .send()
+        .await
+        .expect("the new cluster");
+    assert_eq!(clusters.db_clusters().len(), 1);
+}

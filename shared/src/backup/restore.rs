@@ -273,14 +273,13 @@ pub async fn run(
 /// Creates `database` on the application's server unless it exists; whether it did.
 pub async fn ensure_database(state: &AppState, database: &str) -> Result<bool, BackupError> {
     let client = state.db.get().await?;
-    let exists = client
+    let exists = !client
         .query_typed(
             "SELECT 1 FROM pg_database WHERE datname = $1",
             &[p(&database)],
         )
         .await?
-        .first()
-        .is_some();
+        .is_empty();
     if !exists {
         client
             .batch_execute(&format!("CREATE DATABASE {}", ident(database)))

@@ -330,9 +330,14 @@ pub async fn run(
     )
     .await?;
 
-    let rds_snapshot = match &state.config.backups.rds_cluster_id {
-        Some(cluster) => Some(rds::snapshot_cluster(state, cluster, &backup_id).await?),
-        None => None,
+    // A snapshot that cannot be requested fails the job, but only after the manifest: the
+    // logical backup is whole and worth keeping either way.
+    let (rds_snapshot, rds_failure) = match &state.config.backups.rds_cluster_id {
+        Some(cluster) => match rds::snapshot_cluster(state, cluster, &backup_id).await {
+            Ok(name) => (Some(name), None),
+            Err(e) => (None, Some(e)),
+        },
+        None => (None, None),
     };
 
     let totals = totals(
@@ -374,6 +379,9 @@ pub async fn run(
     manifest.sign(&data_key)?;
     let manifest_key = manifest.key();
     store::put_json(&s3, &bucket, &manifest_key, &manifest).await?;
+    if let Some(failure) = rds_failure {
+        return Err(failure);
+    }
     Ok(BackupReport {
         backup_id,
         kind,

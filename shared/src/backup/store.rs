@@ -49,7 +49,8 @@ pub struct ObjectWriter {
     key: String,
     number: u32,
     sealed_by: String,
-    sealer: Sealer,
+    /// Taken by [`ObjectWriter::finish`].
+    sealer: Option<Sealer>,
     part: Vec<u8>,
     upload_id: Option<String>,
     parts: Vec<CompletedPart>,
@@ -67,7 +68,7 @@ impl ObjectWriter {
         backup_id: &str,
     ) -> Result<Self, BackupError> {
         Ok(Self {
-            sealer: Sealer::new(data_key, backup_id, &key, number)?,
+            sealer: Some(Sealer::new(data_key, backup_id, &key, number)?),
             s3: s3.clone(),
             bucket: bucket.to_owned(),
             key,
@@ -82,7 +83,11 @@ impl ObjectWriter {
     }
 
     pub async fn write(&mut self, plain: &[u8]) -> Result<(), BackupError> {
-        let sealed = self.sealer.write(plain)?;
+        let sealer = self
+            .sealer
+            .as_mut()
+            .ok_or_else(|| BackupError::codec("write after finish"))?;
+        let sealed = sealer.write(plain)?;
         self.push(&sealed).await
     }
 
@@ -138,8 +143,10 @@ impl ObjectWriter {
     /// Seals the tail, completes the upload and returns the object's reference and the
     /// count of plain bytes written. A failed writer should be [`ObjectWriter::abort`]ed.
     pub async fn finish(mut self) -> Result<(ObjectRef, u64), BackupError> {
-        let sealer =
-            std::mem::replace(&mut self.sealer, Sealer::new(&DataKey([0; 32]), "", "", 0)?);
+        let sealer = self
+            .sealer
+            .take()
+            .ok_or_else(|| BackupError::codec("finished twice"))?;
         let (tail, plain) = sealer.finish()?;
         self.sha256.update(&tail);
         self.stored += tail.len() as u64;
