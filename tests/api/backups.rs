@@ -31,7 +31,7 @@ async fn back_up(state: &AppState, kind: BackupKind) -> snapshot::BackupReport {
 fn request(manifest_key: &str, target: &str) -> RestoreRequest {
     RestoreRequest {
         manifest_key: manifest_key.to_owned(),
-        target_database: target.to_owned(),
+        target_database: Some(target.to_owned()),
         files_bucket: None,
         tables: None,
         scope: Scope::DatabaseOnly,
@@ -288,7 +288,11 @@ async fn a_flipped_byte_in_any_object_makes_restore_refuse_before_writing_naming
     )
     .await
     .expect("an untouched backup checks");
-    assert_eq!(dry.objects_checked, manifest.tables.len() + 2);
+    assert_eq!(
+        dry.objects_checked,
+        manifest.tables.len() + 3,
+        "config, schema, tables, the file"
+    );
     assert!(
         !database_exists(&app, "unused").await,
         "a dry run creates nothing"
@@ -303,7 +307,12 @@ async fn a_flipped_byte_in_any_object_makes_restore_refuse_before_writing_naming
         .key
         .clone();
     let file = manifest.files[0].object.key.clone();
-    for key in [manifest.schema.object.key.clone(), orders, file] {
+    for key in [
+        manifest.config.key.clone(),
+        manifest.schema.object.key.clone(),
+        orders,
+        file,
+    ] {
         let backup = back_up(&app.state, BackupKind::Daily).await;
         let manifest = manifest_of(&app, &backup.manifest_key).await;
         let key = manifest
@@ -509,18 +518,45 @@ async fn files_are_backed_up_by_etag_and_a_files_only_restore_puts_back_what_is_
     let third = back_up(&app.state, BackupKind::Weekly).await;
     assert_eq!((third.totals.files, third.totals.files_copied), (4, 0));
 
+    // a.jpg is lost and c.jpg changed since: a restore puts a back and leaves the live c,
+    // unless forced.
     let uploads = app.state.config.resources.uploads_bucket.clone();
     store::delete(&app.state.s3, &uploads, &["uploads/x/a.jpg".to_owned()])
         .await
         .expect("delete");
+    put_upload(&app, "uploads/x/c.jpg", b"c edited after the backup").await;
     let mut files_only = request(&third.manifest_key, "not_used");
     files_only.scope = Scope::FilesOnly;
     let restored = restore::run(&app.state, &files_only, &quiet)
         .await
         .expect("files restore");
     assert_eq!(
-        restored.files.map(|f| (f.restored, f.unchanged)),
+        restored
+            .files
+            .map(|f| (f.restored, f.unchanged, f.kept_newer)),
+        Some((1, 2, 1))
+    );
+    assert_eq!(
+        object_bytes(&app, &uploads, "uploads/x/c.jpg").await,
+        b"c edited after the backup".to_vec()
+    );
+    let forced = restore::run(
+        &app.state,
+        &RestoreRequest {
+            force: true,
+            ..files_only.clone()
+        },
+        &quiet,
+    )
+    .await
+    .expect("forced files restore");
+    assert_eq!(
+        forced.files.map(|f| (f.restored, f.unchanged)),
         Some((1, 3))
+    );
+    assert_eq!(
+        object_bytes(&app, &uploads, "uploads/x/c.jpg").await,
+        "c".repeat(1000).into_bytes()
     );
     assert_eq!(
         object_bytes(&app, &uploads, "uploads/x/a.jpg").await,
@@ -532,6 +568,33 @@ async fn files_are_backed_up_by_etag_and_a_files_only_restore_puts_back_what_is_
     );
     assert!(!database_exists(&app, "not_used").await);
 
+    // A file that goes and comes back with the same bytes (the same ETag) is copied anew
+    // beside the old copy, which earlier backups still list and still restore from.
+    store::delete(&app.state.s3, &uploads, &["uploads/x/d.jpg".to_owned()])
+        .await
+        .expect("delete d");
+    let without_d = back_up(&app.state, BackupKind::Manual).await;
+    assert_eq!(without_d.totals.files, 3);
+    put_upload(&app, "uploads/x/d.jpg", b"d new").await;
+    let with_d_again = back_up(&app.state, BackupKind::Manual).await;
+    assert_eq!(with_d_again.totals.files_copied, 1);
+    for manifest_key in [&second.manifest_key, &with_d_again.manifest_key] {
+        let check = RestoreRequest {
+            dry_run: true,
+            ..request(manifest_key, "not_used")
+        };
+        let checked = restore::run(
+            &app.state,
+            &RestoreRequest {
+                scope: Scope::FilesOnly,
+                ..check
+            },
+            &quiet,
+        )
+        .await;
+        assert!(checked.is_ok(), "{manifest_key}: {checked:?}");
+    }
+
     // Retention keeps copies that a remaining manifest lists and drops the first backup's
     // copy of the old b.jpg once the first backup is gone.
     let removed = retention::apply(&app.state, Utc::now() + Duration::days(45))
@@ -539,8 +602,8 @@ async fn files_are_backed_up_by_etag_and_a_files_only_restore_puts_back_what_is_
         .expect("retention");
     assert_eq!(
         removed.removed,
-        vec![first.manifest_key.clone()],
-        "{removed:?}"
+        vec![first.manifest_key.clone(), without_d.manifest_key.clone()],
+        "the older daily and the older manual go: {removed:?}"
     );
     assert_eq!(removed.file_copies_removed, 1);
     let again = restore::run(
@@ -750,6 +813,32 @@ async fn with_a_cluster_configured_each_backup_requests_an_rds_snapshot_and_poin
         .db_cluster_snapshots()
         .iter()
         .any(|s| s.db_cluster_snapshot_identifier() == Some(name.as_str())));
+
+    // Retention removes the snapshot with its backup once a newer daily one exists.
+    let newest = back_up(&app.state, BackupKind::Daily).await;
+    let removed = retention::apply(&app.state, Utc::now() + Duration::days(40))
+        .await
+        .expect("retention");
+    assert_eq!(
+        removed.rds_snapshots_removed,
+        vec![name.clone()],
+        "{removed:?}"
+    );
+    let left: Vec<String> = rds
+        .describe_db_cluster_snapshots()
+        .db_cluster_identifier(&cluster)
+        .snapshot_type("manual")
+        .send()
+        .await
+        .expect("snapshots")
+        .db_cluster_snapshots()
+        .iter()
+        .filter_map(|s| s.db_cluster_snapshot_identifier().map(str::to_owned))
+        .collect();
+    assert_eq!(
+        left,
+        vec![newest.rds_snapshot.clone().expect("newest snapshot")]
+    );
 
     let target = format!("{cluster}-pitr");
     let started = shared::backup::rds::restore_to_point_in_time(

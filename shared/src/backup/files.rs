@@ -31,14 +31,20 @@ pub struct Sealing<'a> {
     pub first_number: u32,
 }
 
-/// Where the copy of one version of one upload lives.
-fn copy_key(upload_key: &str, etag: &str) -> String {
+/// Where one backup's copy of one version of one upload lives. The backup's id is part of
+/// the name, so a copy is never overwritten: a file put back with the same bytes (the
+/// same ETag), or two backups copying it at once, make new copies beside the old ones
+/// that earlier manifests still list.
+fn copy_key(upload_key: &str, etag: &str, backup_id: &str) -> String {
     let name = hex::encode(Sha256::digest(upload_key.as_bytes()));
     let version: String = etag
         .chars()
         .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
         .collect();
-    format!("{FILES_PREFIX}{name}/{}.zst.enc", version.trim_matches('-'))
+    format!(
+        "{FILES_PREFIX}{name}/{}/{backup_id}.zst.enc",
+        version.trim_matches('-')
+    )
 }
 
 /// Backs up the uploads bucket: lists it, reuses the newest complete backup's copies of
@@ -138,7 +144,7 @@ async fn copy_in(
     let mut writer = ObjectWriter::new(
         s3,
         backups,
-        copy_key(key, etag),
+        copy_key(key, etag, sealing.backup_id),
         number,
         sealing.data_key,
         sealing.backup_id,
@@ -174,15 +180,20 @@ pub struct FilesRestored {
     pub restored: usize,
     /// Already present with the backed-up content.
     pub unchanged: usize,
+    /// Present with other content and left alone (a restore without force never reverts
+    /// a live file).
+    pub kept_newer: usize,
 }
 
-/// Puts every listed file back into `bucket` under its own key, skipping those already
-/// there unchanged (same size and ETag). Each copy is checked whole before it is written.
+/// Puts the listed files back into `bucket` under their own keys: those missing, and with
+/// `force` also those whose content changed since. Each copy is checked whole before it
+/// is written.
 pub async fn restore(
     state: &AppState,
     s3: &aws_sdk_s3::Client,
     manifest: &Manifest,
     bucket: &str,
+    force: bool,
     progress: Progress<'_>,
 ) -> Result<FilesRestored, BackupError> {
     let backups = &state.config.resources.backups_bucket;
@@ -200,9 +211,16 @@ pub async fn restore(
     let mut bytes_done = 0u64;
     for (i, file) in manifest.files.iter().enumerate() {
         bytes_done += file.size;
-        if present.get(&file.key) == Some(&(file.etag.clone(), file.size)) {
-            report.unchanged += 1;
-            continue;
+        match present.get(&file.key) {
+            Some(now) if *now == (file.etag.clone(), file.size) => {
+                report.unchanged += 1;
+                continue;
+            }
+            Some(_) if !force => {
+                report.kept_newer += 1;
+                continue;
+            }
+            _ => {}
         }
         let sealed_by = file.object.sealed_by.as_str();
         if !opened.contains_key(sealed_by) {

@@ -22,6 +22,10 @@ use super::BackupError;
 
 /// Compressed bytes sealed per frame.
 pub const CHUNK_BYTES: usize = 1 << 20;
+/// Plain bytes after which the compressor is flushed and a frame sealed however little it
+/// compressed to, so that opening one frame never yields more than about this much:
+/// without it, 1 MiB of very repetitive rows could expand to hundreds of MiB.
+const PLAIN_PER_FRAME: u64 = 4 << 20;
 /// The compression level: zstd's default, fast enough to keep up with COPY.
 const ZSTD_LEVEL: i32 = 3;
 const TAG_BYTES: usize = 16;
@@ -85,6 +89,8 @@ pub struct Sealer {
     frame: u64,
     zstd: zstd::stream::write::Encoder<'static, Vec<u8>>,
     plain_bytes: u64,
+    /// Plain bytes taken since the last frame.
+    plain_pending: u64,
 }
 
 impl Sealer {
@@ -105,6 +111,7 @@ impl Sealer {
             zstd: zstd::stream::write::Encoder::new(Vec::with_capacity(CHUNK_BYTES), ZSTD_LEVEL)
                 .map_err(BackupError::codec)?,
             plain_bytes: 0,
+            plain_pending: 0,
         })
     }
 
@@ -112,12 +119,22 @@ impl Sealer {
     pub fn write(&mut self, plain: &[u8]) -> Result<Vec<u8>, BackupError> {
         use std::io::Write;
         self.plain_bytes += plain.len() as u64;
+        self.plain_pending += plain.len() as u64;
         self.zstd.write_all(plain).map_err(BackupError::codec)?;
         let mut out = Vec::new();
+        if self.plain_pending >= PLAIN_PER_FRAME {
+            self.zstd.flush().map_err(BackupError::codec)?;
+        }
         while self.zstd.get_ref().len() >= CHUNK_BYTES {
             let rest = self.zstd.get_mut().split_off(CHUNK_BYTES);
             let chunk = std::mem::replace(self.zstd.get_mut(), rest);
             self.seal(&chunk, false, &mut out)?;
+            self.plain_pending = 0;
+        }
+        if self.plain_pending >= PLAIN_PER_FRAME {
+            let chunk = std::mem::take(self.zstd.get_mut());
+            self.seal(&chunk, false, &mut out)?;
+            self.plain_pending = 0;
         }
         Ok(out)
     }
@@ -160,7 +177,8 @@ impl Sealer {
 }
 
 /// The reverse of [`Sealer`]: takes an object's bytes in any slicing, checks every frame
-/// and returns the plain bytes. [`Opener::finish`] proves the object was whole.
+/// and hands out the plain bytes a frame at a time. [`Opener::finish`] proves the object
+/// was whole.
 pub struct Opener {
     cipher: Aes256Gcm,
     place: Place,
@@ -195,39 +213,46 @@ impl Opener {
         })
     }
 
-    /// Takes stored bytes; returns the plain bytes of the frames they completed.
-    pub fn write(&mut self, stored: &[u8]) -> Result<Vec<u8>, BackupError> {
-        use std::io::Write;
+    /// Takes stored bytes, in any slicing.
+    pub fn push(&mut self, stored: &[u8]) {
         self.sha256.update(stored);
         self.stored_bytes += stored.len() as u64;
-        let mut pending = std::mem::take(&mut self.pending);
-        pending.extend_from_slice(stored);
-        let mut at = 0;
-        while pending.len() - at >= 4 {
+        self.pending.extend_from_slice(stored);
+    }
+
+    /// Opens the next complete frame pushed so far and returns its plain bytes (at most
+    /// about [`PLAIN_PER_FRAME`]); `None` until more bytes are pushed.
+    pub fn next_plain(&mut self) -> Result<Option<Vec<u8>>, BackupError> {
+        use std::io::Write;
+        loop {
+            if self.pending.len() < 4 {
+                return Ok(None);
+            }
             let length = u32::from_be_bytes([
-                pending[at],
-                pending[at + 1],
-                pending[at + 2],
-                pending[at + 3],
+                self.pending[0],
+                self.pending[1],
+                self.pending[2],
+                self.pending[3],
             ]) as usize;
             if !(TAG_BYTES..=MAX_FRAME_BYTES).contains(&length) {
                 return Err(self.damaged(format!("frame {} has an impossible length", self.frame)));
             }
-            if pending.len() - at < 4 + length {
-                break;
+            if self.pending.len() < 4 + length {
+                return Ok(None);
             }
             if self.ended {
                 return Err(self.damaged("bytes after the final frame".into()));
             }
-            let chunk = self.open_frame(&pending[at + 4..at + 4 + length])?;
+            let sealed: Vec<u8> = self.pending.drain(..4 + length).skip(4).collect();
+            let chunk = self.open_frame(&sealed)?;
             self.zstd
                 .write_all(&chunk)
                 .map_err(|e| self.damaged(e.to_string()))?;
-            at += 4 + length;
+            let plain = std::mem::take(self.zstd.get_mut());
+            if !plain.is_empty() {
+                return Ok(Some(plain));
+            }
         }
-        pending.drain(..at);
-        self.pending = pending;
-        Ok(std::mem::take(self.zstd.get_mut()))
     }
 
     fn open_frame(&mut self, sealed: &[u8]) -> Result<Vec<u8>, BackupError> {
@@ -347,7 +372,10 @@ mod tests {
         let mut opener = Opener::new(key, "b1", object, 7)?;
         let mut plain = Vec::new();
         for piece in stored.chunks(slice) {
-            plain.extend(opener.write(piece)?);
+            opener.push(piece);
+            while let Some(out) = opener.next_plain()? {
+                plain.extend(out);
+            }
         }
         let (rest, _, _) = opener.finish()?;
         plain.extend(rest);
@@ -382,6 +410,29 @@ mod tests {
         assert_eq!(
             open_all(&key, &empty, "tables/empty", 3).expect("open empty"),
             b""
+        );
+    }
+
+    #[test]
+    fn a_frame_of_very_repetitive_rows_opens_to_a_bounded_size() {
+        let key = DataKey::random();
+        let plain = vec![b'a'; 64 << 20];
+        let stored = seal_all(&key, &plain, "tables/repetitive");
+        let mut opener = Opener::new(&key, "b1", "tables/repetitive", 7).expect("opener");
+        let mut largest = 0;
+        let mut total = 0;
+        for piece in stored.chunks(1 << 16) {
+            opener.push(piece);
+            while let Some(out) = opener.next_plain().expect("open") {
+                largest = largest.max(out.len());
+                total += out.len();
+            }
+        }
+        total += opener.finish().expect("finish").0.len();
+        assert_eq!(total, plain.len());
+        assert!(
+            largest <= 2 * PLAIN_PER_FRAME as usize,
+            "one write gave {largest} bytes"
         );
     }
 

@@ -44,6 +44,25 @@ pub async fn snapshot_cluster(
     Ok(name)
 }
 
+/// Deletes a backup's cluster snapshot; one already gone is not an error.
+pub async fn delete_snapshot(state: &AppState, name: &str) -> Result<(), BackupError> {
+    match rds(state)
+        .delete_db_cluster_snapshot()
+        .db_cluster_snapshot_identifier(name)
+        .send()
+        .await
+    {
+        Ok(_) => Ok(()),
+        Err(e)
+            if e.as_service_error()
+                .is_some_and(|s| s.is_db_cluster_snapshot_not_found_fault()) =>
+        {
+            Ok(())
+        }
+        Err(e) => Err(failed(format!("deleting the snapshot {name}"), &e)),
+    }
+}
+
 /// A point-in-time restore: the source cluster, the new cluster it becomes, and the
 /// moment (`None`: the latest restorable time).
 #[derive(Debug, Clone)]

@@ -50,14 +50,17 @@ impl Scope {
 #[derive(Debug, Clone)]
 pub struct RestoreRequest {
     pub manifest_key: String,
-    /// The database to load into, on the application's server. It is created when it does
-    /// not exist; one that already holds tables is refused without `force`.
-    pub target_database: String,
+    /// The database to load into, on the application's server (`restore_<backup id>` when
+    /// `None`). It is created when it does not exist; one that already holds tables is
+    /// refused without `force`.
+    pub target_database: Option<String>,
     /// The bucket files go back into (the uploads bucket by default).
     pub files_bucket: Option<String>,
     /// A subset of the tables; all of them when `None`.
     pub tables: Option<Vec<String>>,
     pub scope: Scope,
+    /// Load into a database that already holds tables (replacing the restored tables'
+    /// rows), and put back files whose content changed since the backup.
     pub force: bool,
     pub dry_run: bool,
 }
@@ -223,6 +226,9 @@ pub async fn run(
         Vec::new()
     };
     let mut objects: Vec<&ObjectRef> = Vec::new();
+    // The configuration is checked on every restore: it is part of the backup, and a
+    // flipped byte in it is as much a sign of tampering as one anywhere else.
+    objects.push(&manifest.config);
     if request.scope.database() {
         objects.push(&manifest.schema.object);
         objects.extend(tables.iter().map(|t| &t.object));
@@ -231,6 +237,10 @@ pub async fn run(
         objects.extend(manifest.files.iter().map(|f| &f.object));
     }
     let bytes_checked = check(state, &s3, &backup, &objects, progress).await?;
+    let target_database = request
+        .target_database
+        .clone()
+        .unwrap_or_else(|| default_target(&manifest_key));
     let mut report = RestoreReport {
         manifest_key,
         backup_id: manifest.backup_id.clone(),
@@ -239,10 +249,7 @@ pub async fn run(
         dry_run: request.dry_run,
         objects_checked: objects.len(),
         bytes_checked,
-        target_database: request
-            .scope
-            .database()
-            .then(|| request.target_database.clone()),
+        target_database: request.scope.database().then(|| target_database.clone()),
         tables: tables.iter().map(|t| (t.name.clone(), t.rows)).collect(),
         files: None,
         files_planned: if request.scope.files() {
@@ -257,14 +264,33 @@ pub async fn run(
         return Ok(report);
     }
     if request.scope.database() {
-        load_database(state, &s3, &backup, &tables, request, progress).await?;
+        let created = ensure_database(state, &target_database).await?;
+        let loaded = load_database(
+            state,
+            &s3,
+            &backup,
+            &tables,
+            &target_database,
+            request.force,
+            progress,
+        )
+        .await;
+        if let Err(e) = loaded {
+            // A database made for this restore goes again, so that a retry starts fresh
+            // instead of being refused as not empty.
+            if created {
+                drop_database(state, &target_database).await;
+            }
+            return Err(e);
+        }
     }
     if request.scope.files() {
         let bucket = request
             .files_bucket
             .clone()
             .unwrap_or_else(|| state.config.resources.uploads_bucket.clone());
-        report.files = Some(files::restore(state, &s3, manifest, &bucket, progress).await?);
+        report.files =
+            Some(files::restore(state, &s3, manifest, &bucket, request.force, progress).await?);
     }
     report.seconds = clock.elapsed().as_secs_f64();
     Ok(report)
@@ -309,23 +335,42 @@ async fn schema_scripts(
         .map_err(|e| BackupError::ManifestInvalid(format!("the stored schema: {e}")))
 }
 
+/// Drops a database made for a restore or a verification; a failure is logged (the
+/// database is then left for an operator, named in the log).
+pub async fn drop_database(state: &AppState, database: &str) {
+    let dropped = async {
+        let client = state.db.get().await?;
+        client
+            .batch_execute(&format!(
+                "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+                ident(database)
+            ))
+            .await?;
+        Ok::<_, BackupError>(())
+    }
+    .await;
+    if let Err(e) = dropped {
+        tracing::warn!(database, error = %e, "could not drop a restore's database");
+    }
+}
+
 async fn load_database(
     state: &AppState,
     s3: &aws_sdk_s3::Client,
     backup: &OpenedBackup,
     tables: &[&TableEntry],
-    request: &RestoreRequest,
+    target_database: &str,
+    force: bool,
     progress: Progress<'_>,
 ) -> Result<(), BackupError> {
     let manifest = &backup.manifest;
-    ensure_database(state, &request.target_database).await?;
-    let target = state.db.for_database(&request.target_database);
+    let target = state.db.for_database(target_database);
     let mut client = target.get().await?;
     if existing_tables(&*client).await? == 0 {
         let scripts = schema_scripts(state, s3, backup).await?;
         crate::db::migrate_with(&mut client, &scripts).await?;
-    } else if !request.force {
-        return Err(BackupError::TargetNotEmpty(request.target_database.clone()));
+    } else if !force {
+        return Err(BackupError::TargetNotEmpty(target_database.to_owned()));
     } else {
         let version: Option<i64> = client
             .query_typed_one(
@@ -348,17 +393,7 @@ async fn load_database(
     let names: Vec<&str> = tables.iter().map(|t| t.name.as_str()).collect();
     let txn = client.transaction().await?;
     txn.batch_execute(STABLE_TEXT).await?;
-    for table in tables {
-        for partition in &table.partitions {
-            txn.batch_execute(&format!(
-                "CREATE TABLE IF NOT EXISTS {} PARTITION OF {} {}",
-                ident(&partition.name),
-                ident(&table.name),
-                partition.bound
-            ))
-            .await?;
-        }
-    }
+
     let names_param: Vec<String> = names.iter().map(|n| (*n).to_owned()).collect();
     let foreign_keys = txn
         .query_typed(
@@ -383,6 +418,19 @@ async fn load_database(
     if !quoted.is_empty() {
         txn.batch_execute(&format!("TRUNCATE {}", quoted.join(", ")))
             .await?;
+    }
+    // After the truncation, so that a default partition holding rows of a partition's
+    // range (in a forced restore) is empty when the partition is made.
+    for table in tables {
+        for partition in &table.partitions {
+            txn.batch_execute(&format!(
+                "CREATE TABLE IF NOT EXISTS {} PARTITION OF {} {}",
+                ident(&partition.name),
+                ident(&table.name),
+                partition.bound
+            ))
+            .await?;
+        }
     }
     let total: u64 = tables.iter().map(|t| t.object.bytes).sum();
     let mut done = 0u64;
@@ -562,11 +610,8 @@ impl RestoreRequest {
     pub fn from_event(event: &serde_json::Value) -> Result<Self, BackupError> {
         let event: RestoreEvent = serde_json::from_value(event.clone())
             .map_err(|e| BackupError::Invalid(format!("the restore event: {e}")))?;
-        let target_database = event
-            .target_database
-            .unwrap_or_else(|| default_target(&event.manifest));
         Ok(Self {
-            target_database,
+            target_database: event.target_database,
             files_bucket: event.files_bucket,
             tables: event.tables,
             scope: event

@@ -83,6 +83,8 @@ pub struct RetentionReport {
     pub unfinished_removed: Vec<String>,
     pub file_copies_removed: usize,
     pub objects_deleted: usize,
+    /// RDS cluster snapshots of the removed backups, deleted.
+    pub rds_snapshots_removed: Vec<String>,
 }
 
 /// Applies retention at `now`.
@@ -126,6 +128,13 @@ pub async fn apply(state: &AppState, now: DateTime<Utc>) -> Result<RetentionRepo
         .iter()
         .filter(|l| expired.contains(l.backup_id.as_str()))
     {
+        // The RDS snapshot it names goes with it (manual snapshots are kept until deleted,
+        // and an account holds at most 100).
+        let manifest = store::get_json::<Manifest>(&s3, bucket, &backup.manifest_key).await?;
+        if let Some(snapshot) = manifest.and_then(|m| m.rds_snapshot) {
+            super::rds::delete_snapshot(state, &snapshot).await?;
+            report.rds_snapshots_removed.push(snapshot);
+        }
         // The manifest first: from here on the backup no longer exists.
         store::delete(&s3, bucket, std::slice::from_ref(&backup.manifest_key)).await?;
         let rest: Vec<String> = folders

@@ -27,6 +27,9 @@ pub struct TableShape {
     pub name: String,
     pub columns: Vec<String>,
     pub partitions: Vec<Partition>,
+    /// A partitioned table is read through its partitions; any other only by itself
+    /// (`ONLY`), so a table inherited from is not read twice.
+    pub partitioned: bool,
 }
 
 impl TableShape {
@@ -34,8 +37,9 @@ impl TableShape {
     /// because PostgreSQL copies a partitioned table only through a query.
     pub fn copy_out(&self) -> String {
         let columns: Vec<String> = self.columns.iter().map(|c| ident(c)).collect();
+        let only = if self.partitioned { "" } else { "ONLY " };
         format!(
-            "COPY (SELECT {} FROM {}) TO STDOUT",
+            "COPY (SELECT {} FROM {only}{}) TO STDOUT",
             columns.join(", "),
             ident(&self.name)
         )
@@ -52,11 +56,12 @@ pub async fn tables(client: &impl GenericClient) -> Result<Vec<TableShape>, Back
                     ARRAY(SELECT a.attname::text FROM pg_attribute a
                            WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
                              AND a.attgenerated = '' ORDER BY a.attnum) AS columns,
-                    ARRAY(SELECT p.relname::text FROM pg_inherits i JOIN pg_class p ON p.oid = i.inhrelid
-                           WHERE i.inhparent = c.oid ORDER BY p.relname) AS partitions,
-                    ARRAY(SELECT pg_get_expr(p.relpartbound, p.oid) FROM pg_inherits i
+                                        ARRAY(SELECT p.relname::text FROM pg_inherits i JOIN pg_class p ON p.oid = i.inhrelid
+                           WHERE i.inhparent = c.oid AND p.relispartition ORDER BY p.relname) AS partitions,
+                                        ARRAY(SELECT pg_get_expr(p.relpartbound, p.oid) FROM pg_inherits i
                            JOIN pg_class p ON p.oid = i.inhrelid
-                           WHERE i.inhparent = c.oid ORDER BY p.relname) AS bounds
+                           WHERE i.inhparent = c.oid AND p.relispartition ORDER BY p.relname) AS bounds,
+                    c.relkind = 'p' AS partitioned
                FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
               WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p') AND NOT c.relispartition
                 AND c.relname <> 'refinery_schema_history'
@@ -75,6 +80,7 @@ pub async fn tables(client: &impl GenericClient) -> Result<Vec<TableShape>, Back
             TableShape {
                 name: row.get("relname"),
                 columns: row.get("columns"),
+                partitioned: row.get("partitioned"),
                 partitions: partitions
                     .into_iter()
                     .zip(bounds)

@@ -17,8 +17,14 @@ use super::{
 };
 use crate::AppState;
 
-/// Bytes uploaded per multipart part (S3 wants at least 5 MiB for all but the last).
+/// Bytes uploaded per multipart part at first (S3 wants at least 5 MiB for all but the
+/// last). Parts grow by this much every 1000 parts, so the 10 000 parts S3 allows hold
+/// 440 GB instead of 80 GB.
 pub const PART_BYTES: usize = 8 << 20;
+
+fn part_target(parts_done: usize) -> usize {
+    PART_BYTES * (1 + parts_done / 1000)
+}
 
 /// An S3 client for long transfers: the API's two-second operation deadline suits a
 /// request, not an 8 MiB part or a stream of gigabytes.
@@ -95,7 +101,7 @@ impl ObjectWriter {
         self.sha256.update(sealed);
         self.stored += sealed.len() as u64;
         self.part.extend_from_slice(sealed);
-        if self.part.len() >= PART_BYTES {
+        if self.part.len() >= part_target(self.parts.len()) {
             self.upload_part().await?;
         }
         Ok(())
@@ -113,7 +119,14 @@ impl ObjectWriter {
                     .send()
                     .await
                     .map_err(|e| storage(format!("starting the upload of {}", self.key), &e))?;
-                let id = created.upload_id().unwrap_or_default().to_owned();
+                let id = created
+                    .upload_id()
+                    .filter(|id| !id.is_empty())
+                    .ok_or_else(|| BackupError::Storage {
+                        doing: format!("starting the upload of {}", self.key),
+                        reason: "S3 returned no upload id".into(),
+                    })?
+                    .to_owned();
                 self.upload_id = Some(id.clone());
                 id
             }
@@ -259,15 +272,19 @@ impl ObjectReader {
             let Some(opener) = self.opener.as_mut() else {
                 return Ok(None);
             };
+            if let Some(plain) = opener.next_plain()? {
+                self.plain_bytes += plain.len() as u64;
+                return Ok(Some(plain));
+            }
             let read = self
                 .body
                 .try_next()
                 .await
                 .map_err(|e| storage(format!("reading {}", self.object.key), &e))?;
-            let plain = match read {
+            match read {
                 Some(bytes) => {
                     self.stored_bytes += bytes.len() as u64;
-                    opener.write(&bytes)?
+                    opener.push(&bytes);
                 }
                 None => {
                     let opener = self
@@ -287,12 +304,9 @@ impl ObjectReader {
                     if rest.is_empty() {
                         return Ok(None);
                     }
-                    rest
+                    self.plain_bytes += rest.len() as u64;
+                    return Ok(Some(rest));
                 }
-            };
-            if !plain.is_empty() {
-                self.plain_bytes += plain.len() as u64;
-                return Ok(Some(plain));
             }
         }
     }
@@ -336,7 +350,8 @@ pub async fn delete(
             .quiet(true)
             .build()
             .map_err(BackupError::codec)?;
-        s3.delete_objects()
+        let deleted = s3
+            .delete_objects()
             .bucket(bucket)
             .delete(delete)
             .send()
@@ -347,6 +362,18 @@ pub async fn delete(
                     &e,
                 )
             })?;
+        // A quiet delete answers 200 and lists only the keys it could not delete.
+        if let Some(failed) = deleted.errors().first() {
+            return Err(BackupError::Storage {
+                doing: format!(
+                    "deleting {} from {bucket} ({} of {} keys failed)",
+                    failed.key().unwrap_or("?"),
+                    deleted.errors().len(),
+                    batch.len()
+                ),
+                reason: failed.message().unwrap_or("no reason given").to_owned(),
+            });
+        }
     }
     Ok(())
 }

@@ -55,9 +55,14 @@ pub async fn compare(
     let mut problems = Vec::new();
     let mut rows_checked = 0u64;
     for table in &manifest.tables {
-        let Some(shape) = shapes.iter().find(|s| s.name == table.name) else {
+        let Some(found) = shapes.iter().find(|s| s.name == table.name) else {
             problems.push(format!("{} is missing", table.name));
             continue;
+        };
+        // The manifest's column order, whatever order the restored table keeps them in.
+        let shape = snapshot::TableShape {
+            columns: table.columns.clone(),
+            ..found.clone()
         };
         let mut digest = RowDigest::default();
         let stream = txn.copy_out(shape.copy_out().as_str()).await?;
@@ -116,29 +121,35 @@ pub async fn run(
             report.backup_id = Some(latest.backup_id.clone());
             let request = RestoreRequest {
                 manifest_key: latest.manifest_key.clone(),
-                target_database: scratch.clone(),
+                target_database: Some(scratch.clone()),
                 files_bucket: None,
                 tables: None,
                 scope: Scope::DatabaseOnly,
                 force: false,
                 dry_run: false,
             };
-            let restored = restore::run(state, &request, progress).await;
-            match restored {
+            // Every failure past this point is a finding, not an error of the job: the
+            // scratch database is dropped, the result recorded and the alert raised.
+            let checked = async {
+                restore::run(state, &request, progress).await?;
+                let manifest = restore::open(state, &s3, &latest.manifest_key)
+                    .await?
+                    .manifest;
+                let (rows, problems) = compare(state, &scratch, &manifest).await?;
+                Ok::<_, BackupError>((manifest.tables.len(), rows, problems))
+            }
+            .await;
+            match checked {
                 Err(e) => report.problems.push(format!("the restore failed: {e}")),
-                Ok(_) => {
-                    let manifest = restore::open(state, &s3, &latest.manifest_key)
-                        .await?
-                        .manifest;
-                    let (rows, problems) = compare(state, &scratch, &manifest).await?;
-                    report.tables_checked = manifest.tables.len();
+                Ok((tables, rows, problems)) => {
+                    report.tables_checked = tables;
                     report.rows_checked = rows;
                     report.problems = problems;
                 }
             }
         }
     }
-    drop_scratch(state, &scratch).await;
+    restore::drop_database(state, &scratch).await;
     report.ok = report.problems.is_empty();
     report.seconds = clock.elapsed().as_secs_f64();
 
@@ -169,21 +180,4 @@ pub async fn run(
     };
     alerts::apply(state, &seen, now).await?;
     Ok(report)
-}
-
-async fn drop_scratch(state: &AppState, database: &str) {
-    let dropped = async {
-        let client = state.db.get().await?;
-        client
-            .batch_execute(&format!(
-                "DROP DATABASE IF EXISTS {} WITH (FORCE)",
-                super::ident(database)
-            ))
-            .await?;
-        Ok::<_, BackupError>(())
-    }
-    .await;
-    if let Err(e) = dropped {
-        tracing::warn!(database, error = %e, "could not drop the verification's scratch database");
-    }
 }

@@ -156,9 +156,27 @@ async fn run(args: Vec<String>) -> Result<(), BoxError> {
                 (false, true) => Scope::FilesOnly,
                 (false, false) => Scope::Everything,
             };
+            let known = [
+                "--dry-run",
+                "--target-db",
+                "--force",
+                "--tables",
+                "--database-only",
+                "--files-only",
+                "--files-bucket",
+            ];
+            let valued = ["--target-db", "--tables", "--files-bucket"];
+            let mut rest = args.iter().skip(2);
+            while let Some(arg) = rest.next() {
+                if !known.contains(&arg.as_str()) {
+                    return Err(format!("unknown option {arg:?}\n{USAGE}").into());
+                }
+                if valued.contains(&arg.as_str()) && rest.next().is_none() {
+                    return Err(format!("{arg} needs a value").into());
+                }
+            }
             let request = RestoreRequest {
-                target_database: flag("--target-db")
-                    .unwrap_or_else(|| restore::default_target(&manifest_key)),
+                target_database: flag("--target-db"),
                 files_bucket: flag("--files-bucket"),
                 tables: flag("--tables")
                     .map(|t| t.split(',').map(|s| s.trim().to_owned()).collect()),
@@ -175,7 +193,11 @@ async fn run(args: Vec<String>) -> Result<(), BoxError> {
             } else {
                 eprintln!(
                     "restoring {} into database {}",
-                    request.manifest_key, request.target_database
+                    request.manifest_key,
+                    request
+                        .target_database
+                        .as_deref()
+                        .unwrap_or("restore_<backup id> (new)")
                 );
             }
             serde_json::to_value(restore::run(&state, &request, &progress).await?)?
