@@ -1,27 +1,38 @@
-//! `GET /api/users`: the admin panel's user list, filtered and paginated (staff only).
+//! `GET | POST /api/users`: the admin panel's user list, and accounts made by staff.
 //!
-//! `?role=&status=&search=&limit=&cursor=`; `status=DELETED` lists soft-deleted accounts,
-//! which are hidden otherwise.
+//! `GET ?role=&status=&search=&limit=&cursor=` (staff); `status=DELETED` lists
+//! soft-deleted accounts, which are hidden otherwise. `POST {email, role, name,
+//! contactName?, companyName?, phone?, website?}` (ADMIN: non-staff roles; SUPER_ADMIN:
+//! any) answers 201 with the account and its one-time `setPasswordToken` (72 hours),
+//! shown only here; 409 `email_taken`.
 
-use lambda_http::{Body, Request, Response};
+use lambda_http::{http::Method, Body, Request, Response};
 use shared::{
     auth::{caller, Permission},
-    http::ok,
-    input::{query_param, PageRequest},
+    http::{created, ok},
+    input::{parse_json, query_param, PageRequest},
     ratelimit::RateClass,
     runtime::{HandlerFuture, HttpFunction},
-    users::admin::{list, UserFilters},
+    users::{
+        admin::{list, UserFilters},
+        lifecycle::{create_by_staff, NewAccount},
+    },
     ApiResult, AppState,
 };
 
 pub const FUNCTION: HttpFunction = HttpFunction::new(handler, RateClass::Admin);
 
 fn handler(state: &AppState, req: Request) -> HandlerFuture<'_> {
-    Box::pin(list_users(state, req))
+    Box::pin(users(state, req))
 }
 
-async fn list_users(state: &AppState, req: Request) -> ApiResult<Response<Body>> {
-    caller(&req)?.require(Permission::ListUsers)?;
+async fn users(state: &AppState, req: Request) -> ApiResult<Response<Body>> {
+    let caller = caller(&req)?;
+    if req.method() == Method::POST {
+        let body: NewAccount = parse_json(&req)?;
+        return created(&create_by_staff(state, &caller, &body).await?);
+    }
+    caller.require(Permission::ListUsers)?;
     let page = PageRequest::from_request(&req)?;
     let filters = UserFilters::parse(
         query_param(&req, "role"),

@@ -295,6 +295,11 @@ pub fn migrations_fingerprint() -> String {
         .join(",")
 }
 
+/// Double-quotes an SQL identifier (a table or column name read from the catalog).
+pub fn quote_ident(name: &str) -> String {
+    format!("\"{}\"", name.replace('"', "\"\""))
+}
+
 /// One migration compiled into this build, as a backup stores it.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct MigrationScript {

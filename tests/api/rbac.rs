@@ -28,8 +28,11 @@ fn expected(permission: Permission) -> &'static [Role] {
         | Permission::ViewDrivers
         | Permission::DispatchDrivers => &[Helpdesk, Admin, SuperAdmin],
         Permission::Drive => &[Driver],
+        Permission::PurgeUsers => &[SuperAdmin],
         Permission::DeleteUsers
         | Permission::ChangeRoles
+        | Permission::CreateUsers
+        | Permission::RestoreUsers
         | Permission::DeleteOrders
         | Permission::ManagePricing
         | Permission::ManageWebhooks => &[Admin, SuperAdmin],
@@ -60,6 +63,18 @@ async fn order_of(app: &TestApp, target: &TestUser) -> (String, String) {
             .expect("order number")
             .to_owned(),
     )
+}
+
+/// Marks `target` deleted, as a DELETE by staff would.
+async fn soft_delete(app: &TestApp, target: &TestUser) {
+    app.db()
+        .await
+        .execute(
+            "UPDATE users SET status = 'DELETED', deleted_at = now() WHERE id = $1",
+            &[&target.id],
+        )
+        .await
+        .expect("soft delete");
 }
 
 /// Calls the route that needs `permission` on a fresh CLIENT target; true when allowed.
@@ -102,6 +117,41 @@ async fn attempt(app: &TestApp, permission: Permission, actor: Option<&TestUser>
             .await,
             200,
         ),
+                Permission::CreateUsers => (
+            app.call(
+                "POST",
+                "/api/users",
+                token,
+                Some(json!({
+                    "email": format!("made-{}@example.com", uuid::Uuid::new_v4().simple()),
+                    "role": "CLIENT",
+                    "name": "Made By Staff",
+                })),
+            )
+            .await,
+            201,
+        ),
+        Permission::RestoreUsers => {
+            soft_delete(app, &target).await;
+            (
+                app.call("POST", &format!("/api/users/{}/restore", target.id), token, None)
+                    .await,
+                200,
+            )
+        }
+        Permission::PurgeUsers => {
+            soft_delete(app, &target).await;
+            (
+                app.call(
+                    "DELETE",
+                    &format!("/api/users/{}/purge", target.id),
+                    token,
+                    Some(json!({ "confirmed": true, "reason": "the account holder asked" })),
+                )
+                .await,
+                200,
+            )
+        }
         Permission::OwnAddresses => (app.call("GET", "/api/addresses", token, None).await, 200),
         Permission::CreateOrders => (
             app.call(

@@ -57,6 +57,13 @@ pub enum Permission {
     DeleteUsers,
     /// Change a user's role (staff roles need SUPER_ADMIN as well, see [`may_change_role`]).
     ChangeRoles,
+    /// Create accounts (staff roles need SUPER_ADMIN as well, see `users::lifecycle::may_create`).
+    CreateUsers,
+    /// Bring soft-deleted accounts back (within [`may_manage`]).
+    RestoreUsers,
+    /// Remove a soft-deleted account's personal data for good.
+    PurgeUsers,
+
     /// Keep an address book and use its addresses.
     OwnAddresses,
     /// Mark addresses shared (partner restaurants), whichever route stores them.
@@ -115,6 +122,9 @@ pub const PERMISSIONS: &[(Permission, &[Role])] = &[
     (Permission::UpdateUsers, STAFF),
     (Permission::DeleteUsers, ADMINS),
     (Permission::ChangeRoles, ADMINS),
+    (Permission::CreateUsers, ADMINS),
+    (Permission::RestoreUsers, ADMINS),
+    (Permission::PurgeUsers, &[SuperAdmin]),
     (Permission::OwnAddresses, EVERYONE),
     (Permission::ShareAddresses, STAFF),
     (Permission::ManageAllAddresses, STAFF),

@@ -142,7 +142,86 @@ pub async fn create(
         .send()
         .await
         .map_err(store_error)?;
+    register(state, &session).await?;
     Ok((session, token))
+}
+
+fn registry_key(user_id: Uuid) -> HashMap<String, AttributeValue> {
+    HashMap::from([
+        (
+            "pk".to_owned(),
+            AttributeValue::S(format!("USER_SESSIONS#{user_id}")),
+        ),
+        ("sk".to_owned(), AttributeValue::S("SESSIONS".to_owned())),
+    ])
+}
+
+/// Adds a session to its account's registry, which lets a password change or a purge
+/// end every session of the account (sessions are keyed by their own id). The registry
+/// lives as long as the account's newest session.
+async fn register(state: &AppState, session: &Session) -> Result<(), ApiError> {
+    state
+        .dynamodb
+        .update_item()
+        .table_name(&state.config.resources.app_table)
+        .set_key(Some(registry_key(session.user_id)))
+        .update_expression("ADD sessionIds :id SET expiresAt = :expires")
+        .expression_attribute_values(":id", AttributeValue::Ss(vec![session.id.to_string()]))
+        .expression_attribute_values(
+            ":expires",
+            AttributeValue::N(session.expires_at.timestamp().to_string()),
+        )
+        .send()
+        .await
+        .map_err(store_error)?;
+    Ok(())
+}
+
+/// Ends every session of an account but `keep` (the caller's own, after a password
+/// change); returns how many it ended.
+pub async fn revoke_all_of(
+    state: &AppState,
+    user_id: Uuid,
+    keep: Option<Uuid>,
+) -> Result<usize, ApiError> {
+    let output = state
+        .dynamodb
+        .get_item()
+        .table_name(&state.config.resources.app_table)
+        .set_key(Some(registry_key(user_id)))
+        .consistent_read(true)
+        .send()
+        .await
+        .map_err(store_error)?;
+    let ids: Vec<String> = output
+        .item()
+        .and_then(|item| item.get("sessionIds"))
+        .and_then(|ids| ids.as_ss().ok())
+        .cloned()
+        .unwrap_or_default();
+    let keep = keep.map(|k| k.to_string());
+    let ended: Vec<String> = ids
+        .into_iter()
+        .filter(|id| Some(id) != keep.as_ref())
+        .collect();
+    for id in &ended {
+        if let Ok(session_id) = Uuid::parse_str(id) {
+            revoke(state, session_id).await?;
+        }
+    }
+    if !ended.is_empty() {
+        state
+            .dynamodb
+            .update_item()
+            .table_name(&state.config.resources.app_table)
+            .set_key(Some(registry_key(user_id)))
+            .update_expression("DELETE sessionIds :ended")
+            .expression_attribute_values(":ended", AttributeValue::Ss(ended.clone()))
+            .send()
+            .await
+            .map_err(store_error)?;
+    }
+    Ok(ended.len())
 }
 
 /// The session as stored (strongly consistent, so a revocation is seen at once).

@@ -137,10 +137,7 @@ pub fn log_progress(step: &Step<'_>) {
     );
 }
 
-/// Double-quotes an SQL identifier.
-pub(crate) fn ident(name: &str) -> String {
-    format!("\"{}\"", name.replace('"', "\"\""))
-}
+pub(crate) use crate::db::quote_ident as ident;
 
 /// Session settings that fix the text form of every value, so the rows a backup writes
 /// and the rows a restore reads back compare byte for byte.

@@ -60,7 +60,7 @@ pub fn eta_minutes(meters: f64) -> f64 {
 }
 
 /// Open deliveries of the driver `alias`: current dispatches of orders not yet closed.
-pub(crate) fn active_deliveries(alias: &str) -> String {
+pub fn active_deliveries(alias: &str) -> String {
     format!(
         "(SELECT count(*) FROM dispatches ds JOIN orders od ON od.id = ds.order_id
           WHERE ds.driver_id = {alias}.id AND ds.unassigned_at IS NULL AND od.deleted_at IS NULL

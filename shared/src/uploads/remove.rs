@@ -55,3 +55,51 @@ pub async fn remove(state: &AppState, caller: &Caller, upload_id: Uuid) -> ApiRe
     tracing::info!(%upload_id, removed_by = %caller.user_id, "file removed");
     Ok(())
 }
+
+/// A purged account's files, in its purge's transaction: those it uploaded or that are
+/// attached to it go (rows now, objects after commit through [`delete_objects`]); a
+/// delivery's proof it uploaded stays as the order's record, under a neutral name.
+/// Returns the object keys to delete.
+pub async fn purge_owner(tx: &crate::db::Transaction<'_>, user_id: Uuid) -> ApiResult<Vec<String>> {
+    const PROOF: &str = "EXISTS (SELECT 1 FROM deliveries d
+                                  WHERE d.pod_upload_id = f.id OR d.signature_upload_id = f.id)";
+    let mine = "(f.user_id = $1 OR (f.entity_type = 'user' AND f.entity_id = $1))";
+    tx.execute_typed(
+        &format!(
+            "UPDATE file_uploads f SET file_name = 'proof-of-delivery' WHERE {mine} AND {PROOF}"
+        ),
+        &[p(&user_id)],
+    )
+    .await
+    .context("renaming the purged account's proofs")?;
+    let rows = tx
+        .query_typed(
+            &format!("DELETE FROM file_uploads f WHERE {mine} AND NOT {PROOF} RETURNING s3_key"),
+            &[p(&user_id)],
+        )
+        .await
+        .context("removing the purged account's files")?;
+    rows.iter().map(|r| r.col("s3_key")).collect()
+}
+
+/// Deletes objects of the uploads bucket (after the rows are gone); returns how many.
+/// A failure is logged: the object is orphaned, not exposed (no row points at it).
+pub async fn delete_objects(state: &AppState, keys: &[String]) -> usize {
+    let mut deleted = 0;
+    for key in keys {
+        let result = state
+            .s3
+            .delete_object()
+            .bucket(&state.config.resources.uploads_bucket)
+            .key(key)
+            .send()
+            .await;
+        match result {
+            Ok(_) => deleted += 1,
+            Err(e) => {
+                tracing::warn!(key = %key, error = %crate::error::chain(&e), "could not delete a purged file's object")
+            }
+        }
+    }
+    deleted
+}

@@ -178,6 +178,7 @@ pub async fn soft_delete(
     if !may_manage(caller.role, target_role) {
         return Err(ApiError::forbidden("you may not delete this account"));
     }
+    super::lifecycle::check_deletable(&tx, user_id, target_role).await?;
     tx.execute_typed(
         "UPDATE users SET status = 'DELETED', deleted_at = now(), deleted_by = $2, deletion_reason = $3 WHERE id = $1",
         &[p(&user_id), p(&caller.user_id), p(&reason)],

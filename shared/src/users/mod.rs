@@ -3,6 +3,10 @@
 //! with accounts.
 
 pub mod admin;
+pub mod lifecycle;
+pub mod own;
+
+use lifecycle::email_taken;
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -221,12 +225,7 @@ pub async fn register(state: &AppState, body: &Signup) -> ApiResult<User> {
             ],
         )
         .await
-        .map_err(|err| match ApiError::from(err) {
-            e if e.code == "already_exists" => {
-                ApiError::conflict("email_taken", "an account with this email already exists")
-            }
-            e => e,
-        })?;
+        .map_err(email_taken)?;
     let user = User::from_row(&row)?;
     if user.role == Role::Driver {
         drivers::enrol(&tx, user.id, user.phone.as_deref()).await?;
@@ -238,10 +237,16 @@ pub async fn register(state: &AppState, body: &Signup) -> ApiResult<User> {
 
 crate::text_enum::text_enum! {
     /// What an audit row records.
-    pub enum AuditAction("audit action") {
+        pub enum AuditAction("audit action") {
+        Create = "CREATE",
         Update = "UPDATE",
         Delete = "DELETE",
+        Restore = "RESTORE",
+        Purge = "PURGE",
         RoleChange = "ROLE_CHANGE",
+        EmailChange = "EMAIL_CHANGE",
+        PasswordChange = "PASSWORD_CHANGE",
+        PasswordSet = "PASSWORD_SET",
     }
 }
 

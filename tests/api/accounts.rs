@@ -1,0 +1,727 @@
+//! Accounts beyond sign-up (issue 21): made by staff with a one-time set-password link,
+//! one's own profile, deletion refused while work is live, restore, the deleted list and
+//! the purge that leaves no personal data anywhere; the role × route matrix of them.
+
+use api_tests::{catering_body, json_body, TestApp, TestUser};
+use serde_json::{json, Value};
+use shared::auth::Role;
+
+async fn login(app: &TestApp, email: &str, password: &str) -> reqwest::Response {
+    app.call(
+        "POST",
+        "/api/auth/login",
+        None,
+        Some(json!({ "email": email, "password": password })),
+    )
+    .await
+}
+
+fn code(body: &Value) -> &str {
+    body["error"]["code"].as_str().unwrap_or_default()
+}
+
+async fn soft_delete(app: &TestApp, user: &TestUser) {
+    app.db()
+        .await
+        .execute(
+            "UPDATE users SET status = 'DELETED', deleted_at = now() WHERE id = $1",
+            &[&user.id],
+        )
+        .await
+        .expect("soft delete");
+}
+
+#[tokio::test]
+async fn staff_make_accounts_whose_one_time_link_sets_the_password() {
+    let app = TestApp::spawn().await;
+    let admin = app.user(Role::Admin).await;
+    let super_admin = app.user(Role::SuperAdmin).await;
+    let email = format!("made-{}@example.com", uuid::Uuid::new_v4().simple());
+    let body = json!({ "email": email, "role": "VENDOR", "name": "Made Vendor" });
+    let made = app
+        .call("POST", "/api/users", Some(&admin.token), Some(body.clone()))
+        .await;
+    assert_eq!(made.status(), 201);
+    let made = json_body(made).await;
+    let token = made["setPasswordToken"].as_str().expect("token").to_owned();
+    assert_eq!(made["user"]["status"], "ACTIVE");
+    let stored: i64 = app
+        .count(&format!(
+            "SELECT count(*) FROM password_set_tokens WHERE token_hash = '{}'",
+            hex_sha256(&token)
+        ))
+        .await;
+    assert_eq!(stored, 1, "only the hash is stored");
+    let again = app
+        .call("POST", "/api/users", Some(&admin.token), Some(body))
+        .await;
+    assert_eq!(again.status(), 409);
+    assert_eq!(code(&json_body(again).await), "email_taken");
+
+    // An ADMIN makes no staff account; a SUPER_ADMIN does.
+    let staff = json!({ "email": format!("h-{}@example.com", uuid::Uuid::new_v4().simple()), "role": "HELPDESK", "name": "Help" });
+    assert_eq!(
+        app.call(
+            "POST",
+            "/api/users",
+            Some(&admin.token),
+            Some(staff.clone())
+        )
+        .await
+        .status(),
+        403
+    );
+    assert_eq!(
+        app.call("POST", "/api/users", Some(&super_admin.token), Some(staff))
+            .await
+            .status(),
+        201
+    );
+
+    // Before the link is used there is no password to sign in with.
+    assert_eq!(login(&app, &email, "correct-horse-42").await.status(), 401);
+    let weak = app
+        .call(
+            "POST",
+            "/api/auth/set-password",
+            None,
+            Some(json!({ "token": token, "password": "short" })),
+        )
+        .await;
+    assert_eq!(weak.status(), 400);
+    assert_eq!(code(&json_body(weak).await), "validation_failed");
+    let set = app
+        .call(
+            "POST",
+            "/api/auth/set-password",
+            None,
+            Some(json!({ "token": token, "password": "correct-horse-42" })),
+        )
+        .await;
+    assert_eq!(set.status(), 204);
+    assert_eq!(login(&app, &email, "correct-horse-42").await.status(), 200);
+    let reused = app
+        .call(
+            "POST",
+            "/api/auth/set-password",
+            None,
+            Some(json!({ "token": token, "password": "another-horse-43" })),
+        )
+        .await;
+    assert_eq!(reused.status(), 400);
+    assert_eq!(code(&json_body(reused).await), "invalid_token");
+
+    // An expired link is the same 400.
+    let other = app
+        .call(
+            "POST",
+            "/api/users",
+            Some(&admin.token),
+            Some(json!({ "email": format!("late-{}@example.com", uuid::Uuid::new_v4().simple()), "role": "CLIENT", "name": "Late" })),
+        )
+        .await;
+    let late = json_body(other).await["setPasswordToken"]
+        .as_str()
+        .expect("token")
+        .to_owned();
+    app.db()
+        .await
+        .batch_execute("UPDATE password_set_tokens SET expires_at = now() - interval '1 minute' WHERE used_at IS NULL")
+        .await
+        .expect("expire");
+    let expired = app
+        .call(
+            "POST",
+            "/api/auth/set-password",
+            None,
+            Some(json!({ "token": late, "password": "correct-horse-42" })),
+        )
+        .await;
+    assert_eq!(expired.status(), 400);
+    let audits = app
+        .count(&format!(
+            "SELECT count(*) FROM user_audits WHERE user_id = '{}' AND action IN ('CREATE', 'PASSWORD_SET')",
+            made["user"]["id"].as_str().expect("id")
+        ))
+        .await;
+    assert_eq!(audits, 2);
+}
+
+fn hex_sha256(text: &str) -> String {
+    use sha2::{Digest, Sha256};
+    hex::encode(Sha256::digest(text.as_bytes()))
+}
+
+#[tokio::test]
+async fn own_profile_changes_need_the_current_password_and_a_new_one_ends_other_sessions() {
+    let app = TestApp::spawn().await;
+    let user = app.user(Role::Client).await;
+    let other = app.user(Role::Vendor).await;
+    let second = json_body(login(&app, &user.email, &user.password).await).await;
+    let second_token = second["accessToken"]
+        .as_str()
+        .expect("access token")
+        .to_owned();
+
+    let renamed = app
+        .call(
+            "PUT",
+            "/api/profile",
+            Some(&user.token),
+            Some(json!({ "name": "New Name", "phone": "+1 415 555 0100" })),
+        )
+        .await;
+    assert_eq!(renamed.status(), 200);
+    assert_eq!(json_body(renamed).await["user"]["name"], "New Name");
+    let got = json_body(
+        app.call("GET", "/api/profile", Some(&user.token), None)
+            .await,
+    )
+    .await;
+    assert_eq!(got["user"]["phone"], "+1 415 555 0100");
+    for (body, status, expected_code) in [
+        (json!({ "role": "ADMIN" }), 400, "invalid_body"),
+        (
+            json!({ "email": "fresh@example.com" }),
+            400,
+            "validation_failed",
+        ),
+        (
+            json!({ "email": "fresh@example.com", "currentPassword": "wrong-password-1" }),
+            400,
+            "validation_failed",
+        ),
+        (
+            json!({ "email": other.email, "currentPassword": user.password }),
+            409,
+            "email_taken",
+        ),
+    ] {
+        let response = app
+            .call("PUT", "/api/profile", Some(&user.token), Some(body.clone()))
+            .await;
+        assert_eq!(response.status(), status, "{body}");
+        let response = json_body(response).await;
+        assert!(
+            code(&response) == expected_code
+                || (expected_code == "invalid_body" && response["error"]["code"].is_string()),
+            "{body}: {response}"
+        );
+    }
+    let new_email = format!("moved-{}@example.com", uuid::Uuid::new_v4().simple());
+    let moved = app
+        .call(
+            "PUT",
+            "/api/profile",
+            Some(&user.token),
+            Some(json!({ "email": new_email, "currentPassword": user.password })),
+        )
+        .await;
+    assert_eq!(moved.status(), 200);
+
+    let changed = app
+        .call(
+            "PUT",
+            "/api/profile",
+            Some(&user.token),
+            Some(json!({ "currentPassword": user.password, "newPassword": "brand-new-horse-7" })),
+        )
+        .await;
+    assert_eq!(changed.status(), 200);
+    assert!(json_body(changed).await["sessionsEnded"].as_u64() >= Some(1));
+    assert_eq!(
+        app.call("GET", "/api/profile", Some(&second_token), None)
+            .await
+            .status(),
+        403,
+        "the other session ended: the authorizer refuses its token"
+    );
+    assert_eq!(
+        app.call("GET", "/api/profile", Some(&user.token), None)
+            .await
+            .status(),
+        200,
+        "this one goes on"
+    );
+    assert_eq!(login(&app, &new_email, &user.password).await.status(), 401);
+    assert_eq!(
+        login(&app, &new_email, "brand-new-horse-7").await.status(),
+        200
+    );
+}
+
+#[tokio::test]
+async fn register_is_sign_up_and_never_makes_a_staff_account() {
+    let app = TestApp::spawn().await;
+    for (role, status) in [
+        ("ADMIN", 400),
+        ("SUPER_ADMIN", 400),
+        ("HELPDESK", 400),
+        ("CLIENT", 201),
+    ] {
+        let response = app
+            .call(
+                "POST",
+                "/api/register",
+                None,
+                Some(json!({
+                    "email": format!("reg-{}@example.com", uuid::Uuid::new_v4().simple()),
+                    "password": "correct-horse-42",
+                    "role": role,
+                    "name": "Registered",
+                })),
+            )
+            .await;
+        assert_eq!(response.status(), status, "{role}");
+    }
+}
+
+#[tokio::test]
+async fn deletion_waits_for_live_work_and_never_takes_a_super_admin_and_restore_brings_back() {
+    let app = TestApp::spawn().await;
+    let admin = app.user(Role::Admin).await;
+    let super_admin = app.user(Role::SuperAdmin).await;
+    let client = app.user(Role::Client).await;
+    let order = json_body(
+        app.call(
+            "POST",
+            "/api/catering-requests",
+            Some(&client.token),
+            Some(catering_body(20)),
+        )
+        .await,
+    )
+    .await;
+    let refused = app
+        .call(
+            "DELETE",
+            &format!("/api/users/{}", client.id),
+            Some(&admin.token),
+            None,
+        )
+        .await;
+    assert_eq!(refused.status(), 409);
+    let refused = json_body(refused).await;
+    assert_eq!(code(&refused), "account_has_live_work");
+    assert_eq!(refused["error"]["details"]["liveOrders"], 1);
+    let other_super = app.user(Role::SuperAdmin).await;
+    let never = app
+        .call(
+            "DELETE",
+            &format!("/api/users/{}", other_super.id),
+            Some(&super_admin.token),
+            None,
+        )
+        .await;
+    assert_eq!(never.status(), 403);
+
+    app.db()
+        .await
+        .execute(
+            "UPDATE orders SET status = 'CANCELLED' WHERE id = $1::text::uuid",
+            &[&order["order"]["id"].as_str().expect("id")],
+        )
+        .await
+        .expect("cancel");
+    let deleted = app
+        .call(
+            "DELETE",
+            &format!("/api/users/{}?reason=left", client.id),
+            Some(&admin.token),
+            None,
+        )
+        .await;
+    assert_eq!(deleted.status(), 204);
+    assert_eq!(
+        app.call("GET", "/api/profile", Some(&client.token), None)
+            .await
+            .status(),
+        401,
+        "its tokens stop at the authorizer"
+    );
+    assert_eq!(
+        login(&app, &client.email, &client.password).await.status(),
+        401
+    );
+
+    let listed = json_body(
+        app.call("GET", "/api/users/deleted", Some(&admin.token), None)
+            .await,
+    )
+    .await;
+    let item = listed["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .find(|u| u["id"] == client.id.to_string())
+        .cloned()
+        .expect("listed");
+    assert_eq!(item["deletionReason"], "left");
+    let helpdesk = app.user(Role::Helpdesk).await;
+    assert_eq!(
+        app.call("GET", "/api/users/deleted", Some(&helpdesk.token), None)
+            .await
+            .status(),
+        200
+    );
+    let restore = format!("/api/users/{}/restore", client.id);
+    assert_eq!(
+        app.call("POST", &restore, Some(&helpdesk.token), None)
+            .await
+            .status(),
+        403
+    );
+    let restored = app.call("POST", &restore, Some(&admin.token), None).await;
+    assert_eq!(restored.status(), 200);
+    assert_eq!(json_body(restored).await["user"]["status"], "ACTIVE");
+    assert_eq!(
+        login(&app, &client.email, &client.password).await.status(),
+        200
+    );
+    let twice = app.call("POST", &restore, Some(&admin.token), None).await;
+    assert_eq!(twice.status(), 409);
+    assert_eq!(code(&json_body(twice).await), "not_deleted");
+
+    // An ADMIN brings back no SUPER_ADMIN.
+    soft_delete(&app, &other_super).await;
+    let path = format!("/api/users/{}/restore", other_super.id);
+    assert_eq!(
+        app.call("POST", &path, Some(&admin.token), None)
+            .await
+            .status(),
+        403
+    );
+    assert_eq!(
+        app.call("POST", &path, Some(&super_admin.token), None)
+            .await
+            .status(),
+        200
+    );
+}
+
+/// Rows of any application table holding `value` in any text or JSON column.
+async fn rows_holding(app: &TestApp, value: &str) -> Vec<String> {
+    let db = app.db().await;
+    let columns = db
+        .query(
+            "SELECT c.relname::text, a.attname::text FROM pg_attribute a
+               JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace
+               JOIN pg_type t ON t.oid = a.atttypid
+              WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p') AND NOT c.relispartition
+                AND a.attnum > 0 AND NOT a.attisdropped
+                AND t.typname IN ('text', 'varchar', 'json', 'jsonb', 'bpchar')",
+            &[],
+        )
+        .await
+        .expect("columns");
+    let mut found = Vec::new();
+    for column in columns {
+        let (table, name): (String, String) = (column.get(0), column.get(1));
+        let sql =
+            format!("SELECT count(*) FROM \"{table}\" WHERE strpos(\"{name}\"::text, $1) > 0");
+        let count: i64 = db.query_one(&sql, &[&value]).await.expect("search").get(0);
+        if count > 0 {
+            found.push(format!("{table}.{name} ({count})"));
+        }
+    }
+    found
+}
+
+#[tokio::test]
+async fn a_purge_leaves_the_account_s_email_name_and_phone_in_no_column_of_any_table() {
+    let app = TestApp::spawn().await;
+    let admin = app.user(Role::Admin).await;
+    let super_admin = app.user(Role::SuperAdmin).await;
+    let client = app.user(Role::Client).await;
+    let tag = &uuid::Uuid::new_v4().simple().to_string()[..8];
+    let (name, phone) = (
+        format!("Perdita Purgeable {tag}"),
+        format!("+1 628 555 {tag}"),
+    );
+    // Its name and phone where the app writes them: the profile (by staff, so audited),
+    // an order's attention line, a file, a customer email in the outbox.
+    let edited = app
+        .call(
+            "PATCH",
+            &format!("/api/users/{}", client.id),
+            Some(&admin.token),
+            Some(json!({ "name": name, "phone": phone })),
+        )
+        .await;
+    assert_eq!(edited.status(), 200);
+    let mut order = catering_body(20);
+    order["clientAttention"] = json!(name.clone());
+    let order = json_body(
+        app.call(
+            "POST",
+            "/api/catering-requests",
+            Some(&client.token),
+            Some(order),
+        )
+        .await,
+    )
+    .await;
+    let order_id = order["order"]["id"].as_str().expect("order id").to_owned();
+    let upload = app
+        .active_upload(&client, "DOCUMENT", "user", &client.id.to_string())
+        .await;
+    app.db()
+        .await
+        .execute(
+            "INSERT INTO outbox (kind, order_id, payload, status) VALUES ('CUSTOMER_EMAIL', $1::text::uuid,
+                 jsonb_build_object('to', $2::text, 'name', $3::text, 'phone', $4::text), 'DELIVERED')",
+            &[&order_id, &client.email, &name, &phone],
+        )
+        .await
+        .expect("a sent customer email");
+    app.db()
+        .await
+        .execute(
+            "UPDATE orders SET status = 'CANCELLED' WHERE id = $1::text::uuid",
+            &[&order_id],
+        )
+        .await
+        .expect("cancel");
+    for value in [client.email.as_str(), name.as_str(), phone.as_str()] {
+        assert!(
+            !rows_holding(&app, value).await.is_empty(),
+            "{value} is stored before the purge"
+        );
+    }
+
+    let purge = format!("/api/users/{}/purge", client.id);
+    let body = json!({ "confirmed": true, "reason": "the account holder asked for erasure" });
+    let early = app
+        .call(
+            "DELETE",
+            &purge,
+            Some(&super_admin.token),
+            Some(body.clone()),
+        )
+        .await;
+    assert_eq!(early.status(), 409, "only after a soft delete");
+    assert_eq!(code(&json_body(early).await), "not_deleted");
+    assert_eq!(
+        app.call(
+            "DELETE",
+            &format!("/api/users/{}", client.id),
+            Some(&admin.token),
+            None
+        )
+        .await
+        .status(),
+        204
+    );
+    for (bad, status) in [
+        (
+            json!({ "confirmed": false, "reason": "the account holder asked" }),
+            400,
+        ),
+        (json!({ "confirmed": true, "reason": "short" }), 400),
+        (json!({ "confirmed": true }), 400),
+    ] {
+        assert_eq!(
+            app.call(
+                "DELETE",
+                &purge,
+                Some(&super_admin.token),
+                Some(bad.clone())
+            )
+            .await
+            .status(),
+            status,
+            "{bad}"
+        );
+    }
+    assert_eq!(
+        app.call("DELETE", &purge, Some(&admin.token), Some(body.clone()))
+            .await
+            .status(),
+        403
+    );
+    let purged = app
+        .call(
+            "DELETE",
+            &purge,
+            Some(&super_admin.token),
+            Some(body.clone()),
+        )
+        .await;
+    assert_eq!(purged.status(), 200);
+    let purged = json_body(purged).await;
+    assert_eq!(purged["filesRemoved"], 1);
+
+    for value in [client.email.as_str(), name.as_str(), phone.as_str()] {
+        let left = rows_holding(&app, value).await;
+        assert!(left.is_empty(), "{value} is still in {left:?}");
+    }
+    assert!(
+        !app.object_exists(&upload.path).await,
+        "the file's object is gone"
+    );
+    assert_eq!(
+        app.count(&format!(
+            "SELECT count(*) FROM orders WHERE id = '{order_id}'"
+        ))
+        .await,
+        1,
+        "orders stay"
+    );
+    assert!(
+        app.count(&format!(
+            "SELECT count(*) FROM user_audits WHERE user_id = '{}'",
+            client.id
+        ))
+        .await
+            >= 3,
+        "audit rows stay"
+    );
+    assert_eq!(
+        login(&app, &client.email, &client.password).await.status(),
+        401
+    );
+    let again = app
+        .call("DELETE", &purge, Some(&super_admin.token), Some(body))
+        .await;
+    assert_eq!(code(&json_body(again).await), "purged");
+    let restore = app
+        .call(
+            "POST",
+            &format!("/api/users/{}/restore", client.id),
+            Some(&super_admin.token),
+            None,
+        )
+        .await;
+    assert_eq!(restore.status(), 409);
+    assert_eq!(code(&json_body(restore).await), "purged");
+}
+
+/// Every route of this part by every role, and anonymously, with the outcome of each
+/// cell written out. Each cell acts on a fresh target, so cells do not depend on
+/// each other.
+#[tokio::test]
+async fn role_by_route_matrix_of_account_routes() {
+    let app = TestApp::spawn().await;
+    const ROLES: [Option<Role>; 7] = [
+        None,
+        Some(Role::Client),
+        Some(Role::Vendor),
+        Some(Role::Driver),
+        Some(Role::Helpdesk),
+        Some(Role::Admin),
+        Some(Role::SuperAdmin),
+    ];
+    //                 anonymous client vendor driver helpdesk admin super
+    let matrix: [(&str, [u16; 7]); 7] = [
+        ("GET /api/profile", [401, 200, 200, 200, 200, 200, 200]),
+        ("PUT /api/profile", [401, 200, 200, 200, 200, 200, 200]),
+        (
+            "POST /api/users (client)",
+            [401, 403, 403, 403, 403, 201, 201],
+        ),
+        (
+            "POST /api/users (admin)",
+            [401, 403, 403, 403, 403, 403, 201],
+        ),
+        (
+            "GET /api/users/deleted",
+            [401, 403, 403, 403, 200, 200, 200],
+        ),
+        (
+            "POST /api/users/{id}/restore",
+            [401, 403, 403, 403, 403, 200, 200],
+        ),
+        (
+            "DELETE /api/users/{id}/purge",
+            [401, 403, 403, 403, 403, 403, 200],
+        ),
+    ];
+    let mut failures = Vec::new();
+    for (route, expected) in matrix {
+        for (role, want) in ROLES.iter().zip(expected) {
+            let actor = match role {
+                Some(role) => Some(app.user(*role).await),
+                None => None,
+            };
+            let token = actor.as_ref().map(|a| a.token.as_str());
+            let target = app.user(Role::Client).await;
+            let fresh_email = format!("m-{}@example.com", uuid::Uuid::new_v4().simple());
+            let response = match route {
+                "GET /api/profile" => app.call("GET", "/api/profile", token, None).await,
+                "PUT /api/profile" => {
+                    app.call(
+                        "PUT",
+                        "/api/profile",
+                        token,
+                        Some(json!({ "name": "Matrix" })),
+                    )
+                    .await
+                }
+                "POST /api/users (client)" | "POST /api/users (admin)" => {
+                    let role = if route.ends_with("(client)") {
+                        "CLIENT"
+                    } else {
+                        "ADMIN"
+                    };
+                    app.call(
+                        "POST",
+                        "/api/users",
+                        token,
+                        Some(json!({ "email": fresh_email, "role": role, "name": "M" })),
+                    )
+                    .await
+                }
+                "GET /api/users/deleted" => {
+                    app.call("GET", "/api/users/deleted", token, None).await
+                }
+                "POST /api/users/{id}/restore" => {
+                    soft_delete(&app, &target).await;
+                    app.call(
+                        "POST",
+                        &format!("/api/users/{}/restore", target.id),
+                        token,
+                        None,
+                    )
+                    .await
+                }
+                _ => {
+                    soft_delete(&app, &target).await;
+                    let body = json!({ "confirmed": true, "reason": "matrix cell erasure" });
+                    app.call(
+                        "DELETE",
+                        &format!("/api/users/{}/purge", target.id),
+                        token,
+                        Some(body),
+                    )
+                    .await
+                }
+            };
+            let got = response.status().as_u16();
+            if got != want {
+                failures.push(format!("{route} as {role:?}: {got}, expected {want}"));
+            }
+        }
+    }
+    // Anyone may try a set-password link; a made-up one is refused the same way for all.
+    for role in ROLES {
+        let actor = match role {
+            Some(role) => Some(app.user(role).await),
+            None => None,
+        };
+        let response = app
+            .call(
+                "POST",
+                "/api/auth/set-password",
+                actor.as_ref().map(|a| a.token.as_str()),
+                Some(json!({ "token": "made-up", "password": "correct-horse-42" })),
+            )
+            .await;
+        if response.status() != 400 {
+            failures.push(format!(
+                "POST /api/auth/set-password as {role:?}: {}",
+                response.status()
+            ));
+        }
+    }
+    assert!(failures.is_empty(), "{failures:#?}");
+}
