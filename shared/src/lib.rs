@@ -12,6 +12,7 @@
 //!   the local-emulator endpoint override; [`secrets`]: Secrets Manager reads.
 //! - [`state`]: [`AppState`], built once per container: config, database pool, AWS clients.
 //! - [`http`]: response builders and the security headers added to every response;
+//!   [`export`]: CSV downloads;
 //!   [`cors`]: the browser origin allow-list.
 //! - [`identity`]: who a request comes from, derived once per request.
 //! - [`auth`]: passwords, access tokens, sessions, RBAC, CSRF; [`sign_in`]: login,
@@ -48,6 +49,7 @@ pub mod cors;
 pub mod db;
 pub mod drivers;
 pub mod error;
+pub mod export;
 pub mod geo;
 pub mod health;
 pub mod http;

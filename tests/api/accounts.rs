@@ -611,30 +611,23 @@ async fn role_by_route_matrix_of_account_routes() {
         Some(Role::Admin),
         Some(Role::SuperAdmin),
     ];
-    //                 anonymous client vendor driver helpdesk admin super
-    let matrix: [(&str, [u16; 7]); 7] = [
-        ("GET /api/profile", [401, 200, 200, 200, 200, 200, 200]),
-        ("PUT /api/profile", [401, 200, 200, 200, 200, 200, 200]),
-        (
-            "POST /api/users (client)",
-            [401, 403, 403, 403, 403, 201, 201],
-        ),
-        (
-            "POST /api/users (admin)",
-            [401, 403, 403, 403, 403, 403, 201],
-        ),
-        (
-            "GET /api/users/deleted",
-            [401, 403, 403, 403, 200, 200, 200],
-        ),
-        (
-            "POST /api/users/{id}/restore",
-            [401, 403, 403, 403, 403, 200, 200],
-        ),
-        (
-            "DELETE /api/users/{id}/purge",
-            [401, 403, 403, 403, 403, 403, 200],
-        ),
+    #[rustfmt::skip]
+    let matrix: [(&str, [u16; 7]); 14] = [
+        //                                    anonymous client vendor driver helpdesk admin super
+        ("GET /api/profile",                  [401, 200, 200, 200, 200, 200, 200]),
+        ("PUT /api/profile",                  [401, 200, 200, 200, 200, 200, 200]),
+        ("POST /api/users (client)",          [401, 403, 403, 403, 403, 201, 201]),
+        ("POST /api/users (admin)",           [401, 403, 403, 403, 403, 403, 201]),
+        ("GET /api/users/deleted",            [401, 403, 403, 403, 200, 200, 200]),
+        ("POST /api/users/{id}/restore",      [401, 403, 403, 403, 403, 200, 200]),
+        ("DELETE /api/users/{id}/purge",      [401, 403, 403, 403, 403, 403, 200]),
+        ("GET /api/users/{id}/audit",         [401, 403, 403, 403, 200, 200, 200]),
+        ("GET /api/users/{id}/audit/export",  [401, 403, 403, 403, 200, 200, 200]),
+        ("POST /api/users/bulk/status",       [401, 403, 403, 403, 200, 200, 200]),
+        ("POST /api/users/bulk/role",         [401, 403, 403, 403, 403, 200, 200]),
+        ("POST /api/users/bulk/delete",       [401, 403, 403, 403, 403, 200, 200]),
+        ("POST /api/users/bulk/restore",      [401, 403, 403, 403, 403, 200, 200]),
+        ("GET /api/users/bulk/export",        [401, 403, 403, 403, 200, 200, 200]),
     ];
     let mut failures = Vec::new();
     for (route, expected) in matrix {
@@ -673,6 +666,42 @@ async fn role_by_route_matrix_of_account_routes() {
                 }
                 "GET /api/users/deleted" => {
                     app.call("GET", "/api/users/deleted", token, None).await
+                }
+                "GET /api/users/{id}/audit" => {
+                    app.call(
+                        "GET",
+                        &format!("/api/users/{}/audit", target.id),
+                        token,
+                        None,
+                    )
+                    .await
+                }
+                "GET /api/users/{id}/audit/export" => {
+                    app.call(
+                        "GET",
+                        &format!("/api/users/{}/audit/export", target.id),
+                        token,
+                        None,
+                    )
+                    .await
+                }
+                "GET /api/users/bulk/export" => {
+                    app.call("GET", "/api/users/bulk/export", token, None).await
+                }
+                bulk if bulk.starts_with("POST /api/users/bulk/") => {
+                    let action = bulk.rsplit('/').next().unwrap_or_default();
+                    if action == "restore" {
+                        soft_delete(&app, &target).await;
+                    }
+                    let body =
+                        json!({ "userIds": [target.id], "status": "PENDING", "role": "VENDOR" });
+                    app.call(
+                        "POST",
+                        &format!("/api/users/bulk/{action}"),
+                        token,
+                        Some(body),
+                    )
+                    .await
                 }
                 "POST /api/users/{id}/restore" => {
                     soft_delete(&app, &target).await;
@@ -724,4 +753,334 @@ async fn role_by_route_matrix_of_account_routes() {
         }
     }
     assert!(failures.is_empty(), "{failures:#?}");
+}
+
+#[tokio::test]
+async fn an_account_s_audit_history_is_filtered_paged_and_exported_as_safe_csv() {
+    let app = TestApp::spawn().await;
+    let admin = app.user(Role::Admin).await;
+    let helpdesk = app.user(Role::Helpdesk).await;
+    let client = app.user(Role::Client).await;
+    let user = format!("/api/users/{}", client.id);
+    let steps = [
+        (
+            "PATCH",
+            user.clone(),
+            Some(json!({ "name": "Audited Name" })),
+            200,
+        ),
+        (
+            "POST",
+            format!("{user}/change-role"),
+            Some(json!({ "role": "VENDOR", "reason": "=SUM(1+1)" })),
+            200,
+        ),
+        ("DELETE", format!("{user}?reason=audit"), None, 204),
+        ("POST", format!("{user}/restore"), None, 200),
+    ];
+    for (method, path, body, status) in steps {
+        assert_eq!(
+            app.call(method, &path, Some(&admin.token), body)
+                .await
+                .status(),
+            status,
+            "{method} {path}"
+        );
+    }
+    let audit = format!("{user}/audit");
+    let all = json_body(app.call("GET", &audit, Some(&helpdesk.token), None).await).await;
+    let actions: Vec<&str> = all["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .map(|e| e["action"].as_str().unwrap_or(""))
+        .collect();
+    assert_eq!(actions, ["RESTORE", "DELETE", "ROLE_CHANGE", "UPDATE"]);
+    assert_eq!(
+        all["items"][2]["changes"]["role"],
+        json!({ "from": "CLIENT", "to": "VENDOR" })
+    );
+    assert_eq!(all["items"][2]["performedByEmail"], admin.email);
+
+    let roles = json_body(
+        app.call(
+            "GET",
+            &format!("{audit}?action=ROLE_CHANGE"),
+            Some(&admin.token),
+            None,
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(roles["items"].as_array().map(Vec::len), Some(1));
+    let by_admin = json_body(
+        app.call(
+            "GET",
+            &format!("{audit}?performedBy={}", admin.id),
+            Some(&admin.token),
+            None,
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(by_admin["items"].as_array().map(Vec::len), Some(4));
+    let first = json_body(
+        app.call("GET", &format!("{audit}?limit=3"), Some(&admin.token), None)
+            .await,
+    )
+    .await;
+    let cursor = first["nextCursor"]
+        .as_str()
+        .expect("a next page")
+        .to_owned();
+    let second = json_body(
+        app.call(
+            "GET",
+            &format!("{audit}?limit=3&cursor={cursor}"),
+            Some(&admin.token),
+            None,
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(second["items"][0]["action"], "UPDATE");
+    assert!(second["nextCursor"].is_null());
+    let later = json_body(
+        app.call(
+            "GET",
+            &format!("{audit}?from=2100-01-01T00:00:00Z"),
+            Some(&admin.token),
+            None,
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(later["items"].as_array().map(Vec::len), Some(0));
+    for (query, status) in [
+        ("action=NOPE", 400),
+        ("performedBy=abc", 400),
+        ("from=yesterday", 400),
+    ] {
+        assert_eq!(
+            app.call("GET", &format!("{audit}?{query}"), Some(&admin.token), None)
+                .await
+                .status(),
+            status,
+            "{query}"
+        );
+    }
+    let unknown = format!("/api/users/{}/audit", uuid::Uuid::new_v4());
+    assert_eq!(
+        app.call("GET", &unknown, Some(&admin.token), None)
+            .await
+            .status(),
+        404
+    );
+    assert_eq!(
+        app.call("GET", &audit, Some(&client.token), None)
+            .await
+            .status(),
+        403
+    );
+
+    let export = app
+        .call(
+            "GET",
+            &format!("{audit}/export"),
+            Some(&helpdesk.token),
+            None,
+        )
+        .await;
+    assert_eq!(export.status(), 200);
+    assert!(export.headers()["content-type"]
+        .to_str()
+        .unwrap_or("")
+        .starts_with("text/csv"));
+    assert!(export.headers()["content-disposition"]
+        .to_str()
+        .unwrap_or("")
+        .contains("attachment"));
+    let csv = export.text().await.expect("csv");
+    let lines: Vec<&str> = csv.lines().collect();
+    assert_eq!(lines.len(), 5, "{csv}");
+    assert!(lines[0].starts_with("id,createdAt,action"));
+    assert!(csv.contains("'=SUM(1+1)"), "formulas are defused: {csv}");
+    assert!(!csv.contains(",=SUM"));
+}
+
+#[tokio::test]
+async fn a_bulk_batch_changes_every_account_it_may_and_reports_each_it_may_not() {
+    let app = TestApp::spawn().await;
+    let admin = app.user(Role::Admin).await;
+    let helpdesk = app.user(Role::Helpdesk).await;
+    let super_admin = app.user(Role::SuperAdmin).await;
+    let (a, b, c) = (
+        app.user(Role::Client).await,
+        app.user(Role::Client).await,
+        app.user(Role::Vendor).await,
+    );
+    let stranger = uuid::Uuid::new_v4().to_string();
+    let batch = json!({
+        "userIds": [a.id, b.id, "not-an-id", stranger, super_admin.id, a.id],
+        "status": "PENDING",
+    });
+    let response = app
+        .call(
+            "POST",
+            "/api/users/bulk/status",
+            Some(&helpdesk.token),
+            Some(batch),
+        )
+        .await;
+    assert_eq!(response.status(), 200);
+    let results = json_body(response).await["results"].clone();
+    assert_eq!(results["success"], json!([a.id, b.id]));
+    assert_eq!(
+        (
+            results["totalSuccess"].as_u64(),
+            results["totalFailed"].as_u64()
+        ),
+        (Some(2), Some(4))
+    );
+    let failed: Vec<&str> = results["failed"]
+        .as_array()
+        .expect("failed")
+        .iter()
+        .map(|f| f["id"].as_str().unwrap_or(""))
+        .collect();
+    assert_eq!(
+        failed,
+        [
+            String::from("not-an-id"),
+            stranger.clone(),
+            super_admin.id.to_string(),
+            a.id.to_string()
+        ]
+    );
+    assert!(results["failed"]
+        .as_array()
+        .expect("failed")
+        .iter()
+        .all(|f| !f["reason"].as_str().unwrap_or("").is_empty()));
+    let pending = app
+        .count(&format!(
+            "SELECT count(*) FROM users WHERE status = 'PENDING' AND id IN ('{}', '{}')",
+            a.id, b.id
+        ))
+        .await;
+    assert_eq!(pending, 2);
+    assert_eq!(
+        app.count(&format!(
+            "SELECT count(*) FROM users WHERE id = '{}' AND status = 'ACTIVE'",
+            super_admin.id
+        ))
+        .await,
+        1
+    );
+    assert_eq!(
+        app.count(&format!(
+            "SELECT count(*) FROM user_audits WHERE user_id IN ('{}', '{}')",
+            a.id, b.id
+        ))
+        .await,
+        2
+    );
+
+    // HELPDESK changes nothing role-related; an ADMIN changes roles within its rank.
+    let roles = json!({ "userIds": [c.id, super_admin.id], "role": "CLIENT" });
+    assert_eq!(
+        app.call(
+            "POST",
+            "/api/users/bulk/role",
+            Some(&helpdesk.token),
+            Some(roles.clone())
+        )
+        .await
+        .status(),
+        403
+    );
+    let changed = json_body(
+        app.call(
+            "POST",
+            "/api/users/bulk/role",
+            Some(&admin.token),
+            Some(roles),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(changed["results"]["success"], json!([c.id]));
+    assert_eq!(
+        changed["results"]["failed"][0]["id"],
+        super_admin.id.to_string()
+    );
+    let deleted = json_body(
+        app.call(
+            "POST",
+            "/api/users/bulk/delete",
+            Some(&admin.token),
+            Some(json!({ "userIds": [a.id, b.id], "reason": "bulk" })),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(deleted["results"]["totalSuccess"], 2);
+    let restored = json_body(
+        app.call(
+            "POST",
+            "/api/users/bulk/restore",
+            Some(&admin.token),
+            Some(json!({ "userIds": [a.id, b.id, c.id] })),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(restored["results"]["success"], json!([a.id, b.id]));
+    assert_eq!(
+        restored["results"]["failed"][0]["reason"],
+        "the account is not deleted"
+    );
+
+    for (path, body) in [
+        (
+            "/api/users/bulk/status",
+            json!({ "userIds": [], "status": "ACTIVE" }),
+        ),
+        (
+            "/api/users/bulk/status",
+            json!({ "userIds": vec![a.id.to_string(); 101], "status": "ACTIVE" }),
+        ),
+        ("/api/users/bulk/status", json!({ "userIds": [a.id] })),
+        ("/api/users/bulk/role", json!({ "userIds": [a.id] })),
+    ] {
+        assert_eq!(
+            app.call("POST", path, Some(&admin.token), Some(body.clone()))
+                .await
+                .status(),
+            400,
+            "{path} {body}"
+        );
+    }
+
+    let export = app
+        .call(
+            "GET",
+            "/api/users/bulk/export?role=CLIENT",
+            Some(&helpdesk.token),
+            None,
+        )
+        .await;
+    assert_eq!(export.status(), 200);
+    let csv = export.text().await.expect("csv");
+    assert!(
+        csv.contains(&a.email) && csv.contains(&b.email) && csv.contains(&c.email),
+        "{csv}"
+    );
+    assert!(!csv.contains(&admin.email));
+    assert_eq!(
+        app.call("GET", "/api/users/bulk/export", Some(&a.token), None)
+            .await
+            .status(),
+        403
+    );
 }

@@ -395,4 +395,10 @@ INSERT INTO zip_centroids (zip, state, city, lat, lng) VALUES
     ('00001', 'XX', E'שלום — مرحبا\t\\N', -90, 180),
     ('00002', '', '', 0.1, 5e-324);
 
+-- password_set_tokens: a live link and a used one.
+INSERT INTO password_set_tokens (user_id, token_hash, created_by, expires_at, used_at) VALUES
+    ('b0000000-0000-4000-8000-000000000001', repeat('a', 64), NULL, now() + interval '72 hours', NULL),
+    ('b0000000-0000-4000-8000-000000000002', repeat('b', 64), 'b0000000-0000-4000-8000-000000000001',
+     now() - interval '1 hour', now() - interval '2 hours');
+
 COMMIT;

@@ -262,6 +262,10 @@ async fn every_statement_on_a_large_table_uses_an_index() {
         let plan: Value = serde_json::from_str(plan).expect("auto_explain writes JSON plans");
         plans += 1;
         let text = plan["Query Text"].as_str().unwrap_or_default();
+        // A backup copies every row of every table: reading it all is the point.
+        if text.starts_with("COPY (SELECT ") && text.ends_with(") TO STDOUT") {
+            continue;
+        }
         let rendered = plan["Plan"].to_string();
         if large
             .iter()

@@ -26,7 +26,8 @@ fn expected(permission: Permission) -> &'static [Role] {
         | Permission::ResolveAlerts
         | Permission::ManageFiles
         | Permission::ViewDrivers
-        | Permission::DispatchDrivers => &[Helpdesk, Admin, SuperAdmin],
+        | Permission::DispatchDrivers
+        | Permission::ViewAudits => &[Helpdesk, Admin, SuperAdmin],
         Permission::Drive => &[Driver],
         Permission::PurgeUsers => &[SuperAdmin],
         Permission::DeleteUsers
@@ -152,6 +153,11 @@ async fn attempt(app: &TestApp, permission: Permission, actor: Option<&TestUser>
                 200,
             )
         }
+                Permission::ViewAudits => (
+            app.call("GET", &format!("/api/users/{}/audit", target.id), token, None)
+                .await,
+            200,
+        ),
         Permission::OwnAddresses => (app.call("GET", "/api/addresses", token, None).await, 200),
         Permission::CreateOrders => (
             app.call(

@@ -61,8 +61,12 @@ impl OpenApi {
         } else {
             documented
         };
-        let is_html = content_type.is_some_and(|t| t.starts_with("text/html"));
-        if is_html && !response["content"]["text/html"].is_null() {
+        // A documented non-JSON body (the ops page's HTML, CSV downloads) is taken as is.
+        let base = content_type
+            .and_then(|t| t.split(';').next())
+            .map(str::trim)
+            .unwrap_or_default();
+        if !base.is_empty() && base != "application/json" && !response["content"][base].is_null() {
             return None;
         }
         let schema = &response["content"]["application/json"]["schema"];

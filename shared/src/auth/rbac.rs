@@ -63,6 +63,8 @@ pub enum Permission {
     RestoreUsers,
     /// Remove a soft-deleted account's personal data for good.
     PurgeUsers,
+    /// Read an account's audit history.
+    ViewAudits,
 
     /// Keep an address book and use its addresses.
     OwnAddresses,
@@ -125,6 +127,7 @@ pub const PERMISSIONS: &[(Permission, &[Role])] = &[
     (Permission::CreateUsers, ADMINS),
     (Permission::RestoreUsers, ADMINS),
     (Permission::PurgeUsers, &[SuperAdmin]),
+    (Permission::ViewAudits, STAFF),
     (Permission::OwnAddresses, EVERYONE),
     (Permission::ShareAddresses, STAFF),
     (Permission::ManageAllAddresses, STAFF),

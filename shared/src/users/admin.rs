@@ -163,38 +163,89 @@ pub async fn soft_delete(
     reason: Option<&str>,
 ) -> ApiResult<()> {
     caller.require(Permission::DeleteUsers)?;
-    if user_id == caller.user_id {
-        return Err(ApiError::forbidden(
-            "you may not delete your own account here",
-        ));
-    }
     let reason = reason
         .map(|r| bounded_text("reason", r, 1, 500, Lines::One))
         .transpose()
         .map_err(|e| ApiError::validation(vec![e]))?;
     let mut client = state.db.get().await?;
     let tx = client.transaction().await?;
-    let target_role = lock_visible(&tx, caller, user_id, Permission::DeleteUsers).await?;
+    soft_delete_in(&tx, caller, user_id, reason.as_deref()).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// [`soft_delete`] inside the caller's transaction (the bulk routes run one per item).
+pub(crate) async fn soft_delete_in(
+    tx: &Transaction<'_>,
+    caller: &Caller,
+    user_id: Uuid,
+    reason: Option<&str>,
+) -> ApiResult<()> {
+    if user_id == caller.user_id {
+        return Err(ApiError::forbidden(
+            "you may not delete your own account here",
+        ));
+    }
+    let target_role = lock_visible(tx, caller, user_id, Permission::DeleteUsers).await?;
     if !may_manage(caller.role, target_role) {
         return Err(ApiError::forbidden("you may not delete this account"));
     }
-    super::lifecycle::check_deletable(&tx, user_id, target_role).await?;
+    super::lifecycle::check_deletable(tx, user_id, target_role).await?;
     tx.execute_typed(
         "UPDATE users SET status = 'DELETED', deleted_at = now(), deleted_by = $2, deletion_reason = $3 WHERE id = $1",
         &[p(&user_id), p(&caller.user_id), p(&reason)],
     )
     .await?;
     audit(
-        &tx,
+        tx,
         user_id,
         AuditAction::Delete,
         caller.user_id,
         json!({ "status": UserStatus::Deleted }),
-        reason.as_deref(),
+        reason,
+    )
+    .await
+}
+
+/// Sets another account's status to ACTIVE or PENDING within the caller's rank (the bulk
+/// status route; one account's status is also part of its PATCH).
+pub(crate) async fn set_status_in(
+    tx: &Transaction<'_>,
+    caller: &Caller,
+    user_id: Uuid,
+    status: UserStatus,
+) -> ApiResult<()> {
+    if status == UserStatus::Deleted {
+        return Err(ApiError::bad_request(
+            "invalid_status",
+            "use the delete route to delete accounts",
+        ));
+    }
+    if user_id == caller.user_id {
+        return Err(ApiError::forbidden("you may not change your own status"));
+    }
+    let target_role = lock_visible(tx, caller, user_id, Permission::UpdateUsers).await?;
+    if !may_manage(caller.role, target_role) {
+        return Err(ApiError::forbidden("you may not edit this account"));
+    }
+    let from: UserStatus = tx
+        .query_typed_one("SELECT status FROM users WHERE id = $1", &[p(&user_id)])
+        .await?
+        .col("status")?;
+    tx.execute_typed(
+        "UPDATE users SET status = $2 WHERE id = $1",
+        &[p(&user_id), p(&status)],
     )
     .await?;
-    tx.commit().await?;
-    Ok(())
+    audit(
+        tx,
+        user_id,
+        AuditAction::Update,
+        caller.user_id,
+        json!({ "status": { "from": from, "to": status } }),
+        None,
+    )
+    .await
 }
 
 /// A role change as clients send it.
@@ -218,38 +269,47 @@ pub async fn change_role(
     let reason = Validator::validate(|v| {
         Some(v.optional_text("reason", change.reason.as_deref(), 500, Lines::One))
     })?;
+    let mut client = state.db.get().await?;
+    let tx = client.transaction().await?;
+    let user = change_role_in(&tx, caller, user_id, change.role, reason.as_deref()).await?;
+    tx.commit().await?;
+    Ok(user)
+}
+
+/// [`change_role`] inside the caller's transaction.
+pub(crate) async fn change_role_in(
+    tx: &Transaction<'_>,
+    caller: &Caller,
+    user_id: Uuid,
+    role: Role,
+    reason: Option<&str>,
+) -> ApiResult<User> {
     if user_id == caller.user_id {
         return Err(ApiError::forbidden("you may not change your own role"));
     }
-    let mut client = state.db.get().await?;
-    let tx = client.transaction().await?;
-    let from = lock_visible(&tx, caller, user_id, Permission::ChangeRoles).await?;
-    if !may_change_role(caller.role, from, change.role) {
+    let from = lock_visible(tx, caller, user_id, Permission::ChangeRoles).await?;
+    if !may_change_role(caller.role, from, role) {
         return Err(ApiError::forbidden(format!(
-            "you may not change a {from} account to {}",
-            change.role
+            "you may not change a {from} account to {role}"
         )));
     }
     let sql = format!("UPDATE users SET role = $2 WHERE id = $1 RETURNING {USER_COLUMNS}");
-    let row = tx
-        .query_typed_one(&sql, &[p(&user_id), p(&change.role)])
-        .await?;
+    let row = tx.query_typed_one(&sql, &[p(&user_id), p(&role)]).await?;
     let user = User::from_row(&row)?;
-    if change.role == Role::Driver {
-        drivers::enrol(&tx, user_id, user.phone.as_deref()).await?;
+    if role == Role::Driver {
+        drivers::enrol(tx, user_id, user.phone.as_deref()).await?;
     }
-    let changes = json!({ "role": { "from": from, "to": change.role } });
+    let changes = json!({ "role": { "from": from, "to": role } });
     audit(
-        &tx,
+        tx,
         user_id,
         AuditAction::RoleChange,
         caller.user_id,
         changes,
-        reason.as_deref(),
+        reason,
     )
     .await?;
-    tx.commit().await?;
-    tracing::info!(user_id = %user_id, from = %from, to = %change.role, by = %caller.user_id, "role changed");
+    tracing::info!(user_id = %user_id, from = %from, to = %role, by = %caller.user_id, "role changed");
     Ok(user)
 }
 
@@ -285,6 +345,13 @@ impl UserFilters {
     }
 }
 
+/// The list's filters in SQL: `$1` role, `$2` status, `$3` the search pattern (also the
+/// CSV export's).
+pub(crate) const FILTERED: &str = "($1::text IS NULL OR role = $1)
+           AND ($2::text IS NULL OR status = $2)
+           AND (deleted_at IS NULL OR $2 = 'DELETED')
+           AND ($3::text IS NULL OR email ILIKE $3 OR name ILIKE $3 OR company_name ILIKE $3)";
+
 /// One page of accounts, newest first.
 pub async fn list(
     client: &impl GenericClient,
@@ -298,10 +365,7 @@ pub async fn list(
     let (after_time, after_id) = page.after.as_ref().map(|c| (c.at, c.id)).unzip();
     let sql = format!(
         "SELECT {USER_COLUMNS} FROM users
-         WHERE ($1::text IS NULL OR role = $1)
-           AND ($2::text IS NULL OR status = $2)
-           AND (deleted_at IS NULL OR $2 = 'DELETED')
-           AND ($3::text IS NULL OR email ILIKE $3 OR name ILIKE $3 OR company_name ILIKE $3)
+         WHERE {FILTERED}
            AND ($4::timestamptz IS NULL OR (created_at, id) < ($4, $5))
          ORDER BY created_at DESC, id DESC
          LIMIT $6"

@@ -274,7 +274,18 @@ pub async fn restore(state: &AppState, caller: &Caller, user_id: Uuid) -> ApiRes
     caller.require(Permission::RestoreUsers)?;
     let mut client = state.db.get().await?;
     let tx = client.transaction().await?;
-    let (role, purged) = lock_deleted(&tx, user_id).await?;
+    let user = restore_in(&tx, caller, user_id).await?;
+    tx.commit().await?;
+    Ok(user)
+}
+
+/// [`restore`] inside the caller's transaction.
+pub(crate) async fn restore_in(
+    tx: &Transaction<'_>,
+    caller: &Caller,
+    user_id: Uuid,
+) -> ApiResult<User> {
+    let (role, purged) = lock_deleted(tx, user_id).await?;
     if !may_manage(caller.role, role) {
         return Err(ApiError::forbidden("you may not restore this account"));
     }
@@ -289,16 +300,16 @@ pub async fn restore(state: &AppState, caller: &Caller, user_id: Uuid) -> ApiRes
           WHERE id = $1 RETURNING {USER_COLUMNS}"
     );
     let user = User::from_row(&tx.query_typed_one(&sql, &[p(&user_id)]).await?)?;
+    let changes = json!({ "status": { "from": UserStatus::Deleted, "to": UserStatus::Active } });
     audit(
-        &tx,
+        tx,
         user_id,
         AuditAction::Restore,
         caller.user_id,
-        json!({ "status": { "from": UserStatus::Deleted, "to": UserStatus::Active } }),
+        changes,
         None,
     )
     .await?;
-    tx.commit().await?;
     Ok(user)
 }
 

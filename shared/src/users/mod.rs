@@ -3,6 +3,8 @@
 //! with accounts.
 
 pub mod admin;
+pub mod bulk;
+pub mod history;
 pub mod lifecycle;
 pub mod own;
 

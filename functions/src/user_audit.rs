@@ -1,0 +1,34 @@
+//! `GET /api/users/{userId}/audit?action=&performedBy=&from=&to=&limit=&cursor=`: an
+//! account's audit history, newest first, in cursor pages of at most 100 (staff): who,
+//! when, what, the values before and after, and why.
+
+use lambda_http::{Body, Request, Response};
+use shared::{
+    auth::caller,
+    http::ok,
+    input::{path_uuid, query_param, PageRequest},
+    ratelimit::RateClass,
+    runtime::{HandlerFuture, HttpFunction},
+    users::history::{list, AuditFilters},
+    ApiResult, AppState,
+};
+
+pub const FUNCTION: HttpFunction = HttpFunction::new(handler, RateClass::Api);
+
+fn handler(state: &AppState, req: Request) -> HandlerFuture<'_> {
+    Box::pin(audit(state, req))
+}
+
+async fn audit(state: &AppState, req: Request) -> ApiResult<Response<Body>> {
+    let caller = caller(&req)?;
+    let user_id = path_uuid(&req, "userId")?;
+    let filters = AuditFilters::parse(
+        query_param(&req, "action"),
+        query_param(&req, "performedBy"),
+        query_param(&req, "from"),
+        query_param(&req, "to"),
+    )?;
+    let page = PageRequest::from_request(&req)?;
+    let client = state.db.get().await?;
+    ok(&list(&*client, &caller, user_id, &filters, &page).await?)
+}

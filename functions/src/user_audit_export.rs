@@ -1,0 +1,34 @@
+//! `GET /api/users/{userId}/audit/export?action=&performedBy=&from=&to=`: the same history
+//! as a CSV download (staff), newest first, at most 10 000 rows (`X-Export-Truncated:
+//! true` when there were more; narrow it with `from`/`to`).
+
+use lambda_http::{Body, Request, Response};
+use shared::{
+    auth::caller,
+    export,
+    input::{path_uuid, query_param},
+    ratelimit::RateClass,
+    runtime::{HandlerFuture, HttpFunction},
+    users::history::{export_csv, AuditFilters},
+    ApiResult, AppState,
+};
+
+pub const FUNCTION: HttpFunction = HttpFunction::new(handler, RateClass::Admin);
+
+fn handler(state: &AppState, req: Request) -> HandlerFuture<'_> {
+    Box::pin(audit_export(state, req))
+}
+
+async fn audit_export(state: &AppState, req: Request) -> ApiResult<Response<Body>> {
+    let caller = caller(&req)?;
+    let user_id = path_uuid(&req, "userId")?;
+    let filters = AuditFilters::parse(
+        query_param(&req, "action"),
+        query_param(&req, "performedBy"),
+        query_param(&req, "from"),
+        query_param(&req, "to"),
+    )?;
+    let client = state.db.get().await?;
+    let (csv, truncated) = export_csv(&*client, &caller, user_id, &filters).await?;
+    export::response(&format!("audit-{user_id}.csv"), csv, truncated)
+}
