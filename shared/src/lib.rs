@@ -25,7 +25,8 @@
 //!   [`addresses`]: address validation, geocoding, storage and address books.
 //! - [`pricing`]: the delivery-fee engine over versioned configurations; [`pay`]: what a
 //!   completed delivery pays its driver.
-//! - [`orders`]: the order rules, the status machine and the one status-change function.
+//! - [`orders`]: the order rules, the status machine and the one status-change function;
+//!   [`audit`]: staff changes to orders and pricing, recorded with the change.
 //! - [`drivers`]: driver records, shifts, tracks, dispatch, progress and tracking links.
 //! - [`outbox`]: side effects of status changes, delivered after commit (webhooks).
 //! - [`partners`]: partner API authentication and the partner order contract.
@@ -41,6 +42,7 @@
 
 pub mod addresses;
 pub mod analytics;
+pub mod audit;
 pub mod auth;
 pub mod aws;
 pub mod backup;

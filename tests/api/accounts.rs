@@ -1084,3 +1084,118 @@ async fn a_bulk_batch_changes_every_account_it_may_and_reports_each_it_may_not()
         403
     );
 }
+
+#[tokio::test]
+async fn staff_edits_to_orders_and_pricing_leave_audit_rows_with_what_changed() {
+    let app = TestApp::spawn().await;
+    let admin = app.user(Role::Admin).await;
+    let client = app.user(Role::Client).await;
+    let order = json_body(
+        app.call(
+            "POST",
+            "/api/catering-requests",
+            Some(&client.token),
+            Some(catering_body(20)),
+        )
+        .await,
+    )
+    .await;
+    let number = order["order"]["orderNumber"]
+        .as_str()
+        .expect("number")
+        .to_owned();
+    let id = order["order"]["id"].as_str().expect("id").to_owned();
+    let path = format!("/api/orders/{number}");
+    let own = app
+        .call(
+            "PATCH",
+            &path,
+            Some(&client.token),
+            Some(json!({ "pickupNotes": "ring twice" })),
+        )
+        .await;
+    assert_eq!(own.status(), 200);
+    assert_eq!(
+        app.count("SELECT count(*) FROM staff_audits").await,
+        0,
+        "an owner's own edit is not a staff change"
+    );
+    let by_staff = app
+        .call(
+            "PATCH",
+            &path,
+            Some(&admin.token),
+            Some(json!({ "pickupNotes": "use the dock" })),
+        )
+        .await;
+    assert_eq!(by_staff.status(), 200);
+    let row = app
+        .db()
+        .await
+        .query_one(
+            "SELECT entity_type, entity_id::text, action, performed_by, changes FROM staff_audits",
+            &[],
+        )
+        .await
+        .expect("one audit row");
+    assert_eq!(
+        (
+            row.get::<_, String>(0),
+            row.get::<_, String>(1),
+            row.get::<_, String>(2)
+        ),
+        ("ORDER".into(), id, "UPDATE".into())
+    );
+    assert_eq!(row.get::<_, uuid::Uuid>(3), admin.id);
+    let changes: Value = row.get(4);
+    assert_eq!(
+        changes["pickupNotes"],
+        json!({ "from": "ring twice", "to": "use the dock" })
+    );
+
+    let configuration = json!({
+        "slug": "audit-test", "name": "Audit test", "distanceThreshold": 10, "mileageRate": 3, "minimumFee": 40,
+        "beyondThresholdUsesWithinFee": true,
+        "tiers": [{ "tierNumber": 1, "minHeadCount": 0, "minFoodCost": 0, "withinFee": 40 }]
+    });
+    assert_eq!(
+        app.call(
+            "PUT",
+            "/api/pricing/tiers",
+            Some(&admin.token),
+            Some(configuration.clone())
+        )
+        .await
+        .status(),
+        201
+    );
+    let mut cheaper = configuration;
+    cheaper["minimumFee"] = json!(35);
+    assert_eq!(
+        app.call(
+            "PUT",
+            "/api/pricing/tiers",
+            Some(&admin.token),
+            Some(cheaper)
+        )
+        .await
+        .status(),
+        201
+    );
+    let published = app
+        .db()
+        .await
+        .query(
+            "SELECT changes FROM staff_audits WHERE entity_type = 'PRICING_CONFIGURATION' AND action = 'PUBLISH' ORDER BY id",
+            &[],
+        )
+        .await
+        .expect("pricing audits");
+    assert_eq!(published.len(), 2);
+    let second: Value = published[1].get(0);
+    assert!(second.get("version").is_some(), "{second}");
+    assert!(
+        second.to_string().contains("inimum"),
+        "the fee change is recorded: {second}"
+    );
+}

@@ -401,4 +401,10 @@ INSERT INTO password_set_tokens (user_id, token_hash, created_by, expires_at, us
     ('b0000000-0000-4000-8000-000000000002', repeat('b', 64), 'b0000000-0000-4000-8000-000000000001',
      now() - interval '1 hour', now() - interval '2 hours');
 
+-- staff_audits: both kinds, a NULL performer and reason, unicode in the changes.
+INSERT INTO staff_audits (entity_type, entity_id, action, performed_by, changes, reason) VALUES
+    ('ORDER', 'b0000000-0000-4000-8000-000000000301', 'UPDATE', 'b0000000-0000-4000-8000-000000000001',
+     '{"pickupNotes": {"from": "Zoë’s dock", "to": "東京 gate"}}', 'moved by phone'),
+    ('PRICING_CONFIGURATION', 'b0000000-0000-4000-8000-000000000302', 'PUBLISH', NULL, '{}', NULL);
+
 COMMIT;

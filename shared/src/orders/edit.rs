@@ -241,10 +241,27 @@ pub async fn update(
             p(&checked.item_delivered),
             p(&checked.order_total_cents),
             p(&checked.tip_cents),
-        ],
+                ],
     )
     .await?;
-    lock_visible(tx, caller, OrderRef::Id(order.id)).await
+    let updated = lock_visible(tx, caller, OrderRef::Id(order.id)).await?;
+    // Staff editing someone's order leave an audit row; an owner's own edits do not.
+    if order.user_id != caller.user_id {
+        let changes = crate::audit::diff(
+            &serde_json::to_value(order)?,
+            &serde_json::to_value(&updated)?,
+        );
+        crate::audit::record(
+            tx,
+            crate::audit::Entity::Order,
+            order.id,
+            "UPDATE",
+            caller.user_id,
+            changes,
+        )
+        .await?;
+    }
+    Ok(updated)
 }
 
 /// Cancels a locked order through the status-change function (so its history and its

@@ -198,6 +198,7 @@ pub async fn publish(
         &[p(&body.slug)],
     )
     .await?;
+    let previous = load_active(&tx, &body.slug).await.ok();
     let version: i32 = tx
         .query_typed_one(
             "SELECT coalesce(max(version), 0) + 1 AS version FROM pricing_configurations WHERE slug = $1",
@@ -238,6 +239,20 @@ pub async fn publish(
         .await?;
     }
     let saved = load_active(&tx, &body.slug).await?;
+    let before = previous
+        .map(|c| serde_json::to_value(c))
+        .transpose()?
+        .unwrap_or(serde_json::Value::Null);
+    let changes = crate::audit::diff(&before, &serde_json::to_value(&saved)?);
+    crate::audit::record(
+        &tx,
+        crate::audit::Entity::PricingConfiguration,
+        id,
+        "PUBLISH",
+        caller.user_id,
+        changes,
+    )
+    .await?;
     tx.commit().await?;
     state.pricing.invalidate(&body.slug);
     tracing::info!(slug = %body.slug, version, by = %caller.user_id, "pricing configuration published");

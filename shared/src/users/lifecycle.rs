@@ -481,6 +481,8 @@ pub async fn purge(
         "UPDATE outbox SET payload = '{\"removed\": \"personal data purged\"}'::jsonb
           WHERE order_id IN (SELECT id FROM orders WHERE user_id = $1) AND kind = 'CUSTOMER_EMAIL'",
         "UPDATE password_set_tokens SET used_at = COALESCE(used_at, now()) WHERE user_id = $1",
+        "UPDATE staff_audits SET changes = '{\"removed\": \"personal data purged\"}'::jsonb
+          WHERE entity_type = 'ORDER' AND entity_id IN (SELECT id FROM orders WHERE user_id = $1)",
     ] {
         tx.execute_typed(statement, &[p(&user_id)]).await?;
     }
