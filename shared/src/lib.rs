@@ -26,7 +26,8 @@
 //! - [`pricing`]: the delivery-fee engine over versioned configurations; [`pay`]: what a
 //!   completed delivery pays its driver.
 //! - [`orders`]: the order rules, the status machine and the one status-change function;
-//!   [`audit`]: staff changes to orders and pricing, recorded with the change.
+//!   [`audit`]: staff changes to orders and pricing, recorded with the change;
+//!   [`dashboard`]: the staff and vendor figures, cached, with ETags.
 //! - [`drivers`]: driver records, shifts, tracks, dispatch, progress and tracking links.
 //! - [`outbox`]: side effects of status changes, delivered after commit (webhooks).
 //! - [`partners`]: partner API authentication and the partner order contract.
@@ -48,6 +49,7 @@ pub mod aws;
 pub mod backup;
 pub mod config;
 pub mod cors;
+pub mod dashboard;
 pub mod db;
 pub mod drivers;
 pub mod error;

@@ -37,6 +37,8 @@ pub struct AppState {
     pub geo: Arc<GeoProvider>,
     pub pricing: PricingCache,
     pub health: HealthCache,
+    /// The dashboards' figures, five minutes per container.
+    pub dashboards: crate::dashboard::MetricsCache,
     /// Loaded from Secrets Manager on first use, then kept for the container's life.
     jwt: Arc<OnceCell<JwtKeys>>,
 }
@@ -123,6 +125,7 @@ impl AppState {
             }),
             pricing: PricingCache::default(),
             health: HealthCache::default(),
+            dashboards: crate::dashboard::MetricsCache::default(),
             jwt: Arc::new(OnceCell::new()),
             db,
             sdk,

@@ -1199,3 +1199,168 @@ async fn staff_edits_to_orders_and_pricing_leave_audit_rows_with_what_changed() 
         "the fee change is recorded: {second}"
     );
 }
+
+#[tokio::test]
+async fn single_order_views_show_only_one_s_own_and_dashboards_answer_with_etags() {
+    let app = TestApp::spawn().await;
+    let client = app.user(Role::Client).await;
+    let other = app.user(Role::Client).await;
+    let vendor = app.user(Role::Vendor).await;
+    let admin = app.user(Role::Admin).await;
+    let placed = json_body(
+        app.call(
+            "POST",
+            "/api/catering-requests",
+            Some(&client.token),
+            Some(catering_body(20)),
+        )
+        .await,
+    )
+    .await;
+    let number = placed["order"]["orderNumber"]
+        .as_str()
+        .expect("number")
+        .to_owned();
+    let mine = format!("/api/user-orders/{number}");
+    let own = app.call("GET", &mine, Some(&client.token), None).await;
+    assert_eq!(own.status(), 200);
+    assert_eq!(
+        json_body(own).await["order"]["orderNumber"],
+        number.as_str()
+    );
+    assert_eq!(
+        app.call("GET", &mine, Some(&other.token), None)
+            .await
+            .status(),
+        404
+    );
+    assert_eq!(
+        app.call("GET", &mine, Some(&admin.token), None)
+            .await
+            .status(),
+        404,
+        "not the admin's own"
+    );
+    assert_eq!(
+        app.call(
+            "GET",
+            "/api/user-orders/NO-SUCH-1",
+            Some(&client.token),
+            None
+        )
+        .await
+        .status(),
+        404
+    );
+
+    let by_vendor = json_body(
+        app.call(
+            "POST",
+            "/api/catering-requests",
+            Some(&vendor.token),
+            Some(catering_body(30)),
+        )
+        .await,
+    )
+    .await;
+    let vendor_number = by_vendor["order"]["orderNumber"]
+        .as_str()
+        .expect("number")
+        .to_owned();
+    let vendor_path = format!("/api/vendor/orders/{vendor_number}");
+    assert_eq!(
+        app.call("GET", &vendor_path, Some(&vendor.token), None)
+            .await
+            .status(),
+        200
+    );
+    assert_eq!(
+        app.call("GET", &vendor_path, Some(&admin.token), None)
+            .await
+            .status(),
+        200
+    );
+    assert_eq!(
+        app.call("GET", &vendor_path, Some(&client.token), None)
+            .await
+            .status(),
+        403
+    );
+    let another_vendor = app.user(Role::Vendor).await;
+    assert_eq!(
+        app.call("GET", &vendor_path, Some(&another_vendor.token), None)
+            .await
+            .status(),
+        404
+    );
+
+    let dashboard = app
+        .call(
+            "GET",
+            "/api/dashboard-metrics?period=week",
+            Some(&admin.token),
+            None,
+        )
+        .await;
+    assert_eq!(dashboard.status(), 200);
+    let etag = dashboard.headers()["etag"]
+        .to_str()
+        .expect("etag")
+        .to_owned();
+    let figures = json_body(dashboard).await["metrics"].clone();
+    assert_eq!(figures["orders"], 2);
+    assert_eq!(figures["ordersByStatus"]["ACTIVE"], 2);
+    assert!(figures["activeDrivers"].is_number());
+    let unchanged = app
+        .http
+        .get(app.url("/api/dashboard-metrics?period=week"))
+        .bearer_auth(&admin.token)
+        .header("if-none-match", &etag)
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(unchanged.status(), 304);
+    assert!(unchanged.bytes().await.expect("body").is_empty());
+    for (path, token, status) in [
+        ("/api/dashboard-metrics", &vendor.token, 403),
+        ("/api/dashboard-metrics?period=decade", &admin.token, 400),
+        ("/api/vendor/metrics", &client.token, 403),
+        ("/api/vendor/metrics", &admin.token, 400),
+    ] {
+        assert_eq!(
+            app.call("GET", path, Some(token), None).await.status(),
+            status,
+            "{path}"
+        );
+    }
+    let own_figures = json_body(
+        app.call(
+            "GET",
+            "/api/vendor/metrics?period=day",
+            Some(&vendor.token),
+            None,
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(own_figures["metrics"]["orders"], 1);
+    assert!(own_figures["metrics"]["activeDrivers"].is_null());
+    let named = json_body(
+        app.call(
+            "GET",
+            &format!("/api/vendor/metrics?vendorId={}", vendor.id),
+            Some(&admin.token),
+            None,
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(named["metrics"]["vendorId"], vendor.id.to_string());
+    let someone_else = format!("/api/vendor/metrics?vendorId={}", another_vendor.id);
+    assert_eq!(
+        app.call("GET", &someone_else, Some(&vendor.token), None)
+            .await
+            .status(),
+        403
+    );
+}

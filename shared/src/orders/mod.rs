@@ -398,6 +398,24 @@ pub async fn find_visible(
         .transpose()
 }
 
+/// An order by number placed by `owner` (any owner when `None`): the single-order views
+/// of one's own and of a vendor's orders, where another's order is a 404.
+pub async fn find_owned(
+    client: &impl GenericClient,
+    order_number: &str,
+    owner: Option<Uuid>,
+) -> ApiResult<Order> {
+    let sql = format!(
+        "{ORDER_SELECT} WHERE o.order_number = $1 AND o.deleted_at IS NULL AND ($2::uuid IS NULL OR o.user_id = $2)"
+    );
+    client
+        .query_typed_opt(&sql, &[p(&order_number), p(&owner)])
+        .await?
+        .map(|row| Order::from_row(&row))
+        .transpose()?
+        .ok_or_else(|| ApiError::not_found("order"))
+}
+
 /// The id of an order the caller may see, by number or id (lists of what belongs to an
 /// order need no more of it).
 pub async fn visible_id(
