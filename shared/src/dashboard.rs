@@ -87,10 +87,13 @@ pub struct Answer {
     pub etag: String,
 }
 
-/// Computed dashboards by (vendor, period), per container.
+/// Which dashboard: a vendor's (all vendors when `None`) over a period.
+type DashboardKey = (Option<Uuid>, Period);
+
+/// Computed dashboards and when they were computed, per container.
 #[derive(Clone, Default)]
 pub struct MetricsCache {
-    entries: Arc<Mutex<HashMap<(Option<Uuid>, Period), (Instant, Answer)>>>,
+    entries: Arc<Mutex<HashMap<DashboardKey, (Instant, Answer)>>>,
 }
 
 async fn compute(

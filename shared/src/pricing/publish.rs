@@ -240,7 +240,7 @@ pub async fn publish(
     }
     let saved = load_active(&tx, &body.slug).await?;
     let before = previous
-        .map(|c| serde_json::to_value(c))
+        .map(serde_json::to_value)
         .transpose()?
         .unwrap_or(serde_json::Value::Null);
     let changes = crate::audit::diff(&before, &serde_json::to_value(&saved)?);
