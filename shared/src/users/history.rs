@@ -40,6 +40,17 @@ pub struct AuditFilters {
 }
 
 impl AuditFilters {
+    /// Reads `?action=&performedBy=&from=&to=`.
+    pub fn from_request(req: &lambda_http::Request) -> ApiResult<Self> {
+        use crate::input::query_param;
+        Self::parse(
+            query_param(req, "action"),
+            query_param(req, "performedBy"),
+            query_param(req, "from"),
+            query_param(req, "to"),
+        )
+    }
+
     pub fn parse(
         action: Option<&str>,
         performed_by: Option<&str>,
