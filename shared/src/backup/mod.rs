@@ -17,7 +17,7 @@
 //! - [`rds`]: the RDS cluster snapshot and point-in-time restore, when a cluster is set.
 //!
 //! Memory stays bounded whatever the tables' sizes: rows stream through one compression
-//! window, one frame and one multipart part at a time.
+//! window and one frame at a time, with one multipart part uploading while the next fills.
 
 pub mod files;
 pub mod format;

@@ -1,6 +1,6 @@
 //! Objects of the backups bucket, streamed: a writer that seals plain bytes and uploads
-//! them in multipart parts as they fill (one part in memory at a time), and a reader that
-//! checks an object's SHA-256 and every frame as it downloads.
+//! them in multipart parts as they fill (one part uploading while the next fills), and a
+//! reader that checks an object's SHA-256 and every frame as it downloads.
 
 use std::time::Duration;
 
@@ -60,6 +60,8 @@ pub struct ObjectWriter {
     part: Vec<u8>,
     upload_id: Option<String>,
     parts: Vec<CompletedPart>,
+    /// The part being uploaded while the next one fills.
+    in_flight: Option<tokio::task::JoinHandle<Result<CompletedPart, BackupError>>>,
     sha256: Sha256,
     stored: u64,
 }
@@ -83,6 +85,7 @@ impl ObjectWriter {
             part: Vec::with_capacity(PART_BYTES),
             upload_id: None,
             parts: Vec::new(),
+            in_flight: None,
             sha256: Sha256::new(),
             stored: 0,
         })
@@ -131,25 +134,42 @@ impl ObjectWriter {
                 id
             }
         };
+        // The part before this one goes on uploading while this one filled; it must be
+        // done before another starts, so at most two parts are ever in memory.
+        self.wait_for_upload().await?;
         let number = i32::try_from(self.parts.len() + 1).map_err(BackupError::codec)?;
         let body = std::mem::replace(&mut self.part, Vec::with_capacity(PART_BYTES));
-        let uploaded = self
+        let upload = self
             .s3
             .upload_part()
             .bucket(&self.bucket)
             .key(&self.key)
             .upload_id(&upload_id)
             .part_number(number)
-            .body(ByteStream::from(body))
-            .send()
-            .await
-            .map_err(|e| storage(format!("uploading part {number} of {}", self.key), &e))?;
-        self.parts.push(
-            CompletedPart::builder()
+            .body(ByteStream::from(body));
+        let key = self.key.clone();
+        self.in_flight = Some(tokio::spawn(async move {
+            let uploaded = upload
+                .send()
+                .await
+                .map_err(|e| storage(format!("uploading part {number} of {key}"), &e))?;
+            Ok(CompletedPart::builder()
                 .part_number(number)
                 .set_e_tag(uploaded.e_tag().map(str::to_owned))
-                .build(),
-        );
+                .build())
+        }));
+        Ok(())
+    }
+
+    /// Waits for the part being uploaded, if any, and records it.
+    async fn wait_for_upload(&mut self) -> Result<(), BackupError> {
+        if let Some(upload) = self.in_flight.take() {
+            let part = upload.await.map_err(|e| BackupError::Storage {
+                doing: format!("uploading a part of {}", self.key),
+                reason: e.to_string(),
+            })??;
+            self.parts.push(part);
+        }
         Ok(())
     }
 
@@ -180,6 +200,7 @@ impl ObjectWriter {
                 if !self.part.is_empty() {
                     self.upload_part().await?;
                 }
+                self.wait_for_upload().await?;
                 self.s3
                     .complete_multipart_upload()
                     .bucket(&self.bucket)
@@ -207,7 +228,10 @@ impl ObjectWriter {
 
     /// Drops a half-written multipart upload so its parts are not billed (the bucket's
     /// lifecycle rule catches any this misses).
-    pub async fn abort(self) {
+    pub async fn abort(mut self) {
+        if let Some(upload) = self.in_flight.take() {
+            upload.abort();
+        }
         if let Some(upload_id) = &self.upload_id {
             let _ = self
                 .s3
