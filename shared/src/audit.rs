@@ -50,11 +50,13 @@ pub async fn record(
     action: &str,
     performed_by: Uuid,
     changes: Value,
+    reason: Option<&str>,
 ) -> ApiResult<()> {
     client
         .execute_typed(
-            "INSERT INTO staff_audits (entity_type, entity_id, action, performed_by, changes) VALUES ($1, $2, $3, $4, $5)",
-            &[p(&entity), p(&entity_id), p(&action), p(&performed_by), p(&changes)],
+            "INSERT INTO staff_audits (entity_type, entity_id, action, performed_by, changes, reason)
+             VALUES ($1, $2, $3, $4, $5, $6)",
+            &[p(&entity), p(&entity_id), p(&action), p(&performed_by), p(&changes), p(&reason)],
         )
         .await?;
     Ok(())

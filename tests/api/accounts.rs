@@ -482,6 +482,16 @@ async fn a_purge_leaves_the_account_s_email_name_and_phone_in_no_column_of_any_t
         )
         .await
         .expect("cancel");
+    // Someone else whose email holds the purged one inside it is left alone.
+    let bystander_email = format!("x{}", client.email);
+    app.db()
+        .await
+        .execute(
+            "INSERT INTO users (email, role, status, name, phone) VALUES ($1, 'CLIENT', 'ACTIVE', $2, $3)",
+            &[&bystander_email, &format!("Not {name}"), &phone],
+        )
+        .await
+        .expect("bystander");
     for value in [client.email.as_str(), name.as_str(), phone.as_str()] {
         assert!(
             !rows_holding(&app, value).await.is_empty(),
@@ -501,10 +511,15 @@ async fn a_purge_leaves_the_account_s_email_name_and_phone_in_no_column_of_any_t
         .await;
     assert_eq!(early.status(), 409, "only after a soft delete");
     assert_eq!(code(&json_body(early).await), "not_deleted");
+    let reason = format!("closed at the request of {name}");
     assert_eq!(
         app.call(
             "DELETE",
-            &format!("/api/users/{}", client.id),
+            &format!(
+                "/api/users/{}?reason={}",
+                client.id,
+                reason.replace(' ', "%20")
+            ),
             Some(&admin.token),
             None
         )
@@ -551,10 +566,44 @@ async fn a_purge_leaves_the_account_s_email_name_and_phone_in_no_column_of_any_t
     let purged = json_body(purged).await;
     assert_eq!(purged["filesRemoved"], 1);
 
+    // The bystander is why these look at whole values of the purged account's rows only.
+    let bystander = app
+        .db()
+        .await
+        .query_one(
+            "SELECT email, name, phone FROM users WHERE email = $1",
+            &[&bystander_email],
+        )
+        .await
+        .expect("the bystander is intact");
+    assert_eq!(bystander.get::<_, String>(2), phone);
     for value in [client.email.as_str(), name.as_str(), phone.as_str()] {
-        let left = rows_holding(&app, value).await;
+        let left: Vec<String> = rows_holding(&app, value)
+            .await
+            .into_iter()
+            .filter(|place| {
+                !place.starts_with("users.email (1)")
+                    && !place.starts_with("users.phone (1)")
+                    && !place.starts_with("users.name (1)")
+            })
+            .collect();
         assert!(left.is_empty(), "{value} is still in {left:?}");
     }
+    let purged_row = app
+        .db()
+        .await
+        .query_one(
+            "SELECT email, name, phone, deletion_reason FROM users WHERE id = $1",
+            &[&client.id],
+        )
+        .await
+        .expect("the purged row stays");
+    assert!(purged_row.get::<_, String>(0).ends_with("@purged.invalid"));
+    assert!(
+        purged_row.get::<_, Option<String>>(1).is_none()
+            && purged_row.get::<_, Option<String>>(2).is_none()
+    );
+    assert!(purged_row.get::<_, Option<String>>(3).is_none());
     assert!(
         !app.object_exists(&upload.path).await,
         "the file's object is gone"
@@ -728,6 +777,12 @@ async fn role_by_route_matrix_of_account_routes() {
             let got = response.status().as_u16();
             if got != want {
                 failures.push(format!("{route} as {role:?}: {got}, expected {want}"));
+            } else if route.starts_with("POST /api/users/bulk/") && got == 200 {
+                // A batch answers 200 whatever it changed: the one account must have changed.
+                let body = json_body(response).await;
+                if body["results"]["totalSuccess"] != 1 {
+                    failures.push(format!("{route} as {role:?}: changed nothing: {body}"));
+                }
             }
         }
     }

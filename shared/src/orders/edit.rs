@@ -258,6 +258,7 @@ pub async fn update(
             "UPDATE",
             caller.user_id,
             changes,
+            None,
         )
         .await?;
     }
@@ -290,6 +291,19 @@ pub async fn delete(
         &[p(&order.id)],
     )
     .await?;
+    if order.user_id != caller.user_id {
+        let changes = serde_json::json!({ "deleted": { "from": false, "to": true } });
+        crate::audit::record(
+            tx,
+            crate::audit::Entity::Order,
+            order.id,
+            "DELETE",
+            caller.user_id,
+            changes,
+            cancel.note.as_deref(),
+        )
+        .await?;
+    }
     tracing::info!(order_id = %order.id, by = %caller.user_id, "order deleted");
     Ok(())
 }

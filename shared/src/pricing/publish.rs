@@ -251,6 +251,7 @@ pub async fn publish(
         "PUBLISH",
         caller.user_id,
         changes,
+        None,
     )
     .await?;
     tx.commit().await?;

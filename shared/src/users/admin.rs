@@ -196,6 +196,12 @@ pub(crate) async fn soft_delete_in(
         &[p(&user_id), p(&caller.user_id), p(&reason)],
     )
     .await?;
+    // A deleted driver takes no more work: off duty, out of the nearest-driver search.
+    tx.execute_typed(
+        "UPDATE drivers SET is_active = false, is_on_duty = false WHERE user_id = $1",
+        &[p(&user_id)],
+    )
+    .await?;
     audit(
         tx,
         user_id,

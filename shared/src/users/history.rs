@@ -212,5 +212,6 @@ pub async fn export_csv(
             e.changes.to_string(),
         ])?;
     }
+    tracing::info!(by = %caller.user_id, user_id = %user_id, truncated, "audit history exported");
     Ok((out.finish()?, truncated))
 }

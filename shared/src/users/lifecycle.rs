@@ -18,7 +18,7 @@ use super::{
 };
 use crate::{
     auth::{passwords, rbac::may_manage, sessions, Caller, Permission, Role, UserStatus},
-    db::{p, quote_ident, GenericClient, RowExt, Transaction},
+    db::{p, GenericClient, RowExt, Transaction},
     drivers,
     error::{ApiError, ApiResult, FieldError},
     input::{Cursor, Lines, Page, PageRequest, Validator},
@@ -300,6 +300,11 @@ pub(crate) async fn restore_in(
           WHERE id = $1 RETURNING {USER_COLUMNS}"
     );
     let user = User::from_row(&tx.query_typed_one(&sql, &[p(&user_id)]).await?)?;
+    tx.execute_typed(
+        "UPDATE drivers SET is_active = true WHERE user_id = $1",
+        &[p(&user_id)],
+    )
+    .await?;
     let changes = json!({ "status": { "from": UserStatus::Deleted, "to": UserStatus::Active } });
     audit(
         tx,
@@ -381,40 +386,47 @@ pub struct Purged {
 
 /// Personal values of an account, read before they are cleared.
 struct PersonalData {
-    email: String,
-    phone: Option<String>,
-    driver_phone: Option<String>,
+    name: Option<String>,
 }
 
-/// Columns of the application's tables that hold text or JSON, for the sweep that
-/// clears an email or phone wherever it was copied.
-async fn text_columns(tx: &Transaction<'_>) -> ApiResult<Vec<(String, String, bool)>> {
-    let rows = tx
-        .query_typed(
-            "SELECT c.relname::text AS table_name, a.attname::text AS column_name,
-                    t.typname IN ('json', 'jsonb') AS is_json
-               FROM pg_attribute a
-               JOIN pg_class c ON c.oid = a.attrelid
-               JOIN pg_namespace n ON n.oid = c.relnamespace
-               JOIN pg_type t ON t.oid = a.atttypid
-              WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p') AND NOT c.relispartition
-                AND a.attnum > 0 AND NOT a.attisdropped AND a.attgenerated = ''
-                AND t.typname IN ('text', 'varchar', 'json', 'jsonb')
-                AND c.relname NOT IN ('spatial_ref_sys', 'refinery_schema_history')
-              ORDER BY 1, 2",
-            &[],
-        )
-        .await?;
-    rows.iter()
-        .map(|r| {
-            Ok((
-                r.col("table_name")?,
-                r.col("column_name")?,
-                r.col("is_json")?,
-            ))
-        })
-        .collect()
-}
+/// What a purge clears, `$1` the account. Orders, deliveries and audit rows stay, with
+/// their personal fields emptied; the account's own track and private addresses go.
+const PURGE_STATEMENTS: &[&str] = &[
+    "UPDATE users SET email = 'purged+' || replace(id::text, '-', '') || '@purged.invalid',
+            password_hash = NULL, name = NULL, contact_name = NULL, company_name = NULL,
+            phone = NULL, website = NULL, is_temporary_password = false, deletion_reason = NULL,
+            purged_at = now()
+      WHERE id = $1",
+    "UPDATE drivers SET phone = NULL, license_number = NULL, employee_id = NULL,
+            vehicle_number = NULL, is_active = false, is_on_duty = false,
+            last_known_location = NULL
+      WHERE user_id = $1",
+    "DELETE FROM driver_locations WHERE driver_id IN (SELECT id FROM drivers WHERE user_id = $1)",
+    "UPDATE driver_shifts SET start_location = NULL, end_location = NULL
+      WHERE driver_id IN (SELECT id FROM drivers WHERE user_id = $1)",
+    "UPDATE user_addresses SET alias = NULL WHERE user_id = $1",
+    "UPDATE addresses SET name = NULL, street1 = '(removed)', street2 = NULL, zip = NULL,
+            county = NULL, location_number = NULL, parking_loading = NULL, location = NULL
+      WHERE created_by = $1 AND NOT is_shared",
+    "UPDATE orders SET client_attention = NULL, pickup_notes = NULL, special_notes = NULL,
+            cancellation_reason = NULL, metadata = '{}'::jsonb
+      WHERE user_id = $1",
+    "UPDATE order_status_history SET note = NULL
+      WHERE order_id IN (SELECT id FROM orders WHERE user_id = $1) OR actor_id = $1",
+    "UPDATE deliveries SET delivery_notes = NULL, proof_of_delivery = NULL
+      WHERE order_id IN (SELECT id FROM orders WHERE user_id = $1)
+         OR driver_id IN (SELECT id FROM drivers WHERE user_id = $1)",
+    "UPDATE outbox SET payload = '{\"removed\": \"personal data purged\"}'::jsonb
+      WHERE order_id IN (SELECT id FROM orders WHERE user_id = $1)
+        AND (kind = 'CUSTOMER_EMAIL' OR status <> 'PENDING')",
+    "UPDATE pricing_quotes SET inputs = '{\"removed\": \"personal data purged\"}'::jsonb
+      WHERE user_id = $1 OR order_id IN (SELECT id FROM orders WHERE user_id = $1)",
+    "UPDATE user_audits SET changes = '{\"removed\": \"personal data purged\"}'::jsonb, reason = NULL
+      WHERE user_id = $1",
+    "UPDATE staff_audits SET changes = '{\"removed\": \"personal data purged\"}'::jsonb, reason = NULL
+      WHERE entity_type = 'ORDER' AND entity_id IN (SELECT id FROM orders WHERE user_id = $1)",
+    "UPDATE password_set_tokens SET used_at = COALESCE(used_at, now()) WHERE user_id = $1",
+];
 
 /// Removes an account's personal data for good (SUPER_ADMIN, after a soft delete, with a
 /// confirmation and a reason); one transaction, then its files' objects and its sessions.
@@ -444,68 +456,32 @@ pub async fn purge(
         ));
     }
     let row = tx
-        .query_typed_one(
-            "SELECT u.email, u.phone, d.phone AS driver_phone FROM users u
-               LEFT JOIN drivers d ON d.user_id = u.id WHERE u.id = $1",
-            &[p(&user_id)],
-        )
+        .query_typed_one("SELECT name FROM users WHERE id = $1", &[p(&user_id)])
         .await?;
     let personal = PersonalData {
-        email: row.col("email")?,
-        phone: row.col("phone")?,
-        driver_phone: row.col("driver_phone")?,
+        name: row.col("name")?,
     };
-    let placeholder = format!("purged+{}@purged.invalid", user_id.simple());
-    tx.batch_execute("SET LOCAL statement_timeout = 0").await?;
-    tx.execute_typed(
-        "UPDATE users SET email = $2, password_hash = NULL, name = NULL, contact_name = NULL,
-                company_name = NULL, phone = NULL, website = NULL, is_temporary_password = false,
-                purged_at = now()
-          WHERE id = $1",
-        &[p(&user_id), p(&placeholder)],
-    )
-    .await?;
-    for statement in [
-        "UPDATE drivers SET phone = NULL, license_number = NULL, employee_id = NULL,
-                vehicle_number = NULL, is_active = false, is_on_duty = false,
-                last_known_location = NULL
-          WHERE user_id = $1",
-        "UPDATE user_addresses SET alias = NULL WHERE user_id = $1",
-        "UPDATE addresses SET name = NULL, street1 = '(removed)', street2 = NULL,
-                location_number = NULL, parking_loading = NULL
-          WHERE created_by = $1 AND NOT is_shared",
-        "UPDATE orders SET client_attention = NULL, pickup_notes = NULL, special_notes = NULL
-          WHERE user_id = $1",
-        "UPDATE user_audits SET changes = '{\"removed\": \"personal data purged\"}'::jsonb
-          WHERE user_id = $1",
-        "UPDATE outbox SET payload = '{\"removed\": \"personal data purged\"}'::jsonb
-          WHERE order_id IN (SELECT id FROM orders WHERE user_id = $1) AND kind = 'CUSTOMER_EMAIL'",
-        "UPDATE password_set_tokens SET used_at = COALESCE(used_at, now()) WHERE user_id = $1",
-        "UPDATE staff_audits SET changes = '{\"removed\": \"personal data purged\"}'::jsonb
-          WHERE entity_type = 'ORDER' AND entity_id IN (SELECT id FROM orders WHERE user_id = $1)",
-    ] {
+    // Each statement clears named columns of rows that belong to the account (by
+    // `user_id`, `created_by` or its orders and deliveries): never a sweep over other
+    // accounts' rows, where a value like the purged email may stand inside another.
+    for statement in PURGE_STATEMENTS {
         tx.execute_typed(statement, &[p(&user_id)]).await?;
     }
-    // The email and phone wherever else they were copied (a partner payload, a note).
-    let values: Vec<&str> = [
-        Some(personal.email.as_str()),
-        personal.phone.as_deref(),
-        personal.driver_phone.as_deref(),
-    ]
-    .into_iter()
-    .flatten()
-    .filter(|v| v.trim().chars().count() >= 5)
-    .collect();
-    for (table, column, is_json) in text_columns(&tx).await? {
-        let (table, column) = (quote_ident(&table), quote_ident(&column));
-        for value in &values {
-            let sql = if is_json {
-                format!("UPDATE {table} SET {column} = replace({column}::text, $1, '(removed)')::jsonb WHERE strpos({column}::text, $1) > 0")
-            } else {
-                format!("UPDATE {table} SET {column} = replace({column}, $1, '(removed)') WHERE strpos({column}, $1) > 0")
-            };
-            tx.execute_typed(&sql, &[p(&value.to_string())]).await?;
-        }
+    // Dispatch notes on orders the account drove ("assigned to <name>") are other
+    // customers' orders: only the notes that name the driver are cleared.
+    if let Some(name) = personal
+        .name
+        .as_deref()
+        .filter(|n| n.trim().chars().count() >= 3)
+    {
+        tx.execute_typed(
+            "UPDATE order_status_history h SET note = NULL
+              WHERE strpos(h.note, $2) > 0
+                AND h.order_id IN (SELECT ds.order_id FROM dispatches ds JOIN drivers d ON d.id = ds.driver_id
+                                    WHERE d.user_id = $1)",
+            &[p(&user_id), p(&name.to_owned())],
+        )
+        .await?;
     }
     let files = crate::uploads::remove::purge_owner(&tx, user_id).await?;
     audit(

@@ -82,11 +82,12 @@ pub async fn update(
     let mut client = state.db.get().await?;
     let tx = client.transaction().await?;
     let row = tx
-        .query_typed_one(
+        .query_typed_opt(
             "SELECT email, password_hash FROM users WHERE id = $1 AND deleted_at IS NULL FOR UPDATE",
             &[p(&caller.user_id)],
         )
-        .await?;
+        .await?
+        .ok_or_else(|| ApiError::unauthorized("the account is gone"))?;
     let current_email: String = row.col("email")?;
     let stored_hash: Option<String> = row.col("password_hash")?;
     if let Some(current) = edit.current_password.as_deref() {
