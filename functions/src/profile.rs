@@ -27,7 +27,7 @@ async fn profile(state: &AppState, req: Request) -> ApiResult<Response<Body>> {
     match *req.method() {
         Method::PUT => {
             let edit: OwnProfileUpdate = parse_json(&req)?;
-            ok(&own::update(state, &caller, &edit).await?)
+            ok(&own::update(state, &req, &caller, &edit).await?)
         }
         _ => ok(&serde_json::json!({ "user": own::get(state, &caller).await? })),
     }

@@ -248,6 +248,19 @@ async fn own_profile_changes_need_the_current_password_and_a_new_one_ends_other_
         login(&app, &new_email, "brand-new-horse-7").await.status(),
         200
     );
+    // Each request with a current password counts against the account's sign-in budget
+    // (5 a minute; four were used above): guessing it here is soon refused.
+    let mut statuses = Vec::new();
+    for _ in 0..3 {
+        let guess = json!({ "email": "guess@example.com", "currentPassword": "a-wrong-guess-1" });
+        statuses.push(
+            app.call("PUT", "/api/profile", Some(&user.token), Some(guess))
+                .await
+                .status()
+                .as_u16(),
+        );
+    }
+    assert_eq!(statuses.last(), Some(&429), "{statuses:?}");
 }
 
 #[tokio::test]

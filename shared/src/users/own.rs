@@ -49,9 +49,12 @@ pub async fn get(state: &AppState, caller: &Caller) -> ApiResult<User> {
         .ok_or_else(|| ApiError::unauthorized("the account is gone"))
 }
 
-/// Edits the caller's own account (never its role or status).
+/// Edits the caller's own account (never its role or status). A request that presents
+/// the current password counts against the account's sign-in budget (5 a minute), so a
+/// stolen access token cannot be used to guess the password here.
 pub async fn update(
     state: &AppState,
+    req: &lambda_http::Request,
     caller: &Caller,
     edit: &OwnProfileUpdate,
 ) -> ApiResult<OwnProfileUpdated> {
@@ -79,6 +82,15 @@ pub async fn update(
         );
         Some((fields, email))
     })?;
+    if edit.current_password.is_some() {
+        crate::ratelimit::charge(
+            state,
+            req,
+            crate::ratelimit::RateClass::SignInAccount,
+            &format!("password-check:{}", caller.user_id),
+        )
+        .await?;
+    }
     let mut client = state.db.get().await?;
     let tx = client.transaction().await?;
     let row = tx
