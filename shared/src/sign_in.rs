@@ -122,11 +122,12 @@ pub async fn refresh(state: &AppState, req: &Request) -> ApiResult<Response<Body
         }
         Err(sessions::RefreshError::Store(err)) => return Err(err),
     };
-    let user = {
+    let (user, cut_off) = {
         let client = state.db.get().await?;
-        users::find(&*client, session.user_id).await?
+        let cut_off = users::session_cut_off(&*client, &session).await?;
+        (users::find(&*client, session.user_id).await?, cut_off)
     };
-    let Some(user) = user.filter(|u| u.is_active()) else {
+    let Some(user) = user.filter(|u| u.is_active() && !cut_off) else {
         sessions::revoke(state, session.id).await?;
         return Err(refused("the account is no longer active"));
     };
@@ -200,11 +201,14 @@ pub enum Denial {
 /// account, so a role change applies at the next authorization. Err only when a store is
 /// unreachable.
 pub async fn authorize(state: &AppState, token: &str) -> ApiResult<Result<Caller, Denial>> {
-    let claimed = match session_caller(state, token).await? {
-        Ok(claimed) => claimed,
+    let (claimed, session) = match live_session(state, token).await? {
+        Ok(found) => found,
         Err(denial) => return Ok(Err(denial)),
     };
     let client = state.db.get().await?;
+    if users::session_cut_off(&*client, &session).await? {
+        return Ok(Err(Denial::SessionEnded));
+    }
     let Some(user) = users::find(&*client, claimed.user_id)
         .await?
         .filter(|u| u.is_active())
@@ -222,20 +226,29 @@ pub async fn authorize(state: &AppState, token: &str) -> ApiResult<Result<Caller
 /// with (at most one access-token lifetime old), without reading the account: what a view
 /// that must answer while the database is down can rely on.
 pub async fn session_caller(state: &AppState, token: &str) -> ApiResult<Result<Caller, Denial>> {
+    Ok(live_session(state, token).await?.map(|(caller, _)| caller))
+}
+
+/// [`session_caller`] with the session it found.
+async fn live_session(
+    state: &AppState,
+    token: &str,
+) -> ApiResult<Result<(Caller, sessions::Session), Denial>> {
     let keys = state.jwt().await?;
     let Ok(claims) = keys.verify(token) else {
         return Ok(Err(Denial::BadToken));
     };
     let now = chrono::Utc::now();
-    match sessions::get(state, claims.sid).await? {
-        Some(session) if session.is_live(now) && session.user_id == claims.sub => {}
+    let session = match sessions::get(state, claims.sid).await? {
+        Some(session) if session.is_live(now) && session.user_id == claims.sub => session,
         _ => return Ok(Err(Denial::SessionEnded)),
-    }
-    Ok(Ok(Caller {
+    };
+    let caller = Caller {
         user_id: claims.sub,
         role: claims.role,
         session_id: claims.sid,
-    }))
+    };
+    Ok(Ok((caller, session)))
 }
 
 /// The caller of the request's bearer token as [`session_caller`] decides, for routes

@@ -219,6 +219,45 @@ async fn own_profile_changes_need_the_current_password_and_a_new_one_ends_other_
         .await;
     assert_eq!(moved.status(), 200);
 
+    // A third session the registry does not know of (a login racing the change): the
+    // cutoff written with the new password ends it all the same.
+    let third = json_body(login(&app, &new_email, &user.password).await).await;
+    let third_token = third["accessToken"]
+        .as_str()
+        .expect("access token")
+        .to_owned();
+    let third_refresh = third["refreshToken"]
+        .as_str()
+        .expect("refresh token")
+        .to_owned();
+    let third_session = third_refresh
+        .split('.')
+        .next()
+        .expect("session id")
+        .to_owned();
+    app.state
+        .dynamodb
+        .update_item()
+        .table_name(&app.state.config.resources.app_table)
+        .key(
+            "pk",
+            aws_sdk_dynamodb::types::AttributeValue::S(format!("USER_SESSIONS#{}", user.id)),
+        )
+        .key(
+            "sk",
+            aws_sdk_dynamodb::types::AttributeValue::S("SESSIONS".into()),
+        )
+        .update_expression("DELETE sessionIds :id")
+        .expression_attribute_values(
+            ":id",
+            aws_sdk_dynamodb::types::AttributeValue::Ss(vec![third_session]),
+        )
+        .send()
+        .await
+        .expect("forget the third session");
+    // Sessions begun in the second of the change are kept (the cutoff is whole seconds).
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+
     let changed = app
         .call(
             "PUT",
@@ -243,6 +282,22 @@ async fn own_profile_changes_need_the_current_password_and_a_new_one_ends_other_
         200,
         "this one goes on"
     );
+    assert_eq!(
+        app.call("GET", "/api/profile", Some(&third_token), None)
+            .await
+            .status(),
+        403,
+        "the cutoff ends it"
+    );
+    let refreshed = app
+        .call(
+            "POST",
+            "/api/auth/refresh",
+            None,
+            Some(json!({ "refreshToken": third_refresh })),
+        )
+        .await;
+    assert_eq!(refreshed.status(), 401, "and its refresh token");
     assert_eq!(login(&app, &new_email, &user.password).await.status(), 401);
     assert_eq!(
         login(&app, &new_email, "brand-new-horse-7").await.status(),

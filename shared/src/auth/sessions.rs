@@ -36,6 +36,8 @@ pub struct Session {
     pub user_id: Uuid,
     pub role: Role,
     pub revoked: bool,
+    /// When it began (whole seconds).
+    pub created_at: DateTime<Utc>,
     pub expires_at: DateTime<Utc>,
 }
 
@@ -109,6 +111,7 @@ pub async fn create(
         user_id,
         role,
         revoked: false,
+        created_at: DateTime::from_timestamp(now.timestamp(), 0).unwrap_or(now),
         expires_at: now + state.config.auth.refresh_ttl,
     };
     let token = new_refresh_token(session.id);
@@ -247,6 +250,11 @@ fn parse(session_id: Uuid, item: &HashMap<String, AttributeValue>) -> Option<Ses
             .and_then(|v| v.as_bool().ok())
             .copied()
             .unwrap_or(true),
+        // Sessions stored before `createdAt` was read count as begun at the epoch, so any
+        // cutoff ends them.
+        created_at: number("createdAt")
+            .and_then(|at| DateTime::from_timestamp(at, 0))
+            .unwrap_or(DateTime::UNIX_EPOCH),
         expires_at: DateTime::from_timestamp(number("expiresAt")?, 0)?,
     })
 }

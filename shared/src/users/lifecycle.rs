@@ -483,6 +483,7 @@ pub async fn purge(
         )
         .await?;
     }
+    super::cut_off_sessions(&tx, user_id, None).await?;
     let files = crate::uploads::remove::purge_owner(&tx, user_id).await?;
     audit(
         &tx,

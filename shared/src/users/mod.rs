@@ -237,6 +237,40 @@ pub async fn register(state: &AppState, body: &Signup) -> ApiResult<User> {
     Ok(user)
 }
 
+/// Whether the account ended `session` by a cutoff (a password change made elsewhere, a
+/// purge): it began before `sessions_valid_after` and is not the session kept.
+pub async fn session_cut_off(
+    client: &impl GenericClient,
+    session: &crate::auth::sessions::Session,
+) -> ApiResult<bool> {
+    let row = client
+        .query_typed_opt(
+            "SELECT sessions_valid_after, sessions_kept FROM users WHERE id = $1",
+            &[p(&session.user_id)],
+        )
+        .await?;
+    let Some(row) = row else { return Ok(true) };
+    let valid_after: Option<DateTime<Utc>> = row.col("sessions_valid_after")?;
+    let kept: Option<Uuid> = row.col("sessions_kept")?;
+    Ok(valid_after.is_some_and(|cutoff| session.created_at < cutoff) && kept != Some(session.id))
+}
+
+/// Ends, in `client`'s transaction, every session of the account begun before now but
+/// `keep`; the registry revocation after commit also stops their refresh tokens at once.
+pub async fn cut_off_sessions(
+    client: &impl GenericClient,
+    user_id: Uuid,
+    keep: Option<Uuid>,
+) -> ApiResult<()> {
+    client
+        .execute_typed(
+            "UPDATE users SET sessions_valid_after = date_trunc('second', now()), sessions_kept = $2 WHERE id = $1",
+            &[p(&user_id), p(&keep)],
+        )
+        .await?;
+    Ok(())
+}
+
 crate::text_enum::text_enum! {
     /// What an audit row records.
         pub enum AuditAction("audit action") {

@@ -166,6 +166,7 @@ pub async fn update(
             None,
         )
         .await?;
+        super::cut_off_sessions(&tx, user.id, Some(caller.session_id)).await?;
     }
     tx.commit().await?;
     let sessions_ended = match new_hash {
