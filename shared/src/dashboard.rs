@@ -24,6 +24,9 @@ use crate::{
 
 /// How long computed figures are served again.
 pub const CACHE_FOR: StdDuration = StdDuration::from_secs(300);
+/// The most dashboards one container keeps (staff can ask for any vendor's): past it the
+/// oldest goes first.
+const CACHE_ENTRIES: usize = 256;
 
 /// The window the figures cover, ending now.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
@@ -162,6 +165,15 @@ async fn cached(state: &AppState, vendor: Option<Uuid>, period: Period) -> ApiRe
     };
     if let Ok(mut entries) = state.dashboards.entries.lock() {
         entries.retain(|_, (at, _)| at.elapsed() < CACHE_FOR);
+        if entries.len() >= CACHE_ENTRIES {
+            let oldest = entries
+                .iter()
+                .min_by_key(|(_, (at, _))| *at)
+                .map(|(k, _)| *k);
+            if let Some(oldest) = oldest {
+                entries.remove(&oldest);
+            }
+        }
         entries.insert(key, (Instant::now(), answer.clone()));
     }
     Ok(answer)

@@ -237,7 +237,7 @@ async fn own_profile_changes_need_the_current_password_and_a_new_one_ends_other_
         .to_owned();
     app.state
         .dynamodb
-        .update_item()
+        .delete_item()
         .table_name(&app.state.config.resources.app_table)
         .key(
             "pk",
@@ -245,12 +245,7 @@ async fn own_profile_changes_need_the_current_password_and_a_new_one_ends_other_
         )
         .key(
             "sk",
-            aws_sdk_dynamodb::types::AttributeValue::S("SESSIONS".into()),
-        )
-        .update_expression("DELETE sessionIds :id")
-        .expression_attribute_values(
-            ":id",
-            aws_sdk_dynamodb::types::AttributeValue::Ss(vec![third_session]),
+            aws_sdk_dynamodb::types::AttributeValue::S(format!("SESSION#{third_session}")),
         )
         .send()
         .await

@@ -149,31 +149,34 @@ pub async fn create(
     Ok((session, token))
 }
 
-fn registry_key(user_id: Uuid) -> HashMap<String, AttributeValue> {
+fn registry_pk(user_id: Uuid) -> AttributeValue {
+    AttributeValue::S(format!("USER_SESSIONS#{user_id}"))
+}
+
+fn registry_key(user_id: Uuid, session_id: Uuid) -> HashMap<String, AttributeValue> {
     HashMap::from([
+        ("pk".to_owned(), registry_pk(user_id)),
         (
-            "pk".to_owned(),
-            AttributeValue::S(format!("USER_SESSIONS#{user_id}")),
+            "sk".to_owned(),
+            AttributeValue::S(format!("SESSION#{session_id}")),
         ),
-        ("sk".to_owned(), AttributeValue::S("SESSIONS".to_owned())),
     ])
 }
 
-/// Adds a session to its account's registry, which lets a password change or a purge
-/// end every session of the account (sessions are keyed by their own id). The registry
-/// lives as long as the account's newest session.
+/// Lists a session under its account (one item each, expiring with the session), which
+/// lets a password change or a purge end every session of the account at once (sessions
+/// are keyed by their own id).
 async fn register(state: &AppState, session: &Session) -> Result<(), ApiError> {
+    let mut item = registry_key(session.user_id, session.id);
+    item.insert(
+        "expiresAt".to_owned(),
+        AttributeValue::N(session.expires_at.timestamp().to_string()),
+    );
     state
         .dynamodb
-        .update_item()
+        .put_item()
         .table_name(&state.config.resources.app_table)
-        .set_key(Some(registry_key(session.user_id)))
-        .update_expression("ADD sessionIds :id SET expiresAt = :expires")
-        .expression_attribute_values(":id", AttributeValue::Ss(vec![session.id.to_string()]))
-        .expression_attribute_values(
-            ":expires",
-            AttributeValue::N(session.expires_at.timestamp().to_string()),
-        )
+        .set_item(Some(item))
         .send()
         .await
         .map_err(store_error)?;
@@ -187,44 +190,44 @@ pub async fn revoke_all_of(
     user_id: Uuid,
     keep: Option<Uuid>,
 ) -> Result<usize, ApiError> {
-    let output = state
+    let table = &state.config.resources.app_table;
+    let mut pages = state
         .dynamodb
-        .get_item()
-        .table_name(&state.config.resources.app_table)
-        .set_key(Some(registry_key(user_id)))
+        .query()
+        .table_name(table)
+        .key_condition_expression("pk = :pk")
+        .expression_attribute_values(":pk", registry_pk(user_id))
         .consistent_read(true)
-        .send()
-        .await
-        .map_err(store_error)?;
-    let ids: Vec<String> = output
-        .item()
-        .and_then(|item| item.get("sessionIds"))
-        .and_then(|ids| ids.as_ss().ok())
-        .cloned()
-        .unwrap_or_default();
-    let keep = keep.map(|k| k.to_string());
-    let ended: Vec<String> = ids
-        .into_iter()
-        .filter(|id| Some(id) != keep.as_ref())
-        .collect();
-    for id in &ended {
-        if let Ok(session_id) = Uuid::parse_str(id) {
+        .into_paginator()
+        .send();
+    let mut ended = 0;
+    while let Some(page) = pages.next().await {
+        let page = page.map_err(store_error)?;
+        for item in page.items() {
+            let Some(session_id) = item
+                .get("sk")
+                .and_then(|sk| sk.as_s().ok())
+                .and_then(|sk| sk.strip_prefix("SESSION#"))
+                .and_then(|id| Uuid::parse_str(id).ok())
+            else {
+                continue;
+            };
+            if Some(session_id) == keep {
+                continue;
+            }
             revoke(state, session_id).await?;
+            state
+                .dynamodb
+                .delete_item()
+                .table_name(table)
+                .set_key(Some(registry_key(user_id, session_id)))
+                .send()
+                .await
+                .map_err(store_error)?;
+            ended += 1;
         }
     }
-    if !ended.is_empty() {
-        state
-            .dynamodb
-            .update_item()
-            .table_name(&state.config.resources.app_table)
-            .set_key(Some(registry_key(user_id)))
-            .update_expression("DELETE sessionIds :ended")
-            .expression_attribute_values(":ended", AttributeValue::Ss(ended.clone()))
-            .send()
-            .await
-            .map_err(store_error)?;
-    }
-    Ok(ended.len())
+    Ok(ended)
 }
 
 /// The session as stored (strongly consistent, so a revocation is seen at once).
