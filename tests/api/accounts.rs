@@ -345,16 +345,7 @@ async fn deletion_waits_for_live_work_and_never_takes_a_super_admin_and_restore_
     let admin = app.user(Role::Admin).await;
     let super_admin = app.user(Role::SuperAdmin).await;
     let client = app.user(Role::Client).await;
-    let order = json_body(
-        app.call(
-            "POST",
-            "/api/catering-requests",
-            Some(&client.token),
-            Some(catering_body(20)),
-        )
-        .await,
-    )
-    .await;
+    let (order_id, _) = app.order_of(&client).await;
     let refused = app
         .call(
             "DELETE",
@@ -382,7 +373,7 @@ async fn deletion_waits_for_live_work_and_never_takes_a_super_admin_and_restore_
         .await
         .execute(
             "UPDATE orders SET status = 'CANCELLED' WHERE id = $1::text::uuid",
-            &[&order["order"]["id"].as_str().expect("id")],
+            &[&order_id],
         )
         .await
         .expect("cancel");
@@ -1208,21 +1199,7 @@ async fn staff_edits_to_orders_and_pricing_leave_audit_rows_with_what_changed() 
     let app = TestApp::spawn().await;
     let admin = app.user(Role::Admin).await;
     let client = app.user(Role::Client).await;
-    let order = json_body(
-        app.call(
-            "POST",
-            "/api/catering-requests",
-            Some(&client.token),
-            Some(catering_body(20)),
-        )
-        .await,
-    )
-    .await;
-    let number = order["order"]["orderNumber"]
-        .as_str()
-        .expect("number")
-        .to_owned();
-    let id = order["order"]["id"].as_str().expect("id").to_owned();
+    let (id, number) = app.order_of(&client).await;
     let path = format!("/api/orders/{number}");
     let own = app
         .call(
@@ -1325,20 +1302,7 @@ async fn single_order_views_show_only_one_s_own_and_dashboards_answer_with_etags
     let other = app.user(Role::Client).await;
     let vendor = app.user(Role::Vendor).await;
     let admin = app.user(Role::Admin).await;
-    let placed = json_body(
-        app.call(
-            "POST",
-            "/api/catering-requests",
-            Some(&client.token),
-            Some(catering_body(20)),
-        )
-        .await,
-    )
-    .await;
-    let number = placed["order"]["orderNumber"]
-        .as_str()
-        .expect("number")
-        .to_owned();
+    let (_, number) = app.order_of(&client).await;
     let mine = format!("/api/user-orders/{number}");
     let own = app.call("GET", &mine, Some(&client.token), None).await;
     assert_eq!(own.status(), 200);

@@ -62,6 +62,14 @@ struct Place {
 }
 
 impl Place {
+    fn new(backup_id: &str, object: &str, object_no: u32) -> Self {
+        Self {
+            backup_id: backup_id.to_owned(),
+            object: object.to_owned(),
+            object_no,
+        }
+    }
+
     fn nonce(&self, frame: u64) -> aes_gcm::aead::Nonce<Aes256Gcm> {
         let mut nonce = [0u8; 12];
         nonce[..4].copy_from_slice(&self.object_no.to_be_bytes());
@@ -102,11 +110,7 @@ impl Sealer {
     ) -> Result<Self, BackupError> {
         Ok(Self {
             cipher: key.cipher(),
-            place: Place {
-                backup_id: backup_id.to_owned(),
-                object: object.to_owned(),
-                object_no,
-            },
+            place: Place::new(backup_id, object, object_no),
             frame: 0,
             zstd: zstd::stream::write::Encoder::new(Vec::with_capacity(CHUNK_BYTES), ZSTD_LEVEL)
                 .map_err(BackupError::codec)?,
@@ -199,11 +203,7 @@ impl Opener {
     ) -> Result<Self, BackupError> {
         Ok(Self {
             cipher: key.cipher(),
-            place: Place {
-                backup_id: backup_id.to_owned(),
-                object: object.to_owned(),
-                object_no,
-            },
+            place: Place::new(backup_id, object, object_no),
             frame: 0,
             pending: Vec::new(),
             ended: false,
