@@ -77,7 +77,8 @@ fn shift_select() -> String {
                 s.total_distance_miles::float8 AS stored_miles, s.reported_miles::float8 AS reported_miles,
                 s.delivery_count,
                 (SELECT count(*) FROM driver_locations l
-                  WHERE l.shift_id = s.id AND l.recorded_at >= s.start_time - interval '1 day') AS point_count
+                  WHERE l.driver_id = s.driver_id AND l.shift_id = s.id
+                    AND l.recorded_at >= s.start_time - interval '1 day') AS point_count
            FROM driver_shifts s",
         lat_lng("s.start_location", "start"),
         lat_lng("s.end_location", "end"),
@@ -91,7 +92,7 @@ impl Shift {
         let start_time: DateTime<Utc> = row.col("start_time")?;
         let tracked_miles = match status {
             ShiftStatus::Completed => row.col("stored_miles")?,
-            _ => tracked_miles(client, id, start_time).await?,
+            _ => tracked_miles(client, row.col("driver_id")?, id, start_time).await?,
         };
         Ok(Self {
             id,
@@ -113,6 +114,7 @@ impl Shift {
 /// [`MAX_PLAUSIBLE_SPEED_MPS`] (a jump and the way back both count for nothing).
 pub async fn tracked_miles(
     client: &impl GenericClient,
+    driver_id: Uuid,
     shift_id: Uuid,
     start_time: DateTime<Utc>,
 ) -> ApiResult<f64> {
@@ -122,7 +124,8 @@ pub async fn tracked_miles(
                 SELECT location, recorded_at,
                        lag(location) OVER w AS prev_location, lag(recorded_at) OVER w AS prev_at
                   FROM driver_locations
-                 WHERE shift_id = $1 AND recorded_at >= $3::timestamptz - interval '1 day'
+                 WHERE driver_id = $4 AND shift_id = $1
+                   AND recorded_at >= $3::timestamptz - interval '1 day'
                 WINDOW w AS (ORDER BY recorded_at)
              ), segments AS (
                 SELECT ST_Distance(prev_location, location) AS meters,
@@ -131,7 +134,12 @@ pub async fn tracked_miles(
              )
              SELECT COALESCE(sum(meters) FILTER (WHERE meters <= $2 * seconds), 0)::float8 AS meters
                FROM segments",
-            &[p(&shift_id), p(&MAX_PLAUSIBLE_SPEED_MPS), p(&start_time)],
+            &[
+                p(&shift_id),
+                p(&MAX_PLAUSIBLE_SPEED_MPS),
+                p(&start_time),
+                p(&driver_id),
+            ],
         )
         .await
         .context("measuring the shift's track")?;
@@ -267,7 +275,7 @@ pub async fn end(state: &AppState, caller: &Caller, req: &EndShift) -> ApiResult
         )
         .with_details(serde_json::json!({ "activeDeliveries": open })));
     }
-    let miles = tracked_miles(&tx, req.shift_id, start_time).await?;
+    let miles = tracked_miles(&tx, driver_id, req.shift_id, start_time).await?;
     let wkt = location.map(|point| point.wkt());
     tx.execute_typed(
         "UPDATE driver_shifts SET status = 'completed', end_time = now(),
