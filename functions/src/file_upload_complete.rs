@@ -10,7 +10,7 @@ use shared::{
     input::path_uuid,
     ratelimit::RateClass,
     runtime::{HandlerFuture, HttpFunction},
-    uploads::complete::complete,
+    uploads::{complete::complete, Uploader},
     ApiResult, AppState,
 };
 
@@ -23,5 +23,5 @@ fn handler(state: &AppState, req: Request) -> HandlerFuture<'_> {
 async fn complete_upload(state: &AppState, req: Request) -> ApiResult<Response<Body>> {
     let caller = caller(&req)?;
     let upload_id = path_uuid(&req, "uploadId")?;
-    ok(&serde_json::json!({ "upload": complete(state, &caller, upload_id).await? }))
+    ok(&serde_json::json!({ "upload": complete(state, Uploader::Account(caller.user_id), upload_id).await? }))
 }

@@ -48,6 +48,8 @@ functions! {
     http: [
         address_by_id,
         addresses,
+        admin_job_application,
+        admin_job_applications,
         admin_logs,
         admin_webhook_retry,
         admin_webhooks,
@@ -77,6 +79,9 @@ functions! {
         health_alerts,
         health_database,
         health_errors,
+        job_application_document_complete,
+        job_application_documents,
+        job_applications,
         on_demand_create,
         ops_page,
         order_assign_driver,

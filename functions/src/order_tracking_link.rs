@@ -14,7 +14,7 @@ use shared::{
     ApiResult, AppState,
 };
 
-pub const FUNCTION: HttpFunction = HttpFunction::new(handler, RateClass::Api);
+pub const FUNCTION: HttpFunction = HttpFunction::new(handler, RateClass::Api).warm_signing_key();
 
 fn handler(state: &AppState, req: Request) -> HandlerFuture<'_> {
     Box::pin(order_tracking_link(state, req))

@@ -1,4 +1,4 @@
-//! Staff changes to orders and pricing, recorded in `staff_audits` in the transaction of
+//! Staff changes to orders, pricing and driver applications, recorded in `staff_audits` in the transaction of
 //! the change (account changes have their own table, see `users::audit`). A change is
 //! recorded as the fields that differ, each `{from, to}`.
 
@@ -16,6 +16,7 @@ text_enum! {
     pub enum Entity("audited entity") {
         Order = "ORDER",
         PricingConfiguration = "PRICING_CONFIGURATION",
+        JobApplication = "JOB_APPLICATION",
     }
 }
 

@@ -34,6 +34,9 @@ pub enum RateClass {
     SignInAccount,
     /// Sign-ups from one client IP: 5 per minute.
     SignUp,
+    /// Driver applications from one client IP: 5 per hour (a public form that stores
+    /// what it is sent).
+    Applications,
     /// Token refreshes from one client IP: 60 per minute (garbage tokens included).
     Refresh,
     /// Refreshes of one session: 5 per minute.
@@ -78,6 +81,7 @@ impl RateClass {
             RateClass::SignIn => Some((30, 60)),
             RateClass::SignInAccount => Some((5, 60)),
             RateClass::SignUp => Some((5, 60)),
+            RateClass::Applications => Some((5, 3600)),
             RateClass::Refresh => Some((60, 60)),
             RateClass::RefreshSession => Some((5, 60)),
             RateClass::Admin => Some((10, 60)),
@@ -96,6 +100,7 @@ impl RateClass {
             RateClass::SignIn => "sign-in",
             RateClass::SignInAccount => "sign-in-account",
             RateClass::SignUp => "sign-up",
+            RateClass::Applications => "applications",
             RateClass::Refresh => "refresh",
             RateClass::RefreshSession => "refresh-session",
             RateClass::Admin => "admin",
@@ -114,6 +119,7 @@ impl RateClass {
             RateClass::SignIn
             | RateClass::SignInAccount
             | RateClass::SignUp
+            | RateClass::Applications
             | RateClass::Refresh
             | RateClass::RefreshSession => StoreDown::Refuse,
             // Partner keys are long random secrets, so guessing them is hopeless with or
@@ -136,7 +142,9 @@ pub fn key_for(class: RateClass, identity: &RequestIdentity, route: &str) -> Opt
     class.budget()?;
     let ip = || format!("ip:{}", identity.ip());
     Some(match class {
-        RateClass::SignIn | RateClass::SignUp | RateClass::Refresh => ip(),
+        RateClass::SignIn | RateClass::SignUp | RateClass::Applications | RateClass::Refresh => {
+            ip()
+        }
         // Keyed by the presented key too: requests with a wrong key cannot spend the
         // real partner's budget (wrong keys are counted per IP by PartnerAuthFailures).
         RateClass::Partner => match &identity.partner {

@@ -453,34 +453,6 @@ async fn deletion_waits_for_live_work_and_never_takes_a_super_admin_and_restore_
     );
 }
 
-/// Rows of any application table holding `value` in any text or JSON column.
-async fn rows_holding(app: &TestApp, value: &str) -> Vec<String> {
-    let db = app.db().await;
-    let columns = db
-        .query(
-            "SELECT c.relname::text, a.attname::text FROM pg_attribute a
-               JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace
-               JOIN pg_type t ON t.oid = a.atttypid
-              WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p') AND NOT c.relispartition
-                AND a.attnum > 0 AND NOT a.attisdropped
-                AND t.typname IN ('text', 'varchar', 'json', 'jsonb', 'bpchar')",
-            &[],
-        )
-        .await
-        .expect("columns");
-    let mut found = Vec::new();
-    for column in columns {
-        let (table, name): (String, String) = (column.get(0), column.get(1));
-        let sql =
-            format!("SELECT count(*) FROM \"{table}\" WHERE strpos(\"{name}\"::text, $1) > 0");
-        let count: i64 = db.query_one(&sql, &[&value]).await.expect("search").get(0);
-        if count > 0 {
-            found.push(format!("{table}.{name} ({count})"));
-        }
-    }
-    found
-}
-
 #[tokio::test]
 async fn a_purge_leaves_the_account_s_email_name_and_phone_in_no_column_of_any_table() {
     let app = TestApp::spawn().await;
@@ -548,7 +520,7 @@ async fn a_purge_leaves_the_account_s_email_name_and_phone_in_no_column_of_any_t
         .expect("bystander");
     for value in [client.email.as_str(), name.as_str(), phone.as_str()] {
         assert!(
-            !rows_holding(&app, value).await.is_empty(),
+            !app.rows_holding(value).await.is_empty(),
             "{value} is stored before the purge"
         );
     }
@@ -632,7 +604,8 @@ async fn a_purge_leaves_the_account_s_email_name_and_phone_in_no_column_of_any_t
         .expect("the bystander is intact");
     assert_eq!(bystander.get::<_, String>(2), phone);
     for value in [client.email.as_str(), name.as_str(), phone.as_str()] {
-        let left: Vec<String> = rows_holding(&app, value)
+        let left: Vec<String> = app
+            .rows_holding(value)
             .await
             .into_iter()
             .filter(|place| {
@@ -702,6 +675,20 @@ async fn a_purge_leaves_the_account_s_email_name_and_phone_in_no_column_of_any_t
 /// Every route of this part by every role, and anonymously, with the outcome of each
 /// cell written out. Each cell acts on a fresh target, so cells do not depend on
 /// each other.
+/// A PENDING driver application under a fresh email; its id.
+async fn pending_application(app: &TestApp) -> uuid::Uuid {
+    app.db()
+        .await
+        .query_one(
+            "INSERT INTO job_applications (first_name, last_name, email, phone)
+             VALUES ('Matrix', 'Applicant', $1, '5550100') RETURNING id",
+            &[&format!("a-{}@example.com", uuid::Uuid::new_v4().simple())],
+        )
+        .await
+        .expect("an application")
+        .get(0)
+}
+
 #[tokio::test]
 async fn role_by_route_matrix_of_account_routes() {
     let app = TestApp::spawn().await;
@@ -715,7 +702,7 @@ async fn role_by_route_matrix_of_account_routes() {
         Some(Role::SuperAdmin),
     ];
     #[rustfmt::skip]
-    let matrix: [(&str, [u16; 7]); 14] = [
+    let matrix: [(&str, [u16; 7]); 18] = [
         //                                    anonymous client vendor driver helpdesk admin super
         ("GET /api/profile",                  [401, 200, 200, 200, 200, 200, 200]),
         ("PUT /api/profile",                  [401, 200, 200, 200, 200, 200, 200]),
@@ -731,6 +718,10 @@ async fn role_by_route_matrix_of_account_routes() {
         ("POST /api/users/bulk/delete",       [401, 403, 403, 403, 403, 200, 200]),
         ("POST /api/users/bulk/restore",      [401, 403, 403, 403, 403, 200, 200]),
         ("GET /api/users/bulk/export",        [401, 403, 403, 403, 200, 200, 200]),
+        ("GET /api/admin/job-applications",   [401, 403, 403, 403, 200, 200, 200]),
+        ("GET /api/admin/job-applications/{id}", [401, 403, 403, 403, 200, 200, 200]),
+        ("PATCH /api/admin/job-applications/{id} (interview)", [401, 403, 403, 403, 200, 200, 200]),
+        ("PATCH /api/admin/job-applications/{id} (approve)",   [401, 403, 403, 403, 403, 200, 200]),
     ];
     let mut failures = Vec::new();
     for (route, expected) in matrix {
@@ -790,6 +781,25 @@ async fn role_by_route_matrix_of_account_routes() {
                 }
                 "GET /api/users/bulk/export" => {
                     app.call("GET", "/api/users/bulk/export", token, None).await
+                }
+                "GET /api/admin/job-applications" => {
+                    app.call("GET", "/api/admin/job-applications", token, None)
+                        .await
+                }
+                application if application.contains("/api/admin/job-applications/{id}") => {
+                    let id = pending_application(&app).await;
+                    let path = format!("/api/admin/job-applications/{id}");
+                    let status = if application.ends_with("(approve)") {
+                        "APPROVED"
+                    } else {
+                        "INTERVIEWING"
+                    };
+                    if application.starts_with("GET") {
+                        app.call("GET", &path, token, None).await
+                    } else {
+                        app.call("PATCH", &path, token, Some(json!({ "status": status })))
+                            .await
+                    }
                 }
                 bulk if bulk.starts_with("POST /api/users/bulk/") => {
                     let action = bulk.rsplit('/').next().unwrap_or_default();

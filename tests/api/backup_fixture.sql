@@ -405,6 +405,27 @@ INSERT INTO password_set_tokens (user_id, token_hash, created_by, expires_at, us
 INSERT INTO staff_audits (entity_type, entity_id, action, performed_by, changes, reason) VALUES
     ('ORDER', 'b0000000-0000-4000-8000-000000000301', 'UPDATE', 'b0000000-0000-4000-8000-000000000001',
      '{"pickupNotes": {"from": "Zoë’s dock", "to": "東京 gate"}}', 'moved by phone'),
-    ('PRICING_CONFIGURATION', 'b0000000-0000-4000-8000-000000000302', 'PUBLISH', NULL, '{}', NULL);
+    ('PRICING_CONFIGURATION', 'b0000000-0000-4000-8000-000000000302', 'PUBLISH', NULL, '{}', NULL),
+    ('JOB_APPLICATION', 'b0000000-0000-4000-8000-000000000a01', 'STATUS_CHANGE',
+     'b0000000-0000-4000-8000-000000000001', '{"status": {"from": "PENDING", "to": "REJECTED"}}', NULL);
+
+-- job_applications: one open with every optional field NULL, one decided with unicode and
+-- tabs in the notes; an applicant's document has no uploader account.
+INSERT INTO job_applications (id, first_name, last_name, email, phone, city, state, zip, vehicle_type,
+                              years_experience, message, status, notes, reviewed_by, reviewed_at,
+                              user_id, created_at, updated_at) VALUES
+    ('b0000000-0000-4000-8000-000000000a01', 'Zoë', 'O’Brien — 東京', 'zoe.applicant@readyset.test',
+     '+1 (415) 555-0142', 'San José', 'CA', '95113', 'TRUCK', 0, E'Line one\nline\ttwo \\N 🚚',
+     'REJECTED', 'no licence yet', 'b0000000-0000-4000-8000-000000000001', '2024-02-29 12:00:00.5+00',
+     NULL, '2024-02-28 08:00:00+00', '2024-02-29 12:00:00.5+00'),
+    ('b0000000-0000-4000-8000-000000000a02', 'A', 'B', 'open.applicant@readyset.test', '5550100',
+     NULL, NULL, NULL, NULL, NULL, NULL, 'PENDING', NULL, NULL, NULL, NULL,
+     '2024-03-01 00:00:00+00', '2024-03-01 00:00:00+00');
+INSERT INTO file_uploads (id, user_id, file_name, file_type, file_size, s3_key, category, status,
+                          entity_type, entity_id, completed_at) VALUES
+    ('b0000000-0000-4000-8000-000000000a11', NULL, 'licence.pdf', 'application/pdf', 2048,
+     'backup-fixture/job_application/b0000000-0000-4000-8000-000000000a01/licence.pdf',
+     'DRIVERS_LICENSE', 'ACTIVE', 'job_application', 'b0000000-0000-4000-8000-000000000a01',
+     '2024-02-28 08:05:00+00');
 
 COMMIT;

@@ -4,6 +4,7 @@ mod accounts;
 mod addresses;
 mod alerts;
 mod analytics;
+mod applications;
 mod auth;
 mod backups;
 mod dispatch;

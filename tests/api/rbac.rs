@@ -27,7 +27,8 @@ fn expected(permission: Permission) -> &'static [Role] {
         | Permission::ManageFiles
         | Permission::ViewDrivers
         | Permission::DispatchDrivers
-        | Permission::ViewAudits => &[Helpdesk, Admin, SuperAdmin],
+        | Permission::ViewAudits
+        | Permission::ReviewApplications => &[Helpdesk, Admin, SuperAdmin],
         Permission::Drive => &[Driver],
         Permission::PurgeUsers => &[SuperAdmin],
         Permission::DeleteUsers
@@ -155,6 +156,11 @@ async fn attempt(app: &TestApp, permission: Permission, actor: Option<&TestUser>
         }
                 Permission::ViewAudits => (
             app.call("GET", &format!("/api/users/{}/audit", target.id), token, None)
+                .await,
+            200,
+        ),
+        Permission::ReviewApplications => (
+            app.call("GET", "/api/admin/job-applications", token, None)
                 .await,
             200,
         ),

@@ -890,6 +890,34 @@ impl TestApp {
             .to_string()
     }
 
+    /// Rows of any table holding `value` in any text or JSON column.
+    pub async fn rows_holding(&self, value: &str) -> Vec<String> {
+        let db = self.db().await;
+        let columns = db
+            .query(
+                "SELECT c.relname::text, a.attname::text FROM pg_attribute a
+               JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace
+               JOIN pg_type t ON t.oid = a.atttypid
+              WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p') AND NOT c.relispartition
+                AND a.attnum > 0 AND NOT a.attisdropped
+                AND t.typname IN ('text', 'varchar', 'json', 'jsonb', 'bpchar')",
+                &[],
+            )
+            .await
+            .expect("columns");
+        let mut found = Vec::new();
+        for column in columns {
+            let (table, name): (String, String) = (column.get(0), column.get(1));
+            let sql =
+                format!("SELECT count(*) FROM \"{table}\" WHERE strpos(\"{name}\"::text, $1) > 0");
+            let count: i64 = db.query_one(&sql, &[&value]).await.expect("search").get(0);
+            if count > 0 {
+                found.push(format!("{table}.{name} ({count})"));
+            }
+        }
+        found
+    }
+
     /// Whether the uploads bucket holds `key`.
     pub async fn object_exists(&self, key: &str) -> bool {
         self.state

@@ -12,6 +12,7 @@
 //! themselves.
 
 pub mod csrf;
+pub mod links;
 pub mod passwords;
 pub mod rbac;
 pub mod sessions;

@@ -65,6 +65,9 @@ pub enum Permission {
     PurgeUsers,
     /// Read an account's audit history.
     ViewAudits,
+    /// List driver applications and move them on (approving one also needs
+    /// [`Permission::CreateUsers`]: it opens an account).
+    ReviewApplications,
 
     /// Keep an address book and use its addresses.
     OwnAddresses,
@@ -128,6 +131,7 @@ pub const PERMISSIONS: &[(Permission, &[Role])] = &[
     (Permission::RestoreUsers, ADMINS),
     (Permission::PurgeUsers, &[SuperAdmin]),
     (Permission::ViewAudits, STAFF),
+    (Permission::ReviewApplications, STAFF),
     (Permission::OwnAddresses, EVERYONE),
     (Permission::ShareAddresses, STAFF),
     (Permission::ManageAllAddresses, STAFF),

@@ -36,8 +36,8 @@ pub struct JwtKeys {
     /// Extends refresh-token chains (see `sessions`); derived from the signing key so
     /// one secret serves both.
     refresh_chain: [u8; 32],
-    /// Signs public tracking links; derived from the signing key as well.
-    tracking_links: [u8; 32],
+    /// Signs the links of `auth::links`; derived from the signing key as well.
+    links: [u8; 32],
     encoding: EncodingKey,
     decoding: DecodingKey,
     validation: Validation,
@@ -63,7 +63,7 @@ impl JwtKeys {
         validation.leeway = 5;
         Ok(Self {
             refresh_chain: hmac_sha256(secret, b"readyset refresh-token chain"),
-            tracking_links: hmac_sha256(secret, b"readyset public tracking links"),
+            links: hmac_sha256(secret, b"readyset signed links"),
             encoding: EncodingKey::from_secret(secret),
             decoding: DecodingKey::from_secret(secret),
             validation,
@@ -114,9 +114,9 @@ impl JwtKeys {
         hmac_sha256(&self.refresh_chain, message)
     }
 
-    /// HMAC-SHA256 of `message` under the tracking-link key.
-    pub fn tracking_link_mac(&self, message: &[u8]) -> [u8; 32] {
-        hmac_sha256(&self.tracking_links, message)
+    /// HMAC-SHA256 of `message` under the signed-link key (see `auth::links`).
+    pub fn link_mac(&self, message: &[u8]) -> [u8; 32] {
+        hmac_sha256(&self.links, message)
     }
 }
 

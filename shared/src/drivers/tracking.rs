@@ -4,14 +4,16 @@
 //! shows anyone holding it the status and, while in progress, the driver's first name,
 //! position and ETA. A link altered in any byte, or expired, is a 404.
 
-use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
 use chrono::{DateTime, Duration, Utc};
 use serde::Serialize;
-use subtle::ConstantTimeEq;
 use uuid::Uuid;
 
 use crate::{
-    auth::{rbac::Caller, Permission},
+    auth::{
+        links::{self, LinkPurpose},
+        rbac::Caller,
+        Permission,
+    },
     db::{p, GenericClient, RowExt},
     error::{ApiError, ApiResult, Context},
     geo::{self, Point},
@@ -27,8 +29,6 @@ use crate::{
 pub const LINK_TTL: Duration = Duration::hours(24);
 /// Average city driving speed for ETAs (25 mph).
 const AVERAGE_MPH: f64 = 25.0;
-/// Bytes of the MAC kept in a link: 128 bits.
-const LINK_MAC_BYTES: usize = 16;
 
 /// Whether a delivery is underway: from leaving for the vendor to arriving at the client.
 pub fn in_progress(order: OrderStatus, driver: Option<DriverStatus>) -> bool {
@@ -229,13 +229,6 @@ pub struct TrackingLink {
     pub expires_at: DateTime<Utc>,
 }
 
-fn link_payload(order_id: Uuid, expires: i64) -> [u8; 24] {
-    let mut payload = [0u8; 24];
-    payload[..16].copy_from_slice(order_id.as_bytes());
-    payload[16..].copy_from_slice(&expires.to_be_bytes());
-    payload
-}
-
 /// Signs a link to follow the order until `now + LINK_TTL`.
 pub async fn tracking_link(
     state: &AppState,
@@ -244,37 +237,13 @@ pub async fn tracking_link(
 ) -> ApiResult<TrackingLink> {
     let delivery = followed(state, caller, order_number).await?;
     let expires_at = Utc::now() + LINK_TTL;
-    let payload = link_payload(delivery.order_id, expires_at.timestamp());
-    let mac = state.jwt().await?.tracking_link_mac(&payload);
-    let mut token = payload.to_vec();
-    token.extend_from_slice(&mac[..LINK_MAC_BYTES]);
-    let token = URL_SAFE_NO_PAD.encode(token);
+    let keys = state.jwt().await?;
+    let token = links::sign(keys, LinkPurpose::Tracking, delivery.order_id, expires_at);
     Ok(TrackingLink {
         path: format!("/api/track/{token}"),
         token,
         expires_at,
     })
-}
-
-/// The order a link names, if its signature holds and it has not expired.
-async fn order_of_link(state: &AppState, token: &str) -> ApiResult<Option<Uuid>> {
-    let Ok(bytes) = URL_SAFE_NO_PAD.decode(token) else {
-        return Ok(None);
-    };
-    if bytes.len() != 24 + LINK_MAC_BYTES {
-        return Ok(None);
-    }
-    let (payload, mac) = bytes.split_at(24);
-    let expected = state.jwt().await?.tracking_link_mac(payload);
-    if !bool::from(expected[..LINK_MAC_BYTES].ct_eq(mac)) {
-        return Ok(None);
-    }
-    let mut expires = [0u8; 8];
-    expires.copy_from_slice(&payload[16..]);
-    if i64::from_be_bytes(expires) < Utc::now().timestamp() {
-        return Ok(None);
-    }
-    Ok(Uuid::from_slice(&payload[..16]).ok())
 }
 
 /// What a public link shows.
@@ -300,8 +269,8 @@ pub struct PublicPosition {
 }
 
 pub async fn public_view(state: &AppState, token: &str) -> ApiResult<PublicTracking> {
-    let order_id = order_of_link(state, token)
-        .await?
+    let keys = state.jwt().await?;
+    let order_id = links::verify(keys, LinkPurpose::Tracking, token, Utc::now())
         .ok_or_else(|| ApiError::not_found("tracking link"))?;
     let delivery = {
         let client = state.db.get().await?;

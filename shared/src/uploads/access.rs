@@ -1,7 +1,7 @@
 //! Who may see a file, as one SQL condition over `f` (a `file_uploads` row), so every
 //! read, list and removal is filtered by the database: its uploader; whoever may see the
 //! order it belongs to (the order's owner, its assigned driver, staff); the account it
-//! belongs to, and staff for any account. Status and deletion are each query's own.
+//! belongs to, and staff for any account and any job application. Status and deletion are each query's own.
 
 use tokio_postgres::types::{ToSql, Type};
 
@@ -35,7 +35,8 @@ impl FileAccess {
               OR (f.entity_type = 'order' AND EXISTS (
                     SELECT 1 FROM orders o
                      WHERE o.id = f.entity_id AND o.deleted_at IS NULL AND {orders}))
-              OR (f.entity_type = 'user' AND (f.entity_id = ${user} OR ${any_account})))",
+              OR (f.entity_type = 'user' AND (f.entity_id = ${user} OR ${any_account}))
+              OR (f.entity_type = 'job_application' AND ${any_account}))",
             orders = Scope::sql(n),
         )
     }

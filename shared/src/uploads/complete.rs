@@ -8,9 +8,8 @@ use http::StatusCode;
 use serde::Serialize;
 use uuid::Uuid;
 
-use super::{sign::upload_deadline, UploadStatus};
+use super::{sign::upload_deadline, UploadStatus, Uploader};
 use crate::{
-    auth::rbac::Caller,
     db::{p, GenericClient, RowExt},
     error::{ApiError, ApiResult, Context},
     AppState,
@@ -55,14 +54,22 @@ async fn discard(
     Ok(())
 }
 
-pub async fn complete(state: &AppState, caller: &Caller, upload_id: Uuid) -> ApiResult<Completed> {
+pub async fn complete(
+    state: &AppState,
+    uploader: Uploader,
+    upload_id: Uuid,
+) -> ApiResult<Completed> {
     let client = state.db.get().await?;
     // Someone else's upload, a completed one or none at all: the same 404.
+    let sql = format!(
+        "SELECT file_name, file_type, file_size, s3_key, uploaded_at FROM file_uploads
+          WHERE id = $1 AND {} AND status = $3 AND deleted_at IS NULL",
+        uploader.owns(2)
+    );
     let row = client
         .query_typed_opt(
-            "SELECT file_name, file_type, file_size, s3_key, uploaded_at FROM file_uploads
-              WHERE id = $1 AND user_id = $2 AND status = $3 AND deleted_at IS NULL",
-            &[p(&upload_id), p(&caller.user_id), p(&UploadStatus::Pending)],
+            &sql,
+            &[p(&upload_id), p(uploader.id()), p(&UploadStatus::Pending)],
         )
         .await
         .context("reading the upload")?

@@ -62,6 +62,44 @@ text_enum! {
     pub enum EntityType("entity type") {
         Order = "order",
         User = "user",
+        /// A driver application's documents, uploaded by the applicant.
+        JobApplication = "job_application",
+    }
+}
+
+/// Who uploads a file: an account, or an applicant through its application's upload link
+/// (such a file has no uploader account, only its application).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Uploader {
+    Account(uuid::Uuid),
+    Applicant { application_id: uuid::Uuid },
+}
+
+impl Uploader {
+    /// The uploading account, if any.
+    pub fn account(self) -> Option<uuid::Uuid> {
+        match self {
+            Uploader::Account(user_id) => Some(user_id),
+            Uploader::Applicant { .. } => None,
+        }
+    }
+
+    /// The condition that a `file_uploads` row is this uploader's, with its one
+    /// parameter at `$n` (bind [`Uploader::id`]).
+    pub(crate) fn owns(self, n: usize) -> String {
+        match self {
+            Uploader::Account(_) => format!("user_id = ${n}"),
+            Uploader::Applicant { .. } => {
+                format!("user_id IS NULL AND entity_type = 'job_application' AND entity_id = ${n}")
+            }
+        }
+    }
+
+    pub(crate) fn id(&self) -> &uuid::Uuid {
+        match self {
+            Uploader::Account(user_id) => user_id,
+            Uploader::Applicant { application_id } => application_id,
+        }
     }
 }
 

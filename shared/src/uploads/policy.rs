@@ -19,6 +19,11 @@ text_enum! {
         Signature = "SIGNATURE",
         /// Anything else attached to an order or an account.
         Document = "DOCUMENT",
+        /// A driver applicant's licence, proof of insurance, vehicle registration, résumé.
+        DriversLicense = "DRIVERS_LICENSE",
+        Insurance = "INSURANCE",
+        VehicleRegistration = "VEHICLE_REGISTRATION",
+        Resume = "RESUME",
     }
 }
 
@@ -27,8 +32,17 @@ impl UploadCategory {
     pub const fn max_bytes(self) -> i64 {
         match self {
             UploadCategory::Pod | UploadCategory::Signature => 5 * 1024 * 1024,
-            UploadCategory::Document => 10 * 1024 * 1024,
+            UploadCategory::Document
+            | UploadCategory::DriversLicense
+            | UploadCategory::Insurance
+            | UploadCategory::VehicleRegistration
+            | UploadCategory::Resume => 10 * 1024 * 1024,
         }
+    }
+
+    /// Whether an applicant may upload a document of the category to its application.
+    pub fn is_application_document(self) -> bool {
+        !matches!(self, UploadCategory::Pod | UploadCategory::Signature)
     }
 
     /// Whether files of `kind` may be uploaded in the category (photos and signatures
@@ -36,7 +50,11 @@ impl UploadCategory {
     pub fn accepts(self, kind: &FileKind) -> bool {
         match self {
             UploadCategory::Pod | UploadCategory::Signature => kind.is_image,
-            UploadCategory::Document => true,
+            UploadCategory::Document
+            | UploadCategory::DriversLicense
+            | UploadCategory::Insurance
+            | UploadCategory::VehicleRegistration
+            | UploadCategory::Resume => true,
         }
     }
 }

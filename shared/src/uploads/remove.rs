@@ -33,8 +33,8 @@ pub async fn remove(state: &AppState, caller: &Caller, upload_id: Uuid) -> ApiRe
         .await
         .context("finding the file")?
         .ok_or_else(|| ApiError::not_found("file"))?;
-    let uploader: Uuid = row.col("user_id")?;
-    if uploader != caller.user_id && !caller.can(Permission::ManageFiles) {
+    let uploader: Option<Uuid> = row.col("user_id")?;
+    if uploader != Some(caller.user_id) && !caller.can(Permission::ManageFiles) {
         return Err(ApiError::forbidden(
             "only the file's uploader or staff may remove it",
         ));

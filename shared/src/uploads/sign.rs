@@ -11,7 +11,7 @@ use uuid::Uuid;
 
 use super::{
     policy::{self, UploadCategory},
-    EntityType, UploadStatus,
+    EntityType, UploadStatus, Uploader,
 };
 use crate::{
     auth::{rbac::Caller, Permission},
@@ -31,14 +31,22 @@ pub(crate) fn upload_deadline(issued_at: DateTime<Utc>) -> DateTime<Utc> {
     issued_at + chrono::Duration::seconds(UPLOAD_URL_TTL.as_secs() as i64) + CLOCK_GRACE
 }
 
-/// `{fileName, fileType, fileSize, category, entityType, entityId}`.
+/// The file an upload is for: `{fileName, fileType, fileSize, category}`.
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct SignRequest {
+pub struct FileFields {
     pub file_name: String,
     pub file_type: String,
     pub file_size: i64,
     pub category: String,
+}
+
+/// `{fileName, fileType, fileSize, category, entityType, entityId}`.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SignRequest {
+    #[serde(flatten)]
+    pub file: FileFields,
     pub entity_type: String,
     pub entity_id: String,
 }
@@ -56,36 +64,53 @@ pub struct SignedUpload {
     pub headers: serde_json::Map<String, serde_json::Value>,
 }
 
-/// The checked request.
-struct Checked {
+/// A file that may be uploaded.
+pub(crate) struct CheckedFile {
     name: String,
     extension: String,
     content_type: &'static str,
     size: i64,
     category: UploadCategory,
-    entity_type: EntityType,
-    entity_id: Uuid,
 }
 
-fn check(req: &SignRequest) -> ApiResult<Checked> {
-    Validator::validate(|v| {
-        let name = v.take(policy::file_name(&req.file_name));
-        let kind = name
-            .as_ref()
-            .and_then(|(_, ext)| v.take(policy::file_kind(&req.file_type, ext)));
-        let category = v.take(
-            req.category
-                .parse::<UploadCategory>()
-                .map_err(|e| FieldError::new("category", e)),
+impl CheckedFile {
+    pub(crate) fn category(&self) -> UploadCategory {
+        self.category
+    }
+}
+
+/// Checks a file's name, declared type (agreeing with the extension), category and size.
+pub(crate) fn check_file(v: &mut Validator, file: &FileFields) -> Option<CheckedFile> {
+    let name = v.take(policy::file_name(&file.file_name));
+    let kind = name
+        .as_ref()
+        .and_then(|(_, ext)| v.take(policy::file_kind(&file.file_type, ext)));
+    let category = v.take(
+        file.category
+            .parse::<UploadCategory>()
+            .map_err(|e| FieldError::new("category", e)),
+    );
+    if let (Some(kind), Some(category)) = (kind, category) {
+        v.check(
+            category.accepts(kind),
+            "fileType",
+            "this category takes images only",
         );
-        if let (Some(kind), Some(category)) = (kind, category) {
-            v.check(
-                category.accepts(kind),
-                "fileType",
-                "this category takes images only",
-            );
-        }
-        let size = category.and_then(|c| v.take(policy::file_size(req.file_size, c)));
+    }
+    let size = category.and_then(|c| v.take(policy::file_size(file.file_size, c)));
+    let (name, extension) = name?;
+    Some(CheckedFile {
+        name,
+        extension,
+        content_type: kind?.content_type,
+        size: size?,
+        category: category?,
+    })
+}
+
+fn check(req: &SignRequest) -> ApiResult<(CheckedFile, EntityType, Uuid)> {
+    Validator::validate(|v| {
+        let file = check_file(v, &req.file);
         let entity_type = v.take(
             req.entity_type
                 .parse::<EntityType>()
@@ -95,16 +120,7 @@ fn check(req: &SignRequest) -> ApiResult<Checked> {
             crate::input::parse_uuid("entityId", &req.entity_id)
                 .map_err(|_| FieldError::new("entityId", "must be a UUID")),
         );
-        let (name, extension) = name?;
-        Some(Checked {
-            name,
-            extension,
-            content_type: kind?.content_type,
-            size: size?,
-            category: category?,
-            entity_type: entity_type?,
-            entity_id: entity_id?,
-        })
+        Some((file?, entity_type?, entity_id?))
     })
 }
 
@@ -121,6 +137,8 @@ pub(crate) async fn may_attach(
             .await?
             .is_some(),
         EntityType::User => caller.user_id == entity_id || caller.can(Permission::ViewUsers),
+        // Applicants attach through their application's upload link; accounts never do.
+        EntityType::JobApplication => false,
     };
     if allowed {
         Ok(())
@@ -130,17 +148,32 @@ pub(crate) async fn may_attach(
 }
 
 pub async fn sign(state: &AppState, caller: &Caller, req: &SignRequest) -> ApiResult<SignedUpload> {
-    let checked = check(req)?;
+    let (file, entity_type, entity_id) = check(req)?;
     let client = state.db.get().await?;
-    may_attach(&*client, caller, checked.entity_type, checked.entity_id).await?;
+    may_attach(&*client, caller, entity_type, entity_id).await?;
+    issue(
+        state,
+        &*client,
+        Uploader::Account(caller.user_id),
+        file,
+        entity_type,
+        entity_id,
+    )
+    .await
+}
+
+/// Records a `PENDING` upload of `file` to the entity and presigns its PUT.
+pub(crate) async fn issue(
+    state: &AppState,
+    client: &impl crate::db::GenericClient,
+    uploader: Uploader,
+    file: CheckedFile,
+    entity_type: EntityType,
+    entity_id: Uuid,
+) -> ApiResult<SignedUpload> {
     let upload_id = Uuid::new_v4();
-    let key = policy::object_key(
-        checked.entity_type.as_str(),
-        checked.entity_id,
-        upload_id,
-        &checked.extension,
-    );
-    let order_id = (checked.entity_type == EntityType::Order).then_some(checked.entity_id);
+    let key = policy::object_key(entity_type.as_str(), entity_id, upload_id, &file.extension);
+    let order_id = (entity_type == EntityType::Order).then_some(entity_id);
     client
         .execute_typed(
             "INSERT INTO file_uploads (id, user_id, order_id, file_name, file_type, file_size, s3_key,
@@ -148,16 +181,16 @@ pub async fn sign(state: &AppState, caller: &Caller, req: &SignRequest) -> ApiRe
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
             &[
                 p(&upload_id),
-                p(&caller.user_id),
+                p(&uploader.account()),
                 p(&order_id),
-                p(&checked.name),
-                p(&checked.content_type),
-                p(&checked.size),
+                p(&file.name),
+                p(&file.content_type),
+                p(&file.size),
                 p(&key),
-                p(&checked.category),
+                p(&file.category),
                 p(&UploadStatus::Pending),
-                p(&checked.entity_type),
-                p(&checked.entity_id),
+                p(&entity_type),
+                p(&entity_id),
             ],
         )
         .await
@@ -168,8 +201,8 @@ pub async fn sign(state: &AppState, caller: &Caller, req: &SignRequest) -> ApiRe
         .put_object()
         .bucket(&state.config.resources.uploads_bucket)
         .key(&key)
-        .content_type(checked.content_type)
-        .content_length(checked.size)
+        .content_type(file.content_type)
+        .content_length(file.size)
         .presigned(presigning)
         .await
         .map_err(super::storage_unavailable)?;

@@ -4,7 +4,7 @@
 //! Purging keeps the row, because orders and audit rows reference it, and clears every
 //! personal field of it and of the rows that are about it: the account, its driver
 //! record, its private addresses, its orders' free text, its audit rows' values, its
-//! files (rows and objects), and any text or JSON anywhere that still holds its email or
+//! files (rows and objects), the driver applications made under it, and any text or JSON anywhere that still holds its email or
 //! phone. Its sessions end, and the authorizer already refuses a deleted account.
 
 use chrono::{DateTime, Duration, Utc};
@@ -14,7 +14,8 @@ use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 use super::{
-    audit, normalize_email, profile, AuditAction, ProfileInput, User, NAME_MAX, USER_COLUMNS,
+    audit, normalize_email, profile, AuditAction, Profile, ProfileInput, User, NAME_MAX,
+    USER_COLUMNS,
 };
 use crate::{
     auth::{passwords, rbac::may_manage, sessions, Caller, Permission, Role, UserStatus},
@@ -105,18 +106,47 @@ pub async fn create_by_staff(
     })?;
     let mut client = state.db.get().await?;
     let tx = client.transaction().await?;
+    let account = CheckedAccount {
+        email,
+        role: body.role,
+        name,
+        profile: extra,
+    };
+    let created = open_account(&tx, caller.user_id, &account).await?;
+    tx.commit().await?;
+    tracing::info!(user_id = %created.user.id, role = %created.user.role, by = %caller.user_id, "account created by staff");
+    Ok(created)
+}
+
+/// An account to open, its fields checked.
+pub(crate) struct CheckedAccount {
+    pub email: String,
+    pub role: Role,
+    pub name: String,
+    pub profile: Profile,
+}
+
+/// Opens an account without a password, active at once (a driver with its driver
+/// record, the enrolment of sign-up), and its set-password link, audited as made by
+/// `by`; in the caller's transaction.
+pub(crate) async fn open_account(
+    tx: &Transaction<'_>,
+    by: Uuid,
+    account: &CheckedAccount,
+) -> ApiResult<CreatedAccount> {
     let sql = format!(
         "INSERT INTO users (email, role, status, name, contact_name, company_name, phone, website)
          VALUES ($1, $2, 'ACTIVE', $3, $4, $5, $6, $7)
          RETURNING {USER_COLUMNS}"
     );
+    let extra = &account.profile;
     let row = tx
         .query_typed_one(
             &sql,
             &[
-                p(&email),
-                p(&body.role),
-                p(&name),
+                p(&account.email),
+                p(&account.role),
+                p(&account.name),
                 p(&extra.contact_name),
                 p(&extra.company_name),
                 p(&extra.phone),
@@ -127,26 +157,24 @@ pub async fn create_by_staff(
         .map_err(email_taken)?;
     let user = User::from_row(&row)?;
     if user.role == Role::Driver {
-        drivers::enrol(&tx, user.id, user.phone.as_deref()).await?;
+        drivers::enrol(tx, user.id, user.phone.as_deref()).await?;
     }
     let token = new_token();
     let expires_at = Utc::now() + SET_PASSWORD_TTL;
     tx.execute_typed(
         "INSERT INTO password_set_tokens (user_id, token_hash, created_by, expires_at) VALUES ($1, $2, $3, $4)",
-        &[p(&user.id), p(&token_hash(&token)), p(&caller.user_id), p(&expires_at)],
+        &[p(&user.id), p(&token_hash(&token)), p(&by), p(&expires_at)],
     )
     .await?;
     audit(
-        &tx,
+        tx,
         user.id,
         AuditAction::Create,
-        caller.user_id,
+        by,
         json!({ "role": user.role, "email": user.email }),
         None,
     )
     .await?;
-    tx.commit().await?;
-    tracing::info!(user_id = %user.id, role = %user.role, by = %caller.user_id, "account created by staff");
     Ok(CreatedAccount {
         user,
         set_password_token: token,
@@ -387,6 +415,7 @@ pub struct Purged {
 /// Personal values of an account, read before they are cleared.
 struct PersonalData {
     name: Option<String>,
+    email: String,
 }
 
 /// What a purge clears, `$1` the account. Orders, deliveries and audit rows stay, with
@@ -456,11 +485,18 @@ pub async fn purge(
         ));
     }
     let row = tx
-        .query_typed_one("SELECT name FROM users WHERE id = $1", &[p(&user_id)])
+        .query_typed_one(
+            "SELECT name, email FROM users WHERE id = $1",
+            &[p(&user_id)],
+        )
         .await?;
     let personal = PersonalData {
         name: row.col("name")?,
+        email: row.col("email")?,
     };
+    // Driver applications made under the account or its email, and their documents.
+    let application_files =
+        super::applications::purge_applicant(&tx, user_id, &personal.email).await?;
     // Each statement clears named columns of rows that belong to the account (by
     // `user_id`, `created_by` or its orders and deliveries): never a sweep over other
     // accounts' rows, where a value like the purged email may stand inside another.
@@ -484,7 +520,8 @@ pub async fn purge(
         .await?;
     }
     super::cut_off_sessions(&tx, user_id, None).await?;
-    let files = crate::uploads::remove::purge_owner(&tx, user_id).await?;
+    let mut files = crate::uploads::remove::purge_owner(&tx, user_id).await?;
+    files.extend(application_files);
     audit(
         &tx,
         user_id,

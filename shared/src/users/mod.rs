@@ -3,6 +3,7 @@
 //! with accounts.
 
 pub mod admin;
+pub mod applications;
 pub mod bulk;
 pub mod history;
 pub mod lifecycle;
