@@ -202,6 +202,13 @@ export_app_env() {
     export RUST_LOG="${RUST_LOG:-info}"
 }
 
+# export_relay_wake GATEWAY_PORT: functions wake the outbox relay after a committed status
+# change through Lambda's Invoke API, which the local gateway on GATEWAY_PORT serves.
+export_relay_wake() {
+    export OUTBOX_RELAY_FUNCTION=outbox-relay
+    export AWS_ENDPOINT_URL_LAMBDA="http://127.0.0.1:$1"
+}
+
 # prepare_app GATEWAY: emulated AWS resources, migrations and demo data, by GATEWAY
 # (a local-gateway binary).
 prepare_app() {

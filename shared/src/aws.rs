@@ -1,7 +1,7 @@
 //! AWS SDK clients, built once per container from one shared SDK configuration.
 //!
 //! `AWS_ENDPOINT_URL` (config: `aws.endpoint_url`) points every client at a local emulator,
-//! `AWS_ENDPOINT_URL_DYNAMODB` DynamoDB alone; the code path is otherwise the one that runs
+//! `AWS_ENDPOINT_URL_DYNAMODB` DynamoDB alone, `AWS_ENDPOINT_URL_LAMBDA` Lambda alone; the code path is otherwise the one that runs
 //! in AWS. Every call has a deadline (connect, attempt, operation), so a hung dependency
 //! fails a request in about two seconds instead of holding it until the Lambda timeout.
 
@@ -67,4 +67,12 @@ pub fn dynamodb_client(sdk: &SdkConfig, settings: &AwsSettings) -> aws_sdk_dynam
         config = config.endpoint_url(endpoint);
     }
     aws_sdk_dynamodb::Client::from_conf(config.build())
+}
+
+pub fn lambda_client(sdk: &SdkConfig, settings: &AwsSettings) -> aws_sdk_lambda::Client {
+    let mut config = aws_sdk_lambda::config::Builder::from(sdk);
+    if let Some(endpoint) = &settings.lambda_endpoint_url {
+        config = config.endpoint_url(endpoint);
+    }
+    aws_sdk_lambda::Client::from_conf(config.build())
 }

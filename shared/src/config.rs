@@ -75,12 +75,15 @@ impl fmt::Debug for DatabaseConfig {
 }
 
 /// How the AWS SDK is reached. `endpoint_url` points every client at a local emulator;
-/// `dynamodb_endpoint_url` points DynamoDB alone elsewhere.
+/// `dynamodb_endpoint_url` and `lambda_endpoint_url` point one service elsewhere.
 #[derive(Debug, Clone)]
 pub struct AwsSettings {
     pub region: Option<String>,
     pub endpoint_url: Option<String>,
     pub dynamodb_endpoint_url: Option<String>,
+    /// Where Lambda is invoked (`AWS_ENDPOINT_URL_LAMBDA`): the local gateway serves
+    /// Lambda's Invoke API for the functions it runs.
+    pub lambda_endpoint_url: Option<String>,
     /// Deadlines of every SDK call: opening a connection, one attempt, and the whole
     /// operation with its retries. A hung dependency costs a request at most the latter.
     pub connect_timeout: Duration,
@@ -137,6 +140,9 @@ pub struct OutboxSettings {
     /// Allow plain http and private, loopback and link-local destinations (local runs and
     /// tests only; refused in production).
     pub allow_insecure_destinations: bool,
+    /// The relay function a committed status change wakes at once (`OUTBOX_RELAY_FUNCTION`;
+    /// unset: the relay's schedule alone delivers).
+    pub relay_function: Option<String>,
 }
 
 /// The error store and alerting.
@@ -292,6 +298,7 @@ impl Config {
                 region: env.optional("AWS_REGION"),
                 endpoint_url: env.optional("AWS_ENDPOINT_URL"),
                 dynamodb_endpoint_url: env.optional("AWS_ENDPOINT_URL_DYNAMODB"),
+                lambda_endpoint_url: env.optional("AWS_ENDPOINT_URL_LAMBDA"),
                 connect_timeout: Duration::from_millis(
                     env.parsed_or("AWS_CONNECT_TIMEOUT_MS", 1_000u64)?,
                 ),
@@ -343,6 +350,7 @@ impl Config {
                 }
             },
             outbox: OutboxSettings {
+                relay_function: env.optional("OUTBOX_RELAY_FUNCTION"),
                 retry_base: Duration::from_millis(env.parsed_or("OUTBOX_RETRY_BASE_MS", 2_000u64)?),
                 retry_max: Duration::from_millis(env.parsed_or("OUTBOX_RETRY_MAX_MS", 600_000u64)?),
                 horizon: Duration::from_secs(env.parsed_or("OUTBOX_HORIZON_SECONDS", 86_400u64)?),

@@ -30,6 +30,7 @@ use crate::{
     input::MAX_BODY_BYTES,
     metrics::RequestMetrics,
     monitoring::{self, ErrorReport},
+    outbox,
     ratelimit::{self, Drawn, RateClass},
     state::{AppState, Warm},
     telemetry,
@@ -186,25 +187,28 @@ async fn serve(
     req.extensions_mut().insert(identity.clone());
 
     let deadline = Deadline::after(state.config.request_timeout);
-    let result = if crate::input::body_bytes(&req, MAX_BODY_BYTES).is_err() {
-        Err(ApiError::payload_too_large(MAX_BODY_BYTES))
-    } else {
-        let limited = match ratelimit::key_for(function.rate_class, &identity, &route) {
-            None => Ok(()),
-            Some(key) => {
-                deadline
-                    .run(ratelimit::charge(state, &req, function.rate_class, &key))
-                    .await
+    let (result, enqueued) = outbox::wake::tracking(async {
+        if crate::input::body_bytes(&req, MAX_BODY_BYTES).is_err() {
+            Err(ApiError::payload_too_large(MAX_BODY_BYTES))
+        } else {
+            let limited = match ratelimit::key_for(function.rate_class, &identity, &route) {
+                None => Ok(()),
+                Some(key) => {
+                    deadline
+                        .run(ratelimit::charge(state, &req, function.rate_class, &key))
+                        .await
+                }
+            };
+            match limited {
+                Err(refused) => Err(refused),
+                Ok(()) if function.idempotent && req.method() == http::Method::POST => {
+                    run_idempotently(state, function, req, &identity, deadline).await
+                }
+                Ok(()) => deadline.run(run_handler(state, function, req)).await,
             }
-        };
-        match limited {
-            Err(refused) => Err(refused),
-            Ok(()) if function.idempotent && req.method() == http::Method::POST => {
-                run_idempotently(state, function, req, &identity, deadline).await
-            }
-            Ok(()) => deadline.run(run_handler(state, function, req)).await,
         }
-    };
+    })
+    .await;
 
     let response = match result {
         Ok(response) => response,
@@ -230,6 +234,10 @@ async fn serve(
         &request_headers,
         &mut response,
     );
+    // Answered without a server error: the transaction that enqueued has committed.
+    if enqueued && !response.status().is_server_error() {
+        outbox::wake::wake_relay(state).await;
+    }
     let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
     let status = response.status().as_u16();
     tracing::info!(method = %method, path = %path, status, latency_ms, "request");

@@ -29,6 +29,8 @@ pub struct AppState {
     pub secrets: aws_sdk_secretsmanager::Client,
     /// Sends customer emails (the outbox relay).
     pub ses: aws_sdk_sesv2::Client,
+    /// Wakes the outbox relay after a commit (see `outbox::wake`).
+    pub lambda: aws_sdk_lambda::Client,
     /// Reads metrics back (`/api/admin/logs`); writing them is [`AppState::metrics`].
     pub cloudwatch: aws_sdk_cloudwatch::Client,
     pub metrics: Metrics,
@@ -108,6 +110,7 @@ impl AppState {
             s3: aws::s3_client(&sdk, &config.aws),
             secrets: aws_sdk_secretsmanager::Client::new(&sdk),
             ses: aws_sdk_sesv2::Client::new(&sdk),
+            lambda: aws::lambda_client(&sdk, &config.aws),
             cloudwatch: aws_sdk_cloudwatch::Client::new(&sdk),
             metrics: Metrics::new(&config.metrics_namespace, config.metrics),
             http: reqwest::Client::builder()

@@ -783,3 +783,88 @@ async fn a_simulated_trip_gives_each_status_webhook_and_status_call_once_in_orde
         .await;
     assert_eq!(delivery, 1, "the delivery followed the driver");
 }
+
+#[tokio::test]
+async fn a_committed_status_change_wakes_the_relay_so_the_partner_hears_in_seconds() {
+    let app = TestApp::spawn_waking_relay().await;
+    let receiver = Receiver::start().await;
+    partner_with_webhook(&app, &receiver, false).await;
+    let admin = app.user(Role::Admin).await;
+    let order_id = drafted_and_confirmed(&app).await;
+    let driver = app.user(Role::Driver).await;
+    app.dispatch(&driver, &order_id).await;
+    let changed = Instant::now();
+    assert_eq!(move_to(&app, &admin, &order_id, "ASSIGNED").await, 200);
+    // Nothing here runs the relay: the function's wake after commit does.
+    while receiver.received().is_empty() && changed.elapsed() < Duration::from_secs(10) {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let statuses: Vec<String> = receiver
+        .received()
+        .iter()
+        .map(|r| r.json()["status"].as_str().unwrap_or_default().to_owned())
+        .collect();
+    assert_eq!(statuses, ["ASSIGNED"], "delivered without a relay run");
+    assert!(
+        changed.elapsed() < Duration::from_secs(5),
+        "heard in {:?}",
+        changed.elapsed()
+    );
+    // A refused change enqueues nothing, so nothing more arrives.
+    assert_eq!(move_to(&app, &admin, &order_id, "PENDING").await, 409);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(receiver.received().len(), 1);
+    assert_eq!(
+        app.count("SELECT count(*) FROM outbox WHERE status <> 'DELIVERED'")
+            .await,
+        0
+    );
+    // The gateway's Invoke API runs the relay and nothing else.
+    let other = app
+        .state
+        .lambda
+        .invoke()
+        .function_name("migrate")
+        .send()
+        .await;
+    let refused = other.expect_err("only the relay may be invoked");
+    assert!(
+        refused
+            .as_service_error()
+            .is_some_and(|e| e.is_resource_not_found_exception()),
+        "{refused:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_failed_wake_leaves_the_message_to_the_relay_s_schedule() {
+    // Nothing listens on the discard port: every wake fails at once.
+    let app = TestApp::spawn_with(&[
+        ("OUTBOX_RELAY_FUNCTION", "outbox-relay"),
+        ("AWS_ENDPOINT_URL_LAMBDA", "http://127.0.0.1:9"),
+    ])
+    .await;
+    let receiver = Receiver::start().await;
+    partner_with_webhook(&app, &receiver, false).await;
+    let admin = app.user(Role::Admin).await;
+    let order_id = drafted_and_confirmed(&app).await;
+    let driver = app.user(Role::Driver).await;
+    app.dispatch(&driver, &order_id).await;
+    assert_eq!(
+        move_to(&app, &admin, &order_id, "ASSIGNED").await,
+        200,
+        "the change stands"
+    );
+    assert_eq!(
+        app.count("SELECT count(*) FROM outbox WHERE status = 'PENDING'")
+            .await,
+        1
+    );
+    assert!(receiver.received().is_empty());
+    relay_until_settled(&app, Duration::from_secs(5)).await;
+    assert_eq!(
+        receiver.received().len(),
+        1,
+        "the schedule's run delivers it"
+    );
+}

@@ -211,6 +211,33 @@ impl TestApp {
         Self::serve(state, database).await
     }
 
+    /// As [`TestApp::spawn`], with committed status changes waking the outbox relay at
+    /// once: the functions invoke it through Lambda's Invoke API, which this app's gateway
+    /// serves (the relay's schedule does not run in tests).
+    pub async fn spawn_waking_relay() -> Self {
+        shared::telemetry::init_tracing();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind a free port");
+        let lambda = format!("http://{}", listener.local_addr().expect("address"));
+        let id = uuid::Uuid::new_v4().simple().to_string();
+        let database = format!("t_{}", &id[..16]);
+        create_test_database(&database).await;
+        let database_url = url_for_database(&admin_url(), &database);
+        let prefix = format!("t-{}", &id[..16]);
+        let overrides = [
+            ("OUTBOX_RELAY_FUNCTION", "outbox-relay"),
+            ("AWS_ENDPOINT_URL_LAMBDA", lambda.as_str()),
+        ];
+        let state = AppState::from_config(test_config(&database_url, &prefix, &overrides)).await;
+        provision::ensure_aws_resources(&state)
+            .await
+            .expect("create the test's AWS resources in the emulator");
+        let gateway = Gateway::from_template(&repo_root().join("template.yaml"), state)
+            .expect("gateway from template.yaml");
+        Self::serve_gateway_on(gateway, database, listener).await
+    }
+
     /// A gateway over an existing state (for tests that break a dependency on purpose).
     pub async fn serve(state: AppState, database: String) -> Self {
         Self::serve_gateway(
@@ -257,6 +284,17 @@ impl TestApp {
     }
 
     async fn serve_gateway(gateway: Gateway, database: String) -> Self {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind a free port");
+        Self::serve_gateway_on(gateway, database, listener).await
+    }
+
+    async fn serve_gateway_on(
+        gateway: Gateway,
+        database: String,
+        listener: tokio::net::TcpListener,
+    ) -> Self {
         let violations: Arc<Mutex<Vec<String>>> = Arc::default();
         let seen = Arc::clone(&violations);
         let gateway = gateway.with_response_check(Arc::new(move |route, response| {
@@ -264,9 +302,6 @@ impl TestApp {
         }));
         let state = gateway.state().clone();
         let route_keys = gateway.route_keys();
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind a free port");
         let address = listener.local_addr().expect("address");
         let server = tokio::spawn(async move {
             let _ = Arc::new(gateway).serve(listener).await;

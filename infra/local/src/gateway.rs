@@ -267,6 +267,11 @@ impl Gateway {
                 return gateway_error(ApiError::payload_too_large(GATEWAY_MAX_BODY), &request_id)
             }
         };
+        // Lambda's Invoke API, which the functions call to wake the outbox relay.
+        if let Some(name) = crate::lambda_invoke::invoked_function(&parts.method, parts.uri.path())
+        {
+            return crate::lambda_invoke::invoke(&self.state, &name, &parts.headers, body).await;
+        }
         // With a CORS configuration, API Gateway answers preflights before any route.
         if cors::is_preflight(&parts.method, &parts.headers) {
             return to_hyper(cors::preflight(

@@ -4,6 +4,8 @@
 //! - [`router`] selects routes the way API Gateway does.
 //! - [`gateway`] serves the routes on 127.0.0.1, calling the function handlers in-process
 //!   with the same API Gateway v2 events Lambda would receive.
+//! - [`lambda_invoke`] serves Lambda's Invoke API for the jobs functions invoke (the
+//!   outbox relay, woken after a committed status change).
 //! - [`metrics`] does what CloudWatch Logs does with the functions' metric lines.
 //! - [`provision`] creates the template's DynamoDB table and buckets in the AWS emulator.
 //! - [`seed`] loads demo data for local runs.
@@ -13,6 +15,7 @@
 //! The PostgreSQL and emulator processes themselves are started by `infra/local/stack.sh`.
 
 pub mod gateway;
+pub mod lambda_invoke;
 pub mod metrics;
 pub mod provision;
 pub mod router;

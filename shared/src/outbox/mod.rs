@@ -10,6 +10,8 @@
 //! - [`email`]: customer emails (`{to, subject, text}` payloads) sent through SES.
 //! - [`destination`]: the SSRF guard every outbound URL passes.
 //! - [`admin`]: what operators see of deliveries, and re-queuing dead messages.
+//! - [`wake`]: after a request whose transaction enqueued messages has answered, the relay
+//!   is invoked at once, so partners hear in seconds; its schedule is the safety net.
 //!
 //! Delivery is at least once: every message carries a stable `eventId` (body and
 //! `x-readyset-event-id` header) so a receiver can drop duplicates.
@@ -19,6 +21,7 @@ pub mod destination;
 pub mod email;
 pub mod relay;
 pub mod signature;
+pub mod wake;
 
 use serde_json::Value;
 use uuid::Uuid;
@@ -76,5 +79,6 @@ pub async fn enqueue(tx: &Transaction<'_>, message: &NewMessage) -> ApiResult<()
         ],
     )
     .await?;
+    wake::note_enqueued();
     Ok(())
 }

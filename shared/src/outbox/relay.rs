@@ -336,6 +336,7 @@ mod tests {
             horizon: Duration::from_secs(3600),
             timeout: Duration::from_secs(10),
             allow_insecure_destinations: false,
+            relay_function: None,
         }
     }
 
