@@ -54,7 +54,7 @@ ensure_python_tools() {
     local requirements="$STACK_ROOT/infra/local/requirements.txt"
     local stamp="$VENV/.requirements"
     if [ -x "$VENV/bin/python" ] && cmp -s "$requirements" "$stamp"; then
-        note "moto, cfn-lint and aws-sam-translator present in .local/venv"
+        note "moto, cfn-lint, aws-sam-translator, zizmor and check-jsonschema present in .local/venv"
         return
     fi
     step "Installing the AWS emulator and template linters into .local/venv (pip)"
@@ -255,6 +255,14 @@ export_aws_emulator_env() {
     export AWS_EC2_METADATA_DISABLED=true
 }
 
+# The deploy pipeline's own safety: zizmor (pinned actions, least permissions, no
+# persisted credentials, no template injection) and GitHub's workflow schema.
+check_workflows() {
+    step "Checking the workflows (zizmor, GitHub's workflow schema)"
+    "$VENV/bin/zizmor" --offline --quiet "$STACK_ROOT/.github/"
+    "$VENV/bin/check-jsonschema" --builtin-schema vendor.github-workflows "$STACK_ROOT"/.github/workflows/*.yml
+}
+
 # Expands the SAM template and lints both the template and its CloudFormation expansion.
 check_template() {
     step "Linting template.yaml (cfn-lint, SAM expansion)"
@@ -262,4 +270,6 @@ check_template() {
     AWS_DEFAULT_REGION=us-east-1 "$VENV/bin/python" "$STACK_ROOT/infra/check_template.py" \
         "$STACK_ROOT/template.yaml" "$LOCAL_DIR/template.expanded.json"
     "$VENV/bin/cfn-lint" "$LOCAL_DIR/template.expanded.json"
+    step "Linting the database stack (cfn-lint infra/database.yaml)"
+    "$VENV/bin/cfn-lint" "$STACK_ROOT/infra/database.yaml"
 }

@@ -953,6 +953,35 @@ impl TestApp {
         found
     }
 
+    /// The variables a deployment's tools (`scripts/backup`, `scripts/restore`, `psql`)
+    /// read to reach this app: its database and its AWS resources (the emulators' own
+    /// variables come from the test command's environment).
+    pub fn deployment_env(&self) -> Vec<(String, String)> {
+        let config = &self.state.config;
+        let mut vars = vec![
+            ("READYSET_API".into(), self.url("")),
+            (
+                "DATABASE_URL".into(),
+                url_for_database(&admin_url(), &self.database),
+            ),
+            ("APP_ENV".into(), "local".into()),
+            ("APP_TABLE".into(), config.resources.app_table.clone()),
+            (
+                "UPLOADS_BUCKET".into(),
+                config.resources.uploads_bucket.clone(),
+            ),
+            (
+                "BACKUPS_BUCKET".into(),
+                config.resources.backups_bucket.clone(),
+            ),
+            ("JWT_SECRET_ID".into(), config.auth.jwt_secret_id.clone()),
+        ];
+        if let Some(shared::config::BackupKeySource::Kms(key)) = &config.backups.key {
+            vars.push(("BACKUP_KMS_KEY_ID".into(), key.clone()));
+        }
+        vars
+    }
+
     /// Whether the uploads bucket holds `key`.
     pub async fn object_exists(&self, key: &str) -> bool {
         self.state
