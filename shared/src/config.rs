@@ -103,8 +103,12 @@ pub struct Resources {
 /// Sign-in, tokens, cookies and browser access.
 #[derive(Debug, Clone)]
 pub struct AuthSettings {
-    /// Secrets Manager id of the access-token signing key (at least 32 bytes).
+    /// Secrets Manager id of the access-token signing keys (one per line, newest first,
+    /// each at least 32 bytes).
     pub jwt_secret_id: String,
+    /// How long a container uses the signing keys before reading them again
+    /// (`SIGNING_KEYS_REFRESH_SECONDS`, 300): a rotation reaches every container in that time.
+    pub signing_keys_ttl: std::time::Duration,
     pub jwt_issuer: String,
     pub jwt_audience: String,
     pub access_ttl: chrono::Duration,
@@ -324,6 +328,9 @@ impl Config {
                     .unwrap_or_else(|| "readyset-api".into()),
                 access_ttl: chrono::Duration::seconds(
                     env.parsed_or("ACCESS_TOKEN_TTL_SECONDS", 900i64)?,
+                ),
+                signing_keys_ttl: Duration::from_secs(
+                    env.parsed_or("SIGNING_KEYS_REFRESH_SECONDS", 300u64)?,
                 ),
                 refresh_ttl: chrono::Duration::seconds(
                     env.parsed_or("REFRESH_TOKEN_TTL_SECONDS", 30 * 24 * 3600i64)?,

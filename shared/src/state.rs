@@ -5,7 +5,6 @@ use std::sync::Arc;
 
 use aws_config::SdkConfig;
 use aws_sdk_dynamodb::types::AttributeValue;
-use tokio::sync::OnceCell;
 
 use crate::{
     auth::tokens::JwtKeys,
@@ -41,8 +40,9 @@ pub struct AppState {
     pub health: HealthCache,
     /// The dashboards' figures, five minutes per container.
     pub dashboards: crate::dashboard::MetricsCache,
-    /// Loaded from Secrets Manager on first use, then kept for the container's life.
-    jwt: Arc<OnceCell<JwtKeys>>,
+    /// Read from Secrets Manager on first use and again after `auth.signing_keys_ttl`, so
+    /// a rotated secret reaches every warm container within minutes.
+    jwt: Arc<tokio::sync::RwLock<Option<HeldKeys>>>,
 }
 
 impl AppState {
@@ -129,7 +129,7 @@ impl AppState {
             pricing: PricingCache::default(),
             health: HealthCache::default(),
             dashboards: crate::dashboard::MetricsCache::default(),
-            jwt: Arc::new(OnceCell::new()),
+            jwt: Arc::default(),
             db,
             sdk,
             config: Arc::new(config),
@@ -137,24 +137,63 @@ impl AppState {
     }
 
     /// The access-token keys. The first call reads the signing key from Secrets Manager;
-    /// if that fails the request gets a 503 and the next call tries again.
-    pub async fn jwt(&self) -> Result<&JwtKeys, ApiError> {
-        self.jwt
-            .get_or_try_init(|| async {
-                let auth = &self.config.auth;
-                let secret = crate::secrets::secret_string(self, &auth.jwt_secret_id).await?;
-                JwtKeys::new(
-                    secret.as_bytes(),
-                    &auth.jwt_issuer,
-                    &auth.jwt_audience,
-                    auth.access_ttl,
-                )
-                .map_err(|e| {
-                    ApiError::service_unavailable("token signing is unavailable").with_source(e)
-                })
-            })
-            .await
+    /// if that fails the request gets a 503 and the next call tries again. Held keys are
+    /// re-read after `auth.signing_keys_ttl`; a failed re-read keeps them (and is retried
+    /// after [`SIGNING_KEYS_RETRY`]), so an outage of Secrets Manager signs nobody out.
+    pub async fn jwt(&self) -> Result<Arc<JwtKeys>, ApiError> {
+        let ttl = self.config.auth.signing_keys_ttl;
+        if let Some(held) = &*self.jwt.read().await {
+            if held.read_at.elapsed() < ttl {
+                return Ok(Arc::clone(&held.keys));
+            }
+        }
+        let mut slot = self.jwt.write().await;
+        if let Some(held) = &*slot {
+            if held.read_at.elapsed() < ttl {
+                return Ok(Arc::clone(&held.keys));
+            }
+        }
+        match self.read_signing_keys().await {
+            Ok(keys) => {
+                let keys = Arc::new(keys);
+                *slot = Some(HeldKeys {
+                    keys: Arc::clone(&keys),
+                    read_at: std::time::Instant::now(),
+                });
+                Ok(keys)
+            }
+            Err(err) => match slot.as_mut() {
+                Some(held) => {
+                    tracing::warn!(error = %err, "re-reading the signing key failed; keeping the held one");
+                    held.read_at = std::time::Instant::now()
+                        .checked_sub(ttl.saturating_sub(SIGNING_KEYS_RETRY))
+                        .unwrap_or(held.read_at);
+                    Ok(Arc::clone(&held.keys))
+                }
+                None => Err(err),
+            },
+        }
     }
+
+    async fn read_signing_keys(&self) -> Result<JwtKeys, ApiError> {
+        let auth = &self.config.auth;
+        let secret = crate::secrets::secret_string(self, &auth.jwt_secret_id).await?;
+        JwtKeys::new(
+            secret.as_bytes(),
+            &auth.jwt_issuer,
+            &auth.jwt_audience,
+            auth.access_ttl,
+        )
+        .map_err(|e| ApiError::service_unavailable("token signing is unavailable").with_source(e))
+    }
+}
+
+/// How soon a failed re-read of the signing keys is tried again.
+const SIGNING_KEYS_RETRY: std::time::Duration = std::time::Duration::from_secs(30);
+
+struct HeldKeys {
+    keys: Arc<JwtKeys>,
+    read_at: std::time::Instant,
 }
 
 /// What a cold start prepares, beside the database connection every function gets, so

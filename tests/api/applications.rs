@@ -201,7 +201,7 @@ async fn an_applicant_applies_and_uploads_documents_only_through_its_own_live_li
     // An expired link opens nothing, though it names the right application.
     let keys = app.state.jwt().await.expect("keys");
     let expired = shared::auth::links::sign(
-        keys,
+        &keys,
         shared::auth::links::LinkPurpose::ApplicationUploads,
         id.parse().expect("uuid"),
         chrono::Utc::now() - chrono::Duration::minutes(1),

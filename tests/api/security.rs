@@ -187,3 +187,96 @@ fn url_encode(text: &str) -> String {
         })
         .collect()
 }
+
+#[tokio::test]
+async fn the_signing_key_rotates_without_signing_anyone_out() {
+    // Containers re-read the keys at once here (five minutes in AWS).
+    let app = TestApp::spawn_with(&[("SIGNING_KEYS_REFRESH_SECONDS", "0")]).await;
+    let during = app.user(Role::Client).await;
+    let after = app.user(Role::Client).await;
+    let secret_id = app.state.config.auth.jwt_secret_id.clone();
+    let old = app
+        .state
+        .secrets
+        .get_secret_value()
+        .secret_id(&secret_id)
+        .send()
+        .await
+        .expect("the signing key")
+        .secret_string()
+        .expect("a string secret")
+        .to_owned();
+    let new = format!("rotated-{}", uuid::Uuid::new_v4().simple());
+    let put = |value: String| {
+        let secrets = app.state.secrets.clone();
+        let id = secret_id.clone();
+        async move {
+            secrets
+                .put_secret_value()
+                .secret_id(id)
+                .secret_string(value)
+                .send()
+                .await
+                .expect("rotate the secret");
+        }
+    };
+    let me = |token: String| {
+        let app = &app;
+        async move {
+            app.call("GET", "/api/auth/current-user", Some(&token), None)
+                .await
+                .status()
+                .as_u16()
+        }
+    };
+    let login = |email: String, password: String| {
+        let app = &app;
+        async move {
+            let response = app
+                .call(
+                    "POST",
+                    "/api/auth/login",
+                    None,
+                    Some(serde_json::json!({ "email": email, "password": password })),
+                )
+                .await;
+            assert_eq!(response.status(), 200);
+            json_body(response).await["accessToken"]
+                .as_str()
+                .expect("token")
+                .to_owned()
+        }
+    };
+
+    // The new key goes first, the old one stays beside it.
+    put(format!("{new}\n{old}")).await;
+    assert_eq!(
+        me(during.token.clone()).await,
+        200,
+        "tokens of the old key still work"
+    );
+    let fresh = login(during.email.clone(), during.password.clone()).await;
+    assert_eq!(me(fresh.clone()).await, 200);
+    let old_only = JwtKeys::new(
+        old.as_bytes(),
+        "readyset",
+        "readyset-api",
+        Duration::minutes(15),
+    )
+    .expect("keys");
+    assert!(old_only.verify(&fresh).is_err(), "signed with the new key");
+
+    // Once the old key is removed (after the access-token lifetime), its tokens stop.
+    put(new).await;
+    assert_eq!(me(fresh).await, 200);
+    assert_ne!(
+        me(after.token.clone()).await,
+        200,
+        "the old key's token is refused"
+    );
+    assert_eq!(
+        me(login(after.email.clone(), after.password.clone()).await).await,
+        200,
+        "signing in again works"
+    );
+}

@@ -591,7 +591,7 @@ async fn a_tracking_link_shows_the_delivery_to_anyone_holding_it_until_it_expire
     }
     // Signed with the real key, but a minute past its expiry.
     let expired = shared::auth::links::sign(
-        app.state.jwt().await.expect("keys"),
+        &app.state.jwt().await.expect("keys"),
         shared::auth::links::LinkPurpose::Tracking,
         order_id.parse().expect("uuid"),
         Utc::now() - chrono::Duration::minutes(1),

@@ -40,18 +40,21 @@ fn payload(id: Uuid, expires: i64) -> [u8; PAYLOAD_BYTES] {
     payload
 }
 
-fn mac(keys: &JwtKeys, purpose: LinkPurpose, payload: &[u8]) -> [u8; 32] {
+fn message(purpose: LinkPurpose, payload: &[u8]) -> Vec<u8> {
     let mut message = purpose.tag().to_vec();
     message.push(0);
     message.extend_from_slice(payload);
-    keys.link_mac(&message)
+    message
 }
 
 /// A token naming `id` for `purpose` until `expires_at` (to the second).
 pub fn sign(keys: &JwtKeys, purpose: LinkPurpose, id: Uuid, expires_at: DateTime<Utc>) -> String {
     let payload = payload(id, expires_at.timestamp());
     let mut token = payload.to_vec();
-    token.extend_from_slice(&mac(keys, purpose, &payload)[..MAC_BYTES]);
+    let message = message(purpose, &payload);
+    // The signing key's MAC comes first; a secret always holds at least one key.
+    let mac = keys.link_macs(&message).next().unwrap_or_default();
+    token.extend_from_slice(&mac[..MAC_BYTES]);
     URL_SAFE_NO_PAD.encode(token)
 }
 
@@ -67,8 +70,12 @@ pub fn verify(
         return None;
     }
     let (payload, tag) = bytes.split_at(PAYLOAD_BYTES);
-    let expected = mac(keys, purpose, payload);
-    if !bool::from(expected[..MAC_BYTES].ct_eq(tag)) {
+    let message = message(purpose, payload);
+    // Under any key of the secret: links made before a rotation keep working.
+    if !keys
+        .link_macs(&message)
+        .any(|mac| bool::from(mac[..MAC_BYTES].ct_eq(tag)))
+    {
         return None;
     }
     let mut expires = [0u8; 8];

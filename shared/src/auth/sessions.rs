@@ -269,7 +269,7 @@ pub async fn rotate(state: &AppState, presented: &str) -> Result<(Session, Strin
     let keys = state.jwt().await?;
     let now = Utc::now();
     let old_hash = token_hash(presented);
-    let next = successor(keys, session_id, presented);
+    let next = successor(&keys, session_id, presented);
     let next_hash = token_hash(&next);
     let updated = state
         .dynamodb
@@ -323,7 +323,7 @@ pub async fn rotate(state: &AppState, presented: &str) -> Result<(Session, Strin
                 return Ok((session, next));
             }
             let generation = number("generation").unwrap_or(0).min(MAX_CHAIN_WALK);
-            if is_ancestor(keys, session_id, presented, &current, generation) {
+            if is_ancestor(&keys, session_id, presented, &current, generation) {
                 revoke(state, session_id).await?;
                 tracing::warn!(session_id = %session_id, "refresh token reused: session revoked");
                 return Err(RefreshError::Reused);

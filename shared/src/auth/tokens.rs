@@ -1,5 +1,9 @@
 //! Access tokens: short-lived HS256 JWTs with the algorithm, issuer and audience pinned.
 //! The signing key comes from Secrets Manager (see [`crate::state::AppState::jwt`]).
+//!
+//! The secret holds one key per line, newest first, so it rotates without signing anyone
+//! out: tokens and links are made with the first key and accepted under any of them (see
+//! docs/runbook.md, "Rotating keys").
 
 use chrono::{DateTime, Duration, Utc};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
@@ -36,10 +40,11 @@ pub struct JwtKeys {
     /// Extends refresh-token chains (see `sessions`); derived from the signing key so
     /// one secret serves both.
     refresh_chain: [u8; 32],
-    /// Signs the links of `auth::links`; derived from the signing key as well.
-    links: [u8; 32],
+    /// The links of `auth::links`, derived from each key: the first signs, any verifies.
+    links: Vec<[u8; 32]>,
     encoding: EncodingKey,
-    decoding: DecodingKey,
+    /// One per key of the secret, the signing key first.
+    decoding: Vec<DecodingKey>,
     validation: Validation,
     issuer: String,
     audience: String,
@@ -47,13 +52,20 @@ pub struct JwtKeys {
 }
 
 impl JwtKeys {
+    /// Keys from `secret`: one per line, newest (the signing key) first.
     pub fn new(
         secret: &[u8],
         issuer: &str,
         audience: &str,
         ttl: Duration,
     ) -> Result<Self, TokenError> {
-        if secret.len() < MIN_KEY_BYTES {
+        let keys: Vec<&[u8]> = secret
+            .split(|b| *b == b'\n')
+            .map(|line| line.strip_suffix(b"\r").unwrap_or(line))
+            .filter(|line| !line.is_empty())
+            .collect();
+        let signing = *keys.first().ok_or(TokenError::WeakKey)?;
+        if keys.iter().any(|key| key.len() < MIN_KEY_BYTES) {
             return Err(TokenError::WeakKey);
         }
         let mut validation = Validation::new(Algorithm::HS256);
@@ -62,10 +74,16 @@ impl JwtKeys {
         validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
         validation.leeway = 5;
         Ok(Self {
-            refresh_chain: hmac_sha256(secret, b"readyset refresh-token chain"),
-            links: hmac_sha256(secret, b"readyset signed links"),
-            encoding: EncodingKey::from_secret(secret),
-            decoding: DecodingKey::from_secret(secret),
+            refresh_chain: hmac_sha256(signing, b"readyset refresh-token chain"),
+            links: keys
+                .iter()
+                .map(|key| hmac_sha256(key, b"readyset signed links"))
+                .collect(),
+            encoding: EncodingKey::from_secret(signing),
+            decoding: keys
+                .iter()
+                .map(|key| DecodingKey::from_secret(key))
+                .collect(),
             validation,
             issuer: issuer.to_owned(),
             audience: audience.to_owned(),
@@ -98,11 +116,21 @@ impl JwtKeys {
         (token, expires)
     }
 
-    /// Checks signature, algorithm, expiry, issuer and audience.
+    /// Checks signature (under any key of the secret), algorithm, expiry, issuer and
+    /// audience.
     pub fn verify(&self, token: &str) -> Result<AccessClaims, TokenError> {
-        jsonwebtoken::decode::<AccessClaims>(token, &self.decoding, &self.validation)
-            .map(|data| data.claims)
-            .map_err(|e| TokenError::Invalid(e.to_string()))
+        let mut first_error = None;
+        for key in &self.decoding {
+            match jsonwebtoken::decode::<AccessClaims>(token, key, &self.validation) {
+                Ok(data) => return Ok(data.claims),
+                Err(e) => {
+                    first_error.get_or_insert(e);
+                }
+            }
+        }
+        Err(TokenError::Invalid(
+            first_error.map(|e| e.to_string()).unwrap_or_default(),
+        ))
     }
 
     pub fn ttl(&self) -> Duration {
@@ -114,9 +142,10 @@ impl JwtKeys {
         hmac_sha256(&self.refresh_chain, message)
     }
 
-    /// HMAC-SHA256 of `message` under the signed-link key (see `auth::links`).
-    pub fn link_mac(&self, message: &[u8]) -> [u8; 32] {
-        hmac_sha256(&self.links, message)
+    /// HMAC-SHA256 of `message` under each key's signed-link key, the signing key's first
+    /// (see `auth::links`).
+    pub fn link_macs<'a>(&'a self, message: &'a [u8]) -> impl Iterator<Item = [u8; 32]> + 'a {
+        self.links.iter().map(move |key| hmac_sha256(key, message))
     }
 }
 
@@ -200,6 +229,38 @@ mod tests {
         for garbage in ["", "a.b.c", "not-a-token", "Bearer x"] {
             assert!(keys.verify(garbage).is_err(), "{garbage}");
         }
+    }
+
+    #[test]
+    fn a_rotated_secret_signs_with_its_first_key_and_accepts_the_previous() {
+        let old = keys();
+        let (before, _) = old.issue(Uuid::new_v4(), Uuid::new_v4(), Role::Admin, Utc::now());
+        let mut secret = vec![b'K'; 32];
+        secret.extend_from_slice(b"\n");
+        secret.extend_from_slice(&[7u8; 32]);
+        let rotated =
+            JwtKeys::new(&secret, "readyset", "readyset-api", Duration::minutes(15)).expect("keys");
+        assert!(
+            rotated.verify(&before).is_ok(),
+            "tokens of the old key still work"
+        );
+        let (after, _) = rotated.issue(Uuid::new_v4(), Uuid::new_v4(), Role::Admin, Utc::now());
+        assert!(old.verify(&after).is_err(), "the new key signs");
+        let new_only = JwtKeys::new(
+            &[b'K'; 32],
+            "readyset",
+            "readyset-api",
+            Duration::minutes(15),
+        )
+        .expect("keys");
+        assert!(new_only.verify(&after).is_ok());
+        assert!(
+            new_only.verify(&before).is_err(),
+            "the old key, once removed, is refused"
+        );
+        let mut weak_previous = vec![b'K'; 32];
+        weak_previous.extend_from_slice(b"\nshort");
+        assert!(JwtKeys::new(&weak_previous, "i", "a", Duration::minutes(1)).is_err());
     }
 
     #[test]

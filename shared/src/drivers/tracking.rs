@@ -238,7 +238,7 @@ pub async fn tracking_link(
     let delivery = followed(state, caller, order_number).await?;
     let expires_at = Utc::now() + LINK_TTL;
     let keys = state.jwt().await?;
-    let token = links::sign(keys, LinkPurpose::Tracking, delivery.order_id, expires_at);
+    let token = links::sign(&keys, LinkPurpose::Tracking, delivery.order_id, expires_at);
     Ok(TrackingLink {
         path: format!("/api/track/{token}"),
         token,
@@ -270,7 +270,7 @@ pub struct PublicPosition {
 
 pub async fn public_view(state: &AppState, token: &str) -> ApiResult<PublicTracking> {
     let keys = state.jwt().await?;
-    let order_id = links::verify(keys, LinkPurpose::Tracking, token, Utc::now())
+    let order_id = links::verify(&keys, LinkPurpose::Tracking, token, Utc::now())
         .ok_or_else(|| ApiError::not_found("tracking link"))?;
     let delivery = {
         let client = state.db.get().await?;

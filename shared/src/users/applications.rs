@@ -263,7 +263,7 @@ pub async fn submit(state: &AppState, body: &NewApplication) -> ApiResult<Submit
     let id: Uuid = row.col("id")?;
     let expires_at = Utc::now() + UPLOAD_LINK_TTL;
     let token = links::sign(
-        state.jwt().await?,
+        &*state.jwt().await?,
         LinkPurpose::ApplicationUploads,
         id,
         expires_at,
@@ -292,7 +292,7 @@ async fn open_by_link(
     let not_found = || ApiError::not_found("job application");
     let keys = state.jwt().await?;
     let named = token
-        .and_then(|t| links::verify(keys, LinkPurpose::ApplicationUploads, t, Utc::now()))
+        .and_then(|t| links::verify(&keys, LinkPurpose::ApplicationUploads, t, Utc::now()))
         .filter(|id| *id == application_id)
         .ok_or_else(not_found)?;
     let status: ApplicationStatus = client
