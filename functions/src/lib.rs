@@ -133,6 +133,7 @@ functions! {
         location_retention,
         migrate,
         outbox_relay,
+        partner_key_rotate,
         upload_cleanup,
     ],
 }

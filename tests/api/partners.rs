@@ -476,3 +476,94 @@ async fn each_partner_route_allows_one_hundred_requests_a_minute() {
     .await;
     assert_eq!(other.status(), 404);
 }
+
+/// A partner's order lookup with `key`: 404 for a made-up order once authenticated, 401
+/// when the key is refused.
+async fn lookup_with(app: &TestApp, slug: &str, key: &str) -> u16 {
+    app.http
+        .get(app.url(&format!("/api/partners/orders/{}", uuid::Uuid::new_v4())))
+        .header("partner", slug)
+        .header("x-api-key", key)
+        .send()
+        .await
+        .expect("lookup")
+        .status()
+        .as_u16()
+}
+
+async fn rotate_key(app: &TestApp, event: serde_json::Value) -> Result<serde_json::Value, String> {
+    shared::runtime::handle_event(
+        &app.state,
+        "partner-key-rotate",
+        "test-rotation",
+        functions::partner_key_rotate::FUNCTION.handler,
+        event,
+        shared::runtime::JobLog::Every,
+    )
+    .await
+    .map_err(|e| e.to_string())
+}
+
+#[tokio::test]
+async fn a_rotated_partner_key_works_at_once_and_the_replaced_one_until_its_overlap_ends() {
+    let app = TestApp::spawn().await;
+    let first = "rotating-first-key-0123456789";
+    app.partner(PartnerSpec::new("rotating", "RT-", first))
+        .await;
+    assert_eq!(lookup_with(&app, "rotating", first).await, 404);
+
+    let rotated = rotate_key(&app, json!({ "partner": "rotating", "overlapHours": 1 }))
+        .await
+        .expect("rotated");
+    let second = rotated["apiKey"].as_str().expect("the new key").to_owned();
+    assert_ne!(second, first);
+    assert_eq!(
+        lookup_with(&app, "rotating", &second).await,
+        404,
+        "the new key works at once"
+    );
+    assert_eq!(
+        lookup_with(&app, "rotating", first).await,
+        404,
+        "the replaced key still works"
+    );
+    let stored: String = app
+        .db()
+        .await
+        .query_one(
+            "SELECT api_key_hash FROM api_partners WHERE slug = 'rotating'",
+            &[],
+        )
+        .await
+        .expect("partner")
+        .get(0);
+    assert_eq!(
+        stored,
+        shared::identity::hash_key(&second),
+        "only the hash is stored"
+    );
+
+    // No overlap: the key just replaced stops at once, and the first is long gone.
+    let third = rotate_key(&app, json!({ "partner": "rotating", "overlapHours": 0 }))
+        .await
+        .expect("rotated")["apiKey"]
+        .as_str()
+        .expect("key")
+        .to_owned();
+    assert_eq!(lookup_with(&app, "rotating", &third).await, 404);
+    assert_eq!(lookup_with(&app, "rotating", &second).await, 401);
+    assert_eq!(lookup_with(&app, "rotating", first).await, 401);
+
+    for bad in [
+        json!({ "partner": "rotating", "overlapHours": 100000 }),
+        json!({ "partner": "nobody" }),
+        json!({ "partner": "rotating", "keep": 1 }),
+    ] {
+        assert!(rotate_key(&app, bad.clone()).await.is_err(), "{bad}");
+    }
+    assert_eq!(
+        lookup_with(&app, "rotating", &third).await,
+        404,
+        "a refused rotation changes nothing"
+    );
+}

@@ -92,6 +92,7 @@ pub const SAMPLE_OUTCOMES: &[(&str, u16)] = &[
     ("authorizer", 0),
     ("migrate", 0),
     ("outbox-relay", 0),
+    ("partner-key-rotate", 0),
     ("location-retention", 0),
     ("upload-cleanup", 0),
     ("backup", 0),

@@ -3,7 +3,11 @@
 //! and compared in constant time. Failed authentications count per client IP
 //! ([`RateClass::PartnerAuthFailures`]); an IP past that budget gets 429, even with the
 //! right key, until its window ends.
+//!
+//! - [`keys`]: rotating a partner's key, the replaced one valid for an overlap.
+//! - [`orders`]: the partner order routes.
 
+pub mod keys;
 pub mod orders;
 
 use lambda_http::Request;
@@ -57,20 +61,31 @@ async fn check_claim(state: &AppState, identity: &RequestIdentity) -> ApiResult<
     let client = state.db.get().await?;
     let row = client
         .query_typed_opt(
-            "SELECT id, slug, name, order_prefix, pricing_config_slug, user_id, webhook_url, webhook_secret_ref, api_key_hash
+            "SELECT id, slug, name, order_prefix, pricing_config_slug, user_id, webhook_url, webhook_secret_ref,
+                    api_key_hash,
+                    CASE WHEN previous_key_valid_until > now() THEN previous_api_key_hash END AS previous_hash
              FROM api_partners WHERE slug = $1 AND is_active",
             &[p(&claim.slug)],
         )
         .await?;
-    // Compare even for an unknown partner, so timing reveals nothing.
-    let stored: String = match &row {
-        Some(row) => row.col("api_key_hash")?,
-        None => "0".repeat(64),
+    // Compare with both keys even for an unknown partner, so timing reveals nothing.
+    let unknown = "0".repeat(64);
+    let (stored, previous): (String, Option<String>) = match &row {
+        Some(row) => (row.col("api_key_hash")?, row.col("previous_hash")?),
+        None => (unknown.clone(), None),
     };
-    let matches = bool::from(claim.key_hash.as_bytes().ct_eq(stored.as_bytes()));
-    let (Some(row), true) = (row, matches) else {
+    let presented = claim.key_hash.as_bytes();
+    let current = bool::from(presented.ct_eq(stored.as_bytes()));
+    let replaced =
+        bool::from(presented.ct_eq(previous.as_deref().unwrap_or(unknown.as_str()).as_bytes()))
+            && previous.is_some();
+    let (Some(row), true) = (row, current || replaced) else {
         return Ok(None);
     };
+    if replaced {
+        // Operators watch for these to end before the overlap does.
+        tracing::info!(partner = %claim.slug, "partner authenticated with its replaced key");
+    }
     let user_id: Option<Uuid> = row.col("user_id")?;
     Ok(Some(Partner {
         id: row.col("id")?,
