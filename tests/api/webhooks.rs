@@ -784,15 +784,22 @@ async fn a_simulated_trip_gives_each_status_webhook_and_status_call_once_in_orde
     assert_eq!(delivery, 1, "the delivery followed the driver");
 }
 
+/// A confirmed CaterValley order (its webhook at `receiver`) with a driver dispatched, and
+/// an admin to move it on.
+async fn dispatched_partner_order(app: &TestApp, receiver: &Receiver) -> (TestUser, String) {
+    partner_with_webhook(app, receiver, false).await;
+    let admin = app.user(Role::Admin).await;
+    let order_id = drafted_and_confirmed(app).await;
+    let driver = app.user(Role::Driver).await;
+    app.dispatch(&driver, &order_id).await;
+    (admin, order_id)
+}
+
 #[tokio::test]
 async fn a_committed_status_change_wakes_the_relay_so_the_partner_hears_in_seconds() {
     let app = TestApp::spawn_waking_relay().await;
     let receiver = Receiver::start().await;
-    partner_with_webhook(&app, &receiver, false).await;
-    let admin = app.user(Role::Admin).await;
-    let order_id = drafted_and_confirmed(&app).await;
-    let driver = app.user(Role::Driver).await;
-    app.dispatch(&driver, &order_id).await;
+    let (admin, order_id) = dispatched_partner_order(&app, &receiver).await;
     let changed = Instant::now();
     assert_eq!(move_to(&app, &admin, &order_id, "ASSIGNED").await, 200);
     // Nothing here runs the relay: the function's wake after commit does.
@@ -845,11 +852,7 @@ async fn a_failed_wake_leaves_the_message_to_the_relay_s_schedule() {
     ])
     .await;
     let receiver = Receiver::start().await;
-    partner_with_webhook(&app, &receiver, false).await;
-    let admin = app.user(Role::Admin).await;
-    let order_id = drafted_and_confirmed(&app).await;
-    let driver = app.user(Role::Driver).await;
-    app.dispatch(&driver, &order_id).await;
+    let (admin, order_id) = dispatched_partner_order(&app, &receiver).await;
     assert_eq!(
         move_to(&app, &admin, &order_id, "ASSIGNED").await,
         200,
