@@ -143,13 +143,13 @@ impl AppState {
     pub async fn jwt(&self) -> Result<Arc<JwtKeys>, ApiError> {
         let ttl = self.config.auth.signing_keys_ttl;
         if let Some(held) = &*self.jwt.read().await {
-            if held.read_at.elapsed() < ttl {
+            if std::time::Instant::now() < held.reread_at {
                 return Ok(Arc::clone(&held.keys));
             }
         }
         let mut slot = self.jwt.write().await;
         if let Some(held) = &*slot {
-            if held.read_at.elapsed() < ttl {
+            if std::time::Instant::now() < held.reread_at {
                 return Ok(Arc::clone(&held.keys));
             }
         }
@@ -158,16 +158,14 @@ impl AppState {
                 let keys = Arc::new(keys);
                 *slot = Some(HeldKeys {
                     keys: Arc::clone(&keys),
-                    read_at: std::time::Instant::now(),
+                    reread_at: std::time::Instant::now() + ttl,
                 });
                 Ok(keys)
             }
             Err(err) => match slot.as_mut() {
                 Some(held) => {
                     tracing::warn!(error = %err, "re-reading the signing key failed; keeping the held one");
-                    held.read_at = std::time::Instant::now()
-                        .checked_sub(ttl.saturating_sub(SIGNING_KEYS_RETRY))
-                        .unwrap_or(held.read_at);
+                    held.reread_at = std::time::Instant::now() + ttl.min(SIGNING_KEYS_RETRY);
                     Ok(Arc::clone(&held.keys))
                 }
                 None => Err(err),
@@ -193,7 +191,8 @@ const SIGNING_KEYS_RETRY: std::time::Duration = std::time::Duration::from_secs(3
 
 struct HeldKeys {
     keys: Arc<JwtKeys>,
-    read_at: std::time::Instant,
+    /// When to read the secret again.
+    reread_at: std::time::Instant,
 }
 
 /// What a cold start prepares, beside the database connection every function gets, so

@@ -375,7 +375,15 @@ async fn staff_review_with_notes_and_an_admin_approval_opens_the_driver_account(
     assert_eq!(history[0]["changes"]["status"]["to"], "INTERVIEWING");
     assert_eq!(history[1]["changes"]["status"]["to"], "APPROVED");
     assert_eq!(history[1]["changes"]["userId"]["to"], user_id.as_str());
-    // Staff download the document through the file routes; an account holder cannot.
+    // Staff list and download the documents through the file routes; accounts cannot.
+    let listed = format!("/api/file-uploads?entityType=job_application&entityId={id}");
+    let page = json_body(app.call("GET", &listed, Some(&helpdesk.token), None).await).await;
+    assert_eq!(page["items"][0]["id"], upload_id.as_str());
+    assert_eq!(
+        page["items"][0]["uploadedBy"],
+        Value::Null,
+        "no account uploaded it"
+    );
     let file = format!("/api/file-uploads/{upload_id}");
     assert_eq!(
         app.call("GET", &file, Some(&helpdesk.token), None)
@@ -386,6 +394,12 @@ async fn staff_review_with_notes_and_an_admin_approval_opens_the_driver_account(
     let client = app.user(Role::Client).await;
     assert_eq!(
         app.call("GET", &file, Some(&client.token), None)
+            .await
+            .status(),
+        404
+    );
+    assert_eq!(
+        app.call("GET", &listed, Some(&client.token), None)
             .await
             .status(),
         404

@@ -543,10 +543,18 @@ async fn a_rotated_partner_key_works_at_once_and_the_replaced_one_until_its_over
         "only the hash is stored"
     );
 
-    // No overlap: the key just replaced stops at once, and the first is long gone.
-    let third = rotate_key(&app, json!({ "partner": "rotating", "overlapHours": 0 }))
+    // A rerun during the overlap is refused: it would end the partner's working key.
+    assert!(rotate_key(&app, json!({ "partner": "rotating" }))
         .await
-        .expect("rotated")["apiKey"]
+        .is_err());
+    assert_eq!(lookup_with(&app, "rotating", &second).await, 404);
+    // Forced, without overlap: the key just replaced stops at once, the first is long gone.
+    let third = rotate_key(
+        &app,
+        json!({ "partner": "rotating", "overlapHours": 0, "force": true }),
+    )
+    .await
+    .expect("rotated")["apiKey"]
         .as_str()
         .expect("key")
         .to_owned();

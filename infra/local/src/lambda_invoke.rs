@@ -98,15 +98,24 @@ pub async fn invoke(
         return response;
     }
     let result = handle_event(state, &job, &request_id, handler, event, JobLog::Every).await;
+    let failed = result.is_err();
     let body = match result {
         Ok(value) => value,
         Err(err) => json!({ "errorMessage": err.to_string(), "errorType": "Error" }),
     };
     let mut response = hyper::Response::new(Full::new(Bytes::from(body.to_string())));
-    response.headers_mut().insert(
+    let headers = response.headers_mut();
+    headers.insert(
         hyper::header::CONTENT_TYPE,
         hyper::header::HeaderValue::from_static("application/json"),
     );
+    // As Lambda does: the call succeeded, the function did not.
+    if failed {
+        headers.insert(
+            "x-amz-function-error",
+            hyper::header::HeaderValue::from_static("Unhandled"),
+        );
+    }
     response
 }
 

@@ -19,12 +19,16 @@ use crate::{
 pub const MAX_OVERLAP_HOURS: i64 = 24 * 30;
 const DEFAULT_OVERLAP_HOURS: i64 = 24 * 7;
 
-/// The job's event: `{partner, overlapHours?}` (0 ends the replaced key at once).
+/// The job's event: `{partner, overlapHours?, force?}` (0 ends the replaced key at
+/// once). While a key replaced earlier is still valid a rotation is refused, so a rerun
+/// cannot end the partner's working key at once, unless `force` says so.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Rotation {
     pub partner: String,
     pub overlap_hours: Option<i64>,
+    #[serde(default)]
+    pub force: bool,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -59,12 +63,34 @@ pub async fn rotate(state: &AppState, rotation: &Rotation) -> ApiResult<Rotated>
                 SET previous_api_key_hash = api_key_hash, previous_key_valid_until = $3,
                     api_key_hash = $2
               WHERE slug = $1
+                AND ($4 OR previous_key_valid_until IS NULL OR previous_key_valid_until <= now())
               RETURNING slug",
-            &[p(&rotation.partner), p(&hash_key(&key)), p(&valid_until)],
+            &[
+                p(&rotation.partner),
+                p(&hash_key(&key)),
+                p(&valid_until),
+                p(&rotation.force),
+            ],
         )
         .await
-        .context("rotating the partner key")?
-        .ok_or_else(|| ApiError::not_found("partner"))?;
+        .context("rotating the partner key")?;
+    let Some(row) = row else {
+        let overlap: Option<DateTime<Utc>> = client
+            .query_typed_opt(
+                "SELECT previous_key_valid_until FROM api_partners WHERE slug = $1",
+                &[p(&rotation.partner)],
+            )
+            .await?
+            .ok_or_else(|| ApiError::not_found("partner"))?
+            .col("previous_key_valid_until")?;
+        return Err(ApiError::conflict(
+            "rotation_in_progress",
+            format!(
+                "the key replaced last is valid until {}; wait for it or send force",
+                overlap.map(|t| t.to_rfc3339()).unwrap_or_default()
+            ),
+        ));
+    };
     let partner: String = row.col("slug")?;
     tracing::info!(partner = %partner, previous_key_valid_until = %valid_until, "partner key rotated");
     Ok(Rotated {

@@ -28,7 +28,8 @@ pub struct FileItem {
     pub category: Option<UploadCategory>,
     pub entity_type: Option<EntityType>,
     pub entity_id: Option<Uuid>,
-    pub uploaded_by: Uuid,
+    /// None for an applicant's document (no account uploaded it).
+    pub uploaded_by: Option<Uuid>,
     pub uploaded_at: DateTime<Utc>,
 }
 

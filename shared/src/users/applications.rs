@@ -326,9 +326,16 @@ pub async fn sign_document(
         );
         Some(file)
     })?;
-    let client = state.db.get().await?;
-    open_by_link(state, &*client, application_id, token).await?;
-    let held: i64 = client
+    let mut client = state.db.get().await?;
+    let tx = client.transaction().await?;
+    open_by_link(state, &tx, application_id, token).await?;
+    // The application locked: parallel uploads count one after the other.
+    tx.execute_typed(
+        "SELECT 1 FROM job_applications WHERE id = $1 FOR UPDATE",
+        &[p(&application_id)],
+    )
+    .await?;
+    let held: i64 = tx
         .query_typed_one(
             "SELECT count(*) AS held FROM file_uploads
               WHERE entity_type = 'job_application' AND entity_id = $1 AND deleted_at IS NULL",
@@ -342,15 +349,17 @@ pub async fn sign_document(
             format!("an application holds at most {MAX_DOCUMENTS} documents"),
         ));
     }
-    uploads::sign::issue(
+    let signed = uploads::sign::issue(
         state,
-        &*client,
+        &tx,
         Uploader::Applicant { application_id },
         checked,
         EntityType::JobApplication,
         application_id,
     )
-    .await
+    .await?;
+    tx.commit().await?;
+    Ok(signed)
 }
 
 /// Completes a document upload of an open application, by its upload link.
