@@ -9,12 +9,12 @@
 //!
 //! Adding a function on the Rust side is its module plus its name in [`functions!`]
 //! below. One binary serves them all (`src/main.rs`): Lambda sets `_HANDLER` from the
-//! function's `Handler` in `template.yaml`, and [`run_from_env`] runs that handler.
+//! function's `Handler` in its template (`stacks/*.yaml`), and [`run_from_env`] runs that handler.
 //! [`REGISTRY`] is also what the local gateway and the tests look functions up in.
 
 use shared::{error::BoxError, runtime::Lambda};
 
-/// One Lambda function: its name (the module, which `template.yaml` writes with hyphens
+/// One Lambda function: its name (the module, which the templates write with hyphens
 /// as the function's `Handler`) and its declaration.
 #[derive(Clone, Copy)]
 pub struct Function {
@@ -23,7 +23,7 @@ pub struct Function {
 }
 
 impl Function {
-    /// The name `template.yaml` gives it as `Handler` (`order-by-number`).
+    /// The name its template gives it as `Handler` (`order-by-number`).
     pub fn name(&self) -> String {
         self.module.replace('_', "-")
     }
@@ -139,7 +139,7 @@ functions! {
 }
 
 /// The function named `name`, written with hyphens (`order-by-number`) as
-/// `template.yaml` does, or as its module.
+/// the templates do, or as its module.
 pub fn find(name: &str) -> Option<&'static Function> {
     let module = name.replace('-', "_");
     REGISTRY.iter().find(|f| f.module == module)

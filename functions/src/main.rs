@@ -1,4 +1,4 @@
-//! The one Lambda binary of every function: the function's `Handler` in `template.yaml`
+//! The one Lambda binary of every function: the function's `Handler` in its template
 //! (which Lambda passes as `_HANDLER`) chooses the handler it serves.
 
 fn main() -> Result<(), shared::error::BoxError> {

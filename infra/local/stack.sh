@@ -263,13 +263,15 @@ check_workflows() {
     "$VENV/bin/check-jsonschema" --builtin-schema vendor.github-workflows "$STACK_ROOT"/.github/workflows/*.yml
 }
 
-# Expands the SAM template and lints both the template and its CloudFormation expansion.
+# Expands the SAM templates (the parent and its area stacks) and lints both the templates
+# and their CloudFormation expansions.
 check_template() {
-    step "Linting template.yaml (cfn-lint, SAM expansion)"
-    "$VENV/bin/cfn-lint" "$STACK_ROOT/template.yaml"
+    step "Linting template.yaml and stacks/ (cfn-lint, SAM expansion)"
+    "$VENV/bin/cfn-lint" "$STACK_ROOT/template.yaml" "$STACK_ROOT"/stacks/*.yaml
+    rm -rf "$LOCAL_DIR/expanded"
     AWS_DEFAULT_REGION=us-east-1 "$VENV/bin/python" "$STACK_ROOT/infra/check_template.py" \
-        "$STACK_ROOT/template.yaml" "$LOCAL_DIR/template.expanded.json"
-    "$VENV/bin/cfn-lint" "$LOCAL_DIR/template.expanded.json"
+        "$STACK_ROOT/template.yaml" "$LOCAL_DIR/expanded"
+    "$VENV/bin/cfn-lint" "$LOCAL_DIR"/expanded/*.json
     step "Linting the database stack (cfn-lint infra/database.yaml)"
     "$VENV/bin/cfn-lint" "$STACK_ROOT/infra/database.yaml"
 }

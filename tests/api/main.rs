@@ -25,6 +25,7 @@ mod rbac;
 mod review_fixes;
 mod runbook;
 mod security;
+mod stacks;
 mod structure;
 mod tracking;
 mod uploads;

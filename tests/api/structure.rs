@@ -9,7 +9,7 @@ use api_tests::{
     samples::{run_sample_events, SAMPLE_OUTCOMES},
     TestApp,
 };
-use local_stack::template::Template;
+use local_stack::template::{FunctionResource, Template};
 use serde_json::Value;
 use shared::runtime::{handle_event, EventFunction, JobLog, Lambda};
 
@@ -77,7 +77,6 @@ fn every_function_runs_the_one_binary_and_has_a_module_and_a_sample_event() {
 #[test]
 fn every_function_logs_to_its_own_group_with_the_retention_setting() {
     let template = template();
-    let resources = template.raw["Resources"].as_mapping().expect("resources");
     for function in &template.functions {
         let group = match &function.log_group {
             Some(yaml_serde::Value::Tagged(tagged)) if tagged.tag == "Ref" => {
@@ -88,9 +87,12 @@ fn every_function_logs_to_its_own_group_with_the_retention_setting() {
                 function.logical_id
             ),
         };
-        let resource = resources
-            .get(group.as_str())
-            .unwrap_or_else(|| panic!("{}: no resource {group}", function.logical_id));
+        let resource = template.beside(function, &group).unwrap_or_else(|| {
+            panic!(
+                "{}: no resource {group} in {}",
+                function.logical_id, function.file
+            )
+        });
         assert_eq!(
             resource["Type"].as_str(),
             Some("AWS::Logs::LogGroup"),
@@ -118,7 +120,7 @@ fn every_function_has_a_matching_lambda_kind() {
         let registered = functions::find(&function.handler).expect("registered");
         let is_http = matches!(registered.lambda, Lambda::Http(_));
         let is_authorizer = template
-            .default_authorizer
+            .authorizer
             .as_ref()
             .is_some_and(|a| a.function_logical_id == function.logical_id);
         if is_authorizer {
@@ -128,7 +130,7 @@ fn every_function_has_a_matching_lambda_kind() {
         assert_eq!(
             is_http,
             !function.routes.is_empty(),
-            "{}: HTTP handlers must have HttpApi routes and event handlers none",
+            "{}: HTTP handlers must have routes and event handlers none",
             function.handler
         );
     }
@@ -164,8 +166,8 @@ async fn the_local_gateway_serves_exactly_the_template_routes() {
 }
 
 /// The managed policies a function's `Policies` names by `!Ref`.
-fn policies(template: &Template, logical_id: &str) -> BTreeSet<String> {
-    template.raw["Resources"][logical_id]["Properties"]["Policies"]
+fn policies(function: &FunctionResource) -> BTreeSet<String> {
+    function.resource["Properties"]["Policies"]
         .as_sequence()
         .into_iter()
         .flatten()
@@ -184,7 +186,7 @@ fn cold_starts_warm_only_what_the_function_may_use() {
     for function in &template.functions {
         let registered = functions::find(&function.handler).expect("registered");
         let warm = registered.lambda.warm();
-        let granted = policies(&template, &function.logical_id);
+        let granted = policies(function);
         // Reading the key at cold start without the permission would fail every time;
         // having the permission and not reading it leaves the first request to wait.
         assert_eq!(

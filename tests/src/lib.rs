@@ -4,7 +4,7 @@
 //! - a database created in milliseconds from a migrated template database
 //!   (`CREATE DATABASE … TEMPLATE`), dropped when the test ends;
 //! - its own DynamoDB table and S3 buckets (a per-test name prefix) in the one emulator;
-//! - the local gateway serving `template.yaml` on 127.0.0.1 on a free port.
+//! - the local gateway serving `template.yaml` (and its area stacks) on 127.0.0.1 on a free port.
 //!
 //! Every response the gateway gives is checked against `infra/openapi.yaml` ([`openapi`]);
 //! a test whose responses do not match it fails when its [`TestApp`] is dropped.

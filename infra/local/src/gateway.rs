@@ -41,9 +41,9 @@ pub const GATEWAY_MAX_BODY: usize = 10 * 1024 * 1024;
 pub enum GatewayError {
     #[error(transparent)]
     Template(#[from] TemplateError),
-    #[error("template.yaml declares function {handler} ({logical_id}), which the functions registry lacks")]
+    #[error("the templates declare function {handler} ({logical_id}), which the functions registry lacks")]
     UnknownFunction { logical_id: String, handler: String },
-    #[error("{handler} has HttpApi routes but is registered as an event function")]
+    #[error("{handler} has routes but is registered as an event function")]
     NotHttp { handler: String },
     #[error("the authorizer function {0} is not an event function in the registry")]
     BadAuthorizer(String),
@@ -149,7 +149,7 @@ impl Gateway {
         } else {
             state
         };
-        let authorizer = match &template.default_authorizer {
+        let authorizer = match &template.authorizer {
             None => None,
             Some(spec) => {
                 let name = template

@@ -1,6 +1,7 @@
 //! The local stack: everything needed to run the API on one machine.
 //!
-//! - [`template`] reads `template.yaml`, the route table of the deployed API.
+//! - [`template`] reads `template.yaml` and its area stacks (`stacks/`), the route table of
+//!   the deployed API.
 //! - [`router`] selects routes the way API Gateway does.
 //! - [`gateway`] serves the routes on 127.0.0.1, calling the function handlers in-process
 //!   with the same API Gateway v2 events Lambda would receive.

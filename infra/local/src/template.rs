@@ -1,6 +1,11 @@
-//! Reading `template.yaml`: which functions exist, which handler each one runs, and which
-//! HttpApi routes reach it. The template is the single route table; the local gateway
-//! serves exactly what it declares.
+//! Reading `template.yaml` and its area stacks: which functions exist, which handler each
+//! one runs, and which routes reach it. The templates are the single route table; the
+//! local gateway serves exactly what they declare.
+//!
+//! `template.yaml` holds the API, its authorizer and the shared resources, and names the
+//! area stacks (`AWS::Serverless::Application` with a local `Location`, `stacks/*.yaml`).
+//! A route is an `AWS::ApiGatewayV2::Route` whose `Target` is an integration of the same
+//! stack, whose `IntegrationUri` is a function's live alias (`!Ref <Function>.Alias`).
 
 use std::path::Path;
 
@@ -13,14 +18,17 @@ pub enum TemplateError {
         path: String,
         source: std::io::Error,
     },
-    #[error("template.yaml is not valid YAML: {0}")]
-    Yaml(#[from] yaml_serde::Error),
-    #[error("template.yaml: {0}")]
-    Invalid(String),
+    #[error("{file} is not valid YAML: {source}")]
+    Yaml {
+        file: String,
+        source: yaml_serde::Error,
+    },
+    #[error("{file}: {message}")]
+    Invalid { file: String, message: String },
 }
 
-/// A serverless function resource of the template.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// A serverless function resource of one of the templates.
+#[derive(Debug, Clone, PartialEq)]
 pub struct FunctionResource {
     pub logical_id: String,
     /// `Properties.Handler`: the function's name, whose module is
@@ -33,15 +41,19 @@ pub struct FunctionResource {
     pub routes: Vec<RouteSpec>,
     /// Names of the function's non-HTTP events (schedules, SNS topics).
     pub other_events: Vec<String>,
+    /// The template file that declares it (`template.yaml`, `stacks/orders.yaml`).
+    pub file: String,
+    /// The resource as written.
+    pub resource: Value,
 }
 
-/// One HttpApi event of a function.
+/// One route of the API.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub struct RouteSpec {
     /// Upper-case method, or `ANY`.
     pub method: String,
     pub path: String,
-    /// True when the route opts out of the default authorizer (`Auth.Authorizer: NONE`).
+    /// True when the route takes no authorizer (`AuthorizationType: NONE`).
     pub public: bool,
 }
 
@@ -51,62 +63,110 @@ impl RouteSpec {
     }
 }
 
-/// A Lambda authorizer of the HttpApi.
+/// The Lambda authorizer of the API (`AWS::ApiGatewayV2::Authorizer`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AuthorizerSpec {
+    /// Its logical id, which routes name in `AuthorizerId: !Ref <name>`.
     pub name: String,
-    /// Logical id of the authorizer's function (from `FunctionArn: !GetAtt X.Arn`).
+    /// Logical id of the authorizer's function (from `!Ref <Function>.Alias` in its URI).
     pub function_logical_id: String,
     /// Headers that must all be present; their values are the cache key.
     pub identity_headers: Vec<String>,
-    /// `ReauthorizeEvery`: seconds an answer is cached (0: not cached).
+    /// `AuthorizerResultTtlInSeconds`: seconds an answer is cached (0: not cached).
     pub ttl_seconds: u64,
+}
+
+/// One template file as parsed.
+#[derive(Debug, Clone)]
+pub struct StackFile {
+    pub file: String,
+    pub raw: Value,
+}
+
+impl StackFile {
+    pub fn resource(&self, logical_id: &str) -> Option<&Value> {
+        self.raw.get("Resources")?.get(logical_id)
+    }
 }
 
 #[derive(Debug, Clone)]
 pub struct Template {
     pub functions: Vec<FunctionResource>,
-    /// The authorizer every route uses unless it says `Authorizer: NONE`.
-    pub default_authorizer: Option<AuthorizerSpec>,
-    pub raw: Value,
+    /// The authorizer every route with `AuthorizationType: CUSTOM` uses.
+    pub authorizer: Option<AuthorizerSpec>,
+    /// `template.yaml` first, then the area stacks it names.
+    pub stacks: Vec<StackFile>,
+}
+
+/// What one file declares, before the files are put together.
+struct Parsed {
+    functions: Vec<FunctionResource>,
+    authorizer: Option<AuthorizerSpec>,
+    nested: Vec<String>,
 }
 
 impl Template {
+    /// Reads `path` and every area stack it names (paths relative to it).
     pub fn load(path: &Path) -> Result<Self, TemplateError> {
-        let text = std::fs::read_to_string(path).map_err(|source| TemplateError::Read {
-            path: path.display().to_string(),
-            source,
-        })?;
-        Self::parse(&text)
+        let dir = path.parent().unwrap_or(Path::new("."));
+        let read = |relative: &str| {
+            let file = dir.join(relative);
+            std::fs::read_to_string(&file).map_err(|source| TemplateError::Read {
+                path: file.display().to_string(),
+                source,
+            })
+        };
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        Self::assemble(&name, &read(&name)?, read)
     }
 
+    /// Parses one template that names no area stacks.
     pub fn parse(text: &str) -> Result<Self, TemplateError> {
-        let raw: Value = yaml_serde::from_str(text)?;
-        let resources = raw
-            .get("Resources")
-            .and_then(Value::as_mapping)
-            .ok_or_else(|| TemplateError::Invalid("no Resources section".into()))?;
-        let mut functions = Vec::new();
-        for (id, resource) in resources {
-            if resource.get("Type").and_then(Value::as_str) != Some("AWS::Serverless::Function") {
-                continue;
+        Self::assemble("template.yaml", text, |location| {
+            Err(TemplateError::Invalid {
+                file: "template.yaml".into(),
+                message: format!("area stack {location} needs Template::load"),
+            })
+        })
+    }
+
+    fn assemble(
+        name: &str,
+        text: &str,
+        read: impl Fn(&str) -> Result<String, TemplateError>,
+    ) -> Result<Self, TemplateError> {
+        let mut stacks = vec![StackFile {
+            file: name.to_owned(),
+            raw: yaml(name, text)?,
+        }];
+        let parent = parse_stack(&stacks[0])?;
+        let mut functions = parent.functions;
+        for location in &parent.nested {
+            let file = StackFile {
+                file: location.clone(),
+                raw: yaml(location, &read(location)?)?,
+            };
+            let nested = parse_stack(&file)?;
+            if !nested.nested.is_empty() || nested.authorizer.is_some() {
+                return Err(invalid(
+                    location,
+                    "an area stack declares no stacks or authorizers of its own",
+                ));
             }
-            let logical_id = id.as_str().unwrap_or_default().to_owned();
-            functions.push(parse_function(&logical_id, resource)?);
+            functions.extend(nested.functions);
+            stacks.push(file);
         }
         functions.sort_by(|a, b| a.handler.cmp(&b.handler));
-        let default_authorizer = resources
-            .values()
-            .find(|r| r.get("Type").and_then(Value::as_str) == Some("AWS::Serverless::HttpApi"))
-            .and_then(|api| api.get("Properties")?.get("Auth"))
-            .map(parse_default_authorizer)
-            .transpose()?
-            .flatten();
-        Ok(Self {
+        let template = Self {
             functions,
-            default_authorizer,
-            raw,
-        })
+            authorizer: parent.authorizer,
+            stacks,
+        };
+        template.check_authorizer_references()?;
+        Ok(template)
     }
 
     pub fn function(&self, logical_id: &str) -> Option<&FunctionResource> {
@@ -118,60 +178,276 @@ impl Template {
             .iter()
             .flat_map(|f| f.routes.iter().map(move |r| (f, r)))
     }
+
+    /// Another resource of the file that declares `function` (its log group, its alarms).
+    pub fn beside(&self, function: &FunctionResource, logical_id: &str) -> Option<&Value> {
+        self.stacks
+            .iter()
+            .find(|s| s.file == function.file)?
+            .resource(logical_id)
+    }
+
+    /// A CUSTOM route must name the API's authorizer, and one must exist.
+    fn check_authorizer_references(&self) -> Result<(), TemplateError> {
+        for stack in &self.stacks {
+            for (id, resource) in resources(stack) {
+                if kind(resource) != Some("AWS::ApiGatewayV2::Route") {
+                    continue;
+                }
+                let props = resource.get("Properties");
+                if props
+                    .and_then(|p| p.get("AuthorizationType"))
+                    .and_then(Value::as_str)
+                    != Some("CUSTOM")
+                {
+                    continue;
+                }
+                let named = props
+                    .and_then(|p| p.get("AuthorizerId"))
+                    .and_then(ref_target);
+                match (&self.authorizer, named) {
+                    (Some(a), Some(n)) if a.name == n => {}
+                    _ => {
+                        return Err(invalid(
+                            &stack.file,
+                            format!(
+                                "route {id} is CUSTOM: it needs AuthorizerId: !Ref <the API's authorizer>"
+                            ),
+                        ))
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
 }
 
-fn parse_default_authorizer(auth: &Value) -> Result<Option<AuthorizerSpec>, TemplateError> {
-    let Some(name) = auth.get("DefaultAuthorizer").and_then(Value::as_str) else {
-        return Ok(None);
-    };
-    let spec = auth
-        .get("Authorizers")
-        .and_then(|a| a.get(name))
-        .ok_or_else(|| {
-            TemplateError::Invalid(format!("DefaultAuthorizer {name} is not defined"))
-        })?;
-    // `FunctionArn: !GetAtt AuthorizerFunction.Arn` names the function resource.
-    let function_logical_id = match spec.get("FunctionArn") {
-        Some(Value::Tagged(tagged)) if tagged.tag == "GetAtt" => tagged.value.as_str(),
+fn yaml(file: &str, text: &str) -> Result<Value, TemplateError> {
+    yaml_serde::from_str(text).map_err(|source| TemplateError::Yaml {
+        file: file.to_owned(),
+        source,
+    })
+}
+
+fn invalid(file: &str, message: impl Into<String>) -> TemplateError {
+    TemplateError::Invalid {
+        file: file.to_owned(),
+        message: message.into(),
+    }
+}
+
+fn resources(stack: &StackFile) -> impl Iterator<Item = (&str, &Value)> {
+    stack
+        .raw
+        .get("Resources")
+        .and_then(Value::as_mapping)
+        .into_iter()
+        .flatten()
+        .map(|(id, r)| (id.as_str().unwrap_or_default(), r))
+}
+
+fn kind(resource: &Value) -> Option<&str> {
+    resource.get("Type").and_then(Value::as_str)
+}
+
+/// `X` of `!Ref X`.
+fn ref_target(value: &Value) -> Option<&str> {
+    match value {
+        Value::Tagged(tagged) if tagged.tag == "Ref" => tagged.value.as_str(),
         _ => None,
     }
-    .and_then(|target| target.strip_suffix(".Arn"))
+}
+
+/// The function of `!Ref <Function>.Alias`.
+fn alias_function(value: &Value) -> Option<&str> {
+    ref_target(value)?.strip_suffix(".Alias")
+}
+
+fn parse_stack(stack: &StackFile) -> Result<Parsed, TemplateError> {
+    let file = stack.file.as_str();
+    if stack
+        .raw
+        .get("Resources")
+        .and_then(Value::as_mapping)
+        .is_none()
+    {
+        return Err(invalid(file, "no Resources section"));
+    }
+    let mut functions = Vec::new();
+    let mut authorizer = None;
+    let mut nested = Vec::new();
+    for (id, resource) in resources(stack) {
+        match kind(resource) {
+            Some("AWS::Serverless::Function") => {
+                functions.push(parse_function(file, id, resource)?)
+            }
+            Some("AWS::Serverless::Application") => {
+                let location = resource
+                    .get("Properties")
+                    .and_then(|p| p.get("Location"))
+                    .and_then(Value::as_str)
+                    .ok_or_else(|| invalid(file, format!("{id} needs a local Location")))?;
+                nested.push(location.to_owned());
+            }
+            Some("AWS::ApiGatewayV2::Authorizer") => {
+                if authorizer.is_some() {
+                    return Err(invalid(file, "the API has one authorizer"));
+                }
+                authorizer = Some(parse_authorizer(file, id, resource)?);
+            }
+            _ => {}
+        }
+    }
+    for (id, resource) in resources(stack) {
+        if kind(resource) != Some("AWS::ApiGatewayV2::Route") {
+            continue;
+        }
+        let (function, route) = parse_route(stack, id, resource)?;
+        functions
+            .iter_mut()
+            .find(|f| f.logical_id == function)
+            .ok_or_else(|| {
+                invalid(
+                    file,
+                    format!("route {id} reaches {function}, which this file does not declare"),
+                )
+            })?
+            .routes
+            .push(route);
+    }
+    for function in &mut functions {
+        function.routes.sort();
+    }
+    Ok(Parsed {
+        functions,
+        authorizer,
+        nested,
+    })
+}
+
+/// The function a route reaches, and the route.
+fn parse_route(
+    stack: &StackFile,
+    id: &str,
+    resource: &Value,
+) -> Result<(String, RouteSpec), TemplateError> {
+    let file = stack.file.as_str();
+    let props = resource.get("Properties");
+    let field = |key: &str| {
+        props
+            .and_then(|p| p.get(key))
+            .ok_or_else(|| invalid(file, format!("route {id} has no {key}")))
+    };
+    let key = field("RouteKey")?
+        .as_str()
+        .ok_or_else(|| invalid(file, format!("route {id}: RouteKey is METHOD /path")))?;
+    let (method, path) = key
+        .split_once(' ')
+        .filter(|(_, path)| path.starts_with('/'))
+        .ok_or_else(|| invalid(file, format!("route {id}: RouteKey is METHOD /path")))?;
+    let public = match field("AuthorizationType")?.as_str() {
+        Some("NONE") => true,
+        Some("CUSTOM") => false,
+        other => {
+            return Err(invalid(
+                file,
+                format!("route {id}: AuthorizationType NONE or CUSTOM, not {other:?}"),
+            ))
+        }
+    };
+    // `Target: !Sub "integrations/${<Integration>}"`.
+    let integration = match field("Target")? {
+        Value::Tagged(tagged) if tagged.tag == "Sub" => tagged
+            .value
+            .as_str()
+            .and_then(|t| t.strip_prefix("integrations/${"))
+            .and_then(|t| t.strip_suffix('}')),
+        _ => None,
+    }
     .ok_or_else(|| {
-        TemplateError::Invalid(format!(
-            "authorizer {name} needs FunctionArn: !GetAtt <Function>.Arn"
-        ))
+        invalid(
+            file,
+            format!("route {id}: Target is !Sub \"integrations/${{<Integration>}}\""),
+        )
+    })?;
+    let function = stack
+        .resource(integration)
+        .filter(|r| kind(r) == Some("AWS::ApiGatewayV2::Integration"))
+        .and_then(|r| r.get("Properties")?.get("IntegrationUri"))
+        .and_then(alias_function)
+        .ok_or_else(|| {
+            invalid(
+                file,
+                format!(
+                    "route {id}: {integration} must be an integration of this file with IntegrationUri: !Ref <Function>.Alias"
+                ),
+            )
+        })?;
+    let method = method.to_ascii_uppercase();
+    Ok((
+        function.to_owned(),
+        RouteSpec {
+            method,
+            path: path.to_owned(),
+            public,
+        },
+    ))
+}
+
+fn parse_authorizer(
+    file: &str,
+    id: &str,
+    resource: &Value,
+) -> Result<AuthorizerSpec, TemplateError> {
+    let props = resource.get("Properties");
+    // `AuthorizerUri: !Sub ["...${Alias}/invocations", {Alias: !Ref <Function>.Alias}]`.
+    let function_logical_id = match props.and_then(|p| p.get("AuthorizerUri")) {
+        Some(Value::Tagged(tagged)) if tagged.tag == "Sub" => tagged
+            .value
+            .as_sequence()
+            .and_then(|parts| parts.get(1))
+            .and_then(Value::as_mapping)
+            .and_then(|vars| vars.values().find_map(alias_function)),
+        _ => None,
+    }
+    .ok_or_else(|| {
+        invalid(
+            file,
+            format!("authorizer {id}: AuthorizerUri names the function as !Ref <Function>.Alias"),
+        )
     })?
     .to_owned();
-    let identity = spec.get("Identity");
-    let identity_headers = identity
-        .and_then(|i| i.get("Headers"))
+    let identity_headers = props
+        .and_then(|p| p.get("IdentitySource"))
         .and_then(Value::as_sequence)
-        .map(|headers| {
-            headers
-                .iter()
-                .filter_map(Value::as_str)
-                .map(str::to_ascii_lowercase)
-                .collect()
-        })
-        .unwrap_or_default();
-    let ttl_seconds = identity
-        .and_then(|i| i.get("ReauthorizeEvery"))
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+        .filter_map(|source| source.strip_prefix("$request.header."))
+        .map(str::to_ascii_lowercase)
+        .collect();
+    let ttl_seconds = props
+        .and_then(|p| p.get("AuthorizerResultTtlInSeconds"))
         .and_then(Value::as_u64)
         .unwrap_or(300);
-    Ok(Some(AuthorizerSpec {
-        name: name.to_owned(),
+    Ok(AuthorizerSpec {
+        name: id.to_owned(),
         function_logical_id,
         identity_headers,
         ttl_seconds,
-    }))
+    })
 }
 
-fn parse_function(logical_id: &str, resource: &Value) -> Result<FunctionResource, TemplateError> {
+fn parse_function(
+    file: &str,
+    logical_id: &str,
+    resource: &Value,
+) -> Result<FunctionResource, TemplateError> {
     let properties = resource.get("Properties");
     let handler = properties
         .and_then(|p| p.get("Handler"))
         .and_then(Value::as_str)
-        .ok_or_else(|| TemplateError::Invalid(format!("{logical_id} has no Properties.Handler")))?
+        .ok_or_else(|| invalid(file, format!("{logical_id} has no Properties.Handler")))?
         .to_owned();
     let log_group = properties
         .and_then(|p| p.get("LoggingConfig"))
@@ -183,12 +459,12 @@ fn parse_function(logical_id: &str, resource: &Value) -> Result<FunctionResource
         .and_then(|b| b.get("Binary"))
         .and_then(Value::as_str)
         .ok_or_else(|| {
-            TemplateError::Invalid(format!(
-                "{logical_id} has no Metadata.BuildProperties.Binary"
-            ))
+            invalid(
+                file,
+                format!("{logical_id} has no Metadata.BuildProperties.Binary"),
+            )
         })?
         .to_owned();
-    let mut routes = Vec::new();
     let mut other_events = Vec::new();
     if let Some(events) = properties
         .and_then(|p| p.get("Events"))
@@ -196,46 +472,27 @@ fn parse_function(logical_id: &str, resource: &Value) -> Result<FunctionResource
     {
         for (name, event) in events {
             let name = name.as_str().unwrap_or_default();
-            if event.get("Type").and_then(Value::as_str) != Some("HttpApi") {
-                other_events.push(name.to_owned());
-                continue;
+            if matches!(kind(event), Some("HttpApi" | "Api")) {
+                // SAM would put such a route on an API of this file alone.
+                return Err(invalid(
+                    file,
+                    format!(
+                        "{logical_id}.{name}: declare routes as AWS::ApiGatewayV2::Route resources"
+                    ),
+                ));
             }
-            let props = event.get("Properties");
-            let field = |key: &str| {
-                props
-                    .and_then(|p| p.get(key))
-                    .and_then(Value::as_str)
-                    .map(str::to_owned)
-                    .ok_or_else(|| {
-                        TemplateError::Invalid(format!("{logical_id}.{name} has no {key}"))
-                    })
-            };
-            let method = field("Method")?.to_ascii_uppercase();
-            let path = field("Path")?;
-            let public = props
-                .and_then(|p| p.get("Auth"))
-                .and_then(|a| a.get("Authorizer"))
-                .and_then(Value::as_str)
-                == Some("NONE");
-            routes.push(RouteSpec {
-                method: if method == "ANY" || method == "X-AMAZON-APIGATEWAY-ANY-METHOD" {
-                    "ANY".into()
-                } else {
-                    method
-                },
-                path,
-                public,
-            });
+            other_events.push(name.to_owned());
         }
     }
-    routes.sort();
     Ok(FunctionResource {
         logical_id: logical_id.to_owned(),
         handler,
         binary,
         log_group,
-        routes,
+        routes: Vec::new(),
         other_events,
+        file: file.to_owned(),
+        resource: resource.clone(),
     })
 }
 
@@ -243,13 +500,25 @@ fn parse_function(logical_id: &str, resource: &Value) -> Result<FunctionResource
 mod tests {
     use super::*;
 
-    #[test]
-    fn reads_functions_routes_and_auth() {
-        let template = Template::parse(
-            r#"
+    const TEMPLATE: &str = r#"
 Resources:
-  Table:
-    Type: AWS::DynamoDB::Table
+  Api:
+    Type: AWS::ApiGatewayV2::Api
+  Sessions:
+    Type: AWS::ApiGatewayV2::Authorizer
+    Properties:
+      AuthorizerUri: !Sub
+        - "arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/functions/${Alias}/invocations"
+        - Alias: !Ref AuthorizerFunction.Alias
+      IdentitySource: [$request.header.Authorization]
+      AuthorizerResultTtlInSeconds: 60
+  AuthorizerFunction:
+    Type: AWS::Serverless::Function
+    Metadata:
+      BuildProperties:
+        Binary: readyset-lambda
+    Properties:
+      Handler: authorizer
   HealthFunction:
     Type: AWS::Serverless::Function
     Metadata:
@@ -259,68 +528,88 @@ Resources:
     Properties:
       CodeUri: functions/
       Handler: health
-      Environment:
-        Variables:
-          X: !Ref Table
       Events:
-        Get:
-          Type: HttpApi
-          Properties:
-            ApiId: !Ref Api
-            Path: /api/health
-            Method: get
-            Auth:
-              Authorizer: NONE
         Nightly:
           Type: Schedule
-"#,
-        )
-        .expect("parses");
-        assert_eq!(template.functions.len(), 1);
-        let f = &template.functions[0];
+  HealthIntegration:
+    Type: AWS::ApiGatewayV2::Integration
+    Properties:
+      IntegrationUri: !Ref HealthFunction.Alias
+  HealthGetRoute:
+    Type: AWS::ApiGatewayV2::Route
+    Properties:
+      RouteKey: GET /api/health
+      AuthorizationType: NONE
+      Target: !Sub "integrations/${HealthIntegration}"
+  HealthPostRoute:
+    Type: AWS::ApiGatewayV2::Route
+    Properties:
+      RouteKey: post /api/health
+      AuthorizationType: CUSTOM
+      AuthorizerId: !Ref Sessions
+      Target: !Sub "integrations/${HealthIntegration}"
+"#;
+
+    #[test]
+    fn reads_functions_routes_and_the_authorizer() {
+        let template = Template::parse(TEMPLATE).expect("parses");
+        assert_eq!(template.functions.len(), 2);
+        let f = template.function("HealthFunction").expect("health");
         assert_eq!(
             (f.handler.as_str(), f.binary.as_str()),
             ("health", "readyset-lambda")
         );
         assert_eq!(
             f.routes,
-            vec![RouteSpec {
-                method: "GET".into(),
-                path: "/api/health".into(),
-                public: true
-            }]
+            vec![
+                RouteSpec {
+                    method: "GET".into(),
+                    path: "/api/health".into(),
+                    public: true
+                },
+                RouteSpec {
+                    method: "POST".into(),
+                    path: "/api/health".into(),
+                    public: false
+                },
+            ]
         );
         assert_eq!(f.other_events, vec!["Nightly".to_owned()]);
-    }
-
-    #[test]
-    fn reads_the_default_authorizer() {
-        let template = Template::parse(
-            r#"
-Resources:
-  Api:
-    Type: AWS::Serverless::HttpApi
-    Properties:
-      Auth:
-        DefaultAuthorizer: Lambda
-        Authorizers:
-          Lambda:
-            FunctionArn: !GetAtt AuthorizerFunction.Arn
-            Identity:
-              Headers: [Authorization]
-              ReauthorizeEvery: 60
-"#,
-        )
-        .expect("parses");
         assert_eq!(
-            template.default_authorizer,
+            template.authorizer,
             Some(AuthorizerSpec {
-                name: "Lambda".into(),
+                name: "Sessions".into(),
                 function_logical_id: "AuthorizerFunction".into(),
                 identity_headers: vec!["authorization".into()],
                 ttl_seconds: 60,
             })
         );
+    }
+
+    #[test]
+    fn a_route_must_reach_an_alias_through_an_integration_of_its_file() {
+        let broken = TEMPLATE.replace("!Ref HealthFunction.Alias", "!GetAtt HealthFunction.Arn");
+        let err = Template::parse(&broken).expect_err("no alias");
+        assert!(
+            err.to_string()
+                .contains("IntegrationUri: !Ref <Function>.Alias"),
+            "{err}"
+        );
+        let broken = TEMPLATE.replace("AuthorizerId: !Ref Sessions", "AuthorizerId: !Ref Other");
+        let err = Template::parse(&broken).expect_err("unknown authorizer");
+        assert!(
+            err.to_string().contains("HealthPostRoute is CUSTOM"),
+            "{err}"
+        );
+        let broken = TEMPLATE.replace("AuthorizationType: NONE", "AuthorizationType: JWT");
+        assert!(Template::parse(&broken).is_err());
+    }
+
+    #[test]
+    fn sam_api_events_are_refused() {
+        let broken = TEMPLATE.replace("Type: Schedule", "Type: HttpApi");
+        let err = Template::parse(&broken).expect_err("HttpApi event");
+        assert!(err.to_string().contains("HealthFunction.Nightly"), "{err}");
     }
 
     #[test]
