@@ -271,7 +271,9 @@ check_template() {
     rm -rf "$LOCAL_DIR/expanded"
     AWS_DEFAULT_REGION=us-east-1 "$VENV/bin/python" "$STACK_ROOT/infra/check_template.py" \
         "$STACK_ROOT/template.yaml" "$LOCAL_DIR/expanded"
-    "$VENV/bin/cfn-lint" "$LOCAL_DIR"/expanded/*.json
+    # The translator resolves DeploymentPreference's parameter itself, so the expansions
+    # no longer use it (W2001); the templates themselves are checked for it above.
+    "$VENV/bin/cfn-lint" --ignore-checks W2001 -- "$LOCAL_DIR"/expanded/*.json
     step "Linting the database stack (cfn-lint infra/database.yaml)"
     "$VENV/bin/cfn-lint" "$STACK_ROOT/infra/database.yaml"
 }
