@@ -442,6 +442,28 @@ async fn retention_drops_whole_days_past_the_limit_and_prepares_the_coming_ones(
     assert_eq!(again["created"], 0);
 }
 
+#[tokio::test]
+async fn a_report_for_a_day_without_its_partition_makes_it_and_is_stored() {
+    let app = TestApp::spawn().await;
+    let driver = app.user(Role::Driver).await;
+    start_shift(&app, &driver).await;
+    // As if the retention job had not run for a week: today has no partition.
+    let today = format!("driver_locations_{}", Utc::now().format("%Y%m%d"));
+    app.db()
+        .await
+        .batch_execute(&format!("DROP TABLE {today}"))
+        .await
+        .expect("drop today's partition");
+    let stored = report(&app, &driver, json!([point(0.0, 30), point(10.0, 29)])).await;
+    assert_eq!(stored.status(), 200);
+    assert_eq!(json_body(stored).await["accepted"], 2);
+    assert_eq!(
+        app.count(&format!("SELECT count(*) FROM {today}")).await,
+        2,
+        "the day's partition was made and holds the points"
+    );
+}
+
 /// An order of `owner` dispatched to `driver` (on shift), and the order's pickup.
 async fn dispatched_order(
     app: &TestApp,

@@ -14,9 +14,9 @@ use serde::{Deserialize, Serialize};
 use tokio_postgres::error::SqlState;
 use uuid::Uuid;
 
-use super::{own_driver, shifts::MAX_PLAUSIBLE_SPEED_MPS};
+use super::{acting_as, shifts::MAX_PLAUSIBLE_SPEED_MPS};
 use crate::{
-    auth::rbac::Caller,
+    auth::{rbac::Caller, Permission},
     db::{p, GenericClient, RowExt, Transaction},
     error::{ApiError, ApiResult, Context, FieldError},
     geo::{haversine_miles, Point},
@@ -282,51 +282,92 @@ fn plausible(
     (kept, repeats, rejected)
 }
 
-/// The driver's stored point just before `at` (within the accepted age).
-async fn point_before(
-    client: &impl GenericClient,
+/// Who is reporting, in one round trip: the caller's driver record, its open shift, and
+/// its stored point just before `$2` (the report's first) within the accepted age.
+const REPORTER: &str = "SELECT d.id AS driver_id, s.id AS shift_id, b.recorded_at,
+        ST_Y(b.location::geometry) AS lat, ST_X(b.location::geometry) AS lng
+   FROM drivers d
+   LEFT JOIN driver_shifts s ON s.driver_id = d.id AND s.status <> 'completed'
+   LEFT JOIN LATERAL (
+        SELECT location, recorded_at FROM driver_locations
+         WHERE driver_id = d.id AND recorded_at < $2 AND recorded_at >= $2 - interval '1 day'
+         ORDER BY recorded_at DESC LIMIT 1) b ON true
+  WHERE d.user_id = $1 AND d.deleted_at IS NULL";
+
+/// The reporting driver, its open shift, and its last point before the report.
+struct Reporter {
     driver_id: Uuid,
-    at: DateTime<Utc>,
-) -> ApiResult<Option<(Point, DateTime<Utc>)>> {
-    let row = client
-        .query_typed_opt(
-            "SELECT ST_Y(location::geometry) AS lat, ST_X(location::geometry) AS lng, recorded_at
-               FROM driver_locations
-              WHERE driver_id = $1 AND recorded_at < $2 AND recorded_at >= $2 - interval '1 day'
-              ORDER BY recorded_at DESC LIMIT 1",
-            &[p(&driver_id), p(&at)],
-        )
-        .await
-        .context("reading the driver's last point")?;
-    row.map(|r| {
-        Ok((
-            Point {
-                lat: r.col("lat")?,
-                lng: r.col("lng")?,
-            },
-            r.col("recorded_at")?,
-        ))
-    })
-    .transpose()
+    shift_id: Uuid,
+    before: Option<(Point, DateTime<Utc>)>,
 }
 
-const INSERT_POINTS: &str = "INSERT INTO driver_locations
-        (driver_id, shift_id, location, accuracy_m, speed_mps, heading_deg, altitude_m,
-         battery_level, is_moving, activity_type, recorded_at)
-     SELECT $1, $2, ST_SetSRID(ST_MakePoint(u.lng, u.lat), 4326)::geography, u.accuracy,
-            u.speed, u.heading, u.altitude, u.battery, u.moving, u.activity, u.at
-       FROM unnest($3::float8[], $4::float8[], $5::float8[], $6::float8[], $7::float8[],
-                   $8::float8[], $9::int2[], $10::bool[], $11::text[], $12::timestamptz[])
-            AS u(lat, lng, accuracy, speed, heading, altitude, battery, moving, activity, at)
-     ON CONFLICT (driver_id, recorded_at) DO NOTHING";
+async fn reporter(
+    tx: &Transaction<'_>,
+    caller: &Caller,
+    claimed: Option<Uuid>,
+    first: DateTime<Utc>,
+) -> ApiResult<Reporter> {
+    caller.require(Permission::Drive)?;
+    let row = tx
+        .query_typed_opt(REPORTER, &[p(&caller.user_id), p(&first)])
+        .await
+        .context("finding the reporting driver")?;
+    let row = row.as_ref();
+    let driver_id = acting_as(row.map(|r| r.col("driver_id")).transpose()?, claimed)?;
+    let shift_id: Option<Uuid> = row.map(|r| r.col("shift_id")).transpose()?.flatten();
+    let shift_id = shift_id.ok_or_else(|| {
+        ApiError::conflict("no_open_shift", "start a shift before reporting locations")
+    })?;
+    let before = match row {
+        Some(r) => match r.col::<Option<DateTime<Utc>>>("recorded_at")? {
+            Some(at) => Some((
+                Point {
+                    lat: r.col("lat")?,
+                    lng: r.col("lng")?,
+                },
+                at,
+            )),
+            None => None,
+        },
+        None => None,
+    };
+    Ok(Reporter {
+        driver_id,
+        shift_id,
+        before,
+    })
+}
 
-/// Stores the points in one statement; returns how many were new.
-async fn insert_points(
+/// The points in one statement, skipping any (driver, recordedAt) already stored, and the
+/// newest of them as the driver's position unless a newer one is held: `stored` counts
+/// the new rows.
+const STORE_POINTS: &str = "WITH stored AS (
+        INSERT INTO driver_locations
+            (driver_id, shift_id, location, accuracy_m, speed_mps, heading_deg, altitude_m,
+             battery_level, is_moving, activity_type, recorded_at)
+        SELECT $1, $2, ST_SetSRID(ST_MakePoint(u.lng, u.lat), 4326)::geography, u.accuracy,
+               u.speed, u.heading, u.altitude, u.battery, u.moving, u.activity, u.at
+          FROM unnest($3::float8[], $4::float8[], $5::float8[], $6::float8[], $7::float8[],
+                      $8::float8[], $9::int2[], $10::bool[], $11::text[], $12::timestamptz[])
+               AS u(lat, lng, accuracy, speed, heading, altitude, battery, moving, activity, at)
+        ON CONFLICT (driver_id, recorded_at) DO NOTHING
+        RETURNING 1),
+     moved AS (
+        UPDATE drivers SET last_known_location = ST_GeogFromText($13), last_location_update = $14
+         WHERE id = $1 AND (last_location_update IS NULL OR last_location_update < $14))
+     SELECT count(*) AS stored FROM stored";
+
+/// Stores the points (sorted by time, so the last is the newest) and moves the driver;
+/// returns how many points were new.
+async fn store_points(
     tx: &Transaction<'_>,
     driver_id: Uuid,
     shift_id: Uuid,
     points: &[Checked],
-) -> Result<u64, tokio_postgres::Error> {
+) -> Result<Option<i64>, tokio_postgres::Error> {
+    let Some(newest) = points.last() else {
+        return Ok(None);
+    };
     let column = |f: fn(&Checked) -> Option<f64>| points.iter().map(f).collect::<Vec<_>>();
     let lat: Vec<f64> = points.iter().map(|c| c.point.lat).collect();
     let lng: Vec<f64> = points.iter().map(|c| c.point.lng).collect();
@@ -338,24 +379,28 @@ async fn insert_points(
     let moving: Vec<Option<bool>> = points.iter().map(|c| c.is_moving).collect();
     let activity: Vec<Option<String>> = points.iter().map(|c| c.activity.clone()).collect();
     let at: Vec<DateTime<Utc>> = points.iter().map(|c| c.recorded_at).collect();
-    tx.execute_typed(
-        INSERT_POINTS,
-        &[
-            p(&driver_id),
-            p(&shift_id),
-            p(&lat),
-            p(&lng),
-            p(&accuracy),
-            p(&speed),
-            p(&heading),
-            p(&altitude),
-            p(&battery),
-            p(&moving),
-            p(&activity),
-            p(&at),
-        ],
-    )
-    .await
+    let row = tx
+        .query_typed_one(
+            STORE_POINTS,
+            &[
+                p(&driver_id),
+                p(&shift_id),
+                p(&lat),
+                p(&lng),
+                p(&accuracy),
+                p(&speed),
+                p(&heading),
+                p(&altitude),
+                p(&battery),
+                p(&moving),
+                p(&activity),
+                p(&at),
+                p(&newest.point.wkt()),
+                p(&newest.recorded_at),
+            ],
+        )
+        .await?;
+    Ok(Some(row.get("stored")))
 }
 
 /// Whether an insert failed only because a day's partition does not exist yet.
@@ -382,6 +427,13 @@ pub async fn ensure_partitions(
         .col("created")
 }
 
+/// One attempt at recording a report.
+enum Attempt {
+    Recorded(Ingested),
+    /// The days from..to need their partitions first (nothing was written).
+    NoPartition(NaiveDate, NaiveDate),
+}
+
 pub async fn ingest(
     state: &AppState,
     caller: &Caller,
@@ -391,63 +443,65 @@ pub async fn ingest(
     let checked = check_report(report, now)?;
     let (_, _, claimed) = report.parts();
     let mut client = state.db.get().await?;
-    let mut tx = client.transaction().await?;
-    let driver_id = own_driver(&tx, caller, claimed).await?;
-    let shift_id: Uuid = tx
-        .query_typed_opt(
-            "SELECT id FROM driver_shifts WHERE driver_id = $1 AND status <> 'completed'",
-            &[p(&driver_id)],
-        )
-        .await?
-        .ok_or_else(|| {
-            ApiError::conflict("no_open_shift", "start a shift before reporting locations")
-        })?
-        .col("id")?;
-    let first = checked.iter().map(|c| c.recorded_at).min().unwrap_or(now);
-    let before = point_before(&tx, driver_id, first).await?;
-    let (points, repeats, rejected) = plausible(checked, before);
-    let stored = if points.is_empty() {
-        0
-    } else {
-        let savepoint = tx.savepoint("points").await?;
-        match insert_points(&savepoint, driver_id, shift_id, &points).await {
-            Ok(n) => {
-                savepoint.commit().await?;
-                n
+    match record(&mut client, caller, claimed, checked.clone()).await? {
+        Attempt::Recorded(ingested) => Ok(ingested),
+        // The retention job keeps a week of partitions ahead; only a report after it has
+        // not run for that long gets here, and waits for the partition once.
+        Attempt::NoPartition(from, to) => {
+            ensure_partitions(&*client, from, to).await?;
+            match record(&mut client, caller, claimed, checked).await? {
+                Attempt::Recorded(ingested) => Ok(ingested),
+                Attempt::NoPartition(..) => Err(ApiError::internal(
+                    "a location partition is missing after it was created",
+                )),
             }
-            Err(err) if is_missing_partition(&err) => {
-                savepoint.rollback().await?;
-                let days = |at: DateTime<Utc>| at.date_naive();
-                let last = points.iter().map(|c| c.recorded_at).max().unwrap_or(now);
-                ensure_partitions(&tx, days(first), days(last)).await?;
-                insert_points(&tx, driver_id, shift_id, &points)
-                    .await
-                    .context("storing the points")?
-            }
-            Err(err) => return Err(ApiError::from(err).doing("storing the points")),
         }
+    }
+}
+
+/// Records a checked report in one transaction: the reporter, the plausible points, the
+/// driver's position, and the arrivals they make.
+async fn record(
+    client: &mut crate::db::DbClient,
+    caller: &Caller,
+    claimed: Option<Uuid>,
+    checked: Vec<Checked>,
+) -> ApiResult<Attempt> {
+    let tx = client.transaction().await?;
+    let first = checked
+        .iter()
+        .map(|c| c.recorded_at)
+        .min()
+        .unwrap_or_else(Utc::now);
+    let last = checked
+        .iter()
+        .map(|c| c.recorded_at)
+        .max()
+        .unwrap_or_else(Utc::now);
+    let reporter = reporter(&tx, caller, claimed, first).await?;
+    let (points, repeats, rejected) = plausible(checked, reporter.before);
+    let stored = match store_points(&tx, reporter.driver_id, reporter.shift_id, &points).await {
+        Ok(stored) => stored.unwrap_or(0),
+        Err(err) if is_missing_partition(&err) => {
+            return Ok(Attempt::NoPartition(first.date_naive(), last.date_naive()))
+        }
+        Err(err) => return Err(ApiError::from(err).doing("storing the points")),
     };
     let mut arrivals = Vec::new();
     if let Some(newest) = points.last() {
-        arrivals = super::progress::detect_arrivals(&tx, caller, driver_id, newest.point).await?;
-        tx.execute_typed(
-            "UPDATE drivers SET last_known_location = ST_GeogFromText($2), last_location_update = $3
-              WHERE id = $1 AND (last_location_update IS NULL OR last_location_update < $3)",
-            &[p(&driver_id), p(&newest.point.wkt()), p(&newest.recorded_at)],
-        )
-        .await
-        .context("moving the driver")?;
+        arrivals =
+            super::progress::detect_arrivals(&tx, caller, reporter.driver_id, newest.point).await?;
     }
     tx.commit().await?;
     let accepted = stored as usize;
-    Ok(Ingested {
+    Ok(Attempt::Recorded(Ingested {
         success: true,
-        shift_id,
+        shift_id: reporter.shift_id,
         accepted,
         duplicates: repeats + (points.len() - accepted),
         rejected,
         arrivals,
-    })
+    }))
 }
 
 /// What a retention run did.

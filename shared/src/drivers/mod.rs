@@ -70,9 +70,13 @@ pub async fn own_driver(
     claimed: Option<Uuid>,
 ) -> ApiResult<Uuid> {
     caller.require(Permission::Drive)?;
-    let own = driver_id_of(client, caller.user_id)
-        .await?
-        .ok_or_else(|| ApiError::forbidden("this account has no driver record"))?;
+    acting_as(driver_id_of(client, caller.user_id).await?, claimed)
+}
+
+/// The rule of [`own_driver`] once the caller's driver record is read (`own`): 403 without
+/// one, 403 for a `claimed` driver that is not it.
+fn acting_as(own: Option<Uuid>, claimed: Option<Uuid>) -> ApiResult<Uuid> {
+    let own = own.ok_or_else(|| ApiError::forbidden("this account has no driver record"))?;
     match claimed {
         Some(claimed) if claimed != own => {
             Err(ApiError::forbidden("a driver acts only for itself"))
