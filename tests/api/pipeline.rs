@@ -76,6 +76,7 @@ fn each_deploy_builds_migrates_checks_and_rolls_back_and_production_backs_up_beh
             "scripts/release migrate",
             "scripts/release verify",
             "load -- smoke",
+            "scripts/release prune",
         ] {
             assert!(run.contains(step), "{file} runs {step}");
         }
@@ -101,6 +102,8 @@ fn each_deploy_builds_migrates_checks_and_rolls_back_and_production_backs_up_beh
             .unwrap_or_else(|| panic!("no step runs {needle}"))
     };
     assert!(at("scripts/release backup") < at("scripts/release deploy"));
+    // Old versions go only once the new release has passed its checks.
+    assert!(at("scripts/release prune") > at("load -- smoke"));
     // Deploys reach AWS through GitHub's OIDC token, never stored keys.
     for file in ["deploy-staging.yml", "deploy-production.yml"] {
         let text = std::fs::read_to_string(repo_root().join(".github/workflows").join(file))

@@ -131,12 +131,16 @@ fn every_function_ships_through_a_live_alias_with_a_deployment_group_and_rollbac
                 .as_array()
                 .expect("alarms")
                 .iter()
-                .filter_map(|a| target(&a["Name"]))
+                .map(|a| target(&a["Name"]).expect("an alarm of the stack"))
                 .collect();
             let mut metrics: Vec<&str> = Vec::new();
+            let mut answered_5xx = Vec::new();
             for alarm_id in alarms {
                 let alarm = &resources[alarm_id]["Properties"];
-                assert_eq!(alarm["Namespace"], "AWS/Lambda", "{alarm_id}");
+                if alarm["Namespace"] != "AWS/Lambda" {
+                    answered_5xx.push(alarm);
+                    continue;
+                }
                 assert_eq!(
                     alarm["Dimensions"],
                     json!([
@@ -149,12 +153,97 @@ fn every_function_ships_through_a_live_alias_with_a_deployment_group_and_rollbac
             }
             metrics.sort();
             assert_eq!(metrics, ["Duration", "Errors"], "{name}/{function}");
+            // An API function answers its errors as 5xx responses, which Lambda counts as
+            // successes: its routes' 5xx count is the third alarm.
+            let routes = routes_of(stack, function);
+            match answered_5xx.as_slice() {
+                [] => assert!(
+                    routes.is_empty(),
+                    "{name}/{function}: no 5xx alarm for {routes:?}"
+                ),
+                [alarm] => assert_eq!(route_dimensions(alarm), routes, "{name}/{function}"),
+                more => panic!("{name}/{function}: {} alarms besides Lambda's", more.len()),
+            }
         }
     }
 }
 
+/// The route keys whose integration reaches `function`'s alias.
+fn routes_of(stack: &Value, function: &str) -> Vec<String> {
+    let alias = format!("{function}Aliaslive");
+    let mut keys: Vec<String> = of_type(stack, "AWS::ApiGatewayV2::Route")
+        .filter(|(_, route)| {
+            let integration = route["Properties"]["Target"]["Fn::Sub"]
+                .as_str()
+                .and_then(|t| t.strip_prefix("integrations/${"))
+                .and_then(|t| t.strip_suffix('}'))
+                .unwrap_or_default();
+            target(&stack["Resources"][integration]["Properties"]["IntegrationUri"])
+                == Some(alias.as_str())
+        })
+        .map(|(_, route)| {
+            route["Properties"]["RouteKey"]
+                .as_str()
+                .expect("key")
+                .to_owned()
+        })
+        .collect();
+    keys.sort();
+    keys
+}
+
+/// The `Route` values a 5xx alarm counts (one metric, or the metrics of its expression).
+fn route_dimensions(alarm: &Value) -> Vec<String> {
+    let mut dimensions: Vec<&Value> = alarm["Dimensions"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .collect();
+    for metric in alarm["Metrics"].as_array().into_iter().flatten() {
+        if let Some(expression) = metric["Expression"].as_str() {
+            assert!(expression.starts_with("SUM(["), "{expression}");
+            continue;
+        }
+        assert_eq!(metric["MetricStat"]["Stat"], "Sum");
+        dimensions.extend(
+            metric["MetricStat"]["Metric"]["Dimensions"]
+                .as_array()
+                .into_iter()
+                .flatten(),
+        );
+    }
+    let mut routes: Vec<String> = dimensions
+        .into_iter()
+        .map(|d| {
+            assert_eq!(d["Name"], "Route");
+            d["Value"].as_str().expect("route").to_owned()
+        })
+        .collect();
+    routes.sort();
+    routes
+}
+
 #[test]
 fn the_deployment_strategy_is_the_stacks_parameter() {
+    // Written once per file, in Globals; no function picks its own.
+    let written = local_stack::template::Template::load(&repo_root().join("template.yaml"))
+        .expect("templates");
+    for stack in &written.stacks {
+        assert_eq!(
+            stack.raw["Globals"]["Function"]["DeploymentPreference"]["Type"],
+            yaml_serde::from_str::<yaml_serde::Value>("!Ref DeploymentType").expect("yaml"),
+            "{}",
+            stack.file
+        );
+    }
+    for function in &written.functions {
+        let preference = &function.resource["Properties"]["DeploymentPreference"];
+        assert!(
+            preference.get("Type").is_none() && preference.get("Enabled").is_none(),
+            "{}: the strategy and its use come from Globals",
+            function.logical_id
+        );
+    }
     let template = &expanded().stacks["template"];
     assert_eq!(
         template["Parameters"]["DeploymentType"]["AllowedValues"],
@@ -304,7 +393,14 @@ fn no_function_role_grants_a_wildcard_on_a_data_service() {
                     Value::Array(list) => list.iter().filter_map(Value::as_str).collect(),
                     other => panic!("{function}: Action {other}"),
                 };
-                let wildcard_resource = statement["Resource"] == "*";
+                assert!(
+                    statement.get("NotAction").is_none() && statement.get("NotResource").is_none(),
+                    "{name}/{function}: an Allow with NotAction or NotResource"
+                );
+                let wildcard_resource = match &statement["Resource"] {
+                    Value::Array(list) => list.iter().any(|r| r == "*"),
+                    one => one == "*",
+                };
                 for action in actions {
                     assert_ne!(action, "*", "{name}/{function}");
                     let (service, verb) = action.split_once(':').expect("service:action");
@@ -315,5 +411,27 @@ fn no_function_role_grants_a_wildcard_on_a_data_service() {
                 }
             }
         }
+    }
+}
+
+#[test]
+fn the_stage_throttles_only_routes_that_exist() {
+    let written = local_stack::template::Template::load(&repo_root().join("template.yaml"))
+        .expect("templates");
+    let routes: Vec<String> = written.routes().map(|(_, r)| r.key()).collect();
+    let stage = written.stacks[0]
+        .resource("HttpApiStage")
+        .expect("the stage");
+    let throttled = stage["Properties"]["RouteSettings"]
+        .as_mapping()
+        .expect("route settings");
+    assert!(!throttled.is_empty());
+    for key in throttled.keys() {
+        let key = key.as_str().expect("route key");
+        // CloudFormation refuses settings for a route the API does not have.
+        assert!(
+            routes.iter().any(|r| r == key),
+            "{key} is throttled but not routed"
+        );
     }
 }

@@ -96,13 +96,19 @@ pub struct Template {
     pub authorizer: Option<AuthorizerSpec>,
     /// `template.yaml` first, then the area stacks it names.
     pub stacks: Vec<StackFile>,
+    /// Logical id of the API (`AWS::ApiGatewayV2::Api`) of `template.yaml`.
+    api: Option<String>,
+    /// What `template.yaml` passes each area stack (`Parameters`), by its file.
+    passed: Vec<(String, Value)>,
 }
 
 /// What one file declares, before the files are put together.
 struct Parsed {
     functions: Vec<FunctionResource>,
     authorizer: Option<AuthorizerSpec>,
-    nested: Vec<String>,
+    api: Option<String>,
+    /// Each area stack's Location and the parameters passed to it.
+    nested: Vec<(String, Value)>,
 }
 
 impl Template {
@@ -144,16 +150,16 @@ impl Template {
         }];
         let parent = parse_stack(&stacks[0])?;
         let mut functions = parent.functions;
-        for location in &parent.nested {
+        for (location, _) in &parent.nested {
             let file = StackFile {
                 file: location.clone(),
                 raw: yaml(location, &read(location)?)?,
             };
             let nested = parse_stack(&file)?;
-            if !nested.nested.is_empty() || nested.authorizer.is_some() {
+            if !nested.nested.is_empty() || nested.authorizer.is_some() || nested.api.is_some() {
                 return Err(invalid(
                     location,
-                    "an area stack declares no stacks or authorizers of its own",
+                    "an area stack declares no stacks, APIs or authorizers of its own",
                 ));
             }
             functions.extend(nested.functions);
@@ -164,8 +170,11 @@ impl Template {
             functions,
             authorizer: parent.authorizer,
             stacks,
+            api: parent.api,
+            passed: parent.nested,
         };
-        template.check_authorizer_references()?;
+        template.check_route_wiring()?;
+        template.check_unique_routes()?;
         Ok(template)
     }
 
@@ -187,14 +196,37 @@ impl Template {
             .resource(logical_id)
     }
 
-    /// A CUSTOM route must name the API's authorizer, and one must exist.
-    fn check_authorizer_references(&self) -> Result<(), TemplateError> {
+    /// What `!Ref name` in `file` stands for in `template.yaml`: the name itself there, the
+    /// resource `template.yaml` passes as that parameter in an area stack.
+    fn resolve<'a>(&'a self, file: &str, name: &'a str) -> Option<&'a str> {
+        if file == self.stacks[0].file {
+            return Some(name);
+        }
+        let (_, params) = self.passed.iter().find(|(location, _)| location == file)?;
+        ref_target(params.get(name)?)
+    }
+
+    /// Every route is on the API of `template.yaml`, and a CUSTOM one names its
+    /// authorizer, as the file's parameters are wired.
+    fn check_route_wiring(&self) -> Result<(), TemplateError> {
         for stack in &self.stacks {
             for (id, resource) in resources(stack) {
                 if kind(resource) != Some("AWS::ApiGatewayV2::Route") {
                     continue;
                 }
                 let props = resource.get("Properties");
+                let named = |key: &str| {
+                    props
+                        .and_then(|p| p.get(key))
+                        .and_then(ref_target)
+                        .and_then(|name| self.resolve(&stack.file, name))
+                };
+                if self.api.is_none() || named("ApiId") != self.api.as_deref() {
+                    return Err(invalid(
+                        &stack.file,
+                        format!("route {id} needs ApiId: !Ref <the API of template.yaml>"),
+                    ));
+                }
                 if props
                     .and_then(|p| p.get("AuthorizationType"))
                     .and_then(Value::as_str)
@@ -202,10 +234,7 @@ impl Template {
                 {
                     continue;
                 }
-                let named = props
-                    .and_then(|p| p.get("AuthorizerId"))
-                    .and_then(ref_target);
-                match (&self.authorizer, named) {
+                match (&self.authorizer, named("AuthorizerId")) {
                     (Some(a), Some(n)) if a.name == n => {}
                     _ => {
                         return Err(invalid(
@@ -216,6 +245,28 @@ impl Template {
                         ))
                     }
                 }
+            }
+        }
+        Ok(())
+    }
+
+    /// One function per route key, across all the files (CloudFormation would refuse the
+    /// second only while deploying).
+    fn check_unique_routes(&self) -> Result<(), TemplateError> {
+        let mut seen = std::collections::BTreeMap::new();
+        for (function, route) in self.routes() {
+            if let Some(first) = seen.insert(route.key(), function) {
+                return Err(invalid(
+                    &function.file,
+                    format!(
+                        "{} is declared twice: for {} ({}) and {} ({})",
+                        route.key(),
+                        first.logical_id,
+                        first.file,
+                        function.logical_id,
+                        function.file
+                    ),
+                ));
             }
         }
         Ok(())
@@ -275,6 +326,7 @@ fn parse_stack(stack: &StackFile) -> Result<Parsed, TemplateError> {
     }
     let mut functions = Vec::new();
     let mut authorizer = None;
+    let mut api = None;
     let mut nested = Vec::new();
     for (id, resource) in resources(stack) {
         match kind(resource) {
@@ -287,8 +339,17 @@ fn parse_stack(stack: &StackFile) -> Result<Parsed, TemplateError> {
                     .and_then(|p| p.get("Location"))
                     .and_then(Value::as_str)
                     .ok_or_else(|| invalid(file, format!("{id} needs a local Location")))?;
-                nested.push(location.to_owned());
+                let params = resource
+                    .get("Properties")
+                    .and_then(|p| p.get("Parameters"))
+                    .cloned()
+                    .unwrap_or(Value::Null);
+                nested.push((location.to_owned(), params));
             }
+            Some("AWS::ApiGatewayV2::Api") if api.is_some() => {
+                return Err(invalid(file, "the routes have one API"));
+            }
+            Some("AWS::ApiGatewayV2::Api") => api = Some(id.to_owned()),
             Some("AWS::ApiGatewayV2::Authorizer") => {
                 if authorizer.is_some() {
                     return Err(invalid(file, "the API has one authorizer"));
@@ -321,6 +382,7 @@ fn parse_stack(stack: &StackFile) -> Result<Parsed, TemplateError> {
     Ok(Parsed {
         functions,
         authorizer,
+        api,
         nested,
     })
 }
@@ -417,15 +479,25 @@ fn parse_authorizer(
         )
     })?
     .to_owned();
+    // The local gateway keys its cache on headers only; any other source would be ignored.
     let identity_headers = props
         .and_then(|p| p.get("IdentitySource"))
         .and_then(Value::as_sequence)
         .into_iter()
         .flatten()
-        .filter_map(Value::as_str)
-        .filter_map(|source| source.strip_prefix("$request.header."))
-        .map(str::to_ascii_lowercase)
-        .collect();
+        .map(|source| {
+            source
+                .as_str()
+                .and_then(|s| s.strip_prefix("$request.header."))
+                .map(str::to_ascii_lowercase)
+                .ok_or_else(|| {
+                    invalid(
+                        file,
+                        format!("authorizer {id}: identity sources are $request.header.<Name>"),
+                    )
+                })
+        })
+        .collect::<Result<_, _>>()?;
     let ttl_seconds = props
         .and_then(|p| p.get("AuthorizerResultTtlInSeconds"))
         .and_then(Value::as_u64)
@@ -538,12 +610,14 @@ Resources:
   HealthGetRoute:
     Type: AWS::ApiGatewayV2::Route
     Properties:
+      ApiId: !Ref Api
       RouteKey: GET /api/health
       AuthorizationType: NONE
       Target: !Sub "integrations/${HealthIntegration}"
   HealthPostRoute:
     Type: AWS::ApiGatewayV2::Route
     Properties:
+      ApiId: !Ref Api
       RouteKey: post /api/health
       AuthorizationType: CUSTOM
       AuthorizerId: !Ref Sessions
@@ -603,6 +677,62 @@ Resources:
         );
         let broken = TEMPLATE.replace("AuthorizationType: NONE", "AuthorizationType: JWT");
         assert!(Template::parse(&broken).is_err());
+        let broken = TEMPLATE.replacen("ApiId: !Ref Api", "ApiId: !Ref OtherApi", 1);
+        let err = Template::parse(&broken).expect_err("another API");
+        assert!(
+            err.to_string().contains("HealthGetRoute needs ApiId"),
+            "{err}"
+        );
+        let broken = TEMPLATE.replace("post /api/health", "GET /api/health");
+        let err = Template::parse(&broken).expect_err("twice");
+        assert!(
+            err.to_string()
+                .contains("GET /api/health is declared twice"),
+            "{err}"
+        );
+        let broken = TEMPLATE.replace(
+            "[$request.header.Authorization]",
+            "[$request.querystring.token]",
+        );
+        let err = Template::parse(&broken).expect_err("query identity");
+        assert!(err.to_string().contains("identity sources"), "{err}");
+    }
+
+    #[test]
+    fn area_stacks_are_read_with_the_parameters_they_are_passed() {
+        let dir = std::env::temp_dir().join(format!("template-test-{}", std::process::id()));
+        std::fs::create_dir_all(dir.join("stacks")).expect("dir");
+        let (parent, area) = TEMPLATE.split_at(TEMPLATE.find("  HealthFunction:").expect("split"));
+        let wiring =
+            "      Parameters:\n        TheApi: !Ref Api\n        TheAuthorizer: !Ref Sessions\n";
+        let parent = format!(
+            "{parent}  Area:\n    Type: AWS::Serverless::Application\n    Properties:\n      Location: stacks/area.yaml\n{wiring}"
+        );
+        let area = format!(
+            "Resources:\n{}",
+            area.replace("!Ref Api", "!Ref TheApi")
+                .replace("!Ref Sessions", "!Ref TheAuthorizer")
+        );
+        std::fs::write(dir.join("template.yaml"), &parent).expect("parent");
+        std::fs::write(dir.join("stacks/area.yaml"), &area).expect("area");
+        let template = Template::load(&dir.join("template.yaml")).expect("loads");
+        let health = template.function("HealthFunction").expect("health");
+        assert_eq!(
+            (health.file.as_str(), health.routes.len()),
+            ("stacks/area.yaml", 2)
+        );
+        // Passed something else as the authorizer, the CUSTOM route is refused.
+        std::fs::write(
+            dir.join("template.yaml"),
+            parent.replace("TheAuthorizer: !Ref Sessions", "TheAuthorizer: !Ref Api"),
+        )
+        .expect("parent");
+        let err = Template::load(&dir.join("template.yaml")).expect_err("miswired");
+        assert!(
+            err.to_string().contains("HealthPostRoute is CUSTOM"),
+            "{err}"
+        );
+        std::fs::remove_dir_all(&dir).expect("clean up");
     }
 
     #[test]
