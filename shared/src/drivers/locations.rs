@@ -400,7 +400,7 @@ async fn store_points(
             ],
         )
         .await?;
-    Ok(Some(row.get("stored")))
+    Ok(Some(row.try_get("stored")?))
 }
 
 /// Whether an insert failed only because a day's partition does not exist yet.
