@@ -16,7 +16,20 @@ use shared::{
     ApiResult, AppState,
 };
 
+use crate::deploy::{Area, Deploy, Policy, Route};
+
 pub const FUNCTION: HttpFunction = HttpFunction::new(handler, RateClass::Api);
+
+pub const DEPLOY: Deploy = Deploy::api(
+    Area::Orders,
+    "one saved address",
+    &[
+        Route::get("/api/addresses/{addressId}"),
+        Route::patch("/api/addresses/{addressId}"),
+        Route::delete("/api/addresses/{addressId}"),
+    ],
+)
+    .policies(&[Policy::MapsKeyRead]);
 
 fn handler(state: &AppState, req: Request) -> HandlerFuture<'_> {
     Box::pin(address_by_id(state, req))

@@ -16,7 +16,16 @@ use shared::{
     ApiError, ApiResult, AppState,
 };
 
+use crate::deploy::{Area, Deploy, Policy, Route};
+
 pub const FUNCTION: HttpFunction = HttpFunction::new(handler, RateClass::Api).idempotent();
+
+pub const DEPLOY: Deploy = Deploy::api(
+    Area::Orders,
+    "the caller's address book",
+    &[Route::get("/api/addresses"), Route::post("/api/addresses")],
+)
+    .policies(&[Policy::MapsKeyRead]);
 
 fn handler(state: &AppState, req: Request) -> HandlerFuture<'_> {
     Box::pin(addresses(state, req))

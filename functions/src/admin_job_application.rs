@@ -18,7 +18,18 @@ use shared::{
     ApiResult, AppState,
 };
 
+use crate::deploy::{Area, Deploy, Route};
+
 pub const FUNCTION: HttpFunction = HttpFunction::new(handler, RateClass::Api);
+
+pub const DEPLOY: Deploy = Deploy::api(
+    Area::Identity,
+    "one driver application; review and approval",
+    &[
+        Route::get("/api/admin/job-applications/{applicationId}"),
+        Route::patch("/api/admin/job-applications/{applicationId}"),
+    ],
+);
 
 fn handler(state: &AppState, req: Request) -> HandlerFuture<'_> {
     Box::pin(application(state, req))

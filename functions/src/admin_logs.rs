@@ -13,7 +13,25 @@ use shared::{
     ApiError, ApiResult, AppState,
 };
 
+use crate::deploy::{Area, Cfn, Deploy, Policy, Route, Statement};
+
 pub const FUNCTION: HttpFunction = HttpFunction::new(handler, RateClass::Api);
+
+pub const DEPLOY: Deploy = Deploy::api(
+    Area::Operations,
+    "?analytics=1h|24h|7d: errors over time, latency per route, slow queries, outbox backlog (staff)",
+    &[Route::get("/api/admin/logs")],
+)
+    .policies(&[
+        Policy::MonitoringRead,
+        Policy::Allow(&[
+            Statement::allow(
+                &["cloudwatch:GetMetricData", "cloudwatch:ListMetrics"],
+                &[Cfn::Text("*")],
+            )
+                .because("Metric reads cannot be scoped to a namespace by resource."),
+        ]),
+    ]);
 
 fn handler(state: &AppState, req: Request) -> HandlerFuture<'_> {
     Box::pin(admin_logs(state, req))

@@ -12,7 +12,15 @@ use shared::{
     ApiResult, AppState,
 };
 
+use crate::deploy::{Area, Deploy, Route};
+
 pub const FUNCTION: HttpFunction = HttpFunction::new(handler, RateClass::Admin);
+
+pub const DEPLOY: Deploy = Deploy::api(
+    Area::Operations,
+    "re-queues a dead message",
+    &[Route::post("/api/admin/webhooks/{id}/retry")],
+);
 
 fn handler(state: &AppState, req: Request) -> HandlerFuture<'_> {
     Box::pin(retry_message(state, req))

@@ -16,7 +16,15 @@ use shared::{
     ApiError, ApiResult, AppState,
 };
 
+use crate::deploy::{Area, Deploy, Route};
+
 pub const FUNCTION: HttpFunction = HttpFunction::new(handler, RateClass::Admin);
+
+pub const DEPLOY: Deploy = Deploy::api(
+    Area::Operations,
+    "partner deliveries, attempts and dead messages",
+    &[Route::get("/api/admin/webhooks")],
+);
 
 fn handler(state: &AppState, req: Request) -> HandlerFuture<'_> {
     Box::pin(webhooks(state, req))

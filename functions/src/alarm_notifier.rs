@@ -11,7 +11,18 @@ use shared::{
     AppState,
 };
 
+use crate::deploy::{Area, Cfn, Deploy, Policy, Trigger};
+
 pub const FUNCTION: EventFunction = EventFunction::new(handler).warm_dynamodb();
+
+pub const DEPLOY: Deploy = Deploy::job(
+    Area::Operations,
+    "CloudWatch alarm state changes from SNS become alerts and go to the chat webhook",
+)
+    .policies(&[Policy::DatabaseConnect, Policy::AppTableItems, Policy::AlertWebhookRead])
+    .timeout(60)
+    .environment(&[("ALERT_WEBHOOK_SECRET_ID", Cfn::Ref("AlertWebhookSecretName"))])
+    .triggers(&[Trigger::sns("Alarms", "AlarmTopic")]);
 
 fn handler(state: &AppState, event: Value) -> EventFuture<'_> {
     Box::pin(run(state, event))

@@ -11,7 +11,26 @@ use shared::{
     AppState,
 };
 
+use crate::deploy::{Area, Cfn, Deploy, Policy, Trigger};
+
 pub const FUNCTION: EventFunction = EventFunction::new(handler).warm_dynamodb();
+
+pub const DEPLOY: Deploy = Deploy::job(
+    Area::Operations,
+    "Applies the alert rules to the error store; opens, repeats and resolves alerts",
+)
+    .policies(&[
+        Policy::DatabaseConnect,
+        Policy::AppTableItems,
+        Policy::MonitoringRead,
+        Policy::AlertWebhookRead,
+    ])
+    // Room for a few notifications to a slow webhook (3 s each); a failed run is not
+    // retried, the next minute's run is the retry.
+    .timeout(60)
+    .no_retries()
+    .environment(&[("ALERT_WEBHOOK_SECRET_ID", Cfn::Ref("AlertWebhookSecretName"))])
+    .triggers(&[Trigger::schedule("EveryMinute", "rate(1 minute)", "Evaluate the alert rules")]);
 
 fn handler(state: &AppState, event: Value) -> EventFuture<'_> {
     Box::pin(run(state, event))

@@ -9,7 +9,15 @@ use shared::{
     users, ApiError, ApiResult, AppState,
 };
 
+use crate::deploy::{Area, Deploy, Route};
+
 pub const FUNCTION: HttpFunction = HttpFunction::new(handler, RateClass::Api);
+
+pub const DEPLOY: Deploy = Deploy::api(
+    Area::Identity,
+    "the signed-in account",
+    &[Route::get("/api/auth/current-user")],
+);
 
 fn handler(state: &AppState, req: Request) -> HandlerFuture<'_> {
     Box::pin(current_user(state, req))

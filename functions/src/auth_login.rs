@@ -11,7 +11,19 @@ use shared::{
     ApiResult, AppState,
 };
 
+use crate::deploy::{Area, Deploy, Policy, Route};
+
 pub const FUNCTION: HttpFunction = HttpFunction::new(handler, RateClass::SignIn).warm_signing_key();
+
+pub const DEPLOY: Deploy = Deploy::api(
+    Area::Identity,
+    "email and password for access and refresh tokens",
+    // A much smaller budget than the stage's: sign-in is what credential stuffing hits.
+    &[Route::post("/api/auth/login")
+        .without_authorizer()
+        .throttle(20, 10)],
+)
+    .policies(&[Policy::SigningKeyRead]);
 
 fn handler(state: &AppState, req: Request) -> HandlerFuture<'_> {
     Box::pin(sign_in(state, req))

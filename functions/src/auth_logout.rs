@@ -10,7 +10,16 @@ use shared::{
     ApiResult, AppState,
 };
 
+use crate::deploy::{Area, Deploy, Policy, Route};
+
 pub const FUNCTION: HttpFunction = HttpFunction::new(handler, RateClass::Api);
+
+pub const DEPLOY: Deploy = Deploy::api(
+    Area::Identity,
+    "revokes the caller's session",
+    &[Route::post("/api/auth/logout")],
+)
+    .only_policies(&[Policy::AppTableItems]);
 
 fn handler(state: &AppState, req: Request) -> HandlerFuture<'_> {
     Box::pin(logout(state, req))

@@ -13,7 +13,19 @@ use shared::{
     ApiResult, AppState,
 };
 
+use crate::deploy::{Area, Deploy, Policy, Route};
+
 pub const FUNCTION: HttpFunction = HttpFunction::new(handler, RateClass::Refresh).warm_signing_key();
+
+pub const DEPLOY: Deploy = Deploy::api(
+    Area::Identity,
+    "rotates the refresh token, issues an access token",
+    // A much smaller budget than the stage's, as for the other sign-in routes.
+    &[Route::post("/api/auth/refresh")
+        .without_authorizer()
+        .throttle(20, 10)],
+)
+    .policies(&[Policy::SigningKeyRead]);
 
 fn handler(state: &AppState, req: Request) -> HandlerFuture<'_> {
     Box::pin(refresh_tokens(state, req))

@@ -4,4 +4,12 @@
 
 use shared::runtime::HttpFunction;
 
+use crate::deploy::{Area, Deploy, Route};
+
 pub const FUNCTION: HttpFunction = crate::auth_signup::FUNCTION;
+
+pub const DEPLOY: Deploy = Deploy::api(
+    Area::Identity,
+    "the original name of sign-up (CLIENT, VENDOR or DRIVER)",
+    &[Route::post("/api/register").without_authorizer()],
+);

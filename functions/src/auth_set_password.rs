@@ -13,7 +13,15 @@ use shared::{
     ApiResult, AppState,
 };
 
+use crate::deploy::{Area, Deploy, Route};
+
 pub const FUNCTION: HttpFunction = HttpFunction::new(handler, RateClass::SignIn);
+
+pub const DEPLOY: Deploy = Deploy::api(
+    Area::Identity,
+    "sets the password of a staff-made account with its one-time link",
+    &[Route::post("/api/auth/set-password").without_authorizer()],
+);
 
 fn handler(state: &AppState, req: Request) -> HandlerFuture<'_> {
     Box::pin(set(state, req))

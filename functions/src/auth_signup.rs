@@ -13,7 +13,18 @@ use shared::{
     ApiResult, AppState,
 };
 
+use crate::deploy::{Area, Deploy, Route};
+
 pub const FUNCTION: HttpFunction = HttpFunction::new(handler, RateClass::SignUp);
+
+pub const DEPLOY: Deploy = Deploy::api(
+    Area::Identity,
+    "creates a CLIENT, VENDOR or DRIVER account",
+    // A much smaller budget than the stage's: sign-up is what account farming hits.
+    &[Route::post("/api/auth/signup")
+        .without_authorizer()
+        .throttle(10, 5)],
+);
 
 fn handler(state: &AppState, req: Request) -> HandlerFuture<'_> {
     Box::pin(signup(state, req))

@@ -14,11 +14,18 @@ use shared::{
     AppState,
 };
 
+use crate::deploy::{Deploy, Policy};
+
 /// Every request it answers reads the session in DynamoDB and checks the token's
 /// signature: both are ready before the first.
 pub const FUNCTION: EventFunction = EventFunction::new(handler)
     .warm_dynamodb()
     .warm_signing_key();
+
+pub const DEPLOY: Deploy = Deploy::authorizer(
+    "Lambda authorizer - validates the bearer token, its session and account",
+)
+    .policies(&[Policy::DatabaseConnect, Policy::AppTableItems, Policy::SigningKeyRead]);
 
 fn handler(state: &AppState, event: Value) -> EventFuture<'_> {
     Box::pin(authorize_request(state, event))

@@ -12,7 +12,29 @@ use shared::{
     AppState,
 };
 
+use crate::deploy::{Area, Cfn, Deploy, Policy, Statement};
+
 pub const FUNCTION: EventFunction = EventFunction::new(handler);
+
+pub const DEPLOY: Deploy = Deploy::job(
+    Area::Operations,
+    "Checks a backup whole (dry run by default) and restores it into a database and the uploads bucket",
+)
+    .policies(&[
+        Policy::DatabaseConnect,
+        Policy::BackupKeyUse,
+        Policy::Allow(&[
+            Statement::allow(&["s3:GetObject"], &[Cfn::Sub("${BackupsBucketArn}/*")]),
+            Statement::allow(
+                &["s3:ListBucket"],
+                &[Cfn::Ref("BackupsBucketArn"), Cfn::Ref("UploadsBucketArn")],
+            ),
+            Statement::allow(&["s3:PutObject"], &[Cfn::Sub("${UploadsBucketArn}/*")]),
+        ]),
+    ])
+    .timeout(900)
+    .memory(256)
+    .no_retries();
 
 fn handler(state: &AppState, event: Value) -> EventFuture<'_> {
     Box::pin(run(state, event))

@@ -11,7 +11,32 @@ use shared::{
     AppState,
 };
 
+use crate::deploy::{Area, Deploy, Policy, Trigger};
+
 pub const FUNCTION: EventFunction = EventFunction::new(handler).warm_dynamodb();
+
+pub const DEPLOY: Deploy = Deploy::job(
+    Area::Operations,
+    "Restores the newest backup into a scratch database, compares it with its manifest and alerts on a mismatch",
+)
+    .policies(&[
+        Policy::DatabaseConnect,
+        Policy::BackupKeyUse,
+        Policy::BackupsBucketWrite,
+        Policy::AppTableItems,
+        Policy::MonitoringRead,
+        Policy::AlertWebhookRead,
+    ])
+    .timeout(900)
+    .memory(256)
+    .no_retries()
+    .triggers(&[
+        Trigger::schedule(
+            "Monthly",
+            "cron(0 9 2 * ? *)",
+            "Verify the newest backup by restoring it",
+        ),
+    ]);
 
 fn handler(state: &AppState, event: Value) -> EventFuture<'_> {
     Box::pin(run(state, event))

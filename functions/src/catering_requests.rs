@@ -20,7 +20,16 @@ use shared::{
     ApiResult, AppState,
 };
 
+use crate::deploy::{Area, Deploy, Policy, Route};
+
 pub const FUNCTION: HttpFunction = HttpFunction::new(handler, RateClass::Api).idempotent();
+
+pub const DEPLOY: Deploy = Deploy::api(
+    Area::Orders,
+    "catering orders",
+    &[Route::get("/api/catering-requests"), Route::post("/api/catering-requests")],
+)
+    .policies(&[Policy::MapsKeyRead]);
 
 fn handler(state: &AppState, req: Request) -> HandlerFuture<'_> {
     Box::pin(catering_requests(state, req))

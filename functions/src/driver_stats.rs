@@ -17,7 +17,15 @@ use shared::{
     ApiError, ApiResult, AppState,
 };
 
+use crate::deploy::{Area, Deploy, Route};
+
 pub const FUNCTION: HttpFunction = HttpFunction::new(handler, RateClass::Api);
+
+pub const DEPLOY: Deploy = Deploy::api(
+    Area::Drivers,
+    "a driver's deliveries, miles, earnings and shifts in a period",
+    &[Route::get("/api/drivers/{driverId}/stats")],
+);
 
 fn handler(state: &AppState, req: Request) -> HandlerFuture<'_> {
     Box::pin(driver_stats(state, req))

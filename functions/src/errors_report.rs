@@ -22,8 +22,20 @@ use shared::{
     ApiError, ApiResult, AppState,
 };
 
+use crate::deploy::{Area, Deploy, Policy, Route};
+
 pub const FUNCTION: HttpFunction =
     HttpFunction::new(handler, RateClass::ErrorReports).warm_signing_key();
+
+pub const DEPLOY: Deploy = Deploy::api(
+    Area::Operations,
+    "the web app reports a client-side error",
+    // A broken page can loop: the error store must not take the flood.
+    &[Route::post("/api/errors")
+        .without_authorizer()
+        .throttle(50, 20)],
+)
+    .policies(&[Policy::SigningKeyRead]);
 
 fn handler(state: &AppState, req: Request) -> HandlerFuture<'_> {
     Box::pin(report_error(state, req))

@@ -17,7 +17,21 @@ use shared::{
     ApiResult, AppState,
 };
 
+use crate::deploy::{Area, Cfn, Deploy, Policy, Route, Statement};
+
 pub const FUNCTION: HttpFunction = HttpFunction::new(handler, RateClass::Api);
+
+pub const DEPLOY: Deploy = Deploy::api(
+    Area::Orders,
+    "a presigned download for those who may see the file; removal by its uploader or staff",
+    &[Route::get("/api/file-uploads/{uploadId}"), Route::delete("/api/file-uploads/{uploadId}")],
+)
+    .policies(&[
+        Policy::Allow(&[
+            Statement::allow(&["s3:GetObject"], &[Cfn::Sub("${UploadsBucketArn}/*")])
+                .because("The presigned GET is signed with this role: it may only read objects."),
+        ]),
+    ]);
 
 fn handler(state: &AppState, req: Request) -> HandlerFuture<'_> {
     Box::pin(file_by_id(state, req))

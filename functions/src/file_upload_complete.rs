@@ -14,7 +14,24 @@ use shared::{
     ApiResult, AppState,
 };
 
+use crate::deploy::{Area, Cfn, Deploy, Policy, Route, Statement};
+
 pub const FUNCTION: HttpFunction = HttpFunction::new(handler, RateClass::Api);
+
+pub const DEPLOY: Deploy = Deploy::api(
+    Area::Orders,
+    "checks the uploaded object, then makes the upload active",
+    &[Route::post("/api/file-uploads/{uploadId}/complete")],
+)
+    .policies(&[
+        Policy::Allow(&[
+            Statement::allow(
+                &["s3:GetObject", "s3:DeleteObject"],
+                &[Cfn::Sub("${UploadsBucketArn}/*")],
+            )
+                .because("HeadObject needs GetObject; a mismatching object is deleted."),
+        ]),
+    ]);
 
 fn handler(state: &AppState, req: Request) -> HandlerFuture<'_> {
     Box::pin(complete_upload(state, req))

@@ -18,7 +18,21 @@ use shared::{
     ApiResult, AppState,
 };
 
+use crate::deploy::{Area, Cfn, Deploy, Policy, Route, Statement};
+
 pub const FUNCTION: HttpFunction = HttpFunction::new(handler, RateClass::Uploads);
+
+pub const DEPLOY: Deploy = Deploy::api(
+    Area::Orders,
+    "a presigned PUT for one checked file",
+    &[Route::post("/api/file-uploads/signed-url")],
+)
+    .policies(&[
+        Policy::Allow(&[
+            Statement::allow(&["s3:PutObject"], &[Cfn::Sub("${UploadsBucketArn}/*")])
+                .because("The presigned PUT is signed with this role: it may only put objects."),
+        ]),
+    ]);
 
 fn handler(state: &AppState, req: Request) -> HandlerFuture<'_> {
     Box::pin(signed_url(state, req))

@@ -19,9 +19,27 @@ use shared::{
     ApiResult, AppState,
 };
 
+use crate::deploy::{Area, Cfn, Deploy, Policy, Route, Statement};
+
 /// Exempt from per-identity limits: uptime checks poll it, and it must answer while
 /// DynamoDB (where the counters live) is down.
 pub const FUNCTION: HttpFunction = HttpFunction::new(handler, RateClass::Exempt).warm_signing_key();
+
+pub const DEPLOY: Deploy = Deploy::api(
+    Area::Operations,
+    "whether the API is up; every dependency for staff tokens",
+    &[
+        Route::get("/api/health").without_authorizer(),
+        Route::head("/api/health").without_authorizer(),
+    ],
+)
+    .policies(&[
+        Policy::SigningKeyRead,
+        Policy::Allow(&[
+            Statement::allow(&["dynamodb:DescribeTable"], &[Cfn::Ref("AppTableArn")]),
+            Statement::allow(&["s3:ListBucket"], &[Cfn::Ref("UploadsBucketArn")]),
+        ]),
+    ]);
 
 fn handler(state: &AppState, req: Request) -> HandlerFuture<'_> {
     Box::pin(health_check(state, req))

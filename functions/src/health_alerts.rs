@@ -19,7 +19,20 @@ use shared::{
     ApiResult, AppState,
 };
 
+use crate::deploy::{Area, Cfn, Deploy, Policy, Route};
+
 pub const FUNCTION: HttpFunction = HttpFunction::new(handler, RateClass::Api).warm_signing_key();
+
+pub const DEPLOY: Deploy = Deploy::api(
+    Area::Operations,
+    "active alerts, history and statistics; resolve by id (staff)",
+    &[
+        Route::get("/api/health/alerts").without_authorizer(),
+        Route::post("/api/health/alerts").without_authorizer(),
+    ],
+)
+    .policies(&[Policy::MonitoringRead, Policy::SigningKeyRead, Policy::AlertWebhookRead])
+    .environment(&[("ALERT_WEBHOOK_SECRET_ID", Cfn::Ref("AlertWebhookSecretName"))]);
 
 fn handler(state: &AppState, req: Request) -> HandlerFuture<'_> {
     Box::pin(health_alerts(state, req))

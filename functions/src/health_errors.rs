@@ -18,7 +18,16 @@ use shared::{
     ApiError, ApiResult, AppState,
 };
 
+use crate::deploy::{Area, Deploy, Policy, Route};
+
 pub const FUNCTION: HttpFunction = HttpFunction::new(handler, RateClass::Api).warm_signing_key();
+
+pub const DEPLOY: Deploy = Deploy::api(
+    Area::Operations,
+    "error summary, hourly counts, top groups and recent errors (staff)",
+    &[Route::get("/api/health/errors").without_authorizer()],
+)
+    .policies(&[Policy::MonitoringRead, Policy::SigningKeyRead]);
 
 fn handler(state: &AppState, req: Request) -> HandlerFuture<'_> {
     Box::pin(health_errors(state, req))

@@ -17,7 +17,28 @@ use shared::{
     ApiResult, AppState,
 };
 
+use crate::deploy::{Area, Cfn, Deploy, Policy, Route, Statement};
+
 pub const FUNCTION: HttpFunction = HttpFunction::new(handler, RateClass::Uploads).warm_signing_key();
+
+pub const DEPLOY: Deploy = Deploy::api(
+    Area::Identity,
+    "checks an applicant's uploaded document",
+    &[
+        Route::post("/api/job-applications/{applicationId}/documents/{uploadId}/complete")
+            .without_authorizer(),
+    ],
+)
+    .policies(&[
+        Policy::SigningKeyRead,
+        Policy::Allow(&[
+            Statement::allow(
+                &["s3:GetObject", "s3:DeleteObject"],
+                &[Cfn::Sub("${UploadsBucketArn}/*")],
+            )
+                .because("HeadObject needs GetObject; a mismatching object is deleted."),
+        ]),
+    ]);
 
 fn handler(state: &AppState, req: Request) -> HandlerFuture<'_> {
     Box::pin(complete(state, req))

@@ -20,7 +20,22 @@ use shared::{
     ApiResult, AppState,
 };
 
+use crate::deploy::{Area, Cfn, Deploy, Policy, Route, Statement};
+
 pub const FUNCTION: HttpFunction = HttpFunction::new(handler, RateClass::Uploads).warm_signing_key();
+
+pub const DEPLOY: Deploy = Deploy::api(
+    Area::Identity,
+    "a presigned upload of an applicant's document, by the upload link",
+    &[Route::post("/api/job-applications/{applicationId}/documents").without_authorizer()],
+)
+    .policies(&[
+        Policy::SigningKeyRead,
+        Policy::Allow(&[
+            Statement::allow(&["s3:PutObject"], &[Cfn::Sub("${UploadsBucketArn}/*")])
+                .because("The presigned PUT is signed with this role: it may only put objects."),
+        ]),
+    ]);
 
 fn handler(state: &AppState, req: Request) -> HandlerFuture<'_> {
     Box::pin(documents(state, req))

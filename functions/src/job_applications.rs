@@ -16,7 +16,16 @@ use shared::{
     ApiResult, AppState,
 };
 
+use crate::deploy::{Area, Deploy, Policy, Route};
+
 pub const FUNCTION: HttpFunction = HttpFunction::new(handler, RateClass::Applications).warm_signing_key();
+
+pub const DEPLOY: Deploy = Deploy::api(
+    Area::Identity,
+    "anyone applies to drive and gets an upload link for documents",
+    &[Route::post("/api/job-applications").without_authorizer()],
+)
+    .policies(&[Policy::SigningKeyRead]);
 
 fn handler(state: &AppState, req: Request) -> HandlerFuture<'_> {
     Box::pin(apply(state, req))

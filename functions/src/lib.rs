@@ -14,12 +14,15 @@
 
 use shared::{error::BoxError, runtime::Lambda};
 
+pub mod deploy;
+
 /// One Lambda function: its name (the module, which the templates write with hyphens
-/// as the function's `Handler`) and its declaration.
+/// as the function's `Handler`), how it runs and how it is deployed.
 #[derive(Clone, Copy)]
 pub struct Function {
     pub module: &'static str,
     pub lambda: &'static Lambda,
+    pub deploy: &'static deploy::Deploy,
 }
 
 impl Function {
@@ -38,8 +41,16 @@ macro_rules! functions {
 
         /// Every function, HTTP routes first.
         pub const REGISTRY: &[Function] = &[
-            $(Function { module: stringify!($http), lambda: &Lambda::Http($http::FUNCTION) },)*
-            $(Function { module: stringify!($event), lambda: &Lambda::Event($event::FUNCTION) },)*
+            $(Function {
+                module: stringify!($http),
+                lambda: &Lambda::Http($http::FUNCTION),
+                deploy: &$http::DEPLOY,
+            },)*
+            $(Function {
+                module: stringify!($event),
+                lambda: &Lambda::Event($event::FUNCTION),
+                deploy: &$event::DEPLOY,
+            },)*
         ];
     };
 }

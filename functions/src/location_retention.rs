@@ -10,7 +10,25 @@ use shared::{
     AppState,
 };
 
+use crate::deploy::{Area, Cfn, Deploy, Policy, Trigger};
+
 pub const FUNCTION: EventFunction = EventFunction::new(handler);
+
+pub const DEPLOY: Deploy = Deploy::job(
+    Area::Drivers,
+    "Creates the coming days' location partitions and drops days past retention",
+)
+    .policies(&[Policy::DatabaseConnect])
+    .timeout(120)
+    .no_retries()
+    .environment(&[("LOCATION_RETENTION_DAYS", Cfn::Ref("LocationRetentionDays"))])
+    .triggers(&[
+        Trigger::schedule(
+            "Daily",
+            "cron(15 3 * * ? *)",
+            "Create coming location partitions, drop expired ones",
+        ),
+    ]);
 
 fn handler(state: &AppState, event: Value) -> EventFuture<'_> {
     Box::pin(run(state, event))

@@ -4,7 +4,17 @@
 use serde_json::{json, Value};
 use shared::{db, error::BoxError, runtime::{EventFuture, EventFunction}, AppState};
 
+use crate::deploy::{Area, Deploy, Policy};
+
 pub const FUNCTION: EventFunction = EventFunction::new(handler);
+
+pub const DEPLOY: Deploy = Deploy::job(
+    Area::Operations,
+    "Applies pending schema migrations; invoked by the deploy pipeline",
+)
+    .policies(&[Policy::DatabaseConnect, Policy::AppTableItems])
+    .timeout(300)
+    .output("The migrate function's live alias (the pipeline invokes it after each release)");
 
 fn handler(state: &AppState, event: Value) -> EventFuture<'_> {
     Box::pin(migrate(state, event))

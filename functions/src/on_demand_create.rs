@@ -13,7 +13,16 @@ use shared::{
     ApiResult, AppState,
 };
 
+use crate::deploy::{Area, Deploy, Policy, Route};
+
 pub const FUNCTION: HttpFunction = HttpFunction::new(handler, RateClass::Api).idempotent();
+
+pub const DEPLOY: Deploy = Deploy::api(
+    Area::Orders,
+    "an on-demand delivery",
+    &[Route::post("/api/on-demand/create")],
+)
+    .policies(&[Policy::MapsKeyRead]);
 
 fn handler(state: &AppState, req: Request) -> HandlerFuture<'_> {
     Box::pin(create(state, req))

@@ -10,8 +10,17 @@ use shared::{
     ApiResult, AppState,
 };
 
+use crate::deploy::{Area, Deploy, Policy, Route};
+
 /// Exempt: a static page, no store behind it.
 pub const FUNCTION: HttpFunction = HttpFunction::new(handler, RateClass::Exempt);
+
+pub const DEPLOY: Deploy = Deploy::api(
+    Area::Operations,
+    "the operations page (staff sign in on it)",
+    &[Route::get("/ops").without_authorizer()],
+)
+    .only_policies(&[Policy::DatabaseConnect, Policy::RelayWake]);
 
 fn handler(state: &AppState, req: Request) -> HandlerFuture<'_> {
     Box::pin(ops_page(state, req))

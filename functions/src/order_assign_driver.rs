@@ -15,7 +15,15 @@ use shared::{
     ApiResult, AppState,
 };
 
+use crate::deploy::{Area, Deploy, Route};
+
 pub const FUNCTION: HttpFunction = HttpFunction::new(handler, RateClass::Api).idempotent();
+
+pub const DEPLOY: Deploy = Deploy::api(
+    Area::Drivers,
+    "staff assign or reassign a driver",
+    &[Route::post("/api/orders/assignDriver")],
+);
 
 fn handler(state: &AppState, req: Request) -> HandlerFuture<'_> {
     Box::pin(assign_driver(state, req))

@@ -23,7 +23,19 @@ use shared::{
     ApiError, ApiResult, AppState,
 };
 
+use crate::deploy::{Area, Deploy, Route};
+
 pub const FUNCTION: HttpFunction = HttpFunction::new(handler, RateClass::Api);
+
+pub const DEPLOY: Deploy = Deploy::api(
+    Area::Orders,
+    "one order and its history",
+    &[
+        Route::get("/api/orders/{order_number}"),
+        Route::patch("/api/orders/{order_number}"),
+        Route::delete("/api/orders/{order_number}"),
+    ],
+);
 
 fn handler(state: &AppState, req: Request) -> HandlerFuture<'_> {
     Box::pin(order_by_number(state, req))

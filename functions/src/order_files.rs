@@ -14,7 +14,15 @@ use shared::{
     ApiResult, AppState,
 };
 
+use crate::deploy::{Area, Deploy, Route};
+
 pub const FUNCTION: HttpFunction = HttpFunction::new(handler, RateClass::Api);
+
+pub const DEPLOY: Deploy = Deploy::api(
+    Area::Orders,
+    "pages of an order's files",
+    &[Route::get("/api/orders/{order_number}/files")],
+);
 
 fn handler(state: &AppState, req: Request) -> HandlerFuture<'_> {
     Box::pin(order_files(state, req))

@@ -16,7 +16,18 @@ use shared::{
     ApiResult, AppState,
 };
 
+use crate::deploy::{Area, Deploy, Route};
+
 pub const FUNCTION: HttpFunction = HttpFunction::new(handler, RateClass::Api).idempotent();
+
+pub const DEPLOY: Deploy = Deploy::api(
+    Area::Orders,
+    "the assigned driver's proof of delivery",
+    &[
+        Route::post("/api/orders/{order_number}/pod").named("Pod"),
+        Route::post("/api/orders/{order_number}/signature").named("Signature"),
+    ],
+);
 
 fn handler(state: &AppState, req: Request) -> HandlerFuture<'_> {
     Box::pin(order_proof(state, req))

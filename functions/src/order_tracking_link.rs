@@ -14,7 +14,16 @@ use shared::{
     ApiResult, AppState,
 };
 
+use crate::deploy::{Area, Deploy, Policy, Route};
+
 pub const FUNCTION: HttpFunction = HttpFunction::new(handler, RateClass::Api).warm_signing_key();
+
+pub const DEPLOY: Deploy = Deploy::api(
+    Area::Drivers,
+    "a signed public link to follow the order",
+    &[Route::get("/api/orders/{order_number}/tracking-link")],
+)
+    .policies(&[Policy::SigningKeyRead]);
 
 fn handler(state: &AppState, req: Request) -> HandlerFuture<'_> {
     Box::pin(order_tracking_link(state, req))

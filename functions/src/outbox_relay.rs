@@ -7,12 +7,58 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 use shared::{error::BoxError, outbox::relay, runtime::{EventFuture, EventFunction}, AppState};
 
+use crate::deploy::{Area, Cfn, Deploy, LogMetric, Policy, Statement, Trigger};
+
 /// Stops picking new messages this long into a run, well inside the function's timeout
 /// (each delivery may take up to the webhook timeout).
 const RUN_BUDGET: Duration = Duration::from_secs(45);
 const MAX_MESSAGES_PER_RUN: usize = 500;
 
 pub const FUNCTION: EventFunction = EventFunction::new(handler);
+
+pub const DEPLOY: Deploy = Deploy::job(
+    Area::Operations,
+    "Delivers outbox messages (signed partner webhooks, CaterValley status calls, customer emails)",
+)
+    .policies(&[
+        Policy::DatabaseConnect,
+        Policy::AppTableItems,
+        Policy::PartnerSecretsRead,
+        Policy::Allow(&[
+            Statement::allow(
+                &["ses:SendEmail"],
+                &[
+                    Cfn::Sub(
+                        "arn:aws:ses:${AWS::Region}:${AWS::AccountId}:identity/${NotificationSenderAddress}",
+                    ),
+                ],
+            ),
+        ]),
+    ])
+    .timeout(60)
+    .environment(&[("NOTIFICATION_SENDER", Cfn::Sub("Ready Set <${NotificationSenderAddress}>"))])
+    .triggers(&[
+        Trigger::schedule(
+            "EveryMinute",
+            "rate(1 minute)",
+            "Deliver due partner webhooks and status calls",
+        ),
+    ])
+    // Named so that others can wake it (OUTBOX_RELAY_FUNCTION). Not the name it had in the
+    // single-stack template: the area stack is created before the parent's old function is
+    // deleted, and two functions cannot hold one name.
+    .named(Cfn::Sub("readyset-${Stage}-relay"))
+    // Every committed status change wakes it: a burst of wakes runs at most this many
+    // relays at once (Lambda retries throttled asynchronous invokes), each with its own
+    // database connection; SKIP LOCKED keeps them from delivering a message twice.
+    .reserved_concurrency(3)
+    .log_metrics(&[
+        LogMetric {
+            logical_id: "OutboxDeadMessagesMetric",
+            metric: "OutboxDeadMessages",
+            pattern: r#"{ $.alert = "outbox_dead_message" }"#,
+        },
+    ]);
 
 fn handler(state: &AppState, event: Value) -> EventFuture<'_> {
     Box::pin(run(state, event))

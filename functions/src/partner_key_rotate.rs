@@ -11,7 +11,16 @@ use shared::{
     AppState,
 };
 
+use crate::deploy::{Area, Deploy, Policy};
+
 pub const FUNCTION: EventFunction = EventFunction::new(handler);
+
+pub const DEPLOY: Deploy = Deploy::job(
+    Area::Operations,
+    "Gives a partner a new API key, the replaced one valid for an overlap (invoked by hand)",
+)
+    .policies(&[Policy::DatabaseConnect])
+    .no_retries();
 
 fn handler(state: &AppState, event: Value) -> EventFuture<'_> {
     Box::pin(run(state, event))

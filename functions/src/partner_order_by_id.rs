@@ -15,7 +15,18 @@ use shared::{
     ApiResult, AppState,
 };
 
+use crate::deploy::{Area, Deploy, Route};
+
 pub const FUNCTION: HttpFunction = HttpFunction::new(handler, RateClass::Partner).partner_errors();
+
+pub const DEPLOY: Deploy = Deploy::api(
+    Area::Orders,
+    "a partner's order and its events",
+    &[
+        Route::get("/api/cater-valley/orders/{id}").without_authorizer().named("GetCaterValley"),
+        Route::get("/api/partners/orders/{id}").without_authorizer().named("GetPartners"),
+    ],
+);
 
 fn handler(state: &AppState, req: Request) -> HandlerFuture<'_> {
     Box::pin(order(state, req))

@@ -16,9 +16,22 @@ use shared::{
     ApiResult, AppState,
 };
 
+use crate::deploy::{Area, Deploy, Route};
+
 pub const FUNCTION: HttpFunction = HttpFunction::new(handler, RateClass::Partner)
     .idempotent()
     .partner_errors();
+
+pub const DEPLOY: Deploy = Deploy::api(
+    Area::Orders,
+    "a partner accepts or rejects its draft",
+    &[
+        Route::post("/api/cater-valley/orders/confirm")
+            .without_authorizer()
+            .named("PostCaterValley"),
+        Route::post("/api/partners/orders/confirm").without_authorizer().named("PostPartners"),
+    ],
+);
 
 fn handler(state: &AppState, req: Request) -> HandlerFuture<'_> {
     Box::pin(confirm_order(state, req))

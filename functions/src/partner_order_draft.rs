@@ -20,9 +20,29 @@ use shared::{
     ApiResult, AppState,
 };
 
+use crate::deploy::{Area, Deploy, Policy, Route};
+
 pub const FUNCTION: HttpFunction = HttpFunction::new(handler, RateClass::Partner)
     .idempotent()
     .partner_errors();
+
+pub const DEPLOY: Deploy = Deploy::api(
+    Area::Orders,
+    "a partner drafts and prices an order",
+    &[
+        // Drafts price an order (geocoding, distances): a partner's retry loop must not
+        // drain the maps budget.
+        Route::post("/api/cater-valley/orders/draft")
+            .without_authorizer()
+            .named("PostCaterValley")
+            .throttle(50, 20),
+        Route::post("/api/partners/orders/draft")
+            .without_authorizer()
+            .named("PostPartners")
+            .throttle(50, 20),
+    ],
+)
+    .policies(&[Policy::MapsKeyRead]);
 
 fn handler(state: &AppState, req: Request) -> HandlerFuture<'_> {
     Box::pin(draft_order(state, req))

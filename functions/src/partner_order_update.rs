@@ -14,9 +14,23 @@ use shared::{
     ApiResult, AppState,
 };
 
+use crate::deploy::{Area, Deploy, Policy, Route};
+
 pub const FUNCTION: HttpFunction = HttpFunction::new(handler, RateClass::Partner)
     .idempotent()
     .partner_errors();
+
+pub const DEPLOY: Deploy = Deploy::api(
+    Area::Orders,
+    "a partner changes its draft",
+    &[
+        Route::post("/api/cater-valley/orders/update")
+            .without_authorizer()
+            .named("PostCaterValley"),
+        Route::post("/api/partners/orders/update").without_authorizer().named("PostPartners"),
+    ],
+)
+    .policies(&[Policy::MapsKeyRead]);
 
 fn handler(state: &AppState, req: Request) -> HandlerFuture<'_> {
     Box::pin(update_order(state, req))

@@ -16,7 +16,16 @@ use shared::{
     ApiResult, AppState,
 };
 
+use crate::deploy::{Area, Deploy, Policy, Route};
+
 pub const FUNCTION: HttpFunction = HttpFunction::new(handler, RateClass::Api);
+
+pub const DEPLOY: Deploy = Deploy::api(
+    Area::Identity,
+    "one own account (fields, email, password)",
+    &[Route::get("/api/profile"), Route::put("/api/profile")],
+)
+    .policies(&[Policy::SessionRegistryQuery]);
 
 fn handler(state: &AppState, req: Request) -> HandlerFuture<'_> {
     Box::pin(profile(state, req))

@@ -12,7 +12,16 @@ use shared::{
     ApiResult, AppState,
 };
 
+use crate::deploy::{Area, Deploy, Policy, Route};
+
 pub const FUNCTION: HttpFunction = HttpFunction::new(handler, RateClass::Api).warm_signing_key();
+
+pub const DEPLOY: Deploy = Deploy::api(
+    Area::Drivers,
+    "public tracking of one order by a signed link",
+    &[Route::get("/api/track/{token}").without_authorizer()],
+)
+    .policies(&[Policy::SigningKeyRead]);
 
 fn handler(state: &AppState, req: Request) -> HandlerFuture<'_> {
     Box::pin(track(state, req))

@@ -19,7 +19,15 @@ use shared::{
     ApiResult, AppState,
 };
 
+use crate::deploy::{Area, Deploy, Route};
+
 pub const FUNCTION: HttpFunction = HttpFunction::new(handler, RateClass::Tracking);
+
+pub const DEPLOY: Deploy = Deploy::api(
+    Area::Drivers,
+    "a driver's location points, checked and deduplicated",
+    &[Route::post("/api/tracking/locations")],
+);
 
 fn handler(state: &AppState, req: Request) -> HandlerFuture<'_> {
     Box::pin(locations(state, req))

@@ -20,7 +20,19 @@ use shared::{
     ApiResult, AppState,
 };
 
+use crate::deploy::{Area, Deploy, Route};
+
 pub const FUNCTION: HttpFunction = HttpFunction::new(handler, RateClass::Api);
+
+pub const DEPLOY: Deploy = Deploy::api(
+    Area::Drivers,
+    "a driver's shifts",
+    &[
+        Route::post("/api/tracking/shifts/start").named("Start"),
+        Route::post("/api/tracking/shifts/end").named("End"),
+        Route::get("/api/tracking/shifts/active").named("Active"),
+    ],
+);
 
 fn handler(state: &AppState, req: Request) -> HandlerFuture<'_> {
     Box::pin(tracking_shifts(state, req))

@@ -11,7 +11,30 @@ use shared::{
     AppState,
 };
 
+use crate::deploy::{Area, Cfn, Deploy, Policy, Statement, Trigger};
+
 pub const FUNCTION: EventFunction = EventFunction::new(handler);
+
+pub const DEPLOY: Deploy = Deploy::job(
+    Area::Operations,
+    "Removes uploads never completed and the objects of files deleted past retention; a dry run when invoked by hand",
+)
+    .policies(&[
+        Policy::DatabaseConnect,
+        Policy::Allow(&[
+            Statement::allow(&["s3:DeleteObject"], &[Cfn::Sub("${UploadsBucketArn}/*")]),
+        ]),
+    ])
+    .timeout(300)
+    .no_retries()
+    .environment(&[("DELETED_FILE_RETENTION_DAYS", Cfn::Ref("DeletedFileRetentionDays"))])
+    .triggers(&[
+        Trigger::schedule(
+            "Daily",
+            "cron(30 4 * * ? *)",
+            "Remove stale uploads and deleted files past retention",
+        ),
+    ]);
 
 fn handler(state: &AppState, event: Value) -> EventFuture<'_> {
     Box::pin(run(state, event))

@@ -15,7 +15,19 @@ use shared::{
     ApiResult, AppState,
 };
 
+use crate::deploy::{Area, Deploy, Route};
+
 pub const FUNCTION: HttpFunction = HttpFunction::new(handler, RateClass::Api);
+
+pub const DEPLOY: Deploy = Deploy::api(
+    Area::Identity,
+    "one account (self or staff)",
+    &[
+        Route::get("/api/users/{userId}"),
+        Route::patch("/api/users/{userId}"),
+        Route::delete("/api/users/{userId}"),
+    ],
+);
 
 fn handler(state: &AppState, req: Request) -> HandlerFuture<'_> {
     Box::pin(user_by_id(state, req))

@@ -13,7 +13,15 @@ use shared::{
     ApiResult, AppState,
 };
 
+use crate::deploy::{Area, Deploy, Route};
+
 pub const FUNCTION: HttpFunction = HttpFunction::new(handler, RateClass::Admin);
+
+pub const DEPLOY: Deploy = Deploy::api(
+    Area::Identity,
+    "ADMIN / SUPER_ADMIN role changes",
+    &[Route::post("/api/users/{userId}/change-role")],
+);
 
 fn handler(state: &AppState, req: Request) -> HandlerFuture<'_> {
     Box::pin(change(state, req))

@@ -15,7 +15,15 @@ use shared::{
     ApiResult, AppState,
 };
 
+use crate::deploy::{Area, Deploy, Route};
+
 pub const FUNCTION: HttpFunction = HttpFunction::new(handler, RateClass::Api);
+
+pub const DEPLOY: Deploy = Deploy::api(
+    Area::Orders,
+    "the orders the caller placed",
+    &[Route::get("/api/user-orders")],
+);
 
 fn handler(state: &AppState, req: Request) -> HandlerFuture<'_> {
     Box::pin(user_orders(state, req))

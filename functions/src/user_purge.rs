@@ -14,7 +14,21 @@ use shared::{
     ApiResult, AppState,
 };
 
+use crate::deploy::{Area, Cfn, Deploy, Policy, Route, Statement};
+
 pub const FUNCTION: HttpFunction = HttpFunction::new(handler, RateClass::Admin);
+
+pub const DEPLOY: Deploy = Deploy::api(
+    Area::Identity,
+    "removes a deleted account's personal data and files (SUPER_ADMIN)",
+    &[Route::delete("/api/users/{userId}/purge")],
+)
+    .policies(&[
+        Policy::SessionRegistryQuery,
+        Policy::Allow(&[
+            Statement::allow(&["s3:DeleteObject"], &[Cfn::Sub("${UploadsBucketArn}/*")]),
+        ]),
+    ]);
 
 fn handler(state: &AppState, req: Request) -> HandlerFuture<'_> {
     Box::pin(purge_user(state, req))

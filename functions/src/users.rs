@@ -20,7 +20,15 @@ use shared::{
     ApiResult, AppState,
 };
 
+use crate::deploy::{Area, Deploy, Route};
+
 pub const FUNCTION: HttpFunction = HttpFunction::new(handler, RateClass::Admin);
+
+pub const DEPLOY: Deploy = Deploy::api(
+    Area::Identity,
+    "the admin user list (staff), accounts made by staff (ADMIN, SUPER_ADMIN)",
+    &[Route::get("/api/users"), Route::post("/api/users")],
+);
 
 fn handler(state: &AppState, req: Request) -> HandlerFuture<'_> {
     Box::pin(users(state, req))

@@ -17,7 +17,20 @@ use shared::{
     ApiResult, AppState,
 };
 
+use crate::deploy::{Area, Deploy, Route};
+
 pub const FUNCTION: HttpFunction = HttpFunction::new(handler, RateClass::Admin);
+
+pub const DEPLOY: Deploy = Deploy::api(
+    Area::Identity,
+    "one rule-checked, audited change for up to 100 accounts",
+    &[
+        Route::post("/api/users/bulk/status").named("PostStatus"),
+        Route::post("/api/users/bulk/role").named("PostRole"),
+        Route::post("/api/users/bulk/delete").named("PostDelete"),
+        Route::post("/api/users/bulk/restore").named("PostRestore"),
+    ],
+);
 
 fn handler(state: &AppState, req: Request) -> HandlerFuture<'_> {
     Box::pin(bulk(state, req))

@@ -13,7 +13,15 @@ use shared::{
     ApiResult, AppState,
 };
 
+use crate::deploy::{Area, Deploy, Route};
+
 pub const FUNCTION: HttpFunction = HttpFunction::new(handler, RateClass::Admin);
+
+pub const DEPLOY: Deploy = Deploy::api(
+    Area::Identity,
+    "the filtered user list as CSV (staff)",
+    &[Route::get("/api/users/bulk/export")],
+);
 
 fn handler(state: &AppState, req: Request) -> HandlerFuture<'_> {
     Box::pin(users_export(state, req))

@@ -1,9 +1,10 @@
 //! The stacks as CloudFormation receives them: `template.yaml` and its area stacks expanded
 //! by the SAM translator (`infra/check_template.py`), then, for every function: a version
 //! and a `live` alias; a CodeDeploy deployment group that shifts the alias and rolls back
-//! on the function's own error and latency alarms (alias dimension); routes, permissions
-//! and schedules pointing at the alias; a log group with the retention setting; and a role
-//! that grants no wildcard action on a data service.
+//! on the function's own alarms (errors and latency of the alias, and for an API function
+//! its routes' 5xx answers); routes, permissions and schedules pointing at the alias; a log
+//! group with the retention setting; and a role that grants no wildcard action on a data
+//! service.
 
 use std::{collections::BTreeMap, path::Path, process::Command, sync::OnceLock};
 

@@ -1,0 +1,449 @@
+//! How a function is deployed, declared once beside its handler (`pub const DEPLOY`).
+//!
+//! `cargo xtask codegen` writes every AWS resource of a function from this declaration:
+//! the function itself, its routes with their integration and invoke permission, its
+//! rollback alarms and its log group into its area stack (`stacks/<area>.yaml`); its
+//! route throttling and the parameters of its area stack into `template.yaml`; and a
+//! sample event and an OpenAPI path skeleton when it has none. Nothing here runs in
+//! Lambda: the values are plain data the generator reads.
+//!
+//! Values that name template resources or parameters ([`Cfn::Ref`], [`Cfn::Sub`]) are
+//! written as they appear in the stack; the generator declares each parameter an area
+//! stack uses and has `template.yaml` pass it.
+
+/// The stack a function is deployed in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Area {
+    /// `template.yaml` itself: only the authorizer, which the API's authorizer resource
+    /// must reference in the same stack.
+    Parent,
+    /// Sign-up, sign-in and sessions, profiles, staff user administration, driver
+    /// applications (`stacks/identity.yaml`).
+    Identity,
+    /// Addresses, catering and on-demand orders, pricing, the partner API, uploads
+    /// (`stacks/orders.yaml`).
+    Orders,
+    /// Shifts, location reports, nearest drivers, dispatch, deliveries, customer tracking
+    /// (`stacks/drivers.yaml`).
+    Drivers,
+    /// Health, monitoring, the operations page, backups, migrations and the other ops
+    /// jobs (`stacks/operations.yaml`).
+    Operations,
+}
+
+/// An HTTP method a route answers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Method {
+    Get,
+    Head,
+    Post,
+    Put,
+    Patch,
+    Delete,
+}
+
+impl Method {
+    /// As a route key writes it (`GET`).
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Method::Get => "GET",
+            Method::Head => "HEAD",
+            Method::Post => "POST",
+            Method::Put => "PUT",
+            Method::Patch => "PATCH",
+            Method::Delete => "DELETE",
+        }
+    }
+
+    /// As a logical id writes it (`Get`).
+    pub const fn title(self) -> &'static str {
+        match self {
+            Method::Get => "Get",
+            Method::Head => "Head",
+            Method::Post => "Post",
+            Method::Put => "Put",
+            Method::Patch => "Patch",
+            Method::Delete => "Delete",
+        }
+    }
+}
+
+/// API Gateway's per-route budget, tighter than the stage's default: requests past it
+/// are refused (429) before any function runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Throttle {
+    pub burst: u32,
+    /// Requests a second.
+    pub rate: u32,
+}
+
+/// One route of the API that reaches the function.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Route {
+    pub method: Method,
+    pub path: &'static str,
+    /// Whether the session authorizer runs first (`AuthorizationType: CUSTOM`). Without
+    /// it the function checks its own credentials (a partner key, a signed link, an
+    /// optional token) or needs none.
+    pub authorizer: bool,
+    /// The route's part of its resource name (`<Function><name>Route`): the method's
+    /// title unless two routes of one function share a method.
+    pub name: Option<&'static str>,
+    pub throttle: Option<Throttle>,
+}
+
+impl Route {
+    const fn new(method: Method, path: &'static str) -> Self {
+        Self {
+            method,
+            path,
+            authorizer: true,
+            name: None,
+            throttle: None,
+        }
+    }
+
+    pub const fn get(path: &'static str) -> Self {
+        Self::new(Method::Get, path)
+    }
+
+    pub const fn head(path: &'static str) -> Self {
+        Self::new(Method::Head, path)
+    }
+
+    pub const fn post(path: &'static str) -> Self {
+        Self::new(Method::Post, path)
+    }
+
+    pub const fn put(path: &'static str) -> Self {
+        Self::new(Method::Put, path)
+    }
+
+    pub const fn patch(path: &'static str) -> Self {
+        Self::new(Method::Patch, path)
+    }
+
+    pub const fn delete(path: &'static str) -> Self {
+        Self::new(Method::Delete, path)
+    }
+
+    /// The session authorizer does not run: the function authenticates the caller itself.
+    pub const fn without_authorizer(mut self) -> Self {
+        self.authorizer = false;
+        self
+    }
+
+    /// Names the route's resource (`<Function><name>Route`) where the method alone is
+    /// not unique within the function.
+    pub const fn named(mut self, name: &'static str) -> Self {
+        self.name = Some(name);
+        self
+    }
+
+    pub const fn throttle(mut self, burst: u32, rate: u32) -> Self {
+        self.throttle = Some(Throttle { burst, rate });
+        self
+    }
+
+    /// `POST /api/auth/login`: the key API Gateway routes by.
+    pub fn key(&self) -> String {
+        format!("{} {}", self.method.as_str(), self.path)
+    }
+}
+
+/// A value as CloudFormation reads it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Cfn {
+    /// `!Ref <name>`: a parameter or a resource of the stack.
+    Ref(&'static str),
+    /// `!Sub "<text>"`: `${Name}` stands for a parameter, a resource or a pseudo parameter.
+    Sub(&'static str),
+    /// A literal string.
+    Text(&'static str),
+}
+
+/// An IAM statement of the function's own role, beyond the shared policies.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Statement {
+    pub actions: &'static [&'static str],
+    pub resources: &'static [Cfn],
+    /// Why the role needs it, when that is not plain from the function's work.
+    pub why: Option<&'static str>,
+}
+
+impl Statement {
+    pub const fn allow(actions: &'static [&'static str], resources: &'static [Cfn]) -> Self {
+        Self {
+            actions,
+            resources,
+            why: None,
+        }
+    }
+
+    pub const fn because(mut self, why: &'static str) -> Self {
+        self.why = Some(why);
+        self
+    }
+}
+
+/// What the function's role may do: the managed policies of `template.yaml`, each named
+/// for what it grants, or statements of its own.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Policy {
+    /// `rds-db:connect` through the RDS Proxy.
+    DatabaseConnect,
+    /// Invoking the outbox relay after a commit that enqueued messages.
+    RelayWake,
+    /// Items of the app table (rate limits, sessions, idempotency, the error store).
+    AppTableItems,
+    SigningKeyRead,
+    MapsKeyRead,
+    SessionRegistryQuery,
+    MonitoringRead,
+    AlertWebhookRead,
+    BackupKeyUse,
+    BackupsBucketWrite,
+    PartnerSecretsRead,
+    /// Statements of this function's role alone.
+    Allow(&'static [Statement]),
+}
+
+impl Policy {
+    /// The managed policy's logical id in `template.yaml` (`DatabaseConnectPolicy`).
+    pub const fn managed(self) -> Option<&'static str> {
+        Some(match self {
+            Policy::DatabaseConnect => "DatabaseConnectPolicy",
+            Policy::RelayWake => "RelayWakePolicy",
+            Policy::AppTableItems => "AppTableItemsPolicy",
+            Policy::SigningKeyRead => "SigningKeyReadPolicy",
+            Policy::MapsKeyRead => "MapsKeyReadPolicy",
+            Policy::SessionRegistryQuery => "SessionRegistryQueryPolicy",
+            Policy::MonitoringRead => "MonitoringReadPolicy",
+            Policy::AlertWebhookRead => "AlertWebhookReadPolicy",
+            Policy::BackupKeyUse => "BackupKeyUsePolicy",
+            Policy::BackupsBucketWrite => "BackupsBucketWritePolicy",
+            Policy::PartnerSecretsRead => "PartnerSecretsReadPolicy",
+            Policy::Allow(_) => return None,
+        })
+    }
+}
+
+/// Every API function's policies unless it says otherwise: each request may read the
+/// database, draws its rate budget from the app table, and wakes the outbox relay when
+/// it enqueued messages.
+pub const API_POLICIES: &[Policy] = &[
+    Policy::DatabaseConnect,
+    Policy::RelayWake,
+    Policy::AppTableItems,
+];
+
+/// What runs a job besides a direct invoke.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Trigger {
+    /// An EventBridge schedule (`rate(...)` or `cron(...)`), optionally with a fixed event.
+    Schedule {
+        /// The event's name in the function (`Daily`).
+        name: &'static str,
+        expression: &'static str,
+        description: &'static str,
+        input: Option<&'static str>,
+    },
+    /// Notifications of an SNS topic, a parameter of the area stack.
+    Sns {
+        name: &'static str,
+        topic: &'static str,
+    },
+}
+
+impl Trigger {
+    pub const fn schedule(
+        name: &'static str,
+        expression: &'static str,
+        description: &'static str,
+    ) -> Self {
+        Trigger::Schedule {
+            name,
+            expression,
+            description,
+            input: None,
+        }
+    }
+
+    /// The schedule sends this event (JSON) instead of EventBridge's own.
+    pub const fn with_input(self, json: &'static str) -> Self {
+        match self {
+            Trigger::Schedule {
+                name,
+                expression,
+                description,
+                ..
+            } => Trigger::Schedule {
+                name,
+                expression,
+                description,
+                input: Some(json),
+            },
+            other => other,
+        }
+    }
+
+    pub const fn sns(name: &'static str, topic: &'static str) -> Self {
+        Trigger::Sns { name, topic }
+    }
+}
+
+/// A count CloudWatch Logs extracts from the function's log lines (a metric filter).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LogMetric {
+    /// The filter's resource name.
+    pub logical_id: &'static str,
+    /// The metric, in the stage's namespace.
+    pub metric: &'static str,
+    /// The log lines it counts (a CloudWatch Logs filter pattern).
+    pub pattern: &'static str,
+}
+
+/// The p99 duration of the live alias that rolls a deployment back.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LatencyBound {
+    /// The API functions' bound (`RollbackLatencyP99Ms`).
+    Api,
+    /// Four fifths of the function's timeout: a job this slow is about to fail.
+    NearTimeout,
+}
+
+/// One function's deployment.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Deploy {
+    pub area: Area,
+    /// What it does, in a line; the function's description starts with its routes.
+    pub summary: &'static str,
+    pub routes: &'static [Route],
+    /// The policies its kind starts with ([`API_POLICIES`] for an API function).
+    pub base_policies: &'static [Policy],
+    /// Its own, after the base ones.
+    pub policies: &'static [Policy],
+    /// Seconds; the stacks' default (15) when unset.
+    pub timeout: Option<u32>,
+    /// MB; the stacks' default (256) when unset.
+    pub memory: Option<u32>,
+    /// Asynchronous invocations Lambda retries (`EventInvokeConfig`); Lambda's default
+    /// (two) when unset.
+    pub retries: Option<u32>,
+    /// Variables beyond the stacks' common environment.
+    pub environment: &'static [(&'static str, Cfn)],
+    pub triggers: &'static [Trigger],
+    /// A fixed function name, for functions others invoke by name.
+    pub name: Option<Cfn>,
+    pub reserved_concurrency: Option<u32>,
+    /// The area stack outputs the live alias with this description (for the pipeline).
+    pub output: Option<&'static str>,
+    pub log_metrics: &'static [LogMetric],
+    pub latency: LatencyBound,
+}
+
+impl Deploy {
+    const fn new(area: Area, summary: &'static str, latency: LatencyBound) -> Self {
+        Self {
+            area,
+            summary,
+            routes: &[],
+            base_policies: &[],
+            policies: &[],
+            timeout: None,
+            memory: None,
+            retries: None,
+            environment: &[],
+            triggers: &[],
+            name: None,
+            reserved_concurrency: None,
+            output: None,
+            log_metrics: &[],
+            latency,
+        }
+    }
+
+    /// A function behind API routes.
+    pub const fn api(area: Area, summary: &'static str, routes: &'static [Route]) -> Self {
+        let mut deploy = Self::new(area, summary, LatencyBound::Api);
+        deploy.routes = routes;
+        deploy.base_policies = API_POLICIES;
+        deploy
+    }
+
+    /// An ops job: scheduled, notified or invoked by hand.
+    pub const fn job(area: Area, summary: &'static str) -> Self {
+        Self::new(area, summary, LatencyBound::NearTimeout)
+    }
+
+    /// The session authorizer: a job by its event, held to the API functions' latency
+    /// bound because it runs before every authorized request.
+    pub const fn authorizer(summary: &'static str) -> Self {
+        Self::new(Area::Parent, summary, LatencyBound::Api)
+    }
+
+    /// Policies beyond the base ones of its kind.
+    pub const fn policies(mut self, policies: &'static [Policy]) -> Self {
+        self.policies = policies;
+        self
+    }
+
+    /// Exactly these policies, without the base ones of its kind.
+    pub const fn only_policies(mut self, policies: &'static [Policy]) -> Self {
+        self.base_policies = &[];
+        self.policies = policies;
+        self
+    }
+
+    pub const fn timeout(mut self, seconds: u32) -> Self {
+        self.timeout = Some(seconds);
+        self
+    }
+
+    pub const fn memory(mut self, mb: u32) -> Self {
+        self.memory = Some(mb);
+        self
+    }
+
+    /// A failed asynchronous run is not retried (the next scheduled run is the retry, or
+    /// an operator decides).
+    pub const fn no_retries(mut self) -> Self {
+        self.retries = Some(0);
+        self
+    }
+
+    pub const fn environment(mut self, variables: &'static [(&'static str, Cfn)]) -> Self {
+        self.environment = variables;
+        self
+    }
+
+    pub const fn triggers(mut self, triggers: &'static [Trigger]) -> Self {
+        self.triggers = triggers;
+        self
+    }
+
+    pub const fn named(mut self, name: Cfn) -> Self {
+        self.name = Some(name);
+        self
+    }
+
+    pub const fn reserved_concurrency(mut self, limit: u32) -> Self {
+        self.reserved_concurrency = Some(limit);
+        self
+    }
+
+    pub const fn output(mut self, description: &'static str) -> Self {
+        self.output = Some(description);
+        self
+    }
+
+    pub const fn log_metrics(mut self, metrics: &'static [LogMetric]) -> Self {
+        self.log_metrics = metrics;
+        self
+    }
+
+    /// Every policy, the base ones first.
+    pub fn all_policies(&self) -> impl Iterator<Item = &Policy> {
+        self.base_policies.iter().chain(self.policies)
+    }
+}
