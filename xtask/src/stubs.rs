@@ -128,9 +128,10 @@ pub fn openapi_skeletons(text: &str) -> Result<String, CodegenError> {
                     CodegenError::Invalid(format!("{OPENAPI} has no top-level `components:`"))
                 })?;
                 format!(
-                    "{}\n  {}:\n{operation}{}",
+                    "{}\n  {}:\n{}{}",
                     &out[..at],
                     route.path,
+                    operation.trim_end_matches('\n'),
                     &out[at..]
                 )
             };
