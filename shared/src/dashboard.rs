@@ -19,6 +19,7 @@ use crate::{
     auth::{Caller, Permission},
     db::{p, GenericClient, RowExt},
     error::{ApiError, ApiResult, FieldError},
+    orders::status::{DriverStatus, OrderStatus},
     AppState,
 };
 
@@ -114,17 +115,22 @@ async fn compute(
              SELECT (SELECT count(*) FROM o) AS orders,
                     (SELECT coalesce(jsonb_object_agg(status, n), '{}'::jsonb)
                        FROM (SELECT status, count(*) AS n FROM o GROUP BY status) s) AS by_status,
-                    (SELECT count(*) FROM o WHERE status IN ('COMPLETED', 'DELIVERED')) AS completed,
-                    (SELECT count(*) FROM o WHERE status = 'CANCELLED') AS cancelled,
-                    (SELECT coalesce(sum(order_total_cents), 0)::int8 FROM o WHERE status <> 'CANCELLED') AS revenue_cents,
-                    (SELECT coalesce(sum(delivery_fee_cents), 0)::int8 FROM o WHERE status <> 'CANCELLED') AS fee_cents,
+                    (SELECT count(*) FROM o WHERE order_is_handed_over(status)) AS completed,
+                    (SELECT count(*) FROM o WHERE status = $4) AS cancelled,
+                    (SELECT coalesce(sum(order_total_cents), 0)::int8 FROM o WHERE status <> $4) AS revenue_cents,
+                    (SELECT coalesce(sum(delivery_fee_cents), 0)::int8 FROM o WHERE status <> $4) AS fee_cents,
                     (SELECT count(*) FROM deliveries d JOIN orders od ON od.id = d.order_id
-                      WHERE d.status = 'COMPLETED' AND d.actual_arrival >= $1
+                      WHERE d.status = $3 AND d.actual_arrival >= $1
                         AND ($2::uuid IS NULL OR od.user_id = $2)) AS deliveries,
                     CASE WHEN $2::uuid IS NULL THEN
                         (SELECT count(*) FROM drivers WHERE is_active AND is_on_duty AND deleted_at IS NULL)
                     END AS active_drivers",
-            &[p(&since), p(&vendor)],
+            &[
+                p(&since),
+                p(&vendor),
+                p(&DriverStatus::Completed),
+                p(&OrderStatus::Cancelled),
+            ],
         )
         .await?;
     let dollars = crate::money::dollars;

@@ -16,6 +16,7 @@ mod indexes;
 mod load;
 mod monitoring;
 mod ops_page;
+mod order_states;
 mod orders;
 mod partners;
 mod pipeline;

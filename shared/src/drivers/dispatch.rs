@@ -89,7 +89,7 @@ pub async fn assign(state: &AppState, caller: &Caller, req: &AssignRequest) -> A
     let tx = client.transaction().await?;
     let order = lock_visible(&tx, caller, OrderRef::Id(req.order_id)).await?;
     check_type(&order, req.order_type.as_deref())?;
-    if order.status.is_terminal() {
+    if order.status.is_settled() {
         return Err(ApiError::conflict(
             "order_closed",
             format!("a {} order takes no driver", order.status),
@@ -170,14 +170,19 @@ pub async fn assign(state: &AppState, caller: &Caller, req: &AssignRequest) -> A
     tx.execute_typed(
         "INSERT INTO deliveries (order_id, driver_id, dispatch_id, shift_id, status, pickup_location, delivery_location)
          SELECT o.id, $2, $3,
-                (SELECT s.id FROM driver_shifts s WHERE s.driver_id = $2 AND s.status <> 'completed'),
-                COALESCE(o.driver_status, 'ASSIGNED'), pa.location, da.location
+                (SELECT s.id FROM driver_shifts s WHERE s.driver_id = $2 AND shift_is_open(s.status)),
+                COALESCE(o.driver_status, $4), pa.location, da.location
            FROM orders o JOIN addresses pa ON pa.id = o.pickup_address_id
                          JOIN addresses da ON da.id = o.delivery_address_id
           WHERE o.id = $1
          ON CONFLICT (order_id, driver_id)
          DO UPDATE SET dispatch_id = EXCLUDED.dispatch_id, shift_id = EXCLUDED.shift_id, status = EXCLUDED.status",
-        &[p(&order.id), p(&driver_id), p(&dispatch_id)],
+        &[
+            p(&order.id),
+            p(&driver_id),
+            p(&dispatch_id),
+            p(&DriverStatus::Assigned),
+        ],
     )
     .await
     .context("opening the delivery")?;
@@ -256,7 +261,8 @@ pub struct Assignment {
 /// Which of a driver's assignments to list.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Which {
-    /// Current dispatches of orders still open: the driver's feed.
+    /// Current dispatches of orders not yet settled: the driver's feed (a DELIVERED order
+    /// stays on it until its driver completes it).
     Open,
     /// Every dispatch, past ones too.
     All,
@@ -275,7 +281,7 @@ pub async fn assignments(
         "SELECT * FROM ({ORDER_SELECT}) o
            JOIN (SELECT id AS dispatch_id, order_id AS dispatched_order, assigned_at, unassigned_at
                    FROM dispatches WHERE driver_id = $1) ds ON ds.dispatched_order = o.id
-          WHERE ($2 = false OR (ds.unassigned_at IS NULL AND o.status NOT IN ('COMPLETED', 'CANCELLED')))
+          WHERE ($2 = false OR (ds.unassigned_at IS NULL AND NOT order_is_settled(o.status)))
             AND ($3::timestamptz IS NULL OR (ds.assigned_at, ds.dispatch_id) < ($3, $4))
           ORDER BY ds.assigned_at DESC, ds.dispatch_id DESC
           LIMIT $5"

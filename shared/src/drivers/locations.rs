@@ -287,7 +287,7 @@ fn plausible(
 const REPORTER: &str = "SELECT d.id AS driver_id, s.id AS shift_id, b.recorded_at,
         ST_Y(b.location::geometry) AS lat, ST_X(b.location::geometry) AS lng
    FROM drivers d
-   LEFT JOIN driver_shifts s ON s.driver_id = d.id AND s.status <> 'completed'
+   LEFT JOIN driver_shifts s ON s.driver_id = d.id AND shift_is_open(s.status)
    LEFT JOIN LATERAL (
         SELECT location, recorded_at FROM driver_locations
          WHERE driver_id = d.id AND recorded_at < $2 AND recorded_at >= $2 - interval '1 day'

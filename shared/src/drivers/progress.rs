@@ -148,7 +148,7 @@ pub async fn detect_arrivals(
                JOIN addresses pa ON pa.id = o.pickup_address_id
                JOIN addresses da ON da.id = o.delivery_address_id
               WHERE ds.driver_id = $1 AND ds.unassigned_at IS NULL AND o.deleted_at IS NULL
-                AND o.status NOT IN ('COMPLETED', 'CANCELLED', 'DELIVERED')",
+                AND order_is_open(o.status)",
             &[p(&driver_id), p(&at.wkt()), p(&ARRIVAL_RADIUS_M)],
         )
         .await

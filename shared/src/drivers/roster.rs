@@ -64,7 +64,7 @@ pub fn active_deliveries(alias: &str) -> String {
     format!(
         "(SELECT count(*) FROM dispatches ds JOIN orders od ON od.id = ds.order_id
           WHERE ds.driver_id = {alias}.id AND ds.unassigned_at IS NULL AND od.deleted_at IS NULL
-            AND od.status NOT IN ('COMPLETED', 'CANCELLED', 'DELIVERED'))"
+            AND order_is_open(od.status))"
     )
 }
 
@@ -73,7 +73,7 @@ fn summary_select(extra: &str) -> String {
     format!(
         "SELECT d.id, d.user_id, u.name, u.email, COALESCE(d.phone, u.phone) AS phone,
                 d.vehicle_type, d.is_active, d.is_on_duty, d.max_active_deliveries, d.created_at,
-                (SELECT s.id FROM driver_shifts s WHERE s.driver_id = d.id AND s.status <> 'completed') AS shift_id,
+                (SELECT s.id FROM driver_shifts s WHERE s.driver_id = d.id AND shift_is_open(s.status)) AS shift_id,
                 ST_Y(d.last_known_location::geometry) AS last_lat,
                 ST_X(d.last_known_location::geometry) AS last_lng, d.last_location_update,
                 {} AS active_deliveries {extra}

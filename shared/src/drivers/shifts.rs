@@ -12,6 +12,7 @@ use crate::{
     db::{p, GenericClient, Row, RowExt},
     error::{ApiError, ApiResult, Context, FieldError},
     input::Validator,
+    orders::status::DriverStatus,
     text_enum::text_enum,
     AppState,
 };
@@ -50,6 +51,14 @@ text_enum! {
         Active = "active",
         Paused = "paused",
         Completed = "completed",
+    }
+}
+
+impl ShiftStatus {
+    /// Not yet ended (active or paused): a driver has at most one. SQL asks
+    /// `shift_is_open(status)` (migration V19).
+    pub fn is_open(self) -> bool {
+        self != ShiftStatus::Completed
     }
 }
 
@@ -192,7 +201,7 @@ pub async fn start(state: &AppState, caller: &Caller, req: &StartShift) -> ApiRe
     }
     let open = tx
         .query_typed_opt(
-            "SELECT id FROM driver_shifts WHERE driver_id = $1 AND status <> 'completed'",
+            "SELECT id FROM driver_shifts WHERE driver_id = $1 AND shift_is_open(status)",
             &[p(&driver_id)],
         )
         .await?;
@@ -254,7 +263,7 @@ pub async fn end(state: &AppState, caller: &Caller, req: &EndShift) -> ApiResult
     let row = tx
         .query_typed_opt(
             "SELECT start_time FROM driver_shifts
-              WHERE id = $1 AND driver_id = $2 AND status <> 'completed' FOR UPDATE",
+              WHERE id = $1 AND driver_id = $2 AND shift_is_open(status) FOR UPDATE",
             &[p(&req.shift_id), p(&driver_id)],
         )
         .await?
@@ -278,13 +287,20 @@ pub async fn end(state: &AppState, caller: &Caller, req: &EndShift) -> ApiResult
     let miles = tracked_miles(&tx, driver_id, req.shift_id, start_time).await?;
     let wkt = location.map(|point| point.wkt());
     tx.execute_typed(
-        "UPDATE driver_shifts SET status = 'completed', end_time = now(),
+        "UPDATE driver_shifts SET status = $5, end_time = now(),
                 end_location = ST_GeogFromText($2), total_distance_miles = round($3::numeric, 2),
                 reported_miles = round($4::numeric, 2),
                 delivery_count = (SELECT count(*) FROM deliveries d
-                                   WHERE d.shift_id = $1 AND d.status = 'COMPLETED')
+                                   WHERE d.shift_id = $1 AND d.status = $6)
           WHERE id = $1",
-        &[p(&req.shift_id), p(&wkt), p(&miles), p(&reported)],
+        &[
+            p(&req.shift_id),
+            p(&wkt),
+            p(&miles),
+            p(&reported),
+            p(&ShiftStatus::Completed),
+            p(&DriverStatus::Completed),
+        ],
     )
     .await
     .context("closing the shift")?;
@@ -310,7 +326,7 @@ pub async fn active(
     let driver_id = readable_driver(client, caller, driver_id).await?;
     find(
         client,
-        "s.driver_id = $1 AND s.status <> 'completed'",
+        "s.driver_id = $1 AND shift_is_open(s.status)",
         driver_id,
     )
     .await

@@ -32,7 +32,7 @@ const AVERAGE_MPH: f64 = 25.0;
 
 /// Whether a delivery is underway: from leaving for the vendor to arriving at the client.
 pub fn in_progress(order: OrderStatus, driver: Option<DriverStatus>) -> bool {
-    !order.is_terminal()
+    !order.is_settled()
         && driver.is_some_and(|d| {
             (DriverStatus::EnRouteToVendor..=DriverStatus::ArrivedToClient).contains(&d)
         })

@@ -60,7 +60,7 @@ impl<'a> OrderRef<'a> {
 /// [`rules::owner_may_change`] allows (409 once it is underway); nobody else (a driver
 /// reports progress through the driver routes).
 pub fn may_change(caller: &Caller, order: &Order) -> ApiResult<()> {
-    if order.status.is_terminal() {
+    if order.status.is_settled() {
         return Err(ApiError::conflict(
             "order_closed",
             format!("a {} order cannot be changed", order.status),

@@ -128,10 +128,17 @@ pub async fn change_status(
     })?;
     tx.execute_typed(
         "UPDATE orders SET status = $2, driver_status = $3,
-                complete_date_time = CASE WHEN $2 = 'COMPLETED' THEN now() ELSE complete_date_time END,
-                cancellation_reason = CASE WHEN $2 = 'CANCELLED' THEN $4 ELSE cancellation_reason END
+                complete_date_time = CASE WHEN $5 THEN now() ELSE complete_date_time END,
+                cancellation_reason = CASE WHEN $6 THEN $4 ELSE cancellation_reason END
          WHERE id = $1",
-        &[p(&order_id), p(&to.order), p(&to.driver), p(&change.note)],
+        &[
+            p(&order_id),
+            p(&to.order),
+            p(&to.driver),
+            p(&change.note),
+            p(&(to.order == OrderStatus::Completed)),
+            p(&(to.order == OrderStatus::Cancelled)),
+        ],
     )
     .await
     .context("updating the order's status")?;
@@ -163,10 +170,14 @@ pub async fn change_status(
         // The current driver's delivery follows the driver status.
         tx.execute_typed(
             "UPDATE deliveries d SET status = $2,
-                    actual_arrival = CASE WHEN $2 = 'ARRIVED_TO_CLIENT' THEN now() ELSE d.actual_arrival END
+                    actual_arrival = CASE WHEN $3 THEN now() ELSE d.actual_arrival END
                FROM dispatches ds
               WHERE ds.order_id = $1 AND ds.unassigned_at IS NULL AND d.dispatch_id = ds.id",
-            &[p(&order_id), p(&to.driver)],
+            &[
+                p(&order_id),
+                p(&to.driver),
+                p(&(to.driver == Some(DriverStatus::ArrivedToClient))),
+            ],
         )
         .await
         .context("moving the delivery")?;

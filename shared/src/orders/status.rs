@@ -27,9 +27,27 @@ text_enum! {
 }
 
 impl OrderStatus {
-    /// Terminal orders accept neither transitions nor field edits.
-    pub fn is_terminal(self) -> bool {
+    /// Settled: the order's story has ended (COMPLETED, CANCELLED); it accepts neither
+    /// transitions nor field edits. SQL asks `order_is_settled(status)` (migration V19).
+    pub fn is_settled(self) -> bool {
         matches!(self, OrderStatus::Completed | OrderStatus::Cancelled)
+    }
+
+    /// Open: the delivery still needs its driver, so it counts against the driver's load,
+    /// keeps a shift from ending and the client's account from being deleted. A DELIVERED
+    /// order is neither open nor settled: the food is with the customer and only its
+    /// completion is left. SQL asks `order_is_open(status)` (migration V19).
+    pub fn is_open(self) -> bool {
+        !matches!(
+            self,
+            OrderStatus::Delivered | OrderStatus::Completed | OrderStatus::Cancelled
+        )
+    }
+
+    /// The food reached the customer (DELIVERED, COMPLETED): the dashboards' completed
+    /// orders. SQL asks `order_is_handed_over(status)`.
+    pub fn is_handed_over(self) -> bool {
+        matches!(self, OrderStatus::Delivered | OrderStatus::Completed)
     }
 
     /// The statuses this one may move to.
@@ -133,7 +151,7 @@ pub fn resolve(
         (None, None) => current.order,
     };
     let target = Transition { order, driver };
-    if current.order.is_terminal() {
+    if current.order.is_settled() {
         return Err(refuse(target));
     }
     if let Some(d) = to_driver {
@@ -157,6 +175,31 @@ mod tests {
 
     fn at(order: O, driver: Option<D>) -> Transition {
         Transition { order, driver }
+    }
+
+    /// What DELIVERED means: handed over, so no longer open (no load on its driver, no
+    /// arrival to detect), yet not settled (its driver still completes it).
+    #[test]
+    fn each_status_is_open_settled_or_handed_over_as_decided() {
+        let table = [
+            // (status, open, settled, handed over)
+            (O::Pending, true, false, false),
+            (O::Confirmed, true, false, false),
+            (O::Active, true, false, false),
+            (O::Assigned, true, false, false),
+            (O::InProgress, true, false, false),
+            (O::Delivered, false, false, true),
+            (O::Completed, false, true, true),
+            (O::Cancelled, false, true, false),
+        ];
+        assert_eq!(table.len(), O::ALL.len(), "every status is decided");
+        for (status, open, settled, handed_over) in table {
+            assert_eq!(status.is_open(), open, "{status} open");
+            assert_eq!(status.is_settled(), settled, "{status} settled");
+            assert_eq!(status.is_handed_over(), handed_over, "{status} handed over");
+            // A settled order takes no transition; an open one always has a way forward.
+            assert_eq!(status.next().is_empty(), settled, "{status}");
+        }
     }
 
     #[test]

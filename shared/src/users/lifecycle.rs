@@ -29,9 +29,8 @@ use crate::{
 /// How long a set-password link works.
 pub const SET_PASSWORD_TTL: Duration = Duration::hours(72);
 
-/// Orders that are not finished keep their client's account from being deleted.
-const LIVE_ORDER: &str =
-    "status NOT IN ('COMPLETED', 'CANCELLED', 'DELIVERED') AND deleted_at IS NULL";
+/// Orders that still need their driver keep their client's account from being deleted.
+const LIVE_ORDER: &str = "order_is_open(status) AND deleted_at IS NULL";
 
 /// Whether `actor` may create an account of `role`: an ADMIN any non-staff role, a
 /// SUPER_ADMIN any.
