@@ -10,7 +10,7 @@ use uuid::Uuid;
 
 use crate::{
     auth::{Caller, Permission},
-    db::{p, GenericClient, Row, RowExt, Transaction},
+    db::{p, FromRow, GenericClient, RowExt, Transaction},
     error::{ApiError, ApiResult, Context, FieldError},
     geo::{self, AddressQuery, Point},
     input::{bounded_text, Cursor, Lines, Page, PageRequest, Validator},
@@ -154,7 +154,7 @@ pub async fn insert(
 }
 
 /// An address as the address routes show it.
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, PartialEq, FromRow)]
 #[serde(rename_all = "camelCase")]
 pub struct Address {
     pub id: Uuid,
@@ -184,32 +184,6 @@ pub const ADDRESS_SELECT: &str =
         ST_Y(a.location::geometry) AS latitude, ST_X(a.location::geometry) AS longitude, a.geocode_source,
         ua.alias, coalesce(ua.is_default, false) AS is_default, a.created_at
     FROM addresses a";
-
-impl Address {
-    /// Reads a row selected with [`ADDRESS_SELECT`].
-    pub fn from_row(row: &Row) -> ApiResult<Self> {
-        Ok(Self {
-            id: row.col("id")?,
-            name: row.col("name")?,
-            street1: row.col("street1")?,
-            street2: row.col("street2")?,
-            city: row.col("city")?,
-            state: row.col("state")?,
-            zip: row.col("zip")?,
-            county: row.col("county")?,
-            location_number: row.col("location_number")?,
-            parking_loading: row.col("parking_loading")?,
-            is_restaurant: row.col("is_restaurant")?,
-            is_shared: row.col("is_shared")?,
-            latitude: row.col("latitude")?,
-            longitude: row.col("longitude")?,
-            geocode_source: row.col("geocode_source")?,
-            alias: row.col("alias")?,
-            is_default: row.col("is_default")?,
-            created_at: row.col("created_at")?,
-        })
-    }
-}
 
 /// Whether the caller may use an address on an order: linked to them, made by them,
 /// shared, or `any` (callers who manage every address).

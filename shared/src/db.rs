@@ -240,6 +240,33 @@ impl RowExt for Row {
     }
 }
 
+/// A value read from one row by column names: `#[derive(FromRow)]` writes it field by
+/// field (see `shared-derive` for the field attributes).
+pub trait FromRow: Sized {
+    /// Reads every column under `prefix` (`pickup_` reads `id` from `pickup_id`).
+    fn from_row_prefixed(row: &Row, prefix: &str) -> Result<Self, ApiError>;
+
+    fn from_row(row: &Row) -> Result<Self, ApiError> {
+        Self::from_row_prefixed(row, "")
+    }
+
+    /// Every row of a query.
+    fn from_rows(rows: &[Row]) -> Result<Vec<Self>, ApiError> {
+        rows.iter().map(Self::from_row).collect()
+    }
+}
+
+pub use shared_derive::FromRow;
+
+/// A column's name under a prefix, borrowed when there is none (the common case).
+pub fn column<'a>(prefix: &str, name: &'a str) -> std::borrow::Cow<'a, str> {
+    if prefix.is_empty() {
+        std::borrow::Cow::Borrowed(name)
+    } else {
+        std::borrow::Cow::Owned(format!("{prefix}{name}"))
+    }
+}
+
 /// One typed query parameter: `client.query_typed(sql, &[p(&id), p(&name)])`.
 pub fn p<T: ToSql + SqlType + Sync>(value: &T) -> (&(dyn ToSql + Sync), Type) {
     (value, T::PG_TYPE)

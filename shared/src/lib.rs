@@ -50,6 +50,9 @@ pub mod backup;
 pub mod config;
 pub mod cors;
 pub mod dashboard;
+// The derives of `shared-derive` name this crate `::shared`, inside it too.
+extern crate self as shared;
+
 pub mod db;
 pub mod drivers;
 pub mod error;

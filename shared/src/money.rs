@@ -9,6 +9,11 @@ pub fn dollars(cents: i64) -> f64 {
 }
 
 /// Whole cents from dollars as clients send them (`12.345` rounds half up to 1235).
+/// Cents, when there are any, as dollars.
+pub fn optional_dollars(cents: Option<i64>) -> Option<f64> {
+    cents.map(dollars)
+}
+
 pub fn cents_from_dollars(dollars: f64) -> Option<i64> {
     (dollars.is_finite() && dollars.abs() < 1e12).then(|| (dollars * 100.0).round() as i64)
 }

@@ -9,13 +9,13 @@ use uuid::Uuid;
 use super::{driver_id_of, lat_lng, point_of, Coordinates};
 use crate::{
     auth::{rbac::Caller, Permission},
-    db::{p, GenericClient, Row, RowExt},
+    db::{p, FromRow, GenericClient},
     error::{ApiError, ApiResult, Context},
     input::{Cursor, Page, PageRequest},
     orders::status::DriverStatus,
 };
 
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, PartialEq, FromRow)]
 #[serde(rename_all = "camelCase")]
 pub struct Delivery {
     pub id: Uuid,
@@ -26,7 +26,9 @@ pub struct Delivery {
     pub status: DriverStatus,
     /// Whether this is the order's current dispatch (false once reassigned).
     pub current: bool,
+    #[row(read = point_of, rename = "pickup")]
     pub pickup_location: Option<Coordinates>,
+    #[row(read = point_of, rename = "dropoff")]
     pub delivery_location: Option<Coordinates>,
     pub actual_arrival: Option<DateTime<Utc>>,
     pub pod_upload_id: Option<Uuid>,
@@ -45,26 +47,6 @@ fn select() -> String {
         lat_lng("d.pickup_location", "pickup"),
         lat_lng("d.delivery_location", "dropoff"),
     )
-}
-
-impl Delivery {
-    fn from_row(row: &Row) -> ApiResult<Self> {
-        Ok(Self {
-            id: row.col("id")?,
-            order_id: row.col("order_id")?,
-            order_number: row.col("order_number")?,
-            driver_id: row.col("driver_id")?,
-            shift_id: row.col("shift_id")?,
-            status: row.col("status")?,
-            current: row.col("current")?,
-            pickup_location: point_of(row, "pickup")?,
-            delivery_location: point_of(row, "dropoff")?,
-            actual_arrival: row.col("actual_arrival")?,
-            pod_upload_id: row.col("pod_upload_id")?,
-            signature_upload_id: row.col("signature_upload_id")?,
-            created_at: row.col("created_at")?,
-        })
-    }
 }
 
 /// Whose deliveries the caller may list: staff any (or the named driver's), a driver its

@@ -15,7 +15,7 @@ use super::roster::{
 };
 use crate::{
     auth::{rbac::Caller, Permission},
-    db::{p, GenericClient, RowExt},
+    db::{p, FromRow, GenericClient, RowExt},
     error::{ApiError, ApiResult, Context},
     geo::Point,
     input::{Cursor, Page, PageRequest},
@@ -39,7 +39,7 @@ pub struct AssignRequest {
     pub order_type: Option<String>,
 }
 
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, PartialEq, FromRow)]
 #[serde(rename_all = "camelCase")]
 pub struct Dispatch {
     pub id: Uuid,
@@ -48,7 +48,9 @@ pub struct Dispatch {
     pub assigned_by: Option<Uuid>,
     pub assigned_at: DateTime<Utc>,
     pub delivery_id: Uuid,
-    /// The driver this dispatch replaced, on a reassignment.
+    /// The driver this dispatch replaced, on a reassignment (known to the assignment,
+    /// not stored).
+    #[row(skip)]
     pub reassigned_from: Option<Uuid>,
 }
 
@@ -234,27 +236,17 @@ async fn current_dispatch(
         )
         .await
         .context("reading the dispatch")?;
-    row.map(|r| {
-        Ok(Dispatch {
-            id: r.col("id")?,
-            order_id: r.col("order_id")?,
-            driver_id: r.col("driver_id")?,
-            assigned_by: r.col("assigned_by")?,
-            assigned_at: r.col("assigned_at")?,
-            delivery_id: r.col("delivery_id")?,
-            reassigned_from: None,
-        })
-    })
-    .transpose()
+    row.map(|row| Dispatch::from_row(&row)).transpose()
 }
 
 /// One order a driver was dispatched to.
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, PartialEq, FromRow)]
 #[serde(rename_all = "camelCase")]
 pub struct Assignment {
     pub dispatch_id: Uuid,
     pub assigned_at: DateTime<Utc>,
     pub unassigned_at: Option<DateTime<Utc>>,
+    #[row(flatten)]
     pub order: Order,
 }
 
@@ -301,14 +293,7 @@ pub async fn assignments(
         .context("listing the driver's assignments")?;
     let items = rows
         .iter()
-        .map(|row| {
-            Ok(Assignment {
-                dispatch_id: row.col("dispatch_id")?,
-                assigned_at: row.col("assigned_at")?,
-                unassigned_at: row.col("unassigned_at")?,
-                order: Order::from_row(row)?,
-            })
-        })
+        .map(Assignment::from_row)
         .collect::<ApiResult<Vec<_>>>()?;
     Ok(Page::from_rows(items, page, |a| Cursor {
         at: a.assigned_at,

@@ -177,3 +177,20 @@ pub struct LastLocation {
     pub lng: f64,
     pub at: DateTime<Utc>,
 }
+
+impl LastLocation {
+    /// The point and time in `<name>_lat`, `<name>_lng` and `<name>_location_update`; none
+    /// unless all three are there.
+    pub(crate) fn read(row: &Row, name: &str) -> ApiResult<Option<Self>> {
+        Ok(
+            match (
+                row.col::<Option<f64>>(&format!("{name}_lat"))?,
+                row.col::<Option<f64>>(&format!("{name}_lng"))?,
+                row.col::<Option<DateTime<Utc>>>(&format!("{name}_location_update"))?,
+            ) {
+                (Some(lat), Some(lng), Some(at)) => Some(Self { lat, lng, at }),
+                _ => None,
+            },
+        )
+    }
+}

@@ -11,7 +11,7 @@ use uuid::Uuid;
 use super::LastLocation;
 use crate::{
     auth::{rbac::Caller, Permission},
-    db::{p, GenericClient, Row, RowExt},
+    db::{p, FromRow, GenericClient, RowExt},
     error::{ApiError, ApiResult, Context, FieldError},
     geo::{Point, ROAD_FACTOR},
     input::{Cursor, Page, PageRequest},
@@ -25,7 +25,7 @@ pub const DEFAULT_NEAREST: i64 = 10;
 pub const MAX_NEAREST: i64 = 50;
 
 /// A driver as dispatch sees it.
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, PartialEq, FromRow)]
 #[serde(rename_all = "camelCase")]
 pub struct DriverSummary {
     pub id: Uuid,
@@ -37,6 +37,7 @@ pub struct DriverSummary {
     pub is_active: bool,
     pub is_on_duty: bool,
     pub shift_id: Option<Uuid>,
+    #[row(read = LastLocation::read, rename = "last")]
     pub last_location: Option<LastLocation>,
     pub active_deliveries: i64,
     pub max_active_deliveries: i16,
@@ -80,34 +81,6 @@ fn summary_select(extra: &str) -> String {
            FROM drivers d JOIN users u ON u.id = d.user_id",
         active_deliveries("d")
     )
-}
-
-impl DriverSummary {
-    fn from_row(row: &Row) -> ApiResult<Self> {
-        let last_location = match (
-            row.col::<Option<f64>>("last_lat")?,
-            row.col::<Option<f64>>("last_lng")?,
-            row.col::<Option<DateTime<Utc>>>("last_location_update")?,
-        ) {
-            (Some(lat), Some(lng), Some(at)) => Some(LastLocation { lat, lng, at }),
-            _ => None,
-        };
-        Ok(Self {
-            id: row.col("id")?,
-            user_id: row.col("user_id")?,
-            name: row.col("name")?,
-            email: row.col("email")?,
-            phone: row.col("phone")?,
-            vehicle_type: row.col("vehicle_type")?,
-            is_active: row.col("is_active")?,
-            is_on_duty: row.col("is_on_duty")?,
-            shift_id: row.col("shift_id")?,
-            last_location,
-            active_deliveries: row.col("active_deliveries")?,
-            max_active_deliveries: row.col("max_active_deliveries")?,
-            created_at: row.col("created_at")?,
-        })
-    }
 }
 
 /// Filters of the staff list.

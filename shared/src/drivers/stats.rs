@@ -8,7 +8,7 @@ use uuid::Uuid;
 
 use crate::pay::{Pay, PayView};
 use crate::{
-    db::{p, GenericClient, Row, RowExt},
+    db::{p, FromRow, GenericClient, Row, RowExt},
     error::{ApiResult, Context},
     input::{Cursor, Page, PageRequest},
     text_enum::text_enum,
@@ -36,20 +36,29 @@ impl Period {
     }
 }
 
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, PartialEq, FromRow)]
 #[serde(rename_all = "camelCase")]
 pub struct DeliveryCounts {
     pub completed: i64,
     pub open: i64,
 }
 
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, PartialEq, FromRow)]
 #[serde(rename_all = "camelCase")]
 pub struct ShiftFigures {
+    #[row(rename = "shift_count")]
     pub count: i64,
+    #[row(with = hundredths)]
     pub hours: f64,
+    #[row(with = hundredths)]
     pub tracked_miles: f64,
+    #[row(with = hundredths)]
     pub reported_miles: f64,
+}
+
+/// Figures shown to two decimals.
+fn hundredths(x: f64) -> f64 {
+    (x * 100.0).round() / 100.0
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -64,6 +73,11 @@ pub struct DriverStats {
     pub delivered_miles: f64,
     pub earnings: PayView,
     pub shifts: ShiftFigures,
+}
+
+/// The pay in the columns `<name>_base_cents` … `<name>_tip_cents`, as shown.
+fn pay_view(row: &Row, name: &str) -> ApiResult<PayView> {
+    Ok(pay_of(row, &format!("{name}_"))?.into())
 }
 
 fn pay_of(row: &Row, prefix: &str) -> ApiResult<Pay> {
@@ -121,35 +135,28 @@ pub async fn stats(
         .query_typed_one(&sql, &[p(&driver_id), p(&since)])
         .await
         .context("reading the driver's figures")?;
-    let round = |x: f64| (x * 100.0).round() / 100.0;
     Ok(DriverStats {
         driver_id,
         period,
         since,
-        deliveries: DeliveryCounts {
-            completed: row.col("completed")?,
-            open: row.col("open")?,
-        },
-        delivered_miles: round(row.col("delivered_miles")?),
-        earnings: pay_of(&row, "pay_")?.into(),
-        shifts: ShiftFigures {
-            count: row.col("shift_count")?,
-            hours: round(row.col("hours")?),
-            tracked_miles: round(row.col("tracked_miles")?),
-            reported_miles: round(row.col("reported_miles")?),
-        },
+        deliveries: DeliveryCounts::from_row(&row)?,
+        delivered_miles: hundredths(row.col("delivered_miles")?),
+        earnings: pay_view(&row, "pay")?,
+        shifts: ShiftFigures::from_row(&row)?,
     })
 }
 
 /// A completed delivery and what it paid.
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, PartialEq, FromRow)]
 #[serde(rename_all = "camelCase")]
 pub struct PaidDelivery {
+    #[row(rename = "id")]
     pub delivery_id: Uuid,
     pub order_id: Option<Uuid>,
     pub order_number: Option<String>,
     pub completed_at: DateTime<Utc>,
     pub miles: Option<f64>,
+    #[row(read = pay_view)]
     pub pay: PayView,
 }
 
@@ -174,16 +181,7 @@ pub async fn history(
         .context("listing the driver's deliveries")?;
     let items = rows
         .iter()
-        .map(|row| {
-            Ok(PaidDelivery {
-                delivery_id: row.col("id")?,
-                order_id: row.col("order_id")?,
-                order_number: row.col("order_number")?,
-                completed_at: row.col("completed_at")?,
-                miles: row.col("miles")?,
-                pay: pay_of(row, "pay_")?.into(),
-            })
-        })
+        .map(PaidDelivery::from_row)
         .collect::<ApiResult<Vec<_>>>()?;
     Ok(Page::from_rows(items, page, |d| Cursor {
         at: d.completed_at,

@@ -14,7 +14,7 @@ use crate::{
         rbac::Caller,
         Permission,
     },
-    db::{p, GenericClient, RowExt},
+    db::{p, FromRow, GenericClient, RowExt},
     error::{ApiError, ApiResult, Context},
     geo::{self, Point},
     orders::{
@@ -39,15 +39,19 @@ pub fn in_progress(order: OrderStatus, driver: Option<DriverStatus>) -> bool {
 }
 
 /// The driver's latest reported point.
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, PartialEq, FromRow)]
 #[serde(rename_all = "camelCase")]
 pub struct DriverLocation {
     pub lat: f64,
     pub lng: f64,
+    #[row(rename = "accuracy_m")]
     pub accuracy: Option<f32>,
+    #[row(rename = "speed_mps")]
     pub speed: Option<f32>,
+    #[row(rename = "heading_deg")]
     pub heading: Option<f32>,
     pub is_on_duty: bool,
+    #[row(rename = "recorded_at")]
     pub last_update: DateTime<Utc>,
 }
 
@@ -130,18 +134,7 @@ async fn latest_point(
         )
         .await
         .context("reading the driver's position")?;
-    row.map(|r| {
-        Ok(DriverLocation {
-            lat: r.col("lat")?,
-            lng: r.col("lng")?,
-            accuracy: r.col("accuracy_m")?,
-            speed: r.col("speed_mps")?,
-            heading: r.col("heading_deg")?,
-            is_on_duty: r.col("is_on_duty")?,
-            last_update: r.col("recorded_at")?,
-        })
-    })
-    .transpose()
+    row.map(|row| DriverLocation::from_row(&row)).transpose()
 }
 
 /// The ETA from `from` to the delivery's next stop, through the distance provider.

@@ -13,7 +13,7 @@ use super::{
 };
 use crate::{
     auth::{Caller, Permission},
-    db::{p, Transaction},
+    db::{p, FromRow, Transaction},
     error::{ApiError, ApiResult},
     input::{Lines, Validator},
 };

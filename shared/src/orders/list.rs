@@ -7,7 +7,7 @@ use uuid::Uuid;
 
 use super::{rules::OrderType, status::OrderStatus, Order, Scope, ORDER_SELECT};
 use crate::{
-    db::{p, GenericClient},
+    db::{p, FromRow, GenericClient},
     error::{ApiError, ApiResult, Context, FieldError},
     input::{bounded_text, escape_like, query_param, Cursor, Lines, Page, PageRequest},
 };

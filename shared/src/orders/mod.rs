@@ -25,9 +25,9 @@ use uuid::Uuid;
 
 use crate::{
     auth::{Caller, Permission, Role},
-    db::{p, GenericClient, Row, RowExt, Transaction},
+    db::{p, FromRow, GenericClient, RowExt, Transaction},
     error::{ApiError, ApiResult, Context},
-    money::dollars,
+    money::{dollars, optional_dollars},
     text_enum::text_enum,
 };
 use rules::{NeedHost, OrderType, VehicleType};
@@ -267,7 +267,7 @@ impl Scope {
 }
 
 /// An address as orders show it.
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, PartialEq, FromRow)]
 #[serde(rename_all = "camelCase")]
 pub struct OrderAddress {
     pub id: Uuid,
@@ -281,8 +281,9 @@ pub struct OrderAddress {
     pub longitude: Option<f64>,
 }
 
-/// An order as clients see it; money in dollars, as the original API shows it.
-#[derive(Debug, Clone, Serialize, PartialEq)]
+/// An order as clients see it; money in dollars, as the original API shows it. Read from
+/// a row selected with [`ORDER_SELECT`].
+#[derive(Debug, Clone, Serialize, PartialEq, FromRow)]
 #[serde(rename_all = "camelCase")]
 pub struct Order {
     pub id: Uuid,
@@ -291,7 +292,9 @@ pub struct Order {
     pub status: OrderStatus,
     pub driver_status: Option<DriverStatus>,
     pub user_id: Uuid,
+    #[row(flatten, prefix = "pickup_")]
     pub pickup_address: OrderAddress,
+    #[row(flatten, prefix = "delivery_")]
     pub delivery_address: OrderAddress,
     pub pickup_date_time: DateTime<Utc>,
     pub arrival_date_time: DateTime<Utc>,
@@ -306,9 +309,13 @@ pub struct Order {
     pub number_of_hosts: Option<i32>,
     pub item_delivered: Option<String>,
     pub vehicle_type: Option<VehicleType>,
+    #[row(rename = "order_total_cents", with = dollars)]
     pub order_total: f64,
+    #[row(rename = "tip_cents", with = dollars)]
     pub tip: f64,
+    #[row(rename = "delivery_fee_cents", with = optional_dollars)]
     pub delivery_cost: Option<f64>,
+    #[row(rename = "delivery_distance_miles")]
     pub delivery_distance: Option<f64>,
     pub needs_manual_review: bool,
     pub partner_order_code: Option<String>,
@@ -333,62 +340,6 @@ pub const ORDER_SELECT: &str = "SELECT o.id, o.order_number, o.order_type, o.sta
     FROM orders o
     JOIN addresses pa ON pa.id = o.pickup_address_id
     JOIN addresses da ON da.id = o.delivery_address_id";
-
-impl OrderAddress {
-    /// The address whose columns [`ORDER_SELECT`] prefixes with `which` (`pickup`, `delivery`).
-    fn from_row(row: &Row, which: &str) -> ApiResult<Self> {
-        let col = |name: &str| format!("{which}_{name}");
-        Ok(Self {
-            id: row.col(&col("id"))?,
-            name: row.col(&col("name"))?,
-            street1: row.col(&col("street1"))?,
-            street2: row.col(&col("street2"))?,
-            city: row.col(&col("city"))?,
-            state: row.col(&col("state"))?,
-            zip: row.col(&col("zip"))?,
-            latitude: row.col(&col("latitude"))?,
-            longitude: row.col(&col("longitude"))?,
-        })
-    }
-}
-
-impl Order {
-    /// Reads a row selected with [`ORDER_SELECT`].
-    pub fn from_row(row: &Row) -> ApiResult<Self> {
-        Ok(Self {
-            id: row.col("id")?,
-            order_number: row.col("order_number")?,
-            order_type: row.col("order_type")?,
-            status: row.col("status")?,
-            driver_status: row.col("driver_status")?,
-            user_id: row.col("user_id")?,
-            pickup_address: OrderAddress::from_row(row, "pickup")?,
-            delivery_address: OrderAddress::from_row(row, "delivery")?,
-            pickup_date_time: row.col("pickup_date_time")?,
-            arrival_date_time: row.col("arrival_date_time")?,
-            complete_date_time: row.col("complete_date_time")?,
-            brokerage: row.col("brokerage")?,
-            client_attention: row.col("client_attention")?,
-            pickup_notes: row.col("pickup_notes")?,
-            special_notes: row.col("special_notes")?,
-            headcount: row.col("headcount")?,
-            need_host: row.col("need_host")?,
-            hours_needed: row.col("hours_needed")?,
-            number_of_hosts: row.col("number_of_hosts")?,
-            item_delivered: row.col("item_delivered")?,
-            vehicle_type: row.col("vehicle_type")?,
-            order_total: dollars(row.col("order_total_cents")?),
-            tip: dollars(row.col("tip_cents")?),
-            delivery_cost: row.col::<Option<i64>>("delivery_fee_cents")?.map(dollars),
-            delivery_distance: row.col("delivery_distance_miles")?,
-            needs_manual_review: row.col("needs_manual_review")?,
-            partner_order_code: row.col("partner_order_code")?,
-            cancellation_reason: row.col("cancellation_reason")?,
-            created_at: row.col("created_at")?,
-            updated_at: row.col("updated_at")?,
-        })
-    }
-}
 
 /// One order by id within the caller's scope.
 pub async fn find_visible(
@@ -450,18 +401,21 @@ pub async fn visible_id(
 }
 
 /// One history entry, as order views show it.
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, PartialEq, FromRow)]
 #[serde(rename_all = "camelCase")]
 pub struct HistoryEntry {
     pub from_status: Option<OrderStatus>,
+    #[row(rename = "to_status")]
     pub status: OrderStatus,
     pub from_driver_status: Option<DriverStatus>,
+    #[row(rename = "to_driver_status")]
     pub driver_status: Option<DriverStatus>,
     pub actor_id: Option<Uuid>,
     pub actor_type: ActorType,
     pub latitude: Option<f64>,
     pub longitude: Option<f64>,
     pub note: Option<String>,
+    #[row(rename = "created_at")]
     pub timestamp: DateTime<Utc>,
 }
 
@@ -479,22 +433,7 @@ pub async fn history(
             &[p(&order_id), p(&limit)],
         )
         .await?;
-    rows.iter()
-        .map(|r| {
-            Ok(HistoryEntry {
-                from_status: r.col("from_status")?,
-                status: r.col("to_status")?,
-                from_driver_status: r.col("from_driver_status")?,
-                driver_status: r.col("to_driver_status")?,
-                actor_id: r.col("actor_id")?,
-                actor_type: r.col("actor_type")?,
-                latitude: r.col("latitude")?,
-                longitude: r.col("longitude")?,
-                note: r.col("note")?,
-                timestamp: r.col("created_at")?,
-            })
-        })
-        .collect()
+    HistoryEntry::from_rows(&rows)
 }
 
 /// Checks an order number from a path: 1 to 64 of `A-Z a-z 0-9 - _ .`, nothing else.

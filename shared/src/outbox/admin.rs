@@ -7,19 +7,20 @@ use uuid::Uuid;
 
 use super::{MessageStatus, OutboxKind};
 use crate::{
-    db::{p, GenericClient, RowExt},
+    db::{p, FromRow, GenericClient, RowExt},
     error::{ApiError, ApiResult},
     input::{Cursor, Page, PageRequest},
 };
 
 /// A message with its five most recent delivery attempts.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, FromRow)]
 #[serde(rename_all = "camelCase")]
 pub struct Message {
     pub event_id: Uuid,
     pub kind: OutboxKind,
     pub order_id: Uuid,
     pub order_number: String,
+    #[row(rename = "slug")]
     pub partner: String,
     pub status: MessageStatus,
     pub attempts: i32,
@@ -79,24 +80,7 @@ pub async fn list(
         .await?;
     let messages = rows
         .iter()
-        .map(|r| {
-            Ok(Message {
-                event_id: r.col("event_id")?,
-                kind: r.col("kind")?,
-                order_id: r.col("order_id")?,
-                order_number: r.col("order_number")?,
-                partner: r.col("slug")?,
-                status: r.col("status")?,
-                attempts: r.col("attempts")?,
-                next_attempt_at: r.col("next_attempt_at")?,
-                last_error: r.col("last_error")?,
-                created_at: r.col("created_at")?,
-                delivered_at: r.col("delivered_at")?,
-                dead_at: r.col("dead_at")?,
-                payload: r.col("payload")?,
-                recent_attempts: r.col("recent_attempts")?,
-            })
-        })
+        .map(Message::from_row)
         .collect::<ApiResult<Vec<_>>>()?;
     Ok(Page::from_rows(messages, page, |m| Cursor {
         at: m.created_at,
@@ -143,7 +127,7 @@ pub async fn retry(
 }
 
 /// The outbox's backlog for the analytics view.
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, PartialEq, FromRow)]
 #[serde(rename_all = "camelCase")]
 pub struct Backlog {
     /// Messages waiting for delivery or a retry.
@@ -169,10 +153,5 @@ pub async fn backlog(client: &impl GenericClient, since: DateTime<Utc>) -> ApiRe
         .await
         .map_err(ApiError::from)
         .map_err(|e| e.doing("reading the outbox backlog"))?;
-    Ok(Backlog {
-        pending: row.col("pending")?,
-        oldest_pending_seconds: row.col("oldest_pending_seconds")?,
-        dead_in_window: row.col("dead_in_window")?,
-        dead: row.col("dead")?,
-    })
+    Backlog::from_row(&row)
 }

@@ -19,7 +19,7 @@ use uuid::Uuid;
 use super::{destination, signature, OutboxKind};
 use crate::{
     config::OutboxSettings,
-    db::{p, RowExt},
+    db::{p, FromRow},
     error::{ApiError, ApiResult},
     AppState,
 };
@@ -36,6 +36,7 @@ pub struct RelayReport {
     pub dead: u32,
 }
 
+#[derive(FromRow)]
 struct Due {
     id: i64,
     event_id: Uuid,
@@ -45,6 +46,7 @@ struct Due {
     attempts: i32,
     retry_until: DateTime<Utc>,
     /// The partner's slug; none for customer emails.
+    #[row(rename = "slug")]
     partner: Option<String>,
     webhook_url: Option<String>,
     webhook_secret_ref: Option<String>,
@@ -114,20 +116,7 @@ async fn deliver_next(state: &AppState) -> ApiResult<Option<Outcome>> {
     else {
         return Ok(None);
     };
-    let due = Due {
-        id: row.col("id")?,
-        event_id: row.col("event_id")?,
-        kind: row.col("kind")?,
-        order_id: row.col("order_id")?,
-        payload: row.col("payload")?,
-        attempts: row.col("attempts")?,
-        retry_until: row.col("retry_until")?,
-        partner: row.col("slug")?,
-        webhook_url: row.col("webhook_url")?,
-        webhook_secret_ref: row.col("webhook_secret_ref")?,
-        status_call_url: row.col("status_call_url")?,
-        status_call_key_ref: row.col("status_call_key_ref")?,
-    };
+    let due = Due::from_row(&row)?;
     let attempt = deliver(state, &due).await;
     tx.execute_typed(
         "INSERT INTO outbox_attempts (outbox_id, status_code, latency_ms, error, succeeded) VALUES ($1, $2, $3, $4, $5)",

@@ -15,14 +15,14 @@ use subtle::ConstantTimeEq;
 use uuid::Uuid;
 
 use crate::{
-    db::{p, RowExt},
+    db::{p, FromRow, RowExt},
     error::{ApiError, ApiResult},
     identity::RequestIdentity,
     ratelimit::{self, RateClass},
     AppState,
 };
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, FromRow)]
 pub struct Partner {
     pub id: Uuid,
     pub slug: String,
@@ -86,17 +86,6 @@ async fn check_claim(state: &AppState, identity: &RequestIdentity) -> ApiResult<
         // Operators watch for these to end before the overlap does.
         tracing::info!(partner = %claim.slug, "partner authenticated with its replaced key");
     }
-    let user_id: Option<Uuid> = row.col("user_id")?;
-    Ok(Some(Partner {
-        id: row.col("id")?,
-        slug: row.col("slug")?,
-        name: row.col("name")?,
-        order_prefix: row.col("order_prefix")?,
-        pricing_config_slug: row.col("pricing_config_slug")?,
-        user_id: user_id.ok_or_else(|| {
-            ApiError::internal(format!("partner {} has no owning account", claim.slug))
-        })?,
-        webhook_url: row.col("webhook_url")?,
-        webhook_secret_ref: row.col("webhook_secret_ref")?,
-    }))
+    // A partner without an owning account is a 500 naming `user_id`.
+    Partner::from_row(&row).map(Some)
 }

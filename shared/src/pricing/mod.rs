@@ -25,7 +25,7 @@ use serde::Serialize;
 use uuid::Uuid;
 
 use crate::{
-    db::{p, GenericClient, RowExt},
+    db::{p, FromRow, GenericClient},
     error::{ApiError, ApiResult},
 };
 
@@ -33,7 +33,7 @@ use crate::{
 /// container within five minutes.
 pub const CACHE_TTL: Duration = Duration::from_secs(300);
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, FromRow)]
 #[serde(rename_all = "camelCase")]
 pub struct Tier {
     pub tier_number: i32,
@@ -47,13 +47,14 @@ pub struct Tier {
     pub food_cost_basis_points: Option<i32>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, FromRow)]
 #[serde(rename_all = "camelCase")]
 pub struct PricingConfig {
     pub id: Uuid,
     pub slug: String,
     pub version: i32,
     pub name: String,
+    #[row(rename = "threshold_hundredths")]
     pub distance_threshold_hundredths: i64,
     pub mileage_rate_cents: i64,
     pub minimum_fee_cents: i64,
@@ -61,6 +62,8 @@ pub struct PricingConfig {
     pub charge_bridge_toll: bool,
     pub beyond_threshold_uses_within_fee: bool,
     pub daily_drive_discount_cents: i64,
+    /// Read from its own table.
+    #[row(skip)]
     pub tiers: Vec<Tier>,
 }
 
@@ -267,43 +270,19 @@ pub async fn load_active(client: &impl GenericClient, slug: &str) -> ApiResult<P
         )
         .await?
         .ok_or_else(|| ApiError::not_found("pricing configuration"))?;
-    let id: Uuid = row.col("id")?;
-    let tiers = client
+    let mut config = PricingConfig::from_row(&row)?;
+    config.tiers = client
         .query_typed(
             "SELECT tier_number, min_head_count, max_head_count, min_food_cost_cents, max_food_cost_cents,
                     within_fee_cents, beyond_fee_cents, food_cost_basis_points
              FROM pricing_tiers WHERE configuration_id = $1 ORDER BY tier_number",
-            &[p(&id)],
+            &[p(&config.id)],
         )
         .await?
         .iter()
-        .map(|t| {
-            Ok(Tier {
-                tier_number: t.col("tier_number")?,
-                min_head_count: t.col("min_head_count")?,
-                max_head_count: t.col("max_head_count")?,
-                min_food_cost_cents: t.col("min_food_cost_cents")?,
-                max_food_cost_cents: t.col("max_food_cost_cents")?,
-                within_fee_cents: t.col("within_fee_cents")?,
-                beyond_fee_cents: t.col("beyond_fee_cents")?,
-                food_cost_basis_points: t.col("food_cost_basis_points")?,
-            })
-        })
+        .map(Tier::from_row)
         .collect::<ApiResult<Vec<_>>>()?;
-    Ok(PricingConfig {
-        id,
-        slug: row.col("slug")?,
-        version: row.col("version")?,
-        name: row.col("name")?,
-        distance_threshold_hundredths: row.col("threshold_hundredths")?,
-        mileage_rate_cents: row.col("mileage_rate_cents")?,
-        minimum_fee_cents: row.col("minimum_fee_cents")?,
-        bridge_toll_cents: row.col("bridge_toll_cents")?,
-        charge_bridge_toll: row.col("charge_bridge_toll")?,
-        beyond_threshold_uses_within_fee: row.col("beyond_threshold_uses_within_fee")?,
-        daily_drive_discount_cents: row.col("daily_drive_discount_cents")?,
-        tiers,
-    })
+    Ok(config)
 }
 
 #[cfg(test)]

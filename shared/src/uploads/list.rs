@@ -11,14 +11,14 @@ use uuid::Uuid;
 use super::{access::FileAccess, policy::UploadCategory, sign::may_attach, EntityType};
 use crate::{
     auth::{rbac::Caller, Permission},
-    db::{p, GenericClient, Row, RowExt},
+    db::{p, FromRow, GenericClient},
     error::{ApiError, ApiResult, Context},
     input::{Cursor, Page, PageRequest},
     orders::{self, edit::OrderRef},
 };
 
 /// An active file as lists show it (a download URL comes from its own route).
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, PartialEq, FromRow)]
 #[serde(rename_all = "camelCase")]
 pub struct FileItem {
     pub id: Uuid,
@@ -29,24 +29,9 @@ pub struct FileItem {
     pub entity_type: Option<EntityType>,
     pub entity_id: Option<Uuid>,
     /// None for an applicant's document (no account uploaded it).
+    #[row(rename = "user_id")]
     pub uploaded_by: Option<Uuid>,
     pub uploaded_at: DateTime<Utc>,
-}
-
-impl FileItem {
-    fn from_row(row: &Row) -> ApiResult<Self> {
-        Ok(Self {
-            id: row.col("id")?,
-            file_name: row.col("file_name")?,
-            file_type: row.col("file_type")?,
-            file_size: row.col("file_size")?,
-            category: row.col("category")?,
-            entity_type: row.col("entity_type")?,
-            entity_id: row.col("entity_id")?,
-            uploaded_by: row.col("user_id")?,
-            uploaded_at: row.col("uploaded_at")?,
-        })
-    }
 }
 
 type Param<'a> = (&'a (dyn ToSql + Sync), Type);

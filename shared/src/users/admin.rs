@@ -14,7 +14,7 @@ use crate::{
         rbac::{may_change_role, may_manage},
         Caller, Permission, Role, UserStatus,
     },
-    db::{p, GenericClient, RowExt, Transaction},
+    db::{p, FromRow, GenericClient, RowExt, Transaction},
     drivers,
     error::{ApiError, ApiResult, FieldError},
     input::{bounded_text, escape_like, Cursor, Lines, Page, PageRequest, Validator},

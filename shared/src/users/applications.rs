@@ -23,7 +23,7 @@ use crate::{
         rbac::Caller,
         Permission, Role,
     },
-    db::{p, GenericClient, RowExt, Transaction},
+    db::{p, FromRow, GenericClient, RowExt, Transaction},
     error::{ApiError, ApiResult, Context, FieldError},
     input::{Cursor, Lines, Page, PageRequest, Validator},
     orders::rules::VehicleType,
@@ -113,7 +113,7 @@ pub struct Receipt {
 }
 
 /// An application as staff see it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, FromRow)]
 #[serde(rename_all = "camelCase")]
 pub struct Application {
     pub id: Uuid,
@@ -142,29 +142,6 @@ const COLUMNS: &str = "id, first_name, last_name, email, phone, city, state, zip
      updated_at";
 
 impl Application {
-    fn from_row(row: &tokio_postgres::Row) -> ApiResult<Self> {
-        Ok(Self {
-            id: row.col("id")?,
-            first_name: row.col("first_name")?,
-            last_name: row.col("last_name")?,
-            email: row.col("email")?,
-            phone: row.col("phone")?,
-            city: row.col("city")?,
-            state: row.col("state")?,
-            zip: row.col("zip")?,
-            vehicle_type: row.col("vehicle_type")?,
-            years_experience: row.col("years_experience")?,
-            message: row.col("message")?,
-            status: row.col("status")?,
-            notes: row.col("notes")?,
-            reviewed_by: row.col("reviewed_by")?,
-            reviewed_at: row.col("reviewed_at")?,
-            user_id: row.col("user_id")?,
-            created_at: row.col("created_at")?,
-            updated_at: row.col("updated_at")?,
-        })
-    }
-
     /// The fields a review changes, for the audit row's `{from, to}`.
     fn reviewed_fields(&self) -> Value {
         json!({ "status": self.status, "notes": self.notes, "userId": self.user_id })
@@ -435,7 +412,7 @@ pub async fn list(
 }
 
 /// One application's document, as staff see it (downloaded through the file routes).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, FromRow)]
 #[serde(rename_all = "camelCase")]
 pub struct Document {
     pub id: Uuid,
@@ -447,7 +424,7 @@ pub struct Document {
 }
 
 /// A review step, from the audit rows.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, FromRow)]
 #[serde(rename_all = "camelCase")]
 pub struct ReviewEntry {
     pub action: String,
@@ -492,16 +469,7 @@ pub async fn detail(state: &AppState, caller: &Caller, id: Uuid) -> ApiResult<Ap
         .await
         .context("listing the application's documents")?
         .iter()
-        .map(|r| {
-            Ok(Document {
-                id: r.col("id")?,
-                file_name: r.col("file_name")?,
-                file_type: r.col("file_type")?,
-                file_size: r.col("file_size")?,
-                category: r.col("category")?,
-                uploaded_at: r.col("uploaded_at")?,
-            })
-        })
+        .map(Document::from_row)
         .collect::<ApiResult<Vec<_>>>()?;
     let history = client
         .query_typed(
@@ -512,14 +480,7 @@ pub async fn detail(state: &AppState, caller: &Caller, id: Uuid) -> ApiResult<Ap
         .await
         .context("reading the application's review")?
         .iter()
-        .map(|r| {
-            Ok(ReviewEntry {
-                action: r.col("action")?,
-                performed_by: r.col("performed_by")?,
-                changes: r.col("changes")?,
-                created_at: r.col("created_at")?,
-            })
-        })
+        .map(ReviewEntry::from_row)
         .collect::<ApiResult<Vec<_>>>()?;
     Ok(ApplicationDetail {
         application,

@@ -14,7 +14,7 @@ use uuid::Uuid;
 use super::{admin, lifecycle, User, USER_COLUMNS};
 use crate::{
     auth::{Caller, Permission, Role, UserStatus},
-    db::{p, GenericClient},
+    db::{p, FromRow, GenericClient},
     error::{ApiError, ApiResult},
     input::{escape_like, Lines},
     AppState,

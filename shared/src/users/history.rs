@@ -8,7 +8,7 @@ use uuid::Uuid;
 use super::AuditAction;
 use crate::{
     auth::{Caller, Permission},
-    db::{p, GenericClient, RowExt},
+    db::{p, FromRow, GenericClient},
     error::{ApiError, ApiResult, FieldError},
     input::{parse_uuid, Cursor, Page, PageRequest},
 };
@@ -18,7 +18,7 @@ use crate::{
 pub const EXPORT_MAX_ROWS: i64 = 10_000;
 
 /// One audit row as clients see it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, FromRow)]
 #[serde(rename_all = "camelCase")]
 pub struct AuditEntry {
     pub id: i64,
@@ -103,15 +103,7 @@ const SELECT: &str = "SELECT a.id, a.action, a.performed_by, pu.email AS perform
                          AND ($5::timestamptz IS NULL OR a.created_at < $5)";
 
 fn entry(row: &tokio_postgres::Row) -> ApiResult<AuditEntry> {
-    Ok(AuditEntry {
-        id: row.col("id")?,
-        action: row.col("action")?,
-        performed_by: row.col("performed_by")?,
-        performed_by_email: row.col("performed_by_email")?,
-        changes: row.col("changes")?,
-        reason: row.col("reason")?,
-        created_at: row.col("created_at")?,
-    })
+    AuditEntry::from_row(row)
 }
 
 /// 404 unless the account exists (deleted and purged ones keep their history).

@@ -19,7 +19,7 @@ use super::{
 };
 use crate::{
     auth::{passwords, rbac::may_manage, sessions, Caller, Permission, Role, UserStatus},
-    db::{p, GenericClient, RowExt, Transaction},
+    db::{p, FromRow, GenericClient, RowExt, Transaction},
     drivers,
     error::{ApiError, ApiResult, FieldError},
     input::{Cursor, Lines, Page, PageRequest, Validator},
@@ -412,6 +412,7 @@ pub struct Purged {
 }
 
 /// Personal values of an account, read before they are cleared.
+#[derive(FromRow)]
 struct PersonalData {
     name: Option<String>,
     email: String,
@@ -489,10 +490,7 @@ pub async fn purge(
             &[p(&user_id)],
         )
         .await?;
-    let personal = PersonalData {
-        name: row.col("name")?,
-        email: row.col("email")?,
-    };
+    let personal = PersonalData::from_row(&row)?;
     // Driver applications made under the account or its email, and their documents.
     let application_files =
         super::applications::purge_applicant(&tx, user_id, &personal.email).await?;

@@ -17,7 +17,7 @@ use uuid::Uuid;
 
 use crate::{
     auth::{passwords, Role, UserStatus},
-    db::{p, GenericClient, Row, RowExt},
+    db::{p, FromRow, GenericClient, RowExt},
     drivers,
     error::{ApiError, ApiResult, FieldError},
     input::{Lines, Validator},
@@ -29,7 +29,7 @@ pub const USER_COLUMNS: &str = "id, email, role, status, name, contact_name, com
      website, created_at, updated_at, deleted_at";
 
 /// An account as clients see it (never the password hash).
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, PartialEq, FromRow)]
 #[serde(rename_all = "camelCase")]
 pub struct User {
     pub id: Uuid,
@@ -50,22 +50,6 @@ pub struct User {
 
 impl User {
     /// Reads a row selected with [`USER_COLUMNS`].
-    pub fn from_row(row: &Row) -> ApiResult<Self> {
-        Ok(Self {
-            id: row.col("id")?,
-            email: row.col("email")?,
-            role: row.col("role")?,
-            status: row.col("status")?,
-            name: row.col("name")?,
-            contact_name: row.col("contact_name")?,
-            company_name: row.col("company_name")?,
-            phone: row.col("phone")?,
-            website: row.col("website")?,
-            created_at: row.col("created_at")?,
-            updated_at: row.col("updated_at")?,
-            deleted_at: row.col("deleted_at")?,
-        })
-    }
 
     pub fn is_active(&self) -> bool {
         self.status == UserStatus::Active && self.deleted_at.is_none()

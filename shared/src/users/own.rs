@@ -11,7 +11,7 @@ use super::{
 };
 use crate::{
     auth::{passwords, sessions, Caller, Permission},
-    db::{p, RowExt},
+    db::{p, FromRow, RowExt},
     error::{ApiError, ApiResult},
     AppState,
 };
