@@ -6,8 +6,9 @@
 //! removes it from the book and retires it, while orders that used it keep it.
 
 use lambda_http::{http::Method, Body, Request, Response};
+use serde_json::json;
 use shared::{
-    addresses::{find_in_book, remove_from_book, update, AddressUpdate},
+    addresses::{book, AddressUpdate},
     auth::{caller, Permission},
     http::{no_content, ok},
     input::{parse_json, path_uuid},
@@ -39,24 +40,16 @@ async fn address_by_id(state: &AppState, req: Request) -> ApiResult<Response<Bod
     let caller = caller(&req)?;
     caller.require(Permission::OwnAddresses)?;
     let address_id = path_uuid(&req, "addressId")?;
-    let edit: Option<AddressUpdate> = match *req.method() {
-        Method::PATCH => Some(parse_json(&req)?),
-        _ => None,
-    };
-    let mut client = state.db.get().await?;
-    let tx = client.transaction().await?;
-    let current = find_in_book(&tx, &caller, address_id).await?;
-    let response = match (req.method().clone(), edit) {
-        (Method::PATCH, Some(edit)) => {
-            let updated = update(state, &tx, &caller, &current, &edit).await?;
-            ok(&serde_json::json!({ "address": updated }))?
+    match *req.method() {
+        Method::PATCH => {
+            let changes: AddressUpdate = parse_json(&req)?;
+            let updated = book::edit(state, &caller, address_id, &changes).await?;
+            ok(&json!({ "address": updated }))
         }
-        (Method::DELETE, _) => {
-            remove_from_book(&tx, &caller, address_id).await?;
-            no_content()
+        Method::DELETE => {
+            book::remove(state, &caller, address_id).await?;
+            Ok(no_content())
         }
-        _ => ok(&serde_json::json!({ "address": current }))?,
-    };
-    tx.commit().await?;
-    Ok(response)
+        _ => ok(&json!({ "address": book::view(state, &caller, address_id).await? })),
+    }
 }

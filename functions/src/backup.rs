@@ -7,7 +7,7 @@ use serde_json::Value;
 use shared::{
     backup::{self, snapshot},
     error::BoxError,
-    runtime::{EventFunction, EventFuture},
+    runtime::{event_of, EventFunction, EventFuture},
     AppState,
 };
 
@@ -63,7 +63,7 @@ fn handler(state: &AppState, event: Value) -> EventFuture<'_> {
 }
 
 async fn run(state: &AppState, event: Value) -> Result<Value, BoxError> {
-    let kind = snapshot::kind_of(&event)?;
+    let kind = event_of::<snapshot::BackupEvent>(event)?.kind();
     let report = snapshot::run(state, kind, chrono::Utc::now(), &backup::log_progress).await?;
     tracing::info!(
         manifest = %report.manifest_key,

@@ -11,10 +11,7 @@ use shared::{
     auth::{caller, Permission},
     http::ok,
     input::{parse_json, path_uuid},
-    orders::{
-        edit::{lock_visible, set_status, OrderRef, StatusUpdate},
-        history,
-    },
+    orders::{actions, edit::StatusUpdate},
     ratelimit::RateClass,
     runtime::{HandlerFuture, HttpFunction},
     ApiResult, AppState,
@@ -39,12 +36,5 @@ async fn update_status(state: &AppState, req: Request) -> ApiResult<Response<Bod
     caller.require(Permission::ViewOrders)?;
     let order_id = path_uuid(&req, "orderId")?;
     let body: StatusUpdate = parse_json(&req)?;
-    let mut client = state.db.get().await?;
-    let tx = client.transaction().await?;
-    let order = lock_visible(&tx, &caller, OrderRef::Id(order_id)).await?;
-    set_status(&tx, &caller, &order, &body).await?;
-    let order = lock_visible(&tx, &caller, OrderRef::Id(order_id)).await?;
-    let entries = history(&tx, order_id, 50).await?;
-    tx.commit().await?;
-    ok(&serde_json::json!({ "order": order, "statusHistory": entries }))
+    ok(&actions::move_status(state, &caller, order_id, &body).await?)
 }

@@ -8,7 +8,7 @@ use shared::{
     auth::{caller, Permission},
     http::{created, ok},
     idempotency,
-    input::{parse_json, PageRequest},
+    input::{parse_json, PageRequest, Query},
     orders::{
         intake::{create_order, CateringFields, DetailsFields, OrderBasics},
         list::{list, OrderFilters},
@@ -49,7 +49,7 @@ async fn catering_requests(state: &AppState, req: Request) -> ApiResult<Response
     caller.require(Permission::ViewOrders)?;
     let filters = OrderFilters {
         order_type: Some(OrderType::Catering),
-        ..OrderFilters::from_request(&req)?
+        ..OrderFilters::from_query(&Query::of(&req))?
     };
     let page = PageRequest::from_request(&req)?;
     let client = state.db.get().await?;

@@ -7,7 +7,7 @@ use shared::{
     auth::caller,
     drivers::roster::{list, RosterFilter},
     http::ok,
-    input::PageRequest,
+    input::{PageRequest, Query},
     ratelimit::RateClass,
     runtime::{HandlerFuture, HttpFunction},
     ApiResult, AppState,
@@ -29,7 +29,7 @@ fn handler(state: &AppState, req: Request) -> HandlerFuture<'_> {
 
 async fn drivers(state: &AppState, req: Request) -> ApiResult<Response<Body>> {
     let caller = caller(&req)?;
-    let filter = RosterFilter::from_request(&req)?;
+    let filter = RosterFilter::from_query(&Query::of(&req))?;
     let page = PageRequest::from_request(&req)?;
     let client = state.db.get().await?;
     ok(&list(&*client, &caller, filter, &page).await?)

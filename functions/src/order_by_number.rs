@@ -9,15 +9,13 @@
 //! reason as the cancellation reason. Orders outside the caller's scope answer 404.
 
 use lambda_http::{http::Method, Body, Request, Response};
+use serde_json::json;
 use shared::{
     auth::{caller, Permission},
+    drivers::progress::{self, OrderPatch},
     http::{no_content, ok},
     input::{bounded_text, parse_json, path_param, query_param, Lines},
-    drivers::progress::{self, OrderPatch},
-    orders::{
-        edit::{delete, lock_visible, update, OrderRef},
-        history, parse_order_number,
-    },
+    orders::{actions, edit::OrderRef, parse_order_number},
     ratelimit::RateClass,
     runtime::{HandlerFuture, HttpFunction},
     ApiError, ApiResult, AppState,
@@ -45,35 +43,24 @@ async fn order_by_number(state: &AppState, req: Request) -> ApiResult<Response<B
     let caller = caller(&req)?;
     caller.require(Permission::ViewOrders)?;
     let number = parse_order_number(path_param(&req, "order_number")?)?;
-    let edit: Option<OrderPatch> = match *req.method() {
-        Method::PATCH => Some(parse_json(&req)?),
-        _ => None,
-    };
-    let reason = query_param(&req, "reason")
-        .map(|r| bounded_text("reason", r, 1, 500, Lines::One))
-        .transpose()
-        .map_err(|e| ApiError::validation(vec![e]))?;
-    let mut client = state.db.get().await?;
-    let tx = client.transaction().await?;
-    let order = lock_visible(&tx, &caller, OrderRef::Number(&number)).await?;
-    let response = match (req.method().clone(), edit) {
-        (Method::PATCH, Some(OrderPatch::Fields(edit))) => {
-            ok(&serde_json::json!({ "order": update(&tx, &caller, &order, &edit).await? }))?
+    let order = OrderRef::Number(&number);
+    match *req.method() {
+        Method::PATCH => match parse_json(&req)? {
+            OrderPatch::Fields(edit) => {
+                ok(&json!({ "order": actions::update(state, &caller, order, &edit).await? }))
+            }
+            OrderPatch::Progress(report) => ok(
+                &json!({ "order": progress::report_on(state, &caller, order, &report).await? }),
+            ),
+        },
+        Method::DELETE => {
+            let reason = query_param(&req, "reason")
+                .map(|r| bounded_text("reason", r, 1, 500, Lines::One))
+                .transpose()
+                .map_err(|e| ApiError::validation(vec![e]))?;
+            actions::delete(state, &caller, order, reason).await?;
+            Ok(no_content())
         }
-        (Method::PATCH, Some(OrderPatch::Progress(report))) => {
-            progress::report(&tx, &caller, &order, &report).await?;
-            let order = lock_visible(&tx, &caller, OrderRef::Id(order.id)).await?;
-            ok(&serde_json::json!({ "order": order }))?
-        }
-        (Method::DELETE, _) => {
-            delete(&tx, &caller, &order, reason).await?;
-            no_content()
-        }
-        _ => {
-            let entries = history(&tx, order.id, 50).await?;
-            ok(&serde_json::json!({ "order": order, "statusHistory": entries }))?
-        }
-    };
-    tx.commit().await?;
-    Ok(response)
+        _ => ok(&actions::view(state, &caller, order).await?),
+    }
 }

@@ -6,7 +6,7 @@ use lambda_http::{Body, Request, Response};
 use shared::{
     auth::{caller, Permission},
     http::ok,
-    input::PageRequest,
+    input::{PageRequest, Query},
     orders::{
         list::{list, OrderFilters},
         Scope,
@@ -33,7 +33,7 @@ fn handler(state: &AppState, req: Request) -> HandlerFuture<'_> {
 async fn orders(state: &AppState, req: Request) -> ApiResult<Response<Body>> {
     let caller = caller(&req)?;
     caller.require(Permission::ViewOrders)?;
-    let filters = OrderFilters::from_request(&req)?;
+    let filters = OrderFilters::from_query(&Query::of(&req))?;
     let page = PageRequest::from_request(&req)?;
     let client = state.db.get().await?;
     ok(&list(&*client, Scope::of(&caller), &filters, &page).await?)

@@ -10,7 +10,7 @@ use shared::{
     auth::caller,
     http::ok,
     input::parse_json,
-    ratelimit::RateClass,
+    ratelimit::{Drawn, RateClass},
     runtime::{HandlerFuture, HttpFunction},
     users::own::{self, OwnProfileUpdate},
     ApiResult, AppState,
@@ -36,7 +36,7 @@ async fn profile(state: &AppState, req: Request) -> ApiResult<Response<Body>> {
     match *req.method() {
         Method::PUT => {
             let edit: OwnProfileUpdate = parse_json(&req)?;
-            ok(&own::update(state, &req, &caller, &edit).await?)
+            ok(&own::update(state, Drawn::of(&req), &caller, &edit).await?)
         }
         _ => ok(&serde_json::json!({ "user": own::get(state, &caller).await? })),
     }

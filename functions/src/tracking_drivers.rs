@@ -11,7 +11,7 @@ use shared::{
     auth::caller,
     drivers::roster::{list, nearest, NearQuery, RosterFilter},
     http::ok,
-    input::{query_param, PageRequest},
+    input::{query_param, PageRequest, Query},
     ratelimit::RateClass,
     runtime::{HandlerFuture, HttpFunction},
     ApiResult, AppState,
@@ -45,7 +45,7 @@ async fn tracking_drivers(state: &AppState, req: Request) -> ApiResult<Response<
         let drivers = nearest(&*client, &caller, query).await?;
         return ok(&serde_json::json!({ "drivers": drivers }));
     }
-    let filter = RosterFilter::from_request(&req)?;
+    let filter = RosterFilter::from_query(&Query::of(&req))?;
     let page = PageRequest::from_request(&req)?;
     ok(&list(&*client, &caller, filter, &page).await?)
 }

@@ -6,7 +6,7 @@
 use serde_json::Value;
 use shared::{
     error::BoxError,
-    runtime::{EventFunction, EventFuture},
+    runtime::{event_of, EventFunction, EventFuture},
     uploads::cleanup,
     AppState,
 };
@@ -41,7 +41,7 @@ fn handler(state: &AppState, event: Value) -> EventFuture<'_> {
 }
 
 async fn run(state: &AppState, event: Value) -> Result<Value, BoxError> {
-    let dry_run = cleanup::dry_run_of(&event)?;
+    let dry_run = event_of::<cleanup::CleanupEvent>(event)?.dry_run();
     let report = cleanup::run(state, chrono::Utc::now(), dry_run).await?;
     Ok(serde_json::to_value(report)?)
 }

@@ -6,7 +6,7 @@ use lambda_http::{Body, Request, Response};
 use shared::{
     auth::caller,
     http::ok,
-    input::{path_uuid, PageRequest},
+    input::{path_uuid, PageRequest, Query},
     ratelimit::RateClass,
     runtime::{HandlerFuture, HttpFunction},
     users::history::{list, AuditFilters},
@@ -30,7 +30,7 @@ fn handler(state: &AppState, req: Request) -> HandlerFuture<'_> {
 async fn audit(state: &AppState, req: Request) -> ApiResult<Response<Body>> {
     let caller = caller(&req)?;
     let user_id = path_uuid(&req, "userId")?;
-        let filters = AuditFilters::from_request(&req)?;
+        let filters = AuditFilters::from_query(&Query::of(&req))?;
     let page = PageRequest::from_request(&req)?;
     let client = state.db.get().await?;
     ok(&list(&*client, &caller, user_id, &filters, &page).await?)

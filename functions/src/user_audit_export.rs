@@ -6,7 +6,7 @@ use lambda_http::{Body, Request, Response};
 use shared::{
     auth::caller,
     export,
-    input::path_uuid,
+    input::{path_uuid, Query},
     ratelimit::RateClass,
     runtime::{HandlerFuture, HttpFunction},
     users::history::{export_csv, AuditFilters},
@@ -30,7 +30,7 @@ fn handler(state: &AppState, req: Request) -> HandlerFuture<'_> {
 async fn audit_export(state: &AppState, req: Request) -> ApiResult<Response<Body>> {
     let caller = caller(&req)?;
     let user_id = path_uuid(&req, "userId")?;
-        let filters = AuditFilters::from_request(&req)?;
+        let filters = AuditFilters::from_query(&Query::of(&req))?;
     let client = state.db.get().await?;
     let (csv, truncated) = export_csv(&*client, &caller, user_id, &filters).await?;
     export::response(&format!("audit-{user_id}.csv"), csv, truncated)

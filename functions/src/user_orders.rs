@@ -5,7 +5,7 @@ use lambda_http::{Body, Request, Response};
 use shared::{
     auth::{caller, Permission},
     http::ok,
-    input::PageRequest,
+    input::{PageRequest, Query},
     orders::{
         list::{list, OrderFilters},
         Scope,
@@ -34,7 +34,7 @@ async fn user_orders(state: &AppState, req: Request) -> ApiResult<Response<Body>
     caller.require(Permission::ViewOrders)?;
     let filters = OrderFilters {
         owner: Some(caller.user_id),
-        ..OrderFilters::from_request(&req)?
+        ..OrderFilters::from_query(&Query::of(&req))?
     };
     let page = PageRequest::from_request(&req)?;
     let client = state.db.get().await?;

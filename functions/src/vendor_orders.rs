@@ -5,7 +5,7 @@ use lambda_http::{Body, Request, Response};
 use shared::{
     auth::{caller, Permission},
     http::ok,
-    input::{parse_uuid, query_param, PageRequest},
+    input::{parse_uuid, query_param, PageRequest, Query},
     orders::{
         list::{list, OrderFilters},
         Scope,
@@ -45,7 +45,7 @@ async fn vendor_orders(state: &AppState, req: Request) -> ApiResult<Response<Bod
     };
     let filters = OrderFilters {
         owner,
-        ..OrderFilters::from_request(&req)?
+        ..OrderFilters::from_query(&Query::of(&req))?
     };
     let page = PageRequest::from_request(&req)?;
     let client = state.db.get().await?;

@@ -14,35 +14,13 @@ pub enum ConfigError {
     Invalid { var: &'static str, reason: String },
 }
 
-/// Where the code runs. Production tightens rules that are relaxed for local runs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Environment {
-    Local,
-    Staging,
-    Production,
-}
-
-impl FromStr for Environment {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s {
-            "local" => Ok(Self::Local),
-            "staging" => Ok(Self::Staging),
-            "production" => Ok(Self::Production),
-            other => Err(format!(
-                "expected local, staging or production, got {other:?}"
-            )),
-        }
-    }
-}
-
-impl Environment {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Local => "local",
-            Self::Staging => "staging",
-            Self::Production => "production",
-        }
+crate::text_enum::text_enum! {
+    /// Where the code runs (`APP_ENV`). Production tightens rules that are relaxed for
+    /// local runs.
+    pub enum Environment("environment") {
+        Local = "local",
+        Staging = "staging",
+        Production = "production",
     }
 }
 

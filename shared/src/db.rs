@@ -154,6 +154,7 @@ impl managed::Manager for PgManager {
     type Type = tokio_postgres::Client;
     type Error = DbError;
 
+    #[tracing::instrument(name = "open_database_connection", skip_all)]
     async fn create(&self) -> Result<Self::Type, Self::Error> {
         let pg = self.connection_config().await?;
         let (client, connection) = pg.connect(self.tls.clone()).await?;
@@ -237,6 +238,29 @@ impl RowExt for Row {
     fn col<'a, T: tokio_postgres::types::FromSql<'a>>(&'a self, name: &str) -> Result<T, ApiError> {
         self.try_get(name)
             .map_err(|err| ApiError::internal(format!("reading column {name}: {err}")))
+    }
+}
+
+/// A violated constraint, by name, as what it means to the client; any other error as
+/// usual (the model is realworld-axum-sqlx's `on_constraint`):
+///
+/// ```ignore
+/// insert.await.on_constraint("users_email_key", || ApiError::conflict("email_taken", "…"))?;
+/// ```
+pub trait OnConstraint<T> {
+    fn on_constraint(self, name: &str, meaning: impl FnOnce() -> ApiError) -> Result<T, ApiError>;
+}
+
+impl<T> OnConstraint<T> for Result<T, tokio_postgres::Error> {
+    #[track_caller]
+    fn on_constraint(self, name: &str, meaning: impl FnOnce() -> ApiError) -> Result<T, ApiError> {
+        self.map_err(|err| {
+            if err.as_db_error().and_then(|e| e.constraint()) == Some(name) {
+                meaning().with_source(err)
+            } else {
+                ApiError::from(err)
+            }
+        })
     }
 }
 

@@ -64,24 +64,14 @@ pub struct AddressQuery<'a> {
     pub zip: Option<&'a str>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Source {
-    ZipCentroid,
-    CityCentroid,
-    Google,
-    /// No distance could be had: the fallback distance was used.
-    Fallback,
-}
-
-impl Source {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Source::ZipCentroid => "zip_centroid",
-            Source::CityCentroid => "city_centroid",
-            Source::Google => "google",
-            Source::Fallback => "fallback",
-        }
+crate::text_enum::text_enum! {
+    /// Where a place or a distance came from.
+    pub enum Source("geocode source") {
+        ZipCentroid = "zip_centroid",
+        CityCentroid = "city_centroid",
+        Google = "google",
+        /// No distance could be had: the fallback distance was used.
+        Fallback = "fallback",
     }
 }
 
@@ -284,6 +274,7 @@ impl GoogleMaps {
 
 /// Places an address: the provider's answer, else the ZIP centroid, else the centroid of
 /// the city's ZIP codes. `None` when nothing is known about the place.
+#[tracing::instrument(skip_all)]
 pub async fn geocode(
     state: &AppState,
     client: &impl GenericClient,
@@ -330,6 +321,7 @@ pub async fn geocode(
 }
 
 /// Driving distance between two places, in hundredths of a mile.
+#[tracing::instrument(skip(state))]
 pub async fn driving_distance(state: &AppState, from: Point, to: Point) -> (i64, Source) {
     if let GeoProvider::Google(google) = &*state.geo {
         if let Some(hundredths) = google.driving_hundredths(state, from, to).await {

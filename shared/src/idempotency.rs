@@ -8,14 +8,17 @@
 //! request died mid-way is taken over after [`LOCK_SECONDS`]; order creation also stores
 //! the key on the order row, so even then no second order is made.
 
-use std::collections::HashMap;
-
-use aws_sdk_dynamodb::types::AttributeValue;
 use http::{HeaderValue, StatusCode};
 use lambda_http::{Body, Request, Response};
+use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::{error::ApiError, AppState};
+use crate::{
+    dynamo::{self, Item},
+    error::ApiError,
+    text_enum::text_enum,
+    AppState,
+};
 
 pub const HEADER: &str = "idempotency-key";
 pub const REPLAY_HEADER: &str = "x-idempotent-replay";
@@ -59,14 +62,47 @@ pub enum Claim {
     Replay(Response<Body>),
 }
 
-fn item_key(scope: &str, key: &str) -> HashMap<String, AttributeValue> {
-    HashMap::from([
-        (
-            "pk".to_owned(),
-            AttributeValue::S(format!("IDEMPOTENCY#{scope}#{key}")),
-        ),
-        ("sk".to_owned(), AttributeValue::S("KEY".to_owned())),
-    ])
+text_enum! {
+    /// Where a claimed key stands.
+    pub enum KeyState("idempotency key state") {
+        InProgress = "IN_PROGRESS",
+        Complete = "COMPLETE",
+    }
+}
+
+/// A claimed key: `IDEMPOTENCY#<scope>#<key>` / `KEY`; the response is saved on it once
+/// the work has run.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct KeyItem {
+    pk: String,
+    sk: String,
+    state: KeyState,
+    fingerprint: String,
+    /// Seconds: after it, a claim still in progress belongs to a dead request.
+    locked_until: i64,
+    /// Seconds (the table's TTL attribute).
+    expires_at: i64,
+    #[serde(default)]
+    status: Option<u16>,
+    #[serde(default)]
+    body: Option<String>,
+    #[serde(default)]
+    content_type: Option<String>,
+}
+
+/// The key of a claim, as [`KeyItem`] spells it.
+#[derive(Serialize)]
+struct Key {
+    pk: String,
+    sk: &'static str,
+}
+
+fn item_key(scope: &str, key: &str) -> Result<Item, ApiError> {
+    dynamo::to_item(&Key {
+        pk: format!("IDEMPOTENCY#{scope}#{key}"),
+        sk: "KEY",
+    })
 }
 
 fn store_error(err: impl Into<crate::error::BoxError>) -> ApiError {
@@ -75,6 +111,7 @@ fn store_error(err: impl Into<crate::error::BoxError>) -> ApiError {
         .with_source(err)
 }
 
+#[tracing::instrument(name = "claim_idempotency_key", skip_all)]
 pub async fn claim(
     state: &AppState,
     scope: &str,
@@ -83,25 +120,17 @@ pub async fn claim(
     now: i64,
 ) -> Result<Claim, ApiError> {
     let table = &state.config.resources.app_table;
-    let mut item = item_key(scope, key);
-    item.extend([
-        (
-            "state".to_owned(),
-            AttributeValue::S("IN_PROGRESS".to_owned()),
-        ),
-        (
-            "fingerprint".to_owned(),
-            AttributeValue::S(fingerprint.to_owned()),
-        ),
-        (
-            "lockedUntil".to_owned(),
-            AttributeValue::N((now + LOCK_SECONDS).to_string()),
-        ),
-        (
-            "expiresAt".to_owned(),
-            AttributeValue::N((now + RETENTION_SECONDS).to_string()),
-        ),
-    ]);
+    let item = dynamo::to_item(&KeyItem {
+        pk: format!("IDEMPOTENCY#{scope}#{key}"),
+        sk: "KEY".to_owned(),
+        state: KeyState::InProgress,
+        fingerprint: fingerprint.to_owned(),
+        locked_until: now + LOCK_SECONDS,
+        expires_at: now + RETENTION_SECONDS,
+        status: None,
+        body: None,
+        content_type: None,
+    })?;
     let claimed = state
         .dynamodb
         .put_item()
@@ -111,9 +140,9 @@ pub async fn claim(
             "attribute_not_exists(pk) OR expiresAt <= :now OR (#state = :running AND lockedUntil <= :now AND fingerprint = :fp)",
         )
         .expression_attribute_names("#state", "state")
-        .expression_attribute_values(":now", AttributeValue::N(now.to_string()))
-        .expression_attribute_values(":running", AttributeValue::S("IN_PROGRESS".to_owned()))
-        .expression_attribute_values(":fp", AttributeValue::S(fingerprint.to_owned()))
+        .expression_attribute_values(":now", dynamo::number(now))
+        .expression_attribute_values(":running", dynamo::text(KeyState::InProgress.as_str()))
+        .expression_attribute_values(":fp", dynamo::text(fingerprint))
         .send()
         .await;
     match claimed {
@@ -128,39 +157,35 @@ pub async fn claim(
         .dynamodb
         .get_item()
         .table_name(table)
-        .set_key(Some(item_key(scope, key)))
+        .set_key(Some(item_key(scope, key)?))
         .consistent_read(true)
         .send()
         .await
         .map_err(store_error)?;
-    let item = existing.item().cloned().unwrap_or_default();
-    let text = |name: &str| {
-        item.get(name)
-            .and_then(|v| v.as_s().ok())
-            .cloned()
-            .unwrap_or_default()
+    // Gone since the claim failed (expired and removed): as for a different request.
+    let Some(item) = existing
+        .item()
+        .map(dynamo::from_item::<KeyItem>)
+        .transpose()?
+    else {
+        return Err(reused());
     };
-    if text("fingerprint") != fingerprint {
-        return Err(ApiError::unprocessable(
-            "idempotency_key_reused",
-            "this Idempotency-Key was used for a different request",
-        ));
+    if item.fingerprint != fingerprint {
+        return Err(reused());
     }
-    if text("state") != "COMPLETE" {
+    if item.state != KeyState::Complete {
         return Err(ApiError::conflict(
             "request_in_progress",
             "a request with this Idempotency-Key is still being processed; retry shortly",
         ));
     }
     let status = item
-        .get("status")
-        .and_then(|v| v.as_n().ok())
-        .and_then(|n| n.parse::<u16>().ok())
+        .status
         .and_then(|n| StatusCode::from_u16(n).ok())
         .unwrap_or(StatusCode::OK);
-    let mut response = Response::new(Body::Text(text("body")));
+    let mut response = Response::new(Body::Text(item.body.unwrap_or_default()));
     *response.status_mut() = status;
-    if let Ok(content_type) = HeaderValue::from_str(&text("contentType")) {
+    if let Ok(content_type) = HeaderValue::from_str(&item.content_type.unwrap_or_default()) {
         response
             .headers_mut()
             .insert(http::header::CONTENT_TYPE, content_type);
@@ -171,7 +196,15 @@ pub async fn claim(
     Ok(Claim::Replay(response))
 }
 
+fn reused() -> ApiError {
+    ApiError::unprocessable(
+        "idempotency_key_reused",
+        "this Idempotency-Key was used for a different request",
+    )
+}
+
 /// Saves the response on the key, for replays.
+#[tracing::instrument(name = "save_idempotent_response", skip_all)]
 pub async fn complete(
     state: &AppState,
     scope: &str,
@@ -192,17 +225,14 @@ pub async fn complete(
         .dynamodb
         .update_item()
         .table_name(&state.config.resources.app_table)
-        .set_key(Some(item_key(scope, key)))
+        .set_key(Some(item_key(scope, key)?))
         .update_expression("SET #state = :done, #status = :status, body = :body, contentType = :ct")
         .expression_attribute_names("#state", "state")
         .expression_attribute_names("#status", "status")
-        .expression_attribute_values(":done", AttributeValue::S("COMPLETE".to_owned()))
-        .expression_attribute_values(
-            ":status",
-            AttributeValue::N(response.status().as_u16().to_string()),
-        )
-        .expression_attribute_values(":body", AttributeValue::S(body))
-        .expression_attribute_values(":ct", AttributeValue::S(content_type.to_owned()))
+        .expression_attribute_values(":done", dynamo::text(KeyState::Complete.as_str()))
+        .expression_attribute_values(":status", dynamo::number(response.status().as_u16()))
+        .expression_attribute_values(":body", dynamo::text(body))
+        .expression_attribute_values(":ct", dynamo::text(content_type))
         .send()
         .await
         .map_err(store_error)?;
@@ -215,7 +245,7 @@ pub async fn release(state: &AppState, scope: &str, key: &str) -> Result<(), Api
         .dynamodb
         .delete_item()
         .table_name(&state.config.resources.app_table)
-        .set_key(Some(item_key(scope, key)))
+        .set_key(Some(item_key(scope, key)?))
         .send()
         .await
         .map_err(store_error)?;

@@ -48,9 +48,25 @@ pub fn path_uuid(req: &Request, name: &str) -> ApiResult<Uuid> {
 
 /// A query parameter, if given and non-empty.
 pub fn query_param<'a>(req: &'a Request, name: &str) -> Option<&'a str> {
-    req.query_string_parameters_ref()
-        .and_then(|params| params.first(name))
-        .filter(|v| !v.is_empty())
+    Query::of(req).get(name)
+}
+
+/// A request's query string, as the list filters of the domain modules read it: the
+/// handler hands it over (`Query::of(&req)`), so those modules never see a request.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Query<'a>(Option<&'a lambda_http::aws_lambda_events::query_map::QueryMap>);
+
+impl<'a> Query<'a> {
+    pub fn of(req: &'a Request) -> Self {
+        Self(req.query_string_parameters_ref())
+    }
+
+    /// The first value of `name`, unless it is empty.
+    pub fn get(&self, name: &str) -> Option<&'a str> {
+        self.0
+            .and_then(|params| params.first(name))
+            .filter(|v| !v.is_empty())
+    }
 }
 
 /// Whether text may contain line breaks and tabs.

@@ -7,7 +7,8 @@
 //! - [`config`]: typed configuration from the environment, with errors naming the variable.
 //! - [`money`]: cents and hundredths of a mile; [`input`]: strict parsing of ids, text,
 //!   JSON bodies and pagination, and the [`input::Validator`] every check reports to.
-//! - [`db`]: the PostgreSQL pool (RDS Proxy friendly), typed parameters, migrations.
+//! - [`db`]: the PostgreSQL pool (RDS Proxy friendly), typed parameters, rows read
+//!   through `#[derive(FromRow)]`, migrations; [`dynamo`]: DynamoDB items as typed values.
 //! - [`tls`]: the TLS client configuration; [`aws`]: SDK configuration with deadlines and
 //!   the local-emulator endpoint override; [`secrets`]: Secrets Manager reads.
 //! - [`state`]: [`AppState`], built once per container: config, database pool, AWS clients.
@@ -55,6 +56,7 @@ extern crate self as shared;
 
 pub mod db;
 pub mod drivers;
+pub mod dynamo;
 pub mod error;
 pub mod export;
 pub mod geo;

@@ -32,23 +32,13 @@ pub const LATENCY_BUCKETS_MS: [f64; 11] = [
 /// The `Le` of the unbounded bucket.
 pub const OVERFLOW_BUCKET: &str = "+Inf";
 
-/// Where metric lines go, as configured (`METRICS`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum MetricsSink {
-    /// Standard output, for CloudWatch Logs to extract (Lambda).
-    Emf,
-    /// Nowhere.
-    Off,
-}
-
-impl std::str::FromStr for MetricsSink {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
-        match s {
-            "emf" => Ok(Self::Emf),
-            "off" => Ok(Self::Off),
-            other => Err(format!("expected emf or off, got {other:?}")),
-        }
+crate::text_enum::text_enum! {
+    /// Where metric lines go, as configured (`METRICS`).
+    pub enum MetricsSink("metrics sink") {
+        /// Standard output, for CloudWatch Logs to extract (Lambda).
+        Emf = "emf",
+        /// Nowhere.
+        Off = "off",
     }
 }
 
@@ -67,21 +57,12 @@ pub struct Metrics {
     output: Output,
 }
 
-/// A metric's unit, as CloudWatch spells it.
-#[derive(Debug, Clone, Copy)]
-pub enum Unit {
-    Count,
-    Milliseconds,
-    Percent,
-}
-
-impl Unit {
-    fn as_str(self) -> &'static str {
-        match self {
-            Unit::Count => "Count",
-            Unit::Milliseconds => "Milliseconds",
-            Unit::Percent => "Percent",
-        }
+crate::text_enum::text_enum! {
+    /// A metric's unit, as CloudWatch spells it.
+    pub enum Unit("metric unit") {
+        Count = "Count",
+        Milliseconds = "Milliseconds",
+        Percent = "Percent",
     }
 }
 

@@ -13,16 +13,19 @@
 //! `X-RateLimit-*` headers show. What happens when the counter store is unreachable is
 //! decided per class by [`RateClass::when_store_down`].
 
-use std::{
-    collections::HashMap,
-    sync::{Arc, Mutex},
-};
+use std::sync::{Arc, Mutex};
 
-use aws_sdk_dynamodb::{error::SdkError, types::AttributeValue};
+use aws_sdk_dynamodb::error::SdkError;
 use http::{HeaderName, HeaderValue, StatusCode};
 use lambda_http::Request;
+use serde::{Deserialize, Serialize};
 
-use crate::{error::ApiError, identity::RequestIdentity, AppState};
+use crate::{
+    dynamo::{self, Item},
+    error::ApiError,
+    identity::RequestIdentity,
+    AppState,
+};
 
 /// Which budget a request draws from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -168,6 +171,11 @@ pub struct Drawn {
 }
 
 impl Drawn {
+    /// The request's ledger, which the runtime put in its extensions (none outside it).
+    pub fn of(req: &Request) -> Option<&Drawn> {
+        req.extensions().get::<Drawn>()
+    }
+
     pub fn record(&self, quota: Quota) {
         if let Ok(mut tightest) = self.tightest.lock() {
             let tighter = tightest
@@ -194,15 +202,14 @@ impl Drawn {
 
 /// Counts one request of `identity` against `class`: 429 when the budget is spent, and
 /// per [`RateClass::when_store_down`] when the store is unreachable. The quota is recorded
-/// on the request so its headers show the tightest budget.
+/// on the request's ledger ([`Drawn::of`]) so its headers show the tightest budget.
 pub async fn charge(
     state: &AppState,
-    req: &Request,
+    drawn: Option<&Drawn>,
     class: RateClass,
     identity: &str,
 ) -> Result<(), ApiError> {
     let now = chrono::Utc::now().timestamp();
-    let drawn = req.extensions().get::<Drawn>();
     let counted = if drawn.is_some_and(Drawn::store_is_down) {
         Err(
             ApiError::service_unavailable("the rate limiter is unavailable")
@@ -261,7 +268,7 @@ pub async fn spent(
         .dynamodb
         .get_item()
         .table_name(&state.config.resources.app_table)
-        .set_key(Some(counter_key(class, identity)))
+        .set_key(counter_key(class, identity).ok())
         .consistent_read(true)
         .send()
         .await
@@ -272,21 +279,41 @@ pub async fn spent(
             tracing::warn!(class = class.name(), error = %crate::error::chain(&err), "rate limiter unavailable: budget not read");
         })
         .ok()?;
-    let attrs = current.item().cloned().unwrap_or_default();
-    let hits = read_number(&attrs, "hits").unwrap_or(0);
-    let reset_at = read_number(&attrs, "windowEnd").unwrap_or(now);
-    (reset_at > now && hits >= i64::from(limit))
-        .then(|| quota(limit, hits, reset_at, false).error(now))
+    let window = Window::read(current.item(), now);
+    (window.end > now && window.hits >= i64::from(limit))
+        .then(|| quota(limit, window.hits, window.end, false).error(now))
 }
 
-fn counter_key(class: RateClass, identity: &str) -> HashMap<String, AttributeValue> {
-    HashMap::from([
-        (
-            "pk".to_owned(),
-            AttributeValue::S(format!("RATE#{}#{identity}", class.name())),
-        ),
-        ("sk".to_owned(), AttributeValue::S("WINDOW".to_owned())),
-    ])
+/// A budget's counter: `RATE#<class>#<identity>` / `WINDOW`.
+#[derive(Serialize)]
+struct CounterKey {
+    pk: String,
+    sk: &'static str,
+}
+
+fn counter_key(class: RateClass, identity: &str) -> Result<Item, ApiError> {
+    dynamo::to_item(&CounterKey {
+        pk: format!("RATE#{}#{identity}", class.name()),
+        sk: "WINDOW",
+    })
+}
+
+/// What a counter holds: requests counted in the window that ends at `windowEnd`
+/// (seconds; also its TTL as `expiresAt`, which reading needs not).
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Window {
+    hits: i64,
+    #[serde(rename = "windowEnd")]
+    end: i64,
+}
+
+impl Window {
+    /// The counter as read; a missing or unreadable one is an empty window ending `now`.
+    fn read(item: Option<&Item>, now: i64) -> Self {
+        item.and_then(|item| dynamo::from_item(item).ok())
+            .unwrap_or(Window { hits: 0, end: now })
+    }
 }
 
 /// The state of a budget after a request was counted (or refused).
@@ -340,6 +367,7 @@ impl Quota {
 }
 
 /// Counts one request of `identity` against `class`. `None` for exempt classes.
+#[tracing::instrument(name = "rate_limit", skip(state, identity))]
 pub async fn check(
     state: &AppState,
     class: RateClass,
@@ -350,8 +378,8 @@ pub async fn check(
         return Ok(None);
     };
     let table = &state.config.resources.app_table;
-    let key = counter_key(class, identity);
-    let number = |n: i64| AttributeValue::N(n.to_string());
+    let key = counter_key(class, identity)?;
+    let number = |n: i64| dynamo::number(n);
     // Each round first tries to count in the open window, then to open a new one. A
     // request loses only when the first fails on an open, full window.
     for _ in 0..4 {
@@ -370,10 +398,14 @@ pub async fn check(
             .await;
         match counted {
             Ok(output) => {
-                let attrs = output.attributes().cloned().unwrap_or_default();
-                let hits = read_number(&attrs, "hits").unwrap_or(i64::from(limit));
-                let reset_at = read_number(&attrs, "windowEnd").unwrap_or(now + window);
-                return Ok(Some(quota(limit, hits, reset_at, true)));
+                let counted = output
+                    .attributes()
+                    .and_then(|item| dynamo::from_item::<Window>(item).ok())
+                    .unwrap_or(Window {
+                        hits: i64::from(limit),
+                        end: now + window,
+                    });
+                return Ok(Some(quota(limit, counted.hits, counted.end, true)));
             }
             Err(err) if !is_condition_failure(&err) => return Err(store_error(err)),
             Err(_) => {}
@@ -406,11 +438,9 @@ pub async fn check(
             .send()
             .await
             .map_err(store_error)?;
-        let attrs = current.item().cloned().unwrap_or_default();
-        let hits = read_number(&attrs, "hits").unwrap_or(0);
-        let reset_at = read_number(&attrs, "windowEnd").unwrap_or(now);
-        if reset_at > now && hits >= i64::from(limit) {
-            return Ok(Some(quota(limit, hits, reset_at, false)));
+        let current = Window::read(current.item(), now);
+        if current.end > now && current.hits >= i64::from(limit) {
+            return Ok(Some(quota(limit, current.hits, current.end, false)));
         }
     }
     // Four lost races in a row means heavy contention on this identity: refuse.
@@ -425,10 +455,6 @@ fn quota(limit: u32, hits: i64, reset_at: i64, allowed: bool) -> Quota {
         reset_at,
         allowed,
     }
-}
-
-fn read_number(attrs: &HashMap<String, AttributeValue>, name: &str) -> Option<i64> {
-    attrs.get(name)?.as_n().ok()?.parse().ok()
 }
 
 fn is_condition_failure<R>(

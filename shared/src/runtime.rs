@@ -91,6 +91,21 @@ pub type EventFuture<'a> = Pin<Box<dyn Future<Output = Result<Value, BoxError>> 
 /// An ops job (schedule, SNS, direct invoke): `fn handler(state, event) -> result future`.
 pub type EventHandler = for<'a> fn(&'a AppState, Value) -> EventFuture<'a>;
 
+/// A job's event as its own type: each job declares what it accepts (a `Deserialize`
+/// struct, unknown fields ignored so EventBridge's envelope passes) and reads it first
+/// thing; a malformed event is an error naming the field, before any work.
+pub fn event_of<T: serde::de::DeserializeOwned>(event: Value) -> Result<T, BoxError> {
+    serde_path_to_error::deserialize(event).map_err(|e| {
+        let path = e.path().to_string();
+        format!(
+            "the event is not what this job accepts ({}): {}",
+            if path == "." { "at its top" } else { &path },
+            e.into_inner()
+        )
+        .into()
+    })
+}
+
 /// An ops job or the authorizer, as its module declares it (`pub const FUNCTION`).
 #[derive(Clone, Copy)]
 pub struct EventFunction {
@@ -195,7 +210,12 @@ async fn serve(
                 None => Ok(()),
                 Some(key) => {
                     deadline
-                        .run(ratelimit::charge(state, &req, function.rate_class, &key))
+                        .run(ratelimit::charge(
+                            state,
+                            Some(&drawn),
+                            function.rate_class,
+                            &key,
+                        ))
                         .await
                 }
             };

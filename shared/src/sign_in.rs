@@ -44,7 +44,7 @@ pub async fn login(
     let email = normalize_email(&body.email).map_err(|_| rejected())?;
     ratelimit::charge(
         state,
-        req,
+        ratelimit::Drawn::of(req),
         RateClass::SignInAccount,
         &format!("account:{email}"),
     )
@@ -106,7 +106,7 @@ pub async fn refresh(state: &AppState, req: &Request) -> ApiResult<Response<Body
     if let Some(session_id) = sessions::session_of(&presented) {
         ratelimit::charge(
             state,
-            req,
+            ratelimit::Drawn::of(req),
             RateClass::RefreshSession,
             &format!("session:{session_id}"),
         )

@@ -769,6 +769,7 @@ async fn every_log_line_of_a_failing_request_names_its_request() {
     let subscriber = shared::telemetry::json_subscriber(
         lines.clone(),
         tracing_subscriber::EnvFilter::new("info"),
+        std::time::Duration::from_millis(100),
     );
     // This test's thread runs the gateway and the handlers: its default catches them all.
     let _guard = tracing::subscriber::set_default(subscriber);

@@ -14,17 +14,20 @@
 //! Items expire through DynamoDB TTL; reads also check the expiry because TTL deletion
 //! lags.
 
-use std::collections::HashMap;
-
 use aws_sdk_dynamodb::types::AttributeValue;
 use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
 use chrono::{DateTime, Utc};
 use rand::RngExt;
+use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 use super::{rbac::Role, tokens::JwtKeys};
-use crate::{error::ApiError, AppState};
+use crate::{
+    dynamo::{self, Item},
+    error::ApiError,
+    AppState,
+};
 
 /// How far back along a session's chain a reused token is still recognised: a thousand
 /// rotations is over ten days of continuous use with 15-minute access tokens.
@@ -57,14 +60,74 @@ pub enum RefreshError {
     Store(#[from] ApiError),
 }
 
-fn key(session_id: Uuid) -> HashMap<String, AttributeValue> {
-    HashMap::from([
-        (
-            "pk".to_owned(),
-            AttributeValue::S(format!("SESSION#{session_id}")),
-        ),
-        ("sk".to_owned(), AttributeValue::S("SESSION".to_owned())),
-    ])
+/// The key of an item of the app table.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct Key {
+    pk: String,
+    sk: String,
+}
+
+/// A session as stored: `SESSION#<id>` / `SESSION`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct SessionItem {
+    pk: String,
+    sk: String,
+    user_id: Uuid,
+    role: Role,
+    /// SHA-256 of the current refresh token.
+    refresh_hash: String,
+    /// The hash it replaced, and when (seconds), for the grace of a concurrent refresh.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    previous_hash: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    rotated_at: Option<i64>,
+    /// Rotations so far: how far back a reused token is looked for.
+    #[serde(default)]
+    generation: i64,
+    /// A missing flag reads as revoked.
+    #[serde(default = "revoked_when_unknown")]
+    revoked: bool,
+    /// Seconds; sessions stored before it was written count as begun at the epoch, so any
+    /// cutoff ends them.
+    #[serde(default)]
+    created_at: i64,
+    /// Seconds (the table's TTL attribute).
+    expires_at: i64,
+}
+
+fn revoked_when_unknown() -> bool {
+    true
+}
+
+impl SessionItem {
+    fn session(&self, id: Uuid) -> Option<Session> {
+        Some(Session {
+            id,
+            user_id: self.user_id,
+            role: self.role,
+            revoked: self.revoked,
+            created_at: DateTime::from_timestamp(self.created_at, 0)?,
+            expires_at: DateTime::from_timestamp(self.expires_at, 0)?,
+        })
+    }
+}
+
+/// A session listed under its account: `USER_SESSIONS#<user id>` / `SESSION#<id>`,
+/// expiring with the session.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct RegistryItem {
+    pk: String,
+    sk: String,
+    expires_at: i64,
+}
+
+fn key(session_id: Uuid) -> Result<Item, ApiError> {
+    dynamo::to_item(&Key {
+        pk: format!("SESSION#{session_id}"),
+        sk: "SESSION".to_owned(),
+    })
 }
 
 fn store_error(err: impl Into<crate::error::BoxError>) -> ApiError {
@@ -100,6 +163,7 @@ pub fn session_of(token: &str) -> Option<Uuid> {
 }
 
 /// Starts a session; returns it and its first refresh token.
+#[tracing::instrument(name = "create_session", skip_all, fields(%user_id))]
 pub async fn create(
     state: &AppState,
     user_id: Uuid,
@@ -115,27 +179,19 @@ pub async fn create(
         expires_at: now + state.config.auth.refresh_ttl,
     };
     let token = new_refresh_token(session.id);
-    let mut item = key(session.id);
-    item.extend([
-        ("userId".to_owned(), AttributeValue::S(user_id.to_string())),
-        (
-            "role".to_owned(),
-            AttributeValue::S(role.as_str().to_owned()),
-        ),
-        (
-            "refreshHash".to_owned(),
-            AttributeValue::S(token_hash(&token)),
-        ),
-        ("revoked".to_owned(), AttributeValue::Bool(false)),
-        (
-            "createdAt".to_owned(),
-            AttributeValue::N(now.timestamp().to_string()),
-        ),
-        (
-            "expiresAt".to_owned(),
-            AttributeValue::N(session.expires_at.timestamp().to_string()),
-        ),
-    ]);
+    let item = dynamo::to_item(&SessionItem {
+        pk: format!("SESSION#{}", session.id),
+        sk: "SESSION".to_owned(),
+        user_id,
+        role,
+        refresh_hash: token_hash(&token),
+        previous_hash: None,
+        rotated_at: None,
+        generation: 0,
+        revoked: false,
+        created_at: now.timestamp(),
+        expires_at: session.expires_at.timestamp(),
+    })?;
     state
         .dynamodb
         .put_item()
@@ -149,29 +205,26 @@ pub async fn create(
     Ok((session, token))
 }
 
-fn registry_pk(user_id: Uuid) -> AttributeValue {
-    AttributeValue::S(format!("USER_SESSIONS#{user_id}"))
+fn registry_pk(user_id: Uuid) -> String {
+    format!("USER_SESSIONS#{user_id}")
 }
 
-fn registry_key(user_id: Uuid, session_id: Uuid) -> HashMap<String, AttributeValue> {
-    HashMap::from([
-        ("pk".to_owned(), registry_pk(user_id)),
-        (
-            "sk".to_owned(),
-            AttributeValue::S(format!("SESSION#{session_id}")),
-        ),
-    ])
+fn registry_key(user_id: Uuid, session_id: Uuid) -> Result<Item, ApiError> {
+    dynamo::to_item(&Key {
+        pk: registry_pk(user_id),
+        sk: format!("SESSION#{session_id}"),
+    })
 }
 
 /// Lists a session under its account (one item each, expiring with the session), which
 /// lets a password change or a purge end every session of the account at once (sessions
 /// are keyed by their own id).
 async fn register(state: &AppState, session: &Session) -> Result<(), ApiError> {
-    let mut item = registry_key(session.user_id, session.id);
-    item.insert(
-        "expiresAt".to_owned(),
-        AttributeValue::N(session.expires_at.timestamp().to_string()),
-    );
+    let item = dynamo::to_item(&RegistryItem {
+        pk: registry_pk(session.user_id),
+        sk: format!("SESSION#{}", session.id),
+        expires_at: session.expires_at.timestamp(),
+    })?;
     state
         .dynamodb
         .put_item()
@@ -185,6 +238,7 @@ async fn register(state: &AppState, session: &Session) -> Result<(), ApiError> {
 
 /// Ends every session of an account but `keep` (the caller's own, after a password
 /// change); returns how many it ended.
+#[tracing::instrument(name = "revoke_sessions_of", skip(state))]
 pub async fn revoke_all_of(
     state: &AppState,
     user_id: Uuid,
@@ -196,7 +250,7 @@ pub async fn revoke_all_of(
         .query()
         .table_name(table)
         .key_condition_expression("pk = :pk")
-        .expression_attribute_values(":pk", registry_pk(user_id))
+        .expression_attribute_values(":pk", dynamo::text(registry_pk(user_id)))
         .consistent_read(true)
         .into_paginator()
         .send();
@@ -204,10 +258,10 @@ pub async fn revoke_all_of(
     while let Some(page) = pages.next().await {
         let page = page.map_err(store_error)?;
         for item in page.items() {
-            let Some(session_id) = item
-                .get("sk")
-                .and_then(|sk| sk.as_s().ok())
-                .and_then(|sk| sk.strip_prefix("SESSION#"))
+            let listed: RegistryItem = dynamo::from_item(item)?;
+            let Some(session_id) = listed
+                .sk
+                .strip_prefix("SESSION#")
                 .and_then(|id| Uuid::parse_str(id).ok())
             else {
                 continue;
@@ -220,7 +274,7 @@ pub async fn revoke_all_of(
                 .dynamodb
                 .delete_item()
                 .table_name(table)
-                .set_key(Some(registry_key(user_id, session_id)))
+                .set_key(Some(registry_key(user_id, session_id)?))
                 .send()
                 .await
                 .map_err(store_error)?;
@@ -231,39 +285,23 @@ pub async fn revoke_all_of(
 }
 
 /// The session as stored (strongly consistent, so a revocation is seen at once).
+#[tracing::instrument(name = "read_session", skip(state))]
 pub async fn get(state: &AppState, session_id: Uuid) -> Result<Option<Session>, ApiError> {
     Ok(read(state, session_id)
         .await?
-        .and_then(|item| parse(session_id, &item)))
+        .and_then(|item| item.session(session_id)))
 }
 
-fn parse(session_id: Uuid, item: &HashMap<String, AttributeValue>) -> Option<Session> {
-    let text = |name: &str| item.get(name).and_then(|v| v.as_s().ok());
-    let number = |name: &str| {
-        item.get(name)
-            .and_then(|v| v.as_n().ok())
-            .and_then(|n| n.parse::<i64>().ok())
-    };
-    Some(Session {
-        id: session_id,
-        user_id: text("userId")?.parse().ok()?,
-        role: text("role")?.parse().ok()?,
-        revoked: item
-            .get("revoked")
-            .and_then(|v| v.as_bool().ok())
-            .copied()
-            .unwrap_or(true),
-        // Sessions stored before `createdAt` was read count as begun at the epoch, so any
-        // cutoff ends them.
-        created_at: number("createdAt")
-            .and_then(|at| DateTime::from_timestamp(at, 0))
-            .unwrap_or(DateTime::UNIX_EPOCH),
-        expires_at: DateTime::from_timestamp(number("expiresAt")?, 0)?,
-    })
+/// A stored item as a session item; one of another shape counts as no session.
+fn parse(item: &Item) -> Option<SessionItem> {
+    dynamo::from_item(item)
+        .inspect_err(|e| tracing::warn!(error = %e, "unreadable session item"))
+        .ok()
 }
 
 /// Swaps a refresh token for the next one of its chain. The token swapped moments ago
 /// gets the same next token again; any older one revokes the session.
+#[tracing::instrument(name = "rotate_session", skip_all)]
 pub async fn rotate(state: &AppState, presented: &str) -> Result<(Session, String), RefreshError> {
     let session_id = session_of(presented).ok_or(RefreshError::Invalid)?;
     let keys = state.jwt().await?;
@@ -275,16 +313,16 @@ pub async fn rotate(state: &AppState, presented: &str) -> Result<(Session, Strin
         .dynamodb
         .update_item()
         .table_name(&state.config.resources.app_table)
-        .set_key(Some(key(session_id)))
+        .set_key(Some(key(session_id)?))
         .update_expression(
             "SET refreshHash = :next, previousHash = :old, rotatedAt = :now ADD generation :one",
         )
         .condition_expression("refreshHash = :old AND revoked = :false AND expiresAt > :now")
-        .expression_attribute_values(":next", AttributeValue::S(next_hash.clone()))
-        .expression_attribute_values(":old", AttributeValue::S(old_hash.clone()))
-        .expression_attribute_values(":one", AttributeValue::N("1".to_owned()))
+        .expression_attribute_values(":next", dynamo::text(next_hash.clone()))
+        .expression_attribute_values(":old", dynamo::text(old_hash.clone()))
+        .expression_attribute_values(":one", dynamo::number(1))
         .expression_attribute_values(":false", AttributeValue::Bool(false))
-        .expression_attribute_values(":now", AttributeValue::N(now.timestamp().to_string()))
+        .expression_attribute_values(":now", dynamo::number(now.timestamp()))
         .return_values(aws_sdk_dynamodb::types::ReturnValue::AllNew)
         .send()
         .await;
@@ -292,7 +330,8 @@ pub async fn rotate(state: &AppState, presented: &str) -> Result<(Session, Strin
         Ok(output) => {
             let session = output
                 .attributes()
-                .and_then(|item| parse(session_id, item))
+                .and_then(parse)
+                .and_then(|item| item.session(session_id))
                 .ok_or(RefreshError::Invalid)?;
             Ok((session, next))
         }
@@ -304,26 +343,20 @@ pub async fn rotate(state: &AppState, presented: &str) -> Result<(Session, Strin
             let Some(item) = read(state, session_id).await? else {
                 return Err(RefreshError::Invalid);
             };
-            let Some(session) = parse(session_id, &item).filter(|s| s.is_live(now)) else {
+            let Some(session) = item.session(session_id).filter(|s| s.is_live(now)) else {
                 return Err(RefreshError::Invalid);
             };
-            let text = |name: &str| item.get(name).and_then(|v| v.as_s().ok()).cloned();
-            let number = |name: &str| {
-                item.get(name)
-                    .and_then(|v| v.as_n().ok())
-                    .and_then(|n| n.parse::<i64>().ok())
-            };
-            let current = text("refreshHash").unwrap_or_default();
-            let just_swapped = text("previousHash").as_deref() == Some(old_hash.as_str())
-                && current == next_hash
-                && number("rotatedAt").is_some_and(|at| {
+            let current = &item.refresh_hash;
+            let just_swapped = item.previous_hash.as_deref() == Some(old_hash.as_str())
+                && *current == next_hash
+                && item.rotated_at.is_some_and(|at| {
                     now.timestamp() - at < state.config.auth.refresh_reuse_grace.num_seconds()
                 });
             if just_swapped {
                 return Ok((session, next));
             }
-            let generation = number("generation").unwrap_or(0).min(MAX_CHAIN_WALK);
-            if is_ancestor(&keys, session_id, presented, &current, generation) {
+            let generation = item.generation.min(MAX_CHAIN_WALK);
+            if is_ancestor(&keys, session_id, presented, current, generation) {
                 revoke(state, session_id).await?;
                 tracing::warn!(session_id = %session_id, "refresh token reused: session revoked");
                 return Err(RefreshError::Reused);
@@ -352,30 +385,28 @@ fn is_ancestor(
     false
 }
 
-async fn read(
-    state: &AppState,
-    session_id: Uuid,
-) -> Result<Option<HashMap<String, AttributeValue>>, ApiError> {
+async fn read(state: &AppState, session_id: Uuid) -> Result<Option<SessionItem>, ApiError> {
     let output = state
         .dynamodb
         .get_item()
         .table_name(&state.config.resources.app_table)
-        .set_key(Some(key(session_id)))
+        .set_key(Some(key(session_id)?))
         .consistent_read(true)
         .send()
         .await
         .map_err(store_error)?;
-    Ok(output.item().cloned())
+    Ok(output.item().and_then(parse))
 }
 
 /// Ends a session: its refresh token stops working at once, its access tokens as soon as
 /// the authorizer re-checks them.
+#[tracing::instrument(name = "revoke_session", skip(state))]
 pub async fn revoke(state: &AppState, session_id: Uuid) -> Result<(), ApiError> {
     let result = state
         .dynamodb
         .update_item()
         .table_name(&state.config.resources.app_table)
-        .set_key(Some(key(session_id)))
+        .set_key(Some(key(session_id)?))
         .update_expression("SET revoked = :true")
         .condition_expression("attribute_exists(pk)")
         .expression_attribute_values(":true", AttributeValue::Bool(true))

@@ -431,12 +431,16 @@ pub(crate) fn key_of<'a>(
 
 /// The kind a `backup` event asks for: its `kind` (the schedules set it), `manual` when
 /// absent.
-pub fn kind_of(event: &serde_json::Value) -> Result<BackupKind, BackupError> {
-    match event.get("kind") {
-        None | Some(serde_json::Value::Null) => Ok(BackupKind::Manual),
-        Some(serde_json::Value::String(kind)) => kind.parse().map_err(BackupError::Invalid),
-        Some(other) => Err(BackupError::Invalid(format!(
-            "kind must be a string, got {other}"
-        ))),
+/// What the `backup` job is sent: `{"kind": "daily"}` from its schedules, `{}` (or
+/// `{"kind": "manual"}`) by hand.
+#[derive(Debug, Clone, Copy, Default, serde::Deserialize)]
+pub struct BackupEvent {
+    #[serde(default)]
+    kind: Option<BackupKind>,
+}
+
+impl BackupEvent {
+    pub fn kind(&self) -> BackupKind {
+        self.kind.unwrap_or(BackupKind::Manual)
     }
 }

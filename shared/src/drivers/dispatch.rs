@@ -85,6 +85,7 @@ fn check_type(order: &Order, claimed: Option<&str>) -> ApiResult<()> {
     }
 }
 
+#[tracing::instrument(name = "assign_driver", skip_all, fields(order_id = %req.order_id))]
 pub async fn assign(state: &AppState, caller: &Caller, req: &AssignRequest) -> ApiResult<Assigned> {
     caller.require(Permission::DispatchDrivers)?;
     let mut client = state.db.get().await?;
@@ -261,6 +262,7 @@ pub enum Which {
 }
 
 /// A driver's assignments, newest first in pages.
+#[tracing::instrument(skip(client, page))]
 pub async fn assignments(
     client: &impl GenericClient,
     driver_id: Uuid,

@@ -434,6 +434,7 @@ enum Attempt {
     NoPartition(NaiveDate, NaiveDate),
 }
 
+#[tracing::instrument(name = "ingest_locations", skip_all)]
 pub async fn ingest(
     state: &AppState,
     caller: &Caller,

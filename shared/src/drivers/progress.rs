@@ -14,7 +14,13 @@ use crate::{
     error::{ApiError, ApiResult, Context, FieldError},
     geo::Point,
     input::{bounded_text, Lines},
-    orders::{self, edit::OrderUpdate, status::DriverStatus, Actor, Order, StatusChange},
+    orders::{
+        self,
+        edit::{lock_visible, OrderRef, OrderUpdate},
+        status::DriverStatus,
+        Actor, Order, StatusChange,
+    },
+    AppState,
 };
 
 /// How close to a stop a point must be to count as arriving there.
@@ -65,6 +71,23 @@ async fn require_assigned(tx: &Transaction<'_>, caller: &Caller, order_id: Uuid)
     .context("finding the order's driver")?
     .map(|_| ())
     .ok_or_else(|| ApiError::forbidden("only the order's assigned driver reports its progress"))
+}
+
+/// A driver's report on an order, in one transaction: the order as it now reads.
+#[tracing::instrument(name = "report_progress", skip_all)]
+pub async fn report_on(
+    state: &AppState,
+    caller: &Caller,
+    order: OrderRef<'_>,
+    progress: &DriverProgress,
+) -> ApiResult<Order> {
+    let mut client = state.db.get().await?;
+    let tx = client.transaction().await?;
+    let order = lock_visible(&tx, caller, order).await?;
+    report(&tx, caller, &order, progress).await?;
+    let order = lock_visible(&tx, caller, OrderRef::Id(order.id)).await?;
+    tx.commit().await?;
+    Ok(order)
 }
 
 /// Applies a driver's reported status to a locked order.

@@ -92,17 +92,18 @@ pub struct RosterFilter {
 
 impl RosterFilter {
     /// `?active=&onDuty=` as the list routes receive them.
-    pub fn from_request(req: &lambda_http::Request) -> ApiResult<Self> {
-        use crate::input::{parse_bool, query_param};
+    pub fn from_query(query: &crate::input::Query) -> ApiResult<Self> {
+        use crate::input::parse_bool;
         Ok(Self {
-            active: parse_bool("active", query_param(req, "active"))?,
-            on_duty: parse_bool("onDuty", query_param(req, "onDuty"))?,
+            active: parse_bool("active", query.get("active"))?,
+            on_duty: parse_bool("onDuty", query.get("onDuty"))?,
         })
     }
 }
 
 /// Staff: every driver matching the filter, newest first in pages. A driver: its own row
 /// only. Anyone else: 403.
+#[tracing::instrument(name = "list_drivers", skip_all)]
 pub async fn list(
     client: &impl GenericClient,
     caller: &Caller,
@@ -248,6 +249,7 @@ pub fn nearest_sql() -> String {
 }
 
 /// The search itself, for dispatch's suggestions and the benchmark.
+#[tracing::instrument(skip_all)]
 pub async fn nearest_available(
     client: &impl GenericClient,
     query: NearQuery,

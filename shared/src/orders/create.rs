@@ -74,6 +74,7 @@ const INSERT: &str = "INSERT INTO orders (order_number, order_type, user_id, par
 /// replaced (up to five tries); a fixed one that is taken is a 409. With an idempotency
 /// key the caller already used, the existing order is returned instead (409 if it has
 /// been deleted since).
+#[tracing::instrument(name = "insert_order", skip_all)]
 pub async fn insert(
     tx: &mut Transaction<'_>,
     order: &NewOrder,

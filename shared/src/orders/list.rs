@@ -2,14 +2,13 @@
 //! keyset pagination, within the caller's scope.
 
 use chrono::{NaiveDate, TimeZone, Utc};
-use lambda_http::Request;
 use uuid::Uuid;
 
 use super::{rules::OrderType, status::OrderStatus, Order, Scope, ORDER_SELECT};
 use crate::{
     db::{p, FromRow, GenericClient},
     error::{ApiError, ApiResult, Context, FieldError},
-    input::{bounded_text, escape_like, query_param, Cursor, Lines, Page, PageRequest},
+    input::{bounded_text, escape_like, Cursor, Lines, Page, PageRequest, Query},
 };
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -27,15 +26,16 @@ pub struct OrderFilters {
 
 impl OrderFilters {
     /// Reads `?status=&type=&startDate=&endDate=&search=`, rejecting malformed values.
-    pub fn from_request(req: &Request) -> ApiResult<Self> {
+    pub fn from_query(query: &Query) -> ApiResult<Self> {
         let mut errors = Vec::new();
-        let status = query_param(req, "status").and_then(|s| {
+        let status = query.get("status").and_then(|s| {
             s.parse::<OrderStatus>()
                 .map_err(|e| errors.push(FieldError::new("status", e)))
                 .ok()
         });
-        let order_type =
-            query_param(req, "type").and_then(|t| match t.to_ascii_lowercase().as_str() {
+        let order_type = query
+            .get("type")
+            .and_then(|t| match t.to_ascii_lowercase().as_str() {
                 "catering" => Some(OrderType::Catering),
                 "on_demand" | "on-demand" | "ondemand" => Some(OrderType::OnDemand),
                 _ => {
@@ -44,7 +44,7 @@ impl OrderFilters {
                 }
             });
         let mut date = |name: &str| {
-            query_param(req, name).and_then(|d| {
+            query.get(name).and_then(|d| {
                 NaiveDate::parse_from_str(d, "%Y-%m-%d")
                     .map_err(|_| {
                         errors.push(FieldError::new(name, "must be a date like 2026-11-27"))
@@ -59,7 +59,7 @@ impl OrderFilters {
                 errors.push(FieldError::new("endDate", "must not be before startDate"));
             }
         }
-        let search = query_param(req, "search").and_then(|s| {
+        let search = query.get("search").and_then(|s| {
             bounded_text("search", s, 1, 100, Lines::One)
                 .map_err(|e| errors.push(e))
                 .ok()
@@ -79,6 +79,7 @@ impl OrderFilters {
 }
 
 /// One page of the orders the scope allows and the filters select.
+#[tracing::instrument(name = "list_orders", skip_all)]
 pub async fn list(
     client: &impl GenericClient,
     scope: Scope,

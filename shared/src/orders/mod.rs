@@ -10,6 +10,7 @@
 //! - [`intake`]: a client's new order; [`create`]: the one insert path; [`edit`]: changes
 //!   to a placed order; [`list`]: filtered, paginated, scoped lists.
 
+pub mod actions;
 pub mod create;
 pub mod customer_notices;
 pub mod edit;
@@ -95,6 +96,7 @@ pub struct StatusChanged {
 /// completion, [`crate::pay`]), writes the history row and one outbox row per side effect
 /// (see [`partner_events`] and [`customer_notices`]). A refused change writes nothing and
 /// is a 409 naming both statuses.
+#[tracing::instrument(skip_all, fields(%order_id))]
 pub async fn change_status(
     tx: &Transaction<'_>,
     order_id: Uuid,
@@ -342,6 +344,7 @@ pub const ORDER_SELECT: &str = "SELECT o.id, o.order_number, o.order_type, o.sta
     JOIN addresses da ON da.id = o.delivery_address_id";
 
 /// One order by id within the caller's scope.
+#[tracing::instrument(skip_all, fields(%order_id))]
 pub async fn find_visible(
     client: &impl GenericClient,
     caller: &Caller,
@@ -362,6 +365,7 @@ pub async fn find_visible(
 
 /// An order by number placed by `owner` (any owner when `None`): the single-order views
 /// of one's own and of a vendor's orders, where another's order is a 404.
+#[tracing::instrument(skip_all)]
 pub async fn find_owned(
     client: &impl GenericClient,
     order_number: &str,
@@ -420,6 +424,7 @@ pub struct HistoryEntry {
 }
 
 /// The newest `limit` history entries of an order, newest first.
+#[tracing::instrument(skip_all, fields(%order_id))]
 pub async fn history(
     client: &impl GenericClient,
     order_id: Uuid,

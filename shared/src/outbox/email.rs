@@ -21,6 +21,7 @@ pub enum SendError {
     Permanent(String),
 }
 
+#[tracing::instrument(name = "send_email", skip_all)]
 pub async fn send(state: &AppState, payload: &serde_json::Value) -> Result<(), SendError> {
     use aws_sdk_sesv2::types::{Body, Content, Destination, EmailContent, Message};
     let email: Email = serde_json::from_value(payload.clone())

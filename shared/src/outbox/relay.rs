@@ -198,6 +198,7 @@ pub fn backoff(settings: &OutboxSettings, attempts: i32) -> Duration {
         .mul_f64(rand::rng().random::<f64>())
 }
 
+#[tracing::instrument(name = "deliver_outbox_message", skip_all, fields(event_id = %due.event_id, kind = %due.kind))]
 async fn deliver(state: &AppState, due: &Due) -> Attempt {
     let started = Instant::now();
     let result = try_deliver(state, due).await;

@@ -34,6 +34,7 @@ pub(super) fn note_enqueued() {
 pub const WAKE_EVENT: &[u8] = br#"{"source":"readyset.outbox-wake"}"#;
 
 /// Invokes the relay asynchronously, if one is configured; `true` when Lambda took it.
+#[tracing::instrument(skip_all)]
 pub async fn wake_relay(state: &AppState) -> bool {
     let Some(function) = &state.config.outbox.relay_function else {
         return false;

@@ -48,7 +48,13 @@ pub async fn authenticate(state: &AppState, req: &Request) -> ApiResult<Partner>
     match check_claim(state, &identity).await? {
         Some(partner) => Ok(partner),
         None => {
-            ratelimit::charge(state, req, RateClass::PartnerAuthFailures, &failures_key).await?;
+            ratelimit::charge(
+                state,
+                ratelimit::Drawn::of(req),
+                RateClass::PartnerAuthFailures,
+                &failures_key,
+            )
+            .await?;
             Err(ApiError::unauthorized("invalid partner credentials"))
         }
     }

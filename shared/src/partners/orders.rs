@@ -14,7 +14,7 @@ use uuid::Uuid;
 use super::Partner;
 use crate::{
     addresses::{self, ValidAddress},
-    db::{p, GenericClient, RowExt, Transaction},
+    db::{p, GenericClient, OnConstraint, RowExt, Transaction},
     error::{ApiError, ApiResult, Context, FieldError},
     geo,
     input::{Lines, Validator},
@@ -548,9 +548,8 @@ pub async fn update(
         ],
     )
     .await
-    .map_err(|err| match ApiError::from(err) {
-        e if e.code == "already_exists" => ApiError::conflict("order_exists", format!("order {} already exists", draft.order_number)),
-        e => e,
+    .on_constraint("orders_order_number_key", || {
+        ApiError::conflict("order_exists", format!("order {} already exists", draft.order_number))
     })?;
     record_quote(&tx, partner, id, &draft, &placed.quote).await?;
     tx.commit().await?;

@@ -259,6 +259,7 @@ impl PricingCache {
 }
 
 /// The active version of a configuration, with its tiers.
+#[tracing::instrument(skip(client))]
 pub async fn load_active(client: &impl GenericClient, slug: &str) -> ApiResult<PricingConfig> {
     let row = client
         .query_typed_opt(

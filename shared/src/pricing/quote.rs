@@ -117,6 +117,7 @@ fn check(v: &mut Validator, request: &QuoteRequest) -> Option<CheckedQuote> {
 
 /// Prices the request with the named (or default) configuration and records the quote.
 /// Only callers who may read the configurations price with one other than the default.
+#[tracing::instrument(name = "price_quote", skip_all)]
 pub async fn quote(
     state: &AppState,
     client: &impl GenericClient,

@@ -6,12 +6,11 @@
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
-use serde_json::Value;
 use uuid::Uuid;
 
 use crate::{
     db::{p, RowExt},
-    error::{ApiError, ApiResult, Context},
+    error::{ApiResult, Context},
     AppState,
 };
 
@@ -22,18 +21,25 @@ pub const PENDING_MAX_AGE: chrono::Duration = chrono::Duration::days(1);
 const BATCH: i64 = 200;
 const MAX_BATCHES: usize = 10;
 
-/// Whether the run only reports: false for EventBridge's scheduled events, otherwise the
-/// event's `dryRun` (true when absent).
-pub fn dry_run_of(event: &Value) -> ApiResult<bool> {
-    let scheduled = event.get("source").and_then(Value::as_str) == Some("aws.events")
-        && event.get("detail-type").and_then(Value::as_str) == Some("Scheduled Event");
-    match event.get("dryRun") {
-        None | Some(Value::Null) => Ok(!scheduled),
-        Some(Value::Bool(dry_run)) => Ok(*dry_run),
-        Some(_) => Err(ApiError::bad_request(
-            "invalid_event",
-            "dryRun must be true or false",
-        )),
+/// What the `upload-cleanup` job is sent: EventBridge's scheduled event, or by hand
+/// `{"dryRun": false}` (a hand run only reports unless it says otherwise).
+#[derive(Debug, Clone, Default, serde::Deserialize)]
+pub struct CleanupEvent {
+    #[serde(default)]
+    source: Option<String>,
+    #[serde(default, rename = "detail-type")]
+    detail_type: Option<String>,
+    #[serde(default, rename = "dryRun")]
+    dry_run: Option<bool>,
+}
+
+impl CleanupEvent {
+    /// Whether the run only reports: false for EventBridge's scheduled events, otherwise
+    /// the event's `dryRun` (true when absent).
+    pub fn dry_run(&self) -> bool {
+        let scheduled = self.source.as_deref() == Some("aws.events")
+            && self.detail_type.as_deref() == Some("Scheduled Event");
+        self.dry_run.unwrap_or(!scheduled)
     }
 }
 

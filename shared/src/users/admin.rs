@@ -359,6 +359,7 @@ pub(crate) const FILTERED: &str = "($1::text IS NULL OR role = $1)
            AND ($3::text IS NULL OR email ILIKE $3 OR name ILIKE $3 OR company_name ILIKE $3)";
 
 /// One page of accounts, newest first.
+#[tracing::instrument(name = "list_users", skip_all)]
 pub async fn list(
     client: &impl GenericClient,
     filters: &UserFilters,

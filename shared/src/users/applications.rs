@@ -23,7 +23,7 @@ use crate::{
         rbac::Caller,
         Permission, Role,
     },
-    db::{p, FromRow, GenericClient, RowExt, Transaction},
+    db::{p, FromRow, GenericClient, OnConstraint, RowExt, Transaction},
     error::{ApiError, ApiResult, Context, FieldError},
     input::{Cursor, Lines, Page, PageRequest, Validator},
     orders::rules::VehicleType,
@@ -230,12 +230,11 @@ pub async fn submit(state: &AppState, body: &NewApplication) -> ApiResult<Submit
             ],
         )
         .await
-        .map_err(|err| match ApiError::from(err) {
-            e if e.code == "already_exists" => ApiError::conflict(
+        .on_constraint("job_applications_open_email", || {
+            ApiError::conflict(
                 "application_open",
                 "an application under this email is already being reviewed",
-            ),
-            e => e,
+            )
         })?;
     let id: Uuid = row.col("id")?;
     let expires_at = Utc::now() + UPLOAD_LINK_TTL;

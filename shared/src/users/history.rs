@@ -41,13 +41,12 @@ pub struct AuditFilters {
 
 impl AuditFilters {
     /// Reads `?action=&performedBy=&from=&to=`.
-    pub fn from_request(req: &lambda_http::Request) -> ApiResult<Self> {
-        use crate::input::query_param;
+    pub fn from_query(query: &crate::input::Query) -> ApiResult<Self> {
         Self::parse(
-            query_param(req, "action"),
-            query_param(req, "performedBy"),
-            query_param(req, "from"),
-            query_param(req, "to"),
+            query.get("action"),
+            query.get("performedBy"),
+            query.get("from"),
+            query.get("to"),
         )
     }
 

@@ -19,7 +19,7 @@ use super::{
 };
 use crate::{
     auth::{passwords, rbac::may_manage, sessions, Caller, Permission, Role, UserStatus},
-    db::{p, FromRow, GenericClient, RowExt, Transaction},
+    db::{p, FromRow, GenericClient, OnConstraint, RowExt, Transaction},
     drivers,
     error::{ApiError, ApiResult, FieldError},
     input::{Cursor, Lines, Page, PageRequest, Validator},
@@ -153,7 +153,7 @@ pub(crate) async fn open_account(
             ],
         )
         .await
-        .map_err(email_taken)?;
+        .on_constraint(EMAIL_KEY, email_taken)?;
     let user = User::from_row(&row)?;
     if user.role == Role::Driver {
         drivers::enrol(tx, user.id, user.phone.as_deref()).await?;
@@ -181,14 +181,12 @@ pub(crate) async fn open_account(
     })
 }
 
-/// A unique-email violation as the 409 clients expect.
-pub(crate) fn email_taken(err: tokio_postgres::Error) -> ApiError {
-    match ApiError::from(err) {
-        e if e.code == "already_exists" => {
-            ApiError::conflict("email_taken", "an account with this email already exists")
-        }
-        e => e,
-    }
+/// The unique index on users' emails.
+pub(crate) const EMAIL_KEY: &str = "users_email_key";
+
+/// A violation of [`EMAIL_KEY`], as the 409 clients expect.
+pub(crate) fn email_taken() -> ApiError {
+    ApiError::conflict("email_taken", "an account with this email already exists")
 }
 
 /// `POST /api/auth/set-password` as clients send it.

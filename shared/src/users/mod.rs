@@ -9,7 +9,7 @@ pub mod history;
 pub mod lifecycle;
 pub mod own;
 
-use lifecycle::email_taken;
+use lifecycle::{email_taken, EMAIL_KEY};
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -17,7 +17,7 @@ use uuid::Uuid;
 
 use crate::{
     auth::{passwords, Role, UserStatus},
-    db::{p, FromRow, GenericClient, RowExt},
+    db::{p, FromRow, GenericClient, OnConstraint, RowExt},
     drivers,
     error::{ApiError, ApiResult, FieldError},
     input::{Lines, Validator},
@@ -49,8 +49,6 @@ pub struct User {
 }
 
 impl User {
-    /// Reads a row selected with [`USER_COLUMNS`].
-
     pub fn is_active(&self) -> bool {
         self.status == UserStatus::Active && self.deleted_at.is_none()
     }
@@ -212,7 +210,7 @@ pub async fn register(state: &AppState, body: &Signup) -> ApiResult<User> {
             ],
         )
         .await
-        .map_err(email_taken)?;
+        .on_constraint(EMAIL_KEY, email_taken)?;
     let user = User::from_row(&row)?;
     if user.role == Role::Driver {
         drivers::enrol(&tx, user.id, user.phone.as_deref()).await?;

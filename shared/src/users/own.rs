@@ -6,12 +6,13 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::{
-    audit, lifecycle::email_taken, normalize_email, profile, AuditAction, ProfileInput, User,
-    USER_COLUMNS,
+    audit,
+    lifecycle::{email_taken, EMAIL_KEY},
+    normalize_email, profile, AuditAction, ProfileInput, User, USER_COLUMNS,
 };
 use crate::{
     auth::{passwords, sessions, Caller, Permission},
-    db::{p, FromRow, RowExt},
+    db::{p, FromRow, OnConstraint, RowExt},
     error::{ApiError, ApiResult},
     AppState,
 };
@@ -54,7 +55,7 @@ pub async fn get(state: &AppState, caller: &Caller) -> ApiResult<User> {
 /// stolen access token cannot be used to guess the password here.
 pub async fn update(
     state: &AppState,
-    req: &lambda_http::Request,
+    drawn: Option<&crate::ratelimit::Drawn>,
     caller: &Caller,
     edit: &OwnProfileUpdate,
 ) -> ApiResult<OwnProfileUpdated> {
@@ -85,7 +86,7 @@ pub async fn update(
     if edit.current_password.is_some() {
         crate::ratelimit::charge(
             state,
-            req,
+            drawn,
             crate::ratelimit::RateClass::SignInAccount,
             &format!("password-check:{}", caller.user_id),
         )
@@ -143,7 +144,7 @@ pub async fn update(
             ],
         )
         .await
-        .map_err(email_taken)?;
+        .on_constraint(EMAIL_KEY, email_taken)?;
     let user = User::from_row(&row)?;
     if let Some(email) = email.as_ref().filter(|e| **e != current_email) {
         audit(
