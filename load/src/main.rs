@@ -2,357 +2,492 @@
 
 use std::{path::PathBuf, process::ExitCode, time::Duration};
 
+use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
 use load_test::{
     baseline, bench, cold_start, drivers_bench, emulator, execute, report, traffic, LoadError,
     Plan, Profile, Thresholds,
 };
 
-const USAGE: &str = "\
-usage:
-  load <smoke|load|stress|spike|drivers> [--target local|staging|production] [--base-url URL]
-       [--rate N] [--duration SECONDS] [--identities N] [--only ROUTE] [--partner SLUG:KEY]
-       [--p95 MS] [--p99 MS] [--errors PERCENT] [--remote] [--quiet]
-      mixed traffic at a fixed arrival rate; prints a table per route and exits 1 when a
-      threshold is missed. The target defaults to the local gateway (LOAD_BASE_URL or
-      http://127.0.0.1:3000); staging and production are read from READYSET_STAGING_URL and
-      READYSET_PRODUCTION_URL, and a target off this machine also needs --remote.
-      ROUTE is one of: user-orders orders current-user health pricing create-order
-      partner-draft login.
-  load baseline-server [--port N]
-      the baseline: hyper + one PostgreSQL query per request (DATABASE_URL), on 127.0.0.1.
-  load emulator [--endpoint URL] [--writers N] [--duration SECONDS]
-      the local DynamoDB's conditional writes a second (AWS_ENDPOINT_URL_DYNAMODB).
-  load cold-start --binary PATH --hello PATH [--events DIR] [--runs N] [FUNCTION...]
-      init and first invoke of each function through a Lambda Runtime API stand-in.
-  load bench --api URL --baseline URL --dynamodb URL --binary PATH --hello PATH
-       [--rate N] [--duration SECONDS] [--identities N] [--out FILE]
-      every measurement above in one run, written as the benchmark report (Markdown).
-  load drivers-bench --api URL --baseline URL [--seed-drivers N] [--seed-points N]
-       [--fleet N] [--staff N] [--rate N] [--duration SECONDS] [--out FILE]
-      seeds drivers and points (DATABASE_URL), times the nearest-driver statement, then
-      nearest drivers, one-point and 50-point reports through the gateway beside the
-      baseline, and the 30-driver production gate (the drivers report, Markdown).";
-
-/// The command line after the command: `--name value` options, `--flag`s, and the rest.
-struct Args {
-    options: Vec<(String, Option<String>)>,
-    rest: Vec<String>,
+/// The load tool: open-loop traffic at a fixed arrival rate against the API, and the
+/// measurements of the benchmark reports.
+///
+/// Exits 1 when a run misses a threshold, 2 when the command line or a run's setup is
+/// wrong.
+#[derive(Parser)]
+#[command(name = "load", args_override_self = true)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
 }
 
-const FLAGS: &[&str] = &["--quiet", "--remote"];
-
-impl Args {
-    fn parse(args: impl Iterator<Item = String>) -> Result<Self, LoadError> {
-        let mut options = Vec::new();
-        let mut rest = Vec::new();
-        let mut args = args.peekable();
-        while let Some(arg) = args.next() {
-            if FLAGS.contains(&arg.as_str()) {
-                options.push((arg, None));
-            } else if arg.starts_with("--") {
-                let value = args
-                    .next()
-                    .ok_or_else(|| LoadError::Usage(format!("{arg} needs a value")))?;
-                options.push((arg, Some(value)));
-            } else {
-                rest.push(arg);
-            }
-        }
-        Ok(Self { options, rest })
-    }
-
-    fn flag(&self, name: &str) -> bool {
-        self.options.iter().any(|(n, _)| n == name)
-    }
-
-    fn text(&self, name: &str) -> Option<String> {
-        self.options
-            .iter()
-            .rev()
-            .find(|(n, _)| n == name)
-            .and_then(|(_, v)| v.clone())
-    }
-
-    fn required(&self, name: &str) -> Result<String, LoadError> {
-        self.text(name)
-            .ok_or_else(|| LoadError::Usage(format!("{name} is required")))
-    }
-
-    fn number<T: std::str::FromStr>(&self, name: &str) -> Result<Option<T>, LoadError> {
-        self.text(name)
-            .map(|v| {
-                v.parse()
-                    .map_err(|_| LoadError::Usage(format!("{name} {v:?} is not a number")))
-            })
-            .transpose()
-    }
-
-    fn seconds(&self, name: &str) -> Result<Option<Duration>, LoadError> {
-        Ok(self.number::<f64>(name)?.map(Duration::from_secs_f64))
-    }
+#[derive(Subcommand)]
+enum Command {
+    /// A short, light run: 10 s at 20 requests/s (CI's gate).
+    Smoke(ProfileArgs),
+    /// The steady rate the benchmark report quotes: 60 s at 200 requests/s.
+    Load(ProfileArgs),
+    /// Rising rates until a threshold breaks: the knee is the last rate that held.
+    Stress(ProfileArgs),
+    /// A steady rate, a burst ten times higher, and the steady rate again.
+    Spike(ProfileArgs),
+    /// The original's production gate: 30 drivers posting locations for 120 s.
+    Drivers(ProfileArgs),
+    /// The baseline: hyper + one PostgreSQL query per request (DATABASE_URL), on 127.0.0.1.
+    BaselineServer {
+        /// 0 for any free port.
+        #[arg(long, value_name = "N", default_value_t = 0)]
+        port: u16,
+    },
+    /// The local DynamoDB's conditional writes a second.
+    Emulator {
+        /// AWS_ENDPOINT_URL_DYNAMODB when not given.
+        #[arg(long, value_name = "URL")]
+        endpoint: Option<String>,
+        /// Concurrent writers.
+        #[arg(long, value_name = "N", default_value_t = 8)]
+        writers: usize,
+        #[arg(long, value_name = "SECONDS", value_parser = seconds, default_value = "5")]
+        duration: Duration,
+    },
+    /// Init and first invoke of each function through a Lambda Runtime API stand-in.
+    ColdStart {
+        #[command(flatten)]
+        cold_start: ColdStartArgs,
+        /// Only these functions (every one with a sample event when none is named).
+        #[arg(value_name = "FUNCTION")]
+        functions: Vec<String>,
+    },
+    /// Every measurement in one run, written as the benchmark report (Markdown).
+    Bench(BenchArgs),
+    /// Seeds drivers and points (DATABASE_URL), times the nearest-driver statement, then
+    /// nearest drivers, one-point and 50-point reports through the gateway beside the
+    /// baseline, and the 30-driver production gate (the drivers report, Markdown).
+    DriversBench(DriversBenchArgs),
 }
 
-fn env(name: &str) -> Option<String> {
-    std::env::var(name).ok().filter(|v| !v.is_empty())
+/// The deployments a run can target by name.
+#[derive(Clone, Copy, ValueEnum)]
+enum Target {
+    /// The local gateway: LOAD_BASE_URL, else http://127.0.0.1:3000.
+    Local,
+    /// READYSET_STAGING_URL.
+    Staging,
+    /// READYSET_PRODUCTION_URL.
+    Production,
 }
 
-/// The URL of `--base-url`, or of the named `--target`.
-fn base_url(args: &Args) -> Result<String, LoadError> {
-    let url = match (args.text("--base-url"), args.text("--target").as_deref()) {
-        (Some(url), _) => url,
-        (None, None | Some("local")) => {
-            env("LOAD_BASE_URL").unwrap_or_else(|| "http://127.0.0.1:3000".into())
-        }
-        (None, Some(name @ ("staging" | "production"))) => {
-            let var = format!("READYSET_{}_URL", name.to_uppercase());
-            env(&var).ok_or_else(|| {
-                LoadError::Usage(format!("--target {name} reads {var}, which is not set"))
-            })?
-        }
-        (None, Some(other)) => {
-            return Err(LoadError::Usage(format!(
-                "unknown target {other:?}; expected local, staging or production"
-            )))
-        }
-    };
-    if !traffic::is_loopback(&url) && !args.flag("--remote") {
-        return Err(LoadError::Usage(format!(
-            "{url} is not on this machine: pass --remote to send load there"
-        )));
-    }
-    Ok(url)
+/// Mixed traffic at a fixed arrival rate; prints a table per route and exits 1 when a
+/// threshold is missed.
+#[derive(Args)]
+struct ProfileArgs {
+    /// Where the traffic goes; a target off this machine also needs --remote.
+    #[arg(long, value_enum, default_value = "local")]
+    target: Target,
+    /// The API's URL, instead of the target's.
+    #[arg(long, value_name = "URL")]
+    base_url: Option<String>,
+    /// A steady rate in requests a second, instead of the profile's phases.
+    #[arg(long, value_name = "N")]
+    rate: Option<f64>,
+    /// The length of the steady rate (the profile's first phase's by default).
+    #[arg(long, value_name = "SECONDS", value_parser = seconds)]
+    duration: Option<Duration>,
+    /// Accounts the traffic comes from (the profile's by default).
+    #[arg(long, value_name = "N")]
+    identities: Option<usize>,
+    /// Send only this route instead of the mix: user-orders, orders, current-user, health,
+    /// pricing, create-order, partner-draft or login.
+    #[arg(long, value_name = "ROUTE", value_parser = route)]
+    only: Option<traffic::Route>,
+    #[command(flatten)]
+    partner: PartnerArg,
+    /// Fails when a route's p95 latency in milliseconds is above this.
+    #[arg(long, value_name = "MS", default_value_t = Thresholds::default().p95_ms)]
+    p95: f64,
+    /// Fails when a route's p99 latency in milliseconds is above this.
+    #[arg(long, value_name = "MS", default_value_t = Thresholds::default().p99_ms)]
+    p99: f64,
+    /// Fails when more than this percentage of a route's requests fail.
+    #[arg(long, value_name = "PERCENT", default_value_t = Thresholds::default().error_rate * 100.0)]
+    errors: f64,
+    /// Allow a target off this machine.
+    #[arg(long)]
+    remote: bool,
+    /// No progress lines.
+    #[arg(long)]
+    quiet: bool,
 }
 
-fn partner(args: &Args) -> Result<traffic::PartnerKey, LoadError> {
-    let spec = args
-        .text("--partner")
-        .or_else(|| env("LOAD_PARTNER"))
-        .unwrap_or_else(|| "catervalley:ready-set".into());
+#[derive(Args)]
+struct PartnerArg {
+    /// The partner whose key drafts are sent with (LOAD_PARTNER, else
+    /// catervalley:ready-set).
+    #[arg(long = "partner", value_name = "SLUG:KEY", value_parser = partner_key)]
+    key: Option<traffic::PartnerKey>,
+}
+
+#[derive(Args)]
+struct ColdStartArgs {
+    /// The Lambda binary that serves every function.
+    #[arg(long, value_name = "PATH")]
+    binary: PathBuf,
+    /// The hello-world Lambda the cold starts are compared with.
+    #[arg(long, value_name = "PATH")]
+    hello: PathBuf,
+    /// The sample events, one per function.
+    #[arg(long, value_name = "DIR", default_value = "events")]
+    events: PathBuf,
+    /// Cold starts per function; the median is reported.
+    #[arg(long, value_name = "N", default_value_t = 5)]
+    runs: usize,
+}
+
+#[derive(Args)]
+struct BenchArgs {
+    /// The gateway (on this machine).
+    #[arg(long, value_name = "URL")]
+    api: String,
+    /// The baseline server (on this machine).
+    #[arg(long, value_name = "URL")]
+    baseline: String,
+    /// The local DynamoDB whose conditional writes are measured.
+    #[arg(long, value_name = "URL")]
+    dynamodb: String,
+    #[command(flatten)]
+    cold_start: ColdStartArgs,
+    #[command(flatten)]
+    partner: PartnerArg,
+    /// The offered rate of the mixed traffic, in requests a second.
+    #[arg(long, value_name = "N", default_value_t = 200.0)]
+    rate: f64,
+    /// The length of the mixed traffic.
+    #[arg(long, value_name = "SECONDS", value_parser = seconds, default_value = "60")]
+    duration: Duration,
+    /// Accounts the traffic comes from.
+    #[arg(long, value_name = "N", default_value_t = 1000)]
+    identities: usize,
+    /// Write the report there instead of printing it.
+    #[arg(long, value_name = "FILE")]
+    out: Option<PathBuf>,
+}
+
+#[derive(Args)]
+struct DriversBenchArgs {
+    /// The gateway (on this machine).
+    #[arg(long, value_name = "URL")]
+    api: String,
+    /// The baseline server (on this machine).
+    #[arg(long, value_name = "URL")]
+    baseline: String,
+    /// Drivers seeded into the database.
+    #[arg(long, value_name = "N", default_value_t = 100_000)]
+    seed_drivers: u64,
+    /// Recorded location points seeded into the database.
+    #[arg(long, value_name = "N", default_value_t = 10_000_000)]
+    seed_points: u64,
+    /// Drivers reporting in the fleet phase.
+    #[arg(long = "fleet", value_name = "N", default_value_t = 1000)]
+    fleet_drivers: usize,
+    /// Staff accounts asking for the nearest drivers.
+    #[arg(long, value_name = "N", default_value_t = 150)]
+    staff: usize,
+    /// The offered rate of each measured route, in requests a second.
+    #[arg(long, value_name = "N", default_value_t = 200.0)]
+    rate: f64,
+    /// The length of each measured route's traffic.
+    #[arg(long, value_name = "SECONDS", value_parser = seconds, default_value = "30")]
+    duration: Duration,
+    /// Write the report there instead of printing it.
+    #[arg(long, value_name = "FILE")]
+    out: Option<PathBuf>,
+}
+
+/// A length in seconds, fractions allowed.
+fn seconds(text: &str) -> Result<Duration, String> {
+    let seconds: f64 = text
+        .parse()
+        .map_err(|_| format!("{text:?} is not a number"))?;
+    Duration::try_from_secs_f64(seconds).map_err(|err| err.to_string())
+}
+
+fn route(name: &str) -> Result<traffic::Route, String> {
+    traffic::Route::ALL
+        .into_iter()
+        .find(|r| r.name() == name)
+        .ok_or_else(|| {
+            let names: Vec<&str> = traffic::Route::ALL.iter().map(|r| r.name()).collect();
+            format!(
+                "unknown route {name:?}; expected one of {}",
+                names.join(", ")
+            )
+        })
+}
+
+fn partner_key(spec: &str) -> Result<traffic::PartnerKey, String> {
     let (slug, key) = spec
         .split_once(':')
-        .ok_or_else(|| LoadError::Usage("--partner is SLUG:KEY".into()))?;
+        .ok_or_else(|| "the partner is SLUG:KEY".to_owned())?;
     Ok(traffic::PartnerKey {
         slug: slug.into(),
         key: key.into(),
     })
 }
 
-fn route(name: &str) -> Result<traffic::Route, LoadError> {
-    traffic::Route::ALL
-        .into_iter()
-        .find(|r| r.name() == name)
-        .ok_or_else(|| LoadError::Usage(format!("unknown route {name:?}")))
+fn env(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.is_empty())
 }
 
-async fn profile_run(profile: Profile, args: &Args) -> Result<ExitCode, LoadError> {
-    let mut plan = Plan::of(profile);
-    if let Some(rate) = args.number::<f64>("--rate")? {
-        let duration = args
-            .seconds("--duration")?
-            .unwrap_or(plan.phases[0].duration);
-        plan = plan.steady(rate, duration);
-    } else if let Some(duration) = args.seconds("--duration")? {
-        let rate = plan.phases[0].rate;
-        plan = plan.steady(rate, duration);
+fn database_url() -> Result<String, LoadError> {
+    env("DATABASE_URL").ok_or_else(|| LoadError::Usage("DATABASE_URL is not set".into()))
+}
+
+impl PartnerArg {
+    /// `--partner`, else LOAD_PARTNER, else the demo partner.
+    fn resolve(self) -> Result<traffic::PartnerKey, LoadError> {
+        match self.key {
+            Some(key) => Ok(key),
+            None => {
+                partner_key(&env("LOAD_PARTNER").unwrap_or_else(|| "catervalley:ready-set".into()))
+                    .map_err(|_| LoadError::Usage("--partner is SLUG:KEY".into()))
+            }
+        }
     }
-    if let Some(identities) = args.number("--identities")? {
-        plan.identities = identities;
+}
+
+impl ProfileArgs {
+    /// The URL of `--base-url`, or of the named `--target`.
+    fn base_url(&self) -> Result<String, LoadError> {
+        let url = match (&self.base_url, self.target) {
+            (Some(url), _) => url.clone(),
+            (None, Target::Local) => {
+                env("LOAD_BASE_URL").unwrap_or_else(|| "http://127.0.0.1:3000".into())
+            }
+            (None, Target::Staging) => target_url("staging", "READYSET_STAGING_URL")?,
+            (None, Target::Production) => target_url("production", "READYSET_PRODUCTION_URL")?,
+        };
+        if !traffic::is_loopback(&url) && !self.remote {
+            return Err(LoadError::Usage(format!(
+                "{url} is not on this machine: pass --remote to send load there"
+            )));
+        }
+        Ok(url)
     }
-    if let Some(name) = args.text("--only") {
-        plan.only = Some(route(&name)?);
+
+    fn plan(&self, profile: Profile) -> Plan {
+        let mut plan = Plan::of(profile);
+        if let Some(rate) = self.rate {
+            let duration = self.duration.unwrap_or(plan.phases[0].duration);
+            plan = plan.steady(rate, duration);
+        } else if let Some(duration) = self.duration {
+            let rate = plan.phases[0].rate;
+            plan = plan.steady(rate, duration);
+        }
+        if let Some(identities) = self.identities {
+            plan.identities = identities;
+        }
+        if let Some(route) = self.only {
+            plan.only = Some(route);
+        }
+        plan
     }
-    let defaults = Thresholds::default();
-    let thresholds = Thresholds {
-        p95_ms: args.number("--p95")?.unwrap_or(defaults.p95_ms),
-        p99_ms: args.number("--p99")?.unwrap_or(defaults.p99_ms),
-        error_rate: args
-            .number::<f64>("--errors")?
-            .map_or(defaults.error_rate, |percent| percent / 100.0),
-    };
-    let outcome = execute(
-        &base_url(args)?,
-        plan,
-        partner(args)?,
-        thresholds,
-        args.flag("--quiet"),
-    )
-    .await?;
-    println!("{}", report::render(&outcome, &thresholds));
-    Ok(if report::verdict(&outcome, &thresholds).passed() {
+
+    async fn run(self, profile: Profile) -> Result<ExitCode, LoadError> {
+        let plan = self.plan(profile);
+        let thresholds = Thresholds {
+            p95_ms: self.p95,
+            p99_ms: self.p99,
+            error_rate: self.errors / 100.0,
+        };
+        let base_url = self.base_url()?;
+        let outcome = execute(
+            &base_url,
+            plan,
+            self.partner.resolve()?,
+            thresholds,
+            self.quiet,
+        )
+        .await?;
+        println!("{}", report::render(&outcome, &thresholds));
+        Ok(if report::verdict(&outcome, &thresholds).passed() {
+            ExitCode::SUCCESS
+        } else {
+            ExitCode::from(1)
+        })
+    }
+}
+
+fn target_url(name: &str, var: &str) -> Result<String, LoadError> {
+    env(var)
+        .ok_or_else(|| LoadError::Usage(format!("--target {name} reads {var}, which is not set")))
+}
+
+/// The benchmarks measure the local stack only.
+fn check_local(api_url: &str, baseline_url: &str) -> Result<(), LoadError> {
+    if traffic::is_loopback(api_url) && traffic::is_loopback(baseline_url) {
+        Ok(())
+    } else {
+        Err(LoadError::Usage(
+            "the benchmark measures the local stack only".into(),
+        ))
+    }
+}
+
+/// Writes a report to `out`, or prints it.
+fn deliver(markdown: &str, out: Option<PathBuf>) -> Result<(), LoadError> {
+    match out {
+        Some(path) => {
+            std::fs::write(&path, markdown)?;
+            eprintln!("wrote {}", path.display());
+        }
+        None => println!("{markdown}"),
+    }
+    Ok(())
+}
+
+async fn baseline_server(port: u16) -> Result<ExitCode, LoadError> {
+    let database_url = database_url()?;
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?;
+    println!("baseline listening on http://{}", listener.local_addr()?);
+    baseline::serve(&database_url, listener).await?;
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn emulator(
+    endpoint: Option<String>,
+    writers: usize,
+    duration: Duration,
+) -> Result<ExitCode, LoadError> {
+    let endpoint = endpoint
+        .or_else(|| env("AWS_ENDPOINT_URL_DYNAMODB"))
+        .ok_or_else(|| {
+            LoadError::Usage("--endpoint or AWS_ENDPOINT_URL_DYNAMODB is required".into())
+        })?;
+    let result = emulator::measure(&endpoint, writers, duration).await?;
+    println!("{}", result.summary());
+    Ok(if result.atomic() {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(1)
     })
 }
 
-async fn command(name: &str, args: Args) -> Result<ExitCode, LoadError> {
-    match name {
-        "baseline-server" => {
-            let database_url = env("DATABASE_URL")
-                .ok_or_else(|| LoadError::Usage("DATABASE_URL is not set".into()))?;
-            let port: u16 = args.number("--port")?.unwrap_or(0);
-            let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?;
-            println!("baseline listening on http://{}", listener.local_addr()?);
-            baseline::serve(&database_url, listener).await?;
-            Ok(ExitCode::SUCCESS)
-        }
-        "emulator" => {
-            let endpoint = args
-                .text("--endpoint")
-                .or_else(|| env("AWS_ENDPOINT_URL_DYNAMODB"))
-                .ok_or_else(|| {
-                    LoadError::Usage("--endpoint or AWS_ENDPOINT_URL_DYNAMODB is required".into())
-                })?;
-            let writers = args.number("--writers")?.unwrap_or(8);
-            let duration = args
-                .seconds("--duration")?
-                .unwrap_or(Duration::from_secs(5));
-            let result = emulator::measure(&endpoint, writers, duration).await?;
-            println!("{}", result.summary());
-            Ok(if result.atomic() {
-                ExitCode::SUCCESS
-            } else {
-                ExitCode::from(1)
-            })
-        }
-        "cold-start" => {
-            let binary = PathBuf::from(args.required("--binary")?);
-            let hello = PathBuf::from(args.required("--hello")?);
-            let events = PathBuf::from(args.text("--events").unwrap_or_else(|| "events".into()));
-            let runs = args.number("--runs")?.unwrap_or(5);
-            let subjects = cold_start::subjects(&binary, &events, &args.rest)?;
-            let hello = cold_start::Subject {
-                label: "hello world".into(),
-                binary: hello,
-                handler: "hello".into(),
-                event: subjects[0].event.clone(),
-            };
-            let base = cold_start::measure(&hello, &[], runs).await?;
-            let base_ms = base.total().as_secs_f64() * 1000.0;
-            println!(
-                "hello world: init {:.1} ms, first invoke {:.1} ms",
-                base.init.as_secs_f64() * 1000.0,
-                base.first_invoke.as_secs_f64() * 1000.0
-            );
-            for subject in &subjects {
-                let start = cold_start::measure(subject, &[], runs).await?;
-                let total = start.total().as_secs_f64() * 1000.0;
-                println!(
-                    "{}: init {:.1} ms, first invoke {:.1} ms, {:.1}× hello world",
-                    subject.label,
-                    start.init.as_secs_f64() * 1000.0,
-                    start.first_invoke.as_secs_f64() * 1000.0,
-                    total / base_ms.max(0.001)
-                );
-            }
-            Ok(ExitCode::SUCCESS)
-        }
-        "bench" => {
-            let api_url = args.required("--api")?;
-            let baseline_url = args.required("--baseline")?;
-            if !traffic::is_loopback(&api_url) || !traffic::is_loopback(&baseline_url) {
-                return Err(LoadError::Usage(
-                    "the benchmark measures the local stack only".into(),
-                ));
-            }
-            let config = bench::BenchConfig {
-                api_url,
-                baseline_url,
-                dynamodb_endpoint: args.required("--dynamodb")?,
-                database_url: env("DATABASE_URL")
-                    .ok_or_else(|| LoadError::Usage("DATABASE_URL is not set".into()))?,
-                partner: partner(&args)?,
-                rate: args.number("--rate")?.unwrap_or(200.0),
-                duration: args
-                    .seconds("--duration")?
-                    .unwrap_or(Duration::from_secs(60)),
-                identities: args.number("--identities")?.unwrap_or(1000),
-                api_ramp: bench::Ramp {
-                    step: 100.0,
-                    peak: 2500.0,
-                    seconds: 5,
-                },
-                baseline_ramp: bench::Ramp {
-                    step: 250.0,
-                    peak: 5000.0,
-                    seconds: 5,
-                },
-                lambda_binary: PathBuf::from(args.required("--binary")?),
-                hello_binary: PathBuf::from(args.required("--hello")?),
-                events: PathBuf::from(args.text("--events").unwrap_or_else(|| "events".into())),
-                cold_start_runs: args.number("--runs")?.unwrap_or(5),
-                command: env("BENCH_COMMAND").unwrap_or_else(|| "load bench".into()),
-            };
-            let markdown = bench::run(&config).await?;
-            match args.text("--out") {
-                Some(path) => {
-                    std::fs::write(&path, &markdown)?;
-                    eprintln!("wrote {path}");
-                }
-                None => println!("{markdown}"),
-            }
-            Ok(ExitCode::SUCCESS)
-        }
-        "drivers-bench" => {
-            let api_url = args.required("--api")?;
-            let baseline_url = args.required("--baseline")?;
-            if !traffic::is_loopback(&api_url) || !traffic::is_loopback(&baseline_url) {
-                return Err(LoadError::Usage(
-                    "the benchmark measures the local stack only".into(),
-                ));
-            }
-            let config = drivers_bench::DriversBenchConfig {
-                api_url,
-                baseline_url,
-                database_url: env("DATABASE_URL")
-                    .ok_or_else(|| LoadError::Usage("DATABASE_URL is not set".into()))?,
-                seed_drivers: args.number("--seed-drivers")?.unwrap_or(100_000),
-                seed_points: args.number("--seed-points")?.unwrap_or(10_000_000),
-                fleet_drivers: args.number("--fleet")?.unwrap_or(1000),
-                staff: args.number("--staff")?.unwrap_or(150),
-                rate: args.number("--rate")?.unwrap_or(200.0),
-                duration: args
-                    .seconds("--duration")?
-                    .unwrap_or(Duration::from_secs(30)),
-                command: env("BENCH_COMMAND").unwrap_or_else(|| "load drivers-bench".into()),
-            };
-            let markdown = drivers_bench::run(&config).await?;
-            match args.text("--out") {
-                Some(path) => {
-                    std::fs::write(&path, &markdown)?;
-                    eprintln!("wrote {path}");
-                }
-                None => println!("{markdown}"),
-            }
-            Ok(ExitCode::SUCCESS)
-        }
-        other => {
-            let profile: Profile = other.parse()?;
-            profile_run(profile, &args).await
+async fn cold_starts(args: ColdStartArgs, functions: &[String]) -> Result<ExitCode, LoadError> {
+    let subjects = cold_start::subjects(&args.binary, &args.events, functions)?;
+    let hello = cold_start::Subject {
+        label: "hello world".into(),
+        binary: args.hello,
+        handler: "hello".into(),
+        event: subjects[0].event.clone(),
+    };
+    let base = cold_start::measure(&hello, &[], args.runs).await?;
+    let base_ms = base.total().as_secs_f64() * 1000.0;
+    println!(
+        "hello world: init {:.1} ms, first invoke {:.1} ms",
+        base.init.as_secs_f64() * 1000.0,
+        base.first_invoke.as_secs_f64() * 1000.0
+    );
+    for subject in &subjects {
+        let start = cold_start::measure(subject, &[], args.runs).await?;
+        let total = start.total().as_secs_f64() * 1000.0;
+        println!(
+            "{}: init {:.1} ms, first invoke {:.1} ms, {:.1}× hello world",
+            subject.label,
+            start.init.as_secs_f64() * 1000.0,
+            start.first_invoke.as_secs_f64() * 1000.0,
+            total / base_ms.max(0.001)
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn benchmark(args: BenchArgs) -> Result<ExitCode, LoadError> {
+    check_local(&args.api, &args.baseline)?;
+    let config = bench::BenchConfig {
+        api_url: args.api,
+        baseline_url: args.baseline,
+        dynamodb_endpoint: args.dynamodb,
+        database_url: database_url()?,
+        partner: args.partner.resolve()?,
+        rate: args.rate,
+        duration: args.duration,
+        identities: args.identities,
+        api_ramp: bench::Ramp {
+            step: 100.0,
+            peak: 2500.0,
+            seconds: 5,
+        },
+        baseline_ramp: bench::Ramp {
+            step: 250.0,
+            peak: 5000.0,
+            seconds: 5,
+        },
+        lambda_binary: args.cold_start.binary,
+        hello_binary: args.cold_start.hello,
+        events: args.cold_start.events,
+        cold_start_runs: args.cold_start.runs,
+        command: env("BENCH_COMMAND").unwrap_or_else(|| "load bench".into()),
+    };
+    deliver(&bench::run(&config).await?, args.out)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn drivers_benchmark(args: DriversBenchArgs) -> Result<ExitCode, LoadError> {
+    check_local(&args.api, &args.baseline)?;
+    let config = drivers_bench::DriversBenchConfig {
+        api_url: args.api,
+        baseline_url: args.baseline,
+        database_url: database_url()?,
+        seed_drivers: args.seed_drivers,
+        seed_points: args.seed_points,
+        fleet_drivers: args.fleet_drivers,
+        staff: args.staff,
+        rate: args.rate,
+        duration: args.duration,
+        command: env("BENCH_COMMAND").unwrap_or_else(|| "load drivers-bench".into()),
+    };
+    deliver(&drivers_bench::run(&config).await?, args.out)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+impl Command {
+    async fn run(self) -> Result<ExitCode, LoadError> {
+        match self {
+            Command::Smoke(args) => args.run(Profile::Smoke).await,
+            Command::Load(args) => args.run(Profile::Load).await,
+            Command::Stress(args) => args.run(Profile::Stress).await,
+            Command::Spike(args) => args.run(Profile::Spike).await,
+            Command::Drivers(args) => args.run(Profile::Drivers).await,
+            Command::BaselineServer { port } => baseline_server(port).await,
+            Command::Emulator {
+                endpoint,
+                writers,
+                duration,
+            } => emulator(endpoint, writers, duration).await,
+            Command::ColdStart {
+                cold_start,
+                functions,
+            } => cold_starts(cold_start, &functions).await,
+            Command::Bench(args) => benchmark(args).await,
+            Command::DriversBench(args) => drivers_benchmark(args).await,
         }
     }
 }
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    let mut argv = std::env::args().skip(1);
-    let Some(name) = argv
-        .next()
-        .filter(|n| !matches!(n.as_str(), "help" | "--help" | "-h"))
-    else {
-        println!("{USAGE}");
+    // A bad command line exits 2 with clap's message; help exits 0.
+    let cli = Cli::try_parse().unwrap_or_else(|err| err.exit());
+    let Some(command) = cli.command else {
+        // `load` alone lists the commands, as `load help` does.
+        let _ = Cli::command().print_long_help();
         return ExitCode::SUCCESS;
     };
-    let result = match Args::parse(argv) {
-        Ok(args) => command(&name, args).await,
-        Err(err) => Err(err),
-    };
-    match result {
+    match command.run().await {
         Ok(code) => code,
         Err(err) => {
             eprintln!("load: {err}");
             if matches!(err, LoadError::Usage(_)) {
-                eprintln!("{USAGE}");
+                eprintln!("\nFor more information, try 'load help'.");
             }
             ExitCode::from(2)
         }

@@ -8,7 +8,8 @@
 //! - [`money`]: cents and hundredths of a mile; [`input`]: strict parsing of ids, text,
 //!   JSON bodies and pagination, and the [`input::Validator`] every check reports to.
 //! - [`db`]: the PostgreSQL pool (RDS Proxy friendly), typed parameters, rows read
-//!   through `#[derive(FromRow)]`, migrations; [`dynamo`]: DynamoDB items as typed values.
+//!   through `#[derive(FromRow)]`, migrations; [`sql_type`]: each value's PostgreSQL
+//!   type; [`dynamo`]: DynamoDB items as typed values.
 //! - [`tls`]: the TLS client configuration; [`aws`]: SDK configuration with deadlines and
 //!   the local-emulator endpoint override; [`secrets`]: Secrets Manager reads.
 //! - [`state`]: [`AppState`], built once per container: config, database pool, AWS clients.
@@ -78,6 +79,7 @@ pub mod ratelimit;
 pub mod runtime;
 pub mod secrets;
 pub mod sign_in;
+pub mod sql_type;
 pub mod state;
 pub mod telemetry;
 mod text_enum;

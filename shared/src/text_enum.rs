@@ -100,7 +100,7 @@ macro_rules! text_enum {
             }
         }
 
-        impl $crate::db::SqlType for $name {
+        impl $crate::sql_type::SqlType for $name {
             const PG_TYPE: ::tokio_postgres::types::Type = ::tokio_postgres::types::Type::TEXT;
         }
     };

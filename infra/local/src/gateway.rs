@@ -30,7 +30,7 @@ use shared::{
 use tokio::net::TcpListener;
 
 use crate::{
-    router::{Match, Router},
+    router::{Match, RouteError, Router},
     template::{Template, TemplateError},
 };
 
@@ -41,6 +41,8 @@ pub const GATEWAY_MAX_BODY: usize = 10 * 1024 * 1024;
 pub enum GatewayError {
     #[error(transparent)]
     Template(#[from] TemplateError),
+    #[error(transparent)]
+    Route(#[from] RouteError),
     #[error("the templates declare function {handler} ({logical_id}), which the functions registry lacks")]
     UnknownFunction { logical_id: String, handler: String },
     #[error("{handler} has routes but is registered as an event function")]
@@ -191,7 +193,7 @@ impl Gateway {
                         authorizer.clone()
                     },
                 };
-                router.add(&route.method, &route.path, target);
+                router.add(&route.method, &route.path, target)?;
             }
         }
         Ok(Self {

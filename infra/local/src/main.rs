@@ -11,6 +11,7 @@
 
 use std::{path::PathBuf, process::ExitCode, sync::Arc};
 
+use clap::{Parser, Subcommand};
 use local_stack::{provision, seed, Gateway};
 use shared::{
     error::BoxError,
@@ -18,9 +19,54 @@ use shared::{
     telemetry, AppState,
 };
 
-const USAGE: &str = "usage: local-gateway serve [--port N] [--template PATH] | provision | invoke <function> [--event FILE] | seed";
+/// Runs the API locally.
+///
+/// Configuration comes from the same environment variables the Lambda functions read.
+#[derive(Parser)]
+#[command(name = "local-gateway", args_override_self = true)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve every route of the template on 127.0.0.1.
+    Serve {
+        /// The port on 127.0.0.1.
+        #[arg(long, value_name = "N", default_value_t = 3000)]
+        port: u16,
+        /// The parent template; the area stacks it names are read beside it.
+        #[arg(long, value_name = "PATH", default_value = "template.yaml")]
+        template: PathBuf,
+    },
+    /// Create the template's table and buckets in the AWS emulator.
+    Provision,
+    /// Run an ops job (an event function) once and print its answer.
+    Invoke {
+        function: String,
+        /// The event, as JSON (`{}` when not given).
+        #[arg(long, value_name = "FILE")]
+        event: Option<PathBuf>,
+    },
+    /// Load the demo data.
+    Seed,
+}
 
 fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(err) => {
+            // Help goes to stdout and succeeds; a bad command line fails with 1, as every
+            // other failure of this tool does.
+            let _ = err.print();
+            return if err.use_stderr() {
+                ExitCode::FAILURE
+            } else {
+                ExitCode::SUCCESS
+            };
+        }
+    };
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .thread_stack_size(shared::runtime::THREAD_STACK_BYTES)
         .enable_all()
@@ -32,7 +78,7 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(run(std::env::args().skip(1).collect())) {
+    match runtime.block_on(run(cli.command)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
             eprintln!("local-gateway: {err}");
@@ -41,21 +87,11 @@ fn main() -> ExitCode {
     }
 }
 
-async fn run(args: Vec<String>) -> Result<(), BoxError> {
+async fn run(command: Command) -> Result<(), BoxError> {
     telemetry::init_tracing();
-    let command = args.first().map(String::as_str).ok_or(USAGE)?;
-    let flag = |name: &str| {
-        args.iter()
-            .position(|a| a == name)
-            .and_then(|i| args.get(i + 1))
-            .cloned()
-    };
     let state = AppState::from_env().await?;
     match command {
-        "serve" => {
-            let port: u16 = flag("--port").unwrap_or_else(|| "3000".into()).parse()?;
-            let template =
-                PathBuf::from(flag("--template").unwrap_or_else(|| "template.yaml".into()));
+        Command::Serve { port, template } => {
             let gateway = Arc::new(Gateway::from_template(&template, state)?);
             gateway.state().db.warm_up().await;
             let _relay = local_stack::schedule::relay(
@@ -77,16 +113,16 @@ async fn run(args: Vec<String>) -> Result<(), BoxError> {
             }
             Ok(())
         }
-        "provision" => provision::ensure_aws_resources(&state).await,
-        "seed" => seed::seed(&state).await,
-        "invoke" => {
-            let name = args.get(1).ok_or(USAGE)?;
+        Command::Provision => provision::ensure_aws_resources(&state).await,
+        Command::Seed => seed::seed(&state).await,
+        Command::Invoke { function, event } => {
+            let name = function.as_str();
             let function =
                 functions::find(name).ok_or_else(|| format!("no function named {name}"))?;
             let Lambda::Event(EventFunction { handler, .. }) = function.lambda else {
                 return Err(format!("{name} is an HTTP function: call it through `serve`").into());
             };
-            let event = match flag("--event") {
+            let event = match event {
                 Some(path) => serde_json::from_str(&std::fs::read_to_string(path)?)?,
                 None => serde_json::json!({}),
             };
@@ -96,6 +132,5 @@ async fn run(args: Vec<String>) -> Result<(), BoxError> {
             println!("{result}");
             Ok(())
         }
-        _ => Err(USAGE.into()),
     }
 }

@@ -14,16 +14,18 @@ use crate::{cors, error::ApiError};
 pub const CSRF_COOKIE: &str = "rs_csrf";
 pub const CSRF_HEADER: &str = "x-csrf-token";
 
-/// A cookie's value from the request's `Cookie` header.
+/// A cookie's value from the request's `Cookie` header: the first cookie of that name, as
+/// sent (not percent-decoded), unless it is empty.
 pub fn cookie<'a>(req: &'a Request, name: &str) -> Option<&'a str> {
     req.headers()
         .get_all(header::COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(k, _)| *k == name)
-        .map(|(_, v)| v)
+        .flat_map(cookie::Cookie::split_parse)
+        .filter_map(Result::ok)
+        .find(|c| c.name() == name)?
+        // The raw value borrows the header, where `value()` borrows the parsed cookie.
+        .value_raw()
         .filter(|v| !v.is_empty())
 }
 
@@ -72,6 +74,22 @@ mod tests {
             b = b.header("origin", o);
         }
         b.body(Body::Empty).expect("request")
+    }
+
+    #[test]
+    fn cookies_are_read_from_the_cookie_header() {
+        let req = request(
+            "GET",
+            Some("a=1; rs_csrf=tok%3D;b ; rs_csrf=second"),
+            None,
+            None,
+        );
+        assert_eq!(cookie(&req, CSRF_COOKIE), Some("tok%3D"));
+        assert_eq!(cookie(&req, "a"), Some("1"));
+        assert_eq!(cookie(&req, "b"), None);
+        let empty = request("GET", Some("rs_csrf=; other=x"), None, None);
+        assert_eq!(cookie(&empty, CSRF_COOKIE), None);
+        assert_eq!(cookie(&request("GET", None, None, None), CSRF_COOKIE), None);
     }
 
     #[test]

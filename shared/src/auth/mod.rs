@@ -88,15 +88,14 @@ pub fn set_cookie(
     http_only: bool,
     secure: bool,
 ) -> String {
-    let mut cookie =
-        format!("{name}={value}; Path={path}; Max-Age={max_age_secs}; SameSite=Strict");
-    if http_only {
-        cookie.push_str("; HttpOnly");
-    }
-    if secure {
-        cookie.push_str("; Secure");
-    }
-    cookie
+    cookie::Cookie::build((name, value))
+        .path(path)
+        .max_age(cookie::time::Duration::seconds(max_age_secs))
+        .same_site(cookie::SameSite::Strict)
+        .http_only(http_only)
+        .secure(secure)
+        .build()
+        .to_string()
 }
 
 pub const REFRESH_COOKIE: &str = "rs_refresh";
@@ -117,6 +116,28 @@ pub fn clearing_cookies(secure: bool) -> Vec<http::HeaderValue> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn set_cookie_values_carry_every_attribute() {
+        let cookie = set_cookie("rs_refresh", "abc", "/api/auth", 600, true, true);
+        let mut parts: Vec<&str> = cookie.split("; ").collect();
+        assert_eq!(parts.remove(0), "rs_refresh=abc");
+        parts.sort_unstable();
+        assert_eq!(
+            parts,
+            [
+                "HttpOnly",
+                "Max-Age=600",
+                "Path=/api/auth",
+                "SameSite=Strict",
+                "Secure"
+            ]
+        );
+        let cleared = set_cookie("rs_csrf", "", "/", 0, false, false);
+        assert!(cleared.starts_with("rs_csrf=;"), "{cleared}");
+        assert!(cleared.contains("Max-Age=0") && !cleared.contains("HttpOnly"));
+        assert!(!cleared.contains("Secure"), "{cleared}");
+    }
 
     #[test]
     fn reads_only_bearer_tokens() {

@@ -23,6 +23,7 @@ use std::{
     time::{Duration, Instant},
 };
 
+use clap::{Args, Parser, Subcommand};
 use shared::{
     backup::{
         rds,
@@ -33,9 +34,113 @@ use shared::{
     telemetry, AppState,
 };
 
-const USAGE: &str = "usage: readyset-backup backup [daily|weekly|monthly|manual] | list | restore MANIFEST [--dry-run] [--target-db NAME] [--force] [--tables a,b] [--database-only|--files-only] [--files-bucket B] | verify | retention | point-in-time --source-cluster ID --target-cluster ID [--to RFC3339]";
+/// The operators' backup and restore commands.
+///
+/// Configuration comes from the same environment variables the functions read. Progress
+/// goes to the terminal; the summary is printed as JSON at the end.
+#[derive(Parser)]
+#[command(name = "readyset-backup", args_override_self = true)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Take a backup now: every table from one snapshot, the schema, the configuration
+    /// and the uploaded files, encrypted.
+    Backup {
+        /// daily, weekly, monthly or manual.
+        #[arg(default_value_t = BackupKind::Manual)]
+        kind: BackupKind,
+    },
+    /// The complete backups, oldest first.
+    List,
+    /// Check a backup whole, then restore it (nothing is written until the check passes).
+    Restore(RestoreArgs),
+    /// Restore the newest backup into a scratch database and compare.
+    Verify,
+    /// Apply the retention rules now.
+    Retention,
+    /// Restore an RDS cluster as it was at a moment into a new cluster.
+    PointInTime {
+        #[arg(long, value_name = "ID")]
+        source_cluster: String,
+        #[arg(long, value_name = "ID")]
+        target_cluster: String,
+        /// The moment (the latest restorable one when not given).
+        #[arg(long, value_name = "RFC3339", value_parser = rfc3339)]
+        to: Option<chrono::DateTime<chrono::Utc>>,
+    },
+}
+
+#[derive(Args)]
+struct RestoreArgs {
+    /// The backup's manifest key (daily/2026/12/02/<id>/manifest.json), or `latest`.
+    manifest: String,
+    /// Check and print the plan; write nothing.
+    #[arg(long)]
+    dry_run: bool,
+    /// The database to load into (a new restore_<backup id> when not given).
+    #[arg(long, value_name = "NAME")]
+    target_db: Option<String>,
+    /// Load into a database that already holds tables, replacing the restored tables'
+    /// rows, and put back files whose content changed since the backup.
+    #[arg(long)]
+    force: bool,
+    /// Only these tables, comma-separated.
+    #[arg(long, value_name = "a,b")]
+    tables: Option<String>,
+    /// The database only, not the files.
+    #[arg(long, conflicts_with = "files_only")]
+    database_only: bool,
+    /// The files only, not the database.
+    #[arg(long)]
+    files_only: bool,
+    /// The bucket files go back into (the uploads bucket when not given).
+    #[arg(long, value_name = "B")]
+    files_bucket: Option<String>,
+}
+
+impl RestoreArgs {
+    fn into_request(self) -> RestoreRequest {
+        let scope = match (self.database_only, self.files_only) {
+            (true, _) => Scope::DatabaseOnly,
+            (false, true) => Scope::FilesOnly,
+            (false, false) => Scope::Everything,
+        };
+        RestoreRequest {
+            target_database: self.target_db,
+            files_bucket: self.files_bucket,
+            tables: self
+                .tables
+                .map(|t| t.split(',').map(|s| s.trim().to_owned()).collect()),
+            scope,
+            force: self.force,
+            dry_run: self.dry_run,
+            manifest_key: self.manifest,
+        }
+    }
+}
+
+fn rfc3339(text: &str) -> Result<chrono::DateTime<chrono::Utc>, chrono::ParseError> {
+    chrono::DateTime::parse_from_rfc3339(text).map(|t| t.to_utc())
+}
 
 fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(err) => {
+            // Help goes to stdout and succeeds; a bad command line fails with 1, as every
+            // other failure of this tool does.
+            let _ = err.print();
+            return if err.use_stderr() {
+                ExitCode::FAILURE
+            } else {
+                ExitCode::SUCCESS
+            };
+        }
+    };
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -46,7 +151,7 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(run(std::env::args().skip(1).collect())) {
+    match runtime.block_on(run(cli.command)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
             eprintln!("readyset-backup: {err}");
@@ -113,78 +218,28 @@ fn mib(bytes: u64) -> String {
     format!("{:.1} MiB", bytes as f64 / (1024.0 * 1024.0))
 }
 
-async fn run(args: Vec<String>) -> Result<(), BoxError> {
+async fn run(command: Command) -> Result<(), BoxError> {
     telemetry::init_tracing();
-    let command = args.first().map(String::as_str).ok_or(USAGE)?;
-    let flag = |name: &str| {
-        args.iter()
-            .position(|a| a == name)
-            .and_then(|i| args.get(i + 1))
-            .cloned()
-    };
-    let has = |name: &str| args.iter().any(|a| a == name);
     let state = AppState::from_env().await?;
     let terminal = Terminal::new();
     let progress = |step: &Step<'_>| terminal.show(step);
     let now = chrono::Utc::now();
     let summary = match command {
-        "backup" => {
-            let kind: BackupKind = args.get(1).map_or(Ok(BackupKind::Manual), |k| k.parse())?;
+        Command::Backup { kind } => {
             eprintln!(
                 "backing up ({kind}) to s3://{}",
                 state.config.resources.backups_bucket
             );
             serde_json::to_value(snapshot::run(&state, kind, now, &progress).await?)?
         }
-        "list" => {
+        Command::List => {
             let s3 = store::client(&state);
             serde_json::to_value(
                 retention::list(&s3, &state.config.resources.backups_bucket).await?,
             )?
         }
-        "restore" => {
-            let manifest_key = args
-                .get(1)
-                .filter(|a| !a.starts_with("--"))
-                .ok_or(USAGE)?
-                .clone();
-            let scope = match (has("--database-only"), has("--files-only")) {
-                (true, true) => {
-                    return Err("--database-only and --files-only exclude each other".into())
-                }
-                (true, false) => Scope::DatabaseOnly,
-                (false, true) => Scope::FilesOnly,
-                (false, false) => Scope::Everything,
-            };
-            let known = [
-                "--dry-run",
-                "--target-db",
-                "--force",
-                "--tables",
-                "--database-only",
-                "--files-only",
-                "--files-bucket",
-            ];
-            let valued = ["--target-db", "--tables", "--files-bucket"];
-            let mut rest = args.iter().skip(2);
-            while let Some(arg) = rest.next() {
-                if !known.contains(&arg.as_str()) {
-                    return Err(format!("unknown option {arg:?}\n{USAGE}").into());
-                }
-                if valued.contains(&arg.as_str()) && rest.next().is_none() {
-                    return Err(format!("{arg} needs a value").into());
-                }
-            }
-            let request = RestoreRequest {
-                target_database: flag("--target-db"),
-                files_bucket: flag("--files-bucket"),
-                tables: flag("--tables")
-                    .map(|t| t.split(',').map(|s| s.trim().to_owned()).collect()),
-                scope,
-                force: has("--force"),
-                dry_run: has("--dry-run"),
-                manifest_key,
-            };
+        Command::Restore(args) => {
+            let request = args.into_request();
             if request.dry_run {
                 eprintln!(
                     "dry run: checking {} (nothing is written)",
@@ -202,19 +257,20 @@ async fn run(args: Vec<String>) -> Result<(), BoxError> {
             }
             serde_json::to_value(restore::run(&state, &request, &progress).await?)?
         }
-        "verify" => serde_json::to_value(verify::run(&state, now, &progress).await?)?,
-        "retention" => serde_json::to_value(retention::apply(&state, now).await?)?,
-        "point-in-time" => {
+        Command::Verify => serde_json::to_value(verify::run(&state, now, &progress).await?)?,
+        Command::Retention => serde_json::to_value(retention::apply(&state, now).await?)?,
+        Command::PointInTime {
+            source_cluster,
+            target_cluster,
+            to,
+        } => {
             let request = rds::PointInTime {
-                source_cluster: flag("--source-cluster").ok_or(USAGE)?,
-                target_cluster: flag("--target-cluster").ok_or(USAGE)?,
-                to: flag("--to")
-                    .map(|t| chrono::DateTime::parse_from_rfc3339(&t).map(|t| t.to_utc()))
-                    .transpose()?,
+                source_cluster,
+                target_cluster,
+                to,
             };
             serde_json::to_value(rds::restore_to_point_in_time(&state, &request).await?)?
         }
-        _ => return Err(USAGE.into()),
     };
     println!("{}", serde_json::to_string_pretty(&summary)?);
     Ok(())
