@@ -12,6 +12,11 @@
 //! function's `Handler` in its template (`stacks/*.yaml`), and [`run_from_env`] runs that handler.
 //! [`REGISTRY`] is also what the local gateway and the tests look functions up in.
 
+// Layout queries over the handlers' futures (a handler awaiting an address edit awaits
+// the geocoder, the database and the store inside it) pass the default depth of 128 when
+// type-checking alone (`cargo check`, clippy).
+#![recursion_limit = "256"]
+
 use shared::{error::BoxError, runtime::Lambda};
 
 pub mod deploy;

@@ -1,6 +1,7 @@
 //! Whole-API tests, one module per area. One test binary, so the suite links once.
 
 mod accounts;
+mod address_edits;
 mod addresses;
 mod alerts;
 mod analytics;
@@ -13,22 +14,28 @@ mod gateway;
 mod geocoding;
 mod health;
 mod indexes;
+mod input_limits;
 mod load;
 mod monitoring;
 mod ops_page;
+mod order_rules;
 mod order_states;
 mod orders;
+mod outbox_order;
+mod partner_contract;
 mod partners;
 mod pipeline;
 mod pricing;
 mod ratelimit;
 mod rbac;
-mod review_fixes;
 mod runbook;
 mod security;
+mod sign_in_budgets;
+mod slow_dependencies;
 mod stacks;
+mod staff_roles;
 mod structure;
+mod support;
 mod tracking;
 mod uploads;
-mod wave1_review;
 mod webhooks;
