@@ -1,6 +1,7 @@
 //! The error store, in DynamoDB so that it works while the database is down.
 //!
-//! Recording one error ([`record`]) makes four concurrent writes to the app table:
+//! Recording one error ([`record`]) makes four concurrent writes to the app table (each
+//! kind of item is one struct in `super::items`):
 //!
 //! | item | key (`pk` / `sk`) | holds |
 //! |---|---|---|
@@ -17,23 +18,29 @@
 //! short deadline and never fails the request that hit the error: a failure to record is
 //! logged and the request goes on.
 
-use std::{collections::HashMap, future::Future, pin::Pin, time::Duration};
+use std::{future::Future, pin::Pin, time::Duration};
 
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde_json::Value;
 use uuid::Uuid;
 
-use super::{fingerprint, sanitize, Category, Origin, Severity};
-use crate::{error::BoxError, AppState};
+use super::{
+    fingerprint,
+    items::{
+        category_counter, cell_counter, severity_counter, ErrorGroup, Occurrence, GROUPS_PK,
+        GROUP_HOURS_PREFIX, HOURS_PK, OCCURRENCES_PREFIX,
+    },
+    sanitize, Category, Origin, Severity,
+};
+use crate::{
+    dynamo::{self, number, text},
+    error::BoxError,
+    AppState,
+};
 
 /// How long recording may delay the response of a failing request.
 const RECORD_DEADLINE: Duration = Duration::from_millis(500);
-
-pub(crate) const GROUPS_PK: &str = "ERROR_GROUPS";
-pub(crate) const HOURS_PK: &str = "ERROR_HOURS";
-/// `ERROR_GROUP_HOURS#<hour>` / `<fingerprint>`: one group's occurrences in one hour.
-pub(crate) const GROUP_HOURS_PREFIX: &str = "ERROR_GROUP_HOURS#";
 
 /// One error to record, before sanitising.
 #[derive(Debug, Clone)]
@@ -106,107 +113,179 @@ pub fn record(
     })
 }
 
-/// Records `report` as having happened at `at`.
+/// One report, sanitised and placed: what each of the store's items is written from.
+struct Sighting {
+    occurrence: Occurrence,
+    hour: String,
+    /// The message with its volatile parts as placeholders: the group's message.
+    normalized: String,
+}
+
+impl Sighting {
+    /// `report` seen at `at`, kept for `retention`.
+    fn of(report: ErrorReport, at: DateTime<Utc>, retention: chrono::Duration) -> Self {
+        let message = sanitize::text(&report.message);
+        let route = sanitize::text(&report.route);
+        let id = Uuid::new_v4();
+        let hour = hour_key(at);
+        Self {
+            normalized: fingerprint::normalize(&message),
+            occurrence: Occurrence {
+                pk: format!("{OCCURRENCES_PREFIX}{hour}"),
+                sk: format!("{}#{id}", stamp(at)),
+                id,
+                at,
+                origin: report.origin,
+                severity: report.severity,
+                category: report.category,
+                fingerprint: fingerprint::fingerprint(report.category, &route, &message),
+                route,
+                message,
+                request_id: sanitize::text(&report.request_id),
+                context: sanitize::value(&report.context).to_string(),
+                user_id: report.user_id,
+                expires_at: (at + retention).timestamp(),
+            },
+            hour,
+        }
+    }
+
+    /// What every sighting sets on its group, by the attribute names of [`ErrorGroup`]
+    /// (besides `firstSeen`, set by the first, and `occurrences`, added to).
+    fn group_assignments(&self) -> [(&'static str, AttributeValue); 9] {
+        let seen = &self.occurrence;
+        [
+            ("lastSeen", text(stamp(seen.at))),
+            ("category", text(seen.category.as_str())),
+            ("route", text(&seen.route)),
+            ("severity", text(seen.severity.as_str())),
+            ("message", text(&self.normalized)),
+            ("sample", text(&seen.message)),
+            ("lastRequestId", text(&seen.request_id)),
+            ("status", text(GroupStatus::Unresolved.as_str())),
+            ("expiresAt", number(seen.expires_at)),
+        ]
+    }
+}
+
+/// Records `report` as having happened at `at`: the occurrence and the three counts it
+/// adds to, written at once; then, if its group had been resolved, the regression.
 pub async fn try_record(
     state: &AppState,
     report: ErrorReport,
     at: DateTime<Utc>,
 ) -> Result<Recorded, BoxError> {
-    let message = sanitize::text(&report.message);
-    let route = sanitize::text(&report.route);
-    let fingerprint = fingerprint::fingerprint(report.category, &route, &message);
-    let id = Uuid::new_v4();
-    let hour = hour_key(at);
-    let now = stamp(at);
-    let expires = (at + state.config.monitoring.error_retention).timestamp();
-    let table = &state.config.resources.app_table;
-    let s = |v: &str| AttributeValue::S(v.to_owned());
-    let n = |v: i64| AttributeValue::N(v.to_string());
-
-    let mut occurrence = HashMap::from([
-        ("pk".to_owned(), s(&format!("ERRORS#{hour}"))),
-        ("sk".to_owned(), s(&format!("{now}#{id}"))),
-        ("id".to_owned(), s(&id.to_string())),
-        ("at".to_owned(), s(&now)),
-        ("origin".to_owned(), s(report.origin.as_str())),
-        ("severity".to_owned(), s(report.severity.as_str())),
-        ("category".to_owned(), s(report.category.as_str())),
-        ("route".to_owned(), s(&route)),
-        ("message".to_owned(), s(&message)),
-        ("fingerprint".to_owned(), s(&fingerprint)),
-        (
-            "requestId".to_owned(),
-            s(&sanitize::text(&report.request_id)),
-        ),
-        (
-            "context".to_owned(),
-            s(&sanitize::value(&report.context).to_string()),
-        ),
-        ("expiresAt".to_owned(), n(expires)),
-    ]);
-    if let Some(user) = report.user_id {
-        occurrence.insert("userId".to_owned(), s(&user.to_string()));
+    let sighting = Sighting::of(report, at, state.config.monitoring.error_retention);
+    let before = write_sighting(state, &sighting).await?;
+    let regression = before
+        .as_ref()
+        .is_some_and(|group| group.status == GroupStatus::Resolved);
+    let fingerprint = sighting.occurrence.fingerprint.clone();
+    if regression {
+        note_regression(state, &fingerprint, at).await?;
+        tracing::warn!(%fingerprint, "a resolved error group is back (regression)");
     }
-    let put = state
+    Ok(Recorded {
+        id: sighting.occurrence.id,
+        fingerprint,
+        new_group: before.is_none(),
+        regression,
+    })
+}
+
+/// The four writes of one sighting, concurrently; the group as it was before (`None`: a
+/// new group).
+#[tracing::instrument(
+    name = "record_error",
+    skip_all,
+    fields(
+        fingerprint = %sighting.occurrence.fingerprint,
+        severity = %sighting.occurrence.severity,
+        category = %sighting.occurrence.category,
+    )
+)]
+async fn write_sighting(
+    state: &AppState,
+    sighting: &Sighting,
+) -> Result<Option<ErrorGroup>, BoxError> {
+    let (put, group, counts, group_hour) = tokio::join!(
+        put_occurrence(state, sighting),
+        count_in_group(state, sighting),
+        count_in_hour(state, sighting),
+        count_in_group_hour(state, sighting),
+    );
+    put?;
+    counts?;
+    group_hour?;
+    group
+}
+
+async fn put_occurrence(state: &AppState, sighting: &Sighting) -> Result<(), BoxError> {
+    state
         .dynamodb
         .put_item()
-        .table_name(table)
-        .set_item(Some(occurrence))
-        .send();
+        .table_name(&state.config.resources.app_table)
+        .set_item(Some(dynamo::to_item(&sighting.occurrence)?))
+        .send()
+        .await?;
+    Ok(())
+}
 
-    let group = state
+/// Adds the sighting to its group (created by the first), and returns the group as it was.
+async fn count_in_group(
+    state: &AppState,
+    sighting: &Sighting,
+) -> Result<Option<ErrorGroup>, BoxError> {
+    let seen = &sighting.occurrence;
+    let set = sighting.group_assignments();
+    let assignments: Vec<String> = set
+        .iter()
+        .map(|(name, _)| format!("#{name} = :{name}"))
+        .collect();
+    // Every name through a placeholder: `status`, `sample` and others are reserved words.
+    let names = set
+        .iter()
+        .map(|(name, _)| *name)
+        .chain(["firstSeen", "occurrences"])
+        .map(|name| (format!("#{name}"), name.to_owned()))
+        .collect();
+    let values = set
+        .into_iter()
+        .map(|(name, value)| (format!(":{name}"), value))
+        .chain([(":one".to_owned(), number(1))])
+        .collect();
+    let before = state
         .dynamodb
         .update_item()
-        .table_name(table)
-        .key("pk", s(GROUPS_PK))
-        .key("sk", s(&fingerprint))
-        // Every name through a placeholder: `status`, `sample` and others are reserved words.
-        .update_expression(
-            "SET #firstSeen = if_not_exists(#firstSeen, :now), #lastSeen = :now, \
-             #category = :category, #route = :route, #severity = :severity, \
-             #message = :normalized, #sample = :message, #lastRequestId = :request, \
-             #status = :unresolved, #expiresAt = :expires ADD #occurrences :one",
-        )
-        .set_expression_attribute_names(Some(
-            [
-                "firstSeen",
-                "lastSeen",
-                "category",
-                "route",
-                "severity",
-                "message",
-                "sample",
-                "lastRequestId",
-                "status",
-                "expiresAt",
-                "occurrences",
-            ]
-            .into_iter()
-            .map(|name| (format!("#{name}"), name.to_owned()))
-            .collect(),
+        .table_name(&state.config.resources.app_table)
+        .key("pk", text(GROUPS_PK))
+        .key("sk", text(&seen.fingerprint))
+        .update_expression(format!(
+            "SET #firstSeen = if_not_exists(#firstSeen, :lastSeen), {} ADD #occurrences :one",
+            assignments.join(", ")
         ))
-        .expression_attribute_values(":now", s(&now))
-        .expression_attribute_values(":category", s(report.category.as_str()))
-        .expression_attribute_values(":route", s(&route))
-        .expression_attribute_values(":severity", s(report.severity.as_str()))
-        .expression_attribute_values(":normalized", s(&fingerprint::normalize(&message)))
-        .expression_attribute_values(":message", s(&message))
-        .expression_attribute_values(":request", s(&sanitize::text(&report.request_id)))
-        .expression_attribute_values(":unresolved", s(GroupStatus::Unresolved.as_str()))
-        .expression_attribute_values(":expires", n(expires))
-        .expression_attribute_values(":one", n(1))
+        .set_expression_attribute_names(Some(names))
+        .set_expression_attribute_values(Some(values))
         .return_values(ReturnValue::AllOld)
-        .send();
+        .send()
+        .await?
+        .attributes
+        .filter(|item| !item.is_empty());
+    Ok(before.map(|item| dynamo::from_item(&item)).transpose()?)
+}
 
+/// Adds the sighting to its hour's counters.
+async fn count_in_hour(state: &AppState, sighting: &Sighting) -> Result<(), BoxError> {
+    let seen = &sighting.occurrence;
     // Errors the server saw count towards the alert rules; what a browser reports does
     // not (anyone may report, and a report must not page anyone).
-    let alerting = report.origin == Origin::Server;
-    let counts = state
+    let alerting = seen.origin == Origin::Server;
+    state
         .dynamodb
         .update_item()
-        .table_name(table)
-        .key("pk", s(HOURS_PK))
-        .key("sk", s(&hour))
+        .table_name(&state.config.resources.app_table)
+        .key("pk", text(HOURS_PK))
+        .key("sk", text(&sighting.hour))
         .update_expression(if alerting {
             "SET #expiresAt = :expires ADD #total :one, #severity :one, #category :one, #cell :one"
         } else {
@@ -215,73 +294,75 @@ pub async fn try_record(
         .set_expression_attribute_names(Some(
             [(
                 "#cell".to_owned(),
-                cell_counter(report.severity, report.category),
+                cell_counter(seen.severity, seen.category),
             )]
             .into_iter()
             .filter(|_| alerting)
             .chain([
                 ("#total".to_owned(), "total".to_owned()),
                 ("#expiresAt".to_owned(), "expiresAt".to_owned()),
-                ("#severity".to_owned(), severity_counter(report.severity)),
-                ("#category".to_owned(), category_counter(report.category)),
+                ("#severity".to_owned(), severity_counter(seen.severity)),
+                ("#category".to_owned(), category_counter(seen.category)),
             ])
             .collect(),
         ))
-        .expression_attribute_values(":expires", n(expires))
-        .expression_attribute_values(":one", n(1))
-        .send();
+        .expression_attribute_values(":expires", number(seen.expires_at))
+        .expression_attribute_values(":one", number(1))
+        .send()
+        .await?;
+    Ok(())
+}
 
-    // Per group and hour in an item of its own: however many groups an hour sees, no
-    // item grows past what one group needs.
-    let group_hour = state
+/// Adds the sighting to its group's hour: per group and hour in an item of its own, so
+/// that however many groups an hour sees, no item grows past what one group needs.
+async fn count_in_group_hour(state: &AppState, sighting: &Sighting) -> Result<(), BoxError> {
+    let seen = &sighting.occurrence;
+    state
         .dynamodb
         .update_item()
-        .table_name(table)
-        .key("pk", s(&format!("{GROUP_HOURS_PREFIX}{hour}")))
-        .key("sk", s(&fingerprint))
+        .table_name(&state.config.resources.app_table)
+        .key("pk", text(format!("{GROUP_HOURS_PREFIX}{}", sighting.hour)))
+        .key("sk", text(&seen.fingerprint))
         .update_expression("SET #expiresAt = :expires ADD #count :one")
         .expression_attribute_names("#expiresAt", "expiresAt")
         .expression_attribute_names("#count", "occurrences")
-        .expression_attribute_values(":expires", n(expires))
-        .expression_attribute_values(":one", n(1))
-        .send();
+        .expression_attribute_values(":expires", number(seen.expires_at))
+        .expression_attribute_values(":one", number(1))
+        .send()
+        .await?;
+    Ok(())
+}
 
-    let (put, group, counts, group_hour) = tokio::join!(put, group, counts, group_hour);
-    put?;
-    counts?;
-    group_hour?;
-    let before = group?.attributes.unwrap_or_default();
-    let new_group = !before.contains_key("firstSeen");
-    let regression = before
-        .get("status")
-        .and_then(|v| v.as_s().ok())
-        .is_some_and(|status| status == GroupStatus::Resolved.as_str());
-    if regression {
-        state
-            .dynamodb
-            .update_item()
-            .table_name(table)
-            .key("pk", s(GROUPS_PK))
-            .key("sk", s(&fingerprint))
-            .update_expression("SET #regressedAt = :now ADD #regressions :one")
-            .expression_attribute_names("#regressedAt", "regressedAt")
-            .expression_attribute_names("#regressions", "regressions")
-            .expression_attribute_values(":now", s(&now))
-            .expression_attribute_values(":one", n(1))
-            .send()
-            .await?;
-        tracing::warn!(%fingerprint, "a resolved error group is back (regression)");
-    }
-    Ok(Recorded {
-        id,
-        fingerprint,
-        new_group,
-        regression,
-    })
+/// Counts a regression on the group `fingerprint`, seen again at `at` after it was
+/// resolved.
+#[tracing::instrument(name = "note_error_regression", skip_all, fields(%fingerprint))]
+async fn note_regression(
+    state: &AppState,
+    fingerprint: &str,
+    at: DateTime<Utc>,
+) -> Result<(), BoxError> {
+    state
+        .dynamodb
+        .update_item()
+        .table_name(&state.config.resources.app_table)
+        .key("pk", text(GROUPS_PK))
+        .key("sk", text(fingerprint))
+        .update_expression("SET #regressedAt = :now ADD #regressions :one")
+        .expression_attribute_names("#regressedAt", "regressedAt")
+        .expression_attribute_names("#regressions", "regressions")
+        .expression_attribute_values(":now", text(stamp(at)))
+        .expression_attribute_values(":one", number(1))
+        .send()
+        .await?;
+    Ok(())
 }
 
 /// Marks the groups `fingerprints` resolved by `by`; returns how many existed. A resolved
 /// group seen again opens as a regression.
+///
+/// No route calls this yet (the API documents no way to resolve an error group): it is
+/// how the regression of a resolved group is exercised (`tests/api/monitoring.rs`).
+#[tracing::instrument(name = "resolve_error_groups", skip_all, fields(groups = fingerprints.len()))]
 pub async fn resolve_groups(
     state: &AppState,
     fingerprints: &[String],
@@ -294,19 +375,16 @@ pub async fn resolve_groups(
             .dynamodb
             .update_item()
             .table_name(&state.config.resources.app_table)
-            .key("pk", AttributeValue::S(GROUPS_PK.to_owned()))
-            .key("sk", AttributeValue::S(fingerprint.clone()))
+            .key("pk", text(GROUPS_PK))
+            .key("sk", text(fingerprint))
             .condition_expression("attribute_exists(pk)")
             .update_expression("SET #status = :resolved, #resolvedAt = :now, #resolvedBy = :by")
             .expression_attribute_names("#resolvedAt", "resolvedAt")
             .expression_attribute_names("#resolvedBy", "resolvedBy")
             .expression_attribute_names("#status", "status")
-            .expression_attribute_values(
-                ":resolved",
-                AttributeValue::S(GroupStatus::Resolved.as_str().to_owned()),
-            )
-            .expression_attribute_values(":now", AttributeValue::S(now.clone()))
-            .expression_attribute_values(":by", AttributeValue::S(by.to_string()))
+            .expression_attribute_values(":resolved", text(GroupStatus::Resolved.as_str()))
+            .expression_attribute_values(":now", text(&now))
+            .expression_attribute_values(":by", text(by.to_string()))
             .send()
             .await;
         match update {
@@ -329,16 +407,76 @@ crate::text_enum::text_enum! {
     }
 }
 
-/// The hour item's counter names: `severity_HIGH`, `category_database`, `group_<fp>`.
-pub(crate) fn severity_counter(severity: Severity) -> String {
-    format!("severity_{}", severity.as_str())
-}
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
 
-pub(crate) fn category_counter(category: Category) -> String {
-    format!("category_{}", category.as_str())
-}
+    use super::*;
 
-/// Errors of one severity in one category: what the alert rules count.
-pub(crate) fn cell_counter(severity: Severity, category: Category) -> String {
-    format!("cell_{}_{}", severity.as_str(), category.as_str())
+    fn sighting() -> Sighting {
+        let report = ErrorReport {
+            origin: Origin::Server,
+            severity: Severity::High,
+            category: Category::Database,
+            route: "GET /api/orders".into(),
+            message: "order 42 not saved after 17 ms".into(),
+            request_id: "req-1".into(),
+            user_id: None,
+            context: json!({"password": "hunter2"}),
+        };
+        let at = DateTime::parse_from_rfc3339("2026-12-01T13:20:00.123456Z")
+            .expect("time")
+            .with_timezone(&Utc);
+        Sighting::of(report, at, chrono::Duration::days(30))
+    }
+
+    #[test]
+    fn a_sighting_is_placed_by_its_hour_and_instant() {
+        let seen = sighting();
+        assert_eq!(seen.hour, "2026-12-01T13");
+        let occurrence = &seen.occurrence;
+        assert_eq!(occurrence.pk, "ERRORS#2026-12-01T13");
+        assert_eq!(
+            occurrence.sk,
+            format!("2026-12-01T13:20:00.123Z#{}", occurrence.id)
+        );
+        assert_eq!(seen.normalized, "order <n> not saved after <n> ms");
+        assert!(
+            !occurrence.context.contains("hunter2"),
+            "{}",
+            occurrence.context
+        );
+        let item = dynamo::to_item(occurrence).expect("item");
+        assert_eq!(item["at"], text("2026-12-01T13:20:00.123Z"));
+    }
+
+    #[test]
+    fn what_a_sighting_sets_on_its_group_are_attributes_of_the_group() {
+        let seen = sighting();
+        let occurrence = &seen.occurrence;
+        let group = ErrorGroup {
+            pk: GROUPS_PK.to_owned(),
+            fingerprint: occurrence.fingerprint.clone(),
+            first_seen: occurrence.at,
+            last_seen: occurrence.at,
+            status: GroupStatus::Unresolved,
+            severity: occurrence.severity,
+            category: occurrence.category,
+            route: occurrence.route.clone(),
+            message: seen.normalized.clone(),
+            sample: occurrence.message.clone(),
+            last_request_id: occurrence.request_id.clone(),
+            occurrences: 1,
+            regressions: 0,
+            regressed_at: None,
+            resolved_at: None,
+            resolved_by: None,
+            expires_at: occurrence.expires_at,
+        };
+        let stored = dynamo::to_item(&group).expect("item");
+        for (name, value) in seen.group_assignments() {
+            assert_eq!(stored.get(name), Some(&value), "{name}");
+        }
+        assert!(stored.contains_key("firstSeen") && stored.contains_key("occurrences"));
+    }
 }

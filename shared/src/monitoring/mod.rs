@@ -3,8 +3,8 @@
 //!
 //! - [`sanitize`]: what may be stored (secrets, tokens, cards and emails never are).
 //! - [`fingerprint`]: which occurrences are the same problem.
-//! - [`errors`]: the error store in DynamoDB: recording ([`errors::record`]) and the
-//!   views built from it ([`overview`]).
+//! - [`errors`]: the error store in DynamoDB: recording ([`errors::record`]), its items
+//!   as stored (`items`) and the views built from them ([`overview`]).
 //! - [`alerts`]: alerts grouped by rule and group key, with their notifications;
 //!   [`rules`]: the thresholds applied to the error store; [`alarms`]: CloudWatch
 //!   alarms arriving through SNS.
@@ -17,6 +17,7 @@ pub mod alerts;
 pub mod client;
 pub mod errors;
 pub mod fingerprint;
+mod items;
 pub mod overview;
 pub mod rules;
 pub mod sanitize;
@@ -65,6 +66,20 @@ impl Category {
         } else {
             Category::Unknown
         }
+    }
+}
+
+/// A category as the error store and its views spell it.
+impl serde::Serialize for Category {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Category {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        text.parse().map_err(serde::de::Error::custom)
     }
 }
 

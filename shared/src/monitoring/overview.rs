@@ -6,17 +6,25 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use aws_sdk_dynamodb::types::AttributeValue;
 use chrono::{DateTime, Duration, Utc};
 use futures_util::future::join_all;
 use serde::Serialize;
 use serde_json::Value;
+use uuid::Uuid;
 
 use super::{
-    errors::{hour_key, GROUPS_PK, GROUP_HOURS_PREFIX, HOURS_PK},
-    Category, Severity,
+    errors::{hour_key, GroupStatus},
+    items::{
+        partition, read_or_log, readable, store_unavailable, ErrorGroup, GroupHour, HourCounter,
+        Occurrence, GROUPS_PK, GROUP_HOURS_PREFIX, HOURS_PK, OCCURRENCES_PREFIX,
+    },
+    Category, Origin, Severity,
 };
-use crate::{error::FieldError, ApiError, ApiResult, AppState};
+use crate::{
+    dynamo::{millis, text},
+    error::FieldError,
+    ApiResult, AppState,
+};
 
 /// Groups and occurrences an overview lists.
 const TOP_GROUPS: usize = 10;
@@ -64,7 +72,7 @@ pub struct ErrorOverview {
     pub summary: Summary,
     pub hourly: Vec<HourCounts>,
     pub top_groups: Vec<GroupView>,
-    pub recent: Vec<Value>,
+    pub recent: Vec<OccurrenceView>,
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq, Eq, Default)]
@@ -95,123 +103,119 @@ pub struct GroupView {
     pub count: u64,
     /// Occurrences ever (within retention).
     pub total_count: u64,
-    pub status: String,
-    pub severity: String,
-    pub category: String,
+    pub status: GroupStatus,
+    pub severity: Severity,
+    pub category: Category,
     pub route: String,
     /// The message with its volatile parts as placeholders.
     pub message: String,
     /// One occurrence's (sanitised) message.
     pub sample: String,
-    pub first_seen: String,
-    pub last_seen: String,
+    #[serde(with = "millis")]
+    pub first_seen: DateTime<Utc>,
+    #[serde(with = "millis")]
+    pub last_seen: DateTime<Utc>,
     pub regressions: u64,
 }
 
-/// One hour item's counters.
-#[derive(Debug, Default)]
-pub(crate) struct HourItem {
-    pub hour: String,
-    pub total: u64,
-    pub severity: HashMap<String, u64>,
-    pub category: HashMap<String, u64>,
-    /// Server-side errors by `<SEVERITY>_<category>`.
-    pub cells: HashMap<String, u64>,
+impl GroupView {
+    /// `group`, with `count` occurrences in the window.
+    fn of(group: ErrorGroup, count: u64) -> Self {
+        Self {
+            fingerprint: group.fingerprint,
+            count,
+            total_count: group.occurrences,
+            status: group.status,
+            severity: group.severity,
+            category: group.category,
+            route: group.route,
+            message: group.message,
+            sample: group.sample,
+            first_seen: group.first_seen,
+            last_seen: group.last_seen,
+            regressions: group.regressions,
+        }
+    }
 }
 
-pub(crate) fn store_unavailable(err: impl Into<crate::error::BoxError>) -> ApiError {
-    ApiError::service_unavailable("the error store is unavailable")
-        .in_category(Category::ExternalService)
-        .with_source(err)
+/// One occurrence as staff see it: its context as JSON, and `userId` null when there
+/// was none. (Fields in alphabetical order, the order this JSON has always had.)
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct OccurrenceView {
+    #[serde(with = "millis")]
+    pub at: DateTime<Utc>,
+    pub category: Category,
+    pub context: Value,
+    pub fingerprint: String,
+    pub id: Uuid,
+    pub message: String,
+    pub origin: Origin,
+    pub request_id: String,
+    pub route: String,
+    pub severity: Severity,
+    pub user_id: Option<Uuid>,
 }
 
-/// Every item of the partition `pk`, all pages.
-pub(crate) async fn partition(
-    state: &AppState,
-    pk: String,
-) -> ApiResult<Vec<HashMap<String, AttributeValue>>> {
-    state
-        .dynamodb
-        .query()
-        .table_name(&state.config.resources.app_table)
-        .key_condition_expression("pk = :pk")
-        .expression_attribute_values(":pk", AttributeValue::S(pk))
-        .into_paginator()
-        .items()
-        .send()
-        .collect::<Result<Vec<_>, _>>()
-        .await
-        .map_err(store_unavailable)
-}
-
-pub(crate) fn number(item: &HashMap<String, AttributeValue>, name: &str) -> u64 {
-    item.get(name)
-        .and_then(|v| v.as_n().ok())
-        .and_then(|n| n.parse().ok())
-        .unwrap_or(0)
-}
-
-pub(crate) fn text(item: &HashMap<String, AttributeValue>, name: &str) -> String {
-    item.get(name)
-        .and_then(|v| v.as_s().ok())
-        .cloned()
-        .unwrap_or_default()
+impl From<Occurrence> for OccurrenceView {
+    fn from(occurrence: Occurrence) -> Self {
+        Self {
+            at: occurrence.at,
+            category: occurrence.category,
+            // Always written from a JSON value; should one not read, the rest still shows.
+            context: serde_json::from_str(&occurrence.context).unwrap_or(Value::Null),
+            fingerprint: occurrence.fingerprint,
+            id: occurrence.id,
+            message: occurrence.message,
+            origin: occurrence.origin,
+            request_id: occurrence.request_id,
+            route: occurrence.route,
+            severity: occurrence.severity,
+            user_id: occurrence.user_id,
+        }
+    }
 }
 
 /// The hour items of `window`, oldest first (hours without errors have none).
+#[tracing::instrument(name = "query_error_hours", skip_all, fields(hours = window.hours))]
 pub(crate) async fn hour_items(
     state: &AppState,
     window: Window,
     now: DateTime<Utc>,
-) -> ApiResult<Vec<HourItem>> {
+) -> ApiResult<Vec<HourCounter>> {
     let hours = window.hours_until(now);
     let (Some(first), Some(last)) = (hours.first(), hours.last()) else {
         return Ok(Vec::new());
     };
-    let pages = state
+    let items = state
         .dynamodb
         .query()
         .table_name(&state.config.resources.app_table)
         .key_condition_expression("pk = :pk AND sk BETWEEN :first AND :last")
-        .expression_attribute_values(":pk", AttributeValue::S(HOURS_PK.to_owned()))
-        .expression_attribute_values(":first", AttributeValue::S(first.clone()))
-        .expression_attribute_values(":last", AttributeValue::S(last.clone()))
+        .expression_attribute_values(":pk", text(HOURS_PK))
+        .expression_attribute_values(":first", text(first))
+        .expression_attribute_values(":last", text(last))
         .into_paginator()
         .items()
         .send()
         .collect::<Result<Vec<_>, _>>()
         .await
         .map_err(store_unavailable)?;
-    Ok(pages
-        .into_iter()
-        .map(|item| {
-            let mut hour = HourItem {
-                hour: text(&item, "sk"),
-                total: number(&item, "total"),
-                ..HourItem::default()
-            };
-            for (name, value) in &item {
-                let count = value.as_n().ok().and_then(|n| n.parse().ok()).unwrap_or(0);
-                if let Some(severity) = name.strip_prefix("severity_") {
-                    hour.severity.insert(severity.to_owned(), count);
-                } else if let Some(category) = name.strip_prefix("category_") {
-                    hour.category.insert(category.to_owned(), count);
-                } else if let Some(cell) = name.strip_prefix("cell_") {
-                    hour.cells.insert(cell.to_owned(), count);
-                }
-            }
-            hour
-        })
-        .collect())
+    Ok(readable(&items, "error hour"))
 }
 
-fn zeroed<T: Copy>(all: &[T], name: fn(T) -> &'static str) -> BTreeMap<&'static str, u64> {
-    all.iter().map(|v| (name(*v), 0)).collect()
+/// `count` of every value of `all`, by its spelling.
+fn counts_of<T: Copy>(
+    all: &[T],
+    name: fn(T) -> &'static str,
+    count: impl Fn(T) -> u64,
+) -> BTreeMap<&'static str, u64> {
+    all.iter().map(|v| (name(*v), count(*v))).collect()
 }
 
-fn add_counts(into: &mut BTreeMap<&'static str, u64>, counts: &HashMap<String, u64>) {
+fn add_counts(into: &mut BTreeMap<&'static str, u64>, counts: &BTreeMap<&'static str, u64>) {
     for (name, total) in into.iter_mut() {
-        *total += counts.get(*name).copied().unwrap_or(0);
+        *total += counts.get(name).copied().unwrap_or(0);
     }
 }
 
@@ -229,9 +233,9 @@ async fn group_counts(state: &AppState, with_errors: &[&str]) -> ApiResult<Vec<(
         )
         .await;
         for items in pages {
-            let counts: HashMap<String, u64> = items?
-                .iter()
-                .map(|item| (text(item, "sk"), number(item, "occurrences")))
+            let counts: HashMap<String, u64> = readable::<GroupHour>(&items?, "error group hour")
+                .into_iter()
+                .map(|hour| (hour.fingerprint, hour.occurrences))
                 .collect();
             per_hour.push(counts);
         }
@@ -255,6 +259,7 @@ fn sum_groups(hours: &[HashMap<String, u64>]) -> Vec<(String, u64)> {
 }
 
 /// The group stored under `fingerprint`, with `count` occurrences in the window.
+#[tracing::instrument(name = "get_error_group", skip_all, fields(%fingerprint))]
 pub async fn group(
     state: &AppState,
     fingerprint: &str,
@@ -264,29 +269,20 @@ pub async fn group(
         .dynamodb
         .get_item()
         .table_name(&state.config.resources.app_table)
-        .key("pk", AttributeValue::S(GROUPS_PK.to_owned()))
-        .key("sk", AttributeValue::S(fingerprint.to_owned()))
+        .key("pk", text(GROUPS_PK))
+        .key("sk", text(fingerprint))
         .send()
         .await
         .map_err(store_unavailable)?;
-    Ok(found.item().map(|item| GroupView {
-        fingerprint: fingerprint.to_owned(),
-        count,
-        total_count: number(item, "occurrences"),
-        status: text(item, "status"),
-        severity: text(item, "severity"),
-        category: text(item, "category"),
-        route: text(item, "route"),
-        message: text(item, "message"),
-        sample: text(item, "sample"),
-        first_seen: text(item, "firstSeen"),
-        last_seen: text(item, "lastSeen"),
-        regressions: number(item, "regressions"),
-    }))
+    Ok(found
+        .item()
+        .and_then(|item| read_or_log::<ErrorGroup>(item, "error group"))
+        .map(|group| GroupView::of(group, count)))
 }
 
 /// The latest occurrences, newest first, from the hours that had any.
-async fn recent(state: &AppState, hours_with_errors: &[&str]) -> ApiResult<Vec<Value>> {
+#[tracing::instrument(name = "query_recent_errors", skip_all)]
+async fn recent(state: &AppState, hours_with_errors: &[&str]) -> ApiResult<Vec<OccurrenceView>> {
     let mut found = Vec::new();
     for hour in hours_with_errors.iter().rev() {
         if found.len() >= RECENT {
@@ -297,51 +293,38 @@ async fn recent(state: &AppState, hours_with_errors: &[&str]) -> ApiResult<Vec<V
             .query()
             .table_name(&state.config.resources.app_table)
             .key_condition_expression("pk = :pk")
-            .expression_attribute_values(":pk", AttributeValue::S(format!("ERRORS#{hour}")))
+            .expression_attribute_values(":pk", text(format!("{OCCURRENCES_PREFIX}{hour}")))
             .scan_index_forward(false)
             .limit((RECENT - found.len()) as i32)
             .send()
             .await
             .map_err(store_unavailable)?;
-        found.extend(page.items().iter().map(occurrence_view));
+        found.extend(
+            readable::<Occurrence>(page.items(), "error occurrence")
+                .into_iter()
+                .map(OccurrenceView::from),
+        );
     }
     Ok(found)
 }
 
-fn occurrence_view(item: &HashMap<String, AttributeValue>) -> Value {
-    let context: Value = serde_json::from_str(&text(item, "context")).unwrap_or(Value::Null);
-    let user = item.get("userId").and_then(|v| v.as_s().ok()).cloned();
-    serde_json::json!({
-        "id": text(item, "id"),
-        "at": text(item, "at"),
-        "origin": text(item, "origin"),
-        "severity": text(item, "severity"),
-        "category": text(item, "category"),
-        "route": text(item, "route"),
-        "message": text(item, "message"),
-        "fingerprint": text(item, "fingerprint"),
-        "requestId": text(item, "requestId"),
-        "userId": user,
-        "context": context,
-    })
-}
-
 /// The overview of the `window` up to now.
+#[tracing::instrument(name = "error_overview", skip_all, fields(hours = window.hours))]
 pub async fn overview(state: &AppState, window: Window) -> ApiResult<ErrorOverview> {
     let now = Utc::now();
     let hours = hour_items(state, window, now).await?;
     let mut summary = Summary {
-        by_severity: zeroed(&Severity::ALL, Severity::as_str),
-        by_category: zeroed(&Category::ALL, Category::as_str),
+        by_severity: counts_of(&Severity::ALL, Severity::as_str, |_| 0),
+        by_category: counts_of(&Category::ALL, Category::as_str, |_| 0),
         ..Summary::default()
     };
     let mut hourly = Vec::with_capacity(hours.len());
     for hour in &hours {
+        let by_severity = counts_of(&Severity::ALL, Severity::as_str, |s| hour.of_severity(s));
+        let by_category = counts_of(&Category::ALL, Category::as_str, |c| hour.of_category(c));
         summary.total += hour.total;
-        add_counts(&mut summary.by_severity, &hour.severity);
-        add_counts(&mut summary.by_category, &hour.category);
-        let mut by_severity = zeroed(&Severity::ALL, Severity::as_str);
-        add_counts(&mut by_severity, &hour.severity);
+        add_counts(&mut summary.by_severity, &by_severity);
+        add_counts(&mut summary.by_category, &by_category);
         hourly.push(HourCounts {
             hour: format!("{}:00:00Z", hour.hour),
             total: hour.total,

@@ -63,20 +63,22 @@ fn last_hour(current: u64, previous: u64, now: DateTime<Utc>) -> f64 {
 /// Every rule's value for every category at `now`.
 pub async fn observe(state: &AppState, now: DateTime<Utc>) -> ApiResult<Vec<Observation>> {
     let hours = hour_items(state, Window { hours: 2 }, now).await?;
-    let count = |hour: &str, cell: &str| {
+    let count = |hour: &str, severity: Severity, category: Category| {
         hours
             .iter()
             .find(|h| h.hour == hour)
-            .and_then(|h| h.cells.get(cell).copied())
-            .unwrap_or(0)
+            .map_or(0, |h| h.of_cell(severity, category))
     };
     let this_hour = hour_key(now);
     let previous_hour = hour_key(now - Duration::hours(1));
     let mut seen = Vec::new();
     for rule in RULES {
         for category in Category::ALL {
-            let cell = format!("{}_{}", rule.severity.as_str(), category.as_str());
-            let value = last_hour(count(&this_hour, &cell), count(&previous_hour, &cell), now);
+            let value = last_hour(
+                count(&this_hour, rule.severity, category),
+                count(&previous_hour, rule.severity, category),
+                now,
+            );
             let value = (value * 10.0).round() / 10.0;
             seen.push(Observation {
                 rule: rule.name.to_owned(),
