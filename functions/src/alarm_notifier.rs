@@ -7,7 +7,7 @@ use serde_json::Value;
 use shared::{
     error::BoxError,
     monitoring::alarms,
-    runtime::{EventFunction, EventFuture},
+    runtime::{event_of, EventFunction, EventFuture},
     AppState,
 };
 
@@ -19,17 +19,25 @@ pub const DEPLOY: Deploy = Deploy::job(
     Area::Operations,
     "CloudWatch alarm state changes from SNS become alerts and go to the chat webhook",
 )
-    .policies(&[Policy::DatabaseConnect, Policy::AppTableItems, Policy::AlertWebhookRead])
-    .timeout(60)
-    .environment(&[("ALERT_WEBHOOK_SECRET_ID", Cfn::Ref("AlertWebhookSecretName"))])
-    .triggers(&[Trigger::sns("Alarms", "AlarmTopic")]);
+.policies(&[
+    Policy::DatabaseConnect,
+    Policy::AppTableItems,
+    Policy::AlertWebhookRead,
+])
+.timeout(60)
+.environment(&[(
+    "ALERT_WEBHOOK_SECRET_ID",
+    Cfn::Ref("AlertWebhookSecretName"),
+)])
+.triggers(&[Trigger::sns("Alarms", "AlarmTopic")]);
 
 fn handler(state: &AppState, event: Value) -> EventFuture<'_> {
     Box::pin(run(state, event))
 }
 
 async fn run(state: &AppState, event: Value) -> Result<Value, BoxError> {
-    let handled = alarms::handle(state, &event, chrono::Utc::now()).await?;
+    let delivery: alarms::SnsDelivery = event_of(event)?;
+    let handled = alarms::handle(state, &delivery, chrono::Utc::now()).await?;
     tracing::info!(
         fired = handled.fired,
         resolved = handled.resolved,

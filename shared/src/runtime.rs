@@ -201,46 +201,11 @@ async fn serve(
     req.extensions_mut().insert(drawn.clone());
     req.extensions_mut().insert(identity.clone());
 
-    let deadline = Deadline::after(state.config.request_timeout);
-    let (result, enqueued) = outbox::wake::tracking(async {
-        if crate::input::body_bytes(&req, MAX_BODY_BYTES).is_err() {
-            Err(ApiError::payload_too_large(MAX_BODY_BYTES))
-        } else {
-            let limited = match ratelimit::key_for(function.rate_class, &identity, &route) {
-                None => Ok(()),
-                Some(key) => {
-                    deadline
-                        .run(ratelimit::charge(
-                            state,
-                            Some(&drawn),
-                            function.rate_class,
-                            &key,
-                        ))
-                        .await
-                }
-            };
-            match limited {
-                Err(refused) => Err(refused),
-                Ok(()) if function.idempotent && req.method() == http::Method::POST => {
-                    run_idempotently(state, function, req, &identity, deadline).await
-                }
-                Ok(()) => deadline.run(run_handler(state, function, req)).await,
-            }
-        }
-    })
-    .await;
-
+    let (result, enqueued) =
+        outbox::wake::tracking(guarded(state, function, req, &identity, &route, &drawn)).await;
     let response = match result {
         Ok(response) => response,
-        Err(err) => {
-            if err.is_server_error() {
-                log_failure(&err);
-                // Before answering: the runtime freezes the container once it has.
-                let report = ErrorReport::of_failure(&err, &route, &request_id, identity.user_id);
-                monitoring::record(state, report).await;
-            }
-            styled_error_response(&err, &request_id, function.error_style)
-        }
+        Err(err) => failure(state, function, &err, &route, &request_id, &identity).await,
     };
     let mut response = finish_response(response, &request_id);
     if let Some(quota) = drawn.tightest().filter(|q| q.allowed) {
@@ -269,6 +234,56 @@ async fn serve(
         cold_start: FIRST_REQUEST.swap(false, Ordering::Relaxed),
     });
     response
+}
+
+/// The request's work under its deadline: the body's size, the function's rate budget,
+/// then the handler (once per idempotency key for creates).
+async fn guarded(
+    state: &AppState,
+    function: &HttpFunction,
+    req: Request,
+    identity: &RequestIdentity,
+    route: &str,
+    drawn: &Drawn,
+) -> ApiResult<Response<Body>> {
+    let deadline = Deadline::after(state.config.request_timeout);
+    if crate::input::body_bytes(&req, MAX_BODY_BYTES).is_err() {
+        return Err(ApiError::payload_too_large(MAX_BODY_BYTES));
+    }
+    if let Some(key) = ratelimit::key_for(function.rate_class, identity, route) {
+        deadline
+            .run(ratelimit::charge(
+                state,
+                Some(drawn),
+                function.rate_class,
+                &key,
+            ))
+            .await?;
+    }
+    if function.idempotent && req.method() == http::Method::POST {
+        run_idempotently(state, function, req, identity, deadline).await
+    } else {
+        deadline.run(run_handler(state, function, req)).await
+    }
+}
+
+/// The answer to a failed request in the function's error style; a server error is
+/// logged and recorded in the error store first (before answering: the runtime freezes
+/// the container once it has).
+async fn failure(
+    state: &AppState,
+    function: &HttpFunction,
+    err: &ApiError,
+    route: &str,
+    request_id: &str,
+    identity: &RequestIdentity,
+) -> Response<Body> {
+    if err.is_server_error() {
+        log_failure(err);
+        let report = ErrorReport::of_failure(err, route, request_id, identity.user_id);
+        monitoring::record(state, report).await;
+    }
+    styled_error_response(err, request_id, function.error_style)
 }
 
 /// Whether this container has not served a request yet (its first one is a cold start).

@@ -202,6 +202,67 @@ pub fn entry(key: String, value: Node) -> Entry {
     }
 }
 
+/// An API function's integration, invoke permission and routes (none for a job).
+fn route_resources(prefix: &str, deploy: &Deploy) -> Vec<Entry> {
+    let mut resources = Vec::new();
+    if deploy.routes.is_empty() {
+        return resources;
+    }
+    resources.push(entry(
+        format!("{prefix}Integration"),
+        Node::map()
+            .with("Type", "AWS::ApiGatewayV2::Integration")
+            .with(
+                "Properties",
+                Node::map()
+                    .with("ApiId", reference("HttpApi"))
+                    .with("IntegrationType", "AWS_PROXY")
+                    .with(
+                        "IntegrationUri",
+                        reference(&format!("{prefix}Function.Alias")),
+                    )
+                    .with("PayloadFormatVersion", "2.0"),
+            ),
+    ));
+    resources.push(entry(
+        format!("{prefix}Permission"),
+        Node::map().with("Type", "AWS::Lambda::Permission").with(
+            "Properties",
+            Node::map()
+                .with("Action", "lambda:InvokeFunction")
+                .with("FunctionName", reference(&format!("{prefix}Function.Alias")))
+                .with("Principal", "apigateway.amazonaws.com")
+                .with(
+                    "SourceArn",
+                    sub("arn:${AWS::Partition}:execute-api:${AWS::Region}:${AWS::AccountId}:${HttpApi}/*"),
+                ),
+        ),
+    ));
+    for route in deploy.routes {
+        let mut properties = Node::map()
+            .with("ApiId", reference("HttpApi"))
+            .with("RouteKey", route.key().as_str());
+        properties = if route.authorizer {
+            properties
+                .with("AuthorizationType", "CUSTOM")
+                .with("AuthorizerId", reference("SessionAuthorizer"))
+        } else {
+            properties.with("AuthorizationType", "NONE")
+        };
+        resources.push(entry(
+            route_id(&prefix, route),
+            Node::map().with("Type", "AWS::ApiGatewayV2::Route").with(
+                "Properties",
+                properties.with(
+                    "Target",
+                    sub(&format!("integrations/${{{prefix}Integration}}")),
+                ),
+            ),
+        ));
+    }
+    resources
+}
+
 /// Every resource of one function, in reading order.
 pub fn function_resources(function: &Function, code_uri: &str) -> Result<Vec<Entry>, CodegenError> {
     let deploy = function.deploy;
@@ -210,60 +271,7 @@ pub fn function_resources(function: &Function, code_uri: &str) -> Result<Vec<Ent
         format!("{prefix}Function"),
         function_resource(function, code_uri)?,
     )];
-    if !deploy.routes.is_empty() {
-        resources.push(entry(
-            format!("{prefix}Integration"),
-            Node::map()
-                .with("Type", "AWS::ApiGatewayV2::Integration")
-                .with(
-                    "Properties",
-                    Node::map()
-                        .with("ApiId", reference("HttpApi"))
-                        .with("IntegrationType", "AWS_PROXY")
-                        .with(
-                            "IntegrationUri",
-                            reference(&format!("{prefix}Function.Alias")),
-                        )
-                        .with("PayloadFormatVersion", "2.0"),
-                ),
-        ));
-        resources.push(entry(
-            format!("{prefix}Permission"),
-            Node::map().with("Type", "AWS::Lambda::Permission").with(
-                "Properties",
-                Node::map()
-                    .with("Action", "lambda:InvokeFunction")
-                    .with("FunctionName", reference(&format!("{prefix}Function.Alias")))
-                    .with("Principal", "apigateway.amazonaws.com")
-                    .with(
-                        "SourceArn",
-                        sub("arn:${AWS::Partition}:execute-api:${AWS::Region}:${AWS::AccountId}:${HttpApi}/*"),
-                    ),
-            ),
-        ));
-        for route in deploy.routes {
-            let mut properties = Node::map()
-                .with("ApiId", reference("HttpApi"))
-                .with("RouteKey", route.key().as_str());
-            properties = if route.authorizer {
-                properties
-                    .with("AuthorizationType", "CUSTOM")
-                    .with("AuthorizerId", reference("SessionAuthorizer"))
-            } else {
-                properties.with("AuthorizationType", "NONE")
-            };
-            resources.push(entry(
-                route_id(&prefix, route),
-                Node::map().with("Type", "AWS::ApiGatewayV2::Route").with(
-                    "Properties",
-                    properties.with(
-                        "Target",
-                        sub(&format!("integrations/${{{prefix}Integration}}")),
-                    ),
-                ),
-            ));
-        }
-    }
+    resources.extend(route_resources(&prefix, deploy));
     resources.push(entry(format!("{prefix}ErrorsAlarm"), errors_alarm(&prefix)));
     resources.push(entry(
         format!("{prefix}LatencyAlarm"),

@@ -285,32 +285,7 @@ impl Gateway {
         let path = parts.uri.path().to_owned();
         let (target, route_key, params) = match self.router.find(&method, &path) {
             Match::Found { route, params } => (route.target.clone(), route.key.clone(), params),
-            Match::NotFound => {
-                let err = ApiError::new(
-                    StatusCode::NOT_FOUND,
-                    "route_not_found",
-                    format!("no route for {method} {path}"),
-                );
-                return gateway_error(err, &request_id);
-            }
-            Match::MethodNotAllowed { allow } => {
-                let allow_header = allow.join(", ");
-                let err = ApiError::new(
-                    StatusCode::METHOD_NOT_ALLOWED,
-                    "method_not_allowed",
-                    format!("{path} does not accept {method}; allowed: {allow_header}"),
-                )
-                .with_header(
-                    lambda_http::http::header::ALLOW,
-                    lambda_http::http::HeaderValue::from_str(&allow_header)
-                        .unwrap_or(lambda_http::http::HeaderValue::from_static("GET")),
-                );
-                return gateway_error(err, &request_id);
-            }
-            Match::BadPath => {
-                let err = ApiError::bad_request("invalid_path", "the path is not valid UTF-8");
-                return gateway_error(err, &request_id);
-            }
+            miss => return gateway_error(route_miss(miss, &method, &path), &request_id),
         };
 
         let local = self_address(&parts.headers);
@@ -328,18 +303,7 @@ impl Gateway {
                 Authorization::Allowed(context) => {
                     event["requestContext"]["authorizer"] = json!({ "lambda": context });
                 }
-                Authorization::MissingIdentity => {
-                    return gateway_message(StatusCode::UNAUTHORIZED, "Unauthorized")
-                }
-                Authorization::Denied => {
-                    return gateway_message(StatusCode::FORBIDDEN, "Forbidden")
-                }
-                Authorization::Failed => {
-                    return gateway_message(
-                        StatusCode::INTERNAL_SERVER_ERROR,
-                        "Internal Server Error",
-                    )
-                }
+                refused => return authorizer_refusal(refused),
             }
         }
         let request = match lambda_http::request::from_str(&event.to_string()) {
@@ -355,6 +319,43 @@ impl Gateway {
             check(&route_key, &response);
         }
         to_hyper(response)
+    }
+}
+
+/// Why no route answers a request: no path (404), not this method (405 with `Allow`),
+/// or a path that is not UTF-8 (400).
+fn route_miss<T>(miss: Match<'_, T>, method: &str, path: &str) -> ApiError {
+    match miss {
+        Match::MethodNotAllowed { allow } => {
+            let allow_header = allow.join(", ");
+            ApiError::new(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "method_not_allowed",
+                format!("{path} does not accept {method}; allowed: {allow_header}"),
+            )
+            .with_header(
+                lambda_http::http::header::ALLOW,
+                lambda_http::http::HeaderValue::from_str(&allow_header)
+                    .unwrap_or(lambda_http::http::HeaderValue::from_static("GET")),
+            )
+        }
+        Match::BadPath => ApiError::bad_request("invalid_path", "the path is not valid UTF-8"),
+        Match::Found { .. } | Match::NotFound => ApiError::new(
+            StatusCode::NOT_FOUND,
+            "route_not_found",
+            format!("no route for {method} {path}"),
+        ),
+    }
+}
+
+/// API Gateway's own answer when the authorizer refuses or fails.
+fn authorizer_refusal(refused: Authorization) -> hyper::Response<Full<Bytes>> {
+    match refused {
+        Authorization::MissingIdentity => gateway_message(StatusCode::UNAUTHORIZED, "Unauthorized"),
+        Authorization::Denied => gateway_message(StatusCode::FORBIDDEN, "Forbidden"),
+        Authorization::Failed | Authorization::Allowed(_) => {
+            gateway_message(StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error")
+        }
     }
 }
 

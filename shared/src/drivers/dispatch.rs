@@ -11,11 +11,12 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::roster::{
-    nearest_available, require_driver, NearQuery, NearbyDriver, DEFAULT_NEAREST, DEFAULT_RADIUS_M,
+    nearest_available, require_driver, DriverSummary, NearQuery, NearbyDriver, DEFAULT_NEAREST,
+    DEFAULT_RADIUS_M,
 };
 use crate::{
     auth::{rbac::Caller, Permission},
-    db::{p, FromRow, GenericClient, RowExt},
+    db::{p, FromRow, GenericClient, RowExt, Transaction},
     error::{ApiError, ApiResult, Context},
     geo::Point,
     input::{Cursor, Page, PageRequest},
@@ -85,6 +86,9 @@ fn check_type(order: &Order, claimed: Option<&str>) -> ApiResult<()> {
     }
 }
 
+/// Assigns (or reassigns) the order's driver in one transaction: the order is checked
+/// and locked, then the driver checked, the dispatch and delivery opened and the history
+/// written. Without a driver it answers the nearest available ones instead.
 #[tracing::instrument(name = "assign_driver", skip_all, fields(order_id = %req.order_id))]
 pub async fn assign(state: &AppState, caller: &Caller, req: &AssignRequest) -> ApiResult<Assigned> {
     caller.require(Permission::DispatchDrivers)?;
@@ -99,22 +103,7 @@ pub async fn assign(state: &AppState, caller: &Caller, req: &AssignRequest) -> A
         ));
     }
     let Some(driver_id) = req.driver_id else {
-        let pickup = order
-            .pickup_address
-            .latitude
-            .zip(order.pickup_address.longitude)
-            .map(|(lat, lng)| Point { lat, lng });
-        let suggestions = match pickup {
-            Some(point) => {
-                let query = NearQuery {
-                    point,
-                    radius_m: DEFAULT_RADIUS_M,
-                    limit: DEFAULT_NEAREST,
-                };
-                nearest_available(&tx, query).await?
-            }
-            None => Vec::new(),
-        };
+        let suggestions = suggestions_for(&tx, &order).await?;
         return Ok(Assigned {
             order,
             dispatch: None,
@@ -128,15 +117,9 @@ pub async fn assign(state: &AppState, caller: &Caller, req: &AssignRequest) -> A
             "this driver is not active",
         ));
     }
-    let current = tx
-        .query_typed_opt(
-            "SELECT id, driver_id FROM dispatches WHERE order_id = $1 AND unassigned_at IS NULL FOR UPDATE",
-            &[p(&order.id)],
-        )
-        .await
-        .context("reading the order's dispatch")?;
-    let previous: Option<Uuid> = current.as_ref().map(|r| r.col("driver_id")).transpose()?;
+    let previous = lock_current_driver(&tx, order.id).await?;
     if previous == Some(driver_id) {
+        // Assigned already: the same dispatch, nothing new.
         let dispatch = current_dispatch(&tx, order.id).await?;
         tx.commit().await?;
         return Ok(Assigned {
@@ -154,6 +137,66 @@ pub async fn assign(state: &AppState, caller: &Caller, req: &AssignRequest) -> A
             ),
         ));
     }
+    dispatch_to(&tx, caller, &order, &driver, previous).await?;
+    let dispatch = current_dispatch(&tx, order.id).await?.map(|d| Dispatch {
+        reassigned_from: previous,
+        ..d
+    });
+    let order = lock_visible(&tx, caller, OrderRef::Id(order.id)).await?;
+    tx.commit().await?;
+    tracing::info!(order_id = %order.id, %driver_id, reassigned_from = ?previous, "driver assigned");
+    Ok(Assigned {
+        order,
+        dispatch,
+        suggestions: None,
+    })
+}
+
+/// The nearest available drivers to the order's pickup (none when it has no position).
+async fn suggestions_for(
+    client: &impl GenericClient,
+    order: &Order,
+) -> ApiResult<Vec<NearbyDriver>> {
+    let pickup = order
+        .pickup_address
+        .latitude
+        .zip(order.pickup_address.longitude)
+        .map(|(lat, lng)| Point { lat, lng });
+    match pickup {
+        Some(point) => {
+            let query = NearQuery {
+                point,
+                radius_m: DEFAULT_RADIUS_M,
+                limit: DEFAULT_NEAREST,
+            };
+            nearest_available(client, query).await
+        }
+        None => Ok(Vec::new()),
+    }
+}
+
+/// Locks the order's current dispatch, if any; its driver.
+async fn lock_current_driver(tx: &Transaction<'_>, order_id: Uuid) -> ApiResult<Option<Uuid>> {
+    tx.query_typed_opt(
+        "SELECT id, driver_id FROM dispatches WHERE order_id = $1 AND unassigned_at IS NULL FOR UPDATE",
+        &[p(&order_id)],
+    )
+    .await
+    .context("reading the order's dispatch")?
+    .map(|row| row.col("driver_id"))
+    .transpose()
+}
+
+/// Closes the previous dispatch, opens the driver's and its delivery (on the driver's
+/// open shift, at the order's driver status), and writes the history: the first driver
+/// moves the order to ASSIGNED; a replacement is a note naming both.
+async fn dispatch_to(
+    tx: &Transaction<'_>,
+    caller: &Caller,
+    order: &Order,
+    driver: &DriverSummary,
+    previous: Option<Uuid>,
+) -> ApiResult<()> {
     if previous.is_some() {
         tx.execute_typed(
             "UPDATE dispatches SET unassigned_at = now() WHERE order_id = $1 AND unassigned_at IS NULL",
@@ -165,7 +208,7 @@ pub async fn assign(state: &AppState, caller: &Caller, req: &AssignRequest) -> A
     let dispatch_id: Uuid = tx
         .query_typed_one(
             "INSERT INTO dispatches (order_id, driver_id, assigned_by) VALUES ($1, $2, $3) RETURNING id",
-            &[p(&order.id), p(&driver_id), p(&caller.user_id)],
+            &[p(&order.id), p(&driver.id), p(&caller.user_id)],
         )
         .await
         .context("dispatching the driver")?
@@ -182,7 +225,7 @@ pub async fn assign(state: &AppState, caller: &Caller, req: &AssignRequest) -> A
          DO UPDATE SET dispatch_id = EXCLUDED.dispatch_id, shift_id = EXCLUDED.shift_id, status = EXCLUDED.status",
         &[
             p(&order.id),
-            p(&driver_id),
+            p(&driver.id),
             p(&dispatch_id),
             p(&DriverStatus::Assigned),
         ],
@@ -200,28 +243,17 @@ pub async fn assign(state: &AppState, caller: &Caller, req: &AssignRequest) -> A
                 note: Some(format!("assigned to {name}")),
                 location: None,
             };
-            orders::change_status(&tx, order.id, &change).await?;
+            orders::change_status(tx, order.id, &change).await?;
         }
         (Some(_), previous) => {
             let note = match previous {
-                Some(from) => format!("driver {from} replaced by {name} ({driver_id})"),
+                Some(from) => format!("driver {from} replaced by {name} ({})", driver.id),
                 None => format!("assigned to {name}"),
             };
-            orders::record_note(&tx, order.id, actor, &note).await?;
+            orders::record_note(tx, order.id, actor, &note).await?;
         }
     }
-    let dispatch = current_dispatch(&tx, order.id).await?.map(|d| Dispatch {
-        reassigned_from: previous,
-        ..d
-    });
-    let order = lock_visible(&tx, caller, OrderRef::Id(order.id)).await?;
-    tx.commit().await?;
-    tracing::info!(order_id = %order.id, %driver_id, reassigned_from = ?previous, "driver assigned");
-    Ok(Assigned {
-        order,
-        dispatch,
-        suggestions: None,
-    })
+    Ok(())
 }
 
 async fn current_dispatch(

@@ -6,7 +6,6 @@
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 
 use super::{
     alerts::{self, Observation, Transition},
@@ -17,6 +16,29 @@ use crate::{ApiResult, AppState};
 /// The rule name of every alert that comes from a CloudWatch alarm; the alarm's name is
 /// its group key.
 pub const RULE: &str = "cloudwatch-alarm";
+
+/// What SNS delivers to `alarm-notifier`: its records, each carrying one message. A
+/// record without a message is kept (and skipped when handled), not refused whole.
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct SnsDelivery {
+    #[serde(default)]
+    records: Vec<SnsRecord>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct SnsRecord {
+    #[serde(default)]
+    sns: Option<SnsBody>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct SnsBody {
+    #[serde(default)]
+    message: Option<String>,
+}
 
 /// The part of a CloudWatch alarm state change this uses.
 #[derive(Debug, Deserialize)]
@@ -65,10 +87,11 @@ enum Parsed {
     NoData(Observation),
 }
 
-fn parse_record(record: &Value) -> Result<Parsed, String> {
+fn parse_record(record: &SnsRecord) -> Result<Parsed, String> {
     let message = record
-        .pointer("/Sns/Message")
-        .and_then(Value::as_str)
+        .sns
+        .as_ref()
+        .and_then(|body| body.message.as_deref())
         .ok_or("no Sns.Message")?;
     let alarm: AlarmMessage =
         serde_json::from_str(message).map_err(|e| format!("not a CloudWatch alarm: {e}"))?;
@@ -99,13 +122,13 @@ fn parse_record(record: &Value) -> Result<Parsed, String> {
 }
 
 /// Handles every record of one SNS delivery at `now`.
-pub async fn handle(state: &AppState, event: &Value, now: DateTime<Utc>) -> ApiResult<Handled> {
+pub async fn handle(
+    state: &AppState,
+    delivery: &SnsDelivery,
+    now: DateTime<Utc>,
+) -> ApiResult<Handled> {
     let mut handled = Handled::default();
-    let records = event
-        .get("Records")
-        .and_then(Value::as_array)
-        .map(Vec::as_slice)
-        .unwrap_or_default();
+    let records = &delivery.records;
     if records.is_empty() {
         tracing::error!("alarm notification without SNS records; skipped");
         handled.skipped += 1;
@@ -149,7 +172,9 @@ mod tests {
 
     #[test]
     fn records_parse_into_observations() {
-        let record = |message: &str| json!({"Sns": {"Message": message}});
+        let record = |message: &str| -> SnsRecord {
+            serde_json::from_value(json!({"Sns": {"Message": message}})).expect("a record")
+        };
         let alarm = r#"{"AlarmName":"readyset-p99","AlarmDescription":"[CRITICAL] slow","NewStateValue":"ALARM","NewStateReason":"p99 2500 > 2000","Trigger":{"Threshold":2000.0}}"#;
         let Ok(Parsed::Alarm(seen)) = parse_record(&record(alarm)) else {
             panic!("an alarm");
@@ -159,7 +184,8 @@ mod tests {
         assert_eq!(seen.severity, Severity::Critical);
         assert_eq!(seen.threshold, 2000.0);
         assert!(parse_record(&record("not json")).is_err());
-        assert!(parse_record(&json!({"Sns": {}})).is_err());
+        let empty: SnsRecord = serde_json::from_value(json!({"Sns": {}})).expect("a record");
+        assert!(parse_record(&empty).is_err());
         let odd = r#"{"AlarmName":"x","NewStateValue":"MAYBE"}"#;
         assert!(parse_record(&record(odd)).is_err());
     }

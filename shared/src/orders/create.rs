@@ -85,25 +85,7 @@ pub async fn insert(
             return Ok(existing);
         }
     }
-    let (catering, on_demand) = match &order.details {
-        OrderDetails::Catering(c) => (Some(c), None),
-        OrderDetails::OnDemand(d) => (None, Some(d)),
-    };
     let order_type = order.details.order_type();
-    let partner_id = order.partner.as_ref().map(|p| p.partner_id);
-    let partner_code = order.partner.as_ref().map(|p| p.order_code.as_str());
-    let headcount = catering.map(|c| c.headcount);
-    let need_host = catering.map(|c| c.need_host);
-    let hours_needed = catering.and_then(|c| c.hours_needed);
-    let hosts = catering.map(|c| c.number_of_hosts);
-    let item = on_demand.map(|d| d.item_delivered.as_str());
-    let vehicle = on_demand.map(|d| d.vehicle_type);
-    let length = on_demand.and_then(|d| d.length);
-    let width = on_demand.and_then(|d| d.width);
-    let height = on_demand.and_then(|d| d.height);
-    let weight = on_demand.and_then(|d| d.weight);
-    let fee = order.priced.map(|p| p.delivery_fee_cents);
-    let configuration = order.priced.map(|p| p.configuration_id);
     for _ in 0..5 {
         let number = order
             .order_number
@@ -111,45 +93,7 @@ pub async fn insert(
             .unwrap_or_else(|| super::new_order_number(order_type.number_prefix(), Utc::now()));
         // A savepoint, so a collision does not abort the caller's transaction.
         let attempt = tx.transaction().await?;
-        let inserted = attempt
-            .query_typed_opt(
-                INSERT,
-                &[
-                    p(&number),
-                    p(&order_type),
-                    p(&order.user_id),
-                    p(&partner_id),
-                    p(&partner_code),
-                    p(&order.pickup_address_id),
-                    p(&order.delivery_address_id),
-                    p(&order.status),
-                    p(&order.schedule.pickup_at),
-                    p(&order.schedule.arrival_at),
-                    p(&order.notes.brokerage),
-                    p(&order.notes.client_attention),
-                    p(&order.notes.pickup_notes),
-                    p(&order.notes.special_notes),
-                    p(&headcount),
-                    p(&need_host),
-                    p(&hours_needed),
-                    p(&hosts),
-                    p(&item),
-                    p(&vehicle),
-                    p(&length),
-                    p(&width),
-                    p(&height),
-                    p(&weight),
-                    p(&order.order_total_cents),
-                    p(&order.tip_cents),
-                    p(&fee),
-                    p(&order.distance_hundredths),
-                    p(&configuration),
-                    p(&order.needs_manual_review),
-                    p(&order.metadata),
-                    p(&order.idempotency_key),
-                ],
-            )
-            .await;
+        let inserted = insert_row(&attempt, order, &number).await;
         match inserted {
             Ok(Some(row)) => {
                 attempt.commit().await?;
@@ -189,6 +133,57 @@ pub async fn insert(
     Err(ApiError::service_unavailable(
         "could not allocate an order number; retry",
     ))
+}
+
+/// One INSERT of the order under `number`: its id, or none when an order with its
+/// idempotency key was committed first.
+async fn insert_row(
+    tx: &Transaction<'_>,
+    order: &NewOrder,
+    number: &str,
+) -> Result<Option<tokio_postgres::Row>, tokio_postgres::Error> {
+    let (catering, on_demand) = match &order.details {
+        OrderDetails::Catering(c) => (Some(c), None),
+        OrderDetails::OnDemand(d) => (None, Some(d)),
+    };
+    tx.query_typed_opt(
+        INSERT,
+        &[
+            p(&number),
+            p(&order.details.order_type()),
+            p(&order.user_id),
+            p(&order.partner.as_ref().map(|p| p.partner_id)),
+            p(&order.partner.as_ref().map(|p| p.order_code.as_str())),
+            p(&order.pickup_address_id),
+            p(&order.delivery_address_id),
+            p(&order.status),
+            p(&order.schedule.pickup_at),
+            p(&order.schedule.arrival_at),
+            p(&order.notes.brokerage),
+            p(&order.notes.client_attention),
+            p(&order.notes.pickup_notes),
+            p(&order.notes.special_notes),
+            p(&catering.map(|c| c.headcount)),
+            p(&catering.map(|c| c.need_host)),
+            p(&catering.and_then(|c| c.hours_needed)),
+            p(&catering.map(|c| c.number_of_hosts)),
+            p(&on_demand.map(|d| d.item_delivered.as_str())),
+            p(&on_demand.map(|d| d.vehicle_type)),
+            p(&on_demand.and_then(|d| d.length)),
+            p(&on_demand.and_then(|d| d.width)),
+            p(&on_demand.and_then(|d| d.height)),
+            p(&on_demand.and_then(|d| d.weight)),
+            p(&order.order_total_cents),
+            p(&order.tip_cents),
+            p(&order.priced.map(|p| p.delivery_fee_cents)),
+            p(&order.distance_hundredths),
+            p(&order.priced.map(|p| p.configuration_id)),
+            p(&order.needs_manual_review),
+            p(&order.metadata),
+            p(&order.idempotency_key),
+        ],
+    )
+    .await
 }
 
 fn is_number_collision(err: &tokio_postgres::Error) -> bool {

@@ -147,29 +147,7 @@ fn check_update(
         Some(None)
     };
     let details = if catering && catering_edit {
-        let need_host = order.need_host.map(|n| n.as_str());
-        // Asking for a host without saying how many means one, as on create.
-        let now_needs_host = edit
-            .need_host
-            .as_deref()
-            .is_some_and(|n| n.to_ascii_uppercase().parse() == Ok(rules::NeedHost::Yes))
-            && order.need_host != Some(rules::NeedHost::Yes);
-        let stored_hosts = order
-            .number_of_hosts
-            .map(i64::from)
-            .filter(|_| !now_needs_host);
-        rules::catering(
-            v,
-            &rules::CateringInput {
-                headcount: edit
-                    .headcount
-                    .unwrap_or_else(|| i64::from(order.headcount.unwrap_or(0))),
-                need_host: edit.need_host.as_deref().or(need_host),
-                hours_needed: edit.hours_needed.or(order.hours_needed),
-                number_of_hosts: edit.number_of_hosts.or(stored_hosts),
-            },
-        )
-        .map(Some)
+        catering_after(v, order, edit).map(Some)
     } else {
         Some(None)
     };
@@ -202,6 +180,32 @@ fn check_update(
         order_total_cents: order_total_cents?,
         tip_cents: tip_cents?,
     })
+}
+
+/// The catering details as they will be after the edit, checked as on create.
+fn catering_after(v: &mut Validator, order: &Order, edit: &OrderUpdate) -> Option<CateringDetails> {
+    let need_host = order.need_host.map(|n| n.as_str());
+    // Asking for a host without saying how many means one, as on create.
+    let now_needs_host = edit
+        .need_host
+        .as_deref()
+        .is_some_and(|n| n.to_ascii_uppercase().parse() == Ok(rules::NeedHost::Yes))
+        && order.need_host != Some(rules::NeedHost::Yes);
+    let stored_hosts = order
+        .number_of_hosts
+        .map(i64::from)
+        .filter(|_| !now_needs_host);
+    rules::catering(
+        v,
+        &rules::CateringInput {
+            headcount: edit
+                .headcount
+                .unwrap_or_else(|| i64::from(order.headcount.unwrap_or(0))),
+            need_host: edit.need_host.as_deref().or(need_host),
+            hours_needed: edit.hours_needed.or(order.hours_needed),
+            number_of_hosts: edit.number_of_hosts.or(stored_hosts),
+        },
+    )
 }
 
 /// Applies an edit to a locked order and returns it as it now reads.

@@ -128,64 +128,10 @@ pub async fn change_status(
             }),
         )
     })?;
-    tx.execute_typed(
-        "UPDATE orders SET status = $2, driver_status = $3,
-                complete_date_time = CASE WHEN $5 THEN now() ELSE complete_date_time END,
-                cancellation_reason = CASE WHEN $6 THEN $4 ELSE cancellation_reason END
-         WHERE id = $1",
-        &[
-            p(&order_id),
-            p(&to.order),
-            p(&to.driver),
-            p(&change.note),
-            p(&(to.order == OrderStatus::Completed)),
-            p(&(to.order == OrderStatus::Cancelled)),
-        ],
-    )
-    .await
-    .context("updating the order's status")?;
-    let location = change
-        .location
-        .map(|(lng, lat)| format!("SRID=4326;POINT({lng} {lat})"));
-    let history_id: i64 = tx
-        .query_typed_one(
-            "INSERT INTO order_status_history
-                (order_id, from_status, to_status, from_driver_status, to_driver_status, actor_id, actor_type, location, note)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, ST_GeogFromText($8), $9)
-             RETURNING id",
-            &[
-                p(&order_id),
-                p(&from.order),
-                p(&to.order),
-                p(&from.driver),
-                p(&to.driver),
-                p(&change.actor.id()),
-                p(&change.actor.kind()),
-                p(&location),
-                p(&change.note),
-            ],
-        )
-        .await
-        .context("recording the status history")?
-        .col("id")?;
+    write_status(tx, order_id, to, change.note.as_deref()).await?;
+    let history_id = record_transition(tx, order_id, from, to, change).await?;
     if to.driver != from.driver {
-        // The current driver's delivery follows the driver status.
-        tx.execute_typed(
-            "UPDATE deliveries d SET status = $2,
-                    actual_arrival = CASE WHEN $3 THEN now() ELSE d.actual_arrival END
-               FROM dispatches ds
-              WHERE ds.order_id = $1 AND ds.unassigned_at IS NULL AND d.dispatch_id = ds.id",
-            &[
-                p(&order_id),
-                p(&to.driver),
-                p(&(to.driver == Some(DriverStatus::ArrivedToClient))),
-            ],
-        )
-        .await
-        .context("moving the delivery")?;
-        if to.driver == Some(DriverStatus::Completed) {
-            crate::pay::record(tx, order_id).await?;
-        }
+        move_delivery(tx, order_id, to.driver).await?;
     }
     let changed = StatusChanged {
         order_id,
@@ -202,6 +148,91 @@ pub async fn change_status(
         .await
         .context("queueing what the customer hears")?;
     Ok(changed)
+}
+
+/// The order's new statuses, with its completion time or its cancellation reason.
+async fn write_status(
+    tx: &Transaction<'_>,
+    order_id: Uuid,
+    to: Transition,
+    note: Option<&str>,
+) -> ApiResult<()> {
+    tx.execute_typed(
+        "UPDATE orders SET status = $2, driver_status = $3,
+                complete_date_time = CASE WHEN $5 THEN now() ELSE complete_date_time END,
+                cancellation_reason = CASE WHEN $6 THEN $4 ELSE cancellation_reason END
+         WHERE id = $1",
+        &[
+            p(&order_id),
+            p(&to.order),
+            p(&to.driver),
+            p(&note),
+            p(&(to.order == OrderStatus::Completed)),
+            p(&(to.order == OrderStatus::Cancelled)),
+        ],
+    )
+    .await
+    .context("updating the order's status")?;
+    Ok(())
+}
+
+/// The history row of a transition: who, from what, to what, where and why.
+async fn record_transition(
+    tx: &Transaction<'_>,
+    order_id: Uuid,
+    from: Transition,
+    to: Transition,
+    change: &StatusChange,
+) -> ApiResult<i64> {
+    let location = change
+        .location
+        .map(|(lng, lat)| format!("SRID=4326;POINT({lng} {lat})"));
+    tx.query_typed_one(
+        "INSERT INTO order_status_history
+            (order_id, from_status, to_status, from_driver_status, to_driver_status, actor_id, actor_type, location, note)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, ST_GeogFromText($8), $9)
+         RETURNING id",
+        &[
+            p(&order_id),
+            p(&from.order),
+            p(&to.order),
+            p(&from.driver),
+            p(&to.driver),
+            p(&change.actor.id()),
+            p(&change.actor.kind()),
+            p(&location),
+            p(&change.note),
+        ],
+    )
+    .await
+    .context("recording the status history")?
+    .col("id")
+}
+
+/// The current driver's delivery follows the driver status (its arrival time on
+/// arriving); on completion the driver's pay is recorded.
+async fn move_delivery(
+    tx: &Transaction<'_>,
+    order_id: Uuid,
+    driver: Option<DriverStatus>,
+) -> ApiResult<()> {
+    tx.execute_typed(
+        "UPDATE deliveries d SET status = $2,
+                actual_arrival = CASE WHEN $3 THEN now() ELSE d.actual_arrival END
+           FROM dispatches ds
+          WHERE ds.order_id = $1 AND ds.unassigned_at IS NULL AND d.dispatch_id = ds.id",
+        &[
+            p(&order_id),
+            p(&driver),
+            p(&(driver == Some(DriverStatus::ArrivedToClient))),
+        ],
+    )
+    .await
+    .context("moving the delivery")?;
+    if driver == Some(DriverStatus::Completed) {
+        crate::pay::record(tx, order_id).await?;
+    }
+    Ok(())
 }
 
 /// Records an event in an order's history that changes neither status (a driver

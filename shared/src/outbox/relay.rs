@@ -273,33 +273,7 @@ async fn try_deliver(state: &AppState, due: &Due) -> Result<u16, (Outcome, Strin
         .timeout(settings.timeout)
         .build()
         .map_err(|e| transient(e.to_string()))?;
-    let sent_at = Utc::now().timestamp();
-    let mut request = client
-        .post(target.url.clone())
-        .header("content-type", "application/json")
-        .header("user-agent", "ReadySet-Webhooks/1")
-        .header(EVENT_ID_HEADER, due.event_id.to_string())
-        .header(TIMESTAMP_HEADER, sent_at.to_string());
-    request = match due.kind {
-        OutboxKind::PartnerWebhook => {
-            let secrets = signature::secrets(&secret);
-            let newest = secrets.first().copied().unwrap_or_default();
-            request
-                .header(
-                    signature::HEADER,
-                    signature::header_value(&secrets, sent_at, &body),
-                )
-                .header(
-                    signature::LEGACY_HEADER,
-                    signature::hmac_hex(newest.as_bytes(), &body),
-                )
-        }
-        OutboxKind::CatervalleyStatus => request
-            .header("partner", READYSET_PARTNER_ID)
-            .header("x-api-key", secret),
-        // Sent through SES above; never an HTTP request.
-        OutboxKind::CustomerEmail => request,
-    };
+    let request = signed_request(&client, &target, due, &secret, &body);
     let response = request.body(body).send().await.map_err(|e| {
         let kind = if e.is_timeout() {
             "timed out"
@@ -313,6 +287,45 @@ async fn try_deliver(state: &AppState, due: &Due) -> Result<u16, (Outcome, Strin
         ))
     })?;
     Ok(response.status().as_u16())
+}
+
+/// The POST of a message to its checked destination, with its event id and time, and
+/// the credentials of its kind: a partner webhook signed with the partner's secrets
+/// (newest signs the legacy header), CaterValley's status call with our partner key.
+fn signed_request(
+    client: &reqwest::Client,
+    target: &destination::Destination,
+    due: &Due,
+    secret: &str,
+    body: &[u8],
+) -> reqwest::RequestBuilder {
+    let sent_at = Utc::now().timestamp();
+    let request = client
+        .post(target.url.clone())
+        .header("content-type", "application/json")
+        .header("user-agent", "ReadySet-Webhooks/1")
+        .header(EVENT_ID_HEADER, due.event_id.to_string())
+        .header(TIMESTAMP_HEADER, sent_at.to_string());
+    match due.kind {
+        OutboxKind::PartnerWebhook => {
+            let secrets = signature::secrets(secret);
+            let newest = secrets.first().copied().unwrap_or_default();
+            request
+                .header(
+                    signature::HEADER,
+                    signature::header_value(&secrets, sent_at, body),
+                )
+                .header(
+                    signature::LEGACY_HEADER,
+                    signature::hmac_hex(newest.as_bytes(), body),
+                )
+        }
+        OutboxKind::CatervalleyStatus => request
+            .header("partner", READYSET_PARTNER_ID)
+            .header("x-api-key", secret),
+        // Sent through SES; never an HTTP request.
+        OutboxKind::CustomerEmail => request,
+    }
 }
 
 #[cfg(test)]

@@ -68,27 +68,8 @@ fn location(
 
 fn check_fields(v: &mut Validator, draft: &DraftRequest) -> Option<DraftFields> {
     let code = draft.order_code.trim();
-    v.check(!code.is_empty(), "orderCode", "must not be empty");
-    v.check(
-        code.len() <= 50
-            && code
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_')),
-        "orderCode",
-        "must be at most 50 of A-Z, 0-9, - and _",
-    );
-    let date = NaiveDate::parse_from_str(&draft.delivery_date, "%Y-%m-%d")
-        .ok()
-        .filter(|_| draft.delivery_date.len() == 10);
-    v.check(
-        date.is_some(),
-        "deliveryDate",
-        "must be a date like 2026-11-27",
-    );
-    let time = NaiveTime::parse_from_str(&draft.delivery_time, "%H:%M")
-        .ok()
-        .filter(|_| draft.delivery_time.len() == 5);
-    v.check(time.is_some(), "deliveryTime", "must be a time like 12:30");
+    check_code(v, code);
+    let (date, time) = when(v, draft);
     let head_count = rules::headcount(v, "totalItem", draft.total_item);
     let food_cost_cents = rules::order_amount(v, "priceTotal", draft.price_total);
     let pick = &draft.pickup_location;
@@ -152,6 +133,37 @@ fn check_fields(v: &mut Validator, draft: &DraftRequest) -> Option<DraftFields> 
         instructions,
         pickup_phone,
     })
+}
+
+/// An order code: 1 to 50 of A-Z, 0-9, `-` and `_`.
+fn check_code(v: &mut Validator, code: &str) {
+    v.check(!code.is_empty(), "orderCode", "must not be empty");
+    v.check(
+        code.len() <= 50
+            && code
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_')),
+        "orderCode",
+        "must be at most 50 of A-Z, 0-9, - and _",
+    );
+}
+
+/// The delivery day (`2026-11-27`) and time (`12:30`), strictly as the contract spells
+/// them.
+fn when(v: &mut Validator, draft: &DraftRequest) -> (Option<NaiveDate>, Option<NaiveTime>) {
+    let date = NaiveDate::parse_from_str(&draft.delivery_date, "%Y-%m-%d")
+        .ok()
+        .filter(|_| draft.delivery_date.len() == 10);
+    v.check(
+        date.is_some(),
+        "deliveryDate",
+        "must be a date like 2026-11-27",
+    );
+    let time = NaiveTime::parse_from_str(&draft.delivery_time, "%H:%M")
+        .ok()
+        .filter(|_| draft.delivery_time.len() == 5);
+    v.check(time.is_some(), "deliveryTime", "must be a time like 12:30");
+    (date, time)
 }
 
 /// Checks a draft: fields (400), then the delivery window (422).
