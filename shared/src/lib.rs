@@ -43,6 +43,11 @@
 //!   the local gateway (request span, limits, deadline, panic → 500, error rendering,
 //!   headers, access log); [`telemetry`]: JSON log lines.
 
+// Layout queries over nested futures (an address added to a book awaits the geocoder
+// and the database, each inside its tracing span) pass the default depth of 128 when
+// type-checking alone (`cargo check`, clippy).
+#![recursion_limit = "256"]
+
 pub mod addresses;
 pub mod analytics;
 pub mod audit;

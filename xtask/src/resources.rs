@@ -250,7 +250,7 @@ fn route_resources(prefix: &str, deploy: &Deploy) -> Vec<Entry> {
             properties.with("AuthorizationType", "NONE")
         };
         resources.push(entry(
-            route_id(&prefix, route),
+            route_id(prefix, route),
             Node::map().with("Type", "AWS::ApiGatewayV2::Route").with(
                 "Properties",
                 properties.with(

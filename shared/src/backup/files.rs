@@ -90,7 +90,7 @@ pub async fn back_up(
         let size = object.size().map_or(0, |s| u64::try_from(s).unwrap_or(0));
         let entry = match (reusable.get(&(key, etag)), &previous) {
             (Some(earlier), Some(previous)) => {
-                let wrapped = super::snapshot::key_of(previous, &earlier.object.sealed_by)?;
+                let wrapped = previous.wrapped_key(&earlier.object.sealed_by)?;
                 keys_used.insert(earlier.object.sealed_by.clone(), wrapped.clone());
                 (*earlier).clone()
             }
@@ -117,7 +117,9 @@ pub async fn back_up(
     Ok((entries, copied))
 }
 
+/// Copies one upload (the version with `etag`) into a sealed object of its own.
 #[allow(clippy::too_many_arguments)]
+#[tracing::instrument(name = "back_up_file", skip_all, fields(bytes = size))]
 async fn copy_in(
     s3: &aws_sdk_s3::Client,
     uploads: &str,
@@ -224,26 +226,10 @@ pub async fn restore(
         }
         let sealed_by = file.object.sealed_by.as_str();
         if !opened.contains_key(sealed_by) {
-            let wrapped = super::snapshot::key_of(manifest, sealed_by)?;
+            let wrapped = manifest.wrapped_key(sealed_by)?;
             opened.insert(sealed_by, keys::unwrap(state, wrapped).await?);
         }
-        let data_key = &opened[sealed_by];
-        let mut content = Vec::with_capacity(usize::try_from(file.size).unwrap_or(0));
-        let mut reader = store::ObjectReader::open(s3, backups, &file.object, data_key).await?;
-        while let Some(plain) = reader.next().await? {
-            content.extend_from_slice(&plain);
-        }
-        s3.put_object()
-            .bucket(bucket)
-            .key(&file.key)
-            .set_content_type(file.content_type.clone())
-            .body(ByteStream::from(content))
-            .send()
-            .await
-            .map_err(|e| BackupError::Storage {
-                doing: format!("restoring {}", file.key),
-                reason: crate::error::chain(&e),
-            })?;
+        put_back(s3, backups, bucket, file, &opened[sealed_by]).await?;
         report.restored += 1;
         progress(&Step {
             phase: "restoring files",
@@ -255,4 +241,34 @@ pub async fn restore(
         });
     }
     Ok(report)
+}
+
+/// Reads one file's copy whole, checking it, then writes it to `bucket` under its own key
+/// with its own content type. Whole before writing, so a damaged copy leaves the live file
+/// as it was.
+#[tracing::instrument(name = "restore_file", skip_all, fields(object = %file.object.key, bytes = file.size))]
+async fn put_back(
+    s3: &aws_sdk_s3::Client,
+    backups: &str,
+    bucket: &str,
+    file: &FileEntry,
+    data_key: &DataKey,
+) -> Result<(), BackupError> {
+    let mut content = Vec::with_capacity(usize::try_from(file.size).unwrap_or(0));
+    let mut reader = store::ObjectReader::open(s3, backups, &file.object, data_key).await?;
+    while let Some(plain) = reader.next().await? {
+        content.extend_from_slice(&plain);
+    }
+    s3.put_object()
+        .bucket(bucket)
+        .key(&file.key)
+        .set_content_type(file.content_type.clone())
+        .body(ByteStream::from(content))
+        .send()
+        .await
+        .map_err(|e| BackupError::Storage {
+            doing: format!("restoring {}", file.key),
+            reason: crate::error::chain(&e),
+        })?;
+    Ok(())
 }

@@ -45,60 +45,8 @@ pub async fn new_data_key(state: &AppState) -> Result<(DataKey, WrappedKey), Bac
         .as_ref()
         .ok_or(BackupError::NoKey)?;
     let (key, wrapped) = match source {
-        BackupKeySource::Kms(key_id) => {
-            let out = kms(state)
-                .generate_data_key()
-                .key_id(key_id)
-                .key_spec(aws_sdk_kms::types::DataKeySpec::Aes256)
-                .send()
-                .await
-                .map_err(|e| BackupError::key(key_id, &e))?;
-            let plain = out
-                .plaintext()
-                .map(|b| b.as_ref().to_vec())
-                .unwrap_or_default();
-            let blob = out
-                .ciphertext_blob()
-                .ok_or_else(|| BackupError::KeyUnusable {
-                    key: key_id.clone(),
-                    reason: "the key service returned no wrapped key".into(),
-                })?;
-            let key = DataKey(plain.try_into().map_err(|_| BackupError::KeyUnusable {
-                key: key_id.clone(),
-                reason: "the key service returned a data key that is not 256 bits".into(),
-            })?);
-            let wrapped = WrappedKey::Kms {
-                key_id: key_id.clone(),
-                blob: B64.encode(blob.as_ref()),
-            };
-            (key, wrapped)
-        }
-        BackupKeySource::Secret(secret_id) => {
-            let master = master_key(state, secret_id).await?;
-            let key = DataKey::random();
-            let nonce: [u8; 12] = {
-                use rand::RngExt;
-                rand::rng().random()
-            };
-            let blob = master
-                .encrypt(
-                    &aes_gcm::aead::Nonce::<Aes256Gcm>::from(nonce),
-                    Payload {
-                        msg: &key.0,
-                        aad: WRAP_AAD,
-                    },
-                )
-                .map_err(|_| BackupError::KeyUnusable {
-                    key: secret_id.clone(),
-                    reason: "wrapping the data key failed".into(),
-                })?;
-            let wrapped = WrappedKey::Secret {
-                secret_id: secret_id.clone(),
-                nonce: B64.encode(nonce),
-                blob: B64.encode(blob),
-            };
-            (key, wrapped)
-        }
+        BackupKeySource::Kms(key_id) => generate_with_kms(state, key_id).await?,
+        BackupKeySource::Secret(secret_id) => generate_with_secret(state, secret_id).await?,
     };
     let unwrapped = unwrap(state, &wrapped).await?;
     if unwrapped.0 != key.0 {
@@ -110,79 +58,155 @@ pub async fn new_data_key(state: &AppState) -> Result<(DataKey, WrappedKey), Bac
     Ok((key, wrapped))
 }
 
+/// A data key from KMS (`GenerateDataKey`): the plain key and the blob only KMS opens.
+#[tracing::instrument(name = "kms_generate_data_key", skip_all, fields(key = %key_id))]
+async fn generate_with_kms(
+    state: &AppState,
+    key_id: &str,
+) -> Result<(DataKey, WrappedKey), BackupError> {
+    let out = kms(state)
+        .generate_data_key()
+        .key_id(key_id)
+        .key_spec(aws_sdk_kms::types::DataKeySpec::Aes256)
+        .send()
+        .await
+        .map_err(|e| BackupError::key(key_id, &e))?;
+    let plain = out
+        .plaintext()
+        .map(|b| b.as_ref().to_vec())
+        .unwrap_or_default();
+    let blob = out
+        .ciphertext_blob()
+        .ok_or_else(|| unusable(key_id, "the key service returned no wrapped key"))?;
+    let key = DataKey(plain.try_into().map_err(|_| {
+        unusable(
+            key_id,
+            "the key service returned a data key that is not 256 bits",
+        )
+    })?);
+    let wrapped = WrappedKey::Kms {
+        key_id: key_id.to_owned(),
+        blob: B64.encode(blob.as_ref()),
+    };
+    Ok((key, wrapped))
+}
+
+/// A random data key wrapped with AES-256-GCM under the master key in `secret_id`.
+async fn generate_with_secret(
+    state: &AppState,
+    secret_id: &str,
+) -> Result<(DataKey, WrappedKey), BackupError> {
+    let master = master_key(state, secret_id).await?;
+    let key = DataKey::random();
+    let nonce: [u8; 12] = {
+        use rand::RngExt;
+        rand::rng().random()
+    };
+    let blob = master
+        .encrypt(
+            &aes_gcm::aead::Nonce::<Aes256Gcm>::from(nonce),
+            Payload {
+                msg: &key.0,
+                aad: WRAP_AAD,
+            },
+        )
+        .map_err(|_| unusable(secret_id, "wrapping the data key failed"))?;
+    let wrapped = WrappedKey::Secret {
+        secret_id: secret_id.to_owned(),
+        nonce: B64.encode(nonce),
+        blob: B64.encode(blob),
+    };
+    Ok((key, wrapped))
+}
+
 /// Opens a wrapped data key with the key service or the secret it names.
 pub async fn unwrap(state: &AppState, wrapped: &WrappedKey) -> Result<DataKey, BackupError> {
-    let name = wrapped.key_name().to_owned();
-    let unusable = |reason: &str| BackupError::KeyUnusable {
-        key: name.clone(),
-        reason: reason.to_owned(),
-    };
     let plain = match wrapped {
-        WrappedKey::Kms { key_id, blob } => {
-            let blob = B64
-                .decode(blob)
-                .map_err(|_| unusable("the wrapped key is not base64"))?;
-            let out = kms(state)
-                .decrypt()
-                .key_id(key_id)
-                .ciphertext_blob(aws_sdk_kms::primitives::Blob::new(blob))
-                .send()
-                .await
-                .map_err(|e| BackupError::key(key_id, &e))?;
-            out.plaintext()
-                .map(|b| b.as_ref().to_vec())
-                .unwrap_or_default()
-        }
+        WrappedKey::Kms { key_id, blob } => decrypt_with_kms(state, key_id, blob).await?,
         WrappedKey::Secret {
             secret_id,
             nonce,
             blob,
-        } => {
-            let master = master_key(state, secret_id).await?;
-            let nonce: [u8; 12] = B64
-                .decode(nonce)
-                .ok()
-                .and_then(|n| n.try_into().ok())
-                .ok_or_else(|| unusable("the wrapped key's nonce is malformed"))?;
-            let blob = B64
-                .decode(blob)
-                .map_err(|_| unusable("the wrapped key is not base64"))?;
-            master
-                .decrypt(
-                    &aes_gcm::aead::Nonce::<Aes256Gcm>::from(nonce),
-                    Payload {
-                        msg: &blob,
-                        aad: WRAP_AAD,
-                    },
-                )
-                .map_err(|_| unusable("the master key does not open this data key"))?
-        }
+        } => decrypt_with_secret(state, secret_id, nonce, blob).await?,
     };
     let bytes: [u8; 32] = plain
         .try_into()
-        .map_err(|_| unusable("the unwrapped data key is not 256 bits"))?;
+        .map_err(|_| unusable(wrapped.key_name(), "the unwrapped data key is not 256 bits"))?;
     Ok(DataKey(bytes))
 }
 
+/// Why the key named `key` cannot be used.
+fn unusable(key: &str, reason: &str) -> BackupError {
+    BackupError::KeyUnusable {
+        key: key.to_owned(),
+        reason: reason.to_owned(),
+    }
+}
+
+/// The plain bytes of a KMS-wrapped data key (`Decrypt`).
+#[tracing::instrument(name = "kms_decrypt_data_key", skip_all, fields(key = %key_id))]
+async fn decrypt_with_kms(
+    state: &AppState,
+    key_id: &str,
+    blob: &str,
+) -> Result<Vec<u8>, BackupError> {
+    let blob = B64
+        .decode(blob)
+        .map_err(|_| unusable(key_id, "the wrapped key is not base64"))?;
+    let out = kms(state)
+        .decrypt()
+        .key_id(key_id)
+        .ciphertext_blob(aws_sdk_kms::primitives::Blob::new(blob))
+        .send()
+        .await
+        .map_err(|e| BackupError::key(key_id, &e))?;
+    Ok(out
+        .plaintext()
+        .map(|b| b.as_ref().to_vec())
+        .unwrap_or_default())
+}
+
+/// The plain bytes of a data key wrapped under the master key in `secret_id`.
+async fn decrypt_with_secret(
+    state: &AppState,
+    secret_id: &str,
+    nonce: &str,
+    blob: &str,
+) -> Result<Vec<u8>, BackupError> {
+    let master = master_key(state, secret_id).await?;
+    let nonce: [u8; 12] = B64
+        .decode(nonce)
+        .ok()
+        .and_then(|n| n.try_into().ok())
+        .ok_or_else(|| unusable(secret_id, "the wrapped key's nonce is malformed"))?;
+    let blob = B64
+        .decode(blob)
+        .map_err(|_| unusable(secret_id, "the wrapped key is not base64"))?;
+    master
+        .decrypt(
+            &aes_gcm::aead::Nonce::<Aes256Gcm>::from(nonce),
+            Payload {
+                msg: &blob,
+                aad: WRAP_AAD,
+            },
+        )
+        .map_err(|_| unusable(secret_id, "the master key does not open this data key"))
+}
+
 /// The master key in a secret: 32 bytes, base64.
+#[tracing::instrument(name = "read_backup_master_key", skip_all, fields(secret = %secret_id))]
 async fn master_key(state: &AppState, secret_id: &str) -> Result<Aes256Gcm, BackupError> {
-    let unusable = |reason: String| BackupError::KeyUnusable {
-        key: secret_id.to_owned(),
-        reason,
-    };
     let text = crate::secrets::secret_string(state, secret_id)
         .await
         .map_err(|e| {
-            unusable(format!(
-                "the secret cannot be read ({})",
-                crate::error::chain(&e)
-            ))
+            let reason = format!("the secret cannot be read ({})", crate::error::chain(&e));
+            unusable(secret_id, &reason)
         })?;
     let bytes: [u8; 32] = B64
         .decode(text.trim())
         .ok()
         .and_then(|b| b.try_into().ok())
-        .ok_or_else(|| unusable("the secret is not 32 bytes of base64".into()))?;
+        .ok_or_else(|| unusable(secret_id, "the secret is not 32 bytes of base64"))?;
     Ok(Aes256Gcm::new(&Key::<Aes256Gcm>::from(bytes)))
 }
 

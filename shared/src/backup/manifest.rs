@@ -202,6 +202,14 @@ impl Manifest {
         Ok(())
     }
 
+    /// The wrapped key of a backup this manifest lists copies of (its own or an earlier
+    /// one's, for files sealed by it).
+    pub(crate) fn wrapped_key(&self, backup_id: &str) -> Result<&WrappedKey, BackupError> {
+        self.keys.get(backup_id).ok_or_else(|| {
+            BackupError::ManifestInvalid(format!("no wrapped key for backup {backup_id}"))
+        })
+    }
+
     /// Proves the manifest is the one the backup wrote, under its own data key.
     pub fn check_mac(&self, key: &DataKey) -> Result<(), BackupError> {
         use subtle::ConstantTimeEq;

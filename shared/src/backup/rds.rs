@@ -22,6 +22,7 @@ fn failed(doing: String, err: &dyn std::error::Error) -> BackupError {
 
 /// Requests a snapshot of `cluster` named for the backup; returns its identifier. RDS
 /// takes it in the background; the manifest records the name to find it by.
+#[tracing::instrument(name = "rds_create_cluster_snapshot", skip_all, fields(%cluster))]
 pub async fn snapshot_cluster(
     state: &AppState,
     cluster: &str,
@@ -45,6 +46,7 @@ pub async fn snapshot_cluster(
 }
 
 /// Deletes a backup's cluster snapshot; one already gone is not an error.
+#[tracing::instrument(name = "rds_delete_cluster_snapshot", skip_all, fields(snapshot = %name))]
 pub async fn delete_snapshot(state: &AppState, name: &str) -> Result<(), BackupError> {
     match rds(state)
         .delete_db_cluster_snapshot()
@@ -83,6 +85,11 @@ pub struct PointInTimeReport {
 /// Starts restoring `source_cluster` as it was at `to` into a new cluster. RDS creates the
 /// cluster without instances: add one (same class as the source) before connecting, then
 /// point the proxy's target group or `DATABASE_URL` at it.
+#[tracing::instrument(
+    name = "rds_restore_cluster_to_point_in_time",
+    skip_all,
+    fields(source = %request.source_cluster, target = %request.target_cluster)
+)]
 pub async fn restore_to_point_in_time(
     state: &AppState,
     request: &PointInTime,

@@ -10,6 +10,7 @@
 
 use std::collections::{BTreeMap, HashSet};
 
+use aws_sdk_s3::types::Object;
 use chrono::{DateTime, Duration, Months, Utc};
 use serde::Serialize;
 
@@ -25,16 +26,27 @@ const LEFTOVER_GRACE: Duration = Duration::days(2);
 
 /// Every complete backup in the bucket (those whose manifest exists), oldest first.
 pub async fn list(s3: &aws_sdk_s3::Client, bucket: &str) -> Result<Vec<Listed>, BackupError> {
-    let mut listed = Vec::new();
+    Ok(complete_backups(&backup_objects(s3, bucket).await?))
+}
+
+/// Every object under the backup folders (`{kind}/…`), kind by kind.
+#[tracing::instrument(name = "list_backup_objects", skip_all)]
+async fn backup_objects(s3: &aws_sdk_s3::Client, bucket: &str) -> Result<Vec<Object>, BackupError> {
+    let mut objects = Vec::new();
     for kind in BackupKind::ALL {
-        for object in store::list(s3, bucket, &format!("{}/", kind.as_str())).await? {
-            if let Some(found) = object.key().and_then(Listed::from_key) {
-                listed.push(found);
-            }
-        }
+        objects.extend(store::list(s3, bucket, &format!("{}/", kind.as_str())).await?);
     }
+    Ok(objects)
+}
+
+/// The complete backups among `objects` (those whose manifest is there), oldest first.
+fn complete_backups(objects: &[Object]) -> Vec<Listed> {
+    let mut listed: Vec<Listed> = objects
+        .iter()
+        .filter_map(|o| o.key().and_then(Listed::from_key))
+        .collect();
     listed.sort_by_key(|l| l.started_at);
-    Ok(listed)
+    listed
 }
 
 /// The oldest start a backup of `kind` may have and still be kept at `now`.
@@ -87,34 +99,40 @@ pub struct RetentionReport {
     pub rds_snapshots_removed: Vec<String>,
 }
 
-/// Applies retention at `now`.
+/// Applies retention at `now`: removes the expired backups (with their RDS snapshots),
+/// then the folders of backups that never finished, then the file copies no remaining
+/// manifest lists.
+#[tracing::instrument(name = "apply_backup_retention", skip_all)]
 pub async fn apply(state: &AppState, now: DateTime<Utc>) -> Result<RetentionReport, BackupError> {
     let s3 = store::client(state);
     let bucket = &state.config.resources.backups_bucket;
     let keep = &state.config.backups.retention;
     let mut report = RetentionReport::default();
 
-    let mut objects = Vec::new();
-    for kind in BackupKind::ALL {
-        objects.extend(store::list(&s3, bucket, &format!("{}/", kind.as_str())).await?);
-    }
-    let listed: Vec<Listed> = {
-        let mut listed: Vec<Listed> = objects
-            .iter()
-            .filter_map(|o| o.key().and_then(Listed::from_key))
-            .collect();
-        listed.sort_by_key(|l| l.started_at);
-        listed
-    };
+    let objects = backup_objects(&s3, bucket).await?;
+    let listed = complete_backups(&objects);
     let expired: HashSet<&str> = expired(&listed, keep, now)
         .into_iter()
         .map(|l| l.backup_id.as_str())
         .collect();
+    let folders = by_folder(&objects);
+    let (gone, kept): (Vec<&Listed>, Vec<&Listed>) = listed
+        .iter()
+        .partition(|l| expired.contains(l.backup_id.as_str()));
+    for backup in gone {
+        remove_backup(state, &s3, bucket, backup, &folders, &mut report).await?;
+    }
     let complete: HashSet<String> = listed.iter().map(|l| l.prefix()).collect();
+    remove_unfinished(&s3, bucket, &folders, &complete, now, &mut report).await?;
+    report.kept = listed.len() - report.removed.len();
+    remove_unlisted_copies(&s3, bucket, &kept, now, &mut report).await?;
+    Ok(report)
+}
 
-    // Every object under a backup folder, by folder.
+/// Every object under a backup folder (`{kind}/YYYY/MM/DD/{backupId}/`), by folder.
+fn by_folder(objects: &[Object]) -> BTreeMap<String, Vec<String>> {
     let mut folders: BTreeMap<String, Vec<String>> = BTreeMap::new();
-    for object in &objects {
+    for object in objects {
         let Some(key) = object.key() else { continue };
         let folder: Vec<&str> = key.splitn(6, '/').take(5).collect();
         if folder.len() == 5 {
@@ -124,32 +142,54 @@ pub async fn apply(state: &AppState, now: DateTime<Utc>) -> Result<RetentionRepo
                 .push(key.to_owned());
         }
     }
-    for backup in listed
-        .iter()
-        .filter(|l| expired.contains(l.backup_id.as_str()))
-    {
-        // The RDS snapshot it names goes with it (manual snapshots are kept until deleted,
-        // and an account holds at most 100).
-        let manifest = store::get_json::<Manifest>(&s3, bucket, &backup.manifest_key).await?;
-        if let Some(snapshot) = manifest.and_then(|m| m.rds_snapshot) {
-            super::rds::delete_snapshot(state, &snapshot).await?;
-            report.rds_snapshots_removed.push(snapshot);
-        }
-        // The manifest first: from here on the backup no longer exists.
-        store::delete(&s3, bucket, std::slice::from_ref(&backup.manifest_key)).await?;
-        let rest: Vec<String> = folders
-            .get(&backup.prefix())
-            .into_iter()
-            .flatten()
-            .filter(|k| **k != backup.manifest_key)
-            .cloned()
-            .collect();
-        store::delete(&s3, bucket, &rest).await?;
-        report.objects_deleted += rest.len() + 1;
-        tracing::info!(manifest = %backup.manifest_key, objects = rest.len() + 1, kind = %backup.kind, "backup removed by retention");
-        report.removed.push(backup.manifest_key.clone());
+    folders
+}
+
+/// Removes one expired backup: the RDS snapshot it names, then its manifest (from then
+/// on the backup no longer exists), then the rest of its folder.
+#[tracing::instrument(name = "remove_backup", skip_all, fields(manifest = %backup.manifest_key))]
+async fn remove_backup(
+    state: &AppState,
+    s3: &aws_sdk_s3::Client,
+    bucket: &str,
+    backup: &Listed,
+    folders: &BTreeMap<String, Vec<String>>,
+    report: &mut RetentionReport,
+) -> Result<(), BackupError> {
+    // The RDS snapshot it names goes with it (manual snapshots are kept until deleted,
+    // and an account holds at most 100).
+    let manifest = store::get_json::<Manifest>(s3, bucket, &backup.manifest_key).await?;
+    if let Some(snapshot) = manifest.and_then(|m| m.rds_snapshot) {
+        super::rds::delete_snapshot(state, &snapshot).await?;
+        report.rds_snapshots_removed.push(snapshot);
     }
-    for (folder, keys) in &folders {
+    // The manifest first: from here on the backup no longer exists.
+    store::delete(s3, bucket, std::slice::from_ref(&backup.manifest_key)).await?;
+    let rest: Vec<String> = folders
+        .get(&backup.prefix())
+        .into_iter()
+        .flatten()
+        .filter(|k| **k != backup.manifest_key)
+        .cloned()
+        .collect();
+    store::delete(s3, bucket, &rest).await?;
+    report.objects_deleted += rest.len() + 1;
+    tracing::info!(manifest = %backup.manifest_key, objects = rest.len() + 1, kind = %backup.kind, "backup removed by retention");
+    report.removed.push(backup.manifest_key.clone());
+    Ok(())
+}
+
+/// Removes the folders without a manifest (backups that never finished) once they are
+/// older than [`LEFTOVER_GRACE`], so a backup still running is left alone.
+async fn remove_unfinished(
+    s3: &aws_sdk_s3::Client,
+    bucket: &str,
+    folders: &BTreeMap<String, Vec<String>>,
+    complete: &HashSet<String>,
+    now: DateTime<Utc>,
+    report: &mut RetentionReport,
+) -> Result<(), BackupError> {
+    for (folder, keys) in folders {
         if complete.contains(folder) {
             continue;
         }
@@ -159,27 +199,33 @@ pub async fn apply(state: &AppState, now: DateTime<Utc>) -> Result<RetentionRepo
             .next()
             .and_then(manifest::started_at_of);
         if started.is_some_and(|s| s < now - LEFTOVER_GRACE) {
-            store::delete(&s3, bucket, keys).await?;
+            store::delete(s3, bucket, keys).await?;
             report.objects_deleted += keys.len();
             tracing::info!(folder = %folder, objects = keys.len(), "unfinished backup removed");
             report.unfinished_removed.push(folder.clone());
         }
     }
-    report.kept = listed.len() - report.removed.len();
+    Ok(())
+}
 
-    // File copies no remaining manifest lists.
+/// Removes the file copies that no kept backup's manifest lists, once they are older than
+/// [`LEFTOVER_GRACE`] (a backup still running may have copied them for its manifest).
+async fn remove_unlisted_copies(
+    s3: &aws_sdk_s3::Client,
+    bucket: &str,
+    kept: &[&Listed],
+    now: DateTime<Utc>,
+    report: &mut RetentionReport,
+) -> Result<(), BackupError> {
     let mut listed_copies = HashSet::new();
-    for backup in listed
-        .iter()
-        .filter(|l| !expired.contains(l.backup_id.as_str()))
-    {
+    for backup in kept {
         if let Some(manifest) =
-            store::get_json::<Manifest>(&s3, bucket, &backup.manifest_key).await?
+            store::get_json::<Manifest>(s3, bucket, &backup.manifest_key).await?
         {
             listed_copies.extend(manifest.files.into_iter().map(|f| f.object.key));
         }
     }
-    let unlisted: Vec<String> = store::list(&s3, bucket, FILES_PREFIX)
+    let unlisted: Vec<String> = store::list(s3, bucket, FILES_PREFIX)
         .await?
         .into_iter()
         .filter(|o| {
@@ -190,8 +236,8 @@ pub async fn apply(state: &AppState, now: DateTime<Utc>) -> Result<RetentionRepo
         .filter_map(|o| o.key)
         .filter(|k| !listed_copies.contains(k))
         .collect();
-    store::delete(&s3, bucket, &unlisted).await?;
+    store::delete(s3, bucket, &unlisted).await?;
     report.file_copies_removed = unlisted.len();
     report.objects_deleted += unlisted.len();
-    Ok(report)
+    Ok(())
 }

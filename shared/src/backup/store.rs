@@ -9,6 +9,7 @@ use aws_sdk_s3::{
     types::{CompletedMultipartUpload, CompletedPart},
 };
 use sha2::{Digest, Sha256};
+use tracing::Instrument;
 
 use super::{
     format::{DataKey, Opener, Sealer},
@@ -148,7 +149,8 @@ impl ObjectWriter {
             .part_number(number)
             .body(ByteStream::from(body));
         let key = self.key.clone();
-        self.in_flight = Some(tokio::spawn(async move {
+        let span = tracing::info_span!("s3_upload_part", object = %key, part = number);
+        let uploaded = async move {
             let uploaded = upload
                 .send()
                 .await
@@ -157,7 +159,8 @@ impl ObjectWriter {
                 .part_number(number)
                 .set_e_tag(uploaded.e_tag().map(str::to_owned))
                 .build())
-        }));
+        };
+        self.in_flight = Some(tokio::spawn(uploaded.instrument(span)));
         Ok(())
     }
 
@@ -175,6 +178,7 @@ impl ObjectWriter {
 
     /// Seals the tail, completes the upload and returns the object's reference and the
     /// count of plain bytes written. A failed writer should be [`ObjectWriter::abort`]ed.
+    #[tracing::instrument(name = "s3_finish_upload", skip_all, fields(object = %self.key))]
     pub async fn finish(mut self) -> Result<(ObjectRef, u64), BackupError> {
         let sealer = self
             .sealer
@@ -258,6 +262,8 @@ pub struct ObjectReader {
 }
 
 impl ObjectReader {
+    /// Starts downloading `object`; the bytes follow through [`ObjectReader::next`].
+    #[tracing::instrument(name = "s3_get_object", skip_all, fields(object = %object.key))]
     pub async fn open(
         s3: &aws_sdk_s3::Client,
         bucket: &str,
@@ -337,6 +343,7 @@ impl ObjectReader {
 }
 
 /// Every key under `prefix`, with its size and last change.
+#[tracing::instrument(name = "s3_list_objects", skip_all, fields(%prefix))]
 pub async fn list(
     s3: &aws_sdk_s3::Client,
     bucket: &str,
@@ -357,6 +364,7 @@ pub async fn list(
 }
 
 /// Deletes keys, a thousand per request.
+#[tracing::instrument(name = "s3_delete_objects", skip_all, fields(keys = keys.len()))]
 pub async fn delete(
     s3: &aws_sdk_s3::Client,
     bucket: &str,
@@ -403,6 +411,7 @@ pub async fn delete(
 }
 
 /// A small JSON object, plain (manifests and verification records).
+#[tracing::instrument(name = "s3_put_json", skip_all, fields(%key))]
 pub async fn put_json(
     s3: &aws_sdk_s3::Client,
     bucket: &str,
@@ -422,6 +431,7 @@ pub async fn put_json(
 }
 
 /// A small JSON object back; `None` when the key does not exist.
+#[tracing::instrument(name = "s3_get_json", skip_all, fields(%key))]
 pub async fn get_json<T: serde::de::DeserializeOwned>(
     s3: &aws_sdk_s3::Client,
     bucket: &str,

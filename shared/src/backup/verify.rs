@@ -10,7 +10,7 @@ use serde::Serialize;
 
 use super::{
     format::RowDigest,
-    manifest::Manifest,
+    manifest::{Listed, Manifest},
     restore::{self, RestoreRequest, Scope},
     retention, snapshot, store, BackupError, Progress, STABLE_TEXT,
 };
@@ -37,6 +37,7 @@ pub struct VerifyReport {
 }
 
 /// Compares the tables of `database` with the manifest: counts and digests.
+#[tracing::instrument(name = "compare_restored_tables", skip_all)]
 pub async fn compare(
     state: &AppState,
     database: &str,
@@ -64,13 +65,7 @@ pub async fn compare(
             columns: table.columns.clone(),
             ..found.clone()
         };
-        let mut digest = RowDigest::default();
-        let stream = txn.copy_out(shape.copy_out().as_str()).await?;
-        futures_util::pin_mut!(stream);
-        while let Some(bytes) = stream.next().await {
-            digest.update(&bytes?);
-        }
-        let (rows, digest) = digest.finish();
+        let (rows, digest) = digest_table(&txn, &shape).await?;
         rows_checked += rows;
         if rows != table.rows {
             problems.push(format!(
@@ -88,7 +83,26 @@ pub async fn compare(
     Ok((rows_checked, problems))
 }
 
-/// Verifies the newest complete backup at `now`.
+/// Streams one table's rows as the backup wrote them and digests them: its row count and
+/// its [`RowDigest`].
+#[tracing::instrument(name = "digest_table", skip_all, fields(table = %shape.name))]
+async fn digest_table(
+    txn: &tokio_postgres::Transaction<'_>,
+    shape: &snapshot::TableShape,
+) -> Result<(u64, String), BackupError> {
+    let mut digest = RowDigest::default();
+    let stream = txn.copy_out(shape.copy_out().as_str()).await?;
+    futures_util::pin_mut!(stream);
+    while let Some(bytes) = stream.next().await {
+        digest.update(&bytes?);
+    }
+    Ok(digest.finish())
+}
+
+/// Verifies the newest complete backup at `now`: restores it into a scratch database,
+/// compares it, drops the scratch database, records the result beside the backups and
+/// raises or resolves the alert.
+#[tracing::instrument(name = "verify_backup", skip_all)]
 pub async fn run(
     state: &AppState,
     now: DateTime<Utc>,
@@ -116,43 +130,66 @@ pub async fn run(
         None => report
             .problems
             .push("there is no complete backup to verify".into()),
-        Some(latest) => {
-            report.manifest_key = Some(latest.manifest_key.clone());
-            report.backup_id = Some(latest.backup_id.clone());
-            let request = RestoreRequest {
-                manifest_key: latest.manifest_key.clone(),
-                target_database: Some(scratch.clone()),
-                files_bucket: None,
-                tables: None,
-                scope: Scope::DatabaseOnly,
-                force: false,
-                dry_run: false,
-            };
-            // Every failure past this point is a finding, not an error of the job: the
-            // scratch database is dropped, the result recorded and the alert raised.
-            let checked = async {
-                restore::run(state, &request, progress).await?;
-                let manifest = restore::open(state, &s3, &latest.manifest_key)
-                    .await?
-                    .manifest;
-                let (rows, problems) = compare(state, &scratch, &manifest).await?;
-                Ok::<_, BackupError>((manifest.tables.len(), rows, problems))
-            }
-            .await;
-            match checked {
-                Err(e) => report.problems.push(format!("the restore failed: {e}")),
-                Ok((tables, rows, problems)) => {
-                    report.tables_checked = tables;
-                    report.rows_checked = rows;
-                    report.problems = problems;
-                }
-            }
-        }
+        Some(latest) => restore_and_compare(state, &s3, &latest, progress, &mut report).await,
     }
     restore::drop_database(state, &scratch).await;
     report.ok = report.problems.is_empty();
     report.seconds = clock.elapsed().as_secs_f64();
+    record(&s3, bucket, &report, now).await?;
+    alerts::apply(state, &observation(&report), now).await?;
+    Ok(report)
+}
 
+/// Restores `latest` into the report's scratch database and compares it with its
+/// manifest. Every failure here is a finding written into the report, not an error of the
+/// job: the caller still drops the scratch database, records the result and raises the
+/// alert.
+async fn restore_and_compare(
+    state: &AppState,
+    s3: &aws_sdk_s3::Client,
+    latest: &Listed,
+    progress: Progress<'_>,
+    report: &mut VerifyReport,
+) {
+    report.manifest_key = Some(latest.manifest_key.clone());
+    report.backup_id = Some(latest.backup_id.clone());
+    let scratch = &report.scratch_database;
+    let request = RestoreRequest {
+        manifest_key: latest.manifest_key.clone(),
+        target_database: Some(scratch.clone()),
+        files_bucket: None,
+        tables: None,
+        scope: Scope::DatabaseOnly,
+        force: false,
+        dry_run: false,
+    };
+    let checked = async {
+        restore::run(state, &request, progress).await?;
+        let manifest = restore::open(state, s3, &latest.manifest_key)
+            .await?
+            .manifest;
+        let (rows, problems) = compare(state, scratch, &manifest).await?;
+        Ok::<_, BackupError>((manifest.tables.len(), rows, problems))
+    }
+    .await;
+    match checked {
+        Err(e) => report.problems.push(format!("the restore failed: {e}")),
+        Ok((tables, rows, problems)) => {
+            report.tables_checked = tables;
+            report.rows_checked = rows;
+            report.problems = problems;
+        }
+    }
+}
+
+/// Writes the report beside the backups (`verifications/YYYY/MM/DD/{backupId}.json`), so
+/// the last verification of each backup can be read back later.
+async fn record(
+    s3: &aws_sdk_s3::Client,
+    bucket: &str,
+    report: &VerifyReport,
+    now: DateTime<Utc>,
+) -> Result<(), BackupError> {
     let record = format!(
         "verifications/{:04}/{:02}/{:02}/{}.json",
         now.year(),
@@ -160,8 +197,13 @@ pub async fn run(
         now.day(),
         report.backup_id.as_deref().unwrap_or("none")
     );
-    store::put_json(&s3, bucket, &record, &report).await?;
-    let seen = alerts::Observation {
+    store::put_json(s3, bucket, &record, report).await
+}
+
+/// The `backup-verification` alert's observation: firing while the verification failed,
+/// cleared once one passes.
+fn observation(report: &VerifyReport) -> alerts::Observation {
+    alerts::Observation {
         rule: ALERT_RULE.to_owned(),
         group_key: "latest".to_owned(),
         severity: Severity::Critical,
@@ -177,7 +219,5 @@ pub async fn run(
         threshold: 0.0,
         firing: !report.ok,
         cleared: report.ok,
-    };
-    alerts::apply(state, &seen, now).await?;
-    Ok(report)
+    }
 }
