@@ -156,6 +156,58 @@ async fn a_resolved_group_seen_again_is_a_regression() {
     assert_eq!(group["count"], 2);
 }
 
+/// Staff resolve groups through `POST /api/health/errors`; others may not, and a body
+/// that names no group's fingerprint is a 400 that resolves nothing.
+#[tokio::test]
+async fn staff_resolve_error_groups_through_the_api() {
+    let app = TestApp::spawn().await;
+    let staff = app.user(Role::Admin).await;
+    let client = app.user(Role::Client).await;
+    let group = monitoring::record(&app.state, report("timeout after 5 ms".into()))
+        .await
+        .expect("recorded");
+    let refused = resolve(
+        &app,
+        &client.token,
+        json!({ "fingerprints": [group.fingerprint] }),
+    )
+    .await;
+    assert_eq!(refused.status(), 403);
+    for bad in [
+        json!({}),
+        json!({ "fingerprints": [] }),
+        json!({ "fingerprints": ["not-a-fingerprint"] }),
+        json!({ "fingerprints": [group.fingerprint], "extra": 1 }),
+    ] {
+        let response = resolve(&app, &staff.token, bad.clone()).await;
+        assert_eq!(response.status(), 400, "{bad}");
+    }
+    let body = overview(&app, &staff.token, "24h").await;
+    assert_eq!(
+        body["topGroups"][0]["status"], "unresolved",
+        "nothing resolved yet"
+    );
+
+    let unknown = "0".repeat(32);
+    let resolved = json_body(
+        resolve(
+            &app,
+            &staff.token,
+            json!({ "fingerprints": [group.fingerprint, group.fingerprint, unknown] }),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(resolved, json!({ "resolved": 1, "unknown": 1 }));
+    let body = overview(&app, &staff.token, "24h").await;
+    assert_eq!(body["topGroups"][0]["status"], "resolved");
+}
+
+async fn resolve(app: &TestApp, token: &str, body: Value) -> reqwest::Response {
+    app.call("POST", "/api/health/errors", Some(token), Some(body))
+        .await
+}
+
 #[tokio::test]
 async fn failures_are_recorded_while_the_database_is_down_and_everything_recovers() {
     let app = TestApp::spawn_with(&[("HEALTH_CACHE_SECONDS", "0")]).await;

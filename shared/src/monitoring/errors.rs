@@ -357,11 +357,48 @@ async fn note_regression(
     Ok(())
 }
 
-/// Marks the groups `fingerprints` resolved by `by`; returns how many existed. A resolved
-/// group seen again opens as a regression.
-///
-/// No route calls this yet (the API documents no way to resolve an error group): it is
-/// how the regression of a resolved group is exercised (`tests/api/monitoring.rs`).
+/// `POST /api/health/errors {fingerprints}`: the groups staff mark resolved.
+#[derive(Debug, Clone, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ResolveGroups {
+    pub fingerprints: Vec<String>,
+}
+
+/// Most groups one request resolves.
+const MAX_RESOLVE: usize = 100;
+
+impl ResolveGroups {
+    /// The fingerprints, each as the store spells it (32 lowercase hex digits); a 400
+    /// naming what is wrong otherwise.
+    pub fn checked(self) -> crate::ApiResult<Vec<String>> {
+        let field = |message: String| {
+            crate::ApiError::validation(vec![crate::error::FieldError::new(
+                "fingerprints",
+                message,
+            )])
+        };
+        if self.fingerprints.is_empty() || self.fingerprints.len() > MAX_RESOLVE {
+            return Err(field(format!("give 1 to {MAX_RESOLVE} fingerprints")));
+        }
+        let shaped = |f: &String| {
+            f.len() == 32
+                && f.bytes()
+                    .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+        };
+        if let Some(bad) = self.fingerprints.iter().find(|f| !shaped(f)) {
+            return Err(field(format!(
+                "{bad:?} is not a group fingerprint (32 hex digits)"
+            )));
+        }
+        let mut fingerprints = self.fingerprints;
+        fingerprints.sort();
+        fingerprints.dedup();
+        Ok(fingerprints)
+    }
+}
+
+/// Marks the groups `fingerprints` resolved by `by`; returns those that existed. A
+/// resolved group seen again opens as a regression.
 #[tracing::instrument(name = "resolve_error_groups", skip_all, fields(groups = fingerprints.len()))]
 pub async fn resolve_groups(
     state: &AppState,
