@@ -111,6 +111,9 @@ fn store_error(err: impl Into<crate::error::BoxError>) -> ApiError {
         .with_source(err)
 }
 
+/// Claims `key` within `scope` for the request with `fingerprint`: [`Claim::Fresh`] when
+/// the request is to run, the saved response when it already ran, and a 422 for a key
+/// used by another request or a 409 while the first is still running.
 #[tracing::instrument(name = "claim_idempotency_key", skip_all)]
 pub async fn claim(
     state: &AppState,
@@ -119,7 +122,37 @@ pub async fn claim(
     fingerprint: &str,
     now: i64,
 ) -> Result<Claim, ApiError> {
-    let table = &state.config.resources.app_table;
+    if put_claim(state, scope, key, fingerprint, now).await? {
+        return Ok(Claim::Fresh);
+    }
+    // Gone since the claim failed (expired and removed): as for a different request.
+    let Some(item) = read_claim(state, scope, key).await? else {
+        return Err(reused());
+    };
+    if item.fingerprint != fingerprint {
+        return Err(reused());
+    }
+    if item.state != KeyState::Complete {
+        return Err(ApiError::conflict(
+            "request_in_progress",
+            "a request with this Idempotency-Key is still being processed; retry shortly",
+        ));
+    }
+    Ok(Claim::Replay(replay(item)))
+}
+
+/// Writes the claim unless the key is taken, and says whether it did. One conditional
+/// write, so two requests racing for a key cannot both win. The key is free when it was
+/// never used, has expired, or is held for the same request by a claim past its lock
+/// ([`LOCK_SECONDS`]), which belongs to a dead request.
+#[tracing::instrument(name = "put_idempotency_claim", skip_all)]
+async fn put_claim(
+    state: &AppState,
+    scope: &str,
+    key: &str,
+    fingerprint: &str,
+    now: i64,
+) -> Result<bool, ApiError> {
     let item = dynamo::to_item(&KeyItem {
         pk: format!("IDEMPOTENCY#{scope}#{key}"),
         sk: "KEY".to_owned(),
@@ -134,7 +167,7 @@ pub async fn claim(
     let claimed = state
         .dynamodb
         .put_item()
-        .table_name(table)
+        .table_name(&state.config.resources.app_table)
         .set_item(Some(item))
         .condition_expression(
             "attribute_not_exists(pk) OR expiresAt <= :now OR (#state = :running AND lockedUntil <= :now AND fingerprint = :fp)",
@@ -146,39 +179,38 @@ pub async fn claim(
         .send()
         .await;
     match claimed {
-        Ok(_) => return Ok(Claim::Fresh),
+        Ok(_) => Ok(true),
         Err(err)
             if err
                 .as_service_error()
-                .is_some_and(|e| e.is_conditional_check_failed_exception()) => {}
-        Err(err) => return Err(store_error(err)),
+                .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
+        {
+            Ok(false)
+        }
+        Err(err) => Err(store_error(err)),
     }
+}
+
+/// The key's claim as stored, read consistently so a claim just written is seen.
+#[tracing::instrument(name = "read_idempotency_claim", skip_all)]
+async fn read_claim(state: &AppState, scope: &str, key: &str) -> Result<Option<KeyItem>, ApiError> {
     let existing = state
         .dynamodb
         .get_item()
-        .table_name(table)
+        .table_name(&state.config.resources.app_table)
         .set_key(Some(item_key(scope, key)?))
         .consistent_read(true)
         .send()
         .await
         .map_err(store_error)?;
-    // Gone since the claim failed (expired and removed): as for a different request.
-    let Some(item) = existing
+    existing
         .item()
         .map(dynamo::from_item::<KeyItem>)
-        .transpose()?
-    else {
-        return Err(reused());
-    };
-    if item.fingerprint != fingerprint {
-        return Err(reused());
-    }
-    if item.state != KeyState::Complete {
-        return Err(ApiError::conflict(
-            "request_in_progress",
-            "a request with this Idempotency-Key is still being processed; retry shortly",
-        ));
-    }
+        .transpose()
+}
+
+/// The saved response, marked as a replay.
+fn replay(item: KeyItem) -> Response<Body> {
     let status = item
         .status
         .and_then(|n| StatusCode::from_u16(n).ok())
@@ -193,7 +225,7 @@ pub async fn claim(
     response
         .headers_mut()
         .insert(REPLAY_HEADER, HeaderValue::from_static("true"));
-    Ok(Claim::Replay(response))
+    response
 }
 
 fn reused() -> ApiError {

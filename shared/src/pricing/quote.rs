@@ -4,7 +4,7 @@
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use super::{calculate, crosses_toll_bridge, publish::is_slug, QuoteInput};
+use super::{calculate, crosses_toll_bridge, publish::is_slug, PricingConfig, Quote, QuoteInput};
 use crate::{
     addresses::{self, AddressInput},
     auth::{Caller, Permission},
@@ -125,91 +125,133 @@ pub async fn quote(
     caller: &Caller,
 ) -> ApiResult<QuoteResponse> {
     let checked = Validator::validate(|v| check(v, request))?;
+    let slug = configuration_slug(request, caller)?;
+    let config = state.pricing.active(client, slug).await?;
+    let (distance_hundredths, needs_manual_review) = distance(state, client, &checked).await?;
+    let input = QuoteInput {
+        head_count: request.head_count,
+        food_cost_cents: checked.food_cost_cents,
+        distance_hundredths,
+        crosses_toll_bridge: crosses_bridge(request, &checked),
+        same_day_drives: request.same_day_drives,
+        tip_cents: checked.tip_cents,
+    };
+    let priced = calculate(&config, &input)?;
+    let quote_id = record(client, &config, caller.user_id, &input, &priced).await?;
+    Ok(response(quote_id, &config, &priced, needs_manual_review))
+}
+
+/// The configuration the request names, or the default; another one only for callers
+/// who may read the configurations (a 403 for the others).
+fn configuration_slug<'a>(request: &'a QuoteRequest, caller: &Caller) -> ApiResult<&'a str> {
     let slug = request.client_config.as_deref().unwrap_or(DEFAULT_CONFIG);
     if slug != DEFAULT_CONFIG && !caller.can(Permission::ViewPricing) {
         return Err(ApiError::forbidden(
             "only staff price with another configuration",
         ));
     }
-    let (pickup, delivery) = (checked.pickup, checked.delivery);
-    let distance = checked.distance;
-    let food_cost_cents = checked.food_cost_cents;
-    let tip_cents = checked.tip_cents;
-    let user_id = Some(caller.user_id);
-    let config = state.pricing.active(client, slug).await?;
+    Ok(slug)
+}
 
-    let (distance_hundredths, needs_manual_review) = match (distance, &pickup, &delivery) {
-        (Some(d), _, _) => (d, false),
+/// The distance to price and whether the quote needs a manual review: the distance the
+/// request gives, else the driving distance between its two addresses, else (either
+/// address missing or unknown) the fallback distance, flagged.
+async fn distance(
+    state: &AppState,
+    client: &impl GenericClient,
+    checked: &CheckedQuote,
+) -> ApiResult<(i64, bool)> {
+    match (checked.distance, &checked.pickup, &checked.delivery) {
+        (Some(d), _, _) => Ok((d, false)),
         (None, Some(from), Some(to)) => {
-            let place = |a: &addresses::ValidAddress| {
-                let a = a.clone();
-                async move {
-                    geo::geocode(
-                        state,
-                        client,
-                        &AddressQuery {
-                            street: &a.street1,
-                            city: &a.city,
-                            state: &a.state,
-                            zip: a.zip.as_deref(),
-                        },
-                    )
-                    .await
-                    .map(|placed| placed.map(|(point, _)| point))
-                }
-            };
-            let (a, b) = (place(from).await?, place(to).await?);
-            geo::route_distance(state, a, b).await
+            let (a, b) = (
+                place(state, client, from).await?,
+                place(state, client, to).await?,
+            );
+            Ok(geo::route_distance(state, a, b).await)
         }
-        _ => (geo::FALLBACK_DISTANCE_HUNDREDTHS, true),
+        _ => Ok((geo::FALLBACK_DISTANCE_HUNDREDTHS, true)),
+    }
+}
+
+/// Where an address is, as the geocoder places it; `None` when nothing is known of it.
+async fn place(
+    state: &AppState,
+    client: &impl GenericClient,
+    address: &addresses::ValidAddress,
+) -> ApiResult<Option<geo::Point>> {
+    let query = AddressQuery {
+        street: &address.street1,
+        city: &address.city,
+        state: &address.state,
+        zip: address.zip.as_deref(),
     };
-    let crosses_bridge = request
+    let placed = geo::geocode(state, client, &query).await?;
+    Ok(placed.map(|(point, _)| point))
+}
+
+/// Whether the delivery crosses a toll bridge: as the request says, else as its two
+/// addresses' cities and counties tell; without both addresses, no.
+fn crosses_bridge(request: &QuoteRequest, checked: &CheckedQuote) -> bool {
+    request
         .crosses_bridge
-        .unwrap_or_else(|| match (&pickup, &delivery) {
+        .unwrap_or_else(|| match (&checked.pickup, &checked.delivery) {
             (Some(a), Some(b)) => {
                 crosses_toll_bridge(&a.city, &b.city, a.county.as_deref(), b.county.as_deref())
             }
             _ => false,
-        });
-    let input = QuoteInput {
-        head_count: request.head_count,
-        food_cost_cents,
-        distance_hundredths,
-        crosses_toll_bridge: crosses_bridge,
-        same_day_drives: request.same_day_drives,
-        tip_cents,
-    };
-    let priced = calculate(&config, &input)?;
-    let breakdown = Breakdown {
-        base_price: dollars(priced.base_cents),
-        mileage_fee: dollars(priced.mileage_cents),
-        daily_drive_discount: dollars(priced.daily_drive_discount_cents),
-        bridge_toll: dollars(priced.bridge_toll_cents),
-        tip: dollars(priced.tip_cents),
-    };
+        })
+}
+
+/// Records the quote (its inputs and breakdown, and the configuration version that
+/// priced it) and returns its id: every price shown can be traced to its rules.
+#[tracing::instrument(name = "record_quote", skip_all, fields(configuration_id = %config.id))]
+async fn record(
+    client: &impl GenericClient,
+    config: &PricingConfig,
+    user_id: Uuid,
+    input: &QuoteInput,
+    priced: &Quote,
+) -> ApiResult<Uuid> {
+    let user_id = Some(user_id);
     let inputs = serde_json::json!({
         "headCount": input.head_count, "foodCostCents": input.food_cost_cents,
         "distanceHundredths": input.distance_hundredths, "crossesTollBridge": input.crosses_toll_bridge,
         "sameDayDrives": input.same_day_drives, "tipCents": input.tip_cents,
     });
-    let recorded = serde_json::to_value(&priced)?;
-    let quote_id: Uuid = client
+    let recorded = serde_json::to_value(priced)?;
+    client
         .query_typed_one(
             "INSERT INTO pricing_quotes (configuration_id, user_id, inputs, breakdown, delivery_fee_cents)
              VALUES ($1, $2, $3, $4, $5) RETURNING id",
             &[p(&config.id), p(&user_id), p(&inputs), p(&recorded), p(&priced.delivery_fee_cents)],
         )
         .await?
-        .col("id")?;
-    Ok(QuoteResponse {
+        .col("id")
+}
+
+/// The quote as clients read it: dollars, and the configuration that priced it.
+fn response(
+    quote_id: Uuid,
+    config: &PricingConfig,
+    priced: &Quote,
+    needs_manual_review: bool,
+) -> QuoteResponse {
+    QuoteResponse {
         quote_id,
         delivery_fee: dollars(priced.delivery_fee_cents),
         total: dollars(priced.delivery_fee_cents + priced.tip_cents),
-        breakdown,
-        distance: miles(distance_hundredths),
+        breakdown: Breakdown {
+            base_price: dollars(priced.base_cents),
+            mileage_fee: dollars(priced.mileage_cents),
+            daily_drive_discount: dollars(priced.daily_drive_discount_cents),
+            bridge_toll: dollars(priced.bridge_toll_cents),
+            tip: dollars(priced.tip_cents),
+        },
+        distance: miles(priced.distance_hundredths),
         needs_manual_review,
         head_count_tier: priced.head_count_tier,
         food_cost_tier: priced.food_cost_tier,
         configuration: serde_json::json!({ "slug": config.slug, "version": config.version, "name": config.name }),
-    })
+    }
 }

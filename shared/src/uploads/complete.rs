@@ -54,13 +54,57 @@ async fn discard(
     Ok(())
 }
 
+/// Completes the caller's pending upload once the object S3 holds is the one declared.
 pub async fn complete(
     state: &AppState,
     uploader: Uploader,
     upload_id: Uuid,
 ) -> ApiResult<Completed> {
     let client = state.db.get().await?;
-    // Someone else's upload, a completed one or none at all: the same 404.
+    let pending = pending_upload(&*client, uploader, upload_id).await?;
+    let object = stored_object(state, &pending.key).await?;
+    match verdict(&pending, object.as_ref(), Utc::now()) {
+        Verdict::Complete => {}
+        Verdict::NotUploaded => {
+            return Err(ApiError::conflict(
+                "upload_incomplete",
+                "no file has been uploaded to the signed URL yet",
+            ))
+        }
+        Verdict::Refuse(refusal) => {
+            discard(state, &*client, upload_id, &pending.key).await?;
+            return Err(refusal);
+        }
+    }
+    activate(&*client, upload_id).await?;
+    Ok(Completed {
+        upload_id,
+        status: UploadStatus::Active,
+        file_name: pending.file_name,
+        file_type: pending.file_type,
+        file_size: pending.file_size,
+        path: pending.key,
+    })
+}
+
+/// A pending upload as issued: what was declared, its key, and until when the signed
+/// URL could be used.
+struct Pending {
+    file_name: String,
+    file_type: String,
+    file_size: i64,
+    key: String,
+    deadline: DateTime<Utc>,
+}
+
+/// The uploader's pending upload. Someone else's upload, a completed one or none at all
+/// is the same 404, so ids cannot be probed.
+#[tracing::instrument(name = "read_pending_upload", skip_all, fields(%upload_id))]
+async fn pending_upload(
+    client: &impl GenericClient,
+    uploader: Uploader,
+    upload_id: Uuid,
+) -> ApiResult<Pending> {
     let sql = format!(
         "SELECT file_name, file_type, file_size, s3_key, uploaded_at FROM file_uploads
           WHERE id = $1 AND {} AND status = $3 AND deleted_at IS NULL",
@@ -74,51 +118,82 @@ pub async fn complete(
         .await
         .context("reading the upload")?
         .ok_or_else(|| ApiError::not_found("upload"))?;
-    let file_name: String = row.col("file_name")?;
-    let file_type: String = row.col("file_type")?;
-    let file_size: i64 = row.col("file_size")?;
-    let key: String = row.col("s3_key")?;
-    let deadline = upload_deadline(row.col("uploaded_at")?);
-    let bucket = &state.config.resources.uploads_bucket;
+    Ok(Pending {
+        file_name: row.col("file_name")?,
+        file_type: row.col("file_type")?,
+        file_size: row.col("file_size")?,
+        key: row.col("s3_key")?,
+        deadline: upload_deadline(row.col("uploaded_at")?),
+    })
+}
 
-    let head = state.s3.head_object().bucket(bucket).key(&key).send().await;
-    let head = match head {
+/// What S3 says of an uploaded object.
+struct StoredObject {
+    /// -1 when S3 gives no length, so that it matches no declared size.
+    size: i64,
+    content_type: String,
+    written_at: Option<DateTime<Utc>>,
+}
+
+/// The object at `key`, or `None` when nothing has been uploaded to it yet.
+#[tracing::instrument(name = "head_uploaded_object", skip_all)]
+async fn stored_object(state: &AppState, key: &str) -> ApiResult<Option<StoredObject>> {
+    let bucket = &state.config.resources.uploads_bucket;
+    let head = match state.s3.head_object().bucket(bucket).key(key).send().await {
         Ok(head) => head,
-        Err(err) if err.as_service_error().is_some_and(|e| e.is_not_found()) => {
-            if Utc::now() > deadline {
-                discard(state, &*client, upload_id, &key).await?;
-                return Err(expired());
-            }
-            return Err(ApiError::conflict(
-                "upload_incomplete",
-                "no file has been uploaded to the signed URL yet",
-            ));
-        }
+        Err(err) if err.as_service_error().is_some_and(|e| e.is_not_found()) => return Ok(None),
         Err(err) => return Err(super::storage_unavailable(err)),
     };
-    let size = head.content_length().unwrap_or(-1);
-    let content_type = head.content_type().unwrap_or("");
-    let written_at = head
-        .last_modified()
-        .and_then(|t| DateTime::<Utc>::from_timestamp(t.secs(), t.subsec_nanos()));
-    let refusal = if written_at.is_none_or(|at| at > deadline) {
+    Ok(Some(StoredObject {
+        size: head.content_length().unwrap_or(-1),
+        content_type: head.content_type().unwrap_or("").to_owned(),
+        written_at: head
+            .last_modified()
+            .and_then(|t| DateTime::<Utc>::from_timestamp(t.secs(), t.subsec_nanos())),
+    }))
+}
+
+/// Whether an upload may complete.
+enum Verdict {
+    Complete,
+    /// Nothing uploaded yet, and the URL still works: the client may try again.
+    NotUploaded,
+    /// Never: the object and the row go, and the client hears why.
+    Refuse(ApiError),
+}
+
+/// Judges the object against the upload: it must exist by the deadline, have been
+/// written before it, and have the declared size and type.
+fn verdict(pending: &Pending, object: Option<&StoredObject>, now: DateTime<Utc>) -> Verdict {
+    let Some(object) = object else {
+        return if now > pending.deadline {
+            Verdict::Refuse(expired())
+        } else {
+            Verdict::NotUploaded
+        };
+    };
+    let (size, content_type) = (object.size, &object.content_type);
+    if object.written_at.is_none_or(|at| at > pending.deadline) {
         // S3 refuses an expired URL; an object written later came another way.
-        Some(expired())
-    } else if size != file_size {
-        Some(mismatch(format!(
-            "the file has {size} bytes, {file_size} were declared"
+        Verdict::Refuse(expired())
+    } else if size != pending.file_size {
+        Verdict::Refuse(mismatch(format!(
+            "the file has {size} bytes, {} were declared",
+            pending.file_size
         )))
-    } else if !content_type.eq_ignore_ascii_case(&file_type) {
-        Some(mismatch(format!(
-            "the file is {content_type:?}, {file_type} was declared"
+    } else if !content_type.eq_ignore_ascii_case(&pending.file_type) {
+        Verdict::Refuse(mismatch(format!(
+            "the file is {content_type:?}, {} was declared",
+            pending.file_type
         )))
     } else {
-        None
-    };
-    if let Some(refusal) = refusal {
-        discard(state, &*client, upload_id, &key).await?;
-        return Err(refusal);
+        Verdict::Complete
     }
+}
+
+/// Makes the checked upload `ACTIVE`.
+#[tracing::instrument(name = "activate_upload", skip_all, fields(%upload_id))]
+async fn activate(client: &impl GenericClient, upload_id: Uuid) -> ApiResult<()> {
     client
         .execute_typed(
             "UPDATE file_uploads SET status = $2, completed_at = now() WHERE id = $1",
@@ -126,12 +201,5 @@ pub async fn complete(
         )
         .await
         .context("activating the upload")?;
-    Ok(Completed {
-        upload_id,
-        status: UploadStatus::Active,
-        file_name,
-        file_type,
-        file_size,
-        path: key,
-    })
+    Ok(())
 }

@@ -14,7 +14,7 @@ use uuid::Uuid;
 use super::{admin, lifecycle, User, USER_COLUMNS};
 use crate::{
     auth::{Caller, Permission, Role, UserStatus},
-    db::{p, FromRow, GenericClient},
+    db::{p, FromRow, GenericClient, Transaction},
     error::{ApiError, ApiResult},
     input::{escape_like, Lines},
     AppState,
@@ -85,7 +85,7 @@ pub struct BulkOutcome {
     pub results: BulkResults,
 }
 
-/// Runs one batch.
+/// Runs one batch in one transaction: each listed account is changed or fails alone.
 pub async fn run(
     state: &AppState,
     caller: &Caller,
@@ -93,7 +93,51 @@ pub async fn run(
     body: &BulkRequest,
 ) -> ApiResult<BulkOutcome> {
     caller.require(action.permission())?;
-    let reason = crate::input::Validator::validate(|v| {
+    let reason = check_batch(action, body)?;
+    let mut client = state.db.get().await?;
+    let mut tx = client.transaction().await?;
+    let mut results = BulkResults::default();
+    let mut seen = HashSet::new();
+    for raw in &body.user_ids {
+        let fail = |reason: String| Failed {
+            id: raw.clone(),
+            reason,
+        };
+        let user_id = match listed_account(raw, &mut seen) {
+            Ok(user_id) => user_id,
+            Err(reason) => {
+                results.failed.push(fail(reason.to_owned()));
+                continue;
+            }
+        };
+        let change = Change {
+            caller,
+            action,
+            body,
+            user_id,
+            reason: reason.as_deref(),
+        };
+        match apply_in_savepoint(&mut tx, &change).await? {
+            ItemOutcome::Changed => results.success.push(user_id),
+            ItemOutcome::Refused(reason) => results.failed.push(fail(reason)),
+        }
+    }
+    tx.commit().await?;
+    results.total_success = results.success.len();
+    results.total_failed = results.failed.len();
+    tracing::info!(
+        action = ?action,
+        by = %caller.user_id,
+        changed = results.total_success,
+        failed = results.total_failed,
+        "bulk account action"
+    );
+    Ok(BulkOutcome { results })
+}
+
+/// Checks the batch as a whole (its size, what the action needs) and returns its reason.
+fn check_batch(action: BulkAction, body: &BulkRequest) -> ApiResult<Option<String>> {
+    crate::input::Validator::validate(|v| {
         v.check(
             !body.user_ids.is_empty(),
             "userIds",
@@ -115,67 +159,81 @@ pub async fn run(
             "is required",
         );
         Some(v.optional_text("reason", body.reason.as_deref(), 500, Lines::One))
-    })?;
-    let mut client = state.db.get().await?;
-    let mut tx = client.transaction().await?;
-    let mut results = BulkResults::default();
-    let mut seen = HashSet::new();
-    for raw in &body.user_ids {
-        let fail = |reason: &str| Failed {
-            id: raw.clone(),
-            reason: reason.to_owned(),
-        };
-        let Ok(user_id) = crate::input::parse_uuid("userIds", raw) else {
-            results.failed.push(fail("not an account id"));
-            continue;
-        };
-        if !seen.insert(user_id) {
-            results.failed.push(fail("listed more than once"));
-            continue;
-        }
-        let item = tx.savepoint("bulk_item").await?;
-        let outcome = match action {
-            BulkAction::Status => {
-                let status = body.status.unwrap_or(UserStatus::Active);
-                admin::set_status_in(&item, caller, user_id, status).await
-            }
-            BulkAction::Role => {
-                let role = body.role.unwrap_or(Role::Client);
-                admin::change_role_in(&item, caller, user_id, role, reason.as_deref())
-                    .await
-                    .map(|_| ())
-            }
-            BulkAction::Delete => {
-                admin::soft_delete_in(&item, caller, user_id, reason.as_deref()).await
-            }
-            BulkAction::Restore => lifecycle::restore_in(&item, caller, user_id)
-                .await
-                .map(|_| ()),
-        };
-        match outcome {
-            Ok(()) => {
-                item.commit().await?;
-                results.success.push(user_id);
-            }
-            Err(e) if !e.is_server_error() => {
-                item.rollback().await?;
-                results.failed.push(fail(&e.message));
-            }
-            // A failure of the database is the batch's, not the account's.
-            Err(e) => return Err(e),
-        }
+    })
+}
+
+/// The account a listed id names, or why that entry fails: not an id, or an account
+/// listed before (each account is judged once per batch).
+fn listed_account(raw: &str, seen: &mut HashSet<Uuid>) -> Result<Uuid, &'static str> {
+    let user_id = crate::input::parse_uuid("userIds", raw).map_err(|_| "not an account id")?;
+    if !seen.insert(user_id) {
+        return Err("listed more than once");
     }
-    tx.commit().await?;
-    results.total_success = results.success.len();
-    results.total_failed = results.failed.len();
-    tracing::info!(
-        action = ?action,
-        by = %caller.user_id,
-        changed = results.total_success,
-        failed = results.total_failed,
-        "bulk account action"
-    );
-    Ok(BulkOutcome { results })
+    Ok(user_id)
+}
+
+/// One account's change within a batch.
+struct Change<'a> {
+    caller: &'a Caller,
+    action: BulkAction,
+    body: &'a BulkRequest,
+    user_id: Uuid,
+    reason: Option<&'a str>,
+}
+
+/// What became of one account of a batch.
+enum ItemOutcome {
+    Changed,
+    /// The single route's refusal, as its message.
+    Refused(String),
+}
+
+/// Applies the change inside a savepoint: kept when the account's rules allow it, undone
+/// alone when they refuse it. A failure of the database is the batch's, not the
+/// account's: it ends the batch.
+async fn apply_in_savepoint(
+    tx: &mut Transaction<'_>,
+    change: &Change<'_>,
+) -> ApiResult<ItemOutcome> {
+    let item = tx.savepoint("bulk_item").await?;
+    match apply(&item, change).await {
+        Ok(()) => {
+            item.commit().await?;
+            Ok(ItemOutcome::Changed)
+        }
+        Err(e) if !e.is_server_error() => {
+            item.rollback().await?;
+            Ok(ItemOutcome::Refused(e.message.clone()))
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// The single route's function for the action, on one account.
+async fn apply(item: &Transaction<'_>, change: &Change<'_>) -> ApiResult<()> {
+    let Change {
+        caller,
+        user_id,
+        reason,
+        body,
+        ..
+    } = *change;
+    match change.action {
+        BulkAction::Status => {
+            let status = body.status.unwrap_or(UserStatus::Active);
+            admin::set_status_in(item, caller, user_id, status).await
+        }
+        BulkAction::Role => {
+            let role = body.role.unwrap_or(Role::Client);
+            admin::change_role_in(item, caller, user_id, role, reason)
+                .await
+                .map(|_| ())
+        }
+        BulkAction::Delete => admin::soft_delete_in(item, caller, user_id, reason).await,
+        BulkAction::Restore => lifecycle::restore_in(item, caller, user_id)
+            .await
+            .map(|_| ()),
+    }
 }
 
 /// The filtered user list as CSV (staff), newest first, at most

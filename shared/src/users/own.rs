@@ -5,14 +5,16 @@
 use serde::Deserialize;
 use serde_json::json;
 
+use uuid::Uuid;
+
 use super::{
     audit,
     lifecycle::{email_taken, EMAIL_KEY},
-    normalize_email, profile, AuditAction, ProfileInput, User, USER_COLUMNS,
+    normalize_email, profile, AuditAction, Profile, ProfileInput, User, USER_COLUMNS,
 };
 use crate::{
     auth::{passwords, sessions, Caller, Permission},
-    db::{p, FromRow, OnConstraint, RowExt},
+    db::{p, FromRow, OnConstraint, RowExt, Transaction},
     error::{ApiError, ApiResult},
     AppState,
 };
@@ -60,7 +62,93 @@ pub async fn update(
     edit: &OwnProfileUpdate,
 ) -> ApiResult<OwnProfileUpdated> {
     caller.require(Permission::OwnAccount)?;
-    let (fields, email) = crate::input::Validator::validate(|v| {
+    let (fields, email) = check_edit(edit)?;
+    if edit.current_password.is_some() {
+        crate::ratelimit::charge(
+            state,
+            drawn,
+            crate::ratelimit::RateClass::SignInAccount,
+            &format!("password-check:{}", caller.user_id),
+        )
+        .await?;
+    }
+    let mut client = state.db.get().await?;
+    let tx = client.transaction().await?;
+    let stored = lock_own(&tx, caller.user_id).await?;
+    let new_hash = check_passwords(edit, &stored, email.as_deref()).await?;
+    let user = save(
+        &tx,
+        caller.user_id,
+        &fields,
+        email.as_deref(),
+        new_hash.as_deref(),
+    )
+    .await?;
+    let password_changed = new_hash.is_some();
+    record_sensitive_changes(
+        &tx,
+        caller,
+        &stored.email,
+        email.as_deref(),
+        password_changed,
+    )
+    .await?;
+    tx.commit().await?;
+    // The session store is not the database: it is told after the commit, so a change
+    // that rolled back has ended no session.
+    let sessions_ended = if password_changed {
+        sessions::revoke_all_of(state, user.id, Some(caller.session_id)).await?
+    } else {
+        0
+    };
+    Ok(OwnProfileUpdated {
+        user,
+        sessions_ended,
+    })
+}
+
+/// Audits a changed email (from and to) and a changed password. A changed password also
+/// cuts off the account's other sessions in this transaction, so they end with the
+/// change even if revoking them in the session store afterwards fails.
+async fn record_sensitive_changes(
+    tx: &Transaction<'_>,
+    caller: &Caller,
+    old_email: &str,
+    new_email: Option<&str>,
+    password_changed: bool,
+) -> ApiResult<()> {
+    if let Some(email) = new_email.filter(|e| *e != old_email) {
+        let changes = json!({ "email": { "from": old_email, "to": email } });
+        audit(
+            tx,
+            caller.user_id,
+            AuditAction::EmailChange,
+            caller.user_id,
+            changes,
+            None,
+        )
+        .await?;
+    }
+    if password_changed {
+        let changes = json!({});
+        audit(
+            tx,
+            caller.user_id,
+            AuditAction::PasswordChange,
+            caller.user_id,
+            changes,
+            None,
+        )
+        .await?;
+        super::cut_off_sessions(tx, caller.user_id, Some(caller.session_id)).await?;
+    }
+    Ok(())
+}
+
+/// Checks the edit's fields and new email (normalized), and that a change of the email
+/// or the password comes with the current password; every problem at once.
+fn check_edit(edit: &OwnProfileUpdate) -> ApiResult<(Profile, Option<String>)> {
+    crate::input::Validator::validate(|v| {
         let fields = profile(
             v,
             ProfileInput {
@@ -82,40 +170,62 @@ pub async fn update(
             "is required to change the email or the password",
         );
         Some((fields, email))
-    })?;
-    if edit.current_password.is_some() {
-        crate::ratelimit::charge(
-            state,
-            drawn,
-            crate::ratelimit::RateClass::SignInAccount,
-            &format!("password-check:{}", caller.user_id),
-        )
-        .await?;
-    }
-    let mut client = state.db.get().await?;
-    let tx = client.transaction().await?;
+    })
+}
+
+/// The account's email and password hash as stored, read under lock so the checks below
+/// and the update see the same row.
+struct Stored {
+    email: String,
+    password_hash: Option<String>,
+}
+
+/// Locks the caller's live account; a deleted one is the 401 of a gone account.
+#[tracing::instrument(name = "lock_own_account", skip_all, fields(%user_id))]
+async fn lock_own(tx: &Transaction<'_>, user_id: Uuid) -> ApiResult<Stored> {
     let row = tx
         .query_typed_opt(
             "SELECT email, password_hash FROM users WHERE id = $1 AND deleted_at IS NULL FOR UPDATE",
-            &[p(&caller.user_id)],
+            &[p(&user_id)],
         )
         .await?
         .ok_or_else(|| ApiError::unauthorized("the account is gone"))?;
-    let current_email: String = row.col("email")?;
-    let stored_hash: Option<String> = row.col("password_hash")?;
+    Ok(Stored {
+        email: row.col("email")?,
+        password_hash: row.col("password_hash")?,
+    })
+}
+
+/// Verifies the current password when one is given, and hashes the new password (checked
+/// against the policy with the account's email, the new one if it changes too).
+async fn check_passwords(
+    edit: &OwnProfileUpdate,
+    stored: &Stored,
+    new_email: Option<&str>,
+) -> ApiResult<Option<String>> {
     if let Some(current) = edit.current_password.as_deref() {
-        if !passwords::verify(current, stored_hash.as_deref()).await? {
+        if !passwords::verify(current, stored.password_hash.as_deref()).await? {
             return Err(super::lifecycle::wrong_password());
         }
     }
-    let new_hash = match edit.new_password.as_deref() {
-        Some(password) => {
-            let email = email.as_deref().unwrap_or(&current_email);
-            passwords::check_policy(password, email).map_err(|e| ApiError::validation(vec![e]))?;
-            Some(passwords::hash(password).await?)
-        }
-        None => None,
+    let Some(password) = edit.new_password.as_deref() else {
+        return Ok(None);
     };
+    let email = new_email.unwrap_or(&stored.email);
+    passwords::check_policy(password, email).map_err(|e| ApiError::validation(vec![e]))?;
+    Ok(Some(passwords::hash(password).await?))
+}
+
+/// Writes the given fields (absent ones stay); a new password clears the temporary flag.
+/// A taken email is the 409 clients expect.
+#[tracing::instrument(name = "save_own_account", skip_all, fields(%user_id))]
+async fn save(
+    tx: &Transaction<'_>,
+    user_id: Uuid,
+    fields: &Profile,
+    email: Option<&str>,
+    new_hash: Option<&str>,
+) -> ApiResult<User> {
     let sql = format!(
         "UPDATE users SET
             name = COALESCE($2, name),
@@ -133,7 +243,7 @@ pub async fn update(
         .query_typed_one(
             &sql,
             &[
-                p(&caller.user_id),
+                p(&user_id),
                 p(&fields.name),
                 p(&fields.contact_name),
                 p(&fields.company_name),
@@ -145,37 +255,5 @@ pub async fn update(
         )
         .await
         .on_constraint(EMAIL_KEY, email_taken)?;
-    let user = User::from_row(&row)?;
-    if let Some(email) = email.as_ref().filter(|e| **e != current_email) {
-        audit(
-            &tx,
-            user.id,
-            AuditAction::EmailChange,
-            caller.user_id,
-            json!({ "email": { "from": current_email, "to": email } }),
-            None,
-        )
-        .await?;
-    }
-    if new_hash.is_some() {
-        audit(
-            &tx,
-            user.id,
-            AuditAction::PasswordChange,
-            caller.user_id,
-            json!({}),
-            None,
-        )
-        .await?;
-        super::cut_off_sessions(&tx, user.id, Some(caller.session_id)).await?;
-    }
-    tx.commit().await?;
-    let sessions_ended = match new_hash {
-        Some(_) => sessions::revoke_all_of(state, user.id, Some(caller.session_id)).await?,
-        None => 0,
-    };
-    Ok(OwnProfileUpdated {
-        user,
-        sessions_ended,
-    })
+    User::from_row(&row)
 }

@@ -1,0 +1,178 @@
+//! Keyset pagination: the page a request asks for, the opaque cursor of a position, and
+//! a page of results with the cursor of the next.
+
+use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
+use chrono::{DateTime, Utc};
+use lambda_http::Request;
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use super::query_param;
+use crate::error::{ApiError, ApiResult, FieldError};
+
+/// Keyset pagination: `?limit=N&cursor=...` where the cursor is the opaque position of the
+/// last item of the previous page (its sort time and id).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PageRequest {
+    pub limit: u32,
+    pub after: Option<Cursor>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Cursor {
+    #[serde(rename = "t")]
+    pub at: DateTime<Utc>,
+    #[serde(rename = "i")]
+    pub id: Uuid,
+}
+
+impl Cursor {
+    pub fn encode(&self) -> String {
+        // A Cursor always serializes.
+        URL_SAFE_NO_PAD.encode(serde_json::to_vec(self).unwrap_or_default())
+    }
+
+    pub fn decode(raw: &str) -> ApiResult<Self> {
+        let invalid = || ApiError::bad_request("invalid_cursor", "cursor is not valid");
+        if raw.len() > 200 {
+            return Err(invalid());
+        }
+        let bytes = URL_SAFE_NO_PAD.decode(raw).map_err(|_| invalid())?;
+        let cursor: Self = serde_json::from_slice(&bytes).map_err(|_| invalid())?;
+        // Only positions of real rows: years the database can compare.
+        if !(2000..=2200).contains(&chrono::Datelike::year(&cursor.at)) {
+            return Err(invalid());
+        }
+        Ok(cursor)
+    }
+}
+
+impl PageRequest {
+    pub const DEFAULT_LIMIT: u32 = 20;
+    pub const MAX_LIMIT: u32 = 100;
+
+    pub fn from_request(req: &Request) -> ApiResult<Self> {
+        let limit = match query_param(req, "limit") {
+            None => Self::DEFAULT_LIMIT,
+            Some(raw) => match raw.parse::<u32>() {
+                Ok(n) if (1..=Self::MAX_LIMIT).contains(&n) => n,
+                _ => {
+                    return Err(ApiError::validation(vec![FieldError::new(
+                        "limit",
+                        format!("must be a whole number from 1 to {}", Self::MAX_LIMIT),
+                    )]))
+                }
+            },
+        };
+        let after = query_param(req, "cursor").map(Cursor::decode).transpose()?;
+        Ok(Self { limit, after })
+    }
+
+    /// Rows to fetch: one more than the page, to learn whether another page exists.
+    pub fn fetch_limit(&self) -> i64 {
+        i64::from(self.limit) + 1
+    }
+}
+
+/// One page of results and the cursor of the next, if any.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub next_cursor: Option<String>,
+}
+
+impl<T> Page<T> {
+    /// Builds a page from up to `fetch_limit` rows, `position` giving each row's cursor.
+    pub fn from_rows(
+        mut rows: Vec<T>,
+        page: &PageRequest,
+        position: impl Fn(&T) -> Cursor,
+    ) -> Self {
+        let has_more = rows.len() > page.limit as usize;
+        rows.truncate(page.limit as usize);
+        let next_cursor = if has_more {
+            rows.last().map(|last| position(last).encode())
+        } else {
+            None
+        };
+        Self {
+            items: rows,
+            next_cursor,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use lambda_http::{http, Body, RequestExt};
+
+    fn query_request(query: &str) -> Request {
+        let req = http::Request::builder()
+            .uri(format!("/x?{query}"))
+            .body(Body::Empty)
+            .expect("request");
+        req.with_query_string_parameters(
+            query
+                .parse::<lambda_http::aws_lambda_events::query_map::QueryMap>()
+                .expect("query"),
+        )
+    }
+
+    #[test]
+    fn pagination_has_a_hard_max_and_strict_cursor() {
+        assert_eq!(
+            PageRequest::from_request(&query_request(""))
+                .expect("ok")
+                .limit,
+            20
+        );
+        assert_eq!(
+            PageRequest::from_request(&query_request("limit=100"))
+                .expect("ok")
+                .limit,
+            100
+        );
+        for bad in [
+            "limit=101",
+            "limit=0",
+            "limit=-1",
+            "limit=abc",
+            "cursor=%%%",
+            "cursor=e30",
+        ] {
+            assert_eq!(
+                PageRequest::from_request(&query_request(bad))
+                    .expect_err(bad)
+                    .status,
+                http::StatusCode::BAD_REQUEST,
+                "{bad}"
+            );
+        }
+        let cursor = Cursor {
+            at: Utc::now(),
+            id: Uuid::new_v4(),
+        };
+        let page =
+            PageRequest::from_request(&query_request(&format!("cursor={}", cursor.encode())))
+                .expect("ok");
+        assert_eq!(page.after, Some(cursor));
+    }
+
+    #[test]
+    fn page_reports_a_next_cursor_only_when_more_rows_exist() {
+        let page = PageRequest {
+            limit: 2,
+            after: None,
+        };
+        let rows: Vec<(DateTime<Utc>, Uuid)> =
+            (0..3).map(|_| (Utc::now(), Uuid::new_v4())).collect();
+        let full = Page::from_rows(rows.clone(), &page, |r| Cursor { at: r.0, id: r.1 });
+        assert_eq!(full.items.len(), 2);
+        let next = Cursor::decode(full.next_cursor.as_deref().expect("more")).expect("decodes");
+        assert_eq!(next.id, rows[1].1);
+        let last = Page::from_rows(rows[..2].to_vec(), &page, |r| Cursor { at: r.0, id: r.1 });
+        assert!(last.next_cursor.is_none());
+    }
+}
