@@ -3,6 +3,7 @@
 //! - [`template`] reads `template.yaml` and its area stacks (`stacks/`), the route table of
 //!   the deployed API.
 //! - [`router`] selects routes the way API Gateway does.
+//! - [`event`] builds the API Gateway v2 event of a request.
 //! - [`gateway`] serves the routes on 127.0.0.1, calling the function handlers in-process
 //!   with the same API Gateway v2 events Lambda would receive.
 //! - [`lambda_invoke`] serves Lambda's Invoke API for the jobs functions invoke (the
@@ -15,6 +16,7 @@
 //!
 //! The PostgreSQL and emulator processes themselves are started by `infra/local/stack.sh`.
 
+pub mod event;
 pub mod gateway;
 pub mod lambda_invoke;
 pub mod metrics;
