@@ -18,7 +18,7 @@ use std::{
 use http_body_util::{BodyExt, Full};
 use hyper::{body::Bytes, server::conn::http1, service::service_fn, Method, Request, Response};
 use hyper_util::rt::TokioIo;
-use tokio::{sync::Notify, time::Instant};
+use tokio::{sync::Notify, task::JoinHandle, time::Instant};
 
 use crate::LoadError;
 
@@ -126,30 +126,103 @@ pub async fn measure_once(
     subject: &Subject,
     env: &[(String, String)],
 ) -> Result<ColdStart, LoadError> {
-    let listener = tokio::net::TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], 0))).await?;
-    let address = listener.local_addr()?;
-    let api = Arc::new(RuntimeApi {
-        timeline: Mutex::new(Timeline::default()),
-        event: subject.event.clone(),
-        done: Notify::new(),
-    });
-    let server = {
-        let api = Arc::clone(&api);
-        tokio::spawn(async move {
-            while let Ok((stream, _)) = listener.accept().await {
-                let api = Arc::clone(&api);
-                tokio::spawn(async move {
-                    let service = service_fn(move |request| {
-                        let api = Arc::clone(&api);
-                        async move { Ok::<_, std::convert::Infallible>(api.handle(request).await) }
+    let (api, address, server) = RuntimeApi::serve(subject.event.clone()).await?;
+    let mut command = lambda_process(subject, env, address);
+    if let Ok(mut timeline) = api.timeline.lock() {
+        timeline.spawned = Some(Instant::now());
+    }
+    let mut child = command
+        .spawn()
+        .map_err(|e| LoadError::Setup(format!("starting {}: {e}", subject.binary.display())))?;
+    let finished = api.first_answer_of(&mut child).await;
+    let _ = child.kill().await;
+    server.abort();
+    api.cold_start(&subject.label, finished)
+}
+
+impl RuntimeApi {
+    /// A Runtime API on a free loopback port that hands out `event`, serving until the
+    /// returned task is aborted.
+    async fn serve(event: Vec<u8>) -> Result<(Arc<Self>, SocketAddr, JoinHandle<()>), LoadError> {
+        let listener = tokio::net::TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], 0))).await?;
+        let address = listener.local_addr()?;
+        let api = Arc::new(RuntimeApi {
+            timeline: Mutex::new(Timeline::default()),
+            event,
+            done: Notify::new(),
+        });
+        let server = {
+            let api = Arc::clone(&api);
+            tokio::spawn(async move {
+                while let Ok((stream, _)) = listener.accept().await {
+                    let api = Arc::clone(&api);
+                    tokio::spawn(async move {
+                        let service = service_fn(move |request| {
+                            let api = Arc::clone(&api);
+                            async move { Ok::<_, std::convert::Infallible>(api.handle(request).await) }
+                        });
+                        let _ = http1::Builder::new()
+                            .serve_connection(TokioIo::new(stream), service)
+                            .await;
                     });
-                    let _ = http1::Builder::new()
-                        .serve_connection(TokioIo::new(stream), service)
-                        .await;
-                });
+                }
+            })
+        };
+        Ok((api, address, server))
+    }
+
+    /// Waits until `child` posts the answer to its first event (or an error), exits
+    /// first, or 15 s pass; the error says which went wrong.
+    async fn first_answer_of(&self, child: &mut tokio::process::Child) -> Result<(), String> {
+        tokio::select! {
+            () = self.done.notified() => Ok(()),
+            status = child.wait() => Err(match status {
+                Ok(status) => format!("exited ({status}) before answering its first event"),
+                Err(e) => format!("could not be watched: {e}"),
+            }),
+            () = tokio::time::sleep(Duration::from_secs(15)) => {
+                Err("did not answer its first event within 15 s".to_owned())
             }
-        })
-    };
+        }
+    }
+
+    /// The cold start the timeline recorded for `label`, once the process is stopped:
+    /// an error if it did not answer (`finished`), answered with an error, or answered
+    /// without asking for an event.
+    fn cold_start(
+        &self,
+        label: &str,
+        finished: Result<(), String>,
+    ) -> Result<ColdStart, LoadError> {
+        let timeline = self
+            .timeline
+            .lock()
+            .map_err(|_| LoadError::Setup("timeline lock poisoned".into()))?;
+        if let Err(why) = finished {
+            return Err(LoadError::Setup(format!("{label} {why}")));
+        }
+        if let Some(failure) = &timeline.failure {
+            return Err(LoadError::Setup(format!("{label}: {failure}")));
+        }
+        match (timeline.spawned, timeline.first_next, timeline.answered) {
+            (Some(spawned), Some(first_next), Some(answered)) => Ok(ColdStart {
+                init: first_next - spawned,
+                first_invoke: answered - first_next,
+            }),
+            _ => Err(LoadError::Setup(format!(
+                "{label} answered without asking for an event"
+            ))),
+        }
+    }
+}
+
+/// The function's process as Lambda starts it: the Runtime API at `address`, its handler
+/// and the variables Lambda sets, `env` added, and no output kept.
+fn lambda_process(
+    subject: &Subject,
+    env: &[(String, String)],
+    address: SocketAddr,
+) -> tokio::process::Command {
     let mut command = tokio::process::Command::new(&subject.binary);
     command
         .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
@@ -164,44 +237,7 @@ pub async fn measure_once(
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .kill_on_drop(true);
-    if let Ok(mut timeline) = api.timeline.lock() {
-        timeline.spawned = Some(Instant::now());
-    }
-    let mut child = command
-        .spawn()
-        .map_err(|e| LoadError::Setup(format!("starting {}: {e}", subject.binary.display())))?;
-    let finished = tokio::select! {
-        () = api.done.notified() => Ok(()),
-        status = child.wait() => Err(match status {
-            Ok(status) => format!("exited ({status}) before answering its first event"),
-            Err(e) => format!("could not be watched: {e}"),
-        }),
-        () = tokio::time::sleep(Duration::from_secs(15)) => {
-            Err("did not answer its first event within 15 s".to_owned())
-        }
-    };
-    let _ = child.kill().await;
-    server.abort();
-    let timeline = api
-        .timeline
-        .lock()
-        .map_err(|_| LoadError::Setup("timeline lock poisoned".into()))?;
-    if let Err(why) = finished {
-        return Err(LoadError::Setup(format!("{} {why}", subject.label)));
-    }
-    if let Some(failure) = &timeline.failure {
-        return Err(LoadError::Setup(format!("{}: {failure}", subject.label)));
-    }
-    match (timeline.spawned, timeline.first_next, timeline.answered) {
-        (Some(spawned), Some(first_next), Some(answered)) => Ok(ColdStart {
-            init: first_next - spawned,
-            first_invoke: answered - first_next,
-        }),
-        _ => Err(LoadError::Setup(format!(
-            "{} answered without asking for an event",
-            subject.label
-        ))),
-    }
+    command
 }
 
 /// The median of `runs` cold starts of `subject` (by total time).

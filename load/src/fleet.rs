@@ -89,6 +89,28 @@ async fn sign_in(base: &str, client: &reqwest::Client, email: &str) -> Result<St
         .ok_or_else(|| LoadError::Setup("sign-in answered no access token".into()))
 }
 
+/// The load tool's own database connections are named, so the production gate counts
+/// only the API's (it leaves out every `load-` name).
+const OWN_CONNECTIONS: &str = "load-tool";
+
+/// A connection to the stack's database under the load tool's own name.
+pub(crate) async fn connect(database_url: &str) -> Result<tokio_postgres::Client, LoadError> {
+    let mut config: tokio_postgres::Config = database_url
+        .parse()
+        .map_err(|e| LoadError::Setup(format!("DATABASE_URL: {e}")))?;
+    config.application_name(OWN_CONNECTIONS);
+    let (client, connection) = config
+        .connect(tokio_postgres::NoTls)
+        .await
+        .map_err(|e| LoadError::Setup(format!("database: {e}")))?;
+    tokio::spawn(connection);
+    Ok(client)
+}
+
+/// Drivers enlisted concurrently, each signing up, being approved, signing in and
+/// starting a shift.
+const ENLIST_AT_ONCE: usize = 8;
+
 impl Fleet {
     /// Signs up `drivers` drivers, approves them (in the database, as staff would: a
     /// driver's sign-up waits for approval) and starts their shifts, eight at a time; then
@@ -100,93 +122,20 @@ impl Fleet {
         staff: usize,
     ) -> Result<Self, LoadError> {
         let base = base_url.trim_end_matches('/').to_owned();
+        // Names this run's accounts, so a second run signs up new ones.
         let run = uuid::Uuid::new_v4().simple().to_string()[..8].to_owned();
         let started = Instant::now();
-        let mut config: tokio_postgres::Config = database_url
-            .parse()
-            .map_err(|e| LoadError::Setup(format!("DATABASE_URL: {e}")))?;
-        config.application_name("load-tool");
-        let (db, connection) = config
-            .connect(tokio_postgres::NoTls)
-            .await
-            .map_err(|e| LoadError::Setup(format!("database: {e}")))?;
-        tokio::spawn(connection);
-        let db = &db;
-        let mut fleet = Vec::with_capacity(drivers);
-        for batch in (0..drivers).collect::<Vec<_>>().chunks(8) {
-            let made = futures_util::future::join_all(batch.iter().map(|&i| {
-                let base = base.clone();
-                let email = format!("fleet-{run}-{i}@example.com");
-                async move {
-                    let client = client(i)?;
-                    post_json(
-                        &client,
-                        format!("{base}/api/auth/signup"),
-                        json!({ "email": email, "password": PASSWORD, "role": "DRIVER", "name": format!("Fleet Driver {i}") }),
-                        None,
-                    )
-                    .await?;
-                    db.execute(
-                        "UPDATE users SET status = 'ACTIVE' WHERE email = $1",
-                        &[&email],
-                    )
-                    .await
-                    .map_err(|e| LoadError::Setup(format!("approving a driver: {e}")))?;
-                    let token = sign_in(&base, &client, &email).await?;
-                    let (lat, lng) = spot(i as u64);
-                    post_json(
-                        &client,
-                        format!("{base}/api/tracking/shifts/start"),
-                        json!({ "location": { "coordinates": { "lat": lat, "lng": lng } } }),
-                        Some(&token),
-                    )
-                    .await?;
-                    Ok::<_, LoadError>(Driver {
-                        token,
-                        client,
-                        // Behind now, so a run's reports stay in the past.
-                        track: Mutex::new((lat, lng, chrono::Utc::now() - chrono::Duration::minutes(30))),
-                    })
-                }
-            }))
-            .await;
-            for driver in made {
-                fleet.push(driver?);
-            }
-            if fleet.len() % 200 == 0 {
-                eprintln!(
-                    "  {} of {drivers} drivers on shift ({:.0} s)",
-                    fleet.len(),
-                    started.elapsed().as_secs_f64()
-                );
-            }
-        }
-        let hash = shared::auth::passwords::hash(PASSWORD)
-            .await
-            .map_err(|e| LoadError::Setup(e.to_string()))?;
-        let mut accounts = Vec::with_capacity(staff);
-        for i in 0..staff {
-            let email = format!("fleet-staff-{run}-{i}@example.com");
-            db.execute(
-                "INSERT INTO users (email, password_hash, role, status, name)
-                 VALUES ($1, $2, 'HELPDESK', 'ACTIVE', 'Fleet Dispatcher')",
-                &[&email, &hash],
-            )
-            .await
-            .map_err(|e| LoadError::Setup(format!("staff account: {e}")))?;
-            // Past the drivers' addresses, so sign-ins are counted apart.
-            let client = client(drivers + PER_ADDRESS * 8 + i)?;
-            let token = sign_in(&base, &client, &email).await?;
-            accounts.push((token, client));
-        }
+        let db = connect(database_url).await?;
+        let on_shift = enlist_drivers(&base, &db, &run, drivers, started).await?;
+        let staff_accounts = sign_in_staff(&base, &db, &run, drivers, staff).await?;
         eprintln!(
             "fleet ready: {drivers} drivers on shift, {staff} staff ({:.0} s)",
             started.elapsed().as_secs_f64()
         );
         Ok(Self {
             base_url: base,
-            drivers: fleet,
-            staff: accounts,
+            drivers: on_shift,
+            staff: staff_accounts,
         })
     }
 
@@ -251,6 +200,104 @@ impl Fleet {
     }
 }
 
+/// Enlists drivers `0..count` of run `run`, [`ENLIST_AT_ONCE`] at a time, with a progress
+/// line every 200.
+async fn enlist_drivers(
+    base: &str,
+    db: &tokio_postgres::Client,
+    run: &str,
+    count: usize,
+    started: Instant,
+) -> Result<Vec<Driver>, LoadError> {
+    let mut fleet = Vec::with_capacity(count);
+    for batch in (0..count).collect::<Vec<_>>().chunks(ENLIST_AT_ONCE) {
+        let enlisted =
+            futures_util::future::join_all(batch.iter().map(|&i| enlist_driver(base, db, run, i)))
+                .await;
+        for driver in enlisted {
+            fleet.push(driver?);
+        }
+        if fleet.len() % 200 == 0 {
+            eprintln!(
+                "  {} of {count} drivers on shift ({:.0} s)",
+                fleet.len(),
+                started.elapsed().as_secs_f64()
+            );
+        }
+    }
+    Ok(fleet)
+}
+
+/// Driver `i` of run `run`, as a driver becomes one: signs up, is approved (in the
+/// database, as staff would), signs in and starts a shift at its spot of the area.
+async fn enlist_driver(
+    base: &str,
+    db: &tokio_postgres::Client,
+    run: &str,
+    i: usize,
+) -> Result<Driver, LoadError> {
+    let email = format!("fleet-{run}-{i}@example.com");
+    let client = client(i)?;
+    post_json(
+        &client,
+        format!("{base}/api/auth/signup"),
+        json!({ "email": email, "password": PASSWORD, "role": "DRIVER", "name": format!("Fleet Driver {i}") }),
+        None,
+    )
+    .await?;
+    db.execute(
+        "UPDATE users SET status = 'ACTIVE' WHERE email = $1",
+        &[&email],
+    )
+    .await
+    .map_err(|e| LoadError::Setup(format!("approving a driver: {e}")))?;
+    let token = sign_in(base, &client, &email).await?;
+    let (lat, lng) = spot(i as u64);
+    post_json(
+        &client,
+        format!("{base}/api/tracking/shifts/start"),
+        json!({ "location": { "coordinates": { "lat": lat, "lng": lng } } }),
+        Some(&token),
+    )
+    .await?;
+    Ok(Driver {
+        token,
+        client,
+        // Behind now, so a run's reports stay in the past.
+        track: Mutex::new((lat, lng, chrono::Utc::now() - chrono::Duration::minutes(30))),
+    })
+}
+
+/// Creates `count` staff accounts of run `run` in the database (staff cannot sign up)
+/// and signs each in, from addresses past the `drivers` drivers' ones.
+async fn sign_in_staff(
+    base: &str,
+    db: &tokio_postgres::Client,
+    run: &str,
+    drivers: usize,
+    count: usize,
+) -> Result<Vec<(String, reqwest::Client)>, LoadError> {
+    let hash = shared::auth::passwords::hash(PASSWORD)
+        .await
+        .map_err(|e| LoadError::Setup(e.to_string()))?;
+    let mut accounts = Vec::with_capacity(count);
+    for i in 0..count {
+        let email = format!("fleet-staff-{run}-{i}@example.com");
+        db.execute(
+            "INSERT INTO users (email, password_hash, role, status, name)
+             VALUES ($1, $2, 'HELPDESK', 'ACTIVE', 'Fleet Dispatcher')",
+            &[&email, &hash],
+        )
+        .await
+        .map_err(|e| LoadError::Setup(format!("staff account: {e}")))?;
+        // Past the drivers' addresses, so sign-ins are counted apart.
+        let client = client(drivers + PER_ADDRESS * 8 + i)?;
+        let token = sign_in(base, &client, &email).await?;
+        accounts.push((token, client));
+    }
+    Ok(accounts)
+}
+
 impl Target for Fleet {
     fn send(
         &self,
@@ -274,11 +321,27 @@ pub fn spot(n: u64) -> (f64, f64) {
 /// Seeds `drivers` drivers (a tenth of them on shift, at random places in the area) and
 /// `points` recorded points spread over the on-shift drivers' last days, showing progress.
 pub async fn seed(db: &tokio_postgres::Client, drivers: u64, points: u64) -> Result<(), LoadError> {
-    let fail = |what: &'static str| {
-        move |e: tokio_postgres::Error| LoadError::Setup(format!("{what}: {e}"))
-    };
     let started = Instant::now();
-    let drivers_i = i64::try_from(drivers).unwrap_or(i64::MAX);
+    seed_drivers(db, drivers).await?;
+    eprintln!(
+        "  {drivers} drivers seeded ({:.0} s)",
+        started.elapsed().as_secs_f64()
+    );
+    seed_points(db, points, started).await?;
+    settle(db).await?;
+    eprintln!("seeded in {:.0} s", started.elapsed().as_secs_f64());
+    Ok(())
+}
+
+/// What a seeding statement was doing when it failed.
+fn failed(what: &'static str) -> impl Fn(tokio_postgres::Error) -> LoadError {
+    move |e| LoadError::Setup(format!("{what}: {e}"))
+}
+
+/// Active drivers at random places in the area, a tenth of them on duty with a shift
+/// started six days ago, in two statements.
+async fn seed_drivers(db: &tokio_postgres::Client, drivers: u64) -> Result<(), LoadError> {
+    let drivers = i64::try_from(drivers).unwrap_or(i64::MAX);
     db.execute(
         "WITH u AS (
             INSERT INTO users (email, role, status, name)
@@ -288,34 +351,40 @@ pub async fn seed(db: &tokio_postgres::Client, drivers: u64, points: u64) -> Res
          SELECT id, true, random() < 0.1,
                 ST_SetSRID(ST_MakePoint(-122.6 + random() * 0.8, 37.2 + random() * 0.8), 4326)::geography, now()
            FROM u",
-        &[&drivers_i],
+        &[&drivers],
     )
     .await
-    .map_err(fail("seeding drivers"))?;
+    .map_err(failed("seeding drivers"))?;
     db.execute(
         "INSERT INTO driver_shifts (driver_id, start_time)
          SELECT id, now() - interval '6 days' FROM drivers WHERE is_on_duty",
         &[],
     )
     .await
-    .map_err(fail("seeding shifts"))?;
-    eprintln!(
-        "  {drivers} drivers seeded ({:.0} s)",
-        started.elapsed().as_secs_f64()
-    );
+    .map_err(failed("seeding shifts"))?;
+    Ok(())
+}
+
+/// About `points` points shared by the active shifts, evenly over their six days and a
+/// step apart; the partitions of the last and next week are made first.
+async fn seed_points(
+    db: &tokio_postgres::Client,
+    points: u64,
+    started: Instant,
+) -> Result<(), LoadError> {
     db.execute(
         "SELECT driver_locations_ensure_partitions((now() AT TIME ZONE 'UTC')::date - 7, (now() AT TIME ZONE 'UTC')::date + 7)",
         &[],
     )
     .await
-    .map_err(fail("partitions"))?;
+    .map_err(failed("partitions"))?;
     let on_shift: i64 = db
         .query_one(
             "SELECT count(*) FROM driver_shifts WHERE status = 'active'",
             &[],
         )
         .await
-        .map_err(fail("counting shifts"))?
+        .map_err(failed("counting shifts"))?
         .get(0);
     let per_driver = (points as i64 / on_shift.max(1)).max(1);
     // Chunks of drivers, so progress shows and no statement runs for minutes.
@@ -335,7 +404,7 @@ pub async fn seed(db: &tokio_postgres::Client, drivers: u64, points: u64) -> Res
                 &[&per_driver, &chunks, &chunk],
             )
             .await
-            .map_err(fail("seeding points"))?;
+            .map_err(failed("seeding points"))?;
         done += inserted as i64;
         eprintln!(
             "  points {done} of about {} ({:.0}%, {:.0} s)",
@@ -344,17 +413,22 @@ pub async fn seed(db: &tokio_postgres::Client, drivers: u64, points: u64) -> Res
             started.elapsed().as_secs_f64()
         );
     }
+    Ok(())
+}
+
+/// Leaves the seeded tables as a running database would have them: statistics up to
+/// date and the bulk load written out.
+async fn settle(db: &tokio_postgres::Client) -> Result<(), LoadError> {
     // One statement each: VACUUM cannot run inside the transaction a batch would be.
     for table in ["drivers", "driver_shifts", "driver_locations"] {
         db.batch_execute(&format!("VACUUM ANALYZE {table}"))
             .await
-            .map_err(fail("vacuum"))?;
+            .map_err(failed("vacuum"))?;
     }
     // The seed's dirty pages are written now, not by a checkpoint in the middle of a
     // measured phase: the phases measure steady ingest, not the bulk load's write-back.
     db.batch_execute("CHECKPOINT")
         .await
-        .map_err(fail("checkpoint"))?;
-    eprintln!("seeded in {:.0} s", started.elapsed().as_secs_f64());
+        .map_err(failed("checkpoint"))?;
     Ok(())
 }

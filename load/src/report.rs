@@ -86,6 +86,58 @@ pub fn rows(routes: &BTreeMap<Route, RouteStats>, seconds: f64) -> Vec<Row> {
     rows
 }
 
+/// One row of a benchmark's goals: the goal, what was measured, the baseline measured in
+/// the same run and the ratio to it, and whether the goal was met (`None` on a row that
+/// gives a figure to read the others by, not a goal). Cells without a figure are empty.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Goal {
+    pub goal: String,
+    pub measured: String,
+    pub baseline: String,
+    pub ratio: String,
+    pub met: Option<bool>,
+}
+
+/// The `## Goals` section of a benchmark report: a row per goal, missed ones in bold.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GoalsTable {
+    pub rows: Vec<Goal>,
+}
+
+impl GoalsTable {
+    pub fn render(&self) -> String {
+        let mut out = String::from(
+            "## Goals\n\n| goal | measured | baseline (same run) | ratio | |\n|---|---:|---:|---:|---|\n",
+        );
+        for row in &self.rows {
+            let verdict = match row.met {
+                Some(true) => "met",
+                Some(false) => "**missed**",
+                None => "",
+            };
+            let cells = [
+                row.goal.as_str(),
+                &row.measured,
+                &row.baseline,
+                &row.ratio,
+                verdict,
+            ];
+            out.push('|');
+            for cell in cells {
+                // An empty cell is one space between its pipes, as in the header.
+                if cell.is_empty() {
+                    out.push_str(" |");
+                } else {
+                    let _ = write!(out, " {cell} |");
+                }
+            }
+            out.push('\n');
+        }
+        out.push('\n');
+        out
+    }
+}
+
 /// Whether the run passed, and why not.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Verdict {
@@ -175,6 +227,28 @@ pub fn render(outcome: &Outcome, thresholds: &Thresholds) -> String {
         }
     );
     out
+}
+
+/// Fails with the first line where a rendered report departs from the expected one, and
+/// the whole report, so a change of wording shows where it is.
+#[cfg(test)]
+pub(crate) fn assert_same_report(rendered: &str, expected: &str) {
+    let departs = rendered
+        .lines()
+        .zip(expected.lines())
+        .position(|(ours, theirs)| ours != theirs);
+    if let Some(line) = departs {
+        panic!(
+            "line {} differs:\n  rendered: {}\n  expected: {}\n\n{rendered}",
+            line + 1,
+            rendered.lines().nth(line).unwrap_or_default(),
+            expected.lines().nth(line).unwrap_or_default()
+        );
+    }
+    assert_eq!(
+        rendered, expected,
+        "the same lines, not the same text:\n{rendered}"
+    );
 }
 
 #[cfg(test)]

@@ -1,0 +1,176 @@
+//! The drivers report's Markdown, in the order `docs/drivers-performance.md` gives it:
+//! what was measured on what, the goals, the statement and the gateway.
+
+use super::{
+    gate::{GateRun, GATE_DRIVERS, GATE_DURATION, GATE_RATE},
+    gateway::GatewayPhases,
+    statement::StatementTiming,
+    DatabaseSize, DriversBenchConfig, WARM_UP,
+};
+use crate::{
+    report::{self, Goal, GoalsTable},
+    run::PhaseResult,
+};
+
+/// The goals of the issue, on this machine kind with everything local.
+const QUERY_P99_GOAL_MS: f64 = 2.0;
+const NEAREST_P99_GOAL_MS: f64 = 20.0;
+const POINT_P99_GOAL_MS: f64 = 20.0;
+const BATCH_P99_GOAL_MS: f64 = 40.0;
+/// Every goal through the gateway, the gate's included, allows fewer errors than this.
+const MAX_ERROR_RATE: f64 = 0.01;
+const GATE_CONNECTIONS: i64 = 18;
+
+/// Everything the benchmark measured, and how it was configured.
+pub(super) struct Report<'a> {
+    pub config: &'a DriversBenchConfig,
+    pub database: DatabaseSize,
+    pub statement: StatementTiming,
+    pub gateway: GatewayPhases,
+    pub gate: GateRun,
+}
+
+fn p99(result: &PhaseResult) -> f64 {
+    result.total().percentile_ms(99.0)
+}
+
+impl Report<'_> {
+    /// The report's Markdown, section after section.
+    pub fn render(&self) -> String {
+        [
+            self.heading(),
+            GoalsTable { rows: self.goals() }.render(),
+            self.statement_section(),
+            self.gateway_section(),
+        ]
+        .concat()
+    }
+
+    /// The title, what the figures were measured on, and how to read them.
+    fn heading(&self) -> String {
+        let DatabaseSize {
+            drivers,
+            on_duty,
+            points,
+        } = self.database;
+        format!(
+            "# Drivers and tracking: performance\n\n\
+             Measured by `{}` on {drivers} drivers ({on_duty} on shift) and {points} recorded points, release build, \
+             everything on 127.0.0.1. Open loop: a fixed arrival rate, latency from the intended \
+             send time. The machine is shared and noisy: read the ratios to the baseline measured \
+             in the same run, not the milliseconds alone.\n\n",
+            self.config.command
+        )
+    }
+
+    /// The statement's goal, one per route through the gateway, and the gate's.
+    fn goals(&self) -> Vec<Goal> {
+        let gateway = &self.gateway;
+        let mut goals = vec![self.statement_goal()];
+        for (what, result, goal_ms) in [
+            ("nearest drivers", &gateway.nearest, NEAREST_P99_GOAL_MS),
+            ("one-point report", &gateway.point, POINT_P99_GOAL_MS),
+            ("50-point batch", &gateway.batch, BATCH_P99_GOAL_MS),
+        ] {
+            goals.push(self.route_goal(what, result, goal_ms));
+        }
+        goals.push(self.gate_goal());
+        goals
+    }
+
+    /// The statement's p99 against `SELECT 1` on the same connection.
+    fn statement_goal(&self) -> Goal {
+        let (nearest, select_one) = (self.statement.nearest, self.statement.select_one);
+        Goal {
+            goal: format!("nearest-10 statement p99 < {QUERY_P99_GOAL_MS} ms (shared function, warm connection)"),
+            measured: format!("{:.2} ms", nearest.p99),
+            baseline: format!("`SELECT 1` {:.2} ms", select_one.p99),
+            ratio: format!("{:.1}×", nearest.p99 / select_one.p99.max(0.001)),
+            met: Some(nearest.p99 < QUERY_P99_GOAL_MS),
+        }
+    }
+
+    /// A route's p99 and errors through the gateway against the baseline's p99.
+    fn route_goal(&self, what: &str, result: &PhaseResult, goal_ms: f64) -> Goal {
+        let rate = self.config.rate;
+        let base_p99 = p99(&self.gateway.baseline);
+        let ours = p99(result);
+        let errors = result.total().error_rate();
+        Goal {
+            goal: format!("{what} p99 ≤ {goal_ms} ms at {rate:.0}/s offered"),
+            measured: format!("{ours:.2} ms ({:.2}% errors)", errors * 100.0),
+            baseline: format!("{base_p99:.2} ms"),
+            ratio: format!("{:.1}×", ours / base_p99.max(0.001)),
+            met: Some(ours <= goal_ms && errors < MAX_ERROR_RATE),
+        }
+    }
+
+    /// The gate's errors and the API's connections at most.
+    fn gate_goal(&self) -> Goal {
+        let errors = self.gate.result.total().error_rate();
+        let peak = self.gate.peak_connections;
+        Goal {
+            goal: format!(
+                "production gate: {GATE_DRIVERS} drivers for {} s, < {:.0}% errors, < {GATE_CONNECTIONS} connections",
+                GATE_DURATION.as_secs(),
+                MAX_ERROR_RATE * 100.0
+            ),
+            measured: format!("{:.2}% errors, {peak} connections at most", errors * 100.0),
+            baseline: String::new(),
+            ratio: String::new(),
+            met: Some(errors < MAX_ERROR_RATE && peak < GATE_CONNECTIONS),
+        }
+    }
+
+    /// `## The statement`: its percentiles beside `SELECT 1`'s, then its plan.
+    fn statement_section(&self) -> String {
+        let StatementTiming {
+            runs,
+            plan,
+            nearest,
+            select_one,
+        } = &self.statement;
+        format!(
+            "## The statement\n\n\
+             {runs} calls of `shared::drivers::roster::nearest_available` (10 km, 10 drivers) at spots spread over the area: p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms; `SELECT 1` on the same connection: p50 {:.2} ms, p99 {:.2} ms.\n\n\
+             ```\n{}\n```\n\n",
+            nearest.p50,
+            nearest.p99,
+            nearest.max,
+            select_one.p50,
+            select_one.p99,
+            plan.join("\n")
+        )
+    }
+
+    /// `## Through the gateway`: a row per phase, the gate's last, and how they were sent.
+    fn gateway_section(&self) -> String {
+        let gateway = &self.gateway;
+        let rows: Vec<report::Row> = [
+            &gateway.nearest,
+            &gateway.baseline,
+            &gateway.point,
+            &gateway.batch,
+            &self.gate.result,
+        ]
+        .into_iter()
+        .flat_map(|result| {
+            report::rows(&result.routes, result.elapsed.as_secs_f64())
+                .into_iter()
+                .take(1)
+        })
+        .collect();
+        let config = self.config;
+        format!(
+            "## Through the gateway\n\n{}\n\
+             Each phase offers {:.0} requests a second for {} s after {} s unmeasured at the same rate (the gate: {GATE_RATE:.0} a second for {} s); {} drivers and {} staff accounts send them, each inside its own budget.\n",
+            report::table(&rows),
+            config.rate,
+            config.duration.as_secs(),
+            WARM_UP.as_secs(),
+            GATE_DURATION.as_secs(),
+            config.fleet_drivers,
+            config.staff
+        )
+    }
+}

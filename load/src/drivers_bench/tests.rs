@@ -1,0 +1,153 @@
+//! The report's wording on fixed measurements: `load/tests/reports/drivers-performance*.md`
+//! is what `docs/drivers-performance.md` reads like, and a change to it is a change to
+//! the report.
+
+use std::{collections::BTreeMap, time::Duration};
+
+use super::{
+    gate::GateRun,
+    gateway::GatewayPhases,
+    report::Report,
+    statement::{Percentiles, StatementTiming},
+    DatabaseSize, DriversBenchConfig,
+};
+use crate::{
+    report::assert_same_report,
+    run::{Phase, PhaseResult, RouteStats},
+    traffic::Route,
+};
+
+/// Successful requests at `latencies_ms`, and failed ones by kind.
+fn stats(latencies_ms: &[f64], errors: &[(&str, u64)]) -> RouteStats {
+    let mut stats = RouteStats::default();
+    for ms in latencies_ms {
+        stats
+            .latency_us
+            .record((ms * 1000.0) as u64)
+            .expect("record");
+    }
+    for (kind, n) in errors {
+        stats.errors.insert((*kind).to_owned(), *n);
+    }
+    stats
+}
+
+/// `n` latencies evenly from `from_ms` to `to_ms`.
+fn spread(from_ms: f64, to_ms: f64, n: usize) -> Vec<f64> {
+    (0..n)
+        .map(|i| from_ms + (to_ms - from_ms) * i as f64 / (n - 1).max(1) as f64)
+        .collect()
+}
+
+fn phase(rate: f64, seconds: u64, route: Route, stats: RouteStats) -> PhaseResult {
+    PhaseResult {
+        phase: Phase {
+            rate,
+            duration: Duration::from_secs(seconds),
+        },
+        routes: BTreeMap::from([(route, stats)]),
+        elapsed: Duration::from_secs(seconds),
+    }
+}
+
+fn config() -> DriversBenchConfig {
+    DriversBenchConfig {
+        api_url: "http://127.0.0.1:3000".into(),
+        baseline_url: "http://127.0.0.1:3001".into(),
+        database_url: "postgres://127.0.0.1/readyset".into(),
+        seed_drivers: 100_000,
+        seed_points: 10_000_000,
+        fleet_drivers: 1000,
+        staff: 150,
+        rate: 200.0,
+        duration: Duration::from_secs(30),
+        command: "scripts/bench-drivers (rate 200/s, 30 s, 100000 drivers, 10000000 points)".into(),
+    }
+}
+
+/// The report on fixed measurements; the arguments decide which goals are met.
+fn report(gate_errors: u64, peak_connections: i64, statement_p99: f64, nearest_ms: f64) -> String {
+    let config = config();
+    let statement = StatementTiming {
+        runs: 2000,
+        plan: vec![
+            "Limit  (cost=0.41..12.80 rows=10 width=64) (actual time=0.210..0.391 rows=10 loops=1)"
+                .into(),
+            "  Buffers: shared hit=57".into(),
+            "Planning Time: 0.150 ms".into(),
+        ],
+        nearest: Percentiles {
+            p50: 0.41,
+            p99: statement_p99,
+            max: 3.75,
+        },
+        select_one: Percentiles {
+            p50: 0.06,
+            p99: 0.125,
+            max: 0.5,
+        },
+    };
+    let gateway = GatewayPhases {
+        nearest: phase(
+            200.0,
+            30,
+            Route::NearestDrivers,
+            stats(&spread(2.0, nearest_ms, 6000), &[]),
+        ),
+        baseline: phase(
+            200.0,
+            30,
+            Route::Baseline,
+            stats(&spread(1.0, 2.5, 6000), &[]),
+        ),
+        point: phase(
+            200.0,
+            30,
+            Route::LocationPoint,
+            stats(&spread(3.0, 14.0, 5990), &[("429", 10)]),
+        ),
+        batch: phase(
+            200.0,
+            30,
+            Route::LocationBatch,
+            stats(&spread(6.0, 41.0, 6000), &[("timed out", 1)]),
+        ),
+    };
+    let gate = GateRun {
+        result: phase(
+            10.0,
+            120,
+            Route::LocationPoint,
+            stats(&spread(3.0, 9.0, 1200), &[("503", gate_errors)]),
+        ),
+        peak_connections,
+    };
+    Report {
+        config: &config,
+        database: DatabaseSize {
+            drivers: 100_000,
+            on_duty: 10_012,
+            points: 9_999_840,
+        },
+        statement,
+        gateway,
+        gate,
+    }
+    .render()
+}
+
+#[test]
+fn the_report_reads_as_before() {
+    assert_same_report(
+        &report(0, 7, 1.25, 17.0),
+        include_str!("../../tests/reports/drivers-performance.md"),
+    );
+}
+
+#[test]
+fn goals_that_are_missed_stand_out() {
+    assert_same_report(
+        &report(30, 18, 2.5, 25.0),
+        include_str!("../../tests/reports/drivers-performance-goals-missed.md"),
+    );
+}
