@@ -108,24 +108,6 @@ pub enum Profile {
     Drivers,
 }
 
-impl std::str::FromStr for Profile {
-    type Err = LoadError;
-    fn from_str(s: &str) -> Result<Self, LoadError> {
-        Ok(match s {
-            "smoke" => Profile::Smoke,
-            "load" => Profile::Load,
-            "stress" => Profile::Stress,
-            "spike" => Profile::Spike,
-            "drivers" => Profile::Drivers,
-            other => {
-                return Err(LoadError::Usage(format!(
-                    "unknown profile {other:?}; expected smoke, load, stress, spike or drivers"
-                )))
-            }
-        })
-    }
-}
-
 /// How a run is shaped; [`Plan::of`] gives each profile's defaults.
 #[derive(Debug, Clone)]
 pub struct Plan {
