@@ -9,6 +9,7 @@
 
 use lambda_http::{http::Method, Body, Request, Response};
 use shared::{
+    auth::Permission,
     users::applications::{detail, review, Review},
     auth::caller,
     http::ok,
@@ -26,8 +27,10 @@ pub const DEPLOY: Deploy = Deploy::api(
     Area::Identity,
     "one driver application; review and approval",
     &[
-        Route::get("/api/admin/job-applications/{applicationId}"),
-        Route::patch("/api/admin/job-applications/{applicationId}"),
+        Route::get("/api/admin/job-applications/{applicationId}")
+            .requires(Permission::ReviewApplications),
+        Route::patch("/api/admin/job-applications/{applicationId}")
+            .requires(Permission::ReviewApplications),
     ],
 );
 

@@ -3,6 +3,7 @@
 
 use lambda_http::{Body, Request, Response};
 use shared::{
+    auth::Permission,
     users::applications::{list, ApplicationFilters},
     auth::caller,
     http::ok,
@@ -19,7 +20,7 @@ pub const FUNCTION: HttpFunction = HttpFunction::new(handler, RateClass::Api);
 pub const DEPLOY: Deploy = Deploy::api(
     Area::Identity,
     "driver applications in cursor pages (staff)",
-    &[Route::get("/api/admin/job-applications")],
+    &[Route::get("/api/admin/job-applications").requires(Permission::ReviewApplications)],
 );
 
 fn handler(state: &AppState, req: Request) -> HandlerFuture<'_> {

@@ -20,7 +20,7 @@ pub const FUNCTION: HttpFunction = HttpFunction::new(handler, RateClass::Api);
 pub const DEPLOY: Deploy = Deploy::api(
     Area::Operations,
     "?analytics=1h|24h|7d: errors over time, latency per route, slow queries, outbox backlog (staff)",
-    &[Route::get("/api/admin/logs")],
+    &[Route::get("/api/admin/logs").requires(Permission::ViewSystemHealth)],
 )
     .policies(&[
         Policy::MonitoringRead,

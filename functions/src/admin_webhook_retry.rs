@@ -19,7 +19,7 @@ pub const FUNCTION: HttpFunction = HttpFunction::new(handler, RateClass::Admin);
 pub const DEPLOY: Deploy = Deploy::api(
     Area::Operations,
     "re-queues a dead message",
-    &[Route::post("/api/admin/webhooks/{id}/retry")],
+    &[Route::post("/api/admin/webhooks/{id}/retry").requires(Permission::ManageWebhooks)],
 );
 
 fn handler(state: &AppState, req: Request) -> HandlerFuture<'_> {

@@ -23,7 +23,7 @@ pub const FUNCTION: HttpFunction = HttpFunction::new(handler, RateClass::Admin);
 pub const DEPLOY: Deploy = Deploy::api(
     Area::Operations,
     "partner deliveries, attempts and dead messages",
-    &[Route::get("/api/admin/webhooks")],
+    &[Route::get("/api/admin/webhooks").requires(Permission::ManageWebhooks)],
 );
 
 fn handler(state: &AppState, req: Request) -> HandlerFuture<'_> {

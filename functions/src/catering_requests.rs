@@ -27,7 +27,10 @@ pub const FUNCTION: HttpFunction = HttpFunction::new(handler, RateClass::Api).id
 pub const DEPLOY: Deploy = Deploy::api(
     Area::Orders,
     "catering orders",
-    &[Route::get("/api/catering-requests"), Route::post("/api/catering-requests")],
+    &[
+        Route::get("/api/catering-requests"),
+        Route::post("/api/catering-requests").requires(Permission::CreateOrders),
+    ],
 )
     .policies(&[Policy::MapsKeyRead]);
 

@@ -5,7 +5,7 @@
 
 use lambda_http::{Body, Request, Response};
 use shared::{
-    auth::caller,
+    auth::{caller, Permission},
     dashboard::{platform, respond, Period},
     http::header,
     input::query_param,
@@ -21,7 +21,7 @@ pub const FUNCTION: HttpFunction = HttpFunction::new(handler, RateClass::Api);
 pub const DEPLOY: Deploy = Deploy::api(
     Area::Orders,
     "the platform's figures by period (staff), cached with an ETag",
-    &[Route::get("/api/dashboard-metrics")],
+    &[Route::get("/api/dashboard-metrics").requires(Permission::ViewAllOrders)],
 );
 
 fn handler(state: &AppState, req: Request) -> HandlerFuture<'_> {

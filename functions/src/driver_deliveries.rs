@@ -3,7 +3,7 @@
 
 use lambda_http::{Body, Request, Response};
 use shared::{
-    auth::caller,
+    auth::{caller, Permission},
     drivers::{
         dispatch::{assignments, Which},
         own_driver,
@@ -22,7 +22,7 @@ pub const FUNCTION: HttpFunction = HttpFunction::new(handler, RateClass::Api);
 pub const DEPLOY: Deploy = Deploy::api(
     Area::Drivers,
     "the calling driver's open deliveries",
-    &[Route::get("/api/driver-deliveries")],
+    &[Route::get("/api/driver-deliveries").requires(Permission::Drive)],
 );
 
 fn handler(state: &AppState, req: Request) -> HandlerFuture<'_> {

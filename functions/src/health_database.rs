@@ -21,7 +21,7 @@ pub const FUNCTION: HttpFunction = HttpFunction::new(handler, RateClass::Api);
 pub const DEPLOY: Deploy = Deploy::api(
     Area::Operations,
     "size, cache hits, connections, slow statements, indexes, tables (staff)",
-    &[Route::get("/api/health/database")],
+    &[Route::get("/api/health/database").requires(Permission::ViewSystemHealth)],
 );
 
 fn handler(state: &AppState, req: Request) -> HandlerFuture<'_> {

@@ -48,7 +48,7 @@ macro_rules! functions {
         pub const REGISTRY: &[Function] = &[
             $(Function {
                 module: stringify!($http),
-                lambda: &Lambda::Http($http::FUNCTION),
+                lambda: &Lambda::Http($http::FUNCTION.serving($http::DEPLOY.routes)),
                 deploy: &$http::DEPLOY,
             },)*
             $(Function {

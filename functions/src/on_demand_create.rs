@@ -20,7 +20,7 @@ pub const FUNCTION: HttpFunction = HttpFunction::new(handler, RateClass::Api).id
 pub const DEPLOY: Deploy = Deploy::api(
     Area::Orders,
     "an on-demand delivery",
-    &[Route::post("/api/on-demand/create")],
+    &[Route::post("/api/on-demand/create").requires(Permission::CreateOrders)],
 )
     .policies(&[Policy::MapsKeyRead]);
 

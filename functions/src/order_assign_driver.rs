@@ -6,7 +6,7 @@
 
 use lambda_http::{Body, Request, Response};
 use shared::{
-    auth::caller,
+    auth::{caller, Permission},
     drivers::dispatch::{assign, AssignRequest},
     http::ok,
     input::parse_json,
@@ -22,7 +22,7 @@ pub const FUNCTION: HttpFunction = HttpFunction::new(handler, RateClass::Api).id
 pub const DEPLOY: Deploy = Deploy::api(
     Area::Drivers,
     "staff assign or reassign a driver",
-    &[Route::post("/api/orders/assignDriver")],
+    &[Route::post("/api/orders/assignDriver").requires(Permission::DispatchDrivers)],
 );
 
 fn handler(state: &AppState, req: Request) -> HandlerFuture<'_> {

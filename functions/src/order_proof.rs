@@ -6,7 +6,7 @@
 
 use lambda_http::{Body, Request, Response};
 use shared::{
-    auth::caller,
+    auth::{caller, Permission},
     http::ok,
     input::{parse_json, path_param},
     orders::parse_order_number,
@@ -24,8 +24,10 @@ pub const DEPLOY: Deploy = Deploy::api(
     Area::Orders,
     "the assigned driver's proof of delivery",
     &[
-        Route::post("/api/orders/{order_number}/pod").named("Pod"),
-        Route::post("/api/orders/{order_number}/signature").named("Signature"),
+        Route::post("/api/orders/{order_number}/pod").named("Pod").requires(Permission::Drive),
+        Route::post("/api/orders/{order_number}/signature")
+            .named("Signature")
+            .requires(Permission::Drive),
     ],
 );
 

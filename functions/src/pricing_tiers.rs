@@ -23,7 +23,10 @@ pub const FUNCTION: HttpFunction = HttpFunction::new(handler, RateClass::Api);
 pub const DEPLOY: Deploy = Deploy::api(
     Area::Orders,
     "pricing configurations and new versions",
-    &[Route::get("/api/pricing/tiers"), Route::put("/api/pricing/tiers")],
+    &[
+        Route::get("/api/pricing/tiers").requires(Permission::ViewPricing),
+        Route::put("/api/pricing/tiers").requires(Permission::ManagePricing),
+    ],
 );
 
 fn handler(state: &AppState, req: Request) -> HandlerFuture<'_> {

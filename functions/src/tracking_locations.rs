@@ -10,7 +10,7 @@
 
 use lambda_http::{Body, Request, Response};
 use shared::{
-    auth::caller,
+    auth::{caller, Permission},
     drivers::locations::{ingest, LocationReport},
     http::ok,
     input::parse_json,
@@ -26,7 +26,7 @@ pub const FUNCTION: HttpFunction = HttpFunction::new(handler, RateClass::Trackin
 pub const DEPLOY: Deploy = Deploy::api(
     Area::Drivers,
     "a driver's location points, checked and deduplicated",
-    &[Route::post("/api/tracking/locations")],
+    &[Route::post("/api/tracking/locations").requires(Permission::Drive)],
 );
 
 fn handler(state: &AppState, req: Request) -> HandlerFuture<'_> {

@@ -11,7 +11,7 @@
 
 use lambda_http::{http::Method, Body, Request, Response};
 use shared::{
-    auth::caller,
+    auth::{caller, Permission},
     drivers::shifts::{self, EndShift, StartShift},
     http::ok,
     input::{parse_json, parse_uuid, query_param},
@@ -28,8 +28,8 @@ pub const DEPLOY: Deploy = Deploy::api(
     Area::Drivers,
     "a driver's shifts",
     &[
-        Route::post("/api/tracking/shifts/start").named("Start"),
-        Route::post("/api/tracking/shifts/end").named("End"),
+        Route::post("/api/tracking/shifts/start").named("Start").requires(Permission::Drive),
+        Route::post("/api/tracking/shifts/end").named("End").requires(Permission::Drive),
         Route::get("/api/tracking/shifts/active").named("Active"),
     ],
 );

@@ -4,7 +4,7 @@
 
 use lambda_http::{Body, Request, Response};
 use shared::{
-    auth::caller,
+    auth::{caller, Permission},
     http::ok,
     input::{path_uuid, PageRequest, Query},
     ratelimit::RateClass,
@@ -20,7 +20,7 @@ pub const FUNCTION: HttpFunction = HttpFunction::new(handler, RateClass::Api);
 pub const DEPLOY: Deploy = Deploy::api(
     Area::Identity,
     "an account's audit history (staff)",
-    &[Route::get("/api/users/{userId}/audit")],
+    &[Route::get("/api/users/{userId}/audit").requires(Permission::ViewAudits)],
 );
 
 fn handler(state: &AppState, req: Request) -> HandlerFuture<'_> {

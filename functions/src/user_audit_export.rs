@@ -4,7 +4,7 @@
 
 use lambda_http::{Body, Request, Response};
 use shared::{
-    auth::caller,
+    auth::{caller, Permission},
     export,
     input::{path_uuid, Query},
     ratelimit::RateClass,
@@ -20,7 +20,7 @@ pub const FUNCTION: HttpFunction = HttpFunction::new(handler, RateClass::Admin);
 pub const DEPLOY: Deploy = Deploy::api(
     Area::Identity,
     "an account's audit history as CSV (staff)",
-    &[Route::get("/api/users/{userId}/audit/export")],
+    &[Route::get("/api/users/{userId}/audit/export").requires(Permission::ViewAudits)],
 );
 
 fn handler(state: &AppState, req: Request) -> HandlerFuture<'_> {

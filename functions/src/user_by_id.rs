@@ -25,7 +25,7 @@ pub const DEPLOY: Deploy = Deploy::api(
     &[
         Route::get("/api/users/{userId}"),
         Route::patch("/api/users/{userId}"),
-        Route::delete("/api/users/{userId}"),
+        Route::delete("/api/users/{userId}").requires(Permission::DeleteUsers),
     ],
 );
 

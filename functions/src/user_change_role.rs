@@ -20,7 +20,7 @@ pub const FUNCTION: HttpFunction = HttpFunction::new(handler, RateClass::Admin);
 pub const DEPLOY: Deploy = Deploy::api(
     Area::Identity,
     "ADMIN / SUPER_ADMIN role changes",
-    &[Route::post("/api/users/{userId}/change-role")],
+    &[Route::post("/api/users/{userId}/change-role").requires(Permission::ChangeRoles)],
 );
 
 fn handler(state: &AppState, req: Request) -> HandlerFuture<'_> {

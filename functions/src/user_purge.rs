@@ -5,7 +5,7 @@
 
 use lambda_http::{Body, Request, Response};
 use shared::{
-    auth::caller,
+    auth::{caller, Permission},
     http::ok,
     input::{parse_json, path_uuid},
     ratelimit::RateClass,
@@ -21,7 +21,7 @@ pub const FUNCTION: HttpFunction = HttpFunction::new(handler, RateClass::Admin);
 pub const DEPLOY: Deploy = Deploy::api(
     Area::Identity,
     "removes a deleted account's personal data and files (SUPER_ADMIN)",
-    &[Route::delete("/api/users/{userId}/purge")],
+    &[Route::delete("/api/users/{userId}/purge").requires(Permission::PurgeUsers)],
 )
     .policies(&[
         Policy::SessionRegistryQuery,

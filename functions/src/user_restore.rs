@@ -4,7 +4,7 @@
 
 use lambda_http::{Body, Request, Response};
 use shared::{
-    auth::caller,
+    auth::{caller, Permission},
     http::ok,
     input::path_uuid,
     ratelimit::RateClass,
@@ -20,7 +20,7 @@ pub const FUNCTION: HttpFunction = HttpFunction::new(handler, RateClass::Admin);
 pub const DEPLOY: Deploy = Deploy::api(
     Area::Identity,
     "brings a soft-deleted account back (ADMIN, SUPER_ADMIN)",
-    &[Route::post("/api/users/{userId}/restore")],
+    &[Route::post("/api/users/{userId}/restore").requires(Permission::RestoreUsers)],
 );
 
 fn handler(state: &AppState, req: Request) -> HandlerFuture<'_> {

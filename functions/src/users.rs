@@ -27,7 +27,10 @@ pub const FUNCTION: HttpFunction = HttpFunction::new(handler, RateClass::Admin);
 pub const DEPLOY: Deploy = Deploy::api(
     Area::Identity,
     "the admin user list (staff), accounts made by staff (ADMIN, SUPER_ADMIN)",
-    &[Route::get("/api/users"), Route::post("/api/users")],
+    &[
+        Route::get("/api/users").requires(Permission::ListUsers),
+        Route::post("/api/users").requires(Permission::CreateUsers),
+    ],
 );
 
 fn handler(state: &AppState, req: Request) -> HandlerFuture<'_> {

@@ -8,7 +8,7 @@
 
 use lambda_http::{Body, Request, Response};
 use shared::{
-    auth::caller,
+    auth::{caller, Permission},
     http::ok,
     input::parse_json,
     ratelimit::RateClass,
@@ -25,10 +25,12 @@ pub const DEPLOY: Deploy = Deploy::api(
     Area::Identity,
     "one rule-checked, audited change for up to 100 accounts",
     &[
-        Route::post("/api/users/bulk/status").named("PostStatus"),
-        Route::post("/api/users/bulk/role").named("PostRole"),
-        Route::post("/api/users/bulk/delete").named("PostDelete"),
-        Route::post("/api/users/bulk/restore").named("PostRestore"),
+        Route::post("/api/users/bulk/status").named("PostStatus").requires(Permission::UpdateUsers),
+        Route::post("/api/users/bulk/role").named("PostRole").requires(Permission::ChangeRoles),
+        Route::post("/api/users/bulk/delete").named("PostDelete").requires(Permission::DeleteUsers),
+        Route::post("/api/users/bulk/restore")
+            .named("PostRestore")
+            .requires(Permission::RestoreUsers),
     ],
 );
 

@@ -4,7 +4,7 @@
 
 use lambda_http::{Body, Request, Response};
 use shared::{
-    auth::caller,
+    auth::{caller, Permission},
     export,
     input::query_param,
     ratelimit::RateClass,
@@ -20,7 +20,7 @@ pub const FUNCTION: HttpFunction = HttpFunction::new(handler, RateClass::Admin);
 pub const DEPLOY: Deploy = Deploy::api(
     Area::Identity,
     "the filtered user list as CSV (staff)",
-    &[Route::get("/api/users/bulk/export")],
+    &[Route::get("/api/users/bulk/export").requires(Permission::ListUsers)],
 );
 
 fn handler(state: &AppState, req: Request) -> HandlerFuture<'_> {

@@ -19,7 +19,7 @@ pub const FUNCTION: HttpFunction = HttpFunction::new(handler, RateClass::Admin);
 pub const DEPLOY: Deploy = Deploy::api(
     Area::Identity,
     "soft-deleted and purged accounts (staff)",
-    &[Route::get("/api/users/deleted")],
+    &[Route::get("/api/users/deleted").requires(Permission::ListUsers)],
 );
 
 fn handler(state: &AppState, req: Request) -> HandlerFuture<'_> {

@@ -4,7 +4,7 @@
 
 use lambda_http::{Body, Request, Response};
 use shared::{
-    auth::caller,
+    auth::{caller, Permission},
     dashboard::{respond, vendor, Period},
     http::header,
     input::{parse_uuid, query_param},
@@ -20,7 +20,7 @@ pub const FUNCTION: HttpFunction = HttpFunction::new(handler, RateClass::Api);
 pub const DEPLOY: Deploy = Deploy::api(
     Area::Orders,
     "a vendor's own figures by period, cached with an ETag",
-    &[Route::get("/api/vendor/metrics")],
+    &[Route::get("/api/vendor/metrics").requires(Permission::ViewVendorOrders)],
 );
 
 fn handler(state: &AppState, req: Request) -> HandlerFuture<'_> {

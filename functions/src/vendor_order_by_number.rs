@@ -19,7 +19,7 @@ pub const FUNCTION: HttpFunction = HttpFunction::new(handler, RateClass::Api);
 pub const DEPLOY: Deploy = Deploy::api(
     Area::Orders,
     "one of a vendor's orders (the vendor, staff)",
-    &[Route::get("/api/vendor/orders/{order_number}")],
+    &[Route::get("/api/vendor/orders/{order_number}").requires(Permission::ViewVendorOrders)],
 );
 
 fn handler(state: &AppState, req: Request) -> HandlerFuture<'_> {

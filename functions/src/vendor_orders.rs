@@ -22,7 +22,7 @@ pub const FUNCTION: HttpFunction = HttpFunction::new(handler, RateClass::Api);
 pub const DEPLOY: Deploy = Deploy::api(
     Area::Orders,
     "a vendor's orders",
-    &[Route::get("/api/vendor/orders")],
+    &[Route::get("/api/vendor/orders").requires(Permission::ViewVendorOrders)],
 );
 
 fn handler(state: &AppState, req: Request) -> HandlerFuture<'_> {

@@ -81,6 +81,7 @@ pub mod partners;
 pub mod pay;
 pub mod pricing;
 pub mod ratelimit;
+pub mod routes;
 pub mod runtime;
 pub mod secrets;
 pub mod sign_in;

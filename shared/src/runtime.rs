@@ -22,6 +22,7 @@ use serde_json::Value;
 use tracing::{field, Instrument, Level};
 
 use crate::{
+    auth::Permission,
     cors,
     error::{ApiError, ApiResult, BoxError},
     http::{finish_response, request_id, route_key, styled_error_response, ErrorStyle},
@@ -32,6 +33,7 @@ use crate::{
     monitoring::{self, ErrorReport},
     outbox,
     ratelimit::{self, Drawn, RateClass},
+    routes::Route,
     state::{AppState, Warm},
     telemetry,
 };
@@ -51,6 +53,9 @@ pub struct HttpFunction {
     pub idempotent: bool,
     pub error_style: ErrorStyle,
     pub warm: Warm,
+    /// Its routes as declared: the permission each needs is checked before the handler
+    /// runs. The registry sets them from the function's declaration.
+    pub routes: &'static [Route],
 }
 
 impl HttpFunction {
@@ -58,6 +63,7 @@ impl HttpFunction {
         Self {
             handler,
             rate_class,
+            routes: &[],
             idempotent: false,
             error_style: ErrorStyle::Standard,
             // Every request but an exempt one starts with a rate-limit write.
@@ -78,6 +84,20 @@ impl HttpFunction {
     pub const fn idempotent(mut self) -> Self {
         self.idempotent = true;
         self
+    }
+
+    /// Serves `routes` (the function's declared routes).
+    pub const fn serving(mut self, routes: &'static [Route]) -> Self {
+        self.routes = routes;
+        self
+    }
+
+    /// The permission the route of `key` needs, if it declares one.
+    pub fn required(&self, key: &str) -> Option<Permission> {
+        self.routes
+            .iter()
+            .find(|route| route.is(key))
+            .and_then(|route| route.requires)
     }
 
     /// Errors in the partner API's shape.
@@ -259,6 +279,11 @@ async fn guarded(
                 &key,
             ))
             .await?;
+    }
+    // Who may call comes before what they sent: a refused caller gets 403 whatever the
+    // body holds.
+    if let Some(permission) = function.required(route) {
+        crate::auth::caller(&req)?.require(permission)?;
     }
     if function.idempotent && req.method() == http::Method::POST {
         run_idempotently(state, function, req, identity, deadline).await

@@ -1,5 +1,6 @@
 //! Whole-API tests, one module per area. One test binary, so the suite links once.
 
+mod access;
 mod accounts;
 mod address_edits;
 mod addresses;
