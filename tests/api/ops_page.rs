@@ -158,6 +158,24 @@ async fn staff_sign_in_see_the_dashboard_and_resolve_an_alert() {
     .await;
 
     assert_eq!(text_of(&browser, "#who").await, staff.email);
+    // Signed in: the form is gone (nothing of it on screen, the email not kept), who is
+    // signed in is shown with a way out.
+    let shown =
+        |css: &str| format!("getComputedStyle(document.querySelector('{css}')).display !== 'none'");
+    for (what, script) in [
+        (
+            "the sign-in form hidden",
+            format!("!({})", shown("#signin")),
+        ),
+        ("the dashboard shown", shown("#dashboard")),
+        ("the sign-out button shown", shown("#signout-button")),
+        (
+            "the email field emptied",
+            "document.querySelector('#email').value === ''".into(),
+        ),
+    ] {
+        until(&browser, what, &script).await;
+    }
     let health = text_of(&browser, "#health tbody").await;
     assert!(
         health.contains("database") && health.contains("up"),
@@ -240,6 +258,23 @@ async fn staff_sign_in_see_the_dashboard_and_resolve_an_alert() {
     .await;
     assert_eq!(view["active"], json!([]));
     assert_eq!(view["resolved"][0]["resolvedBy"], staff.id.to_string());
+
+    // Signing out brings the form back and hides the dashboard.
+    browser
+        .find(Locator::Css("#signout-button"))
+        .await
+        .expect("the sign-out button")
+        .click()
+        .await
+        .expect("sign out");
+    until(
+        &browser,
+        "the form again, without the dashboard",
+        "getComputedStyle(document.querySelector('#signin')).display !== 'none' \
+         && getComputedStyle(document.querySelector('#dashboard')).display === 'none' \
+         && document.querySelector('#signin-error').innerText.includes('Signed out')",
+    )
+    .await;
     browser.close().await.expect("close the session");
 }
 
