@@ -6,6 +6,11 @@
 //! function's sample event and posts the answer: that ends the **first invoke**. The
 //! process is then stopped. The same is done for a hello-world `lambda_runtime` binary
 //! built the same way, so the ratio says what the function's own start costs.
+//!
+//! A function that answers its sample event with an error (a job whose event needs state
+//! a fresh stack lacks, such as a restore of the latest backup) started all the same: its
+//! cold start counts, marked as answered with an error. Only a process that exits or never
+//! answers is a failed measurement.
 
 use std::{
     net::SocketAddr,
@@ -23,12 +28,14 @@ use tokio::{sync::Notify, task::JoinHandle, time::Instant};
 use crate::LoadError;
 
 /// What one cold start measured.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
 pub struct ColdStart {
     /// Process start to its first `next` request.
     pub init: Duration,
     /// The event handed over to its answer posted.
     pub first_invoke: Duration,
+    /// The answer was the function's error (a clear refusal of its sample event).
+    pub answered_with_error: bool,
 }
 
 impl ColdStart {
@@ -51,6 +58,7 @@ struct Timeline {
     spawned: Option<Instant>,
     first_next: Option<Instant>,
     answered: Option<Instant>,
+    answered_with_error: bool,
     failure: Option<String>,
 }
 
@@ -107,10 +115,12 @@ impl RuntimeApi {
         }
         if method == Method::POST && path.starts_with("/2018-06-01/runtime/") {
             if let Ok(mut timeline) = self.timeline.lock() {
-                if path.ends_with("/response") {
+                if path.starts_with("/2018-06-01/runtime/invocation/") {
+                    // Its answer to the event, a result or its error: the invoke is over.
                     timeline.answered.get_or_insert(now);
+                    timeline.answered_with_error = path.ends_with("/error");
                 } else {
-                    timeline.failure = Some(format!("the function reported an error ({path})"));
+                    timeline.failure = Some(format!("the function failed to start ({path})"));
                 }
             }
             self.done.notify_one();
@@ -208,6 +218,7 @@ impl RuntimeApi {
             (Some(spawned), Some(first_next), Some(answered)) => Ok(ColdStart {
                 init: first_next - spawned,
                 first_invoke: answered - first_next,
+                answered_with_error: timeline.answered_with_error,
             }),
             _ => Err(LoadError::Setup(format!(
                 "{label} answered without asking for an event"

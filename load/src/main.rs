@@ -386,18 +386,36 @@ async fn cold_starts(args: ColdStartArgs, functions: &[String]) -> Result<ExitCo
         base.init.as_secs_f64() * 1000.0,
         base.first_invoke.as_secs_f64() * 1000.0
     );
+    let mut failed = 0;
     for subject in &subjects {
-        let start = cold_start::measure(subject, &[], args.runs).await?;
+        // One function that cannot start is reported, and the others still measured.
+        let start = match cold_start::measure(subject, &[], args.runs).await {
+            Ok(start) => start,
+            Err(e) => {
+                failed += 1;
+                println!("{}: not measured: {e}", subject.label);
+                continue;
+            }
+        };
         let total = start.total().as_secs_f64() * 1000.0;
         println!(
-            "{}: init {:.1} ms, first invoke {:.1} ms, {:.1}× hello world",
+            "{}: init {:.1} ms, first invoke {:.1} ms, {:.1}× hello world{}",
             subject.label,
             start.init.as_secs_f64() * 1000.0,
             start.first_invoke.as_secs_f64() * 1000.0,
-            total / base_ms.max(0.001)
+            total / base_ms.max(0.001),
+            if start.answered_with_error {
+                " (answered its sample event with an error)"
+            } else {
+                ""
+            }
         );
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(if failed == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
 }
 
 async fn benchmark(args: BenchArgs) -> Result<ExitCode, LoadError> {
@@ -427,8 +445,15 @@ async fn benchmark(args: BenchArgs) -> Result<ExitCode, LoadError> {
         cold_start_runs: args.cold_start.runs,
         command: env("BENCH_COMMAND").unwrap_or_else(|| "load bench".into()),
     };
-    deliver(&bench::run(&config).await?, args.out)?;
-    Ok(ExitCode::SUCCESS)
+    let report = bench::run(&config).await;
+    deliver(&report.markdown, args.out)?;
+    // Written either way; an incomplete run still fails, so a script notices.
+    Ok(if report.complete {
+        ExitCode::SUCCESS
+    } else {
+        eprintln!("the run was incomplete: the report says which steps failed");
+        ExitCode::from(1)
+    })
 }
 
 async fn drivers_benchmark(args: DriversBenchArgs) -> Result<ExitCode, LoadError> {

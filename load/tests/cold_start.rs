@@ -1,5 +1,6 @@
 //! The cold-start stand-in against real processes: the hello-world Lambda of this crate,
-//! one that fails its invocation, and one that never starts.
+//! one that answers its event with an error (a cold start all the same), and one that
+//! never starts.
 
 use std::path::PathBuf;
 
@@ -25,12 +26,21 @@ async fn a_lambda_is_timed_from_process_start_to_its_first_answer() {
 }
 
 #[tokio::test]
-async fn an_invocation_the_function_reports_as_failed_is_an_error() {
-    // Not JSON: the runtime cannot decode the event and posts it as an invocation error.
-    let err = measure_once(&hello(b"not json"), &[])
+async fn an_invocation_the_function_answers_with_an_error_is_a_cold_start_marked_so() {
+    // Not JSON: the runtime cannot decode the event and posts it as an invocation error,
+    // as a job does that refuses its sample event: it started and answered all the same.
+    let start = measure_once(&hello(b"not json"), &[])
         .await
-        .expect_err("a failed invocation is not a cold start");
-    assert!(err.to_string().contains("reported an error"), "{err}");
+        .expect("a clear error answer is a cold start");
+    assert!(start.answered_with_error, "{start:?}");
+    assert!(
+        !start.init.is_zero() && !start.first_invoke.is_zero(),
+        "{start:?}"
+    );
+    let fine = measure_once(&hello(br#"{"ping": 1}"#), &[])
+        .await
+        .expect("starts");
+    assert!(!fine.answered_with_error, "{fine:?}");
 }
 
 #[tokio::test]

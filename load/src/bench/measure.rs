@@ -17,6 +17,9 @@ use crate::{
 
 /// Everything one benchmark run measured.
 pub(super) struct Measured {
+    /// What could not be measured, and why: the report says so first, and the figures
+    /// those steps would have given are missing or zero.
+    pub failures: Vec<String>,
     pub emulator: Vec<EmulatorResult>,
     /// The mixed traffic at the configured rate (the baseline sends only its one query).
     pub mixed: ApiAndBaseline<Outcome>,
@@ -31,6 +34,37 @@ pub(super) struct ApiAndBaseline<T> {
     pub baseline: T,
 }
 
+/// Traffic that was never sent (its step failed before it could).
+pub(super) fn nothing_sent() -> Outcome {
+    Outcome {
+        plan: Plan::of(Profile::Load),
+        phases: Vec::new(),
+        knee: None,
+    }
+}
+
+impl ApiAndBaseline<Outcome> {
+    pub fn not_measured() -> Self {
+        Self {
+            api: nothing_sent(),
+            baseline: nothing_sent(),
+        }
+    }
+}
+
+impl ApiAndBaseline<RampRun> {
+    pub fn not_measured() -> Self {
+        let none = || RampRun {
+            outcome: nothing_sent(),
+            cpu: Vec::new(),
+        };
+        Self {
+            api: none(),
+            baseline: none(),
+        }
+    }
+}
+
 /// A saturation ramp and the CPU seconds each process used during it, largest first.
 pub(super) struct RampRun {
     pub outcome: Outcome,
@@ -39,6 +73,7 @@ pub(super) struct RampRun {
 
 /// Costs the API pays by design, measured in the same run so the figures that include
 /// them can be read against them.
+#[derive(Default)]
 pub(super) struct Yardsticks {
     /// One password verification (argon2id with the API's parameters), in ms.
     pub argon2_ms: f64,
@@ -50,10 +85,12 @@ pub(super) struct Yardsticks {
 
 /// The cold starts of every function and of the hello-world Lambda they are read
 /// against, with the sizes of both binaries.
+#[derive(Default)]
 pub(super) struct ColdStarts {
     pub hello: ColdStart,
-    /// By function, in the order of their sample events.
-    pub functions: Vec<(String, ColdStart)>,
+    /// By function, in the order of their sample events; a function that could not be
+    /// started has why instead.
+    pub functions: Vec<(String, Result<ColdStart, String>)>,
     pub lambda_binary_mb: f64,
     pub hello_binary_mb: f64,
 }
@@ -207,7 +244,8 @@ async fn new_connection_ms(database_url: &str, query: &str) -> Result<f64, LoadE
 
 impl ColdStarts {
     /// The median of the configured runs for the hello-world Lambda, then for each
-    /// function with a sample event (the hello-world one is sent the first of them).
+    /// function with a sample event (the hello-world one is sent the first of them). A
+    /// function that cannot be started is recorded with why, and the others measured.
     pub async fn measure(config: &BenchConfig) -> Result<Self, LoadError> {
         eprintln!("cold starts: {} runs each", config.cold_start_runs);
         let subjects = cold_start::subjects(&config.lambda_binary, &config.events, &[])?;
@@ -220,14 +258,22 @@ impl ColdStarts {
         let hello = cold_start::measure(&hello, &[], config.cold_start_runs).await?;
         let mut functions = Vec::new();
         for subject in &subjects {
-            let start = cold_start::measure(subject, &[], config.cold_start_runs).await?;
-            eprintln!(
-                "  {}: init {:.1} ms + first invoke {:.1} ms",
-                subject.label,
-                ms(start.init),
-                ms(start.first_invoke)
-            );
-            functions.push((subject.label.clone(), start));
+            let start = cold_start::measure(subject, &[], config.cold_start_runs).await;
+            match &start {
+                Ok(start) => eprintln!(
+                    "  {}: init {:.1} ms + first invoke {:.1} ms{}",
+                    subject.label,
+                    ms(start.init),
+                    ms(start.first_invoke),
+                    if start.answered_with_error {
+                        " (answered its sample event with an error)"
+                    } else {
+                        ""
+                    }
+                ),
+                Err(e) => eprintln!("  {}: not measured: {e}", subject.label),
+            }
+            functions.push((subject.label.clone(), start.map_err(|e| e.to_string())));
         }
         Ok(Self {
             hello,

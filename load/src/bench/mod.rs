@@ -18,7 +18,7 @@ use std::{path::PathBuf, time::Duration};
 
 use crate::{
     traffic::{PartnerKey, Route},
-    LoadError, Plan, Profile,
+    LoadError, Outcome, Plan, Profile,
 };
 use measure::{ColdStarts, Measured, Targets, Yardsticks};
 use provenance::Provenance;
@@ -70,20 +70,73 @@ impl Ramp {
 /// The API's read route the saturation ramp sends.
 const SATURATION_ROUTE: Route = Route::UserOrders;
 
+/// A finished run's report, and whether every step measured.
+pub struct BenchReport {
+    pub markdown: String,
+    pub complete: bool,
+}
+
 /// Runs every measurement and returns the report's Markdown. Progress goes to stderr.
-pub async fn run(config: &BenchConfig) -> Result<String, LoadError> {
-    let emulator = measure::emulator(&config.dynamodb_endpoint).await?;
-    let targets = Targets::prepare(config).await?;
-    let mixed = targets.mixed_traffic(config).await;
-    let ramps = targets.saturation_ramps(config).await;
-    let yardsticks = Yardsticks::measure(&config.database_url).await?;
-    let cold_starts = ColdStarts::measure(config).await?;
+/// A step that fails is recorded and the run goes on: the report always says what was
+/// measured, and first what was not.
+pub async fn run(config: &BenchConfig) -> BenchReport {
+    let mut failures = Vec::new();
+    let emulator = kept(
+        &mut failures,
+        "the local DynamoDB's conditional writes",
+        measure::emulator(&config.dynamodb_endpoint).await,
+    )
+    .unwrap_or_default();
+    let prepared = Targets::prepare(config).await;
+    let (mixed, ramps) = match kept(
+        &mut failures,
+        "signing up the traffic's identities",
+        prepared,
+    ) {
+        Some(targets) => (
+            targets.mixed_traffic(config).await,
+            targets.saturation_ramps(config).await,
+        ),
+        None => (
+            measure::ApiAndBaseline::<Outcome>::not_measured(),
+            measure::ApiAndBaseline::<measure::RampRun>::not_measured(),
+        ),
+    };
+    let yardsticks = kept(
+        &mut failures,
+        "the yardsticks",
+        Yardsticks::measure(&config.database_url).await,
+    )
+    .unwrap_or_default();
+    let cold_starts = ColdStarts::measure(config).await;
+    let cold_starts = kept(&mut failures, "the cold starts", cold_starts).unwrap_or_default();
+    failures.extend(cold_starts.functions.iter().filter_map(|(name, start)| {
+        start
+            .as_ref()
+            .err()
+            .map(|e| format!("the cold start of {name}: {e}"))
+    }));
+    let complete = failures.is_empty();
     let measured = Measured {
+        failures,
         emulator,
         mixed,
         ramps,
         yardsticks,
         cold_starts,
     };
-    Ok(Report::new(config, &measured, Provenance::of_this_run()).render())
+    BenchReport {
+        markdown: Report::new(config, &measured, Provenance::of_this_run()).render(),
+        complete,
+    }
+}
+
+/// A step's measurement, or none with its failure noted (and said on stderr).
+fn kept<T>(failures: &mut Vec<String>, step: &str, result: Result<T, LoadError>) -> Option<T> {
+    result
+        .inspect_err(|e| {
+            eprintln!("{step} failed: {e}");
+            failures.push(format!("{step}: {e}"));
+        })
+        .ok()
 }

@@ -50,6 +50,7 @@ impl<'a> Report<'a> {
         let headline = Headline::of(m);
         [
             self.heading(),
+            self.incomplete(),
             GoalsTable {
                 rows: headline.goals(config),
             }
@@ -66,6 +67,23 @@ impl<'a> Report<'a> {
             .render(),
         ]
         .concat()
+    }
+
+    /// What the run could not measure, first, when anything: the figures of those steps
+    /// below are missing or zero.
+    fn incomplete(&self) -> String {
+        let failures = &self.measured.failures;
+        if failures.is_empty() {
+            return String::new();
+        }
+        let mut out = String::from(
+            "## Incomplete run\n\nThese steps failed; the figures they would have given are missing or zero below.\n\n",
+        );
+        for failure in failures {
+            let _ = writeln!(out, "- {failure}");
+        }
+        out.push('\n');
+        out
     }
 
     /// The title, where and how the figures were measured, and how to read them.
@@ -161,7 +179,9 @@ impl<'a> Headline<'a> {
                     .functions
                     .iter()
                     .filter(|(name, _)| !HASHES_PASSWORDS.contains(&name.as_str()))
-                    .map(|(name, start)| (ms(start.total()), name.as_str())),
+                    .filter_map(|(name, start)| {
+                        start.as_ref().ok().map(|s| (ms(s.total()), name.as_str()))
+                    }),
             ),
             emulator_best: m
                 .emulator
@@ -445,14 +465,22 @@ impl ColdStartSection<'_> {
             self.hello_total_ms
         );
         for (name, start) in &starts.functions {
-            let _ = writeln!(
-                out,
-                "| {name} | {:.1} | {:.1} | {:.1} | {:.1} |",
-                ms(start.init),
-                ms(start.first_invoke),
-                ms(start.total()),
-                ms(start.total()) / self.hello_total_ms
-            );
+            let _ = match start {
+                Ok(start) => writeln!(
+                    out,
+                    "| {name}{} | {:.1} | {:.1} | {:.1} | {:.1} |",
+                    if start.answered_with_error {
+                        " (answered its sample event with an error)"
+                    } else {
+                        ""
+                    },
+                    ms(start.init),
+                    ms(start.first_invoke),
+                    ms(start.total()),
+                    ms(start.total()) / self.hello_total_ms
+                ),
+                Err(why) => writeln!(out, "| {name} (not measured: {why}) | – | – | – | – |"),
+            };
         }
         out
     }

@@ -59,6 +59,7 @@ fn cold_start(init_ms: f64, first_invoke_ms: f64) -> ColdStart {
     ColdStart {
         init: Duration::from_secs_f64(init_ms / 1000.0),
         first_invoke: Duration::from_secs_f64(first_invoke_ms / 1000.0),
+        answered_with_error: false,
     }
 }
 
@@ -121,6 +122,7 @@ fn emulator_run(
 /// Some goals met and some missed; one emulator run lost a write, another passed the limit.
 fn measured() -> Measured {
     Measured {
+        failures: Vec::new(),
         emulator: vec![
             emulator_run(1, 9_300, true, (100, 200)),
             emulator_run(8, 17_070, false, (100, 200)),
@@ -136,9 +138,9 @@ fn measured() -> Measured {
         cold_starts: ColdStarts {
             hello: cold_start(1.1, 0.25),
             functions: vec![
-                ("auth-login".into(), cold_start(12.0, 31.0)),
-                ("health".into(), cold_start(8.5, 1.25)),
-                ("health-database".into(), cold_start(9.0, 37.75)),
+                ("auth-login".into(), Ok(cold_start(12.0, 31.0))),
+                ("health".into(), Ok(cold_start(8.5, 1.25))),
+                ("health-database".into(), Ok(cold_start(9.0, 37.75))),
             ],
             lambda_binary_mb: 0.0,
             hello_binary_mb: 0.0,
@@ -257,7 +259,7 @@ fn goals_that_are_met_say_so() {
         5,
         vec![(Route::UserOrders, stats(&spread(2.0, 9.0, 5000), &[]))],
     );
-    m.cold_starts.functions = vec![("health".into(), cold_start(8.5, 1.25))];
+    m.cold_starts.functions = vec![("health".into(), Ok(cold_start(8.5, 1.25)))];
     let rendered = Report::new(&config(), &m, provenance()).render();
     let from_goals = rendered
         .split_once("## Goals")
@@ -265,5 +267,51 @@ fn goals_that_are_met_say_so() {
     assert_same_report(
         &format!("## Goals{from_goals}"),
         include_str!("../../tests/reports/performance-goals-met.md"),
+    );
+}
+
+/// A run whose steps failed still reports what it measured, saying first what it could
+/// not; a job that refused its sample event is a cold start all the same.
+#[test]
+fn an_incomplete_run_reports_what_it_measured_and_what_failed() {
+    let mut measured = measured();
+    measured.failures = vec![
+        "the cold start of backup: exited (exit status: 1) before answering its first event".into(),
+    ];
+    measured.cold_starts.functions.push((
+        "backup-restore".into(),
+        Ok(ColdStart {
+            answered_with_error: true,
+            ..cold_start(30.0, 2.0)
+        }),
+    ));
+    measured.cold_starts.functions.push((
+        "backup".into(),
+        Err("exited (exit status: 1) before answering its first event".into()),
+    ));
+    let report = Report::new(&config(), &measured, provenance()).render();
+    let incomplete = report
+        .find("## Incomplete run")
+        .expect("the failures come first");
+    assert!(
+        incomplete < report.find("## Goals").expect("the goals"),
+        "{report}"
+    );
+    assert!(
+        report.contains("- the cold start of backup: exited"),
+        "{report}"
+    );
+    assert!(
+        report
+            .contains("| backup-restore (answered its sample event with an error) | 30.0 | 2.0 |"),
+        "{report}"
+    );
+    assert!(
+        report.contains("| backup (not measured: exited (exit status: 1) before answering its first event) | – |"),
+        "{report}"
+    );
+    assert!(
+        report.contains("## Mixed traffic"),
+        "the other sections stay: {report}"
     );
 }
