@@ -99,7 +99,8 @@ PG_LOG_SETTINGS="-c logging_collector=on -c log_destination=stderr,jsonlog -c lo
 # Statement statistics, as RDS offers them: GET /api/health/database lists the slowest.
 PG_STATS_SETTINGS="-c shared_preload_libraries=pg_stat_statements -c pg_stat_statements.track=top"
 
-# start_postgres DATA_DIR PORT: creates the cluster on first use, then starts it.
+# start_postgres DATA_DIR PORT: creates the cluster on first use, then starts it. It
+# skips fsync, a development shortcut, unless PG_DURABILITY says otherwise (bench.sh).
 start_postgres() {
     local data="$1" port="$2"
     if [ ! -f "$data/PG_VERSION" ]; then
@@ -115,7 +116,7 @@ start_postgres() {
     fi
     step "Starting PostgreSQL on 127.0.0.1:$port"
     pg_run "$PG_BIN/pg_ctl" -D "$data" -w -t 30 -l "$data/server.log" start \
-        -o "-p $port -c listen_addresses=127.0.0.1 -c unix_socket_directories='' -c fsync=off -c max_connections=300 $PG_LOG_SETTINGS $PG_STATS_SETTINGS" \
+        -o "-p $port -c listen_addresses=127.0.0.1 -c unix_socket_directories='' ${PG_DURABILITY:--c fsync=off} -c max_connections=300 $PG_LOG_SETTINGS $PG_STATS_SETTINGS" \
         >/dev/null || { tail -n 20 "$data/server.log" >&2; die "PostgreSQL did not start"; }
     STARTED_PG_DIRS+=("$data")
 }

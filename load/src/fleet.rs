@@ -6,12 +6,11 @@
 //! Drivers sign up through the API as DRIVER accounts, are approved in the database (as
 //! staff approve them) and start a shift; staff accounts cannot sign up, so the tool
 //! creates them in the database. Both sign in through the API, so the tool needs the
-//! stack's `DATABASE_URL`. Identities are spread over loopback source addresses (sign-up and sign-in are
-//! limited per address), and over enough accounts that each stays inside its budget:
-//! 30 location reports and 100 other requests a minute.
+//! stack's `DATABASE_URL`. Each identity has a loopback source address of its own
+//! (sign-up and sign-in are limited per address), and there are enough accounts that
+//! each stays inside its budget: 30 location reports and 100 other requests a minute.
 
 use std::{
-    net::{IpAddr, Ipv4Addr},
     sync::Mutex,
     time::{Duration, Instant},
 };
@@ -20,13 +19,11 @@ use serde_json::{json, Value};
 
 use crate::{
     run::Target,
-    traffic::{outcome, Route},
+    traffic::{next_source_address, outcome, Route},
     LoadError,
 };
 
 const PASSWORD: &str = "fleet-password-1";
-/// Sign-ups and sign-ins per source address: under the API's 5 and 30 a minute.
-const PER_ADDRESS: usize = 4;
 /// Points of a batch report.
 pub const BATCH_POINTS: usize = 50;
 /// Where the seeded drivers are: the Bay Area, roughly.
@@ -47,12 +44,13 @@ pub struct Fleet {
     staff: Vec<(String, reqwest::Client)>,
 }
 
-fn client(n: usize) -> Result<reqwest::Client, LoadError> {
-    let octet = u8::try_from(2 + (n / PER_ADDRESS) % 250).unwrap_or(2);
+/// A client of its own loopback address, so each identity's sign-up and sign-in are
+/// counted apart from every other's.
+fn client() -> Result<reqwest::Client, LoadError> {
     Ok(reqwest::Client::builder()
         .timeout(Duration::from_secs(10))
         .pool_max_idle_per_host(64)
-        .local_address(IpAddr::V4(Ipv4Addr::new(127, 0, 0, octet)))
+        .local_address(next_source_address())
         .build()?)
 }
 
@@ -127,7 +125,7 @@ impl Fleet {
         let started = Instant::now();
         let db = connect(database_url).await?;
         let on_shift = enlist_drivers(&base, &db, &run, drivers, started).await?;
-        let staff_accounts = sign_in_staff(&base, &db, &run, drivers, staff).await?;
+        let staff_accounts = sign_in_staff(&base, &db, &run, staff).await?;
         eprintln!(
             "fleet ready: {drivers} drivers on shift, {staff} staff ({:.0} s)",
             started.elapsed().as_secs_f64()
@@ -237,7 +235,7 @@ async fn enlist_driver(
     i: usize,
 ) -> Result<Driver, LoadError> {
     let email = format!("fleet-{run}-{i}@example.com");
-    let client = client(i)?;
+    let client = client()?;
     post_json(
         &client,
         format!("{base}/api/auth/signup"),
@@ -269,12 +267,11 @@ async fn enlist_driver(
 }
 
 /// Creates `count` staff accounts of run `run` in the database (staff cannot sign up)
-/// and signs each in, from addresses past the `drivers` drivers' ones.
+/// and signs each in.
 async fn sign_in_staff(
     base: &str,
     db: &tokio_postgres::Client,
     run: &str,
-    drivers: usize,
     count: usize,
 ) -> Result<Vec<(String, reqwest::Client)>, LoadError> {
     let hash = shared::auth::passwords::hash(PASSWORD)
@@ -290,8 +287,7 @@ async fn sign_in_staff(
         )
         .await
         .map_err(|e| LoadError::Setup(format!("staff account: {e}")))?;
-        // Past the drivers' addresses, so sign-ins are counted apart.
-        let client = client(drivers + PER_ADDRESS * 8 + i)?;
+        let client = client()?;
         let token = sign_in(base, &client, &email).await?;
         accounts.push((token, client));
     }

@@ -12,6 +12,7 @@
 //! - [`emulator`]: the local DynamoDB's own conditional-write throughput.
 //! - [`cold_start`]: a Lambda Runtime API stand-in that times a function binary's start.
 //! - [`cpu`]: CPU time by process, to say what a saturation figure measures.
+//! - [`durability`]: whether the measured PostgreSQL commits durably, as the reports say.
 //! - [`bench`]: all of the above in one run, written up as the benchmark report.
 //! - [`fleet`]: drivers on shift reporting locations and staff asking for the nearest;
 //!   [`drivers_bench`]: the drivers benchmark over a seeded database of 100 000 drivers.
@@ -23,6 +24,7 @@ pub mod bench;
 pub mod cold_start;
 pub mod cpu;
 pub mod drivers_bench;
+pub mod durability;
 pub mod emulator;
 pub mod fleet;
 pub mod report;

@@ -166,6 +166,18 @@ struct BenchArgs {
     /// Accounts the traffic comes from.
     #[arg(long, value_name = "N", default_value_t = 1000)]
     identities: usize,
+    /// The top of the API's saturation ramp, in requests a second (steps of 100).
+    #[arg(long, value_name = "N", default_value_t = 2500.0)]
+    api_peak: f64,
+    /// The top of the baseline's saturation ramp, in requests a second (steps of 250).
+    #[arg(long, value_name = "N", default_value_t = 5000.0)]
+    baseline_peak: f64,
+    /// How long each step of the saturation ramps lasts.
+    #[arg(long, value_name = "SECONDS", default_value_t = 5)]
+    ramp_step_seconds: u64,
+    /// How long each of the local DynamoDB's write measurements lasts.
+    #[arg(long, value_name = "SECONDS", value_parser = seconds, default_value = "5")]
+    emulator_duration: Duration,
     /// Write the report there instead of printing it.
     #[arg(long, value_name = "FILE")]
     out: Option<PathBuf>,
@@ -197,6 +209,12 @@ struct DriversBenchArgs {
     /// The length of each measured route's traffic.
     #[arg(long, value_name = "SECONDS", value_parser = seconds, default_value = "30")]
     duration: Duration,
+    /// How long each phase runs unmeasured first.
+    #[arg(long, value_name = "SECONDS", value_parser = seconds, default_value = "5")]
+    warm_up: Duration,
+    /// The length of the production gate (the original's is 120 s).
+    #[arg(long, value_name = "SECONDS", value_parser = seconds, default_value = "120")]
+    gate_duration: Duration,
     /// Write the report there instead of printing it.
     #[arg(long, value_name = "FILE")]
     out: Option<PathBuf>,
@@ -431,14 +449,15 @@ async fn benchmark(args: BenchArgs) -> Result<ExitCode, LoadError> {
         identities: args.identities,
         api_ramp: bench::Ramp {
             step: 100.0,
-            peak: 2500.0,
-            seconds: 5,
+            peak: args.api_peak,
+            seconds: args.ramp_step_seconds,
         },
         baseline_ramp: bench::Ramp {
             step: 250.0,
-            peak: 5000.0,
-            seconds: 5,
+            peak: args.baseline_peak,
+            seconds: args.ramp_step_seconds,
         },
+        emulator_duration: args.emulator_duration,
         lambda_binary: args.cold_start.binary,
         hello_binary: args.cold_start.hello,
         events: args.cold_start.events,
@@ -447,13 +466,7 @@ async fn benchmark(args: BenchArgs) -> Result<ExitCode, LoadError> {
     };
     let report = bench::run(&config).await;
     deliver(&report.markdown, args.out)?;
-    // Written either way; an incomplete run still fails, so a script notices.
-    Ok(if report.complete {
-        ExitCode::SUCCESS
-    } else {
-        eprintln!("the run was incomplete: the report says which steps failed");
-        ExitCode::from(1)
-    })
+    Ok(finished(report.complete))
 }
 
 async fn drivers_benchmark(args: DriversBenchArgs) -> Result<ExitCode, LoadError> {
@@ -468,10 +481,24 @@ async fn drivers_benchmark(args: DriversBenchArgs) -> Result<ExitCode, LoadError
         staff: args.staff,
         rate: args.rate,
         duration: args.duration,
+        warm_up: args.warm_up,
+        gate_duration: args.gate_duration,
         command: env("BENCH_COMMAND").unwrap_or_else(|| "load drivers-bench".into()),
     };
-    deliver(&drivers_bench::run(&config).await?, args.out)?;
-    Ok(ExitCode::SUCCESS)
+    let report = drivers_bench::run(&config).await?;
+    deliver(&report.markdown, args.out)?;
+    Ok(finished(report.complete))
+}
+
+/// A benchmark's exit: its report is written either way, and an incomplete run still
+/// fails, so a script notices.
+fn finished(complete: bool) -> ExitCode {
+    if complete {
+        ExitCode::SUCCESS
+    } else {
+        eprintln!("the run was incomplete: the report says which steps failed");
+        ExitCode::from(1)
+    }
 }
 
 impl Command {

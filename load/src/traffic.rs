@@ -3,7 +3,7 @@
 
 use std::{
     net::{IpAddr, Ipv4Addr},
-    sync::atomic::{AtomicU64, Ordering},
+    sync::atomic::{AtomicU32, AtomicU64, Ordering},
     time::Duration,
 };
 
@@ -174,6 +174,19 @@ fn client(source: Option<IpAddr>) -> Result<reqwest::Client, LoadError> {
     Ok(builder.build()?)
 }
 
+/// A loopback source address no other identity of this process has had: sign-up and
+/// sign-in are limited per address and minute, so two groups of identities created in
+/// the same minute (the mixed traffic's and a ramp's, a fleet's and the gate's) must not
+/// share one. 127.0.0.1 is left to the target; then 127.0.0.2 to 127.0.0.251, then the
+/// same in 127.0.1.x and on, 62 500 addresses before any repeats.
+pub fn next_source_address() -> IpAddr {
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    let n = NEXT.fetch_add(1, Ordering::Relaxed) % (250 * 250);
+    let block = u8::try_from(n / 250).unwrap_or(0);
+    let host = u8::try_from(2 + n % 250).unwrap_or(2);
+    IpAddr::V4(Ipv4Addr::new(127, 0, block, host))
+}
+
 /// Whether requests to `base_url` may come from other loopback addresses.
 pub fn is_loopback(base_url: &str) -> bool {
     let host = base_url
@@ -197,11 +210,8 @@ impl Population {
         let run = uuid::Uuid::new_v4().simple().to_string()[..8].to_owned();
         let many_addresses = is_loopback(base_url);
         let mut clients = Vec::new();
-        for address in 0..count.div_ceil(SIGNUPS_PER_ADDRESS).max(1) {
-            let source = many_addresses.then(|| {
-                let n = u8::try_from(2 + address % 250).unwrap_or(2);
-                IpAddr::V4(Ipv4Addr::new(127, 0, 0, n))
-            });
+        for _ in 0..count.div_ceil(SIGNUPS_PER_ADDRESS).max(1) {
+            let source = many_addresses.then(next_source_address);
             clients.push(client(source)?);
         }
         let mut identities = Vec::with_capacity(count);
@@ -440,5 +450,16 @@ mod tests {
         assert!(is_loopback("http://127.0.0.1:3000"));
         assert!(is_loopback("http://localhost:3000/"));
         assert!(!is_loopback("https://api.readyset.co"));
+    }
+
+    #[test]
+    fn source_addresses_are_loopback_and_never_handed_out_twice() {
+        let addresses: Vec<IpAddr> = (0..600).map(|_| next_source_address()).collect();
+        let distinct: std::collections::HashSet<_> = addresses.iter().collect();
+        assert_eq!(distinct.len(), addresses.len(), "a repeated address");
+        for address in &addresses {
+            assert!(address.is_loopback(), "{address}");
+            assert_ne!(address.to_string(), "127.0.0.1", "the target's own address");
+        }
     }
 }

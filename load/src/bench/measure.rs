@@ -97,11 +97,14 @@ pub(super) struct ColdStarts {
 
 /// The local DynamoDB's conditional writes with 1, 8 and 32 concurrent writers: it
 /// bounds what any load test of the local stack can measure.
-pub(super) async fn emulator(endpoint: &str) -> Result<Vec<EmulatorResult>, LoadError> {
+pub(super) async fn emulator(
+    endpoint: &str,
+    duration: Duration,
+) -> Result<Vec<EmulatorResult>, LoadError> {
     let mut runs = Vec::new();
     for writers in [1, 8, 32] {
         eprintln!("local DynamoDB: {writers} concurrent writers for 5 s");
-        let result = emulator::measure(endpoint, writers, Duration::from_secs(5)).await?;
+        let result = emulator::measure(endpoint, writers, duration).await?;
         eprintln!("  {}", result.summary());
         runs.push(result);
     }

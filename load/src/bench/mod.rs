@@ -17,6 +17,7 @@ mod tests;
 use std::{path::PathBuf, time::Duration};
 
 use crate::{
+    durability::Durability,
     traffic::{PartnerKey, Route},
     LoadError, Outcome, Plan, Profile,
 };
@@ -43,6 +44,8 @@ pub struct BenchConfig {
     /// coarse step would report the last step below it instead.
     pub api_ramp: Ramp,
     pub baseline_ramp: Ramp,
+    /// How long each of the local DynamoDB's write measurements lasts.
+    pub emulator_duration: Duration,
     pub lambda_binary: PathBuf,
     pub hello_binary: PathBuf,
     pub events: PathBuf,
@@ -84,7 +87,7 @@ pub async fn run(config: &BenchConfig) -> BenchReport {
     let emulator = kept(
         &mut failures,
         "the local DynamoDB's conditional writes",
-        measure::emulator(&config.dynamodb_endpoint).await,
+        measure::emulator(&config.dynamodb_endpoint, config.emulator_duration).await,
     )
     .unwrap_or_default();
     let prepared = Targets::prepare(config).await;
@@ -116,6 +119,11 @@ pub async fn run(config: &BenchConfig) -> BenchReport {
             .err()
             .map(|e| format!("the cold start of {name}: {e}"))
     }));
+    let durability = kept(
+        &mut failures,
+        "the database's durability settings",
+        Durability::of(&config.database_url).await,
+    );
     let complete = failures.is_empty();
     let measured = Measured {
         failures,
@@ -126,7 +134,7 @@ pub async fn run(config: &BenchConfig) -> BenchReport {
         cold_starts,
     };
     BenchReport {
-        markdown: Report::new(config, &measured, Provenance::of_this_run()).render(),
+        markdown: Report::new(config, &measured, Provenance::of_this_run(durability)).render(),
         complete,
     }
 }

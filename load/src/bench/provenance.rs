@@ -1,20 +1,25 @@
 //! Where and when a report was measured, and from which commit: its first line says so,
 //! since the figures mean little on another machine or another version.
 
+use crate::durability::Durability;
+
 /// When, where and from which commit the report was measured: its first line.
 pub(super) struct Provenance {
     pub measured_at: String,
     pub machine: String,
     pub commit: String,
+    /// The database's commit settings, `None` when they could not be read.
+    pub durability: Option<Durability>,
 }
 
 impl Provenance {
     /// Now, this machine and the checkout's commit.
-    pub fn of_this_run() -> Self {
+    pub fn of_this_run(durability: Option<Durability>) -> Self {
         Self {
             measured_at: chrono::Utc::now().format("%Y-%m-%d %H:%M UTC").to_string(),
             machine: machine(),
             commit: commit(),
+            durability,
         }
     }
 }

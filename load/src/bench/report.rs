@@ -11,6 +11,7 @@ use super::{
     BenchConfig, SATURATION_ROUTE,
 };
 use crate::{
+    durability::Durability,
     emulator::EmulatorResult,
     report::{self, Goal, GoalsTable},
     run::{self, PhaseResult, RouteStats},
@@ -92,16 +93,22 @@ impl<'a> Report<'a> {
             measured_at,
             machine,
             commit,
+            durability,
         } = &self.provenance;
+        let durability = durability.as_ref().map_or_else(
+            || "The database's commit settings could not be read.".to_owned(),
+            Durability::sentence,
+        );
         format!(
-            "# Performance\n\nMeasured {measured_at} on {machine}, commit `{commit}`, by `{}`.\n\n{SETTING}\n\n",
+            "# Performance\n\nMeasured {measured_at} on {machine}, commit `{commit}`, by `{}`.\n\n{SETTING} {durability}\n\n",
             self.config.command
         )
     }
 }
 
 /// What the figures measure and how to read them.
-const SETTING: &str = "Everything is local and on loopback: the release-built local gateway \
+const SETTING: &str =
+    "Everything is local and on loopback: the local gateway, built as the command says \
     (every route's handler in-process, the authorizer and rate limits included), PostgreSQL \
     + PostGIS, DynamoDB on dynalite, S3 and Secrets Manager on moto, and the load tool \
     itself, all on the same cores. Latency is open-loop: requests leave at a fixed rate and \

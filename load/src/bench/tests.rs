@@ -11,6 +11,7 @@ use super::{
 };
 use crate::{
     cold_start::ColdStart,
+    durability::Durability,
     emulator::EmulatorResult,
     report::assert_same_report,
     run::{Phase, PhaseResult, RouteStats},
@@ -86,6 +87,7 @@ fn config() -> BenchConfig {
             peak: 750.0,
             seconds: 5,
         },
+        emulator_duration: Duration::from_secs(5),
         lambda_binary: PathBuf::from("/nonexistent/readyset-lambda"),
         hello_binary: PathBuf::from("/nonexistent/hello-lambda"),
         events: PathBuf::from("events"),
@@ -99,6 +101,11 @@ fn provenance() -> Provenance {
         measured_at: "2026-12-02 02:23 UTC".into(),
         machine: "2 cores (Test CPU), 4.0 GB memory, Linux 6.0-test".into(),
         commit: "abc1234".into(),
+        durability: Some(Durability {
+            fsync: "on".into(),
+            synchronous_commit: "on".into(),
+            full_page_writes: "on".into(),
+        }),
     }
 }
 

@@ -1,5 +1,5 @@
 //! The original's production gate: 30 drivers reporting a point each, 10 a second in
-//! all, for 120 s, while the API's database connections are counted every half second.
+//! all, for 120 s (shorter at a tiny scale), while the API's database connections are counted every half second.
 
 use std::{
     sync::{
@@ -9,7 +9,7 @@ use std::{
     time::Duration,
 };
 
-use super::{phase, DriversBenchConfig};
+use super::{phase, DriversBenchConfig, Lengths};
 use crate::{
     fleet::{self, Fleet},
     run::PhaseResult,
@@ -21,7 +21,6 @@ use crate::{
 pub(super) const GATE_DRIVERS: usize = 30;
 /// Their reports a second, all together.
 pub(super) const GATE_RATE: f64 = 10.0;
-pub(super) const GATE_DURATION: Duration = Duration::from_secs(120);
 
 /// What the gate measured.
 pub(super) struct GateRun {
@@ -34,7 +33,7 @@ impl GateRun {
     pub async fn measure(config: &DriversBenchConfig) -> Result<Self, LoadError> {
         eprintln!(
             "the production gate: {GATE_DRIVERS} drivers for {} s",
-            GATE_DURATION.as_secs()
+            config.gate_duration.as_secs_f64()
         );
         let fleet =
             Arc::new(Fleet::create(&config.api_url, &config.database_url, GATE_DRIVERS, 0).await?);
@@ -47,7 +46,10 @@ impl GateRun {
             &fleet,
             Route::LocationPoint,
             GATE_RATE,
-            GATE_DURATION,
+            Lengths {
+                warm_up: config.warm_up,
+                measured: config.gate_duration,
+            },
             "gate",
         )
         .await;

@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use super::{phase, DriversBenchConfig};
+use super::{phase, DriversBenchConfig, Lengths};
 use crate::{baseline::Baseline, fleet::Fleet, run::PhaseResult, traffic::Route, LoadError};
 
 /// One measured phase per route, in the order they run.
@@ -31,21 +31,25 @@ impl GatewayPhases {
             .await?,
         );
         let baseline = Arc::new(Baseline::new(&config.baseline_url)?);
-        let (rate, duration) = (config.rate, config.duration);
+        let rate = config.rate;
+        let lengths = Lengths {
+            warm_up: config.warm_up,
+            measured: config.duration,
+        };
         let nearest = phase(
             &fleet,
             Route::NearestDrivers,
             rate,
-            duration,
+            lengths,
             "nearest drivers",
         )
         .await;
-        let base = phase(&baseline, Route::Baseline, rate, duration, "baseline").await;
+        let base = phase(&baseline, Route::Baseline, rate, lengths, "baseline").await;
         let point = phase(
             &fleet,
             Route::LocationPoint,
             rate,
-            duration,
+            lengths,
             "one-point reports",
         )
         .await;
@@ -53,7 +57,7 @@ impl GatewayPhases {
             &fleet,
             Route::LocationBatch,
             rate,
-            duration,
+            lengths,
             "50-point batches",
         )
         .await;

@@ -20,6 +20,8 @@ mod tests;
 use std::{sync::Arc, time::Duration};
 
 use crate::{
+    bench::BenchReport,
+    durability::Durability,
     fleet,
     run::{self, Phase, PhaseResult, Target},
     traffic::Route,
@@ -41,27 +43,42 @@ pub struct DriversBenchConfig {
     pub staff: usize,
     pub rate: f64,
     pub duration: Duration,
+    /// How long each phase runs unmeasured first, at its rate: the goals are for a warm
+    /// pool, so connections, the authorizer's cache and the accounts' first requests are
+    /// paid before the clock starts.
+    pub warm_up: Duration,
+    /// How long the production gate runs (the original's 120 s).
+    pub gate_duration: Duration,
     pub command: String,
 }
 
 /// Seeds the database unless an earlier run did, then measures the statement, the
-/// gateway and the production gate, and returns the report's Markdown. Progress goes to
-/// stderr.
-pub async fn run(config: &DriversBenchConfig) -> Result<String, LoadError> {
+/// gateway and the production gate, and returns the report. Progress goes to stderr.
+/// Only a failing setup (the database, the seeding) stops the run; a measurement that
+/// fails is recorded, the others still run, and the report says first what is missing.
+pub async fn run(config: &DriversBenchConfig) -> Result<BenchReport, LoadError> {
     let db = fleet::connect(&config.database_url).await?;
     seed_unless_seeded(&db, config).await?;
     let database = DatabaseSize::count(&db).await?;
-    let statement = StatementTiming::measure(&db).await?;
-    let gateway = GatewayPhases::measure(config).await?;
-    let gate = GateRun::measure(config).await?;
-    Ok(Report {
+    let durability = Durability::of(&config.database_url).await?;
+    let statement = StatementTiming::measure(&db).await;
+    let gateway = GatewayPhases::measure(config).await;
+    let gate = GateRun::measure(config).await;
+    let report = Report {
         config,
         database,
+        durability,
         statement,
         gateway,
         gate,
+    };
+    for failure in report.failures_text() {
+        eprintln!("failed: {failure}");
     }
-    .render())
+    Ok(BenchReport {
+        markdown: report.render(),
+        complete: report.complete(),
+    })
 }
 
 /// Seeds the configured drivers and points, unless the database has seeded drivers
@@ -113,23 +130,25 @@ impl DatabaseSize {
     }
 }
 
-/// How long each phase runs unmeasured first, at its rate: the goals are for a warm
-/// pool, so connections, the authorizer's cache and the accounts' first requests are paid
-/// before the clock starts.
-const WARM_UP: Duration = Duration::from_secs(5);
+/// The measured and unmeasured lengths of one phase.
+#[derive(Debug, Clone, Copy)]
+struct Lengths {
+    warm_up: Duration,
+    measured: Duration,
+}
 
-/// Sends `route` to `target` at `rate` for [`WARM_UP`] unmeasured, then for `duration`
-/// measured.
+/// Sends `route` to `target` at `rate` for the warm-up unmeasured, then for the measured
+/// length.
 async fn phase<T: Target>(
     target: &Arc<T>,
     route: Route,
     rate: f64,
-    duration: Duration,
+    lengths: Lengths,
     label: &str,
 ) -> PhaseResult {
     let warm_up = Phase {
         rate,
-        duration: WARM_UP,
+        duration: lengths.warm_up,
     };
     let _ = run::run_phase(
         target,
@@ -141,11 +160,14 @@ async fn phase<T: Target>(
     )
     .await;
     // The measured requests number on from the warm-up's, so none repeats one of them.
-    let first = (rate * WARM_UP.as_secs_f64()).round() as u64;
+    let first = (rate * lengths.warm_up.as_secs_f64()).round() as u64;
     run::run_phase(
         target,
         &[route],
-        Phase { rate, duration },
+        Phase {
+            rate,
+            duration: lengths.measured,
+        },
         first,
         label,
         false,

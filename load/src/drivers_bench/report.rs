@@ -2,14 +2,18 @@
 //! what was measured on what, the goals, the statement and the gateway.
 
 use super::{
-    gate::{GateRun, GATE_DRIVERS, GATE_DURATION, GATE_RATE},
+    gate::{GateRun, GATE_DRIVERS, GATE_RATE},
     gateway::GatewayPhases,
     statement::StatementTiming,
-    DatabaseSize, DriversBenchConfig, WARM_UP,
+    DatabaseSize, DriversBenchConfig,
 };
+use std::fmt::Write;
+
 use crate::{
+    durability::Durability,
     report::{self, Goal, GoalsTable},
     run::PhaseResult,
+    LoadError,
 };
 
 /// The goals of the issue, on this machine kind with everything local.
@@ -21,13 +25,15 @@ const BATCH_P99_GOAL_MS: f64 = 40.0;
 const MAX_ERROR_RATE: f64 = 0.01;
 const GATE_CONNECTIONS: i64 = 18;
 
-/// Everything the benchmark measured, and how it was configured.
+/// Everything the benchmark measured, and how it was configured. A step that failed
+/// holds its error: the report leaves its figures out and says so first.
 pub(super) struct Report<'a> {
     pub config: &'a DriversBenchConfig,
     pub database: DatabaseSize,
-    pub statement: StatementTiming,
-    pub gateway: GatewayPhases,
-    pub gate: GateRun,
+    pub durability: Durability,
+    pub statement: Result<StatementTiming, LoadError>,
+    pub gateway: Result<GatewayPhases, LoadError>,
+    pub gate: Result<GateRun, LoadError>,
 }
 
 fn p99(result: &PhaseResult) -> f64 {
@@ -39,11 +45,44 @@ impl Report<'_> {
     pub fn render(&self) -> String {
         [
             self.heading(),
+            self.failures_section(),
             GoalsTable { rows: self.goals() }.render(),
             self.statement_section(),
             self.gateway_section(),
         ]
         .concat()
+    }
+
+    /// Whether every step measured.
+    pub fn complete(&self) -> bool {
+        self.failures_text().is_empty()
+    }
+
+    pub fn failures_text(&self) -> Vec<String> {
+        [
+            ("the statement", self.statement.as_ref().err()),
+            ("through the gateway", self.gateway.as_ref().err()),
+            ("the production gate", self.gate.as_ref().err()),
+        ]
+        .into_iter()
+        .filter_map(|(step, error)| error.map(|e| format!("{step}: {e}")))
+        .collect()
+    }
+
+    /// `## Incomplete run`, first, when a step failed; nothing otherwise.
+    fn failures_section(&self) -> String {
+        let failures = self.failures_text();
+        if failures.is_empty() {
+            return String::new();
+        }
+        let mut out = String::from(
+            "## Incomplete run\n\nThese steps failed; their figures are missing below.\n\n",
+        );
+        for failure in failures {
+            let _ = writeln!(out, "- {failure}");
+        }
+        out.push('\n');
+        out
     }
 
     /// The title, what the figures were measured on, and how to read them.
@@ -55,45 +94,41 @@ impl Report<'_> {
         } = self.database;
         format!(
             "# Drivers and tracking: performance\n\n\
-             Measured by `{}` on {drivers} drivers ({on_duty} on shift) and {points} recorded points, release build, \
+             Measured by `{}` on {drivers} drivers ({on_duty} on shift) and {points} recorded points, \
              everything on 127.0.0.1. Open loop: a fixed arrival rate, latency from the intended \
              send time. The machine is shared and noisy: read the ratios to the baseline measured \
-             in the same run, not the milliseconds alone.\n\n",
-            self.config.command
+             in the same run, not the milliseconds alone. {}\n\n",
+            self.config.command,
+            self.durability.sentence()
         )
     }
 
     /// The statement's goal, one per route through the gateway, and the gate's.
     fn goals(&self) -> Vec<Goal> {
-        let gateway = &self.gateway;
-        let mut goals = vec![self.statement_goal()];
-        for (what, result, goal_ms) in [
-            ("nearest drivers", &gateway.nearest, NEAREST_P99_GOAL_MS),
-            ("one-point report", &gateway.point, POINT_P99_GOAL_MS),
-            ("50-point batch", &gateway.batch, BATCH_P99_GOAL_MS),
-        ] {
-            goals.push(self.route_goal(what, result, goal_ms));
+        let mut goals: Vec<Goal> = self.statement.iter().map(statement_goal).collect();
+        if let Ok(gateway) = &self.gateway {
+            for (what, result, goal_ms) in [
+                ("nearest drivers", &gateway.nearest, NEAREST_P99_GOAL_MS),
+                ("one-point report", &gateway.point, POINT_P99_GOAL_MS),
+                ("50-point batch", &gateway.batch, BATCH_P99_GOAL_MS),
+            ] {
+                goals.push(self.route_goal(what, &gateway.baseline, result, goal_ms));
+            }
         }
-        goals.push(self.gate_goal());
+        goals.extend(self.gate.iter().map(|gate| self.gate_goal(gate)));
         goals
     }
 
-    /// The statement's p99 against `SELECT 1` on the same connection.
-    fn statement_goal(&self) -> Goal {
-        let (nearest, select_one) = (self.statement.nearest, self.statement.select_one);
-        Goal {
-            goal: format!("nearest-10 statement p99 < {QUERY_P99_GOAL_MS} ms (shared function, warm connection)"),
-            measured: format!("{:.2} ms", nearest.p99),
-            baseline: format!("`SELECT 1` {:.2} ms", select_one.p99),
-            ratio: format!("{:.1}×", nearest.p99 / select_one.p99.max(0.001)),
-            met: Some(nearest.p99 < QUERY_P99_GOAL_MS),
-        }
-    }
-
     /// A route's p99 and errors through the gateway against the baseline's p99.
-    fn route_goal(&self, what: &str, result: &PhaseResult, goal_ms: f64) -> Goal {
+    fn route_goal(
+        &self,
+        what: &str,
+        baseline: &PhaseResult,
+        result: &PhaseResult,
+        goal_ms: f64,
+    ) -> Goal {
         let rate = self.config.rate;
-        let base_p99 = p99(&self.gateway.baseline);
+        let base_p99 = p99(baseline);
         let ours = p99(result);
         let errors = result.total().error_rate();
         Goal {
@@ -106,13 +141,13 @@ impl Report<'_> {
     }
 
     /// The gate's errors and the API's connections at most.
-    fn gate_goal(&self) -> Goal {
-        let errors = self.gate.result.total().error_rate();
-        let peak = self.gate.peak_connections;
+    fn gate_goal(&self, gate: &GateRun) -> Goal {
+        let errors = gate.result.total().error_rate();
+        let peak = gate.peak_connections;
         Goal {
             goal: format!(
                 "production gate: {GATE_DRIVERS} drivers for {} s, < {:.0}% errors, < {GATE_CONNECTIONS} connections",
-                GATE_DURATION.as_secs(),
+                self.config.gate_duration.as_secs(),
                 MAX_ERROR_RATE * 100.0
             ),
             measured: format!("{:.2}% errors, {peak} connections at most", errors * 100.0),
@@ -124,12 +159,15 @@ impl Report<'_> {
 
     /// `## The statement`: its percentiles beside `SELECT 1`'s, then its plan.
     fn statement_section(&self) -> String {
-        let StatementTiming {
+        let Ok(StatementTiming {
             runs,
             plan,
             nearest,
             select_one,
-        } = &self.statement;
+        }) = &self.statement
+        else {
+            return String::new();
+        };
         format!(
             "## The statement\n\n\
              {runs} calls of `shared::drivers::roster::nearest_available` (10 km, 10 drivers) at spots spread over the area: p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms; `SELECT 1` on the same connection: p50 {:.2} ms, p99 {:.2} ms.\n\n\
@@ -145,21 +183,26 @@ impl Report<'_> {
 
     /// `## Through the gateway`: a row per phase, the gate's last, and how they were sent.
     fn gateway_section(&self) -> String {
-        let gateway = &self.gateway;
-        let rows: Vec<report::Row> = [
-            &gateway.nearest,
-            &gateway.baseline,
-            &gateway.point,
-            &gateway.batch,
-            &self.gate.result,
-        ]
-        .into_iter()
-        .flat_map(|result| {
-            report::rows(&result.routes, result.elapsed.as_secs_f64())
-                .into_iter()
-                .take(1)
-        })
-        .collect();
+        let phases = self.gateway.iter().flat_map(|gateway| {
+            [
+                &gateway.nearest,
+                &gateway.baseline,
+                &gateway.point,
+                &gateway.batch,
+            ]
+        });
+        let gate = self.gate.iter().map(|gate| &gate.result);
+        let rows: Vec<report::Row> = phases
+            .chain(gate)
+            .flat_map(|result| {
+                report::rows(&result.routes, result.elapsed.as_secs_f64())
+                    .into_iter()
+                    .take(1)
+            })
+            .collect();
+        if rows.is_empty() {
+            return String::new();
+        }
         let config = self.config;
         format!(
             "## Through the gateway\n\n{}\n\
@@ -167,10 +210,24 @@ impl Report<'_> {
             report::table(&rows),
             config.rate,
             config.duration.as_secs(),
-            WARM_UP.as_secs(),
-            GATE_DURATION.as_secs(),
+            config.warm_up.as_secs(),
+            config.gate_duration.as_secs(),
             config.fleet_drivers,
             config.staff
         )
+    }
+}
+
+/// The statement's p99 against `SELECT 1` on the same connection.
+fn statement_goal(statement: &StatementTiming) -> Goal {
+    let (nearest, select_one) = (statement.nearest, statement.select_one);
+    Goal {
+        goal: format!(
+            "nearest-10 statement p99 < {QUERY_P99_GOAL_MS} ms (shared function, warm connection)"
+        ),
+        measured: format!("{:.2} ms", nearest.p99),
+        baseline: format!("`SELECT 1` {:.2} ms", select_one.p99),
+        ratio: format!("{:.1}×", nearest.p99 / select_one.p99.max(0.001)),
+        met: Some(nearest.p99 < QUERY_P99_GOAL_MS),
     }
 }

@@ -12,9 +12,11 @@ use super::{
     DatabaseSize, DriversBenchConfig,
 };
 use crate::{
+    durability::Durability,
     report::assert_same_report,
     run::{Phase, PhaseResult, RouteStats},
     traffic::Route,
+    LoadError,
 };
 
 /// Successful requests at `latencies_ms`, and failed ones by kind.
@@ -61,13 +63,19 @@ fn config() -> DriversBenchConfig {
         staff: 150,
         rate: 200.0,
         duration: Duration::from_secs(30),
+        warm_up: Duration::from_secs(5),
+        gate_duration: Duration::from_secs(120),
         command: "scripts/bench-drivers (rate 200/s, 30 s, 100000 drivers, 10000000 points)".into(),
     }
 }
 
-/// The report on fixed measurements; the arguments decide which goals are met.
-fn report(gate_errors: u64, peak_connections: i64, statement_p99: f64, nearest_ms: f64) -> String {
-    let config = config();
+/// Fixed measurements; the arguments decide which goals are met.
+fn measured(
+    gate_errors: u64,
+    peak_connections: i64,
+    statement_p99: f64,
+    nearest_ms: f64,
+) -> (StatementTiming, GatewayPhases, GateRun) {
     let statement = StatementTiming {
         runs: 2000,
         plan: vec![
@@ -122,12 +130,32 @@ fn report(gate_errors: u64, peak_connections: i64, statement_p99: f64, nearest_m
         ),
         peak_connections,
     };
+    (statement, gateway, gate)
+}
+
+/// The report on fixed measurements; the arguments decide which goals are met.
+fn report(gate_errors: u64, peak_connections: i64, statement_p99: f64, nearest_ms: f64) -> String {
+    let (statement, gateway, gate) =
+        measured(gate_errors, peak_connections, statement_p99, nearest_ms);
+    render(Ok(statement), Ok(gateway), Ok(gate))
+}
+
+fn render(
+    statement: Result<StatementTiming, LoadError>,
+    gateway: Result<GatewayPhases, LoadError>,
+    gate: Result<GateRun, LoadError>,
+) -> String {
     Report {
-        config: &config,
+        config: &config(),
         database: DatabaseSize {
             drivers: 100_000,
             on_duty: 10_012,
             points: 9_999_840,
+        },
+        durability: Durability {
+            fsync: "on".into(),
+            synchronous_commit: "on".into(),
+            full_page_writes: "on".into(),
         },
         statement,
         gateway,
@@ -150,4 +178,30 @@ fn goals_that_are_missed_stand_out() {
         &report(30, 18, 2.5, 25.0),
         include_str!("../../tests/reports/drivers-performance-goals-missed.md"),
     );
+}
+
+#[test]
+fn a_failed_step_is_named_first_and_the_others_still_reported() {
+    let (statement, gateway, _) = measured(0, 7, 1.25, 17.0);
+    let failure = LoadError::Setup("creating the gate's drivers failed: 503".into());
+    let text = render(Ok(statement), Ok(gateway), Err(failure));
+    let incomplete = text
+        .find("## Incomplete run")
+        .expect("an incomplete-run section");
+    let goals = text.find("## Goals").expect("the goals");
+    assert!(incomplete < goals, "the failure comes before the goals");
+    assert!(text.contains("- the production gate: "), "{text}");
+    assert!(text.contains("creating the gate's drivers failed: 503"));
+    assert!(
+        !text.contains("production gate: 30 drivers"),
+        "no gate goal row"
+    );
+    assert!(
+        text.contains("nearest drivers p99"),
+        "the gateway goals stay"
+    );
+    assert!(text.contains("## The statement"), "the statement stays");
+
+    let complete = report(0, 7, 1.25, 17.0);
+    assert!(!complete.contains("## Incomplete run"));
 }
