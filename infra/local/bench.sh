@@ -43,9 +43,9 @@ build_bench_binaries() {
     esac
 }
 
-# start_bench_stack NAME: a fresh, durable PostgreSQL + PostGIS, moto and dynalite on
-# free ports in BENCH_DIR (.local/NAME by default), and the functions' settings for them.
-# Sets bench_dir and pg_port.
+# start_bench_stack NAME [EMULATOR_ARGS...]: a fresh, durable PostgreSQL + PostGIS, moto
+# and dynalite on free ports in BENCH_DIR (.local/NAME by default), and the functions'
+# settings for them. Sets bench_dir and pg_port.
 start_bench_stack() {
     bench_dir="${BENCH_DIR:-$LOCAL_DIR/$1}"
     rm -rf "$bench_dir"
@@ -55,7 +55,7 @@ start_bench_stack() {
     dynamodb_port=$(free_port)
     start_postgres "$bench_dir/pg" "$pg_port"
     create_database "$pg_port"
-    start_moto "$moto_port" "$bench_dir/moto.log"
+    start_moto "$moto_port" "$bench_dir/moto.log" "${@:2}"
     start_dynalite "$dynamodb_port" "$bench_dir/dynalite.log"
     export_app_env "$pg_port" "$moto_port" "$dynamodb_port"
     # The request path builds its metric lines; putting them into the emulator's

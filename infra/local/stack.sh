@@ -125,12 +125,13 @@ stop_postgres() {
     pg_run "$PG_BIN/pg_ctl" -D "$1" -m fast stop >/dev/null 2>&1 || true
 }
 
-# start_moto PORT LOG: the AWS emulator, in the background until stop_stack.
+# start_moto PORT LOG [--moto-metrics]: the AWS emulator, in the background until
+# stop_stack (--moto-metrics: moto's own CloudWatch metric store, see emulator.py).
 start_moto() {
     local port="$1" log="$2"
     step "Starting the AWS emulator (moto) on 127.0.0.1:$port"
     mkdir -p "$(dirname "$log")"
-    "$VENV/bin/python" "$STACK_ROOT/infra/local/emulator.py" 127.0.0.1 "$port" >"$log" 2>&1 &
+    "$VENV/bin/python" "$STACK_ROOT/infra/local/emulator.py" 127.0.0.1 "$port" "${@:3}" >"$log" 2>&1 &
     STARTED_PIDS+=("$!")
     for _ in $(seq 1 100); do
         curl -fsS "http://127.0.0.1:$port/moto-api/" >/dev/null 2>&1 && return

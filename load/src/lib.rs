@@ -14,6 +14,7 @@
 //! - [`cpu`]: CPU time by process, to say what a saturation figure measures.
 //! - [`durability`]: whether the measured PostgreSQL commits durably, as the reports say.
 //! - [`bench`]: all of the above in one run, written up as the benchmark report.
+//! - [`dashboard_bench`]: the operations dashboard's analytics while requests add up.
 //! - [`fleet`]: drivers on shift reporting locations and staff asking for the nearest;
 //!   [`drivers_bench`]: the drivers benchmark over a seeded database of 100 000 drivers.
 //!
@@ -23,6 +24,7 @@ pub mod baseline;
 pub mod bench;
 pub mod cold_start;
 pub mod cpu;
+pub mod dashboard_bench;
 pub mod drivers_bench;
 pub mod durability;
 pub mod emulator;

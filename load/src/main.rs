@@ -4,8 +4,8 @@ use std::{path::PathBuf, process::ExitCode, time::Duration};
 
 use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
 use load_test::{
-    baseline, bench, cold_start, drivers_bench, emulator, execute, report, traffic, LoadError,
-    Plan, Profile, Thresholds,
+    baseline, bench, cold_start, dashboard_bench, drivers_bench, emulator, execute, report,
+    traffic, LoadError, Plan, Profile, Thresholds,
 };
 
 /// The load tool: open-loop traffic at a fixed arrival rate against the API, and the
@@ -63,6 +63,9 @@ enum Command {
     /// nearest drivers, one-point and 50-point reports through the gateway beside the
     /// baseline, and the 30-driver production gate (the drivers report, Markdown).
     DriversBench(DriversBenchArgs),
+    /// Times the operations dashboard's analytics before, during and after traffic whose
+    /// metrics the gateway extracts into the emulator (the dashboard report, Markdown).
+    DashboardBench(DashboardBenchArgs),
 }
 
 /// The deployments a run can target by name.
@@ -215,6 +218,40 @@ struct DriversBenchArgs {
     /// The length of the production gate (the original's is 120 s).
     #[arg(long, value_name = "SECONDS", value_parser = seconds, default_value = "120")]
     gate_duration: Duration,
+    /// Write the report there instead of printing it.
+    #[arg(long, value_name = "FILE")]
+    out: Option<PathBuf>,
+}
+
+#[derive(Args)]
+struct DashboardBenchArgs {
+    /// The gateway (on this machine), extracting metrics into the emulator.
+    #[arg(long, value_name = "URL")]
+    api: String,
+    /// The staff account that reads the analytics.
+    #[arg(long, value_name = "EMAIL", default_value = "admin@readyset.local")]
+    staff_email: String,
+    #[arg(long, value_name = "PASSWORD", default_value = "readyset-demo-1")]
+    staff_password: String,
+    #[command(flatten)]
+    partner: PartnerArg,
+    /// Requests the traffic sends in all.
+    #[arg(long, value_name = "N", default_value_t = 100_000)]
+    requests: u64,
+    /// Their offered rate, in requests a second.
+    #[arg(long, value_name = "N", default_value_t = 500.0)]
+    rate: f64,
+    /// Accounts they come from; by default enough that each sends 75 a minute, inside
+    /// its budget of 100.
+    #[arg(long, value_name = "N")]
+    identities: Option<usize>,
+    /// The emulator's metric store, as the report names it.
+    #[arg(
+        long,
+        value_name = "TEXT",
+        default_value = "its metrics kept per series and minute"
+    )]
+    store: String,
     /// Write the report there instead of printing it.
     #[arg(long, value_name = "FILE")]
     out: Option<PathBuf>,
@@ -490,6 +527,26 @@ async fn drivers_benchmark(args: DriversBenchArgs) -> Result<ExitCode, LoadError
     Ok(finished(report.complete))
 }
 
+async fn dashboard_benchmark(args: DashboardBenchArgs) -> Result<ExitCode, LoadError> {
+    check_local(&args.api, &args.api)?;
+    let config = dashboard_bench::DashboardBenchConfig {
+        api_url: args.api,
+        staff_email: args.staff_email,
+        staff_password: args.staff_password,
+        partner: args.partner.resolve()?,
+        requests: args.requests,
+        rate: args.rate,
+        identities: args
+            .identities
+            .unwrap_or((args.rate * 60.0 / 75.0).ceil() as usize),
+        store: args.store,
+        command: env("BENCH_COMMAND").unwrap_or_else(|| "load dashboard-bench".into()),
+    };
+    let report = dashboard_bench::run(&config).await?;
+    deliver(&report.markdown, args.out)?;
+    Ok(finished(report.complete))
+}
+
 /// A benchmark's exit: its report is written either way, and an incomplete run still
 /// fails, so a script notices.
 fn finished(complete: bool) -> ExitCode {
@@ -521,6 +578,7 @@ impl Command {
             } => cold_starts(cold_start, &functions).await,
             Command::Bench(args) => benchmark(args).await,
             Command::DriversBench(args) => drivers_benchmark(args).await,
+            Command::DashboardBench(args) => dashboard_benchmark(args).await,
         }
     }
 }

@@ -671,10 +671,12 @@ const MATRIX: &[(&str, [u16; 6])] = &[
         "GET /api/users/{owner}/files",
         [200, 404, 404, 404, 200, 200],
     ),
-    ("POST /api/orders/{n}/pod", [403, 404, 200, 404, 403, 403]),
+    // Proofs are drivers' to give: other roles are refused by the route, before any
+    // order is looked up, so the vendor who cannot see the order gets 403 as well.
+    ("POST /api/orders/{n}/pod", [403, 403, 200, 404, 403, 403]),
     (
         "POST /api/orders/{n}/signature",
-        [403, 404, 200, 404, 403, 403],
+        [403, 403, 200, 404, 403, 403],
     ),
     ("DELETE the owner's file", [204, 404, 403, 404, 204, 204]),
 ];
