@@ -502,7 +502,11 @@ async fn benchmark(args: BenchArgs) -> Result<ExitCode, LoadError> {
         command: env("BENCH_COMMAND").unwrap_or_else(|| "load bench".into()),
     };
     let report = bench::run(&config).await;
-    deliver(&report.markdown, args.out)?;
+    let markdown = match &args.out {
+        Some(path) => bench::with_package_section(&report.markdown, path),
+        None => report.markdown,
+    };
+    deliver(&markdown, args.out)?;
     Ok(finished(report.complete))
 }
 

@@ -73,6 +73,24 @@ impl Ramp {
 /// The API's read route the saturation ramp sends.
 const SATURATION_ROUTE: Route = Route::UserOrders;
 
+/// `markdown` with the deployable artifact's section of the report already at `path`
+/// (`scripts/package` writes it between `<!-- package -->` markers), so a benchmark run
+/// does not erase the packaging figures.
+pub fn with_package_section(markdown: &str, path: &std::path::Path) -> String {
+    const START: &str = "<!-- package -->";
+    const END: &str = "<!-- /package -->";
+    let Ok(existing) = std::fs::read_to_string(path) else {
+        return markdown.to_owned();
+    };
+    let section = existing
+        .find(START)
+        .and_then(|start| Some(&existing[start..start + existing[start..].find(END)? + END.len()]));
+    match section {
+        Some(section) => format!("{}\n\n{section}\n", markdown.trim_end()),
+        None => markdown.to_owned(),
+    }
+}
+
 /// A finished run's report, and whether every step measured.
 pub struct BenchReport {
     pub markdown: String,

@@ -322,3 +322,23 @@ fn an_incomplete_run_reports_what_it_measured_and_what_failed() {
         "the other sections stay: {report}"
     );
 }
+
+#[test]
+fn a_new_report_keeps_the_packaging_section_of_the_old_one() {
+    let dir = std::env::temp_dir().join(format!("bench-report-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("a folder");
+    let path = dir.join("performance.md");
+    let section = "<!-- package -->\n## The deployable artifact\n\n| a | b |\n<!-- /package -->";
+    std::fs::write(
+        &path,
+        format!("# Performance\n\nold figures\n\n{section}\n"),
+    )
+    .expect("written");
+    let kept = super::with_package_section("# Performance\n\nnew figures\n", &path);
+    assert_eq!(kept, format!("# Performance\n\nnew figures\n\n{section}\n"));
+
+    std::fs::write(&path, "# Performance\n\nno packaging yet\n").expect("written");
+    let alone = super::with_package_section("# Performance\n\nnew figures\n", &path);
+    assert_eq!(alone, "# Performance\n\nnew figures\n");
+    let _ = std::fs::remove_dir_all(&dir);
+}
