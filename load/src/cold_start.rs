@@ -53,6 +53,16 @@ pub struct Subject {
     pub event: Vec<u8>,
 }
 
+impl Subject {
+    /// Whether the function serves API routes: its sample event is an HTTP API request
+    /// (jobs get their own events).
+    pub fn serves_api(&self) -> bool {
+        serde_json::from_slice::<serde_json::Value>(&self.event).is_ok_and(|event| {
+            event.get("routeKey").is_some() && event.get("requestContext").is_some()
+        })
+    }
+}
+
 #[derive(Default)]
 struct Timeline {
     spawned: Option<Instant>,

@@ -1,7 +1,7 @@
 //! The benchmark's measurements, in the order the report gives them. Each step prints
 //! what it is doing to stderr, as the run takes minutes.
 
-use std::{path::Path, sync::Arc, time::Duration};
+use std::{collections::BTreeSet, path::Path, sync::Arc, time::Duration};
 
 use super::{BenchConfig, SATURATION_ROUTE};
 use crate::{
@@ -91,6 +91,8 @@ pub(super) struct ColdStarts {
     /// By function, in the order of their sample events; a function that could not be
     /// started has why instead.
     pub functions: Vec<(String, Result<ColdStart, String>)>,
+    /// The functions among them that serve API routes (the others are jobs).
+    pub api_functions: BTreeSet<String>,
     pub lambda_binary_mb: f64,
     pub hello_binary_mb: f64,
 }
@@ -281,6 +283,11 @@ impl ColdStarts {
         Ok(Self {
             hello,
             functions,
+            api_functions: subjects
+                .iter()
+                .filter(|s| s.serves_api())
+                .map(|s| s.label.clone())
+                .collect(),
             lambda_binary_mb: size_mb(&config.lambda_binary),
             hello_binary_mb: size_mb(&config.hello_binary),
         })
