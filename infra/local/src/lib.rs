@@ -16,6 +16,11 @@
 //!
 //! The PostgreSQL and emulator processes themselves are started by `infra/local/stack.sh`.
 
+// The gateway awaits whole request paths (authorizer, rate limit, handler, each inside
+// its tracing span): a release build's layout queries over those nested futures pass
+// the default depth of 128.
+#![recursion_limit = "256"]
+
 pub mod event;
 pub mod gateway;
 pub mod lambda_invoke;
