@@ -54,10 +54,10 @@ ensure_python_tools() {
     local requirements="$STACK_ROOT/infra/local/requirements.txt"
     local stamp="$VENV/.requirements"
     if [ -x "$VENV/bin/python" ] && cmp -s "$requirements" "$stamp"; then
-        note "moto, cfn-lint, aws-sam-translator, zizmor and check-jsonschema present in .local/venv"
+        note "moto, cfn-lint, aws-sam-translator, zizmor, check-jsonschema and schemathesis present in .local/venv"
         return
     fi
-    step "Installing the AWS emulator and template linters into .local/venv (pip)"
+    step "Installing the AWS emulator, template linters and schemathesis into .local/venv (pip)"
     command -v python3 >/dev/null 2>&1 || die "python3 is required"
     mkdir -p "$LOCAL_DIR"
     [ -x "$VENV/bin/pip" ] || python3 -m venv "$VENV"

@@ -30,6 +30,7 @@ mod pricing;
 mod ratelimit;
 mod rbac;
 mod runbook;
+mod schemathesis;
 mod security;
 mod sign_in_budgets;
 mod slow_dependencies;

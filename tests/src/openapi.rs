@@ -217,4 +217,52 @@ mod tests {
             .violation("GET /api/orders", 200, Some("text/html"), b"{}")
             .is_some());
     }
+
+    #[test]
+    fn routes_behind_the_authorizer_have_both_refusal_shapes() {
+        let doc = OpenApi::get();
+        let json = Some("application/json");
+        let function = br#"{"error":{"code":"forbidden","message":"x","requestId":"r"}}"#;
+        for (route, status, body) in [
+            (
+                "GET /api/orders",
+                401,
+                &br#"{"message":"Unauthorized"}"#[..],
+            ),
+            ("GET /api/orders", 403, br#"{"message":"Forbidden"}"#),
+            ("GET /api/orders", 403, function),
+            (
+                "GET /api/orders",
+                429,
+                br#"{"message":"Too Many Requests"}"#,
+            ),
+            ("POST /api/addresses", 403, br#"{"message":"Forbidden"}"#),
+        ] {
+            assert_eq!(
+                doc.violation(route, status, json, body),
+                None,
+                "{route} {status}"
+            );
+        }
+        for (route, status, body) in [
+            // API Gateway's body has the message alone.
+            (
+                "GET /api/orders",
+                403,
+                &br#"{"message":"Forbidden","code":"x"}"#[..],
+            ),
+            // No authorizer runs before the sign-in: only the function refuses it.
+            (
+                "POST /api/auth/login",
+                401,
+                br#"{"message":"Unauthorized"}"#,
+            ),
+        ] {
+            assert!(
+                doc.violation(route, status, json, body).is_some(),
+                "{route} {status} {}",
+                String::from_utf8_lossy(body)
+            );
+        }
+    }
 }

@@ -7,6 +7,7 @@ use std::{collections::BTreeSet, path::Path};
 
 use functions::{deploy::Route, Function, REGISTRY};
 use serde_json::json;
+use shared::{http::ErrorStyle, runtime::Lambda};
 
 use crate::{resources, CodegenError, Generated};
 
@@ -152,11 +153,46 @@ fn skeleton(function: &Function, route: &Route) -> String {
     } else {
         "      security: []\n"
     };
+    let mut responses = String::new();
+    for (status, response) in gateway_responses(function, route) {
+        responses.push_str(&format!(
+            "        '{status}':\n          $ref: '#/components/responses/{response}'\n"
+        ));
+    }
     format!(
-        "    {method}:\n      {SKELETON_MARK}: true\n      operationId: {operation_id}\n      summary: {summary}\n{security}      responses:\n        '200':\n          description: Describe the answer\n        '400':\n          $ref: '#/components/responses/Error'\n",
+        "    {method}:\n      {SKELETON_MARK}: true\n      operationId: {operation_id}\n      summary: {summary}\n{security}      responses:\n        '200':\n          description: Describe the answer\n{responses}",
         method = route.method.as_str().to_ascii_lowercase(),
         summary = crate::yaml::scalar(&resources::description(function.deploy)),
     )
+}
+
+/// The error responses every route of its kind has, each with the shared response that
+/// describes it: 400 (the route's error body), 401 and 403 behind the session authorizer
+/// (API Gateway's own `{"message"}` or the error body), 429 where a rate budget applies
+/// (the budget's error body or API Gateway's throttling).
+pub fn gateway_responses(function: &Function, route: &Route) -> Vec<(u16, &'static str)> {
+    let (partner, limited) = match function.lambda {
+        Lambda::Http(http) => (
+            http.error_style == ErrorStyle::Partner,
+            http.rate_class.budget().is_some(),
+        ),
+        Lambda::Event(_) => (false, false),
+    };
+    let mut responses = vec![(400, if partner { "PartnerError" } else { "Error" })];
+    if route.authorizer {
+        responses.extend([(401, "Unauthorized"), (403, "Forbidden")]);
+    }
+    if limited {
+        responses.push((
+            429,
+            if partner {
+                "PartnerTooManyRequests"
+            } else {
+                "TooManyRequests"
+            },
+        ));
+    }
+    responses
 }
 
 /// `order-by-number-get` → `orderByNumberGet`.
@@ -208,6 +244,47 @@ mod tests {
             skeletons.is_empty(),
             "{OPENAPI} still has {} generated skeleton(s): describe each route and drop `{SKELETON_MARK}`",
             skeletons.len()
+        );
+    }
+
+    #[test]
+    fn the_committed_document_gives_every_route_its_gateway_responses() {
+        let text = std::fs::read_to_string(crate::repo_root().join(OPENAPI)).expect("openapi");
+        let doc: yaml_serde::Value = yaml_serde::from_str(&text).expect("YAML");
+        let mut missing = Vec::new();
+        for function in REGISTRY {
+            for route in function.deploy.routes {
+                let operation =
+                    &doc["paths"][route.path][route.method.as_str().to_ascii_lowercase()];
+                for (status, response) in gateway_responses(function, route) {
+                    let documented = &operation["responses"][status.to_string().as_str()];
+                    let reference = format!("#/components/responses/{response}");
+                    let path_or_input = route.path.contains('{')
+                        || !operation["parameters"].is_null()
+                        || !doc["paths"][route.path]["parameters"].is_null()
+                        || !operation["requestBody"].is_null();
+                    let ok = match status {
+                        // 400 wherever a parameter or a body can be refused, in the
+                        // route's error shape.
+                        400 => !path_or_input || !documented.is_null(),
+                        // Both shapes: a route may describe its own reasons inline, with
+                        // the gateway's shape among them.
+                        _ => {
+                            documented["$ref"].as_str() == Some(reference.as_str())
+                                || yaml_serde::to_string(documented)
+                                    .is_ok_and(|text| text.contains("GatewayMessage"))
+                        }
+                    };
+                    if !ok {
+                        missing.push(format!("{} {status}: {reference}", route.key()));
+                    }
+                }
+            }
+        }
+        assert!(
+            missing.is_empty(),
+            "{OPENAPI} lacks responses API Gateway or the runtime gives:\n{}",
+            missing.join("\n")
         );
     }
 

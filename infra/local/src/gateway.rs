@@ -303,7 +303,16 @@ impl Gateway {
                 Authorization::Allowed(context) => {
                     event["requestContext"]["authorizer"] = json!({ "lambda": context });
                 }
-                refused => return authorizer_refusal(refused),
+                refused => {
+                    // The refusals the API description documents (401, 403) are checked
+                    // like a function's answers; an authorizer failure (500) is not.
+                    let documented = !matches!(refused, Authorization::Failed);
+                    let response = authorizer_refusal(refused);
+                    if let (Some(check), true) = (&self.response_check, documented) {
+                        check(&route_key, &response);
+                    }
+                    return to_hyper(response);
+                }
             }
         }
         let request = match lambda_http::request::from_str(&event.to_string()) {
@@ -349,7 +358,7 @@ fn route_miss<T>(miss: Match<'_, T>, method: &str, path: &str) -> ApiError {
 }
 
 /// API Gateway's own answer when the authorizer refuses or fails.
-fn authorizer_refusal(refused: Authorization) -> hyper::Response<Full<Bytes>> {
+fn authorizer_refusal(refused: Authorization) -> lambda_http::Response<Body> {
     match refused {
         Authorization::MissingIdentity => gateway_message(StatusCode::UNAUTHORIZED, "Unauthorized"),
         Authorization::Denied => gateway_message(StatusCode::FORBIDDEN, "Forbidden"),
@@ -359,15 +368,15 @@ fn authorizer_refusal(refused: Authorization) -> hyper::Response<Full<Bytes>> {
     }
 }
 
-/// A response API Gateway itself produces (authorizer outcomes): `{"message": ...}`.
-fn gateway_message(status: StatusCode, message: &str) -> hyper::Response<Full<Bytes>> {
-    let mut response = hyper::Response::new(Full::new(Bytes::from(
-        json!({ "message": message }).to_string(),
-    )));
+/// A response API Gateway itself produces (authorizer outcomes): `{"message": ...}`, the
+/// `GatewayMessage` of `infra/openapi.yaml`.
+fn gateway_message(status: StatusCode, message: &str) -> lambda_http::Response<Body> {
+    let mut response =
+        lambda_http::Response::new(Body::Text(json!({ "message": message }).to_string()));
     *response.status_mut() = status;
     response.headers_mut().insert(
-        hyper::header::CONTENT_TYPE,
-        hyper::header::HeaderValue::from_static("application/json"),
+        lambda_http::http::header::CONTENT_TYPE,
+        lambda_http::http::HeaderValue::from_static("application/json"),
     );
     response
 }

@@ -1,10 +1,9 @@
 //! Keyset pagination: the page a request asks for, the opaque cursor of a position, and
 //! a page of results with the cursor of the next.
 
-use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
 use chrono::{DateTime, Utc};
 use lambda_http::Request;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use uuid::Uuid;
 
 use super::query_param;
@@ -18,32 +17,44 @@ pub struct PageRequest {
     pub after: Option<Cursor>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Cursor {
-    #[serde(rename = "t")]
     pub at: DateTime<Utc>,
-    #[serde(rename = "i")]
     pub id: Uuid,
 }
 
+/// The latest time a cursor holds: 16 digits of microseconds, in the year 2286.
+const MAX_MICROS: i64 = 9_999_999_999_999_999;
+
 impl Cursor {
+    /// Every cursor matches it, and every string that matches it is a cursor (the
+    /// `cursor` parameter of `infra/openapi.yaml` says so, and clients may rely on it):
+    /// the position's time in microseconds since 1970 (16 digits) and its id (32 hex
+    /// digits). A tampered cursor is only another position; the list's query still
+    /// decides what the caller sees.
+    pub const PATTERN: &'static str = "^[0-9]{16}[0-9a-f]{32}$";
+
     pub fn encode(&self) -> String {
-        // A Cursor always serializes.
-        URL_SAFE_NO_PAD.encode(serde_json::to_vec(self).unwrap_or_default())
+        // Positions are the times rows were written, well inside the range.
+        let micros = self.at.timestamp_micros().clamp(0, MAX_MICROS);
+        format!("{micros:016}{}", self.id.simple())
     }
 
     pub fn decode(raw: &str) -> ApiResult<Self> {
         let invalid = || ApiError::bad_request("invalid_cursor", "cursor is not valid");
-        if raw.len() > 200 {
+        let digits = |text: &str, hex: bool| {
+            text.bytes()
+                .all(|b| b.is_ascii_digit() || (hex && matches!(b, b'a'..=b'f')))
+        };
+        let (time, id) = raw.split_at_checked(16).ok_or_else(invalid)?;
+        if id.len() != 32 || !digits(time, false) || !digits(id, true) {
             return Err(invalid());
         }
-        let bytes = URL_SAFE_NO_PAD.decode(raw).map_err(|_| invalid())?;
-        let cursor: Self = serde_json::from_slice(&bytes).map_err(|_| invalid())?;
-        // Only positions of real rows: years the database can compare.
-        if !(2000..=2200).contains(&chrono::Datelike::year(&cursor.at)) {
-            return Err(invalid());
-        }
-        Ok(cursor)
+        let micros: i64 = time.parse().map_err(|_| invalid())?;
+        Ok(Self {
+            at: DateTime::from_timestamp_micros(micros).ok_or_else(invalid)?,
+            id: Uuid::try_parse(id).map_err(|_| invalid())?,
+        })
     }
 }
 
@@ -141,6 +152,10 @@ mod tests {
             "limit=abc",
             "cursor=%%%",
             "cursor=e30",
+            "cursor=eyJ0IjoiMjAyNi0xMi0wMVQwMDowMDowMFoiLCJpIjoiMDAwMDAwMDAtMDAwMC00MDAwLTgwMDAtMDAwMDAwMDAwMDAxIn0",
+            "cursor=000000000000000000000000000000000000000000000000a",
+            "cursor=0000000000000000000000000000000000000000000000A0",
+            "cursor=+000000000000000000000000000000000000000000000000",
         ] {
             assert_eq!(
                 PageRequest::from_request(&query_request(bad))
@@ -151,13 +166,41 @@ mod tests {
             );
         }
         let cursor = Cursor {
-            at: Utc::now(),
+            at: DateTime::from_timestamp_micros(Utc::now().timestamp_micros()).expect("now"),
             id: Uuid::new_v4(),
         };
         let page =
             PageRequest::from_request(&query_request(&format!("cursor={}", cursor.encode())))
                 .expect("ok");
         assert_eq!(page.after, Some(cursor));
+    }
+
+    #[test]
+    fn cursors_are_exactly_the_strings_their_pattern_matches() {
+        let pattern = regex::Regex::new(Cursor::PATTERN).expect("pattern");
+        let now = Cursor {
+            at: Utc::now(),
+            id: Uuid::new_v4(),
+        };
+        assert!(pattern.is_match(&now.encode()), "{}", now.encode());
+        let zeros = "0".repeat(48);
+        let latest = format!("{}{}", "9".repeat(16), "f".repeat(32));
+        for raw in [
+            zeros.as_str(),
+            latest.as_str(),
+            "17650000000000000123456789abcdef0123456789abcdef",
+            &zeros[1..],
+            "1765000000000000 123456789abcdef0123456789abcdef",
+            "17650000000000000123456789ABCDEF0123456789abcdef",
+        ] {
+            let len = raw.len();
+            let cursor = Cursor::decode(raw);
+            assert_eq!(pattern.is_match(raw), cursor.is_ok(), "{raw} ({len})");
+            if let Ok(cursor) = cursor {
+                assert_eq!(cursor.encode(), raw);
+                assert!((1970..=2286).contains(&chrono::Datelike::year(&cursor.at)));
+            }
+        }
     }
 
     #[test]
