@@ -4,13 +4,18 @@
 //! bearer token of a live session of an active account, `{"isAuthorized": false}` for
 //! anything else. API Gateway caches the answer per `Authorization` header for the TTL set
 //! in `template.yaml`, so a revoked session's access token stops working within it.
+//!
+//! When the session store or the database is unavailable, a token that verifies is
+//! approved provisionally (`provisional` in the context) and the function checks the
+//! session and account before its handler runs, answering 503 while they are still down:
+//! a failing authorizer would be API Gateway's 500 instead (see `shared::provisional`).
 
 use serde_json::{json, Value};
 use shared::{
-    auth::{bearer_token, context},
+    auth::{bearer_token, context, Caller},
     error::BoxError,
+    provisional::{verdict, Verdict},
     runtime::{EventFuture, EventFunction},
-    sign_in::authorize,
     AppState,
 };
 
@@ -41,18 +46,24 @@ async fn authorize_request(state: &AppState, event: Value) -> Result<Value, BoxE
         tracing::info!(route, reason = "no bearer token", "authorization denied");
         return Ok(json!({ "isAuthorized": false }));
     };
-    match authorize(state, token).await? {
-        Ok(caller) => Ok(json!({
-            "isAuthorized": true,
-            "context": {
-                context::USER_ID: caller.user_id.to_string(),
-                context::ROLE: caller.role.as_str(),
-                context::SESSION_ID: caller.session_id.to_string(),
-            }
-        })),
-        Err(denial) => {
+    match verdict(state, token).await? {
+        Verdict::Approved(caller) => Ok(approval(&caller, false)),
+        Verdict::Provisional(caller) => Ok(approval(&caller, true)),
+        Verdict::Denied(denial) => {
             tracing::info!(route, reason = ?denial, "authorization denied");
             Ok(json!({ "isAuthorized": false }))
         }
     }
+}
+
+fn approval(caller: &Caller, provisional: bool) -> Value {
+    let mut context = json!({
+        context::USER_ID: caller.user_id.to_string(),
+        context::ROLE: caller.role.as_str(),
+        context::SESSION_ID: caller.session_id.to_string(),
+    });
+    if provisional {
+        context[context::PROVISIONAL] = json!("true");
+    }
+    json!({ "isAuthorized": true, "context": context })
 }

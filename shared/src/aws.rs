@@ -3,14 +3,26 @@
 //! `AWS_ENDPOINT_URL` (config: `aws.endpoint_url`) points every client at a local emulator,
 //! `AWS_ENDPOINT_URL_DYNAMODB` DynamoDB alone, `AWS_ENDPOINT_URL_LAMBDA` Lambda alone; the code path is otherwise the one that runs
 //! in AWS. Every call has a deadline (connect, attempt, operation), so a hung dependency
-//! fails a request in about two seconds instead of holding it until the Lambda timeout.
+//! fails a request in about two seconds instead of holding it until the Lambda timeout;
+//! DynamoDB, which nearly every request reads, also has a circuit breaker, so once it has
+//! timed out the next requests do not each wait those two seconds again.
 
-use std::sync::Arc;
+use std::{sync::Arc, time::Instant};
 
 use aws_config::{timeout::TimeoutConfig, BehaviorVersion, Region, SdkConfig};
+use aws_sdk_dynamodb::{
+    config::{
+        interceptors::{BeforeSerializationInterceptorContextRef, FinalizerInterceptorContextRef},
+        ConfigBag, Intercept, RuntimeComponents,
+    },
+    error::BoxError,
+};
 use tokio::sync::OnceCell;
 
-use crate::config::AwsSettings;
+use crate::{
+    breaker::{Breaker, Outcome},
+    config::AwsSettings,
+};
 
 /// The SDK configuration, loaded once and shared: the clients and the database pool's IAM
 /// tokens use the same one, and whoever needs it first loads it while the others wait.
@@ -61,12 +73,73 @@ pub fn s3_client(sdk: &SdkConfig, settings: &AwsSettings) -> aws_sdk_s3::Client 
     aws_sdk_s3::Client::from_conf(config)
 }
 
+/// The DynamoDB client, its calls through a circuit breaker of its own (see
+/// [`DynamoDbCircuit`]).
 pub fn dynamodb_client(sdk: &SdkConfig, settings: &AwsSettings) -> aws_sdk_dynamodb::Client {
-    let mut config = aws_sdk_dynamodb::config::Builder::from(sdk);
+    let mut config = aws_sdk_dynamodb::config::Builder::from(sdk)
+        .interceptor(DynamoDbCircuit::new(DYNAMODB_OPEN_FOR));
     if let Some(endpoint) = &settings.dynamodb_endpoint_url {
         config = config.endpoint_url(endpoint);
     }
     aws_sdk_dynamodb::Client::from_conf(config.build())
+}
+
+/// How long DynamoDB calls fail at once after one timed out or could not connect, before
+/// one probes: a few seconds, so a paused table costs a request milliseconds instead of
+/// the 2 s operation deadline, and a recovered one is used again within seconds.
+pub const DYNAMODB_OPEN_FOR: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Puts every DynamoDB call of a client through a [`Breaker`]: rate limits, sessions,
+/// idempotency keys, the error store and alerts all read and write the one table, so
+/// when it hangs they all stop waiting for it. A refused call fails before anything is
+/// sent (an error each caller handles as any store failure: failing open or answering
+/// 503); an admitted one reports whether DynamoDB answered.
+#[derive(Debug)]
+struct DynamoDbCircuit {
+    breaker: Breaker,
+}
+
+impl DynamoDbCircuit {
+    fn new(open_for: std::time::Duration) -> Self {
+        Self {
+            breaker: Breaker::new("DynamoDB", open_for),
+        }
+    }
+}
+
+impl Intercept for DynamoDbCircuit {
+    fn name(&self) -> &'static str {
+        "DynamoDbCircuit"
+    }
+
+    fn read_before_execution(
+        &self,
+        _context: &BeforeSerializationInterceptorContextRef<'_>,
+        _cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        self.breaker.admit(Instant::now())?;
+        Ok(())
+    }
+
+    /// Runs once per call, after its last attempt or its operation deadline.
+    fn read_after_execution(
+        &self,
+        context: &FinalizerInterceptorContextRef<'_>,
+        _runtime_components: &RuntimeComponents,
+        _cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        let outcome = match context.output_or_error() {
+            // Refused by the breaker above (or another hook): nothing was sent.
+            Some(Err(err)) if err.is_interceptor_error() => return Ok(()),
+            Some(Err(err)) if err.is_timeout_error() || err.is_connector_error() => {
+                Outcome::Unreachable
+            }
+            // An answer, even an error DynamoDB sent (a failed condition, throttling).
+            _ => Outcome::Answered,
+        };
+        self.breaker.settle(outcome, Instant::now());
+        Ok(())
+    }
 }
 
 pub fn lambda_client(sdk: &SdkConfig, settings: &AwsSettings) -> aws_sdk_lambda::Client {

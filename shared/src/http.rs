@@ -121,9 +121,22 @@ pub fn styled_error_response(
     response
 }
 
-/// Adds the request id, the security headers, `Cache-Control: no-store` and (when the
-/// handler set none) the JSON content type. Headers a handler set itself are kept.
+/// How long a 503's `Retry-After` asks clients to wait, in seconds. A 503 means a
+/// dependency is down or hung (an outage, not a bug): clients and their retry logic get
+/// told so, and when to come back. Short, as most outages seen (a failover, a paused
+/// store) last seconds, and retrying clients back off further themselves.
+pub const UNAVAILABLE_RETRY_AFTER_SECONDS: u32 = 5;
+
+/// Adds the request id, the security headers, `Cache-Control: no-store`, (when the
+/// handler set none) the JSON content type, and to a 503 a `Retry-After`. Headers a
+/// handler set itself are kept.
 pub fn finish_response(mut response: Response<Body>, request_id: &str) -> Response<Body> {
+    if response.status() == StatusCode::SERVICE_UNAVAILABLE {
+        response
+            .headers_mut()
+            .entry(header::RETRY_AFTER)
+            .or_insert_with(|| HeaderValue::from(UNAVAILABLE_RETRY_AFTER_SECONDS));
+    }
     let headers = response.headers_mut();
     for (name, value) in SECURITY_HEADERS {
         headers
@@ -205,6 +218,26 @@ mod tests {
         assert_eq!(response.status(), StatusCode::NOT_FOUND);
         assert_eq!(response.headers()["x-frame-options"], "DENY");
         assert_eq!(response.headers()["content-type"], "application/json");
+    }
+
+    #[test]
+    fn every_503_says_when_to_retry() {
+        let err = ApiError::service_unavailable("the database is unavailable");
+        let response = finish_response(error_response(&err, "rid"), "rid");
+        assert_eq!(response.headers()["retry-after"], "5");
+        let limited = ApiError::service_unavailable("x")
+            .with_header(header::RETRY_AFTER, HeaderValue::from_static("30"));
+        let response = finish_response(error_response(&limited, "rid"), "rid");
+        assert_eq!(
+            response.headers()["retry-after"],
+            "30",
+            "a handler's own wins"
+        );
+        let response = finish_response(error_response(&ApiError::internal("bug"), "rid"), "rid");
+        assert!(
+            !response.headers().contains_key("retry-after"),
+            "a 500 is not an outage"
+        );
     }
 
     #[test]

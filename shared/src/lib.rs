@@ -10,15 +10,18 @@
 //! - [`db`]: the PostgreSQL pool (RDS Proxy friendly), typed parameters, rows read
 //!   through `#[derive(FromRow)]`, migrations; [`sql_type`]: each value's PostgreSQL
 //!   type; [`dynamo`]: DynamoDB items as typed values.
-//! - [`tls`]: the TLS client configuration; [`aws`]: SDK configuration with deadlines and
-//!   the local-emulator endpoint override; [`secrets`]: Secrets Manager reads.
+//! - [`tls`]: the TLS client configuration; [`breaker`]: the circuit breaker that stops
+//!   paying a hung dependency's deadline on every call; [`aws`]: SDK configuration with
+//!   deadlines, the DynamoDB breaker and the local-emulator endpoint override;
+//!   [`secrets`]: Secrets Manager reads.
 //! - [`state`]: [`AppState`], built once per container: config, database pool, AWS clients.
 //! - [`http`]: response builders and the security headers added to every response;
 //!   [`export`]: CSV downloads;
 //!   [`cors`]: the browser origin allow-list.
 //! - [`identity`]: who a request comes from, derived once per request.
 //! - [`auth`]: passwords, access tokens, sessions, RBAC, CSRF; [`sign_in`]: login,
-//!   refresh and the authorizer's decision.
+//!   refresh and the authorizer's decision; [`provisional`]: the authorizer's approval
+//!   while a store is down, completed by the runtime.
 //! - [`ratelimit`]: per-identity budgets in DynamoDB; [`idempotency`]: Idempotency-Key
 //!   handling for creates.
 //! - [`users`]: accounts and what staff do with them; [`uploads`]: files, who may see
@@ -54,6 +57,7 @@ pub mod audit;
 pub mod auth;
 pub mod aws;
 pub mod backup;
+pub mod breaker;
 pub mod config;
 pub mod cors;
 pub mod dashboard;
@@ -80,6 +84,7 @@ pub mod outbox;
 pub mod partners;
 pub mod pay;
 pub mod pricing;
+pub mod provisional;
 pub mod ratelimit;
 pub mod routes;
 pub mod runtime;

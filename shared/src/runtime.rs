@@ -257,7 +257,8 @@ async fn serve(
 }
 
 /// The request's work under its deadline: the body's size, the function's rate budget,
-/// then the handler (once per idempotency key for creates).
+/// a provisional approval completed, the route's permission, then the handler (once per
+/// idempotency key for creates).
 async fn guarded(
     state: &AppState,
     function: &HttpFunction,
@@ -280,6 +281,11 @@ async fn guarded(
             ))
             .await?;
     }
+    // An approval the authorizer gave on the token alone (a store was down) is completed
+    // here on every route, whatever it requires, before anything reads the caller.
+    let req = deadline
+        .run(crate::provisional::complete(state, req))
+        .await?;
     // Who may call comes before what they sent: a refused caller gets 403 whatever the
     // body holds.
     if let Some(permission) = function.required(route) {

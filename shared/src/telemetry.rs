@@ -59,6 +59,25 @@ where
         .with(SlowOperations { threshold: slow })
 }
 
+/// The innermost span around the code running now that carries a request id: the
+/// request's or job's own, which the runtime opens (in Lambda, inside the runtime's own
+/// invocation span). The JSON lines show only the innermost span, so a line written deep
+/// inside others (an SDK hook under a rate-limit check) names this one as its parent
+/// (`tracing::warn!(parent: request_span(), ...)`) to carry the request id. `None`
+/// outside any request or job, or under another subscriber.
+pub fn request_span() -> Option<span::Id> {
+    let current = tracing::Span::current().id()?;
+    tracing::dispatcher::get_default(|dispatch| {
+        let registry = dispatch.downcast_ref::<tracing_subscriber::Registry>()?;
+        let found = registry
+            .span(&current)?
+            .scope()
+            .find(|span| span.metadata().fields().field("request_id").is_some())?
+            .id();
+        Some(found)
+    })
+}
+
 /// When a span began.
 struct Started(Instant);
 

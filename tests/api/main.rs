@@ -9,6 +9,7 @@ mod analytics;
 mod applications;
 mod auth;
 mod backups;
+mod database_outage;
 mod dispatch;
 mod files;
 mod gateway;

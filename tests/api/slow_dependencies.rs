@@ -80,6 +80,77 @@ async fn a_hung_dynamodb_costs_a_request_seconds_not_the_lambda_timeout() {
     );
 }
 
+#[tokio::test]
+async fn with_dynamodb_hung_only_the_first_request_waits_for_it() {
+    let app = TestApp::spawn().await;
+    app.partner(PartnerSpec::new("catervalley", "CV-", "key-0123456789"))
+        .await;
+    let client = app.user(Role::Client).await;
+    let (hole, _task) = black_hole().await;
+    let db_url = format!(
+        "{}/{}",
+        TestApp::admin_url().rsplit_once('/').expect("url").0,
+        app.database
+    );
+    let prefix = format!("t-{}", &uuid::Uuid::new_v4().simple().to_string()[..16]);
+    let state = AppState::from_config(test_config(
+        &db_url,
+        &prefix,
+        &[
+            ("AWS_ENDPOINT_URL_DYNAMODB", hole.as_str()),
+            ("AWS_ATTEMPT_TIMEOUT_MS", "1000"),
+            ("AWS_OPERATION_TIMEOUT_MS", "2000"),
+            // The app's signing key, so its tokens verify here.
+            (
+                "JWT_SECRET_ID",
+                app.state.config.auth.jwt_secret_id.as_str(),
+            ),
+        ],
+    ))
+    .await;
+    let hung = TestApp::serve(state, String::new()).await;
+    let partner_view = || async {
+        let started = Instant::now();
+        let response = hung
+            .partner_get(
+                &hung.http,
+                &format!("/api/partners/orders/{}", uuid::Uuid::new_v4()),
+                "catervalley",
+                "key-0123456789",
+            )
+            .await;
+        (response.status(), started.elapsed())
+    };
+    // The partner budget fails open: the first call waits out the store's deadline once.
+    let (status, first) = partner_view().await;
+    assert_eq!(status, 404);
+    assert!(first >= Duration::from_millis(1500), "{first:?}");
+    // Then the circuit is open: the same call, and others, no longer wait for it.
+    for _ in 0..3 {
+        let (status, waited) = partner_view().await;
+        assert_eq!(status, 404);
+        assert!(
+            waited < Duration::from_millis(700),
+            "{waited:?} after {first:?}"
+        );
+    }
+    // Behind the authorizer the session cannot be read: a quick 503, not a 500.
+    for _ in 0..2 {
+        let started = Instant::now();
+        let response = hung
+            .call("GET", "/api/user-orders", Some(&client.token), None)
+            .await;
+        let waited = started.elapsed();
+        assert_eq!(response.status(), 503);
+        assert!(response.headers().contains_key("retry-after"));
+        assert_eq!(
+            json_body(response).await["error"]["code"],
+            "service_unavailable"
+        );
+        assert!(waited < Duration::from_millis(700), "{waited:?}");
+    }
+}
+
 /// Collects log lines in memory.
 #[derive(Clone, Default)]
 struct Lines(Arc<Mutex<Vec<u8>>>);

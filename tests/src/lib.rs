@@ -494,6 +494,127 @@ impl TestApp {
     }
 }
 
+/// A TCP forwarder between one test's app and the test cluster, which the test can cut
+/// and restore: while cut, new connections are refused and open ones are reset, as when
+/// PostgreSQL stops or fails over. The cluster itself is shared by every test running in
+/// parallel, so it is never stopped; each app that must lose its database gets a link.
+pub struct DatabaseLink {
+    /// Where the app connects (127.0.0.1 on a port of its own).
+    address: SocketAddr,
+    /// The cluster, `host:port`.
+    target: String,
+    forwarding: Mutex<Option<JoinHandle<()>>>,
+}
+
+impl DatabaseLink {
+    async fn start(target: String) -> Self {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind the database link");
+        let link = Self {
+            address: listener.local_addr().expect("address"),
+            target,
+            forwarding: Mutex::new(None),
+        };
+        link.forward(listener);
+        link
+    }
+
+    /// Forwards every connection `listener` accepts to the cluster. The connections
+    /// belong to the forwarding task, so ending it closes them all.
+    fn forward(&self, listener: tokio::net::TcpListener) {
+        let target = self.target.clone();
+        let task = tokio::spawn(async move {
+            let mut connections = tokio::task::JoinSet::new();
+            loop {
+                tokio::select! {
+                    accepted = listener.accept() => {
+                        let Ok((mut inbound, _)) = accepted else { return };
+                        let target = target.clone();
+                        connections.spawn(async move {
+                            if let Ok(mut outbound) = tokio::net::TcpStream::connect(&target).await {
+                                let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
+                            }
+                        });
+                    }
+                    Some(_) = connections.join_next(), if !connections.is_empty() => {}
+                }
+            }
+        });
+        *self.forwarding.lock().expect("link") = Some(task);
+    }
+
+    /// Cuts the link: the port stops listening (connections refused) and every open
+    /// connection is dropped.
+    pub async fn cut(&self) {
+        let task = self.forwarding.lock().expect("link").take();
+        if let Some(task) = task {
+            task.abort();
+            // Once the task has ended, its listener and connections are closed.
+            let _ = task.await;
+        }
+    }
+
+    /// Listens again on the same port.
+    pub async fn restore(&self) {
+        self.cut().await;
+        for _ in 0..50 {
+            if let Ok(listener) = tokio::net::TcpListener::bind(self.address).await {
+                self.forward(listener);
+                return;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        panic!(
+            "the database link could not listen on {} again",
+            self.address
+        );
+    }
+}
+
+impl TestApp {
+    /// As [`TestApp::spawn`], with the app reaching its database through a
+    /// [`DatabaseLink`] the test can cut, and, when given, the authorizer's cache period
+    /// replaced. The test's own [`TestApp::db`] goes through the link too; arrange rows
+    /// while it is cut with [`TestApp::direct_db`].
+    pub async fn spawn_with_database_link(
+        authorizer_ttl: Option<std::time::Duration>,
+    ) -> (Self, DatabaseLink) {
+        shared::telemetry::init_tracing();
+        let id = uuid::Uuid::new_v4().simple().to_string();
+        let database = format!("t_{}", &id[..16]);
+        create_test_database(&database).await;
+        let admin: tokio_postgres::Config = admin_url().parse().expect("admin url");
+        let host = match admin.get_hosts().first() {
+            Some(tokio_postgres::config::Host::Tcp(host)) => host.clone(),
+            other => panic!("the test cluster is not reached over TCP: {other:?}"),
+        };
+        let port = admin.get_ports().first().copied().unwrap_or(5432);
+        let cluster = format!("{host}:{port}");
+        let link = DatabaseLink::start(cluster.clone()).await;
+        let direct_url = url_for_database(&admin_url(), &database);
+        let linked_url = direct_url.replacen(&cluster, &link.address.to_string(), 1);
+        assert_ne!(linked_url, direct_url, "the database URL names {cluster}");
+        let prefix = format!("t-{}", &id[..16]);
+        let state = AppState::from_config(test_config(&linked_url, &prefix, &[])).await;
+        provision::ensure_aws_resources(&state)
+            .await
+            .expect("create the test's AWS resources in the emulator");
+        let mut gateway = Gateway::from_template(&repo_root().join("template.yaml"), state)
+            .expect("gateway from template.yaml");
+        if let Some(ttl) = authorizer_ttl {
+            gateway = gateway.with_authorizer_ttl(ttl);
+        }
+        (Self::serve_gateway(gateway, database).await, link)
+    }
+
+    /// A connection to this test's database that bypasses the app's pool (and any
+    /// [`DatabaseLink`]).
+    pub async fn direct_db(&self) -> tokio_postgres::Client {
+        connect(&self.database_url()).await
+    }
+}
+
 impl Drop for TestApp {
     fn drop(&mut self) {
         self.server.abort();

@@ -169,7 +169,8 @@ fn skeleton(function: &Function, route: &Route) -> String {
 /// The error responses every route of its kind has, each with the shared response that
 /// describes it: 400 (the route's error body), 401 and 403 behind the session authorizer
 /// (API Gateway's own `{"message"}` or the error body), 429 where a rate budget applies
-/// (the budget's error body or API Gateway's throttling).
+/// (the budget's error body or API Gateway's throttling), and 503 everywhere: an outage of
+/// the database or DynamoDB, with `Retry-After`.
 pub fn gateway_responses(function: &Function, route: &Route) -> Vec<(u16, &'static str)> {
     let (partner, limited) = match function.lambda {
         Lambda::Http(http) => (
@@ -192,6 +193,7 @@ pub fn gateway_responses(function: &Function, route: &Route) -> Vec<(u16, &'stat
             },
         ));
     }
+    responses.push((503, "ServiceUnavailable"));
     responses
 }
 
@@ -267,6 +269,12 @@ mod tests {
                         // 400 wherever a parameter or a body can be refused, in the
                         // route's error shape.
                         400 => !path_or_input || !documented.is_null(),
+                        // A route may describe its own outage (health's body says what
+                        // is down), with the Retry-After every 503 carries.
+                        503 => {
+                            documented["$ref"].as_str() == Some(reference.as_str())
+                                || !documented["headers"]["Retry-After"].is_null()
+                        }
                         // Both shapes: a route may describe its own reasons inline, with
                         // the gateway's shape among them.
                         _ => {

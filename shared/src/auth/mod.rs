@@ -32,6 +32,10 @@ pub mod context {
     pub const USER_ID: &str = "userId";
     pub const ROLE: &str = "role";
     pub const SESSION_ID: &str = "sessionId";
+    /// Present (`"true"`) when the authorizer approved on the token alone because a store
+    /// was unavailable: the runtime checks the session and account before the handler
+    /// runs (see the `provisional` module).
+    pub const PROVISIONAL: &str = "provisional";
 }
 
 fn authorizer_context(req: &Request) -> Option<&HashMap<String, Value>> {
@@ -58,6 +62,39 @@ pub fn caller(req: &Request) -> ApiResult<Caller> {
             .and_then(|v| v.parse().ok())
             .ok_or_else(unauthenticated)?,
     })
+}
+
+/// Whether the authorizer approved the request provisionally (see the `provisional` module).
+pub fn is_provisional(req: &Request) -> bool {
+    authorizer_context(req)
+        // Whatever its value: the marker only ever forces the check.
+        .is_some_and(|ctx| ctx.contains_key(context::PROVISIONAL))
+}
+
+/// The request with `caller` as the authorizer's context, the provisional marker gone:
+/// what the authorizer would have passed had every store answered.
+pub fn with_caller(mut req: Request, caller: &Caller) -> Request {
+    if let Some(RequestContext::ApiGatewayV2(ctx)) =
+        req.extensions_mut().get_mut::<RequestContext>()
+    {
+        if let Some(authorizer) = ctx.authorizer.as_mut() {
+            let fields = &mut authorizer.fields;
+            fields.remove(context::PROVISIONAL);
+            fields.insert(
+                context::USER_ID.into(),
+                Value::String(caller.user_id.to_string()),
+            );
+            fields.insert(
+                context::ROLE.into(),
+                Value::String(caller.role.as_str().into()),
+            );
+            fields.insert(
+                context::SESSION_ID.into(),
+                Value::String(caller.session_id.to_string()),
+            );
+        }
+    }
+    req
 }
 
 /// The caller's user id, if the request came through the authorizer (for rate limits and
@@ -137,6 +174,61 @@ mod tests {
         assert!(cleared.starts_with("rs_csrf=;"), "{cleared}");
         assert!(cleared.contains("Max-Age=0") && !cleared.contains("HttpOnly"));
         assert!(!cleared.contains("Secure"), "{cleared}");
+    }
+
+    fn request_with_context(context: Value) -> Request {
+        let event = serde_json::json!({
+            "version": "2.0",
+            "routeKey": "GET /api/user-orders",
+            "rawPath": "/api/user-orders",
+            "rawQueryString": "",
+            "headers": {},
+            "requestContext": {
+                "accountId": "000000000000",
+                "apiId": "local",
+                "domainName": "localhost",
+                "domainPrefix": "localhost",
+                "http": {"method": "GET", "path": "/api/user-orders", "protocol": "HTTP/1.1",
+                         "sourceIp": "127.0.0.1", "userAgent": "test"},
+                "requestId": "r-1",
+                "routeKey": "GET /api/user-orders",
+                "stage": "$default",
+                "time": "06/Dec/2026:10:00:00 +0000",
+                "timeEpoch": 0,
+                "authorizer": {"lambda": context},
+            },
+            "isBase64Encoded": false,
+        });
+        lambda_http::request::from_str(&event.to_string()).expect("event")
+    }
+
+    #[test]
+    fn a_confirmed_caller_replaces_a_provisional_one() {
+        let user = uuid::Uuid::new_v4();
+        let session = uuid::Uuid::new_v4();
+        let provisional = request_with_context(serde_json::json!({
+            "userId": user.to_string(), "role": "ADMIN", "sessionId": session.to_string(),
+            "provisional": "true",
+        }));
+        assert!(is_provisional(&provisional));
+        let confirmed = Caller {
+            user_id: user,
+            role: Role::Client,
+            session_id: session,
+        };
+        let req = with_caller(provisional, &confirmed);
+        assert!(!is_provisional(&req));
+        let caller = caller(&req).expect("caller");
+        assert_eq!(
+            caller.role,
+            Role::Client,
+            "the account's role, not the token's"
+        );
+        assert_eq!((caller.user_id, caller.session_id), (user, session));
+        let checked = request_with_context(serde_json::json!({
+            "userId": user.to_string(), "role": "CLIENT", "sessionId": session.to_string(),
+        }));
+        assert!(!is_provisional(&checked));
     }
 
     #[test]
