@@ -36,6 +36,52 @@ pub struct ColdStart {
     pub first_invoke: Duration,
     /// The answer was the function's error (a clear refusal of its sample event).
     pub answered_with_error: bool,
+    /// Where the init went, as the function logged it.
+    pub warm_up: Option<WarmUp>,
+}
+
+/// The function's own account of its cold start's warm-up (its `cold start warmed` log
+/// line): each figure is the end of one step, in ms from the warm-up's start. The steps
+/// overlap: the database connection opens while the AWS side loads.
+#[derive(Debug, Clone, Copy, PartialEq, Default, serde::Deserialize)]
+pub struct WarmUp {
+    /// The SDK configuration loaded (region, credentials provider, timeouts).
+    pub sdk_ms: f64,
+    /// Every client built.
+    pub clients_ms: f64,
+    /// The first DynamoDB read answered, if the function warms it.
+    pub dynamodb_ms: Option<f64>,
+    /// The signing key read from Secrets Manager, if the function warms it.
+    pub signing_key_ms: Option<f64>,
+    /// The first database connection open and PostGIS loaded into it.
+    pub database_ms: f64,
+    pub total_ms: f64,
+}
+
+impl WarmUp {
+    /// The warm-up line among a process' log lines (JSON), if there is one.
+    pub fn from_log(log: &str) -> Option<Self> {
+        log.lines()
+            .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
+            .find(|line| line["message"] == "cold start warmed")
+            .and_then(|line| serde_json::from_value(line).ok())
+    }
+}
+
+impl std::fmt::Display for WarmUp {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let step = |ms: Option<f64>| ms.map_or("-".to_owned(), |ms| format!("{ms:.1}"));
+        write!(
+            f,
+            "SDK config {:.1}, clients {:.1}, DynamoDB {}, signing key {}, database {}, all {:.1} ms",
+            self.sdk_ms,
+            self.clients_ms,
+            step(self.dynamodb_ms),
+            step(self.signing_key_ms),
+            step(Some(self.database_ms)),
+            self.total_ms
+        )
+    }
 }
 
 impl ColdStart {
@@ -157,7 +203,14 @@ pub async fn measure_once(
     let finished = api.first_answer_of(&mut child).await;
     let _ = child.kill().await;
     server.abort();
-    api.cold_start(&subject.label, finished)
+    let mut log = String::new();
+    if let Some(mut stdout) = child.stdout.take() {
+        use tokio::io::AsyncReadExt;
+        let _ = stdout.read_to_string(&mut log).await;
+    }
+    let mut start = api.cold_start(&subject.label, finished)?;
+    start.warm_up = WarmUp::from_log(&log);
+    Ok(start)
 }
 
 impl RuntimeApi {
@@ -229,6 +282,7 @@ impl RuntimeApi {
                 init: first_next - spawned,
                 first_invoke: answered - first_next,
                 answered_with_error: timeline.answered_with_error,
+                warm_up: None,
             }),
             _ => Err(LoadError::Setup(format!(
                 "{label} answered without asking for an event"
@@ -238,7 +292,8 @@ impl RuntimeApi {
 }
 
 /// The function's process as Lambda starts it: the Runtime API at `address`, its handler
-/// and the variables Lambda sets, `env` added, and no output kept.
+/// and the variables Lambda sets (its default log level among them), `env` added; its
+/// log (standard output) is kept for the warm-up line, standard error dropped.
 fn lambda_process(
     subject: &Subject,
     env: &[(String, String)],
@@ -254,8 +309,9 @@ fn lambda_process(
         .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "512")
         .env("AWS_LAMBDA_LOG_GROUP_NAME", "/aws/lambda/cold-start")
         .env("AWS_LAMBDA_LOG_STREAM_NAME", "cold-start")
+        .env("RUST_LOG", "info")
         .stdin(Stdio::null())
-        .stdout(Stdio::null())
+        .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .kill_on_drop(true);
     command
@@ -305,4 +361,29 @@ pub fn subjects(binary: &Path, events: &Path, only: &[String]) -> Result<Vec<Sub
         )));
     }
     Ok(subjects)
+}
+
+#[cfg(test)]
+mod warm_up_tests {
+    use super::WarmUp;
+
+    #[test]
+    fn the_warm_up_line_is_found_among_the_others() {
+        let log = concat!(
+            "not json\n",
+            r#"{"level":"INFO","message":"something else","sdk_ms":1.0}"#,
+            "\n",
+            r#"{"level":"INFO","message":"cold start warmed","sdk_ms":1.5,"clients_ms":2.0,"dynamodb_ms":4.0,"database_ms":9.5,"total_ms":9.6}"#,
+            "\n"
+        );
+        let warm_up = WarmUp::from_log(log).expect("the line");
+        assert_eq!(warm_up.dynamodb_ms, Some(4.0));
+        assert_eq!(warm_up.signing_key_ms, None);
+        assert_eq!(warm_up.database_ms, 9.5);
+        assert_eq!(
+            warm_up.to_string(),
+            "SDK config 1.5, clients 2.0, DynamoDB 4.0, signing key -, database 9.5, all 9.6 ms"
+        );
+        assert_eq!(WarmUp::from_log("{\"message\":\"ready\"}\n"), None);
+    }
 }

@@ -465,6 +465,9 @@ async fn cold_starts(args: ColdStartArgs, functions: &[String]) -> Result<ExitCo
                 ""
             }
         );
+        if let Some(warm_up) = start.warm_up {
+            println!("    warm-up: {warm_up}");
+        }
     }
     Ok(if failed == 0 {
         ExitCode::SUCCESS

@@ -106,11 +106,17 @@ impl Db {
         }
     }
 
-    /// Opens a first connection and loads PostGIS into it, so the first request does not pay
-    /// for either. Failures are ignored: the request path reports them properly.
-    pub async fn warm_up(&self) {
+    /// Opens a first connection, and with `postgis` loads PostGIS into it, so the first
+    /// request does not pay for either. Failures are ignored: the request path reports
+    /// them properly.
+    pub async fn warm_up(&self, postgis: bool) {
         if let Ok(client) = self.pool.get().await {
-            let warm = client.simple_query("SELECT postgis_lib_version()").await;
+            let query = if postgis {
+                "SELECT postgis_lib_version()"
+            } else {
+                "SELECT 1"
+            };
+            let warm = client.simple_query(query).await;
             if let Err(err) = warm {
                 tracing::warn!(error = %err, "database warm-up query failed");
             }

@@ -61,6 +61,7 @@ fn cold_start(init_ms: f64, first_invoke_ms: f64) -> ColdStart {
         init: Duration::from_secs_f64(init_ms / 1000.0),
         first_invoke: Duration::from_secs_f64(first_invoke_ms / 1000.0),
         answered_with_error: false,
+        warm_up: None,
     }
 }
 
