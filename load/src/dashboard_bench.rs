@@ -76,7 +76,8 @@ pub struct Measured {
     pub after: Vec<AnalyticsCall>,
     /// Requests of the traffic the gateway answered with a success.
     pub answered: u64,
-    pub failed: u64,
+    /// Requests of the traffic that failed, by what went wrong.
+    pub failed: std::collections::BTreeMap<String, u64>,
     pub traffic_seconds: f64,
 }
 
@@ -101,7 +102,8 @@ pub async fn run(config: &DashboardBenchConfig) -> Result<BenchReport, LoadError
     let checkpoint_requests = config.requests.div_ceil(CHECKPOINTS).max(1);
     let seconds = checkpoint_requests as f64 / config.rate;
     let started = Instant::now();
-    let (mut answered, mut failed, mut during) = (0, 0, Vec::new());
+    let (mut answered, mut during) = (0, Vec::new());
+    let mut failed = std::collections::BTreeMap::<String, u64>::new();
     for checkpoint in 0..CHECKPOINTS {
         let result = run::run_phase(
             &population,
@@ -117,7 +119,9 @@ pub async fn run(config: &DashboardBenchConfig) -> Result<BenchReport, LoadError
         .await;
         let total = result.total();
         answered += total.latency_us.len();
-        failed += total.errors.values().sum::<u64>();
+        for (kind, count) in &total.errors {
+            *failed.entry(kind.clone()).or_default() += count;
+        }
         let call = analytics.call().await?;
         eprintln!(
             "  {answered} requests answered: analytics {:.0} ms ({}), {} counted",
@@ -280,8 +284,9 @@ impl Report<'_> {
             Goal {
                 goal: "every request of the traffic is counted".into(),
                 measured: format!(
-                    "{counted} counted, {} answered ({} failed)",
-                    m.answered, m.failed
+                    "{counted} counted, {} answered{}",
+                    m.answered,
+                    failures(&m.failed)
                 ),
                 baseline: String::new(),
                 ratio: String::new(),
@@ -323,6 +328,22 @@ impl Report<'_> {
             metrics as f64 / 1000.0 * PRICE_PER_1000_METRICS
         )
     }
+}
+
+/// ` (3 failed: 2 timeout, 1 answered 429)`, or nothing when none failed.
+fn failures(failed: &std::collections::BTreeMap<String, u64>) -> String {
+    let total: u64 = failed.values().sum();
+    if total == 0 {
+        return String::new();
+    }
+    let kinds: Vec<String> = failed
+        .iter()
+        .map(|(kind, count)| match kind.parse::<u16>() {
+            Ok(status) => format!("{count} answered {status}"),
+            Err(_) => format!("{count} {kind}"),
+        })
+        .collect();
+    format!(" ({total} failed: {})", kinds.join(", "))
 }
 
 #[cfg(test)]
@@ -372,7 +393,7 @@ mod tests {
             ],
             after: vec![call(45.0, 200, counted); 5],
             answered: 1000,
-            failed: 0,
+            failed: [("timeout".to_owned(), 2), ("429".to_owned(), 1)].into(),
             traffic_seconds: 10.0,
         };
         Report {
@@ -395,6 +416,10 @@ mod tests {
         assert_eq!(rows.len(), 2, "{text}");
         assert!(rows.iter().all(|r| r.ends_with("| met |")), "{rows:#?}");
         assert!(text.contains("| 45 ms median, 50 ms at most during and after | 20 ms (almost empty store) | 2.2× |"), "{text}");
+        assert!(
+            text.contains("| 1030 counted, 1000 answered (3 failed: 1 answered 429, 2 timeout) |"),
+            "what failed is named: {text}"
+        );
         // Four routes served requests: 60 metrics a refresh.
         assert!(
             text.contains("requested 60 metrics, which in AWS costs US$0.0006"),

@@ -241,8 +241,8 @@ struct DashboardBenchArgs {
     /// Their offered rate, in requests a second.
     #[arg(long, value_name = "N", default_value_t = 500.0)]
     rate: f64,
-    /// Accounts they come from; by default enough that each sends 75 a minute, inside
-    /// its budget of 100.
+    /// Accounts they come from; by default enough that each sends 50 a minute, half its
+    /// budget of 100, so that a random burst of one account's requests stays inside it.
     #[arg(long, value_name = "N")]
     identities: Option<usize>,
     /// The emulator's metric store, as the report names it.
@@ -545,7 +545,7 @@ async fn dashboard_benchmark(args: DashboardBenchArgs) -> Result<ExitCode, LoadE
         rate: args.rate,
         identities: args
             .identities
-            .unwrap_or((args.rate * 60.0 / 75.0).ceil() as usize),
+            .unwrap_or((args.rate * 60.0 / 50.0).ceil() as usize),
         store: args.store,
         command: env("BENCH_COMMAND").unwrap_or_else(|| "load dashboard-bench".into()),
     };

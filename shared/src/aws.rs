@@ -24,6 +24,33 @@ use crate::{
     config::AwsSettings,
 };
 
+/// An SDK client built on first use and then shared (clones share it). Building a client
+/// sets up its runtime plugins and parses its TLS roots, about half a millisecond each in
+/// a release build: a function that never calls a service should not pay for its client
+/// at every cold start. Dereferences to the client.
+#[derive(Clone)]
+pub struct LazyClient<C> {
+    client: Arc<std::sync::OnceLock<C>>,
+    build: Arc<dyn Fn() -> C + Send + Sync>,
+}
+
+impl<C> LazyClient<C> {
+    pub fn new(build: impl Fn() -> C + Send + Sync + 'static) -> Self {
+        Self {
+            client: Arc::default(),
+            build: Arc::new(build),
+        }
+    }
+}
+
+impl<C> std::ops::Deref for LazyClient<C> {
+    type Target = C;
+
+    fn deref(&self) -> &C {
+        self.client.get_or_init(|| (self.build)())
+    }
+}
+
 /// The SDK configuration, loaded once and shared: the clients and the database pool's IAM
 /// tokens use the same one, and whoever needs it first loads it while the others wait.
 /// A cold start opens its first database connection meanwhile (unless IAM auth needs the
@@ -55,7 +82,9 @@ pub async fn load_sdk_config(settings: &AwsSettings) -> SdkConfig {
         .operation_attempt_timeout(settings.attempt_timeout)
         .operation_timeout(settings.operation_timeout)
         .build();
-    let mut loader = aws_config::defaults(BehaviorVersion::latest()).timeout_config(timeouts);
+    let mut loader = aws_config::defaults(BehaviorVersion::latest())
+        .timeout_config(timeouts)
+        .http_client(https_client());
     if let Some(region) = &settings.region {
         loader = loader.region(Region::new(region.clone()));
     }
@@ -63,6 +92,30 @@ pub async fn load_sdk_config(settings: &AwsSettings) -> SdkConfig {
         loader = loader.endpoint_url(endpoint);
     }
     loader.load().await
+}
+
+/// The HTTPS client of the SDK configuration, so of every client built from it and of the
+/// credential providers the loader builds: the SDK's own default stack (hyper 1, rustls on
+/// aws-lc), trusting the Mozilla roots compiled into the binary instead of the system's.
+/// Why: the default client reads and parses the system's certificates (a bundle, and a
+/// directory of them where `SSL_CERT_DIR` is set) at every cold start, 2-4 ms of a release
+/// build's init measured locally; the database and outbound web clients already trust the
+/// compiled-in roots (`tls`).
+fn https_client() -> aws_sdk_dynamodb::config::SharedHttpClient {
+    use aws_smithy_http_client::tls::{
+        rustls_provider::CryptoMode, Provider, TlsContext, TrustStore,
+    };
+    let trust = TrustStore::empty()
+        .with_native_roots(false)
+        .with_pem_certificate(crate::tls::web_roots_pem().as_bytes());
+    let context = TlsContext::builder()
+        .with_trust_store(trust)
+        .build()
+        .unwrap_or_else(|e| panic!("the SDK's TLS context is invalid: {e}"));
+    aws_smithy_http_client::Builder::new()
+        .tls_provider(Provider::Rustls(CryptoMode::AwsLc))
+        .tls_context(context)
+        .build_https()
 }
 
 pub fn s3_client(sdk: &SdkConfig, settings: &AwsSettings) -> aws_sdk_s3::Client {
@@ -148,4 +201,25 @@ pub fn lambda_client(sdk: &SdkConfig, settings: &AwsSettings) -> aws_sdk_lambda:
         config = config.endpoint_url(endpoint);
     }
     aws_sdk_lambda::Client::from_conf(config.build())
+}
+
+#[cfg(test)]
+mod lazy_client_tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use super::*;
+
+    #[test]
+    fn a_client_is_built_once_on_first_use_and_shared_by_clones() {
+        let builds = Arc::new(AtomicUsize::new(0));
+        let lazy = LazyClient::new({
+            let builds = Arc::clone(&builds);
+            move || builds.fetch_add(1, Ordering::SeqCst) + 100
+        });
+        let clone = lazy.clone();
+        assert_eq!(builds.load(Ordering::SeqCst), 0, "nothing built before use");
+        assert_eq!(*clone, 100);
+        assert_eq!(*lazy, 100, "the clone's client");
+        assert_eq!(builds.load(Ordering::SeqCst), 1);
+    }
 }

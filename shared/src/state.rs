@@ -8,7 +8,7 @@ use aws_sdk_dynamodb::types::AttributeValue;
 
 use crate::{
     auth::tokens::JwtKeys,
-    aws::{self, SdkLoader},
+    aws::{self, LazyClient, SdkLoader},
     config::{Config, ConfigError, GeoSettings},
     db::Db,
     error::ApiError,
@@ -23,15 +23,17 @@ pub struct AppState {
     pub config: Arc<Config>,
     pub sdk: SdkConfig,
     pub db: Db,
+    /// Built at cold start: nearly every request reads or writes the table.
     pub dynamodb: aws_sdk_dynamodb::Client,
-    pub s3: aws_sdk_s3::Client,
-    pub secrets: aws_sdk_secretsmanager::Client,
+    /// The others are built on first use (see [`LazyClient`]).
+    pub s3: LazyClient<aws_sdk_s3::Client>,
+    pub secrets: LazyClient<aws_sdk_secretsmanager::Client>,
     /// Sends customer emails (the outbox relay).
-    pub ses: aws_sdk_sesv2::Client,
+    pub ses: LazyClient<aws_sdk_sesv2::Client>,
     /// Wakes the outbox relay after a commit (see `outbox::wake`).
-    pub lambda: aws_sdk_lambda::Client,
+    pub lambda: LazyClient<aws_sdk_lambda::Client>,
     /// Reads metrics back (`/api/admin/logs`); writing them is [`AppState::metrics`].
-    pub cloudwatch: aws_sdk_cloudwatch::Client,
+    pub cloudwatch: LazyClient<aws_sdk_cloudwatch::Client>,
     pub metrics: Metrics,
     /// Outbound HTTPS (maps, partner webhooks): one connection pool per container.
     pub http: reqwest::Client,
@@ -76,12 +78,19 @@ impl AppState {
             let (dynamodb_ms, signing_key_ms) = state.warm_aws(warm, started).await;
             (state, sdk_ms, clients_ms, dynamodb_ms, signing_key_ms)
         };
-        let database = async {
-            db.warm_up(warm.postgis).await;
-            elapsed_ms(started)
-        };
-        let ((state, sdk_ms, clients_ms, dynamodb_ms, signing_key_ms), database_ms) =
+        // On a task of its own: the SDK's configuration and clients are built synchronously,
+        // and a future joined beside them would not be polled meanwhile, so the
+        // connection would only open once they were done.
+        let database = tokio::spawn({
+            let db = db.clone();
+            async move {
+                db.warm_up(warm.postgis).await;
+                elapsed_ms(started)
+            }
+        });
+        let ((state, sdk_ms, clients_ms, dynamodb_ms, signing_key_ms), database) =
             tokio::join!(state, database);
+        let database_ms = database.unwrap_or_default();
         // Where a cold start's time goes, each figure from the start of the warm-up (they
         // overlap: the database connection opens while the AWS side loads).
         tracing::info!(
@@ -131,11 +140,26 @@ impl AppState {
     fn assemble(config: Config, sdk: SdkConfig, db: Db) -> Self {
         Self {
             dynamodb: aws::dynamodb_client(&sdk, &config.aws),
-            s3: aws::s3_client(&sdk, &config.aws),
-            secrets: aws_sdk_secretsmanager::Client::new(&sdk),
-            ses: aws_sdk_sesv2::Client::new(&sdk),
-            lambda: aws::lambda_client(&sdk, &config.aws),
-            cloudwatch: aws_sdk_cloudwatch::Client::new(&sdk),
+            s3: LazyClient::new({
+                let (sdk, settings) = (sdk.clone(), config.aws.clone());
+                move || aws::s3_client(&sdk, &settings)
+            }),
+            secrets: LazyClient::new({
+                let sdk = sdk.clone();
+                move || aws_sdk_secretsmanager::Client::new(&sdk)
+            }),
+            ses: LazyClient::new({
+                let sdk = sdk.clone();
+                move || aws_sdk_sesv2::Client::new(&sdk)
+            }),
+            lambda: LazyClient::new({
+                let (sdk, settings) = (sdk.clone(), config.aws.clone());
+                move || aws::lambda_client(&sdk, &settings)
+            }),
+            cloudwatch: LazyClient::new({
+                let sdk = sdk.clone();
+                move || aws_sdk_cloudwatch::Client::new(&sdk)
+            }),
             metrics: Metrics::new(&config.metrics_namespace, config.metrics),
             http: reqwest::Client::builder()
                 .tls_backend_preconfigured(crate::tls::web_client_config())
