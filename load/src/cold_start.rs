@@ -68,6 +68,21 @@ impl WarmUp {
     }
 }
 
+impl WarmUp {
+    /// `1.6 / 2.2 / 4.3 / – / 3.1`: each step's end, in the order of the fields.
+    pub fn steps(&self) -> String {
+        let step = |ms: Option<f64>| ms.map_or("–".to_owned(), |ms| format!("{ms:.1}"));
+        [
+            step(Some(self.sdk_ms)),
+            step(Some(self.clients_ms)),
+            step(self.dynamodb_ms),
+            step(self.signing_key_ms),
+            step(Some(self.database_ms)),
+        ]
+        .join(" / ")
+    }
+}
+
 impl std::fmt::Display for WarmUp {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let step = |ms: Option<f64>| ms.map_or("-".to_owned(), |ms| format!("{ms:.1}"));

@@ -467,7 +467,8 @@ impl ColdStartSection<'_> {
         let mut out = format!(
             "## Cold start\n\nProcess start to first response through a Lambda Runtime API stand-in on loopback (median of {} runs; each function's sample event from `events/`). Binaries: `readyset-lambda` {:.1} MB, hello world {:.1} MB (release, stripped).\n\n\
              Yardsticks from the same run: a new PostgreSQL connection answering `SELECT 1` {:.1} ms, or a PostGIS call {:.1} ms (the library loads into each new backend; behind RDS Proxy the proxy's backends stay open, so a Lambda cold start seldom pays it); one argon2id verification {:.1} ms (inside sign-in's first invoke, and sign-up's hash).\n\n\
-             | function | init ms | first invoke ms | total ms | × hello world |\n|---|---:|---:|---:|---:|\n",
+             Init splits into the process' own start (the loader, the runtime, the configuration: what a smaller binary could shorten) and the warm-up of the connections its first request needs, whose steps the function logs (each step's end from the warm-up's start; the database connection opens beside the AWS side, PostGIS loaded into it where the function reads places).\n\n\
+             | function | init ms | process start ms | warm-up ms | SDK config / clients / DynamoDB / signing key / database ms | first invoke ms | total ms | × hello world |\n|---|---:|---:|---:|---|---:|---:|---:|\n",
             self.runs,
             starts.lambda_binary_mb,
             starts.hello_binary_mb,
@@ -477,7 +478,7 @@ impl ColdStartSection<'_> {
         );
         let _ = writeln!(
             out,
-            "| hello world | {:.1} | {:.1} | {:.1} | 1.0 |",
+            "| hello world | {:.1} | {0:.1} | – | – | {:.1} | {:.1} | 1.0 |",
             ms(starts.hello.init),
             ms(starts.hello.first_invoke),
             hello_total_ms
@@ -486,18 +487,29 @@ impl ColdStartSection<'_> {
             let _ = match start {
                 Ok(start) => writeln!(
                     out,
-                    "| {name}{} | {:.1} | {:.1} | {:.1} | {:.1} |",
+                    "| {name}{} | {:.1} | {} | {} | {} | {:.1} | {:.1} | {:.1} |",
                     if start.answered_with_error {
                         " (answered its sample event with an error)"
                     } else {
                         ""
                     },
                     ms(start.init),
+                    start.warm_up.map_or("–".into(), |w| format!(
+                        "{:.1}",
+                        (ms(start.init) - w.total_ms).max(0.0)
+                    )),
+                    start
+                        .warm_up
+                        .map_or("–".into(), |w| format!("{:.1}", w.total_ms)),
+                    start.warm_up.map_or("–".into(), |w| w.steps()),
                     ms(start.first_invoke),
                     ms(start.total()),
                     ms(start.total()) / hello_total_ms
                 ),
-                Err(why) => writeln!(out, "| {name} (not measured: {why}) | – | – | – | – |"),
+                Err(why) => writeln!(
+                    out,
+                    "| {name} (not measured: {why}) | – | – | – | – | – | – | – |"
+                ),
             };
         }
         out

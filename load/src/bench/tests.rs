@@ -148,7 +148,20 @@ fn measured() -> Measured {
             functions: vec![
                 ("auth-login".into(), Ok(cold_start(12.0, 31.0))),
                 ("health".into(), Ok(cold_start(8.5, 1.25))),
-                ("health-database".into(), Ok(cold_start(9.0, 37.75))),
+                (
+                    "health-database".into(),
+                    Ok(ColdStart {
+                        warm_up: Some(crate::cold_start::WarmUp {
+                            sdk_ms: 1.5,
+                            clients_ms: 2.25,
+                            dynamodb_ms: Some(4.5),
+                            signing_key_ms: None,
+                            database_ms: 3.0,
+                            total_ms: 4.5,
+                        }),
+                        ..cold_start(9.0, 37.75)
+                    }),
+                ),
             ],
             api_functions: ["auth-login", "health", "health-database"]
                 .map(String::from)
@@ -314,8 +327,9 @@ fn an_incomplete_run_reports_what_it_measured_and_what_failed() {
         "{report}"
     );
     assert!(
-        report
-            .contains("| backup-restore (answered its sample event with an error) | 30.0 | 2.0 |"),
+        report.contains(
+            "| backup-restore (answered its sample event with an error) | 30.0 | – | – | – | 2.0 |"
+        ),
         "{report}"
     );
     assert!(
