@@ -249,31 +249,9 @@ mod tests {
         assert!(breaker.admit(start + PERIOD * 2).is_ok(), "another probe");
     }
 
-    #[derive(Clone, Default)]
-    struct Lines(std::sync::Arc<Mutex<Vec<u8>>>);
-
-    impl std::io::Write for Lines {
-        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-            if let Ok(mut lines) = self.0.lock() {
-                lines.extend_from_slice(buf);
-            }
-            Ok(buf.len())
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
-
-    impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Lines {
-        type Writer = Lines;
-        fn make_writer(&'a self) -> Lines {
-            self.clone()
-        }
-    }
-
     #[test]
     fn opening_and_closing_are_logged_under_the_request_that_saw_them() {
-        let lines = Lines::default();
+        let lines = crate::telemetry::LineBuffer::default();
         let subscriber = crate::telemetry::json_subscriber(
             lines.clone(),
             tracing_subscriber::EnvFilter::new("info"),
@@ -293,7 +271,7 @@ mod tests {
                 breaker.settle(outcome, start);
             }
         });
-        let text = String::from_utf8(lines.0.lock().expect("lines").clone()).expect("utf8");
+        let text = lines.text();
         let logged: Vec<serde_json::Value> = text
             .lines()
             .map(|line| serde_json::from_str(line).expect("json line"))

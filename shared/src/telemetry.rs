@@ -123,40 +123,45 @@ where
     }
 }
 
+/// Log lines kept in memory, for reading back what was logged (tests of log lines, here
+/// and in the API tests): a writer for [`json_subscriber`].
+#[derive(Clone, Default)]
+pub struct LineBuffer(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl LineBuffer {
+    /// Everything written so far.
+    pub fn text(&self) -> String {
+        let bytes = self.0.lock().map(|b| b.clone()).unwrap_or_default();
+        String::from_utf8_lossy(&bytes).into_owned()
+    }
+}
+
+impl std::io::Write for LineBuffer {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if let Ok(mut lines) = self.0.lock() {
+            lines.extend_from_slice(buf);
+        }
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl<'a> MakeWriter<'a> for LineBuffer {
+    type Writer = LineBuffer;
+    fn make_writer(&'a self) -> LineBuffer {
+        self.clone()
+    }
+}
+
 #[cfg(test)]
 mod tests {
-    use std::{
-        io::Write,
-        sync::{Arc, Mutex},
-    };
-
     use super::*;
-
-    #[derive(Clone, Default)]
-    struct Lines(Arc<Mutex<Vec<u8>>>);
-
-    impl Write for Lines {
-        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-            if let Ok(mut lines) = self.0.lock() {
-                lines.extend_from_slice(buf);
-            }
-            Ok(buf.len())
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
-
-    impl<'a> MakeWriter<'a> for Lines {
-        type Writer = Lines;
-        fn make_writer(&'a self) -> Lines {
-            self.clone()
-        }
-    }
 
     #[test]
     fn only_operations_past_the_threshold_write_a_line_under_their_request() {
-        let lines = Lines::default();
+        let lines = LineBuffer::default();
         let subscriber = json_subscriber(
             lines.clone(),
             EnvFilter::new("info"),
@@ -169,7 +174,7 @@ mod tests {
             tracing::info_span!("slow_query", table = "orders")
                 .in_scope(|| std::thread::sleep(Duration::from_millis(30)));
         });
-        let text = String::from_utf8(lines.0.lock().expect("lines").clone()).expect("utf-8");
+        let text = lines.text();
         let slow: Vec<serde_json::Value> = text
             .lines()
             .filter_map(|line| serde_json::from_str(line).ok())

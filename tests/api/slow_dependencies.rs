@@ -1,10 +1,7 @@
 //! A hung dependency costs a request seconds, not the function's timeout, and every log
 //! line of a failing request names the request.
 
-use std::{
-    sync::{Arc, Mutex},
-    time::{Duration, Instant},
-};
+use std::time::{Duration, Instant};
 
 use api_tests::{json_body, test_config, PartnerSpec, TestApp};
 use serde_json::{json, Value};
@@ -25,12 +22,9 @@ async fn black_hole() -> (String, tokio::task::JoinHandle<()>) {
     (url, task)
 }
 
-#[tokio::test]
-async fn a_hung_dynamodb_costs_a_request_seconds_not_the_lambda_timeout() {
-    let app = TestApp::spawn().await;
-    app.partner(PartnerSpec::new("catervalley", "CV-", "key-0123456789"))
-        .await;
-    let (hole, _task) = black_hole().await;
+/// A second app over `app`'s database and signing key, its DynamoDB at `endpoint`, with
+/// the deployed deadlines rather than the test stack's patient ones.
+async fn serve_with_dynamodb_at(app: &TestApp, endpoint: &str) -> TestApp {
     let db_url = format!(
         "{}/{}",
         TestApp::admin_url().rsplit_once('/').expect("url").0,
@@ -41,14 +35,27 @@ async fn a_hung_dynamodb_costs_a_request_seconds_not_the_lambda_timeout() {
         &db_url,
         &prefix,
         &[
-            ("AWS_ENDPOINT_URL_DYNAMODB", hole.as_str()),
-            // The deployed deadlines, not the test stack's patient ones.
+            ("AWS_ENDPOINT_URL_DYNAMODB", endpoint),
             ("AWS_ATTEMPT_TIMEOUT_MS", "1000"),
             ("AWS_OPERATION_TIMEOUT_MS", "2000"),
+            // So the app's tokens verify here.
+            (
+                "JWT_SECRET_ID",
+                app.state.config.auth.jwt_secret_id.as_str(),
+            ),
         ],
     ))
     .await;
-    let hung = TestApp::serve(state, String::new()).await;
+    TestApp::serve(state, String::new()).await
+}
+
+#[tokio::test]
+async fn a_hung_dynamodb_costs_a_request_seconds_not_the_lambda_timeout() {
+    let app = TestApp::spawn().await;
+    app.partner(PartnerSpec::new("catervalley", "CV-", "key-0123456789"))
+        .await;
+    let (hole, _task) = black_hole().await;
+    let hung = serve_with_dynamodb_at(&app, &hole).await;
     // Sign-in budgets guard credentials: refused while their store is unreachable.
     let started = Instant::now();
     let login = hung
@@ -87,28 +94,7 @@ async fn with_dynamodb_hung_only_the_first_request_waits_for_it() {
         .await;
     let client = app.user(Role::Client).await;
     let (hole, _task) = black_hole().await;
-    let db_url = format!(
-        "{}/{}",
-        TestApp::admin_url().rsplit_once('/').expect("url").0,
-        app.database
-    );
-    let prefix = format!("t-{}", &uuid::Uuid::new_v4().simple().to_string()[..16]);
-    let state = AppState::from_config(test_config(
-        &db_url,
-        &prefix,
-        &[
-            ("AWS_ENDPOINT_URL_DYNAMODB", hole.as_str()),
-            ("AWS_ATTEMPT_TIMEOUT_MS", "1000"),
-            ("AWS_OPERATION_TIMEOUT_MS", "2000"),
-            // The app's signing key, so its tokens verify here.
-            (
-                "JWT_SECRET_ID",
-                app.state.config.auth.jwt_secret_id.as_str(),
-            ),
-        ],
-    ))
-    .await;
-    let hung = TestApp::serve(state, String::new()).await;
+    let hung = serve_with_dynamodb_at(&app, &hole).await;
     let partner_view = || async {
         let started = Instant::now();
         let response = hung
@@ -151,30 +137,9 @@ async fn with_dynamodb_hung_only_the_first_request_waits_for_it() {
     }
 }
 
-/// Collects log lines in memory.
-#[derive(Clone, Default)]
-struct Lines(Arc<Mutex<Vec<u8>>>);
-
-impl std::io::Write for Lines {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().expect("lines").extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Lines {
-    type Writer = Lines;
-    fn make_writer(&'a self) -> Lines {
-        self.clone()
-    }
-}
-
 #[tokio::test]
 async fn every_log_line_of_a_failing_request_names_its_request() {
-    let lines = Lines::default();
+    let lines = shared::telemetry::LineBuffer::default();
     let subscriber = shared::telemetry::json_subscriber(
         lines.clone(),
         tracing_subscriber::EnvFilter::new("info"),
@@ -202,7 +167,7 @@ async fn every_log_line_of_a_failing_request_names_its_request() {
         json_body(response).await["error"]["requestId"],
         request_id.as_str()
     );
-    let text = String::from_utf8(lines.0.lock().expect("lines").clone()).expect("utf8");
+    let text = lines.text();
     let of_request: Vec<Value> = text
         .lines()
         .filter_map(|l| serde_json::from_str::<Value>(l).ok())
