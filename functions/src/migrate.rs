@@ -22,7 +22,7 @@ fn handler(state: &AppState, event: Value) -> EventFuture<'_> {
 
 async fn migrate(state: &AppState, _event: Value) -> Result<Value, BoxError> {
     let mut client = state.db.get().await?;
-    let applied = db::migrate(&mut client).await?;
+    let applied = db::migrate(client.raw()).await?;
     tracing::info!(applied = ?applied, "migrations applied");
     Ok(json!({ "applied": applied, "latestVersion": db::latest_migration_version() }))
 }

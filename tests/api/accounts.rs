@@ -23,6 +23,7 @@ fn code(body: &Value) -> &str {
 async fn soft_delete(app: &TestApp, user: &TestUser) {
     app.db()
         .await
+        .uncached()
         .execute(
             "UPDATE users SET status = 'DELETED', deleted_at = now() WHERE id = $1",
             &[&user.id],
@@ -371,6 +372,7 @@ async fn deletion_waits_for_live_work_and_never_takes_a_super_admin_and_restore_
 
     app.db()
         .await
+        .uncached()
         .execute(
             "UPDATE orders SET status = 'CANCELLED' WHERE id = $1::text::uuid",
             &[&order_id],
@@ -493,7 +495,7 @@ async fn a_purge_leaves_the_account_s_email_name_and_phone_in_no_column_of_any_t
         .await;
     app.db()
         .await
-        .execute(
+        .uncached().execute(
             "INSERT INTO outbox (kind, order_id, payload, status) VALUES ('CUSTOMER_EMAIL', $1::text::uuid,
                  jsonb_build_object('to', $2::text, 'name', $3::text, 'phone', $4::text), 'DELIVERED')",
             &[&order_id, &client.email, &name, &phone],
@@ -502,6 +504,7 @@ async fn a_purge_leaves_the_account_s_email_name_and_phone_in_no_column_of_any_t
         .expect("a sent customer email");
     app.db()
         .await
+        .uncached()
         .execute(
             "UPDATE orders SET status = 'CANCELLED' WHERE id = $1::text::uuid",
             &[&order_id],
@@ -512,7 +515,7 @@ async fn a_purge_leaves_the_account_s_email_name_and_phone_in_no_column_of_any_t
     let bystander_email = format!("x{}", client.email);
     app.db()
         .await
-        .execute(
+        .uncached().execute(
             "INSERT INTO users (email, role, status, name, phone) VALUES ($1, 'CLIENT', 'ACTIVE', $2, $3)",
             &[&bystander_email, &format!("Not {name}"), &phone],
         )
@@ -596,6 +599,7 @@ async fn a_purge_leaves_the_account_s_email_name_and_phone_in_no_column_of_any_t
     let bystander = app
         .db()
         .await
+        .uncached()
         .query_one(
             "SELECT email, name, phone FROM users WHERE email = $1",
             &[&bystander_email],
@@ -619,6 +623,7 @@ async fn a_purge_leaves_the_account_s_email_name_and_phone_in_no_column_of_any_t
     let purged_row = app
         .db()
         .await
+        .uncached()
         .query_one(
             "SELECT email, name, phone, deletion_reason FROM users WHERE id = $1",
             &[&client.id],
@@ -679,6 +684,7 @@ async fn a_purge_leaves_the_account_s_email_name_and_phone_in_no_column_of_any_t
 async fn pending_application(app: &TestApp) -> uuid::Uuid {
     app.db()
         .await
+        .uncached()
         .query_one(
             "INSERT INTO job_applications (first_name, last_name, email, phone)
              VALUES ('Matrix', 'Applicant', $1, '5550100') RETURNING id",
@@ -1237,6 +1243,7 @@ async fn staff_edits_to_orders_and_pricing_leave_audit_rows_with_what_changed() 
     let row = app
         .db()
         .await
+        .uncached()
         .query_one(
             "SELECT entity_type, entity_id::text, action, performed_by, changes FROM staff_audits",
             &[],
@@ -1290,7 +1297,7 @@ async fn staff_edits_to_orders_and_pricing_leave_audit_rows_with_what_changed() 
     let published = app
         .db()
         .await
-        .query(
+        .uncached().query(
             "SELECT changes FROM staff_audits WHERE entity_type = 'PRICING_CONFIGURATION' AND action = 'PUBLISH' ORDER BY id",
             &[],
         )

@@ -317,6 +317,7 @@ async fn staff_review_with_notes_and_an_admin_approval_opens_the_driver_account(
     let vehicle: String = app
         .db()
         .await
+        .uncached()
         .query_one(
             "SELECT vehicle_type FROM drivers WHERE user_id = $1::text::uuid",
             &[&user_id],
@@ -409,6 +410,7 @@ async fn staff_review_with_notes_and_an_admin_approval_opens_the_driver_account(
 async fn submitted_email(app: &TestApp, id: &str) -> String {
     app.db()
         .await
+        .uncached()
         .query_one(
             "SELECT email FROM job_applications WHERE id = $1::text::uuid",
             &[&id],
@@ -519,6 +521,7 @@ async fn a_purge_of_an_approved_applicant_leaves_its_application_data_nowhere() 
     let key: String = app
         .db()
         .await
+        .uncached()
         .query_one(
             "SELECT s3_key FROM file_uploads WHERE id = $1::text::uuid",
             &[&document],

@@ -37,6 +37,7 @@ mod sign_in_budgets;
 mod slow_dependencies;
 mod stacks;
 mod staff_roles;
+mod statements;
 mod structure;
 mod support;
 mod tracking;

@@ -530,6 +530,7 @@ async fn a_rotated_partner_key_works_at_once_and_the_replaced_one_until_its_over
     let stored: String = app
         .db()
         .await
+        .uncached()
         .query_one(
             "SELECT api_key_hash FROM api_partners WHERE slug = 'rotating'",
             &[],

@@ -71,6 +71,7 @@ async fn order_of(app: &TestApp, target: &TestUser) -> (String, String) {
 async fn soft_delete(app: &TestApp, target: &TestUser) {
     app.db()
         .await
+        .uncached()
         .execute(
             "UPDATE users SET status = 'DELETED', deleted_at = now() WHERE id = $1",
             &[&target.id],

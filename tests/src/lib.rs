@@ -1054,7 +1054,7 @@ impl TestApp {
     pub async fn rows_holding(&self, value: &str) -> Vec<String> {
         let db = self.db().await;
         let columns = db
-            .query(
+            .query_typed(
                 "SELECT c.relname::text, a.attname::text FROM pg_attribute a
                JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace
                JOIN pg_type t ON t.oid = a.atttypid
@@ -1070,7 +1070,11 @@ impl TestApp {
             let (table, name): (String, String) = (column.get(0), column.get(1));
             let sql =
                 format!("SELECT count(*) FROM \"{table}\" WHERE strpos(\"{name}\"::text, $1) > 0");
-            let count: i64 = db.query_one(&sql, &[&value]).await.expect("search").get(0);
+            let count: i64 = db
+                .query_typed_one(&sql, &[shared::db::p(&value)])
+                .await
+                .expect("search")
+                .get(0);
             if count > 0 {
                 found.push(format!("{table}.{name} ({count})"));
             }

@@ -19,6 +19,8 @@ mod tests;
 
 use std::{sync::Arc, time::Duration};
 
+use shared::{config::DEFAULT_STATEMENT_CACHE, db::Connection};
+
 use crate::{
     bench::BenchReport,
     durability::Durability,
@@ -61,7 +63,12 @@ pub async fn run(config: &DriversBenchConfig) -> Result<BenchReport, LoadError> 
     seed_unless_seeded(&db, config).await?;
     let database = DatabaseSize::count(&db).await?;
     let durability = Durability::of(&config.database_url).await?;
-    let statement = StatementTiming::measure(&db).await;
+    // Timed as the functions run it: through a pooled connection's prepared statements.
+    let statement = StatementTiming::measure(&Connection::new(
+        fleet::connect(&config.database_url).await?,
+        DEFAULT_STATEMENT_CACHE,
+    ))
+    .await;
     let gateway = GatewayPhases::measure(config).await;
     let gate = GateRun::measure(config).await;
     let report = Report {

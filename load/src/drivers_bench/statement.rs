@@ -5,7 +5,10 @@
 use std::{future::Future, time::Instant};
 
 use hdrhistogram::Histogram;
-use shared::drivers::roster::{self, NearQuery};
+use shared::{
+    db::Connection,
+    drivers::roster::{self, NearQuery},
+};
 use tokio_postgres::types::Type;
 
 use crate::{fleet, LoadError};
@@ -33,7 +36,7 @@ pub(super) struct Percentiles {
 }
 
 impl StatementTiming {
-    pub async fn measure(db: &tokio_postgres::Client) -> Result<Self, LoadError> {
+    pub async fn measure(db: &Connection) -> Result<Self, LoadError> {
         eprintln!("timing the nearest-driver statement");
         let plan = explain(db).await?;
         for i in 0..WARM_UP_CALLS {
@@ -49,7 +52,7 @@ impl StatementTiming {
         })
         .await?;
         let select_one = time_calls(RUNS, |_| async move {
-            db.query_one("SELECT 1", &[])
+            db.query_typed_one("SELECT 1", &[])
                 .await
                 .map(|_| ())
                 .map_err(|e| LoadError::Setup(e.to_string()))
@@ -65,7 +68,7 @@ impl StatementTiming {
 }
 
 /// The plan of one search (10 km, 10 drivers) at a fixed spot of the area, run.
-async fn explain(db: &tokio_postgres::Client) -> Result<Vec<String>, LoadError> {
+async fn explain(db: &Connection) -> Result<Vec<String>, LoadError> {
     let sql = roster::nearest_sql();
     let probe = fleet::spot(12345);
     let wkt = format!("SRID=4326;POINT({} {})", probe.1, probe.0);

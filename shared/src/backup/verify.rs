@@ -46,6 +46,7 @@ pub async fn compare(
     let target = state.db.for_database(database);
     let mut client = target.get().await?;
     let txn = client
+        .raw()
         .build_transaction()
         .isolation_level(tokio_postgres::IsolationLevel::RepeatableRead)
         .read_only(true)

@@ -10,7 +10,7 @@ use std::{fmt, str::FromStr, time::Duration};
 pub use sections::{
     AuthSettings, AwsSettings, BackupKeySource, BackupRetention, BackupSettings, DatabaseConfig,
     DriverSettings, GeoSettings, MonitoringSettings, NotificationSettings, OutboxSettings,
-    Resources, UploadSettings,
+    Resources, UploadSettings, DEFAULT_STATEMENT_CACHE,
 };
 
 /// Why the configuration could not be built.

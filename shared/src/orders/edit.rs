@@ -29,7 +29,7 @@ pub async fn lock_visible(
     let sql = format!(
         "{ORDER_SELECT} WHERE (o.order_number = $1 OR o.id = $2) AND o.deleted_at IS NULL AND {}
          FOR UPDATE OF o",
-        Scope::sql(3)
+        scope.sql(3)
     );
     let [all, dispatched, user] = scope.params();
     let row = tx

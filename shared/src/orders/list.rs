@@ -110,7 +110,7 @@ pub async fn list(
            AND ($10::timestamptz IS NULL OR (o.created_at, o.id) < ($10, $11))
          ORDER BY o.created_at DESC, o.id DESC
          LIMIT $12",
-        scope = Scope::sql(1)
+        scope = scope.sql(1)
     );
     let [all, dispatched, user] = scope.params();
     let rows = client

@@ -26,7 +26,7 @@ use uuid::Uuid;
 
 use crate::{
     auth::{Caller, Permission, Role},
-    db::{p, FromRow, GenericClient, RowExt, Transaction},
+    db::{p, FromRow, GenericClient, Param, RowExt, Transaction},
     error::{ApiError, ApiResult, Context},
     money::{dollars, optional_dollars},
     text_enum::text_enum,
@@ -276,25 +276,27 @@ impl Scope {
     }
 
     /// The condition, with its three parameters at `$n`, `$n+1`, `$n+2` (bind them with
-    /// [`Scope::params`]).
-    pub fn sql(n: usize) -> String {
-        format!(
-            "(${a} OR o.user_id = ${u} OR (${d} AND EXISTS (
-                SELECT 1 FROM dispatches ds JOIN drivers dr ON dr.id = ds.driver_id
-                WHERE ds.order_id = o.id AND ds.unassigned_at IS NULL AND dr.user_id = ${u})))",
-            a = n,
-            d = n + 1,
-            u = n + 2
-        )
+    /// [`Scope::params`]). It is written for this kind of caller alone, leaving out the
+    /// parameters it does not need: each kind then has a statement of its own, which
+    /// PostgreSQL plans once for all callers of that kind (a generic plan) with the right
+    /// index, where one catch-all condition would be planned again on every call.
+    pub fn sql(&self, n: usize) -> String {
+        let user = n + 2;
+        if self.all {
+            "TRUE".into()
+        } else if self.dispatched {
+            format!(
+                "(o.user_id = ${user} OR EXISTS (
+                    SELECT 1 FROM dispatches ds JOIN drivers dr ON dr.id = ds.driver_id
+                    WHERE ds.order_id = o.id AND ds.unassigned_at IS NULL AND dr.user_id = ${user}))"
+            )
+        } else {
+            format!("o.user_id = ${user}")
+        }
     }
 
     /// The parameters of [`Scope::sql`], in order.
-    pub fn params(
-        &self,
-    ) -> [(
-        &(dyn tokio_postgres::types::ToSql + Sync),
-        tokio_postgres::types::Type,
-    ); 3] {
+    pub fn params(&self) -> [Param<'_>; 3] {
         [p(&self.all), p(&self.dispatched), p(&self.user_id)]
     }
 }
@@ -384,7 +386,7 @@ pub async fn find_visible(
     let scope = Scope::of(caller);
     let sql = format!(
         "{ORDER_SELECT} WHERE o.id = $1 AND o.deleted_at IS NULL AND {}",
-        Scope::sql(2)
+        scope.sql(2)
     );
     let [all, dispatched, user] = scope.params();
     client
@@ -421,12 +423,12 @@ pub async fn visible_id(
     order: edit::OrderRef<'_>,
 ) -> ApiResult<Option<Uuid>> {
     let (by_number, by_id) = order.parts();
+    let scope = Scope::of(caller);
     let sql = format!(
         "SELECT o.id FROM orders o
           WHERE (o.order_number = $1 OR o.id = $2) AND o.deleted_at IS NULL AND {}",
-        Scope::sql(3)
+        scope.sql(3)
     );
-    let scope = Scope::of(caller);
     let [all, dispatched, user] = scope.params();
     client
         .query_typed_opt(&sql, &[p(&by_number), p(&by_id), all, dispatched, user])

@@ -3,11 +3,9 @@
 //! order it belongs to (the order's owner, its assigned driver, staff); the account it
 //! belongs to, and staff for any account and any job application. Status and deletion are each query's own.
 
-use tokio_postgres::types::{ToSql, Type};
-
 use crate::{
     auth::{rbac::Caller, Permission},
-    db::p,
+    db::{p, Param},
     orders::Scope,
 };
 
@@ -27,7 +25,7 @@ impl FileAccess {
 
     /// The condition, with its four parameters at `$n` to `$n+3` (bind them with
     /// [`FileAccess::params`]).
-    pub(crate) fn sql(n: usize) -> String {
+    pub(crate) fn sql(&self, n: usize) -> String {
         let user = n + 2;
         let any_account = n + 3;
         format!(
@@ -37,12 +35,12 @@ impl FileAccess {
                      WHERE o.id = f.entity_id AND o.deleted_at IS NULL AND {orders}))
               OR (f.entity_type = 'user' AND (f.entity_id = ${user} OR ${any_account}))
               OR (f.entity_type = 'job_application' AND ${any_account}))",
-            orders = Scope::sql(n),
+            orders = self.orders.sql(n),
         )
     }
 
     /// The parameters of [`FileAccess::sql`], in order.
-    pub(crate) fn params(&self) -> [(&(dyn ToSql + Sync), Type); 4] {
+    pub(crate) fn params(&self) -> [Param<'_>; 4] {
         let [all, dispatched, user] = self.orders.params();
         [all, dispatched, user, p(&self.any_account)]
     }

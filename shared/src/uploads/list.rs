@@ -5,13 +5,12 @@
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
-use tokio_postgres::types::{ToSql, Type};
 use uuid::Uuid;
 
 use super::{access::FileAccess, policy::UploadCategory, sign::may_attach, EntityType};
 use crate::{
     auth::{rbac::Caller, Permission},
-    db::{p, FromRow, GenericClient},
+    db::{p, FromRow, GenericClient, Param},
     error::{ApiError, ApiResult, Context},
     input::{Cursor, Page, PageRequest},
     orders::{self, edit::OrderRef},
@@ -34,8 +33,6 @@ pub struct FileItem {
     pub uploaded_at: DateTime<Utc>,
 }
 
-type Param<'a> = (&'a (dyn ToSql + Sync), Type);
-
 /// One page of the active files matching `filter` (over `f`, its parameters from `$8`)
 /// that the caller may see.
 async fn page_of(
@@ -56,7 +53,7 @@ async fn page_of(
             AND ($5::timestamptz IS NULL OR (f.uploaded_at, f.id) < ($5, $6))
           ORDER BY f.uploaded_at DESC, f.id DESC
           LIMIT $7",
-        access = FileAccess::sql(1),
+        access = access.sql(1),
     );
     let mut params: Vec<Param<'_>> = access.params().into();
     params.extend([p(&after_time), p(&after_id), p(&limit)]);

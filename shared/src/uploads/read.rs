@@ -36,7 +36,7 @@ pub async fn download(state: &AppState, caller: &Caller, upload_id: Uuid) -> Api
     let sql = format!(
         "SELECT f.file_name, f.file_type, f.file_size, f.s3_key FROM file_uploads f
           WHERE f.id = $5 AND f.status = 'ACTIVE' AND f.deleted_at IS NULL AND {}",
-        FileAccess::sql(1)
+        access.sql(1)
     );
     let [a, b, c, d] = access.params();
     let row = client

@@ -16,6 +16,7 @@ pub async fn remove(state: &AppState, caller: &Caller, upload_id: Uuid) -> ApiRe
     let mut client = state.db.get().await?;
     let tx = client.transaction().await?;
     // The uploader may also withdraw an upload still pending; others see active files only.
+    let access = FileAccess::of(caller);
     let sql = format!(
         "SELECT f.user_id,
                 EXISTS (SELECT 1 FROM deliveries d
@@ -24,9 +25,8 @@ pub async fn remove(state: &AppState, caller: &Caller, upload_id: Uuid) -> ApiRe
           WHERE f.id = $5 AND f.deleted_at IS NULL
             AND (f.status = 'ACTIVE' OR f.user_id = $3) AND {}
           FOR UPDATE OF f",
-        FileAccess::sql(1)
+        access.sql(1)
     );
-    let access = FileAccess::of(caller);
     let [a, b, c, d] = access.params();
     let row = tx
         .query_typed_opt(&sql, &[a, b, c, d, p(&upload_id)])

@@ -79,8 +79,8 @@ async fn load_database(
 ) -> Result<(), BackupError> {
     let target = state.db.for_database(target_database);
     let mut client = target.get().await?;
-    prepare_schema(&mut client, source, target_database, force).await?;
-    load::load_tables(&mut client, source, tables, progress).await
+    prepare_schema(client.raw(), source, target_database, force).await?;
+    load::load_tables(client.raw(), source, tables, progress).await
 }
 
 /// Gives a target without tables the schema the backup was taken under (its own

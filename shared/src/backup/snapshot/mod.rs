@@ -155,7 +155,9 @@ async fn back_up_database(
     progress: Progress<'_>,
 ) -> Result<DatabaseCopy, BackupError> {
     let mut client = state.db.get().await?;
+    // A repeatable-read snapshot of its own, on the raw client: these statements run once.
     let snapshot = client
+        .raw()
         .build_transaction()
         .isolation_level(tokio_postgres::IsolationLevel::RepeatableRead)
         .read_only(true)

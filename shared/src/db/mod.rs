@@ -1,16 +1,18 @@
 //! PostgreSQL access: the connection pool, typed query parameters and migrations.
 //!
-//! Behind RDS Proxy, named prepared statements pin a client to one database connection and
-//! defeat the proxy's pooling, so queries go through tokio-postgres' `query_typed` /
-//! `execute_typed` (one round trip, unnamed statement) with parameters built by [`p`], which
-//! pairs each value with its PostgreSQL type. Enumerations are `text` columns with `CHECK`
-//! constraints and PostGIS values travel as text (`ST_GeogFromText`, `ST_AsText`), so no
-//! query needs a custom-type lookup, which would prepare a statement.
+//! Queries go through [`GenericClient`]'s `query_typed` / `execute_typed` with parameters
+//! built by [`p`], which pairs each value with its PostgreSQL type, so preparing a
+//! statement never needs a round trip to look types up. Each connection keeps its prepared
+//! statements ([`statements`]). Enumerations are `text` columns with `CHECK` constraints and
+//! PostGIS values travel as text (`ST_GeogFromText`, `ST_AsText`), so no query needs a
+//! custom-type lookup.
+
+mod statements;
 
 use std::time::Duration;
 
 use deadpool::managed::{self, Metrics, RecycleError, RecycleResult};
-use tokio_postgres::types::{ToSql, Type};
+use tokio_postgres::types::ToSql;
 
 use crate::{
     aws::SdkLoader,
@@ -18,9 +20,10 @@ use crate::{
     error::{ApiError, Category},
 };
 
-pub use tokio_postgres::{GenericClient, Row, Transaction};
+pub use statements::{Connection, GenericClient, Param, StatementCache, Transaction};
+pub use tokio_postgres::Row;
 
-/// A pooled connection; dereferences to [`tokio_postgres::Client`].
+/// A pooled connection; dereferences to [`Connection`].
 pub type DbClient = managed::Object<PgManager>;
 
 /// The connection pool. Connections are opened lazily, so a cold start succeeds while the
@@ -155,7 +158,7 @@ impl PgManager {
 }
 
 impl managed::Manager for PgManager {
-    type Type = tokio_postgres::Client;
+    type Type = Connection;
     type Error = DbError;
 
     #[tracing::instrument(name = "open_database_connection", skip_all)]
@@ -167,7 +170,7 @@ impl managed::Manager for PgManager {
                 tracing::debug!(error = %err, "database connection closed");
             }
         });
-        Ok(client)
+        Ok(Connection::new(client, self.config.statement_cache))
     }
 
     async fn recycle(&self, client: &mut Self::Type, _: &Metrics) -> RecycleResult<Self::Error> {
@@ -250,7 +253,7 @@ pub fn column<'a>(prefix: &str, name: &'a str) -> std::borrow::Cow<'a, str> {
 }
 
 /// One typed query parameter: `client.query_typed(sql, &[p(&id), p(&name)])`.
-pub fn p<T: ToSql + SqlType + Sync>(value: &T) -> (&(dyn ToSql + Sync), Type) {
+pub fn p<T: ToSql + SqlType + Sync>(value: &T) -> Param<'_> {
     (value, T::PG_TYPE)
 }
 
