@@ -288,3 +288,20 @@ async fn deleting_a_partner_order_tells_the_partner_it_is_cancelled() {
         1
     );
 }
+
+#[tokio::test]
+async fn a_second_draft_for_a_taken_order_code_is_a_409_and_writes_nothing() {
+    let app = TestApp::spawn().await;
+    webhook_partner(&app, "http://127.0.0.1:9/unused").await;
+    assert_eq!(draft_with_key(&app, None, 10).await.status(), 201);
+    let again = draft_with_key(&app, None, 10).await;
+    assert_eq!(again.status(), 409);
+    let body = json_body(again).await;
+    assert!(body.to_string().contains("already exists"), "{body}");
+    assert_eq!(app.count("SELECT count(*) FROM orders").await, 1);
+    assert_eq!(
+        app.count("SELECT count(*) FROM addresses").await,
+        2,
+        "the refused draft's addresses were rolled back"
+    );
+}

@@ -67,67 +67,55 @@ const INSERT: &str = "INSERT INTO orders (order_number, order_type, user_id, par
         idempotency_key)
     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21,
         $22, $23, $24, $25, $26, $27, $28::numeric / 100, $29, $30, $31, $32)
-    ON CONFLICT (user_id, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
+    ON CONFLICT DO NOTHING
     RETURNING id";
 
 /// Inserts the order and its first history row. A generated number that collides is
 /// replaced (up to five tries); a fixed one that is taken is a 409. With an idempotency
 /// key the caller already used, the existing order is returned instead (409 if it has
 /// been deleted since).
+///
+/// The insert does nothing on any conflict of the orders table's two unique indexes (the
+/// number, and the caller's idempotency key), so a collision needs no savepoint to keep
+/// the transaction alive, and a first use of a key no lookup before it: only an insert
+/// that made no row asks which of the two it met.
 #[tracing::instrument(name = "insert_order", skip_all)]
-pub async fn insert(
-    tx: &mut Transaction<'_>,
-    order: &NewOrder,
-    actor: Actor,
-) -> ApiResult<Inserted> {
-    if let Some(key) = &order.idempotency_key {
-        if let Some(existing) = by_idempotency_key(tx, order.user_id, key).await? {
-            return Ok(existing);
-        }
-    }
+pub async fn insert(tx: &Transaction<'_>, order: &NewOrder, actor: Actor) -> ApiResult<Inserted> {
     let order_type = order.details.order_type();
     for _ in 0..5 {
         let number = order
             .order_number
             .clone()
             .unwrap_or_else(|| super::new_order_number(order_type.number_prefix(), Utc::now()));
-        // A savepoint, so a collision does not abort the caller's transaction.
-        let attempt = tx.transaction().await?;
-        let inserted = insert_row(&attempt, order, &number).await;
-        match inserted {
-            Ok(Some(row)) => {
-                attempt.commit().await?;
-                let id: Uuid = row.col("id")?;
-                tx.execute_typed(
-                    "INSERT INTO order_status_history (order_id, to_status, actor_id, actor_type, note)
-                     VALUES ($1, $2, $3, $4, 'created')",
-                    &[p(&id), p(&order.status), p(&actor.id()), p(&actor.kind())],
-                )
-                .await?;
-                return Ok(Inserted {
-                    id,
-                    order_number: number,
-                    existing: false,
-                });
+        let inserted = insert_row(tx, order, &number)
+            .await
+            .map_err(|err| ApiError::from(err).doing("inserting the order"))?;
+        if let Some(row) = inserted {
+            let id: Uuid = row.col("id")?;
+            tx.execute_typed(
+                "INSERT INTO order_status_history (order_id, to_status, actor_id, actor_type, note)
+                 VALUES ($1, $2, $3, $4, 'created')",
+                &[p(&id), p(&order.status), p(&actor.id()), p(&actor.kind())],
+            )
+            .await?;
+            return Ok(Inserted {
+                id,
+                order_number: number,
+                existing: false,
+            });
+        }
+        // The key's order, committed first by this request's earlier try or a racing one.
+        if let Some(key) = &order.idempotency_key {
+            if let Some(existing) = by_idempotency_key(tx, order.user_id, key).await? {
+                return Ok(existing);
             }
-            Ok(None) => {
-                // Another request with the same idempotency key committed first.
-                attempt.commit().await?;
-                let key = order.idempotency_key.as_deref().unwrap_or_default();
-                return by_idempotency_key(tx, order.user_id, key)
-                    .await?
-                    .ok_or_else(|| ApiError::internal("idempotent order vanished"));
-            }
-            Err(err) if is_number_collision(&err) => {
-                attempt.rollback().await?;
-                if order.order_number.is_some() {
-                    return Err(ApiError::conflict(
-                        "order_exists",
-                        format!("order {number} already exists"),
-                    ));
-                }
-            }
-            Err(err) => return Err(ApiError::from(err).doing("inserting the order")),
+        }
+        // Otherwise the number is taken.
+        if order.order_number.is_some() {
+            return Err(ApiError::conflict(
+                "order_exists",
+                format!("order {number} already exists"),
+            ));
         }
     }
     Err(ApiError::service_unavailable(
@@ -184,11 +172,6 @@ async fn insert_row(
         ],
     )
     .await
-}
-
-fn is_number_collision(err: &tokio_postgres::Error) -> bool {
-    err.as_db_error()
-        .is_some_and(|e| e.constraint() == Some("orders_order_number_key"))
 }
 
 /// The order an earlier create with this idempotency key made, if any. A key whose order

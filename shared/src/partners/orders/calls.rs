@@ -36,7 +36,7 @@ pub async fn draft(
 ) -> ApiResult<PricedOrder> {
     let draft = check_draft(partner, body, Utc::now())?;
     let mut client = state.db.get().await?;
-    let mut tx = client.transaction().await?;
+    let tx = client.transaction().await?;
     if let Some(key) = &idempotency_key {
         if let Some(existing) = create::by_idempotency_key(&tx, partner.user_id, key).await? {
             let response = PricedOrder::stored(&tx, existing.id).await?;
@@ -80,7 +80,7 @@ pub async fn draft(
         metadata: draft.metadata.clone(),
         idempotency_key,
     };
-    let inserted = create::insert(&mut tx, &order, Actor::Partner(partner.id)).await?;
+    let inserted = create::insert(&tx, &order, Actor::Partner(partner.id)).await?;
     if !inserted.existing {
         record_quote(&tx, partner, inserted.id, &draft, &placed.quote)
             .await
