@@ -48,18 +48,12 @@ macro_rules! functions {
         pub const REGISTRY: &[Function] = &[
             $(Function {
                 module: stringify!($http),
-                lambda: &Lambda::Http(
-                    $http::FUNCTION
-                        .serving($http::DEPLOY.routes)
-                        .warming_postgis($http::DEPLOY.area.reads_places()),
-                ),
+                lambda: &Lambda::Http($http::FUNCTION.serving($http::DEPLOY.routes)),
                 deploy: &$http::DEPLOY,
             },)*
             $(Function {
                 module: stringify!($event),
-                lambda: &Lambda::Event(
-                    $event::FUNCTION.warming_postgis($event::DEPLOY.area.reads_places()),
-                ),
+                lambda: &Lambda::Event($event::FUNCTION),
                 deploy: &$event::DEPLOY,
             },)*
         ];
