@@ -64,7 +64,8 @@ fn handler(state: &AppState, event: Value) -> EventFuture<'_> {
 
 async fn run(state: &AppState, event: Value) -> Result<Value, BoxError> {
     let kind = event_of::<snapshot::BackupEvent>(event)?.kind();
-    let report = snapshot::run(state, kind, chrono::Utc::now(), &backup::log_progress).await?;
+    let report =
+        Box::pin(snapshot::run(state, kind, chrono::Utc::now(), &backup::log_progress)).await?;
     tracing::info!(
         manifest = %report.manifest_key,
         tables = report.totals.tables,

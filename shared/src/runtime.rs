@@ -221,11 +221,25 @@ async fn serve(
     req.extensions_mut().insert(drawn.clone());
     req.extensions_mut().insert(identity.clone());
 
-    let (result, enqueued) =
-        outbox::wake::tracking(guarded(state, function, req, &identity, &route, &drawn)).await;
+    // The steps that call AWS are boxed: the SDK's futures are tens of kilobytes, and
+    // inline they would make this future as large and copied at every move.
+    let (result, enqueued) = outbox::wake::tracking(Box::pin(guarded(
+        state, function, req, &identity, &route, &drawn,
+    )))
+    .await;
     let response = match result {
         Ok(response) => response,
-        Err(err) => failure(state, function, &err, &route, &request_id, &identity).await,
+        Err(err) => {
+            Box::pin(failure(
+                state,
+                function,
+                &err,
+                &route,
+                &request_id,
+                &identity,
+            ))
+            .await
+        }
     };
     let mut response = finish_response(response, &request_id);
     if let Some(quota) = drawn.tightest().filter(|q| q.allowed) {
@@ -241,7 +255,7 @@ async fn serve(
     );
     // Answered without a server error: the transaction that enqueued has committed.
     if enqueued && !response.status().is_server_error() {
-        outbox::wake::wake_relay(state).await;
+        Box::pin(outbox::wake::wake_relay(state)).await;
     }
     let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
     let status = response.status().as_u16();

@@ -94,11 +94,16 @@ impl Db {
     }
 
     /// A connection from the pool; failure to get one is a 503, not a 500.
+    ///
+    /// The pool's future holds the whole of opening a connection (IAM token, TLS,
+    /// startup), about 37 KB, so it is boxed: inline, every request's future would carry
+    /// it and copy it each time the future moves (the gateway's profile showed those
+    /// copies as its largest cost).
     #[track_caller]
     pub fn get(&self) -> impl std::future::Future<Output = Result<DbClient, ApiError>> + '_ {
         let location = std::panic::Location::caller();
         async move {
-            self.pool.get().await.map_err(|err| {
+            Box::pin(self.pool.get()).await.map_err(|err| {
                 let mut err = ApiError::service_unavailable("the database is unavailable")
                     .in_category(Category::Database)
                     .with_source(err.to_string())
@@ -115,7 +120,7 @@ impl Db {
     /// local backend loads it on its first spatial value, about 10 ms). Failures are
     /// ignored: the request path reports them properly.
     pub async fn warm_up(&self) {
-        if let Ok(client) = self.pool.get().await {
+        if let Ok(client) = Box::pin(self.pool.get()).await {
             if let Err(err) = client.simple_query("SELECT 1").await {
                 tracing::warn!(error = %err, "database warm-up query failed");
             }

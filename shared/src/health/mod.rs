@@ -137,7 +137,7 @@ pub async fn check_recent(state: &AppState) -> Arc<HealthReport> {
             return Arc::clone(report);
         }
     }
-    let report = Arc::new(check(state).await);
+    let report = Arc::new(Box::pin(check(state)).await);
     *last = Some((Instant::now(), Arc::clone(&report)));
     report
 }

@@ -95,7 +95,8 @@ pub fn record(
                 .metrics
                 .error_recorded(report.severity.as_str(), &report.request_id);
         }
-        let write = try_record(state, report, Utc::now());
+        // Boxed: the DynamoDB writes' futures would otherwise swell every caller's.
+        let write = Box::pin(try_record(state, report, Utc::now()));
         match tokio::time::timeout(RECORD_DEADLINE, write).await {
             Ok(Ok(recorded)) => Some(recorded),
             Ok(Err(err)) => {
@@ -176,7 +177,7 @@ pub async fn try_record(
     at: DateTime<Utc>,
 ) -> Result<Recorded, BoxError> {
     let sighting = Sighting::of(report, at, state.config.monitoring.error_retention);
-    let before = write_sighting(state, &sighting).await?;
+    let before = Box::pin(write_sighting(state, &sighting)).await?;
     let regression = before
         .as_ref()
         .is_some_and(|group| group.status == GroupStatus::Resolved);

@@ -230,7 +230,7 @@ async fn run(command: Command) -> Result<(), BoxError> {
                 "backing up ({kind}) to s3://{}",
                 state.config.resources.backups_bucket
             );
-            serde_json::to_value(snapshot::run(&state, kind, now, &progress).await?)?
+            serde_json::to_value(Box::pin(snapshot::run(&state, kind, now, &progress)).await?)?
         }
         Command::List => {
             let s3 = store::client(&state);

@@ -65,7 +65,7 @@ pub async fn run(
         data_key: &data_key,
         backup_id: &backup_id,
     };
-    let database = back_up_database(state, &destination, progress).await?;
+    let database = Box::pin(back_up_database(state, &destination, progress)).await?;
 
     let mut keys = BTreeMap::from([(backup_id.clone(), wrapped)]);
     let sealing = files::Sealing {
@@ -73,7 +73,8 @@ pub async fn run(
         backup_id: &backup_id,
         first_number: database.next_object_number()?,
     };
-    let (files, files_copied) = files::back_up(state, &s3, sealing, &mut keys, progress).await?;
+    let (files, files_copied) =
+        Box::pin(files::back_up(state, &s3, sealing, &mut keys, progress)).await?;
 
     // A snapshot that cannot be requested fails the job, but only after the manifest: the
     // logical backup is whole and worth keeping either way.
@@ -170,7 +171,7 @@ async fn back_up_database(
     let config_json =
         serde_json::to_vec_pretty(&config::config_record(state)).map_err(BackupError::codec)?;
     let config = small_object(destination.writer("config.json.zst.enc", 1)?, &config_json).await?;
-    let tables = dump_tables(&snapshot, destination, progress).await?;
+    let tables = Box::pin(dump_tables(&snapshot, destination, progress)).await?;
     let sequences = sequences(&snapshot).await?;
     snapshot.commit().await?;
     Ok(DatabaseCopy {
