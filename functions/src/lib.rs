@@ -48,12 +48,18 @@ macro_rules! functions {
         pub const REGISTRY: &[Function] = &[
             $(Function {
                 module: stringify!($http),
-                lambda: &Lambda::Http($http::FUNCTION.serving($http::DEPLOY.routes)),
+                lambda: &Lambda::Http(
+                    $http::FUNCTION
+                        .serving($http::DEPLOY.routes)
+                        .warming_postgis($http::DEPLOY.area.reads_places()),
+                ),
                 deploy: &$http::DEPLOY,
             },)*
             $(Function {
                 module: stringify!($event),
-                lambda: &Lambda::Event($event::FUNCTION),
+                lambda: &Lambda::Event(
+                    $event::FUNCTION.warming_postgis($event::DEPLOY.area.reads_places()),
+                ),
                 deploy: &$event::DEPLOY,
             },)*
         ];

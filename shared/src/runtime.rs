@@ -70,6 +70,7 @@ impl HttpFunction {
             warm: Warm {
                 dynamodb: !matches!(rate_class, RateClass::Exempt),
                 signing_key: false,
+                postgis: false,
             },
         }
     }
@@ -77,6 +78,13 @@ impl HttpFunction {
     /// Reads the token signing key at cold start (it signs or verifies tokens).
     pub const fn warm_signing_key(mut self) -> Self {
         self.warm.signing_key = true;
+        self
+    }
+
+    /// Loads PostGIS into the first database connection at cold start, or not (the
+    /// registry decides by the function's area).
+    pub const fn warming_postgis(mut self, postgis: bool) -> Self {
+        self.warm.postgis = postgis;
         self
     }
 
@@ -140,6 +148,7 @@ impl EventFunction {
             warm: Warm {
                 dynamodb: false,
                 signing_key: false,
+                postgis: false,
             },
         }
     }
@@ -153,6 +162,13 @@ impl EventFunction {
     /// Reads the token signing key at cold start.
     pub const fn warm_signing_key(mut self) -> Self {
         self.warm.signing_key = true;
+        self
+    }
+
+    /// Loads PostGIS into the first database connection at cold start, or not (the
+    /// registry decides by the function's area).
+    pub const fn warming_postgis(mut self, postgis: bool) -> Self {
+        self.warm.postgis = postgis;
         self
     }
 }

@@ -84,7 +84,7 @@ impl AppState {
         let database = tokio::spawn({
             let db = db.clone();
             async move {
-                db.warm_up().await;
+                db.warm_up(warm.postgis).await;
                 elapsed_ms(started)
             }
         });
@@ -256,4 +256,8 @@ pub struct Warm {
     pub dynamodb: bool,
     /// The access-token signing key from Secrets Manager.
     pub signing_key: bool,
+    /// PostGIS loaded into the first database connection. A new backend loads the library
+    /// on its first spatial value, which costs about 10 ms; functions that never read one
+    /// (identity, operations, the authorizer) do not pay it at every cold start.
+    pub postgis: bool,
 }

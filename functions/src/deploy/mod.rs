@@ -33,6 +33,17 @@ pub enum Area {
     Operations,
 }
 
+impl Area {
+    /// Whether the area's functions read places (PostGIS values: addresses, locations,
+    /// distances), so their cold start loads PostGIS into its first database connection
+    /// rather than their first request. Identity and operations do not, nor does the
+    /// authorizer; a job of theirs that does (a backup reading every table) loads it
+    /// when it gets there.
+    pub const fn reads_places(self) -> bool {
+        matches!(self, Area::Orders | Area::Drivers)
+    }
+}
+
 mod iam;
 mod trigger;
 

@@ -93,7 +93,8 @@ async fn run(command: Command) -> Result<(), BoxError> {
     match command {
         Command::Serve { port, template } => {
             let gateway = Arc::new(Gateway::from_template(&template, state)?);
-            gateway.state().db.warm_up().await;
+            // Every route runs here, those that read places too.
+            gateway.state().db.warm_up(true).await;
             let _relay = local_stack::schedule::relay(
                 gateway.state().clone(),
                 std::time::Duration::from_secs(1),

@@ -114,14 +114,18 @@ impl Db {
         }
     }
 
-    /// Opens a first connection, so the first request does not wait for one. It does not
-    /// load PostGIS: behind RDS Proxy the database connections outlive the function's and
-    /// already have it loaded, so a cold start would pay a round trip for nothing (a fresh
-    /// local backend loads it on its first spatial value, about 10 ms). Failures are
-    /// ignored: the request path reports them properly.
-    pub async fn warm_up(&self) {
+    /// Opens a first connection, and with `postgis` loads PostGIS into it, so the first
+    /// request does not pay for either. Failures are ignored: the request path reports
+    /// them properly.
+    pub async fn warm_up(&self, postgis: bool) {
         if let Ok(client) = Box::pin(self.pool.get()).await {
-            if let Err(err) = client.simple_query("SELECT 1").await {
+            let query = if postgis {
+                "SELECT postgis_lib_version()"
+            } else {
+                "SELECT 1"
+            };
+            let warm = client.simple_query(query).await;
+            if let Err(err) = warm {
                 tracing::warn!(error = %err, "database warm-up query failed");
             }
         }

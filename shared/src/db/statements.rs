@@ -9,11 +9,13 @@
 //! their shape fixed for a caller kind (see `orders::Scope::sql`): a catch-all condition
 //! such as `$1 OR user_id = $2` never gets a generic plan that uses the index.
 //!
-//! Behind RDS Proxy this stays multiplexed: the proxy tracks statements prepared through
-//! the extended query protocol (Parse, and Close when one is evicted) and prepares them on
-//! whichever database connection serves the next transaction. Only SQL-level `PREPARE`,
-//! `EXECUTE` and `DEALLOCATE` pin a session, and nothing here sends them. A cache size of 0
-//! (`DATABASE_STATEMENT_CACHE=0`) sends every query as an unnamed statement instead.
+//! Behind RDS Proxy this stays multiplexed: since 2023 the proxy tracks statements
+//! prepared through the extended query protocol (Parse, and Close when one is evicted) and
+//! prepares them on whichever database connection serves the next transaction. Only
+//! SQL-level `PREPARE`, `EXECUTE` and `DEALLOCATE` pin a session, and nothing here sends
+//! them. The project's first rule was unnamed statements only, from when any Parse pinned;
+//! a cache size of 0 (`DATABASE_STATEMENT_CACHE=0`) restores it, should the proxy's
+//! `DatabaseConnectionsCurrentlySessionPinned` metric say otherwise.
 
 use std::{future::Future, num::NonZeroUsize, sync::Mutex};
 
