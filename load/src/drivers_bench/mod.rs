@@ -59,16 +59,16 @@ pub struct DriversBenchConfig {
 /// Only a failing setup (the database, the seeding) stops the run; a measurement that
 /// fails is recorded, the others still run, and the report says first what is missing.
 pub async fn run(config: &DriversBenchConfig) -> Result<BenchReport, LoadError> {
-    let db = fleet::connect(&config.database_url).await?;
-    seed_unless_seeded(&db, config).await?;
-    let database = DatabaseSize::count(&db).await?;
-    let durability = Durability::of(&config.database_url).await?;
-    // Timed as the functions run it: through a pooled connection's prepared statements.
-    let statement = StatementTiming::measure(&Connection::new(
+    // The statement is timed as the functions run it, through a connection's prepared
+    // statements; seeding and counting need none.
+    let db = Connection::new(
         fleet::connect(&config.database_url).await?,
         DEFAULT_STATEMENT_CACHE,
-    ))
-    .await;
+    );
+    seed_unless_seeded(db.uncached(), config).await?;
+    let database = DatabaseSize::count(db.uncached()).await?;
+    let durability = Durability::of(&config.database_url).await?;
+    let statement = StatementTiming::measure(&db).await;
     let gateway = GatewayPhases::measure(config).await;
     let gate = GateRun::measure(config).await;
     let report = Report {

@@ -118,7 +118,7 @@ impl Db {
     /// request does not pay for either. Failures are ignored: the request path reports
     /// them properly.
     pub async fn warm_up(&self, postgis: bool) {
-        if let Ok(client) = Box::pin(self.pool.get()).await {
+        if let Ok(client) = self.get().await {
             let query = if postgis {
                 "SELECT postgis_lib_version()"
             } else {

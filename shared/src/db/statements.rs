@@ -160,7 +160,8 @@ impl Connection {
         &mut self.client
     }
 
-    /// The tokio-postgres client for reading, bypassing the cache (tests' ad-hoc SQL).
+    /// The tokio-postgres client itself, bypassing the cache: ad-hoc SQL that runs once
+    /// (tests, the load tool's seeding).
     pub fn uncached(&self) -> &tokio_postgres::Client {
         &self.client
     }
