@@ -88,6 +88,8 @@ functions! {
         catering_requests,
         dashboard_metrics,
         dispatch_assignments,
+        driver_availability,
+        driver_availability_by_id,
         driver_deliveries,
         driver_history,
         driver_stats,

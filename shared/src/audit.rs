@@ -1,4 +1,4 @@
-//! Staff changes to orders, pricing and driver applications, recorded in `staff_audits` in the transaction of
+//! Staff changes to orders, pricing, driver applications and drivers' planned availability, recorded in `staff_audits` in the transaction of
 //! the change (account changes have their own table, see `users::audit`). A change is
 //! recorded as the fields that differ, each `{from, to}`.
 
@@ -17,6 +17,7 @@ text_enum! {
         Order = "ORDER",
         PricingConfiguration = "PRICING_CONFIGURATION",
         JobApplication = "JOB_APPLICATION",
+        DriverAvailability = "DRIVER_AVAILABILITY",
     }
 }
 

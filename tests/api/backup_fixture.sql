@@ -236,6 +236,26 @@ INSERT INTO dispatches (id, order_id, driver_id, assigned_by, assigned_at, unass
     ('b0000000-0000-4000-8000-000000000703', 'b0000000-0000-4000-8000-000000000307',
         'b0000000-0000-4000-8000-000000000201', NULL, now() - interval '3 hours', NULL);
 
+-- Planned availability: every vehicle type, one window ending where it started and one
+-- ending elsewhere, back to back for one driver (the exclusion constraint allows that).
+INSERT INTO driver_availability (id, driver_id, starts_at, ends_at, start_address_id, end_address_id,
+                                 vehicle_type, created_by, updated_by, created_at, updated_at) VALUES
+    ('b0000000-0000-4000-8000-000000000b01', 'b0000000-0000-4000-8000-000000000201',
+        '2030-06-03 14:00:00.123456+00', '2030-06-03 22:00:00+00',
+        'b0000000-0000-4000-8000-000000000101', 'b0000000-0000-4000-8000-000000000101', 'CAR',
+        'b0000000-0000-4000-8000-000000000004', 'b0000000-0000-4000-8000-000000000004',
+        now() - interval '2 days', now()),
+    ('b0000000-0000-4000-8000-000000000b02', 'b0000000-0000-4000-8000-000000000201',
+        '2030-06-03 22:00:00+00', '2030-06-04 06:00:00-08:00',
+        'b0000000-0000-4000-8000-000000000101', 'b0000000-0000-4000-8000-000000000103', 'VAN',
+        'b0000000-0000-4000-8000-000000000001', 'b0000000-0000-4000-8000-000000000001',
+        now() - interval '1 day', now()),
+    ('b0000000-0000-4000-8000-000000000b03', 'b0000000-0000-4000-8000-000000000202',
+        '2030-06-03 15:00:00+00', '2030-06-04 07:00:00+00',
+        'b0000000-0000-4000-8000-000000000102', 'b0000000-0000-4000-8000-000000000102', 'TRUCK',
+        'b0000000-0000-4000-8000-000000000001', 'b0000000-0000-4000-8000-000000000005',
+        now(), now());
+
 -- Shifts: every status (at most one open shift per driver).
 INSERT INTO driver_shifts (id, driver_id, start_time, end_time, start_location, end_location,
                            total_distance_miles, delivery_count, status, metadata, created_at, updated_at,
@@ -407,7 +427,9 @@ INSERT INTO staff_audits (entity_type, entity_id, action, performed_by, changes,
      '{"pickupNotes": {"from": "Zoë’s dock", "to": "東京 gate"}}', 'moved by phone'),
     ('PRICING_CONFIGURATION', 'b0000000-0000-4000-8000-000000000302', 'PUBLISH', NULL, '{}', NULL),
     ('JOB_APPLICATION', 'b0000000-0000-4000-8000-000000000a01', 'STATUS_CHANGE',
-     'b0000000-0000-4000-8000-000000000001', '{"status": {"from": "PENDING", "to": "REJECTED"}}', NULL);
+     'b0000000-0000-4000-8000-000000000001', '{"status": {"from": "PENDING", "to": "REJECTED"}}', NULL),
+    ('DRIVER_AVAILABILITY', 'b0000000-0000-4000-8000-000000000b02', 'CREATE',
+     'b0000000-0000-4000-8000-000000000001', '{"vehicleType": {"from": null, "to": "VAN"}}', NULL);
 
 -- job_applications: one open with every optional field NULL, one decided with unicode and
 -- tabs in the notes; an applicant's document has no uploader account.

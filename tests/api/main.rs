@@ -8,6 +8,7 @@ mod alerts;
 mod analytics;
 mod applications;
 mod auth;
+mod availability;
 mod backups;
 mod database_outage;
 mod dispatch;

@@ -30,6 +30,7 @@ fn expected(permission: Permission) -> &'static [Role] {
         | Permission::ViewAudits
         | Permission::ReviewApplications => &[Helpdesk, Admin, SuperAdmin],
         Permission::Drive => &[Driver],
+        Permission::PlanAvailability => &[Driver, Helpdesk, Admin, SuperAdmin],
         Permission::PurgeUsers => &[SuperAdmin],
         Permission::DeleteUsers
         | Permission::ChangeRoles
@@ -313,6 +314,16 @@ async fn attempt(app: &TestApp, permission: Permission, actor: Option<&TestUser>
                 200,
             )
         }
+        Permission::PlanAvailability => (
+            app.call(
+                "GET",
+                "/api/drivers/availability?date=2030-06-03",
+                token,
+                None,
+            )
+            .await,
+            200,
+        ),
         Permission::ResolveAlerts => (
             app.call(
                 "POST",

@@ -111,6 +111,8 @@ pub enum Permission {
     ViewDrivers,
     /// Assign and reassign drivers to orders.
     DispatchDrivers,
+    /// Planned working windows: a driver its own, staff who dispatch anyone's.
+    PlanAvailability,
 }
 
 use Role::{Admin, Client, Driver, Helpdesk, SuperAdmin, Vendor};
@@ -159,6 +161,10 @@ pub const PERMISSIONS: &[(Permission, &[Role])] = &[
     (Permission::Drive, &[Driver]),
     (Permission::ViewDrivers, STAFF),
     (Permission::DispatchDrivers, STAFF),
+    (
+        Permission::PlanAvailability,
+        &[Driver, Helpdesk, Admin, SuperAdmin],
+    ),
 ];
 
 pub fn allows(role: Role, permission: Permission) -> bool {

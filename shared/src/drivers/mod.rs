@@ -1,6 +1,7 @@
 //! Drivers: their records, shifts, tracks, and the search for the nearest one.
 //!
 //! - this module: the driver record every DRIVER account has, and finding the caller's.
+//! - [`availability`]: the windows drivers plan to work, route planning's vehicles.
 //! - [`shifts`]: starting and ending shifts, and their mileage from the recorded track.
 //! - [`locations`]: location ingest (checked, deduplicated, one insert) and the retention
 //!   of the day-partitioned track.
@@ -11,6 +12,7 @@
 //! - [`deliveries`]: each driver's run of an order, as drivers and staff list them.
 //! - [`stats`]: a driver's figures and its paid deliveries (pay itself: [`crate::pay`]).
 
+pub mod availability;
 pub mod deliveries;
 pub mod dispatch;
 pub mod locations;

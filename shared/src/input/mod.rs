@@ -19,5 +19,5 @@ pub use self::{
         body_bytes, parse_bool, parse_json, path_param, path_uuid, query_param, Query,
         MAX_BODY_BYTES,
     },
-    validation::{bounded_text, escape_like, parse_uuid, Lines, Validator},
+    validation::{bounded_text, escape_like, parse_date, parse_uuid, Lines, Validator},
 };

@@ -23,6 +23,12 @@ pub fn parse_uuid(field: &str, raw: &str) -> ApiResult<Uuid> {
     Ok(id)
 }
 
+/// A calendar date written `YYYY-MM-DD`, as query parameters give days.
+pub fn parse_date(field: &str, raw: &str) -> Result<chrono::NaiveDate, FieldError> {
+    chrono::NaiveDate::parse_from_str(raw, "%Y-%m-%d")
+        .map_err(|_| FieldError::new(field, "must be a date like 2026-11-27"))
+}
+
 /// Whether text may contain line breaks and tabs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Lines {

@@ -8,7 +8,7 @@ use super::{rules::OrderType, status::OrderStatus, Order, Scope, ORDER_SELECT};
 use crate::{
     db::{p, FromRow, GenericClient},
     error::{ApiError, ApiResult, Context, FieldError},
-    input::{bounded_text, escape_like, Cursor, Lines, Page, PageRequest, Query},
+    input::{bounded_text, escape_like, parse_date, Cursor, Lines, Page, PageRequest, Query},
 };
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -44,13 +44,9 @@ impl OrderFilters {
                 }
             });
         let mut date = |name: &str| {
-            query.get(name).and_then(|d| {
-                NaiveDate::parse_from_str(d, "%Y-%m-%d")
-                    .map_err(|_| {
-                        errors.push(FieldError::new(name, "must be a date like 2026-11-27"))
-                    })
-                    .ok()
-            })
+            query
+                .get(name)
+                .and_then(|d| parse_date(name, d).map_err(|e| errors.push(e)).ok())
         };
         let from = date("startDate");
         let to = date("endDate");
