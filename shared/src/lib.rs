@@ -34,6 +34,7 @@
 //!   [`audit`]: staff changes to orders and pricing, recorded with the change;
 //!   [`dashboard`]: the staff and vendor figures, cached, with ETags.
 //! - [`drivers`]: driver records, shifts, tracks, dispatch, progress and tracking links.
+//! - [`routing`]: route planning, pickup-and-delivery with time windows on `vrp-core`.
 //! - [`outbox`]: side effects of status changes, delivered after commit (webhooks).
 //! - [`partners`]: partner API authentication and the partner order contract.
 //! - [`health`]: the state of every dependency; [`monitoring`]: the error store, alert
@@ -87,6 +88,7 @@ pub mod pricing;
 pub mod provisional;
 pub mod ratelimit;
 pub mod routes;
+pub mod routing;
 pub mod runtime;
 pub mod secrets;
 pub mod sign_in;
