@@ -30,6 +30,7 @@ pub mod durability;
 pub mod emulator;
 pub mod fleet;
 pub mod report;
+pub mod routing_bench;
 pub mod run;
 pub mod traffic;
 

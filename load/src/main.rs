@@ -5,7 +5,7 @@ use std::{path::PathBuf, process::ExitCode, time::Duration};
 use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
 use load_test::{
     baseline, bench, cold_start, dashboard_bench, drivers_bench, emulator, execute, report,
-    traffic, LoadError, Plan, Profile, Thresholds,
+    routing_bench, traffic, LoadError, Plan, Profile, Thresholds,
 };
 
 /// The load tool: open-loop traffic at a fixed arrival rate against the API, and the
@@ -66,6 +66,12 @@ enum Command {
     /// Times the operations dashboard's analytics before, during and after traffic whose
     /// metrics the gateway extracts into the emulator (the dashboard report, Markdown).
     DashboardBench(DashboardBenchArgs),
+    /// Solves Li & Lim instances with the routing core and VROOM, then plans a synthetic
+    /// day (the routing report, Markdown).
+    RoutingBench(RoutingBenchArgs),
+    /// Plans the synthetic day and prints what it came to as JSON (the routing benchmark
+    /// runs it in its own process, for its peak memory).
+    RoutingDay(RoutingDayArgs),
 }
 
 /// The deployments a run can target by name.
@@ -221,6 +227,43 @@ struct DriversBenchArgs {
     /// Write the report there instead of printing it.
     #[arg(long, value_name = "FILE")]
     out: Option<PathBuf>,
+}
+
+#[derive(Args)]
+struct RoutingBenchArgs {
+    /// The instance files (Li & Lim format).
+    #[arg(value_name = "INSTANCE", required = true)]
+    instances: Vec<PathBuf>,
+    /// The best-known solutions (`{"lc101": {"vehicles": 10, "distance": 828.94}, ...}`).
+    #[arg(long, value_name = "FILE")]
+    best_known: PathBuf,
+    /// Each instance's time budget, for both solvers.
+    #[arg(long, value_name = "SECONDS", value_parser = seconds, default_value = "9.5")]
+    budget: Duration,
+    /// A Python with pyvroom; VROOM is left out without it.
+    #[arg(long, value_name = "PYTHON", requires = "vroom_script")]
+    vroom_python: Option<PathBuf>,
+    /// The script that solves the instances with VROOM (load/routing/vroom_lilim.py).
+    #[arg(long, value_name = "FILE")]
+    vroom_script: Option<PathBuf>,
+    #[command(flatten)]
+    day: RoutingDayArgs,
+    /// Write the report there instead of printing it.
+    #[arg(long, value_name = "FILE")]
+    out: Option<PathBuf>,
+}
+
+#[derive(Args, Clone)]
+struct RoutingDayArgs {
+    /// Orders in the synthetic day.
+    #[arg(long = "orders", value_name = "N", default_value_t = 500)]
+    orders: usize,
+    /// Drivers in the synthetic day.
+    #[arg(long = "drivers", value_name = "N", default_value_t = 60)]
+    drivers: usize,
+    /// The day's planning budget.
+    #[arg(long = "day-budget", value_name = "SECONDS", value_parser = seconds, default_value = "30")]
+    day_budget: Duration,
 }
 
 #[derive(Args)]
@@ -554,6 +597,38 @@ async fn dashboard_benchmark(args: DashboardBenchArgs) -> Result<ExitCode, LoadE
     Ok(finished(report.complete))
 }
 
+async fn routing_benchmark(args: RoutingBenchArgs) -> Result<ExitCode, LoadError> {
+    let config = routing_bench::RoutingBenchConfig {
+        instances: args.instances,
+        best_known: args.best_known,
+        budget: args.budget,
+        vroom: args.vroom_python.zip(args.vroom_script),
+        day_orders: args.day.orders,
+        day_drivers: args.day.drivers,
+        day_budget: args.day.day_budget,
+        command: env("BENCH_COMMAND").unwrap_or_else(|| "load routing-bench".into()),
+    };
+    // The solvers are CPU-bound and blocking.
+    let report = tokio::task::spawn_blocking(move || routing_bench::run(&config))
+        .await
+        .map_err(|e| LoadError::Setup(format!("the benchmark stopped: {e}")))?;
+    deliver(&report.markdown, args.out)?;
+    Ok(finished(report.complete))
+}
+
+async fn routing_day(args: RoutingDayArgs) -> Result<ExitCode, LoadError> {
+    let result = tokio::task::spawn_blocking(move || {
+        routing_bench::day::plan(args.orders, args.drivers, args.day_budget)
+    })
+    .await
+    .map_err(|e| LoadError::Setup(format!("the plan stopped: {e}")))??;
+    println!(
+        "{}",
+        serde_json::to_string(&result).map_err(|e| LoadError::Setup(e.to_string()))?
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
 /// A benchmark's exit: its report is written either way, and an incomplete run still
 /// fails, so a script notices.
 fn finished(complete: bool) -> ExitCode {
@@ -586,6 +661,8 @@ impl Command {
             Command::Bench(args) => benchmark(args).await,
             Command::DriversBench(args) => drivers_benchmark(args).await,
             Command::DashboardBench(args) => dashboard_benchmark(args).await,
+            Command::RoutingBench(args) => routing_benchmark(args).await,
+            Command::RoutingDay(args) => routing_day(args).await,
         }
     }
 }

@@ -6,6 +6,7 @@
 //!   [`Shipment`]s, [`Vehicle`]s, an [`Objective`]) and the answer ([`Plan`]).
 //! - [`solver`]: the problem given to `vrp-core`, solved within a time budget with
 //!   progress and cancellation, and its solution read back as a [`Plan`].
+//! - [`travel`]: the travel matrix between places (the offline estimate).
 //! - [`feasibility`]: an independent check of a plan against its problem (every route
 //!   re-timed from the matrix), which the tests and the routing benchmark run on every
 //!   plan.
@@ -19,6 +20,7 @@ pub mod feasibility;
 pub mod solver;
 #[cfg(test)]
 mod tests;
+pub mod travel;
 
 use serde::Serialize;
 use thiserror::Error;
@@ -250,6 +252,52 @@ pub struct Route {
     pub end_arrival: Seconds,
     pub distance: f64,
     pub drive_time: Seconds,
+}
+
+impl Route {
+    /// A route visiting `visits` in order, timed from the matrix: leave at `departure`,
+    /// drive, wait for each window to open, serve. For plans made elsewhere (another
+    /// solver's, a dispatcher's), so they can be checked and compared like ours.
+    pub fn retimed(
+        problem: &Problem,
+        vehicle: usize,
+        departure: Seconds,
+        visits: &[(usize, StopKind)],
+    ) -> Option<Route> {
+        let v = problem.vehicles.get(vehicle)?;
+        let (mut clock, mut place, mut load) = (departure, v.start, 0);
+        let mut stops = Vec::with_capacity(visits.len());
+        for &(shipment, kind) in visits {
+            let s = problem.shipments.get(shipment)?;
+            let (stop, change) = match kind {
+                StopKind::Pickup => (&s.pickup, s.size),
+                StopKind::Delivery => (&s.delivery, -s.size),
+            };
+            let arrival = clock + problem.matrix.duration(place, stop.place);
+            let service_start = arrival.max(stop.window.start);
+            clock = service_start + stop.service;
+            place = stop.place;
+            load += change;
+            stops.push(PlannedStop {
+                shipment,
+                kind,
+                place,
+                arrival,
+                service_start,
+                departure: clock,
+                load,
+            });
+        }
+        let (distance, drive_time) = solver::travelled(problem, v, &stops);
+        Some(Route {
+            vehicle,
+            departure,
+            end_arrival: clock + problem.matrix.duration(place, v.end),
+            stops,
+            distance,
+            drive_time,
+        })
+    }
 }
 
 /// Why a shipment is in no route.

@@ -187,16 +187,19 @@ struct Search {
 
 fn search(problem: &Problem, servable: &[usize], options: &SolveOptions) -> GenericResult<Search> {
     let (durations, distances) = problem.matrix.clone().into_parts();
+    // The crate's global objective sums a route's whole duration (waiting and service
+    // included) when minimising time, not its driving. Drive time is minimised exactly by
+    // giving the crate the travel times as the "distance" it minimises.
+    let minimised = match problem.objective {
+        Objective::DriveTime => durations.clone(),
+        Objective::Distance => distances,
+    };
     let transport: Arc<dyn TransportCost> =
-        Arc::new(SimpleTransportCost::new(durations, distances)?);
+        Arc::new(SimpleTransportCost::new(durations, minimised)?);
     let objective = TransportFeatureBuilder::new("transport")
         .set_violation_code(TIME)
-        .set_transport_cost(transport.clone());
-    let objective = match problem.objective {
-        // Vehicles cost drive time only (see `vehicle`), so the cost is drive time.
-        Objective::DriveTime => objective.build_minimize_cost()?,
-        Objective::Distance => objective.build_minimize_distance()?,
-    };
+        .set_transport_cost(transport.clone())
+        .build_minimize_distance()?;
     let features = [
         MinimizeUnassignedBuilder::new("unassigned").build()?,
         create_minimize_tours_feature("tours")?,
@@ -215,7 +218,7 @@ fn search(problem: &Problem, servable: &[usize], options: &SolveOptions) -> Gene
         .vehicles
         .iter()
         .enumerate()
-        .map(|(i, v)| vehicle(i, v, problem.objective))
+        .map(|(i, v)| vehicle(i, v))
         .collect::<GenericResult<Vec<_>>>()?;
     let kinds: Arc<Vec<String>> = Arc::new(
         problem
@@ -333,11 +336,7 @@ fn job(index: usize, shipment: &Shipment) -> GenericResult<Job> {
         .build_as_job()
 }
 
-fn vehicle(
-    index: usize,
-    vehicle: &Vehicle,
-    objective: Objective,
-) -> GenericResult<vrp_core::models::problem::Vehicle> {
+fn vehicle(index: usize, vehicle: &Vehicle) -> GenericResult<vrp_core::models::problem::Vehicle> {
     let detail = VehicleDetailBuilder::default()
         .set_start_location(vehicle.start)
         .set_start_time(vehicle.shift.start)
@@ -345,23 +344,14 @@ fn vehicle(
         .set_start_time_latest(vehicle.shift.end)
         .set_end_location(vehicle.end)
         .set_end_time(vehicle.shift.end);
-    let builder = VehicleBuilder::default()
+    VehicleBuilder::default()
         .id(&index.to_string())
         .add_detail(detail.build()?)
-        .capacity(SingleDimLoad::new(vehicle.capacity));
-    let builder = match objective {
-        Objective::Distance => builder,
-        Objective::DriveTime => builder.set_distance_cost(0.0),
-    };
-    let mut built = builder
+        .capacity(SingleDimLoad::new(vehicle.capacity))
         .dimension(|dimens| {
             dimens.set_vehicle_skills(HashSet::from([vehicle.vehicle_type.as_str().to_owned()]));
         })
-        .build()?;
-    if objective == Objective::DriveTime {
-        built.costs.per_driving_time = 1.0;
-    }
-    Ok(built)
+        .build()
 }
 
 /// Stops the search at the deadline or when cancelled.

@@ -9,6 +9,8 @@ use std::{
     time::{Duration, Instant},
 };
 
+use rand::{rngs::StdRng, RngExt, SeedableRng};
+
 use super::{
     feasibility::violations, solve, Matrix, Objective, Plan, Problem, Shipment, SolveOptions, Stop,
     StopKind, TimeWindow, UnassignedReason, Vehicle,
@@ -262,45 +264,29 @@ fn the_search_stops_at_its_budget_or_when_cancelled_and_reports_progress() {
     );
 }
 
-/// A small deterministic generator (SplitMix64), so a failing day can be replayed by seed.
-struct Dice(u64);
-
-impl Dice {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    fn between(&mut self, low: f64, high: f64) -> f64 {
-        low + (self.next() >> 11) as f64 / (1u64 << 53) as f64 * (high - low)
-    }
-}
-
 /// A random day: `shipments` pairs and `vehicles` of mixed types and depots on a 100 × 100
 /// plane, windows of random width, some shipments needing a van or truck.
 fn random_day(seed: u64, shipments: usize, vehicles: usize) -> Problem {
-    let mut dice = Dice(seed);
+    // Seeded, so a failing day can be replayed by its seed.
+    let mut dice = StdRng::seed_from_u64(seed);
     let depots = 2;
     let mut points: Vec<(f64, f64)> = (0..depots)
-        .map(|_| (dice.between(0.0, 100.0), dice.between(0.0, 100.0)))
+        .map(|_| (dice.random_range(0.0..100.0), dice.random_range(0.0..100.0)))
         .collect();
     let mut list = Vec::new();
     for i in 0..shipments {
         let pickup = points.len();
-        points.push((dice.between(0.0, 100.0), dice.between(0.0, 100.0)));
-        points.push((dice.between(0.0, 100.0), dice.between(0.0, 100.0)));
-        let open = dice.between(0.0, 400.0);
-        let width = dice.between(20.0, 200.0);
+        points.push((dice.random_range(0.0..100.0), dice.random_range(0.0..100.0)));
+        points.push((dice.random_range(0.0..100.0), dice.random_range(0.0..100.0)));
+        let open = dice.random_range(0.0..400.0);
+        let width = dice.random_range(20.0..200.0);
         let mut s = shipment(
             &format!("s{i}"),
             stop(pickup, (open, open + width), 5.0),
             stop(pickup + 1, (open + 30.0, open + 30.0 + width * 1.5), 10.0),
-            (dice.next() % 5 + 1) as i32,
+            dice.random_range(1..=5),
         );
-        if dice.next() % 6 == 0 {
+        if dice.random_bool(1.0 / 6.0) {
             s.vehicle_types = Some(vec![VehicleType::Van, VehicleType::Truck]);
         }
         list.push(s);
@@ -309,7 +295,7 @@ fn random_day(seed: u64, shipments: usize, vehicles: usize) -> Problem {
     let fleet = (0..vehicles)
         .map(|v| {
             let kind = kinds[v % 3];
-            let start = dice.between(0.0, 100.0);
+            let start = dice.random_range(0.0..100.0);
             vehicle(
                 &format!("v{v}"),
                 kind,
