@@ -36,6 +36,19 @@ VALUES
         date_trunc('day', now()) + interval '1 day 12 hours', 25, 'NO', 35000)
 ON CONFLICT DO NOTHING;
 
+-- The demo driver's planned availability for the two days after the data was loaded
+-- (08:00 to 18:00 Pacific, from and back to the vendor's street), so a dispatch plan of
+-- those days has a driver.
+INSERT INTO driver_availability (id, driver_id, starts_at, ends_at, start_address_id, end_address_id,
+                                 vehicle_type, created_by, updated_by)
+SELECT ('00000000-0000-4000-8000-00000000060' || d)::uuid, '00000000-0000-4000-8000-000000000201',
+       (current_date + d + time '08:00') AT TIME ZONE 'America/Los_Angeles',
+       (current_date + d + time '18:00') AT TIME ZONE 'America/Los_Angeles',
+       '00000000-0000-4000-8000-000000000101', '00000000-0000-4000-8000-000000000101', 'CAR',
+       '00000000-0000-4000-8000-000000000001', '00000000-0000-4000-8000-000000000001'
+  FROM generate_series(1, 2) AS d
+ON CONFLICT DO NOTHING;
+
 -- Partner API clients. Keys are stored as SHA-256; the local keys are 'ready-set'
 -- (CaterValley's existing local configuration) and 'catercow-local'.
 INSERT INTO users (id, email, role, status, name, company_name) VALUES

@@ -205,9 +205,11 @@ export_app_env() {
 }
 
 # export_relay_wake GATEWAY_PORT: functions wake the outbox relay after a committed status
-# change through Lambda's Invoke API, which the local gateway on GATEWAY_PORT serves.
+# change, and hand new dispatch plans to the planner, through Lambda's Invoke API, which
+# the local gateway on GATEWAY_PORT serves.
 export_relay_wake() {
     export OUTBOX_RELAY_FUNCTION=outbox-relay
+    export PLANNER_FUNCTION=dispatch-plan-solve
     export AWS_ENDPOINT_URL_LAMBDA="http://127.0.0.1:$1"
 }
 

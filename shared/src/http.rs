@@ -56,6 +56,11 @@ pub fn created<T: Serialize + ?Sized>(body: &T) -> ApiResult<Response<Body>> {
     json(StatusCode::CREATED, body)
 }
 
+/// Accepted for work that finishes later (the body says where to follow it).
+pub fn accepted<T: Serialize + ?Sized>(body: &T) -> ApiResult<Response<Body>> {
+    json(StatusCode::ACCEPTED, body)
+}
+
 /// The response of a HEAD request: status and headers of the GET, no body.
 pub fn without_body_for_head(
     req: &lambda_http::Request,

@@ -34,7 +34,8 @@
 //!   [`audit`]: staff changes to orders and pricing, recorded with the change;
 //!   [`dashboard`]: the staff and vendor figures, cached, with ETags.
 //! - [`drivers`]: driver records, shifts, tracks, dispatch, progress and tracking links.
-//! - [`routing`]: route planning, pickup-and-delivery with time windows on `vrp-core`.
+//! - [`routing`]: route planning, pickup-and-delivery with time windows on `vrp-core`;
+//!   [`planning`]: dispatch plans of the days' orders for the drivers available.
 //! - [`outbox`]: side effects of status changes, delivered after commit (webhooks).
 //! - [`partners`]: partner API authentication and the partner order contract.
 //! - [`health`]: the state of every dependency; [`monitoring`]: the error store, alert
@@ -84,6 +85,7 @@ pub mod orders;
 pub mod outbox;
 pub mod partners;
 pub mod pay;
+pub mod planning;
 pub mod pricing;
 pub mod provisional;
 pub mod ratelimit;

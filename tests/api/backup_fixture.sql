@@ -256,6 +256,27 @@ INSERT INTO driver_availability (id, driver_id, starts_at, ends_at, start_addres
         'b0000000-0000-4000-8000-000000000001', 'b0000000-0000-4000-8000-000000000005',
         now(), now());
 
+-- Dispatch plans: every status; a solved one with its result, a failed one with its
+-- error, a queued one covering a week (no two queued or solving plans share a day).
+INSERT INTO dispatch_plans (id, service_from, service_to, mode, status, order_ids, driver_ids,
+                            time_limit_seconds, requested_by, progress, inputs, result, error,
+                            created_at, started_at, finished_at) VALUES
+    ('b0000000-0000-4000-8000-000000000c01', '2030-06-03', '2030-06-03', 'PLAN', 'SOLVED',
+        ARRAY['b0000000-0000-4000-8000-000000000301']::uuid[], NULL, 30,
+        'b0000000-0000-4000-8000-000000000001',
+        '{"generation": 1234, "bestCost": 5400.5, "routes": 1, "unassigned": 0, "elapsedSeconds": 30.01}',
+        '{"b0000000-0000-4000-8000-000000000301": "2030-06-01T10:00:00.123456Z"}',
+        '{"routes": [{"driverId": "b0000000-0000-4000-8000-000000000201", "note": "Zoë 東京 🚚",
+           "stops": []}], "unassigned": [], "totals": {"orders": 1}, "travel": "offline"}',
+        NULL, now() - interval '1 day', now() - interval '1 day', now() - interval '23 hours'),
+    ('b0000000-0000-4000-8000-000000000c02', '2030-06-03', '2030-06-04', 'INSERT', 'FAILED',
+        NULL, ARRAY['b0000000-0000-4000-8000-000000000201', 'b0000000-0000-4000-8000-000000000202']::uuid[],
+        840, 'b0000000-0000-4000-8000-000000000001', NULL, NULL, NULL,
+        E'the plan could not be solved:\n東京 \\N', now(), now(), now()),
+    ('b0000000-0000-4000-8000-000000000c03', '2030-06-10', '2030-06-16', 'PLAN', 'QUEUED',
+        NULL, NULL, 1, 'b0000000-0000-4000-8000-000000000001', NULL, NULL, NULL, NULL,
+        now(), NULL, NULL);
+
 -- Shifts: every status (at most one open shift per driver).
 INSERT INTO driver_shifts (id, driver_id, start_time, end_time, start_location, end_location,
                            total_distance_miles, delivery_count, status, metadata, created_at, updated_at,

@@ -28,6 +28,7 @@ mod outbox_order;
 mod partner_contract;
 mod partners;
 mod pipeline;
+mod plans;
 mod pricing;
 mod ratelimit;
 mod rbac;

@@ -216,8 +216,9 @@ impl TestApp {
     }
 
     /// As [`TestApp::spawn`], with committed status changes waking the outbox relay at
-    /// once: the functions invoke it through Lambda's Invoke API, which this app's gateway
-    /// serves (the relay's schedule does not run in tests).
+    /// once and new dispatch plans handed to the planner: the functions invoke them
+    /// through Lambda's Invoke API, which this app's gateway serves (the relay's schedule
+    /// does not run in tests).
     pub async fn spawn_waking_relay() -> Self {
         shared::telemetry::init_tracing();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
@@ -231,6 +232,7 @@ impl TestApp {
         let prefix = format!("t-{}", &id[..16]);
         let overrides = [
             ("OUTBOX_RELAY_FUNCTION", "outbox-relay"),
+            ("PLANNER_FUNCTION", "dispatch-plan-solve"),
             ("AWS_ENDPOINT_URL_LAMBDA", lambda.as_str()),
         ];
         let state = AppState::from_config(test_config(&database_url, &prefix, &overrides)).await;

@@ -1,8 +1,10 @@
 //! Lambda's Invoke API (`POST /2015-03-31/functions/{name}/invocations`) for the ops jobs
 //! the functions themselves invoke, so the SDK call that runs in AWS runs here unchanged:
 //! after a committed status change the runtime wakes the outbox relay with an
-//! asynchronous Invoke, and the gateway runs the relay in-process. Only the relay named
-//! by `OUTBOX_RELAY_FUNCTION` can be invoked; anything else is Lambda's 404.
+//! asynchronous Invoke, and the gateway runs the relay in-process; a new dispatch plan is
+//! handed to the planner the same way. Only the relay named by `OUTBOX_RELAY_FUNCTION`
+//! and the planner named by `PLANNER_FUNCTION` can be invoked; anything else is Lambda's
+//! 404.
 
 use http_body_util::Full;
 use hyper::body::Bytes;
@@ -60,7 +62,11 @@ pub async fn invoke(
             &format!("Function not found: {name}"),
         )
     };
-    if state.config.outbox.relay_function.as_deref() != Some(name) {
+    let invocable = [
+        &state.config.outbox.relay_function,
+        &state.config.drivers.planner_function,
+    ];
+    if !invocable.iter().any(|f| f.as_deref() == Some(name)) {
         return not_found();
     }
     let Some(Lambda::Event(EventFunction { handler, .. })) =

@@ -97,6 +97,7 @@ impl Config {
                     365,
                     " days",
                 )?),
+                planner_function: env.optional("PLANNER_FUNCTION"),
             },
             notifications: NotificationSettings {
                 sender: env.optional("NOTIFICATION_SENDER"),

@@ -130,11 +130,14 @@ pub struct UploadSettings {
     pub deleted_retention: chrono::Duration,
 }
 
-/// Drivers and their tracks.
+/// Drivers, their tracks and the planning of their routes.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DriverSettings {
     /// How long recorded locations are kept (whole days are dropped after it).
     pub location_retention: chrono::Duration,
+    /// The planner job a new dispatch plan is handed to, by an asynchronous Invoke
+    /// (`PLANNER_FUNCTION`; unset: plans cannot be made here).
+    pub planner_function: Option<String>,
 }
 
 /// Emails to customers.

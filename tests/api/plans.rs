@@ -1,0 +1,404 @@
+//! Dispatch plans through the API and the planner job: a day's orders planned into
+//! drivers' routes that keep every window, capacity and working window; the request's
+//! refusals, each before anything is written; one plan solving a day at a time; and a
+//! job that writes nothing but its plan.
+
+use std::time::Duration;
+
+use api_tests::{catering_body, json_body, TestApp, TestUser};
+use chrono::{DateTime, Duration as Span, Utc};
+use serde_json::{json, Value};
+use shared::auth::Role;
+
+/// 17:00 UTC (09:00 or 10:00 in San José) three days from now, and that day in Pacific time.
+fn day_at(hours: i64) -> DateTime<Utc> {
+    let midnight = (Utc::now() + Span::days(3))
+        .date_naive()
+        .and_hms_opt(0, 0, 0)
+        .expect("midnight")
+        .and_utc();
+    midnight + Span::hours(17 + hours)
+}
+
+fn pacific_day(at: DateTime<Utc>) -> String {
+    at.with_timezone(&chrono_tz::America::Los_Angeles)
+        .date_naive()
+        .to_string()
+}
+
+/// A catering order due `hours` after 17:00 on the plan's day, picked up 45 min before.
+async fn order_due(
+    app: &TestApp,
+    client: &TestUser,
+    hours: i64,
+    headcount: i64,
+) -> (String, String) {
+    let arrival = day_at(hours) + Span::hours(1);
+    let mut body = catering_body(headcount);
+    body["pickupDateTime"] = json!(arrival - Span::minutes(45));
+    body["arrivalDateTime"] = json!(arrival);
+    let response = app
+        .call(
+            "POST",
+            "/api/catering-requests",
+            Some(&client.token),
+            Some(body),
+        )
+        .await;
+    assert_eq!(response.status(), 201, "placing an order");
+    let order = json_body(response).await;
+    (
+        order["order"]["id"].as_str().expect("id").to_owned(),
+        order["order"]["orderNumber"]
+            .as_str()
+            .expect("number")
+            .to_owned(),
+    )
+}
+
+/// A driver with a window of `hours` on the plan's day, in a van, from downtown San José.
+async fn available_driver(app: &TestApp, dispatcher: &TestUser, hours: i64) -> String {
+    let driver = app.user(Role::Driver).await;
+    let driver_id = app.driver_id(&driver).await;
+    let starts = day_at(-1);
+    let response = app
+        .call(
+            "POST",
+            "/api/drivers/availability",
+            Some(&dispatcher.token),
+            Some(json!({
+                "driverId": driver_id,
+                "startsAt": starts,
+                "endsAt": starts + Span::hours(hours),
+                "startPlace": { "address": { "street1": "200 E Santa Clara St", "city": "San Jose", "state": "CA", "zip": "95113" } },
+                "vehicleType": "VAN",
+            })),
+        )
+        .await;
+    assert_eq!(response.status(), 201, "availability");
+    driver_id
+}
+
+async fn ask(app: &TestApp, dispatcher: &TestUser, body: Value) -> reqwest::Response {
+    app.call(
+        "POST",
+        "/api/dispatch/plans",
+        Some(&dispatcher.token),
+        Some(body),
+    )
+    .await
+}
+
+/// Polls the plan until its job has finished with it.
+async fn finished(app: &TestApp, dispatcher: &TestUser, plan_id: &str) -> Value {
+    let path = format!("/api/dispatch/plans/{plan_id}");
+    for _ in 0..300 {
+        let plan = json_body(app.call("GET", &path, Some(&dispatcher.token), None).await).await
+            ["plan"]
+            .clone();
+        if plan["status"] != "QUEUED" && plan["status"] != "SOLVING" {
+            return plan;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("plan {plan_id} did not finish in 30 s");
+}
+
+fn time(value: &Value) -> DateTime<Utc> {
+    value
+        .as_str()
+        .and_then(|t| t.parse().ok())
+        .unwrap_or_else(|| panic!("a time: {value}"))
+}
+
+#[tokio::test]
+async fn a_day_is_planned_into_routes_that_keep_every_window_and_assign_nothing() {
+    let app = TestApp::spawn_waking_relay().await;
+    let dispatcher = app.user(Role::Helpdesk).await;
+    let client = app.user(Role::Client).await;
+    let drivers = [
+        available_driver(&app, &dispatcher, 10).await,
+        available_driver(&app, &dispatcher, 10).await,
+    ];
+    let mut orders = Vec::new();
+    for (hours, headcount) in [(0, 20), (0, 30), (1, 15), (3, 40), (4, 10)] {
+        let (id, number) = order_due(&app, &client, hours, headcount).await;
+        orders.push((id, number, day_at(hours) + Span::hours(1)));
+    }
+    // Another day's order stays out of this day's plan.
+    order_due(&app, &client, 48, 20).await;
+
+    let response = ask(
+        &app,
+        &dispatcher,
+        json!({ "date": pacific_day(day_at(0)), "timeLimitSeconds": 2 }),
+    )
+    .await;
+    assert_eq!(response.status(), 202);
+    let queued = json_body(response).await["plan"].clone();
+    assert!(["QUEUED", "SOLVING", "SOLVED"].contains(&queued["status"].as_str().unwrap_or("")));
+    let plan = finished(&app, &dispatcher, queued["id"].as_str().expect("id")).await;
+    assert_eq!(plan["status"], "SOLVED", "{plan}");
+    assert!(
+        plan["progress"]["generation"]
+            .as_u64()
+            .is_some_and(|g| g > 0),
+        "{plan}"
+    );
+
+    let result = &plan["result"];
+    let mut seen = Vec::new();
+    for route in result["routes"].as_array().expect("routes") {
+        assert!(drivers.contains(&route["driverId"].as_str().expect("driver").to_owned()));
+        let stops = route["stops"].as_array().expect("stops");
+        let mut clock = time(&route["departureAt"]);
+        for (i, stop) in stops.iter().enumerate() {
+            assert!(
+                time(&stop["arrivalAt"]) >= clock,
+                "stops in time order: {route}"
+            );
+            clock = time(&stop["departureAt"]);
+            let order = stop["orderId"].as_str().expect("order").to_owned();
+            let (_, number, due) = orders
+                .iter()
+                .find(|(id, _, _)| *id == order)
+                .expect("one of the day's orders");
+            assert_eq!(stop["orderNumber"], number.as_str());
+            if stop["kind"] == "dropoff" {
+                let pickup = stops[..i]
+                    .iter()
+                    .position(|s| s["orderId"] == stop["orderId"] && s["kind"] == "pickup");
+                assert!(pickup.is_some(), "picked up before dropped off: {route}");
+                // Catering arrives in the half hour before its arrival time.
+                let start = time(&stop["serviceStartAt"]);
+                assert!(
+                    start >= *due - Span::minutes(30) && start <= *due,
+                    "{stop} due {due}"
+                );
+                seen.push(order);
+            }
+        }
+        assert!(time(&route["returnAt"]) >= clock);
+    }
+    for unplanned in result["unassigned"].as_array().expect("unassigned") {
+        seen.push(unplanned["orderId"].as_str().expect("id").to_owned());
+    }
+    seen.sort();
+    let mut expected: Vec<String> = orders.iter().map(|(id, _, _)| id.clone()).collect();
+    expected.sort();
+    assert_eq!(seen, expected, "every order of the day exactly once");
+    assert_eq!(result["totals"]["orders"], 5);
+    assert!(
+        result["totals"]["planned"].as_u64().is_some_and(|n| n >= 4),
+        "{result}"
+    );
+    assert_eq!(result["totals"]["late"], 0);
+
+    // Planning assigns nothing: no dispatch, no history, no outbox message.
+    assert_eq!(app.count("SELECT count(*) FROM dispatches").await, 0);
+    assert_eq!(
+        app.count("SELECT count(*) FROM orders WHERE driver_status IS NOT NULL")
+            .await,
+        0
+    );
+}
+
+#[tokio::test]
+async fn a_plan_request_is_refused_before_anything_is_written() {
+    let app = TestApp::spawn_waking_relay().await;
+    let dispatcher = app.user(Role::Admin).await;
+    let client = app.user(Role::Client).await;
+    let day = pacific_day(day_at(0));
+    let (order, _) = order_due(&app, &client, 0, 20).await;
+    let (other_day, _) = order_due(&app, &client, 48, 20).await;
+
+    let refusals: Vec<(&str, Value, u16, &str)> = vec![
+        ("no day", json!({}), 400, "validation_failed"),
+        (
+            "a day and a span",
+            json!({ "date": day, "from": day, "to": day }),
+            400,
+            "validation_failed",
+        ),
+        (
+            "a span ending first",
+            json!({ "from": day, "to": "2020-01-01" }),
+            400,
+            "validation_failed",
+        ),
+        (
+            "eight days",
+            json!({ "from": "2030-06-01", "to": "2030-06-08" }),
+            400,
+            "validation_failed",
+        ),
+        (
+            "no budget",
+            json!({ "date": day, "timeLimitSeconds": 0 }),
+            400,
+            "validation_failed",
+        ),
+        (
+            "over the job's budget",
+            json!({ "date": day, "timeLimitSeconds": 841 }),
+            400,
+            "validation_failed",
+        ),
+        (
+            "an empty order list",
+            json!({ "date": day, "orderIds": [] }),
+            400,
+            "validation_failed",
+        ),
+        (
+            "an unknown field",
+            json!({ "date": day, "mode": "magic" }),
+            400,
+            "validation_failed",
+        ),
+        (
+            "not a date",
+            json!({ "date": "tomorrow" }),
+            400,
+            "validation_failed",
+        ),
+        (
+            "an unknown order",
+            json!({ "date": day, "orderIds": [uuid::Uuid::new_v4()] }),
+            404,
+            "not_found",
+        ),
+        (
+            "another day's order",
+            json!({ "date": day, "orderIds": [order, other_day] }),
+            422,
+            "orders_not_plannable",
+        ),
+        (
+            "an unknown driver",
+            json!({ "date": day, "driverIds": [uuid::Uuid::new_v4()] }),
+            404,
+            "not_found",
+        ),
+        (
+            "nobody available",
+            json!({ "date": day }),
+            422,
+            "no_available_drivers",
+        ),
+    ];
+    for (what, body, status, code) in refusals {
+        let response = ask(&app, &dispatcher, body).await;
+        assert_eq!(response.status(), status, "{what}");
+        let body = json_body(response).await;
+        assert_eq!(body["error"]["code"], code, "{what}: {body}");
+        if code == "orders_not_plannable" {
+            let details = body["error"]["details"].to_string();
+            assert!(
+                details.contains(&other_day) && !details.contains(&order),
+                "{what}: {details}"
+            );
+        }
+    }
+    assert_eq!(app.count("SELECT count(*) FROM dispatch_plans").await, 0);
+
+    // An order with a driver is not the plan's to place.
+    available_driver(&app, &dispatcher, 8).await;
+    let driver = app.user(Role::Driver).await;
+    app.dispatch(&driver, &order).await;
+    let response = ask(
+        &app,
+        &dispatcher,
+        json!({ "date": day, "orderIds": [order] }),
+    )
+    .await;
+    assert_eq!(response.status(), 422);
+    assert!(json_body(response).await["error"]["details"]
+        .to_string()
+        .contains("has a driver"));
+    // Unknown plans are 404.
+    let response = app
+        .call(
+            "GET",
+            &format!("/api/dispatch/plans/{}", uuid::Uuid::new_v4()),
+            Some(&dispatcher.token),
+            None,
+        )
+        .await;
+    assert_eq!(response.status(), 404);
+    assert_eq!(app.count("SELECT count(*) FROM dispatch_plans").await, 0);
+}
+
+#[tokio::test]
+async fn one_plan_solves_a_day_at_a_time_and_a_repeated_job_changes_nothing() {
+    let app = TestApp::spawn_waking_relay().await;
+    let dispatcher = app.user(Role::Helpdesk).await;
+    let client = app.user(Role::Client).await;
+    available_driver(&app, &dispatcher, 10).await;
+    for hours in [0, 1, 2] {
+        order_due(&app, &client, hours, 20).await;
+    }
+    let day = pacific_day(day_at(0));
+    let first = json_body(
+        ask(
+            &app,
+            &dispatcher,
+            json!({ "date": day, "timeLimitSeconds": 3 }),
+        )
+        .await,
+    )
+    .await["plan"]["id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    // A span that includes the day is the same day.
+    let response = ask(
+        &app,
+        &dispatcher,
+        json!({ "from": day, "to": pacific_day(day_at(48)) }),
+    )
+    .await;
+    assert_eq!(response.status(), 409);
+    let body = json_body(response).await;
+    assert_eq!(body["error"]["code"], "plan_in_progress");
+    assert_eq!(body["error"]["details"]["planId"], first.as_str());
+
+    let solved = finished(&app, &dispatcher, &first).await;
+    assert_eq!(solved["status"], "SOLVED");
+    // Delivered again, the job leaves a plan it no longer holds as it was.
+    let event = json!({ "planId": first });
+    let answer = shared::runtime::handle_event(
+        &app.state,
+        "dispatch-plan-solve",
+        "test-request",
+        match functions::find("dispatch-plan-solve").map(|f| f.lambda) {
+            Some(shared::runtime::Lambda::Event(f)) => f.handler,
+            _ => panic!("the planner job is registered"),
+        },
+        event,
+        shared::runtime::JobLog::Every,
+    )
+    .await
+    .expect("the job answers");
+    assert_eq!(answer["status"], "SOLVED");
+    let again = json_body(
+        app.call(
+            "GET",
+            &format!("/api/dispatch/plans/{first}"),
+            Some(&dispatcher.token),
+            None,
+        )
+        .await,
+    )
+    .await["plan"]
+        .clone();
+    assert_eq!(again, solved);
+    // Once it has finished, the day can be planned again.
+    let response = ask(
+        &app,
+        &dispatcher,
+        json!({ "date": day, "timeLimitSeconds": 1 }),
+    )
+    .await;
+    assert_eq!(response.status(), 202);
+}
