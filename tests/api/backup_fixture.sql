@@ -276,6 +276,13 @@ INSERT INTO dispatch_plans (id, service_from, service_to, mode, status, order_id
     ('b0000000-0000-4000-8000-000000000c03', '2030-06-10', '2030-06-16', 'PLAN', 'QUEUED',
         NULL, NULL, 1, 'b0000000-0000-4000-8000-000000000001', NULL, NULL, NULL, NULL,
         now(), NULL, NULL);
+-- An applied plan: who applied it and when.
+INSERT INTO dispatch_plans (id, service_from, service_to, status, time_limit_seconds, requested_by,
+                            result, created_at, started_at, finished_at, applied_at, applied_by) VALUES
+    ('b0000000-0000-4000-8000-000000000c04', '2030-05-01', '2030-05-01', 'APPLIED', 30,
+        'b0000000-0000-4000-8000-000000000001', '{"routes": [], "unassigned": []}',
+        now() - interval '2 days', now() - interval '2 days', now() - interval '2 days',
+        now() - interval '1 day 23 hours 59 minutes 59.5 seconds', 'b0000000-0000-4000-8000-000000000001');
 
 -- Shifts: every status (at most one open shift per driver).
 INSERT INTO driver_shifts (id, driver_id, start_time, end_time, start_location, end_location,
@@ -470,5 +477,12 @@ INSERT INTO file_uploads (id, user_id, file_name, file_type, file_size, s3_key, 
      'backup-fixture/job_application/b0000000-0000-4000-8000-000000000a01/licence.pdf',
      'DRIVERS_LICENSE', 'ACTIVE', 'job_application', 'b0000000-0000-4000-8000-000000000a01',
      '2024-02-28 08:05:00+00');
+
+-- One delivery on an applied plan's timetable (the other keeps its planned columns NULL).
+UPDATE deliveries
+   SET plan_id = 'b0000000-0000-4000-8000-000000000c04',
+       planned_pickup_at = '2030-05-01 18:15:00.25+00', planned_dropoff_at = '2030-05-01 18:59:59.999999+00',
+       planned_sequence = 32767
+ WHERE id = (SELECT min(id::text)::uuid FROM deliveries WHERE id::text LIKE 'b0000000-%');
 
 COMMIT;

@@ -402,3 +402,205 @@ async fn one_plan_solves_a_day_at_a_time_and_a_repeated_job_changes_nothing() {
     .await;
     assert_eq!(response.status(), 202);
 }
+
+/// Asks for a plan of the day and waits for it to be solved.
+async fn solved_plan(app: &TestApp, dispatcher: &TestUser) -> Value {
+    let response = ask(
+        app,
+        dispatcher,
+        json!({ "date": pacific_day(day_at(0)), "timeLimitSeconds": 2 }),
+    )
+    .await;
+    assert_eq!(response.status(), 202);
+    let id = json_body(response).await["plan"]["id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    let plan = finished(app, dispatcher, &id).await;
+    assert_eq!(plan["status"], "SOLVED", "{plan}");
+    plan
+}
+
+async fn apply(app: &TestApp, dispatcher: &TestUser, plan: &Value) -> reqwest::Response {
+    let id = plan["id"].as_str().expect("id");
+    app.call(
+        "POST",
+        &format!("/api/dispatch/plans/{id}/apply"),
+        Some(&dispatcher.token),
+        None,
+    )
+    .await
+}
+
+#[tokio::test]
+async fn an_applied_plan_assigns_through_dispatch_and_each_driver_sees_its_route() {
+    let app = TestApp::spawn_waking_relay().await;
+    let dispatcher = app.user(Role::Helpdesk).await;
+    let client = app.user(Role::Client).await;
+    let planned_driver = available_driver(&app, &dispatcher, 10).await;
+    let mut orders = Vec::new();
+    for hours in [0, 2, 4] {
+        orders.push(order_due(&app, &client, hours, 20).await);
+    }
+    // A dispatcher's own assignment stays where it is: the plan leaves it out.
+    let (pinned, _) = order_due(&app, &client, 1, 20).await;
+    let other_driver = app.user(Role::Driver).await;
+    app.dispatch(&other_driver, &pinned).await;
+
+    // A plan made before one of its orders changed is refused, naming it, and assigns
+    // nothing.
+    let stale = solved_plan(&app, &dispatcher).await;
+    let stale_orders = stale["result"]["totals"]["planned"]
+        .as_u64()
+        .expect("planned");
+    assert_eq!(stale_orders, 3, "{stale}");
+    app.db()
+        .await
+        .execute_typed(
+            "UPDATE orders SET special_notes = 'side door' WHERE id = $1::text::uuid",
+            &[shared::db::p(&orders[1].0)],
+        )
+        .await
+        .expect("an edit");
+    let response = apply(&app, &dispatcher, &stale).await;
+    assert_eq!(response.status(), 409);
+    let body = json_body(response).await;
+    assert_eq!(body["error"]["code"], "plan_stale");
+    assert!(
+        body["error"]["details"].to_string().contains(&orders[1].1),
+        "{body}"
+    );
+    assert_eq!(
+        app.count("SELECT count(*) FROM dispatches").await,
+        1,
+        "only the pinned one"
+    );
+
+    // A fresh plan applies: every planned order assigned to the route's driver through the
+    // dispatch path, with its timetable on the delivery.
+    let plan = solved_plan(&app, &dispatcher).await;
+    let response = apply(&app, &dispatcher, &plan).await;
+    assert_eq!(response.status(), 200);
+    let applied = json_body(response).await;
+    assert_eq!(applied["assigned"], 3);
+    assert_eq!(applied["plan"]["status"], "APPLIED");
+    assert!(applied["plan"]["appliedAt"].is_string());
+    assert_eq!(
+        app.count(&format!(
+            "SELECT count(*) FROM dispatches ds JOIN deliveries d ON d.dispatch_id = ds.id
+              WHERE ds.unassigned_at IS NULL AND ds.driver_id = '{planned_driver}'
+                AND d.plan_id IS NOT NULL AND d.planned_dropoff_at > d.planned_pickup_at"
+        ))
+        .await,
+        3
+    );
+    assert_eq!(
+        app.count(
+            "SELECT count(*) FROM order_status_history
+              WHERE to_driver_status = 'ASSIGNED' AND note LIKE 'assigned to %'"
+        )
+        .await,
+        3,
+        "each assignment is in its order's history"
+    );
+    let pinned_driver = app.driver_id(&other_driver).await;
+    assert_eq!(
+        app.count(&format!(
+            "SELECT count(*) FROM dispatches WHERE order_id = '{pinned}'
+              AND driver_id = '{pinned_driver}' AND unassigned_at IS NULL"
+        ))
+        .await,
+        1,
+        "the pinned order keeps its driver"
+    );
+    // Applied once only.
+    let response = apply(&app, &dispatcher, &plan).await;
+    assert_eq!(response.status(), 409);
+    assert_eq!(json_body(response).await["error"]["code"], "plan_applied");
+
+    // The driver's route of the day: each order picked up before it is dropped, in time.
+    let date = pacific_day(day_at(0));
+    let route = json_body(
+        app.call(
+            "GET",
+            &format!("/api/driver/route?date={date}&driverId={planned_driver}"),
+            Some(&dispatcher.token),
+            None,
+        )
+        .await,
+    )
+    .await;
+    let stops = route["stops"].as_array().expect("stops");
+    assert_eq!(stops.len(), 6, "{route}");
+    let times: Vec<DateTime<Utc>> = stops.iter().map(|s| time(&s["plannedAt"])).collect();
+    assert!(times.windows(2).all(|w| w[0] <= w[1]), "{route}");
+    for (id, _) in &orders {
+        let at = |kind: &str| {
+            stops
+                .iter()
+                .position(|s| s["orderId"] == id.as_str() && s["kind"] == kind)
+        };
+        assert!(
+            at("pickup").expect("a pickup") < at("dropoff").expect("a drop"),
+            "{route}"
+        );
+    }
+    // The other driver's route that day has no planned stops; a client may not look.
+    let own = json_body(
+        app.call(
+            "GET",
+            &format!("/api/driver/route?date={date}"),
+            Some(&other_driver.token),
+            None,
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(own["stops"], json!([]));
+    let response = app
+        .call(
+            "GET",
+            &format!("/api/driver/route?date={date}"),
+            Some(&client.token),
+            None,
+        )
+        .await;
+    assert_eq!(response.status(), 403);
+    let response = app
+        .call(
+            "GET",
+            "/api/driver/route?date=someday",
+            Some(&other_driver.token),
+            None,
+        )
+        .await;
+    assert_eq!(response.status(), 400);
+}
+
+#[tokio::test]
+async fn a_plan_that_is_not_solved_is_not_applied() {
+    let app = TestApp::spawn_waking_relay().await;
+    let dispatcher = app.user(Role::Admin).await;
+    let admin = app.user(Role::Admin).await;
+    app.db()
+        .await
+        .execute_typed(
+            "INSERT INTO dispatch_plans (id, service_from, service_to, status, time_limit_seconds,
+                 requested_by, error)
+             VALUES ('b1000000-0000-4000-8000-000000000001', '2031-01-01', '2031-01-01', 'FAILED', 30, $1, 'x'),
+                    ('b1000000-0000-4000-8000-000000000002', '2031-01-02', '2031-01-02', 'SOLVING', 30, $1, NULL)",
+            &[shared::db::p(&admin.id)],
+        )
+        .await
+        .expect("plans");
+    for (id, code) in [
+        ("b1000000-0000-4000-8000-000000000001", "plan_failed"),
+        ("b1000000-0000-4000-8000-000000000002", "plan_not_solved"),
+    ] {
+        let response = apply(&app, &dispatcher, &json!({ "id": id })).await;
+        assert_eq!(response.status(), 409, "{code}");
+        assert_eq!(json_body(response).await["error"]["code"], code);
+    }
+    let response = apply(&app, &dispatcher, &json!({ "id": uuid::Uuid::new_v4() })).await;
+    assert_eq!(response.status(), 404);
+}

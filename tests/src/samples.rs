@@ -41,6 +41,8 @@ pub const SAMPLE_OUTCOMES: &[(&str, u16)] = &[
     // The demo data's availability is for the days after it was loaded, not this one.
     ("dispatch-plans", 422),
     ("dispatch-plan-by-id", 404),
+    ("dispatch-plan-apply", 404),
+    ("driver-route", 200),
     ("driver-deliveries", 200),
     ("order-driver-location", 200),
     ("order-tracking-link", 200),

@@ -96,12 +96,7 @@ pub async fn assign(state: &AppState, caller: &Caller, req: &AssignRequest) -> A
     let tx = client.transaction().await?;
     let order = lock_visible(&tx, caller, OrderRef::Id(req.order_id)).await?;
     check_type(&order, req.order_type.as_deref())?;
-    if order.status.is_settled() {
-        return Err(ApiError::conflict(
-            "order_closed",
-            format!("a {} order takes no driver", order.status),
-        ));
-    }
+    check_open(&order)?;
     let Some(driver_id) = req.driver_id else {
         let suggestions = suggestions_for(&tx, &order).await?;
         return Ok(Assigned {
@@ -110,13 +105,7 @@ pub async fn assign(state: &AppState, caller: &Caller, req: &AssignRequest) -> A
             suggestions: Some(suggestions),
         });
     };
-    let driver = require_driver(&tx, driver_id).await?;
-    if !driver.is_active {
-        return Err(ApiError::conflict(
-            "driver_inactive",
-            "this driver is not active",
-        ));
-    }
+    let driver = active_driver(&tx, driver_id).await?;
     let previous = lock_current_driver(&tx, order.id).await?;
     if previous == Some(driver_id) {
         // Assigned already: the same dispatch, nothing new.
@@ -150,6 +139,57 @@ pub async fn assign(state: &AppState, caller: &Caller, req: &AssignRequest) -> A
         dispatch,
         suggestions: None,
     })
+}
+
+/// Assigns an order of an applied plan inside the plan's transaction, through the same
+/// dispatch, delivery and history as [`assign`]; returns the delivery. The order must
+/// still be open and without a driver (the plan was made so). The live cap on a driver's
+/// open deliveries does not apply: a plan hands a driver the day's orders in sequence,
+/// and the plan itself keeps the load within the vehicle at every stop.
+pub async fn assign_planned(
+    tx: &Transaction<'_>,
+    caller: &Caller,
+    order_id: Uuid,
+    driver_id: Uuid,
+) -> ApiResult<Uuid> {
+    caller.require(Permission::DispatchDrivers)?;
+    let order = lock_visible(tx, caller, OrderRef::Id(order_id)).await?;
+    check_open(&order)?;
+    let driver = active_driver(tx, driver_id).await?;
+    if lock_current_driver(tx, order.id).await?.is_some() {
+        return Err(ApiError::conflict(
+            "order_has_driver",
+            format!("order {} has a driver already", order.order_number),
+        ));
+    }
+    dispatch_to(tx, caller, &order, &driver, None).await?;
+    current_dispatch(tx, order.id)
+        .await?
+        .map(|d| d.delivery_id)
+        .ok_or_else(|| ApiError::internal("a dispatch without its delivery"))
+}
+
+/// 409 for an order whose story has ended: it takes no driver.
+fn check_open(order: &Order) -> ApiResult<()> {
+    if order.status.is_settled() {
+        return Err(ApiError::conflict(
+            "order_closed",
+            format!("a {} order takes no driver", order.status),
+        ));
+    }
+    Ok(())
+}
+
+/// The driver, if it exists (404) and is active (409).
+async fn active_driver(client: &impl GenericClient, driver_id: Uuid) -> ApiResult<DriverSummary> {
+    let driver = require_driver(client, driver_id).await?;
+    if !driver.is_active {
+        return Err(ApiError::conflict(
+            "driver_inactive",
+            "this driver is not active",
+        ));
+    }
+    Ok(driver)
 }
 
 /// The nearest available drivers to the order's pickup (none when it has no position).

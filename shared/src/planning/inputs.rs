@@ -1,8 +1,11 @@
 //! What a plan is made from: the days' orders that still need a driver, and the drivers'
 //! availability windows on those days.
 
+use std::collections::BTreeMap;
+
 use chrono::{DateTime, NaiveDate, TimeZone, Utc};
 use chrono_tz::America::Los_Angeles;
+use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::rules::OrderNeeds;
@@ -156,14 +159,21 @@ pub async fn windows(
     availability::for_planning(client, days.from, days.to, drivers).await
 }
 
-/// Each order's last change, as the plan was made from it.
-pub fn fingerprint(orders: &[PlanOrder]) -> serde_json::Value {
-    serde_json::Value::Object(
-        orders
-            .iter()
-            .map(|o| (o.id.to_string(), serde_json::json!(o.updated_at)))
-            .collect(),
-    )
+/// What a plan was made from: each order's and each availability window's last change.
+/// Applying compares it with the rows as they are then.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Fingerprint {
+    pub orders: BTreeMap<Uuid, DateTime<Utc>>,
+    pub windows: BTreeMap<Uuid, DateTime<Utc>>,
+}
+
+impl Fingerprint {
+    pub fn of(orders: &[PlanOrder], windows: &[Window]) -> Self {
+        Self {
+            orders: orders.iter().map(|o| (o.id, o.updated_at)).collect(),
+            windows: windows.iter().map(|w| (w.id, w.updated_at)).collect(),
+        }
+    }
 }
 
 /// The named drivers that do not exist (or were removed).

@@ -5,15 +5,20 @@
 //!   sizes, capacities), as data.
 //! - [`inputs`]: the orders and availability windows a plan is made from.
 //! - [`plans`]: asking for a plan and following it (the API).
+//! - [`apply`]: a solved plan's routes assigned through the one dispatch path.
+//! - [`route`]: a driver's route of a day, as applied plans timed it.
 //! - [`solve`]: the planner job: a queued plan solved within its budget, its progress
 //!   and its result written to its row.
 //!
 //! A plan's life is one row of `dispatch_plans`: QUEUED when asked for, SOLVING while the
 //! planner job searches (with the best solution so far), then SOLVED with its routes, or
-//! FAILED with the reason. Solving writes nothing else.
+//! FAILED with the reason. Solving writes nothing else; applying turns a SOLVED plan into
+//! dispatches (APPLIED).
 
+pub mod apply;
 pub mod inputs;
 pub mod plans;
+pub mod route;
 pub mod rules;
 pub mod solve;
 

@@ -75,6 +75,8 @@ pub struct PlanView {
     pub created_at: DateTime<Utc>,
     pub started_at: Option<DateTime<Utc>>,
     pub finished_at: Option<DateTime<Utc>>,
+    pub applied_at: Option<DateTime<Utc>>,
+    pub applied_by: Option<Uuid>,
     /// The search so far: `{generation, bestCost, routes, unassigned, elapsedSeconds}`.
     pub progress: Option<serde_json::Value>,
     #[row(read = result_of)]
@@ -93,7 +95,8 @@ fn result_of(row: &crate::db::Row, column: &str) -> ApiResult<Option<PlanResult>
 
 const PLAN_SELECT: &str = "
     SELECT id, status, service_from, service_to, order_ids, driver_ids, time_limit_seconds,
-           requested_by, created_at, started_at, finished_at, progress, result, error
+           requested_by, created_at, started_at, finished_at, applied_at, applied_by, progress,
+           result, error
       FROM dispatch_plans";
 
 /// A request, checked: the days, the budget, and the lists within their limits.

@@ -154,6 +154,8 @@ async fn solve_plan(
         origin,
     );
     let result_json = serde_json::to_value(&result).map_err(ApiError::internal)?;
+    let fingerprint = serde_json::to_value(inputs::Fingerprint::of(&orders, &windows))
+        .map_err(ApiError::internal)?;
     let updated = state
         .db
         .get()
@@ -166,7 +168,7 @@ async fn solve_plan(
             &[
                 p(&plan_id),
                 p(&result_json),
-                p(&inputs::fingerprint(&orders)),
+                p(&fingerprint),
                 p(&json!({
                     "generation": plan.statistics.generations,
                     "bestCost": plan.statistics.cost,
