@@ -20,7 +20,8 @@ pub const DEPLOY: Deploy = Deploy::job(
     Area::Drivers,
     "Solves a queued dispatch plan into drivers' routes within its time budget",
 )
-    .policies(&[Policy::DatabaseConnect])
+    // The Google key, for road travel times when the deployment uses Google.
+    .policies(&[Policy::DatabaseConnect, Policy::MapsKeyRead])
     // The longest budget (840 s) plus loading and storing; 1 GB holds a 2,000-order day.
     .timeout(900)
     .memory(1024)

@@ -258,6 +258,52 @@ impl GoogleMaps {
         })
     }
 
+    /// Road meters and seconds from each origin to each destination, in one Distance
+    /// Matrix request (at most 25 of each and 100 pairs, Google's limits); a pair Google
+    /// could not route is `None`. `None` for the whole when the call failed.
+    pub(crate) async fn road_matrix(
+        &self,
+        state: &AppState,
+        origins: &[Point],
+        destinations: &[Point],
+    ) -> Option<Vec<Vec<Option<(f64, f64)>>>> {
+        let places = |points: &[Point]| {
+            points
+                .iter()
+                .map(|p| format!("{},{}", p.lat, p.lng))
+                .collect::<Vec<_>>()
+                .join("|")
+        };
+        let query = [
+            ("origins", places(origins)),
+            ("destinations", places(destinations)),
+        ];
+        let body = self
+            .get_json(state, "/maps/api/distancematrix/json", &query)
+            .await?;
+        let rows = body["rows"].as_array()?;
+        if rows.len() != origins.len() {
+            return None;
+        }
+        rows.iter()
+            .map(|row| {
+                let elements = row["elements"].as_array()?;
+                (elements.len() == destinations.len()).then(|| {
+                    elements
+                        .iter()
+                        .map(|e| {
+                            (e["status"].as_str() == Some("OK")).then_some(())?;
+                            Some((
+                                e["distance"]["value"].as_f64()?,
+                                e["duration"]["value"].as_f64()?,
+                            ))
+                        })
+                        .collect()
+                })
+            })
+            .collect()
+    }
+
     async fn driving_hundredths(&self, state: &AppState, from: Point, to: Point) -> Option<i64> {
         let query = [
             ("origins", format!("{},{}", from.lat, from.lng)),

@@ -478,6 +478,13 @@ INSERT INTO file_uploads (id, user_id, file_name, file_type, file_size, s3_key, 
      'DRIVERS_LICENSE', 'ACTIVE', 'job_application', 'b0000000-0000-4000-8000-000000000a01',
      '2024-02-28 08:05:00+00');
 
+-- Cached road travel: a pair, its reverse, and one fetched long ago (past its month).
+INSERT INTO travel_times (origin, destination, meters, seconds, fetched_at) VALUES
+    ('37.33370,-121.88810', '37.33530,-121.89470', 812.5, 97.25, now()),
+    ('37.33530,-121.89470', '37.33370,-121.88810', 1e-9, 0, now() - interval '1 second'),
+    ('-90.00000,-180.00000', '90.00000,180.00000', 20037508.342789244, 1.7976931348623157e308,
+        '1999-12-31 23:59:59.999999+00');
+
 -- One delivery on an applied plan's timetable (the other keeps its planned columns NULL).
 UPDATE deliveries
    SET plan_id = 'b0000000-0000-4000-8000-000000000c04',

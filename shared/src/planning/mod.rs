@@ -37,7 +37,8 @@ pub struct PlanResult {
     pub unassigned: Vec<UnplannedOrder>,
     pub totals: Totals,
     pub statistics: SolverStatistics,
-    /// How travel was estimated: `offline` (great-circle × road factor at city speed).
+    /// Where travel times came from: `google` (road, fresh or cached), `offline`
+    /// (great-circle × road factor at city speed), or `mixed`.
     pub travel: String,
 }
 

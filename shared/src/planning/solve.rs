@@ -25,8 +25,9 @@ use crate::{
     error::{ApiError, ApiResult},
     geo::Point,
     routing::{
-        self, solve, travel, Objective, Problem, Progress, Shipment, SolveOptions, Stop,
-        TimeWindow, Vehicle,
+        self, solve,
+        travel::{self, TravelSource},
+        Objective, Problem, Progress, Shipment, SolveOptions, Stop, TimeWindow, Vehicle,
     },
     AppState,
 };
@@ -100,7 +101,9 @@ async fn solve_plan(
     };
     let origin = days.start()?;
     let rules = PlanningRules::default();
-    let stated = state_problem(&rules, origin, Utc::now(), &orders, &windows)?;
+    let mut stated = state_problem(&rules, origin, Utc::now(), &orders, &windows)?;
+    let (matrix, travel) = travel::matrix(state, &*state.db.get().await?, &stated.places).await?;
+    stated.problem.matrix = matrix;
 
     let (sender, mut receiver) = watch::channel(None::<Progress>);
     let options = SolveOptions {
@@ -146,6 +149,7 @@ async fn solve_plan(
         .map_err(|e| ApiError::internal(e.to_string()))?;
 
     let result = describe(
+        travel,
         &problem,
         &plan,
         &stated.orders,
@@ -210,6 +214,8 @@ struct Stated<'a> {
     vehicles: Vec<&'a Window>,
     /// Orders left out before solving, and why.
     set_aside: Vec<(&'a PlanOrder, UnplannedReason)>,
+    /// Each matrix place's point (the matrix is made from them).
+    places: Vec<Point>,
 }
 
 /// Seconds from `origin`.
@@ -245,6 +251,7 @@ fn state_problem<'a>(
         orders: Vec::new(),
         vehicles: Vec::new(),
         set_aside: Vec::new(),
+        places: Vec::new(),
     };
     for order in orders {
         let (Some(pickup), Some(delivery)) = (order.pickup(), order.delivery()) else {
@@ -297,12 +304,13 @@ fn state_problem<'a>(
         });
         stated.vehicles.push(window);
     }
-    stated.problem.matrix = travel::estimated(&points).map_err(ApiError::internal)?;
+    stated.places = points;
     Ok(stated)
 }
 
 /// The solver's plan in the API's terms: drivers, orders and times of day.
 fn describe(
+    travel: TravelSource,
     problem: &Problem,
     plan: &routing::Plan,
     orders: &[&PlanOrder],
@@ -386,6 +394,6 @@ fn describe(
             elapsed_seconds: plan.statistics.elapsed_seconds,
             cost: plan.statistics.cost,
         },
-        travel: "offline".to_owned(),
+        travel: travel.as_str().to_owned(),
     }
 }
