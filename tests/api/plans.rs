@@ -604,3 +604,72 @@ async fn a_plan_that_is_not_solved_is_not_applied() {
     let response = apply(&app, &dispatcher, &json!({ "id": uuid::Uuid::new_v4() })).await;
     assert_eq!(response.status(), 404);
 }
+
+#[tokio::test]
+async fn an_insert_plan_fits_new_orders_in_and_leaves_each_drivers_orders_with_it() {
+    let app = TestApp::spawn_waking_relay().await;
+    let dispatcher = app.user(Role::Helpdesk).await;
+    let client = app.user(Role::Client).await;
+    let driver = available_driver(&app, &dispatcher, 10).await;
+    let (started, _) = order_due(&app, &client, 0, 20).await;
+    let (kept, _) = order_due(&app, &client, 4, 20).await;
+    let first = solved_plan(&app, &dispatcher).await;
+    assert_eq!(apply(&app, &dispatcher, &first).await.status(), 200);
+    // The driver has picked one up; a new order comes in.
+    app.db()
+        .await
+        .execute_typed(
+            "UPDATE orders SET driver_status = 'PICKED_UP' WHERE id = $1::text::uuid",
+            &[shared::db::p(&started)],
+        )
+        .await
+        .expect("under way");
+    let (new, _) = order_due(&app, &client, 2, 20).await;
+
+    let response = ask(
+        &app,
+        &dispatcher,
+        json!({ "date": pacific_day(day_at(0)), "mode": "insert", "timeLimitSeconds": 2 }),
+    )
+    .await;
+    assert_eq!(response.status(), 202);
+    let id = json_body(response).await["plan"]["id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    let plan = finished(&app, &dispatcher, &id).await;
+    assert_eq!(plan["status"], "SOLVED", "{plan}");
+    assert_eq!(plan["mode"], "insert");
+    let routes = plan["result"]["routes"].as_array().expect("routes");
+    assert_eq!(routes.len(), 1, "{plan}");
+    assert_eq!(routes[0]["driverId"], driver.as_str());
+    let stops = routes[0]["stops"].as_array().expect("stops");
+    let has = |order: &str| stops.iter().find(|s| s["orderId"] == order).cloned();
+    assert!(
+        has(&started).is_none(),
+        "a delivery under way is not the plan's: {plan}"
+    );
+    assert_eq!(has(&kept).expect("kept")["alreadyAssigned"], true);
+    assert_eq!(has(&new).expect("fitted in")["alreadyAssigned"], false);
+    // Under way until its drop, the driver's plan starts after it.
+    let departure = time(&routes[0]["departureAt"]);
+    assert!(departure >= day_at(1), "{departure}");
+
+    let response = apply(&app, &dispatcher, &plan).await;
+    assert_eq!(response.status(), 200);
+    assert_eq!(
+        json_body(response).await["assigned"],
+        1,
+        "only the new order is assigned"
+    );
+    for order in [&started, &kept, &new] {
+        assert_eq!(
+            app.count(&format!(
+                "SELECT count(*) FROM dispatches WHERE order_id = '{order}' AND driver_id = '{driver}'"
+            ))
+            .await,
+            1,
+            "one dispatch each, all with the driver"
+        );
+    }
+}

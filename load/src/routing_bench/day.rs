@@ -104,6 +104,7 @@ pub fn synthetic(orders: usize, drivers: usize, seed: u64) -> Result<Problem, Lo
         shipments,
         vehicles,
         objective: Objective::DriveTime,
+        locks: Vec::new(),
     })
 }
 

@@ -162,6 +162,7 @@ impl Instance {
             shipments,
             vehicles,
             objective: Objective::Distance,
+            locks: Vec::new(),
         })
     }
 

@@ -19,6 +19,7 @@ use crate::{
     db::{p, RowExt, Transaction},
     drivers::dispatch::assign_planned,
     error::{ApiError, ApiResult, FieldError},
+    orders::status::DriverStatus,
     AppState,
 };
 
@@ -90,8 +91,12 @@ pub async fn apply(state: &AppState, caller: &Caller, plan_id: Uuid) -> ApiResul
         for (sequence, stop) in route.stops.iter().enumerate() {
             match stop.kind {
                 StopKind::Pickup => {
-                    let delivery =
-                        assign_planned(&tx, caller, stop.order_id, route.driver_id).await?;
+                    let delivery = if stop.already_assigned {
+                        current_delivery(&tx, stop.order_id, route.driver_id).await?
+                    } else {
+                        assigned += 1;
+                        assign_planned(&tx, caller, stop.order_id, route.driver_id).await?
+                    };
                     let sequence = i16::try_from(sequence)
                         .map_err(|_| ApiError::internal("a route of over 32,767 stops"))?;
                     tx.execute_typed(
@@ -106,7 +111,6 @@ pub async fn apply(state: &AppState, caller: &Caller, plan_id: Uuid) -> ApiResul
                         ],
                     )
                     .await?;
-                    assigned += 1;
                 }
                 StopKind::Dropoff => {
                     tx.execute_typed(
@@ -140,6 +144,22 @@ pub async fn apply(state: &AppState, caller: &Caller, plan_id: Uuid) -> ApiResul
     })
 }
 
+/// The delivery of an order this driver has already (an insert plan's kept order).
+async fn current_delivery(
+    tx: &Transaction<'_>,
+    order_id: Uuid,
+    driver_id: Uuid,
+) -> ApiResult<Uuid> {
+    tx.query_typed_one(
+        "SELECT d.id FROM deliveries d
+           JOIN dispatches ds ON ds.id = d.dispatch_id AND ds.unassigned_at IS NULL
+          WHERE d.order_id = $1 AND d.driver_id = $2",
+        &[p(&order_id), p(&driver_id)],
+    )
+    .await?
+    .col("id")
+}
+
 /// The plan's orders and windows that are no longer as it was made from: changed,
 /// removed, or (orders) given a driver or settled since.
 async fn changes_since(
@@ -153,9 +173,21 @@ async fn changes_since(
         .iter()
         .flat_map(|r| r.stops.iter().map(|s| s.order_id))
         .collect();
+    let kept: std::collections::HashMap<Uuid, Uuid> = result
+        .routes
+        .iter()
+        .flat_map(|r| {
+            r.stops
+                .iter()
+                .filter(|s| s.already_assigned)
+                .map(|s| (s.order_id, r.driver_id))
+        })
+        .collect();
     let rows = tx
         .query_typed(
-            "SELECT o.id, o.order_number, o.updated_at,
+            "SELECT o.id, o.order_number, o.updated_at, o.driver_status,
+                    (SELECT ds.driver_id FROM dispatches ds
+                      WHERE ds.order_id = o.id AND ds.unassigned_at IS NULL) AS driver_id,
                     o.driver_status IS NOT NULL OR NOT order_is_open(o.status) OR o.deleted_at IS NOT NULL
                     OR EXISTS (SELECT 1 FROM dispatches ds WHERE ds.order_id = o.id AND ds.unassigned_at IS NULL)
                       AS taken
@@ -167,10 +199,19 @@ async fn changes_since(
         let id: Uuid = row.col("id")?;
         let number: String = row.col("order_number")?;
         let updated: chrono::DateTime<chrono::Utc> = row.col("updated_at")?;
-        if row.col::<bool>("taken")? {
+        let as_planned = match kept.get(&id) {
+            // Kept with its driver: still that driver's, and not started.
+            Some(driver) => {
+                row.col::<Option<Uuid>>("driver_id")? == Some(*driver)
+                    && row.col::<Option<DriverStatus>>("driver_status")?
+                        == Some(DriverStatus::Assigned)
+            }
+            None => !row.col::<bool>("taken")?,
+        };
+        if !as_planned {
             changed.push(FieldError::new(
                 "orders",
-                format!("{number} has a driver or has ended"),
+                format!("{number} changed driver, started or ended"),
             ));
         } else if made_from.orders.get(&id) != Some(&updated) {
             changed.push(FieldError::new("orders", format!("{number} changed")));

@@ -14,7 +14,10 @@ use crate::{
     drivers::availability::{self, Window},
     error::{ApiError, ApiResult},
     geo::Point,
-    orders::rules::{NeedHost, OrderType, VehicleType},
+    orders::{
+        rules::{NeedHost, OrderType, VehicleType},
+        status::DriverStatus,
+    },
 };
 
 /// The business days a plan covers (Pacific time, as every order date), both included.
@@ -68,6 +71,10 @@ pub struct PlanOrder {
     pub service_date: NaiveDate,
     /// Why it cannot be planned (has a driver, under way, settled), if so.
     pub taken: Option<String>,
+    /// Its current driver, if it has one.
+    pub driver_id: Option<Uuid>,
+    /// Where its delivery stands, once it has a driver.
+    pub driver_status: Option<DriverStatus>,
 }
 
 impl PlanOrder {
@@ -109,7 +116,10 @@ const ORDER_SELECT: &str = "
                   OR EXISTS (SELECT 1 FROM dispatches ds
                               WHERE ds.order_id = o.id AND ds.unassigned_at IS NULL)
                 THEN 'the order has a driver'
-           END AS taken
+           END AS taken,
+           (SELECT ds.driver_id FROM dispatches ds
+             WHERE ds.order_id = o.id AND ds.unassigned_at IS NULL) AS driver_id,
+           o.driver_status
       FROM orders o
       JOIN addresses pa ON pa.id = o.pickup_address_id
       JOIN addresses da ON da.id = o.delivery_address_id";
@@ -147,6 +157,26 @@ pub async fn orders(
                 .await?
         }
     };
+    PlanOrder::from_rows(&rows)
+}
+
+/// The open orders due on `days` that have a driver already: an insert plan keeps those
+/// not yet started with their drivers, and starts a driver with one under way where and
+/// when that delivery ends.
+pub async fn assigned(client: &impl GenericClient, days: Days) -> ApiResult<Vec<PlanOrder>> {
+    let rows = client
+        .query_typed(
+            &format!(
+                "{ORDER_SELECT}
+                  WHERE o.arrival_date_time >= $1 AND o.arrival_date_time < $2
+                    AND o.deleted_at IS NULL AND order_is_open(o.status)
+                    AND EXISTS (SELECT 1 FROM dispatches ds
+                                 WHERE ds.order_id = o.id AND ds.unassigned_at IS NULL)
+                  ORDER BY o.arrival_date_time, o.id"
+            ),
+            &[p(&days.start()?), p(&days.end()?)],
+        )
+        .await?;
     PlanOrder::from_rows(&rows)
 }
 

@@ -76,6 +76,9 @@ pub struct PlannedStop {
     pub departure_at: DateTime<Utc>,
     /// Units aboard when the driver leaves the stop.
     pub load: i32,
+    /// The order has this driver already (an insert plan keeps it with it).
+    #[serde(default)]
+    pub already_assigned: bool,
 }
 
 /// Why an order is in no route.

@@ -56,6 +56,36 @@ pub struct NewPlan {
     /// Only these drivers' availability.
     pub driver_ids: Option<Vec<Uuid>>,
     pub time_limit_seconds: Option<i32>,
+    /// `plan` (the default): the days' unassigned orders into routes. `insert`: those
+    /// fitted into the drivers' routes as they stand, each order that has a driver kept
+    /// with it and any delivery under way left where it is.
+    pub mode: Option<PlanMode>,
+}
+
+/// How a plan treats the orders that have drivers already (`plan` or `insert`, as the
+/// API spells it; `PLAN` or `INSERT` in the database).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PlanMode {
+    Plan,
+    Insert,
+}
+
+impl PlanMode {
+    pub fn as_sql(self) -> &'static str {
+        match self {
+            PlanMode::Plan => "PLAN",
+            PlanMode::Insert => "INSERT",
+        }
+    }
+
+    /// The mode a stored plan has (the column's CHECK admits only the two).
+    pub fn from_sql(text: String) -> Self {
+        match text.as_str() {
+            "INSERT" => PlanMode::Insert,
+            _ => PlanMode::Plan,
+        }
+    }
 }
 
 /// A plan as `GET /api/dispatch/plans/{planId}` shows it.
@@ -71,6 +101,8 @@ pub struct PlanView {
     pub order_ids: Option<Vec<Uuid>>,
     pub driver_ids: Option<Vec<Uuid>>,
     pub time_limit_seconds: i32,
+    #[row(with = PlanMode::from_sql)]
+    pub mode: PlanMode,
     pub requested_by: Uuid,
     pub created_at: DateTime<Utc>,
     pub started_at: Option<DateTime<Utc>>,
@@ -94,7 +126,7 @@ fn result_of(row: &crate::db::Row, column: &str) -> ApiResult<Option<PlanResult>
 }
 
 const PLAN_SELECT: &str = "
-    SELECT id, status, service_from, service_to, order_ids, driver_ids, time_limit_seconds,
+    SELECT id, status, service_from, service_to, order_ids, driver_ids, time_limit_seconds, mode,
            requested_by, created_at, started_at, finished_at, applied_at, applied_by, progress,
            result, error
       FROM dispatch_plans";
@@ -258,8 +290,8 @@ pub async fn create(state: &AppState, caller: &Caller, request: &NewPlan) -> Api
     let id: Uuid = tx
         .query_typed_one(
             "INSERT INTO dispatch_plans (service_from, service_to, order_ids, driver_ids,
-                 time_limit_seconds, requested_by)
-             VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+                 time_limit_seconds, requested_by, mode)
+             VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
             &[
                 p(&days.from),
                 p(&days.to),
@@ -267,6 +299,7 @@ pub async fn create(state: &AppState, caller: &Caller, request: &NewPlan) -> Api
                 p(&request.driver_ids),
                 p(&checked.time_limit),
                 p(&caller.user_id),
+                p(&request.mode.unwrap_or(PlanMode::Plan).as_sql()),
             ],
         )
         .await

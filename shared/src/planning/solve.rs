@@ -14,7 +14,7 @@ use uuid::Uuid;
 
 use super::{
     inputs::{self, Days, PlanOrder},
-    plans::{fail, PlanStatus},
+    plans::{fail, PlanMode, PlanStatus},
     rules::PlanningRules,
     PlanResult, PlannedRoute, PlannedStop, SolverStatistics, StopKind, Totals, UnplannedOrder,
     UnplannedReason,
@@ -24,6 +24,7 @@ use crate::{
     drivers::availability::Window,
     error::{ApiError, ApiResult},
     geo::Point,
+    orders::status::DriverStatus,
     routing::{
         self, solve,
         travel::{self, TravelSource},
@@ -44,7 +45,7 @@ pub async fn run(state: &AppState, plan_id: Uuid) -> ApiResult<Option<PlanStatus
         .query_typed_opt(
             "UPDATE dispatch_plans SET status = 'SOLVING', started_at = now()
               WHERE id = $1 AND status = 'QUEUED'
-              RETURNING service_from, service_to, order_ids, driver_ids, time_limit_seconds",
+              RETURNING service_from, service_to, order_ids, driver_ids, time_limit_seconds, mode",
             &[p(&plan_id)],
         )
         .await?;
@@ -67,8 +68,16 @@ pub async fn run(state: &AppState, plan_id: Uuid) -> ApiResult<Option<PlanStatus
     let driver_ids: Option<Vec<Uuid>> = row.col("driver_ids")?;
     let budget =
         Duration::from_secs(u64::try_from(row.col::<i32>("time_limit_seconds")?).unwrap_or(1));
+    let mode = PlanMode::from_sql(row.col("mode")?);
     drop(client);
-    match solve_plan(state, plan_id, days, order_ids, driver_ids, budget).await {
+    let asked = Asked {
+        days,
+        order_ids,
+        driver_ids,
+        budget,
+        mode,
+    };
+    match solve_plan(state, plan_id, asked).await {
         Ok(()) => Ok(Some(PlanStatus::Solved)),
         Err(err) => {
             tracing::error!(plan_id = %plan_id, error = %err.message, "the plan could not be solved");
@@ -83,25 +92,38 @@ pub async fn run(state: &AppState, plan_id: Uuid) -> ApiResult<Option<PlanStatus
     }
 }
 
-async fn solve_plan(
-    state: &AppState,
-    plan_id: Uuid,
+/// What the plan's row asks for.
+struct Asked {
     days: Days,
     order_ids: Option<Vec<Uuid>>,
     driver_ids: Option<Vec<Uuid>>,
     budget: Duration,
-) -> ApiResult<()> {
-    let (orders, windows) = {
+    mode: PlanMode,
+}
+
+async fn solve_plan(state: &AppState, plan_id: Uuid, asked: Asked) -> ApiResult<()> {
+    let Asked {
+        days,
+        order_ids,
+        driver_ids,
+        budget,
+        mode,
+    } = asked;
+    let (orders, kept, windows) = {
         let client = state.db.get().await?;
         let orders = inputs::orders(&*client, days, order_ids.as_deref()).await?;
         // Named orders may have changed since the plan was asked for.
         let orders: Vec<PlanOrder> = orders.into_iter().filter(|o| o.taken.is_none()).collect();
+        let kept = match mode {
+            PlanMode::Plan => Vec::new(),
+            PlanMode::Insert => inputs::assigned(&*client, days).await?,
+        };
         let windows = inputs::windows(&*client, days, driver_ids.as_deref()).await?;
-        (orders, windows)
+        (orders, kept, windows)
     };
     let origin = days.start()?;
     let rules = PlanningRules::default();
-    let mut stated = state_problem(&rules, origin, Utc::now(), &orders, &windows)?;
+    let mut stated = state_problem(&rules, origin, Utc::now(), &orders, &kept, &windows)?;
     let (matrix, travel) = travel::matrix(state, &*state.db.get().await?, &stated.places).await?;
     stated.problem.matrix = matrix;
 
@@ -158,7 +180,8 @@ async fn solve_plan(
         origin,
     );
     let result_json = serde_json::to_value(&result).map_err(ApiError::internal)?;
-    let fingerprint = serde_json::to_value(inputs::Fingerprint::of(&orders, &windows))
+    let made_from: Vec<PlanOrder> = orders.iter().chain(kept.iter()).cloned().collect();
+    let fingerprint = serde_json::to_value(inputs::Fingerprint::of(&made_from, &windows))
         .map_err(ApiError::internal)?;
     let updated = state
         .db
@@ -228,6 +251,7 @@ fn state_problem<'a>(
     origin: DateTime<Utc>,
     now: DateTime<Utc>,
     orders: &'a [PlanOrder],
+    kept: &'a [PlanOrder],
     windows: &'a [Window],
 ) -> ApiResult<Stated<'a>> {
     let now_s = seconds(origin, now);
@@ -247,17 +271,86 @@ fn state_problem<'a>(
             shipments: Vec::new(),
             vehicles: Vec::new(),
             objective: Objective::DriveTime,
+            locks: Vec::new(),
         },
         orders: Vec::new(),
         vehicles: Vec::new(),
         set_aside: Vec::new(),
         places: Vec::new(),
     };
-    for order in orders {
-        let (Some(pickup), Some(delivery)) = (order.pickup(), order.delivery()) else {
-            stated
-                .set_aside
-                .push((order, UnplannedReason::PlaceUnknown));
+    // A driver with a delivery under way starts, in this plan, where and when the last
+    // of those ends: its stops are not the plan's to move.
+    let mut busy_until: HashMap<Uuid, (f64, Point)> = HashMap::new();
+    for order in kept
+        .iter()
+        .filter(|o| o.driver_status.is_some_and(|s| s != DriverStatus::Assigned))
+    {
+        if let (Some(driver), Some(delivery)) = (order.driver_id, order.delivery()) {
+            let until = seconds(origin, order.arrival_date_time);
+            let entry = busy_until.entry(driver).or_insert((until, delivery));
+            if until > entry.0 {
+                *entry = (until, delivery);
+            }
+        }
+    }
+    for window in windows {
+        let mut shift = TimeWindow::new(
+            seconds(origin, window.starts_at).max(now_s),
+            seconds(origin, window.ends_at),
+        );
+        let mut start = window.start_place.point();
+        if let Some(&(until, at)) = busy_until.get(&window.driver_id) {
+            if until > shift.start && until < shift.end {
+                shift.start = until;
+                start = at;
+            } else if until >= shift.end {
+                continue;
+            }
+        }
+        if shift.end <= shift.start {
+            continue;
+        }
+        stated.problem.vehicles.push(Vehicle {
+            id: window.id.to_string(),
+            vehicle_type: window.vehicle_type,
+            capacity: rules.capacity(window.vehicle_type),
+            start: place(start),
+            end: place(window.end_place.point()),
+            shift,
+        });
+        stated.vehicles.push(window);
+    }
+    // Orders whose driver has not started them ride again with that driver, in the
+    // window their pickup falls in (or its first that day).
+    let kept_with: Vec<(&PlanOrder, usize)> = kept
+        .iter()
+        .filter(|o| o.driver_status == Some(DriverStatus::Assigned))
+        .filter_map(|order| {
+            let driver = order.driver_id?;
+            let theirs = || {
+                stated
+                    .vehicles
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, w)| w.driver_id == driver)
+            };
+            theirs()
+                .find(|(_, w)| {
+                    w.starts_at <= order.pickup_date_time && order.pickup_date_time < w.ends_at
+                })
+                .or_else(|| theirs().next())
+                .map(|(vehicle, _)| (order, vehicle))
+        })
+        .collect();
+    let new = orders.iter().map(|o| (o, None));
+    let again = kept_with.into_iter().map(|(o, v)| (o, Some(v)));
+    for (order, locked_to) in new.chain(again) {
+        let Some((pickup, delivery)) = order.pickup().zip(order.delivery()) else {
+            if locked_to.is_none() {
+                stated
+                    .set_aside
+                    .push((order, UnplannedReason::PlaceUnknown));
+            }
             continue;
         };
         let stops = rules.stops(&order.needs());
@@ -266,9 +359,12 @@ fn state_problem<'a>(
         };
         let (pickup_window, drop_window) = (window(stops.pickup_window), window(stops.drop_window));
         if pickup_window.end < pickup_window.start || drop_window.end < drop_window.start {
-            stated.set_aside.push((order, UnplannedReason::WindowPast));
+            if locked_to.is_none() {
+                stated.set_aside.push((order, UnplannedReason::WindowPast));
+            }
             continue;
         }
+        let shipment = stated.problem.shipments.len();
         stated.problem.shipments.push(Shipment {
             id: order.id.to_string(),
             pickup: Stop {
@@ -285,24 +381,20 @@ fn state_problem<'a>(
             vehicle_types: stops.vehicle_types,
         });
         stated.orders.push(order);
-    }
-    for window in windows {
-        let shift = TimeWindow::new(
-            seconds(origin, window.starts_at).max(now_s),
-            seconds(origin, window.ends_at),
-        );
-        if shift.end <= shift.start {
-            continue;
+        if let Some(vehicle) = locked_to {
+            match stated
+                .problem
+                .locks
+                .iter_mut()
+                .find(|l| l.vehicle == vehicle)
+            {
+                Some(lock) => lock.shipments.push(shipment),
+                None => stated.problem.locks.push(routing::Lock {
+                    vehicle,
+                    shipments: vec![shipment],
+                }),
+            }
         }
-        stated.problem.vehicles.push(Vehicle {
-            id: window.id.to_string(),
-            vehicle_type: window.vehicle_type,
-            capacity: rules.capacity(window.vehicle_type),
-            start: place(window.start_place.point()),
-            end: place(window.end_place.point()),
-            shift,
-        });
-        stated.vehicles.push(window);
     }
     stated.places = points;
     Ok(stated)
@@ -347,6 +439,7 @@ fn describe(
                             service_start_at: at(stop.service_start),
                             departure_at: at(stop.departure),
                             load: stop.load,
+                            already_assigned: order.driver_id.is_some(),
                         }
                     })
                     .collect(),

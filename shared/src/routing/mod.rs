@@ -50,6 +50,8 @@ pub enum RoutingError {
     EmptyWindow { what: &'static str, id: String },
     #[error("shipment {0} has no positive size")]
     NoSize(String),
+    #[error("a lock is wrong: {0}")]
+    BadLock(String),
     #[error("the solver failed: {0}")]
     Solver(String),
 }
@@ -164,12 +166,23 @@ pub enum Objective {
     Distance,
 }
 
+/// Shipments that must ride with one vehicle (in any order among its stops): a
+/// re-plan keeps each driver's orders with it while new ones are fitted in.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Lock {
+    /// Index into [`Problem::vehicles`].
+    pub vehicle: usize,
+    /// Indices into [`Problem::shipments`].
+    pub shipments: Vec<usize>,
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct Problem {
     pub matrix: Matrix,
     pub shipments: Vec<Shipment>,
     pub vehicles: Vec<Vehicle>,
     pub objective: Objective,
+    pub locks: Vec<Lock>,
 }
 
 impl Problem {
@@ -211,6 +224,22 @@ impl Problem {
             place("vehicle", &v.id, v.start)?;
             place("vehicle", &v.id, v.end)?;
             window("vehicle", &v.id, v.shift)?;
+        }
+        let mut locked = std::collections::HashSet::new();
+        for lock in &self.locks {
+            if lock.vehicle >= self.vehicles.len() {
+                return Err(RoutingError::BadLock(format!(
+                    "vehicle {} does not exist",
+                    lock.vehicle
+                )));
+            }
+            for &s in &lock.shipments {
+                if s >= self.shipments.len() || !locked.insert(s) {
+                    return Err(RoutingError::BadLock(format!(
+                        "shipment {s} does not exist or is locked twice"
+                    )));
+                }
+            }
         }
         Ok(())
     }

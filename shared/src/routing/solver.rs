@@ -21,13 +21,14 @@ use vrp_core::{
     construction::{
         enablers::create_typed_actor_groups,
         features::{
-            create_minimize_tours_feature, create_skills_feature, JobSkills, JobSkillsDimension,
-            VehicleSkillsDimension,
+            create_locked_jobs_feature, create_minimize_tours_feature, create_skills_feature,
+            JobSkills, JobSkillsDimension, VehicleSkillsDimension,
         },
     },
     models::{
         common::TimeWindow as VrpWindow,
-        problem::{JobIdDimension, Multi, VehicleIdDimension},
+        problem::{Actor, JobIdDimension, Multi, VehicleIdDimension},
+        Lock, LockDetail, LockOrder, LockPosition,
     },
     prelude::*,
     rosomaxa::{
@@ -49,6 +50,7 @@ use super::{
 const TIME: ViolationCode = ViolationCode(1);
 const CAPACITY: ViolationCode = ViolationCode(2);
 const VEHICLE_TYPE: ViolationCode = ViolationCode(3);
+const LOCKED: ViolationCode = ViolationCode(4);
 
 /// The best solution so far, as the search reports it.
 #[derive(Debug, Clone, PartialEq)]
@@ -95,8 +97,18 @@ pub fn solve(problem: &Problem, options: &SolveOptions) -> Result<Plan, RoutingE
     let started = Instant::now();
     let mut unassigned = Vec::new();
     let mut servable = Vec::new();
+    let locked: std::collections::HashSet<usize> = problem
+        .locks
+        .iter()
+        .flat_map(|l| l.shipments.iter().copied())
+        .collect();
     for (index, shipment) in problem.shipments.iter().enumerate() {
-        match alone_verdict(problem, shipment) {
+        // A locked shipment rides with its vehicle or not at all: the search decides.
+        let verdict = match locked.contains(&index) {
+            true => None,
+            false => alone_verdict(problem, shipment),
+        };
+        match verdict {
             Some(reason) => unassigned.push(Unassigned {
                 shipment: index,
                 reason,
@@ -200,7 +212,7 @@ fn search(problem: &Problem, servable: &[usize], options: &SolveOptions) -> Gene
         .set_violation_code(TIME)
         .set_transport_cost(transport.clone())
         .build_minimize_distance()?;
-    let features = [
+    let features = vec![
         MinimizeUnassignedBuilder::new("unassigned").build()?,
         create_minimize_tours_feature("tours")?,
         objective,
@@ -235,32 +247,31 @@ fn search(problem: &Problem, servable: &[usize], options: &SolveOptions) -> Gene
             })
             .collect(),
     );
-    let vrp = Arc::new(
-        ProblemBuilder::default()
-            .add_jobs(jobs.into_iter())
-            .add_vehicles(vehicles.into_iter())
-            .with_goal(goal)
-            .with_transport_cost(transport)
-            // The search opens a new route with one unused vehicle of each group, so
-            // vehicles must be grouped by all that tells them apart: type, size and
-            // places (the crate adds the working window).
-            .with_vehicle_similarity(move |actors| {
-                let kinds = kinds.clone();
-                Box::new(create_typed_actor_groups(actors, move |actor| {
-                    actor
-                        .vehicle
-                        .dimens
-                        .get_vehicle_id()
-                        .and_then(|id| id.parse::<usize>().ok())
-                        .and_then(|index| kinds.get(index).cloned())
-                        .unwrap_or_default()
-                }))
-            })
-            .with_logger(Arc::new(|message: &str| {
-                tracing::debug!(message, "routing problem")
+    let built = ProblemBuilder::default()
+        .add_jobs(jobs.into_iter())
+        .add_vehicles(vehicles.into_iter())
+        .with_goal(goal)
+        .with_transport_cost(transport)
+        // The search opens a new route with one unused vehicle of each group, so
+        // vehicles must be grouped by all that tells them apart: type, size and
+        // places (the crate adds the working window).
+        .with_vehicle_similarity(move |actors| {
+            let kinds = kinds.clone();
+            Box::new(create_typed_actor_groups(actors, move |actor| {
+                actor
+                    .vehicle
+                    .dimens
+                    .get_vehicle_id()
+                    .and_then(|id| id.parse::<usize>().ok())
+                    .and_then(|index| kinds.get(index).cloned())
+                    .unwrap_or_default()
             }))
-            .build()?,
-    );
+        })
+        .with_logger(Arc::new(|message: &str| {
+            tracing::debug!(message, "routing problem")
+        }))
+        .build()?;
+    let vrp = Arc::new(with_locks(built, problem, features)?);
 
     let quota = Arc::new(Budget {
         deadline: Instant::now() + options.time_limit,
@@ -352,6 +363,63 @@ fn vehicle(index: usize, vehicle: &Vehicle) -> GenericResult<vrp_core::models::p
             dimens.set_vehicle_skills(HashSet::from([vehicle.vehicle_type.as_str().to_owned()]));
         })
         .build()
+}
+
+/// The built problem with its shipments locked to their vehicles, if any are: the crate's
+/// locking feature needs the built fleet, so the goal is made again with it.
+fn with_locks(
+    built: vrp_core::models::Problem,
+    problem: &Problem,
+    features: Vec<Feature>,
+) -> GenericResult<vrp_core::models::Problem> {
+    if problem.locks.is_empty() {
+        return Ok(built);
+    }
+    let jobs_by_id: std::collections::HashMap<String, Job> = built
+        .jobs
+        .all()
+        .iter()
+        .filter_map(|job| {
+            job.dimens()
+                .get_job_id()
+                .map(|id| (id.clone(), job.clone()))
+        })
+        .collect();
+    let locks: Vec<Arc<Lock>> = problem
+        .locks
+        .iter()
+        .map(|lock| {
+            let vehicle = lock.vehicle.to_string();
+            // The crate starts the vehicle's route with the locked jobs, one stop per
+            // mention: each shipment twice, its pickup then its delivery.
+            let jobs = lock
+                .shipments
+                .iter()
+                .filter_map(|s| jobs_by_id.get(&s.to_string()).cloned())
+                .flat_map(|job| [job.clone(), job])
+                .collect();
+            Arc::new(Lock::new(
+                Arc::new(move |actor: &Actor| {
+                    actor.vehicle.dimens.get_vehicle_id() == Some(&vehicle)
+                }),
+                vec![LockDetail::new(LockOrder::Any, LockPosition::Any, jobs)],
+                false,
+            ))
+        })
+        .collect();
+    let mut features = features;
+    features.push(create_locked_jobs_feature(
+        "locks",
+        &built.fleet,
+        &locks,
+        LOCKED,
+    )?);
+    let goal = GoalContextBuilder::with_features(&features)?.build()?;
+    Ok(vrp_core::models::Problem {
+        locks,
+        goal: Arc::new(goal),
+        ..built
+    })
 }
 
 /// Stops the search at the deadline or when cancelled.
@@ -573,7 +641,7 @@ fn reason(info: &vrp_core::construction::heuristics::UnassignmentInfo) -> Unassi
     match code {
         // It fits some vehicle alone (checked before the search): the vehicles that
         // could take it are full or busy with the others.
-        Some(TIME) | Some(CAPACITY) => UnassignedReason::DriversBusy,
+        Some(TIME) | Some(CAPACITY) | Some(LOCKED) => UnassignedReason::DriversBusy,
         Some(VEHICLE_TYPE) => UnassignedReason::NoVehicleOfType,
         _ => UnassignedReason::Unknown,
     }

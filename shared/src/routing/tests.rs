@@ -102,6 +102,7 @@ fn line_day() -> Problem {
             vehicle("v2", VehicleType::Car, 10, 0, (0.0, 1000.0)),
         ],
         objective: Objective::DriveTime,
+        locks: Vec::new(),
     }
 }
 
@@ -310,6 +311,7 @@ fn random_day(seed: u64, shipments: usize, vehicles: usize) -> Problem {
         shipments: list,
         vehicles: fleet,
         objective: Objective::DriveTime,
+        locks: Vec::new(),
     }
 }
 
@@ -434,4 +436,39 @@ fn the_check_refuses_each_kind_of_broken_plan() {
         found.iter().any(|v| v.contains("drives routes")),
         "{found:#?}"
     );
+}
+
+#[test]
+fn a_locked_shipment_rides_with_its_vehicle_even_at_the_cost_of_another_route() {
+    let mut problem = line_day();
+    problem.locks = vec![super::Lock {
+        vehicle: 1,
+        shipments: vec![1],
+    }];
+    let plan = solved(&problem);
+    assert!(plan.unassigned.is_empty());
+    let carrier = plan
+        .routes
+        .iter()
+        .find(|r| r.stops.iter().any(|s| s.shipment == 1))
+        .expect("shipment b is served");
+    assert_eq!(carrier.vehicle, 1, "{plan:#?}");
+
+    for bad in [
+        super::Lock {
+            vehicle: 5,
+            shipments: vec![0],
+        },
+        super::Lock {
+            vehicle: 0,
+            shipments: vec![7],
+        },
+    ] {
+        let mut wrong = line_day();
+        wrong.locks = vec![bad];
+        assert!(matches!(
+            solve(&wrong, &quick()),
+            Err(super::RoutingError::BadLock(_))
+        ));
+    }
 }
