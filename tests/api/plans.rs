@@ -673,3 +673,54 @@ async fn an_insert_plan_fits_new_orders_in_and_leaves_each_drivers_orders_with_i
         );
     }
 }
+
+#[tokio::test]
+async fn a_plan_is_refused_over_its_size_limits() {
+    let app = TestApp::spawn_waking_relay().await;
+    let dispatcher = app.user(Role::Admin).await;
+    let day = pacific_day(day_at(0));
+    // Too many named, before any is looked up.
+    let many: Vec<String> = (0..2001)
+        .map(|_| uuid::Uuid::new_v4().to_string())
+        .collect();
+    let response = ask(&app, &dispatcher, json!({ "date": day, "orderIds": many })).await;
+    assert_eq!(response.status(), 422);
+    assert_eq!(
+        json_body(response).await["error"]["code"],
+        "too_many_orders"
+    );
+    let many: Vec<String> = (0..201).map(|_| uuid::Uuid::new_v4().to_string()).collect();
+    let response = ask(&app, &dispatcher, json!({ "date": day, "driverIds": many })).await;
+    assert_eq!(response.status(), 422);
+    assert_eq!(
+        json_body(response).await["error"]["code"],
+        "too_many_drivers"
+    );
+
+    // 201 drivers with availability that day: one more than a plan takes.
+    let starts = day_at(-1);
+    app.db()
+        .await
+        .execute_typed(
+            "WITH accounts AS (
+                 INSERT INTO users (email, role, status, name)
+                 SELECT 'fleet-' || n || '@readyset.test', 'DRIVER', 'ACTIVE', 'Fleet ' || n
+                   FROM generate_series(1, 201) AS n RETURNING id),
+             fleet AS (INSERT INTO drivers (user_id, vehicle_type) SELECT id, 'CAR' FROM accounts RETURNING id),
+             home AS (INSERT INTO addresses (street1, city, state, zip, location)
+                      VALUES ('1 Depot Way', 'San Jose', 'CA', '95113',
+                              ST_GeogFromText('SRID=4326;POINT(-121.8881 37.3337)')) RETURNING id)
+             INSERT INTO driver_availability (driver_id, starts_at, ends_at, start_address_id,
+                 end_address_id, vehicle_type, created_by, updated_by)
+             SELECT fleet.id, $1, $1 + interval '8 hours', home.id, home.id, 'CAR', $2, $2
+               FROM fleet, home",
+            &[shared::db::p(&starts), shared::db::p(&dispatcher.id)],
+        )
+        .await
+        .expect("a large fleet");
+    let response = ask(&app, &dispatcher, json!({ "date": day })).await;
+    assert_eq!(response.status(), 422);
+    let body = json_body(response).await;
+    assert_eq!(body["error"]["code"], "too_many_drivers", "{body}");
+    assert_eq!(app.count("SELECT count(*) FROM dispatch_plans").await, 0);
+}

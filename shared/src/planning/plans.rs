@@ -200,6 +200,24 @@ pub async fn create(state: &AppState, caller: &Caller, request: &NewPlan) -> Api
     let tx = client.transaction().await?;
     fail_stalled(&tx).await?;
     let days = checked.days;
+    for (code, what, count, limit) in [
+        (
+            "too_many_orders",
+            "orders",
+            request.order_ids.as_ref().map(Vec::len),
+            MAX_ORDERS,
+        ),
+        (
+            "too_many_drivers",
+            "drivers",
+            request.driver_ids.as_ref().map(Vec::len),
+            MAX_DRIVERS,
+        ),
+    ] {
+        if let Some(count) = count.filter(|n| *n > limit) {
+            return Err(too_many(code, what, count, limit));
+        }
+    }
     let orders = inputs::orders(&tx, days, request.order_ids.as_deref()).await?;
     if let Some(named) = &request.order_ids {
         let unknown: Vec<&Uuid> = named
@@ -256,24 +274,22 @@ pub async fn create(state: &AppState, caller: &Caller, request: &NewPlan) -> Api
         ));
     }
     if orders.len() > MAX_ORDERS {
-        return Err(ApiError::unprocessable(
+        return Err(too_many(
             "too_many_orders",
-            format!(
-                "{} orders; one plan takes at most {MAX_ORDERS}",
-                orders.len()
-            ),
+            "orders",
+            orders.len(),
+            MAX_ORDERS,
         ));
     }
     let mut drivers: Vec<Uuid> = windows.iter().map(|w| w.driver_id).collect();
     drivers.sort_unstable();
     drivers.dedup();
     if drivers.len() > MAX_DRIVERS {
-        return Err(ApiError::unprocessable(
+        return Err(too_many(
             "too_many_drivers",
-            format!(
-                "{} drivers; one plan takes at most {MAX_DRIVERS}",
-                drivers.len()
-            ),
+            "drivers",
+            drivers.len(),
+            MAX_DRIVERS,
         ));
     }
     if let Some(solving) = solving_on(&tx, days).await? {
@@ -316,6 +332,14 @@ pub async fn create(state: &AppState, caller: &Caller, request: &NewPlan) -> Api
         return Err(ApiError::service_unavailable(message).with_source(err));
     }
     read(&*state.db.get().await?, caller, id).await
+}
+
+/// 422 for a plan over one of its size limits.
+fn too_many(code: &'static str, what: &str, count: usize, limit: usize) -> ApiError {
+    ApiError::unprocessable(
+        code,
+        format!("{count} {what}; one plan takes at most {limit}"),
+    )
 }
 
 fn in_progress(plan: Uuid) -> ApiError {
