@@ -13,9 +13,8 @@ use lambda_http::{http::Method, Body, Request, Response};
 use shared::{
     auth::{caller, Permission},
     drivers::availability::{create, list, WindowInput},
-    error::ApiError,
     http::{created, ok},
-    input::{parse_date, parse_json, parse_uuid, query_param, PageRequest},
+    input::{parse_json, parse_uuid, query_param, required_date, PageRequest},
     ratelimit::RateClass,
     runtime::{HandlerFuture, HttpFunction},
     ApiResult, AppState,
@@ -46,10 +45,7 @@ async fn driver_availability(state: &AppState, req: Request) -> ApiResult<Respon
         let window = create(state, &caller, &input).await?;
         return created(&serde_json::json!({ "window": window }));
     }
-    let date = query_param(&req, "date")
-        .ok_or_else(|| shared::error::FieldError::new("date", "is required"))
-        .and_then(|raw| parse_date("date", raw))
-        .map_err(|e| ApiError::validation(vec![e]))?;
+    let date = required_date(&req, "date")?;
     let driver_id = query_param(&req, "driverId")
         .map(|raw| parse_uuid("driverId", raw))
         .transpose()?;

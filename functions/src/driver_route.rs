@@ -6,9 +6,9 @@
 use lambda_http::{Body, Request, Response};
 use shared::{
     auth::{caller, Permission},
-    error::{ApiError, FieldError},
+    error::ApiError,
     http::ok,
-    input::{parse_date, parse_uuid, query_param},
+    input::{parse_uuid, query_param, required_date},
     planning::route::of_day,
     ratelimit::RateClass,
     runtime::{HandlerFuture, HttpFunction},
@@ -34,10 +34,7 @@ async fn driver_route(state: &AppState, req: Request) -> ApiResult<Response<Body
     if !(caller.can(Permission::Drive) || caller.can(Permission::ViewDrivers)) {
         return Err(ApiError::forbidden("only drivers and staff read routes"));
     }
-    let date = query_param(&req, "date")
-        .ok_or_else(|| FieldError::new("date", "is required"))
-        .and_then(|raw| parse_date("date", raw))
-        .map_err(|e| ApiError::validation(vec![e]))?;
+    let date = required_date(&req, "date")?;
     let driver_id = query_param(&req, "driverId")
         .map(|raw| parse_uuid("driverId", raw))
         .transpose()?;

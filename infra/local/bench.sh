@@ -80,17 +80,6 @@ serve_gateway_and_baseline() {
 # .local/vroom venv (they bring numpy and pandas, which nothing else needs), for the
 # routing benchmark's side-by-side runs. Sets VROOM_PYTHON.
 ensure_vroom() {
-    local requirements="$STACK_ROOT/load/routing/requirements.txt"
-    local venv="$LOCAL_DIR/vroom"
-    VROOM_PYTHON="$venv/bin/python"
-    if [ -x "$VROOM_PYTHON" ] && cmp -s "$requirements" "$venv/.requirements"; then
-        note "pyvroom present in .local/vroom"
-        return
-    fi
-    step "Installing VROOM's Python bindings into .local/vroom (pip)"
-    command -v python3 >/dev/null 2>&1 || die "python3 is required"
-    mkdir -p "$LOCAL_DIR"
-    [ -x "$venv/bin/pip" ] || python3 -m venv "$venv"
-    "$venv/bin/pip" install --quiet --disable-pip-version-check -r "$requirements"
-    cp "$requirements" "$venv/.requirements"
+    VROOM_PYTHON="$LOCAL_DIR/vroom/bin/python"
+    ensure_venv "$LOCAL_DIR/vroom" "$STACK_ROOT/load/routing/requirements.txt" "VROOM's Python bindings (pyvroom)"
 }

@@ -50,19 +50,25 @@ ensure_chromium() {
     command -v chromedriver >/dev/null 2>&1 || die "chromedriver not found after installing chromium-driver"
 }
 
-ensure_python_tools() {
-    local requirements="$STACK_ROOT/infra/local/requirements.txt"
-    local stamp="$VENV/.requirements"
-    if [ -x "$VENV/bin/python" ] && cmp -s "$requirements" "$stamp"; then
-        note "moto, cfn-lint, aws-sam-translator, zizmor, check-jsonschema and schemathesis present in .local/venv"
+# ensure_venv VENV REQUIREMENTS WHAT: a virtualenv at VENV holding REQUIREMENTS (pip),
+# installed again only when the requirements file changed.
+ensure_venv() {
+    local venv="$1" requirements="$2" what="$3"
+    if [ -x "$venv/bin/python" ] && cmp -s "$requirements" "$venv/.requirements"; then
+        note "$what present in ${venv#"$STACK_ROOT"/}"
         return
     fi
-    step "Installing the AWS emulator, template linters and schemathesis into .local/venv (pip)"
+    step "Installing $what into ${venv#"$STACK_ROOT"/} (pip)"
     command -v python3 >/dev/null 2>&1 || die "python3 is required"
     mkdir -p "$LOCAL_DIR"
-    [ -x "$VENV/bin/pip" ] || python3 -m venv "$VENV"
-    "$VENV/bin/pip" install --quiet --disable-pip-version-check -r "$requirements"
-    cp "$requirements" "$stamp"
+    [ -x "$venv/bin/pip" ] || python3 -m venv "$venv"
+    "$venv/bin/pip" install --quiet --disable-pip-version-check -r "$requirements"
+    cp "$requirements" "$venv/.requirements"
+}
+
+ensure_python_tools() {
+    ensure_venv "$VENV" "$STACK_ROOT/infra/local/requirements.txt" \
+        "the AWS emulator (moto), cfn-lint, aws-sam-translator, zizmor, check-jsonschema and schemathesis"
 }
 
 ensure_node_tools() {

@@ -22,7 +22,7 @@ use crate::{
     addresses::{self, AddressInput},
     audit::{self, Entity},
     auth::{rbac::Caller, Permission},
-    db::{p, FromRow, GenericClient, OnConstraint, RowExt},
+    db::{p, FromRow, GenericClient, OnConstraint, RowExt, Transaction},
     error::{ApiError, ApiResult, FieldError},
     geo::Point,
     input::{Cursor, Page, PageRequest, Validator},
@@ -208,18 +208,7 @@ pub async fn create(state: &AppState, caller: &Caller, input: &WindowInput) -> A
         .on_constraint("driver_availability_no_overlap", overlap)?
         .col("id")?;
     let window = read(&tx, id).await?;
-    if is_staff_change(caller) {
-        audit::record(
-            &tx,
-            Entity::DriverAvailability,
-            id,
-            "CREATE",
-            caller.user_id,
-            audit::diff(&json!({}), &audited(&window)),
-            None,
-        )
-        .await?;
-    }
+    audit_staff_change(&tx, caller, id, "CREATE", None, Some(&window)).await?;
     tx.commit().await?;
     tracing::info!(window_id = %id, driver_id = %driver_id, by = %caller.user_id, "availability added");
     Ok(window)
@@ -261,18 +250,15 @@ pub async fn replace(
     .await
     .on_constraint("driver_availability_no_overlap", overlap)?;
     let after = read(&tx, window_id).await?;
-    if is_staff_change(caller) {
-        audit::record(
-            &tx,
-            Entity::DriverAvailability,
-            window_id,
-            "UPDATE",
-            caller.user_id,
-            audit::diff(&audited(&before), &audited(&after)),
-            None,
-        )
-        .await?;
-    }
+    audit_staff_change(
+        &tx,
+        caller,
+        window_id,
+        "UPDATE",
+        Some(&before),
+        Some(&after),
+    )
+    .await?;
     tx.commit().await?;
     tracing::info!(window_id = %window_id, by = %caller.user_id, "availability changed");
     Ok(after)
@@ -289,18 +275,7 @@ pub async fn remove(state: &AppState, caller: &Caller, window_id: Uuid) -> ApiRe
         &[p(&window_id)],
     )
     .await?;
-    if is_staff_change(caller) {
-        audit::record(
-            &tx,
-            Entity::DriverAvailability,
-            window_id,
-            "DELETE",
-            caller.user_id,
-            audit::diff(&audited(&before), &json!({})),
-            None,
-        )
-        .await?;
-    }
+    audit_staff_change(&tx, caller, window_id, "DELETE", Some(&before), None).await?;
     tx.commit().await?;
     tracing::info!(window_id = %window_id, by = %caller.user_id, "availability removed");
     Ok(())
@@ -332,9 +307,30 @@ fn audited(window: &Window) -> serde_json::Value {
     })
 }
 
-/// Whether a change is staff acting for a driver (audited), not a driver on itself.
-fn is_staff_change(caller: &Caller) -> bool {
-    caller.can(Permission::DispatchDrivers)
+/// Records a change staff made for a driver (a driver's changes to its own windows are
+/// not staff changes): the fields that differ between the window before and after.
+async fn audit_staff_change(
+    tx: &Transaction<'_>,
+    caller: &Caller,
+    window_id: Uuid,
+    action: &str,
+    before: Option<&Window>,
+    after: Option<&Window>,
+) -> ApiResult<()> {
+    if !caller.can(Permission::DispatchDrivers) {
+        return Ok(());
+    }
+    let fields = |w: Option<&Window>| w.map_or_else(|| json!({}), audited);
+    audit::record(
+        tx,
+        Entity::DriverAvailability,
+        window_id,
+        action,
+        caller.user_id,
+        audit::diff(&fields(before), &fields(after)),
+        None,
+    )
+    .await
 }
 
 /// Whose window a new one is: staff who dispatch name any existing driver (`driverId`
@@ -347,20 +343,7 @@ async fn writable_driver(
     if !caller.can(Permission::DispatchDrivers) {
         return own_driver(client, caller, claimed).await;
     }
-    let id = claimed
-        .ok_or_else(|| ApiError::validation(vec![FieldError::new("driverId", "is required")]))?;
-    let exists = client
-        .query_typed_opt(
-            "SELECT 1 FROM drivers WHERE id = $1 AND deleted_at IS NULL",
-            &[p(&id)],
-        )
-        .await?
-        .is_some();
-    if exists {
-        Ok(id)
-    } else {
-        Err(ApiError::not_found("driver"))
-    }
+    super::named_driver(client, claimed).await
 }
 
 /// A window the caller may change, locked for the change: staff's any, a driver's own

@@ -95,24 +95,7 @@ pub async fn readable_driver(
     requested: Option<Uuid>,
 ) -> ApiResult<Uuid> {
     if caller.can(Permission::ViewDrivers) {
-        let id = requested.ok_or_else(|| {
-            ApiError::validation(vec![crate::error::FieldError::new(
-                "driverId",
-                "is required",
-            )])
-        })?;
-        let exists = client
-            .query_typed_opt(
-                "SELECT 1 FROM drivers WHERE id = $1 AND deleted_at IS NULL",
-                &[p(&id)],
-            )
-            .await?
-            .is_some();
-        return if exists {
-            Ok(id)
-        } else {
-            Err(ApiError::not_found("driver"))
-        };
+        return named_driver(client, requested).await;
     }
     let own = match caller.can(Permission::Drive) {
         true => driver_id_of(client, caller.user_id).await?,
@@ -122,6 +105,31 @@ pub async fn readable_driver(
         (Some(own), None) => Ok(own),
         (Some(own), Some(requested)) if requested == own => Ok(own),
         _ => Err(ApiError::not_found("driver")),
+    }
+}
+
+/// The driver staff name (`driverId`, required: 400 without it), if it exists (404).
+pub(crate) async fn named_driver(
+    client: &impl GenericClient,
+    requested: Option<Uuid>,
+) -> ApiResult<Uuid> {
+    let id = requested.ok_or_else(|| {
+        ApiError::validation(vec![crate::error::FieldError::new(
+            "driverId",
+            "is required",
+        )])
+    })?;
+    let exists = client
+        .query_typed_opt(
+            "SELECT 1 FROM drivers WHERE id = $1 AND deleted_at IS NULL",
+            &[p(&id)],
+        )
+        .await?
+        .is_some();
+    if exists {
+        Ok(id)
+    } else {
+        Err(ApiError::not_found("driver"))
     }
 }
 

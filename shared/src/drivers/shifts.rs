@@ -20,7 +20,6 @@ use crate::{
 /// Faster than this between two points (about 250 km/h) is a GPS jump, not driving: the
 /// segment counts for no mileage, and ingest refuses such a point.
 pub const MAX_PLAUSIBLE_SPEED_MPS: f64 = 70.0;
-const METERS_PER_MILE: f64 = 1609.344;
 
 /// `{coordinates: {lat, lng}}`, as the driver app sends a shift's position.
 #[derive(Debug, Clone, Copy, Deserialize)]
@@ -153,7 +152,7 @@ pub async fn tracked_miles(
         .await
         .context("measuring the shift's track")?;
     let meters: f64 = row.col("meters")?;
-    Ok((meters / METERS_PER_MILE * 100.0).round() / 100.0)
+    Ok((meters / crate::geo::METERS_PER_MILE * 100.0).round() / 100.0)
 }
 
 async fn find(client: &impl GenericClient, condition: &str, id: Uuid) -> ApiResult<Option<Shift>> {

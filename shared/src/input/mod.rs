@@ -16,8 +16,8 @@ pub(crate) use self::validation::is_bidi_control;
 pub use self::{
     page::{Cursor, Page, PageRequest},
     request::{
-        body_bytes, parse_bool, parse_json, path_param, path_uuid, query_param, Query,
-        MAX_BODY_BYTES,
+        body_bytes, parse_bool, parse_json, path_param, path_uuid, query_param, required_date,
+        Query, MAX_BODY_BYTES,
     },
     validation::{bounded_text, escape_like, parse_date, parse_uuid, Lines, Validator},
 };

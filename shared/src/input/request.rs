@@ -120,6 +120,15 @@ pub fn parse_json<T: DeserializeOwned>(req: &Request) -> ApiResult<T> {
     })
 }
 
+/// A required query parameter holding a date (`YYYY-MM-DD`); missing or malformed is a
+/// 400 naming it.
+pub fn required_date(req: &Request, name: &str) -> ApiResult<chrono::NaiveDate> {
+    query_param(req, name)
+        .ok_or_else(|| FieldError::new(name, "is required"))
+        .and_then(|raw| super::parse_date(name, raw))
+        .map_err(|e| ApiError::validation(vec![e]))
+}
+
 /// An optional `true`/`false` query parameter; anything else is a 400 naming it.
 pub fn parse_bool(name: &str, raw: Option<&str>) -> ApiResult<Option<bool>> {
     match raw {

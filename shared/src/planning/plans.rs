@@ -225,10 +225,7 @@ pub async fn create(state: &AppState, caller: &Caller, request: &NewPlan) -> Api
             .filter(|id| !orders.iter().any(|o| o.id == **id))
             .collect();
         if !unknown.is_empty() {
-            return Err(ApiError::not_found("order").with_details(json!(unknown
-                .iter()
-                .map(|id| FieldError::new("orderIds", format!("{id} does not exist")))
-                .collect::<Vec<_>>())));
+            return Err(unknown_ids("order", "orderIds", unknown));
         }
         let refused: Vec<FieldError> = orders
             .iter()
@@ -257,10 +254,7 @@ pub async fn create(state: &AppState, caller: &Caller, request: &NewPlan) -> Api
     if let Some(drivers) = &request.driver_ids {
         let unknown = inputs::unknown_drivers(&tx, drivers).await?;
         if !unknown.is_empty() {
-            return Err(ApiError::not_found("driver").with_details(json!(unknown
-                .iter()
-                .map(|id| FieldError::new("driverIds", format!("{id} does not exist")))
-                .collect::<Vec<_>>())));
+            return Err(unknown_ids("driver", "driverIds", unknown.iter()));
         }
     }
     let windows = inputs::windows(&tx, days, request.driver_ids.as_deref()).await?;
@@ -332,6 +326,15 @@ pub async fn create(state: &AppState, caller: &Caller, request: &NewPlan) -> Api
         return Err(ApiError::service_unavailable(message).with_source(err));
     }
     read(&*state.db.get().await?, caller, id).await
+}
+
+/// 404 naming each id of `field` that exists nowhere.
+fn unknown_ids<'a>(what: &str, field: &str, ids: impl IntoIterator<Item = &'a Uuid>) -> ApiError {
+    let details: Vec<FieldError> = ids
+        .into_iter()
+        .map(|id| FieldError::new(field, format!("{id} does not exist")))
+        .collect();
+    ApiError::not_found(what).with_details(json!(details))
 }
 
 /// 422 for a plan over one of its size limits.

@@ -33,7 +33,6 @@ use crate::{
     AppState,
 };
 
-const METERS_PER_MILE: f64 = 1609.344;
 /// How often the search's best is written to the plan.
 const PROGRESS_EVERY: Duration = Duration::from_secs(2);
 
@@ -443,7 +442,7 @@ fn describe(
                         }
                     })
                     .collect(),
-                miles: route.distance / METERS_PER_MILE,
+                miles: route.distance / crate::geo::METERS_PER_MILE,
                 drive_minutes: route.drive_time / 60.0,
             }
         })
@@ -467,16 +466,26 @@ fn describe(
     let mut drivers: Vec<Uuid> = routes.iter().map(|r| r.driver_id).collect();
     drivers.sort_unstable();
     drivers.dedup();
-    let late = routing::feasibility::violations(problem, plan)
+    // Stops whose service starts after their window closes.
+    let late = plan
+        .routes
         .iter()
-        .filter(|v| v.contains("starts at"))
+        .flat_map(|r| &r.stops)
+        .filter(|stop| {
+            let shipment = &problem.shipments[stop.shipment];
+            let end = match stop.kind {
+                routing::StopKind::Pickup => shipment.pickup.window.end,
+                routing::StopKind::Delivery => shipment.delivery.window.end,
+            };
+            stop.service_start > end
+        })
         .count();
     PlanResult {
         totals: Totals {
             orders: total,
             planned: orders.len() - plan.unassigned.len(),
             drivers: drivers.len(),
-            miles: plan.distance() / METERS_PER_MILE,
+            miles: plan.distance() / crate::geo::METERS_PER_MILE,
             drive_minutes: plan.drive_time() / 60.0,
             late,
         },

@@ -17,7 +17,6 @@ use crate::{
     AppState,
 };
 
-const METERS_PER_MILE: f64 = 1609.344;
 /// Origins and destinations per Distance Matrix request: 10 × 10 is Google's 100
 /// elements a request.
 const TILE: usize = 10;
@@ -52,7 +51,7 @@ impl TravelSource {
 
 /// One pair's estimate: meters by road and seconds at city speed.
 fn estimate(from: Point, to: Point) -> (f64, f64) {
-    let meters = haversine_miles(from, to) * METERS_PER_MILE * ROAD_FACTOR;
+    let meters = haversine_miles(from, to) * crate::geo::METERS_PER_MILE * ROAD_FACTOR;
     (meters, meters / AVERAGE_SPEED_MPS)
 }
 

@@ -19,7 +19,6 @@ pub const MAX_BATCH: usize = 100;
 pub const MAX_POINT_AGE: chrono::Duration = chrono::Duration::days(1);
 /// Device clocks run a little ahead; more than this is a point from the future.
 const CLOCK_SKEW: chrono::Duration = chrono::Duration::minutes(2);
-const METERS_PER_MILE: f64 = 1609.344;
 
 /// One point as the driver app sends it.
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -211,7 +210,7 @@ pub(super) fn check_report(report: &LocationReport, now: DateTime<Utc>) -> ApiRe
 }
 
 fn meters_between(a: Point, b: Point) -> f64 {
-    haversine_miles(a, b) * METERS_PER_MILE
+    haversine_miles(a, b) * crate::geo::METERS_PER_MILE
 }
 
 /// Sorts the points by time, drops repeats of one instant, and leaves out each point
