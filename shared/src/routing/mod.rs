@@ -7,6 +7,8 @@
 //! - [`solver`]: the problem given to `vrp-core`, solved within a time budget with
 //!   progress and cancellation, and its solution read back as a [`Plan`].
 //! - [`travel`]: the travel matrix between places (the offline estimate).
+//! - [`insertion`]: one more shipment fitted into a route as it stands, at the least
+//!   added drive time (how auto-dispatch ranks drivers).
 //! - [`feasibility`]: an independent check of a plan against its problem (every route
 //!   re-timed from the matrix), which the tests and the routing benchmark run on every
 //!   plan.
@@ -17,6 +19,7 @@
 //! time (or distance, as the published benchmarks score).
 
 pub mod feasibility;
+pub mod insertion;
 pub mod solver;
 #[cfg(test)]
 mod tests;
