@@ -1,9 +1,11 @@
 //! `POST /api/on-demand/create`: an on-demand (courier) delivery. `Idempotency-Key` makes a
-//! retried create return the first order.
+//! retried create return the first order. With auto-dispatch on for on-demand orders, the
+//! new order is offered to its best driver before the answer.
 
 use lambda_http::{Body, Request, Response};
 use shared::{
     auth::{caller, Permission},
+    autodispatch::offers,
     http::created,
     idempotency,
     input::parse_json,
@@ -36,5 +38,6 @@ async fn create(state: &AppState, req: Request) -> ApiResult<Response<Body>> {
     let details = DetailsFields::OnDemand(fields);
     let key = idempotency::key(&req)?;
     let order = create_order(state, &caller, &basics, &details, key).await?;
+    offers::offer_now(state, order.id).await;
     created(&serde_json::json!({ "order": order }))
 }

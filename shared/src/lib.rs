@@ -57,6 +57,7 @@ pub mod addresses;
 pub mod analytics;
 pub mod audit;
 pub mod auth;
+pub mod autodispatch;
 pub mod aws;
 pub mod backup;
 pub mod breaker;

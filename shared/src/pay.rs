@@ -8,7 +8,7 @@ use serde::Serialize;
 use uuid::Uuid;
 
 use crate::{
-    db::{p, RowExt, Transaction},
+    db::{p, GenericClient, RowExt, Transaction},
     error::{ApiError, ApiResult, Context},
     geo::{self, crosses_toll_bridge, estimated_road_hundredths},
     money::dollars,
@@ -84,13 +84,16 @@ impl From<Pay> for PayView {
     }
 }
 
-/// Records the pay of the order's current delivery, inside the status change that
-/// completes it. Distance: the order's priced distance, else the estimate between its
-/// addresses.
-pub async fn record(tx: &Transaction<'_>, order_id: Uuid) -> ApiResult<Option<Pay>> {
-    let Some(row) = tx
+/// What the order pays its driver, and over how many hundredths of a mile. Distance:
+/// the order's priced distance, else the estimate between its addresses. `None` when
+/// the order does not exist.
+pub async fn estimate(
+    client: &impl GenericClient,
+    order_id: Uuid,
+) -> ApiResult<Option<(Pay, i64)>> {
+    let Some(row) = client
         .query_typed_opt(
-            "SELECT d.id AS delivery_id, o.headcount, o.tip_cents,
+            "SELECT o.headcount, o.tip_cents,
                     round(o.delivery_distance_miles * 100)::int8 AS hundredths,
                     pa.city AS pickup_city, pa.county AS pickup_county,
                     da.city AS dropoff_city, da.county AS dropoff_county,
@@ -101,8 +104,6 @@ pub async fn record(tx: &Transaction<'_>, order_id: Uuid) -> ApiResult<Option<Pa
                         AND (t.max_head_count IS NULL OR COALESCE(o.headcount, 0) <= t.max_head_count)
                       ORDER BY t.tier_number LIMIT 1) AS base_cents
                FROM orders o
-               JOIN dispatches ds ON ds.order_id = o.id AND ds.unassigned_at IS NULL
-               JOIN deliveries d ON d.dispatch_id = ds.id
                JOIN addresses pa ON pa.id = o.pickup_address_id
                JOIN addresses da ON da.id = o.delivery_address_id
               WHERE o.id = $1",
@@ -111,7 +112,6 @@ pub async fn record(tx: &Transaction<'_>, order_id: Uuid) -> ApiResult<Option<Pa
         .await
         .context("reading what the delivery pays")?
     else {
-        // Completed without a dispatched driver (staff closing an order): nobody to pay.
         return Ok(None);
     };
     let base_cents: i64 = row
@@ -132,7 +132,28 @@ pub async fn record(tx: &Transaction<'_>, order_id: Uuid) -> ApiResult<Option<Pa
         row.col::<Option<String>>("dropoff_county")?.as_deref(),
     );
     let pay = calculate(base_cents, hundredths, crosses, row.col("tip_cents")?);
-    let delivery_id: Uuid = row.col("delivery_id")?;
+    Ok(Some((pay, hundredths)))
+}
+
+/// Records the pay of the order's current delivery, inside the status change that
+/// completes it, as [`estimate`] reckons it.
+pub async fn record(tx: &Transaction<'_>, order_id: Uuid) -> ApiResult<Option<Pay>> {
+    let Some(delivery) = tx
+        .query_typed_opt(
+            "SELECT d.id FROM dispatches ds JOIN deliveries d ON d.dispatch_id = ds.id
+              WHERE ds.order_id = $1 AND ds.unassigned_at IS NULL",
+            &[p(&order_id)],
+        )
+        .await
+        .context("reading the order's delivery")?
+    else {
+        // Completed without a dispatched driver (staff closing an order): nobody to pay.
+        return Ok(None);
+    };
+    let delivery_id: Uuid = delivery.col("id")?;
+    let Some((pay, hundredths)) = estimate(tx, order_id).await? else {
+        return Ok(None);
+    };
     let miles = hundredths as f64 / 100.0;
     tx.execute_typed(
         "UPDATE deliveries SET pay_base_cents = $2, pay_mileage_cents = $3, pay_bonus_cents = $4,

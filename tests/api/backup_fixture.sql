@@ -492,4 +492,33 @@ UPDATE deliveries
        planned_sequence = 32767
  WHERE id = (SELECT min(id::text)::uuid FROM deliveries WHERE id::text LIKE 'b0000000-%');
 
+
+-- Auto-dispatch: a changed setting (the other type keeps its defaults), offers in every
+-- status (one pending per order and per driver), and escalations open and resolved.
+UPDATE auto_dispatch_settings
+   SET enabled = true, acceptance_seconds = 600, horizon_minutes = 15, max_attempts = 50,
+       max_carried_car = 10, max_carried_van = 1, max_carried_truck = 7,
+       updated_by = 'b0000000-0000-4000-8000-000000000001'
+ WHERE order_type = 'ON_DEMAND';
+INSERT INTO dispatch_offers (id, order_id, driver_id, attempt, status, added_drive_seconds,
+                             offered_at, expires_at, answered_at, decline_reason) VALUES
+    ('b0000000-0000-4000-8000-000000000d01', 'b0000000-0000-4000-8000-000000000302',
+        'b0000000-0000-4000-8000-000000000201', 1, 'DECLINED', 0,
+        '2030-05-01 18:00:00.000001+00', '2030-05-01 18:00:45.000001+00', '2030-05-01 18:00:30+00',
+        E'too far: 東京 🚚\nnext time'),
+    ('b0000000-0000-4000-8000-000000000d02', 'b0000000-0000-4000-8000-000000000302',
+        'b0000000-0000-4000-8000-000000000202', 2, 'EXPIRED', 2147483647,
+        '2030-05-01 18:01:00+00', '2030-05-01 18:01:45+00', '2030-05-01 18:01:45.5+00', NULL),
+    ('b0000000-0000-4000-8000-000000000d03', 'b0000000-0000-4000-8000-000000000303',
+        'b0000000-0000-4000-8000-000000000201', 1, 'PENDING', 754,
+        now(), now() + interval '45 seconds', NULL, NULL),
+    ('b0000000-0000-4000-8000-000000000d04', 'b0000000-0000-4000-8000-000000000304',
+        'b0000000-0000-4000-8000-000000000202', 1, 'WITHDRAWN', 1,
+        now() - interval '1 hour', now() - interval '59 minutes', now() - interval '59 minutes 30 seconds', NULL);
+INSERT INTO dispatch_escalations (order_id, reason, attempts, escalated_at, alerted_at, resolved_at) VALUES
+    ('b0000000-0000-4000-8000-000000000302', 'ATTEMPTS_EXHAUSTED', 2, '2030-05-01 18:01:46+00',
+        '2030-05-01 18:02:00+00', NULL),
+    ('b0000000-0000-4000-8000-000000000305', 'NO_CANDIDATE', 0, now() - interval '1 day', NULL,
+        now() - interval '23 hours');
+
 COMMIT;

@@ -8,6 +8,7 @@ mod alerts;
 mod analytics;
 mod applications;
 mod auth;
+mod autodispatch;
 mod availability;
 mod backups;
 mod database_outage;

@@ -22,7 +22,7 @@ use crate::{
     input::{Cursor, Page, PageRequest},
     orders::{
         self,
-        edit::{lock_visible, OrderRef},
+        edit::{self, lock_visible, OrderRef},
         rules::OrderType,
         status::DriverStatus,
         Actor, Order, StatusChange, ORDER_SELECT,
@@ -117,15 +117,7 @@ pub async fn assign(state: &AppState, caller: &Caller, req: &AssignRequest) -> A
             suggestions: None,
         });
     }
-    if driver.active_deliveries >= i64::from(driver.max_active_deliveries) {
-        return Err(ApiError::conflict(
-            "driver_at_capacity",
-            format!(
-                "this driver already has {} open deliveries",
-                driver.active_deliveries
-            ),
-        ));
-    }
+    check_capacity(&driver)?;
     dispatch_to(&tx, caller, &order, &driver, previous).await?;
     let dispatch = current_dispatch(&tx, order.id).await?.map(|d| Dispatch {
         reassigned_from: previous,
@@ -167,6 +159,46 @@ pub async fn assign_planned(
         .await?
         .map(|d| d.delivery_id)
         .ok_or_else(|| ApiError::internal("a dispatch without its delivery"))
+}
+
+/// Assigns the order of an accepted offer to the driver who accepted it, inside the
+/// accept's transaction, through the same dispatch, delivery and history as [`assign`].
+/// The caller is that driver: the pending offer it holds is its right to the order. The
+/// order must still be open and without a driver, and the driver under its cap.
+pub async fn assign_offered(
+    tx: &Transaction<'_>,
+    caller: &Caller,
+    order_id: Uuid,
+    driver_id: Uuid,
+) -> ApiResult<Dispatch> {
+    let order = edit::lock_by_id(tx, order_id).await?;
+    check_open(&order)?;
+    let driver = active_driver(tx, driver_id).await?;
+    if lock_current_driver(tx, order.id).await?.is_some() {
+        return Err(ApiError::conflict(
+            "order_has_driver",
+            format!("order {} has a driver already", order.order_number),
+        ));
+    }
+    check_capacity(&driver)?;
+    dispatch_to(tx, caller, &order, &driver, None).await?;
+    current_dispatch(tx, order.id)
+        .await?
+        .ok_or_else(|| ApiError::internal("an accepted offer without its dispatch"))
+}
+
+/// 409 when the driver has as many open deliveries as it may.
+fn check_capacity(driver: &DriverSummary) -> ApiResult<()> {
+    if driver.active_deliveries >= i64::from(driver.max_active_deliveries) {
+        return Err(ApiError::conflict(
+            "driver_at_capacity",
+            format!(
+                "this driver already has {} open deliveries",
+                driver.active_deliveries
+            ),
+        ));
+    }
+    Ok(())
 }
 
 /// 409 for an order whose story has ended: it takes no driver.
@@ -244,6 +276,24 @@ async fn dispatch_to(
         )
         .await
         .context("closing the previous dispatch")?;
+    }
+    // Whoever assigns, a pending auto-dispatch offer of the order is withdrawn.
+    let withdrawn = tx
+        .execute_typed(
+            "UPDATE dispatch_offers SET status = 'WITHDRAWN', answered_at = now()
+              WHERE order_id = $1 AND status = 'PENDING'",
+            &[p(&order.id)],
+        )
+        .await
+        .context("withdrawing the order's pending offer")?;
+    if withdrawn > 0 {
+        orders::record_note(
+            tx,
+            order.id,
+            Actor::User(caller.user_id),
+            "the pending offer was withdrawn",
+        )
+        .await?;
     }
     let dispatch_id: Uuid = tx
         .query_typed_one(

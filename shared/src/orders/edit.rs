@@ -39,6 +39,17 @@ pub async fn lock_visible(
     Order::from_row(&row)
 }
 
+/// Locks the order `id`, whoever asks: for a caller whose right to it was checked
+/// otherwise (a driver accepting the order's pending offer). 404 when there is none.
+pub async fn lock_by_id(tx: &Transaction<'_>, id: Uuid) -> ApiResult<Order> {
+    let sql = format!("{ORDER_SELECT} WHERE o.id = $1 AND o.deleted_at IS NULL FOR UPDATE OF o");
+    let row = tx
+        .query_typed_opt(&sql, &[p(&id)])
+        .await?
+        .ok_or_else(|| ApiError::not_found("order"))?;
+    Order::from_row(&row)
+}
+
 /// How a route names an order.
 #[derive(Debug, Clone, Copy)]
 pub enum OrderRef<'a> {

@@ -132,14 +132,7 @@ pub async fn orders(
     named: Option<&[Uuid]>,
 ) -> ApiResult<Vec<PlanOrder>> {
     let rows = match named {
-        Some(ids) => {
-            client
-                .query_typed(
-                    &format!("{ORDER_SELECT} WHERE o.id = ANY($1) AND o.deleted_at IS NULL ORDER BY o.arrival_date_time, o.id"),
-                    &[p(&ids.to_vec())],
-                )
-                .await?
-        }
+        Some(ids) => return by_ids(client, ids).await,
         None => {
             client
                 .query_typed(
@@ -157,6 +150,38 @@ pub async fn orders(
                 .await?
         }
     };
+    PlanOrder::from_rows(&rows)
+}
+
+/// The orders of `ids` that exist, whatever their state, by arrival.
+pub async fn by_ids(client: &impl GenericClient, ids: &[Uuid]) -> ApiResult<Vec<PlanOrder>> {
+    let rows = client
+        .query_typed(
+            &format!("{ORDER_SELECT} WHERE o.id = ANY($1) AND o.deleted_at IS NULL ORDER BY o.arrival_date_time, o.id"),
+            &[p(&ids.to_vec())],
+        )
+        .await?;
+    PlanOrder::from_rows(&rows)
+}
+
+/// The open orders each of `drivers` carries now (its current dispatches), by arrival.
+pub async fn carried_by(
+    client: &impl GenericClient,
+    drivers: &[Uuid],
+) -> ApiResult<Vec<PlanOrder>> {
+    let rows = client
+        .query_typed(
+            &format!(
+                "{ORDER_SELECT}
+                  WHERE o.deleted_at IS NULL AND order_is_open(o.status)
+                    AND EXISTS (SELECT 1 FROM dispatches ds
+                                 WHERE ds.order_id = o.id AND ds.unassigned_at IS NULL
+                                   AND ds.driver_id = ANY($1))
+                  ORDER BY o.arrival_date_time, o.id"
+            ),
+            &[p(&drivers.to_vec())],
+        )
+        .await?;
     PlanOrder::from_rows(&rows)
 }
 

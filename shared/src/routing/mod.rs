@@ -92,6 +92,25 @@ impl Matrix {
         })
     }
 
+    /// This matrix and one more place, last, reached from anywhere and left for anywhere
+    /// in no time: the end of a route that ends wherever its last stop is.
+    pub fn with_free_end(&self) -> Matrix {
+        let (n, size) = (self.size, self.size + 1);
+        let widen = |values: &[f64]| {
+            let mut wide = vec![0.0; size * size];
+            for from in 0..n {
+                wide[from * size..from * size + n]
+                    .copy_from_slice(&values[from * n..(from + 1) * n]);
+            }
+            wide
+        };
+        Matrix {
+            size,
+            durations: widen(&self.durations),
+            distances: widen(&self.distances),
+        }
+    }
+
     /// Travel where time is distance (the published benchmarks' Euclidean plane).
     pub fn from_distances(size: usize, distances: Vec<f64>) -> Result<Self, RoutingError> {
         Self::new(size, distances.clone(), distances)

@@ -1,0 +1,18 @@
+//! Auto-dispatch: each order that needs a driver is offered to the best driver for it,
+//! with a deadline, and on to the next when the driver declines or lets it lapse.
+//!
+//! - [`settings`]: what it does per order type (on or off, the time to accept, the
+//!   catering horizon, attempts before escalating, orders carried at once), as data.
+//! - [`candidates`]: who may take an order now, ranked by the drive time it adds to the
+//!   route each already drives (the routing core's insertion).
+//! - [`offers`]: offering, accepting (through the one dispatch path), declining,
+//!   expiring, escalating to staff, and the sweep that is the safety net of all of it.
+//!
+//! An order is offered when it becomes dispatchable: an on-demand order when it is
+//! placed, a catering order once its pickup is within the horizon (the sweep finds it),
+//! and after each decline or expiry. A dispatcher may assign any order by hand at any
+//! time; that withdraws its pending offer.
+
+pub mod candidates;
+pub mod offers;
+pub mod settings;

@@ -1,0 +1,594 @@
+//! Auto-dispatch through the API and its sweep job: settings that are validated, audited
+//! and off by default; an order offered to the driver it costs least, then the next on a
+//! decline or lapse, then escalated with an alert that resolves once a dispatcher
+//! assigns it; accept through the dispatch path, with one winner against the expiry;
+//! and a dispatcher's assignment withdrawing a pending offer.
+
+use api_tests::{catering_body, error_fields, json_body, repo_root, TestApp, TestUser};
+use chrono::{Duration, Utc};
+use serde_json::{json, Value};
+use shared::{
+    auth::Role,
+    autodispatch::offers,
+    runtime::{handle_event, JobLog, Lambda},
+};
+
+const PICKUP: (f64, f64) = (37.3337, -121.8907);
+
+async fn on_shift_at(app: &TestApp, driver: &TestUser, (lat, lng): (f64, f64)) {
+    let started = app
+        .call(
+            "POST",
+            "/api/tracking/shifts/start",
+            Some(&driver.token),
+            Some(json!({ "location": { "coordinates": { "lat": lat, "lng": lng } } })),
+        )
+        .await;
+    assert_eq!(started.status(), 200, "shift started");
+}
+
+fn settings(enabled: bool, max_attempts: i64) -> Value {
+    json!({
+        "enabled": enabled,
+        "acceptanceSeconds": 45,
+        "horizonMinutes": 180,
+        "maxAttempts": max_attempts,
+        "maxCarried": { "car": 3, "van": 3, "truck": 2 },
+    })
+}
+
+async fn set_on_demand(app: &TestApp, staff: &TestUser, body: Value) -> reqwest::Response {
+    app.call(
+        "PUT",
+        "/api/dispatch/auto-settings/ON_DEMAND",
+        Some(&staff.token),
+        Some(body),
+    )
+    .await
+}
+
+/// An on-demand order from downtown San José, picked up in 20 minutes and due an hour
+/// later; its id and number.
+async fn on_demand_order(app: &TestApp, vendor: &TestUser) -> (String, String) {
+    let mut body = catering_body(1);
+    let object = body.as_object_mut().expect("object");
+    for key in ["headcount", "needHost"] {
+        object.remove(key);
+    }
+    let pickup = Utc::now() + Duration::minutes(20);
+    body["pickupDateTime"] = json!(pickup);
+    body["arrivalDateTime"] = json!(pickup + Duration::minutes(60));
+    body["itemDelivered"] = json!("Lunch boxes");
+    body["vehicleType"] = json!("CAR");
+    let created = app
+        .call(
+            "POST",
+            "/api/on-demand/create",
+            Some(&vendor.token),
+            Some(body),
+        )
+        .await;
+    assert_eq!(created.status(), 201, "order placed");
+    let order = json_body(created).await["order"].clone();
+    (
+        order["id"].as_str().expect("id").to_owned(),
+        order["orderNumber"].as_str().expect("number").to_owned(),
+    )
+}
+
+/// The order's offers, oldest first: (driver id, status).
+async fn offers_of(app: &TestApp, order_id: &str) -> Vec<(String, String)> {
+    let db = app.direct_db().await;
+    db.query(
+        "SELECT driver_id::text, status FROM dispatch_offers WHERE order_id = $1::text::uuid ORDER BY attempt",
+        &[&order_id],
+    )
+    .await
+    .expect("offers")
+    .iter()
+    .map(|r| (r.get(0), r.get(1)))
+    .collect()
+}
+
+async fn history_notes(app: &TestApp, order_id: &str) -> Vec<String> {
+    app.direct_db().await
+        .query(
+            "SELECT COALESCE(note, '') FROM order_status_history WHERE order_id = $1::text::uuid ORDER BY id",
+            &[&order_id],
+        )
+        .await
+        .expect("history")
+        .iter()
+        .map(|r| r.get(0))
+        .collect()
+}
+
+async fn sweep(app: &TestApp) -> Value {
+    let function = functions::find("dispatch-offer-sweep").expect("registered");
+    let Lambda::Event(job) = function.lambda else {
+        panic!("an event function");
+    };
+    let event: Value = serde_json::from_str(
+        &std::fs::read_to_string(repo_root().join("events/dispatch-offer-sweep.json"))
+            .expect("event"),
+    )
+    .expect("json");
+    handle_event(
+        &app.state,
+        "dispatch-offer-sweep",
+        "test",
+        job.handler,
+        event,
+        JobLog::Every,
+    )
+    .await
+    .expect("swept")
+}
+
+/// Moves the order's pending offer past its time, as a minute passing would.
+async fn lapse(app: &TestApp, order_id: &str) {
+    let moved = app
+        .direct_db()
+        .await
+        .execute(
+            "UPDATE dispatch_offers SET offered_at = now() - interval '2 minutes',
+                    expires_at = now() - interval '1 second'
+              WHERE order_id = $1::text::uuid AND status = 'PENDING'",
+            &[&order_id],
+        )
+        .await
+        .expect("lapsed");
+    assert_eq!(moved, 1, "one pending offer");
+}
+
+async fn pending_offer(app: &TestApp, driver: &TestUser) -> Vec<Value> {
+    let response = app
+        .call("GET", "/api/driver/offers", Some(&driver.token), None)
+        .await;
+    assert_eq!(response.status(), 200);
+    json_body(response).await["offers"]
+        .as_array()
+        .expect("offers")
+        .clone()
+}
+
+async fn escalation_alert(app: &TestApp, order_number: &str) -> Option<String> {
+    shared::monitoring::alerts::all(&app.state)
+        .await
+        .expect("alerts")
+        .into_iter()
+        .find(|a| a.rule == "auto_dispatch_escalated" && a.group_key == order_number)
+        .map(|a| a.status.as_str().to_owned())
+}
+
+#[tokio::test]
+async fn settings_are_off_by_default_validated_audited_and_for_dispatchers_only() {
+    let app = TestApp::spawn().await;
+    let staff = app.user(Role::Helpdesk).await;
+    let vendor = app.user(Role::Vendor).await;
+    let driver = app.user(Role::Driver).await;
+    on_shift_at(&app, &driver, PICKUP).await;
+
+    // Off: a new order is offered to nobody, by the create or by the sweep.
+    let (order_id, _) = on_demand_order(&app, &vendor).await;
+    sweep(&app).await;
+    assert!(offers_of(&app, &order_id).await.is_empty());
+    let listed = app
+        .call(
+            "GET",
+            "/api/dispatch/auto-settings",
+            Some(&staff.token),
+            None,
+        )
+        .await;
+    assert_eq!(listed.status(), 200);
+    let listed = json_body(listed).await;
+    let enabled: Vec<bool> = listed["settings"]
+        .as_array()
+        .expect("settings")
+        .iter()
+        .map(|s| s["enabled"].as_bool().expect("enabled"))
+        .collect();
+    assert_eq!(enabled, vec![false, false]);
+
+    // Refused: other roles (before the body is read), bad values, an unknown type.
+    for role in [Role::Driver, Role::Vendor, Role::Client] {
+        let user = app.user(role).await;
+        let refused = set_on_demand(&app, &user, json!("garbage")).await;
+        assert_eq!(refused.status(), 403, "{role:?}");
+        let listed = app
+            .call(
+                "GET",
+                "/api/dispatch/auto-settings",
+                Some(&user.token),
+                None,
+            )
+            .await;
+        assert_eq!(listed.status(), 403, "{role:?}");
+    }
+    let mut bad = settings(true, 0);
+    bad["acceptanceSeconds"] = json!(5);
+    bad["maxCarried"]["car"] = json!(11);
+    let refused = set_on_demand(&app, &staff, bad).await;
+    assert_eq!(refused.status(), 400);
+    assert_eq!(
+        error_fields(&json_body(refused).await),
+        vec!["acceptanceSeconds", "maxAttempts", "maxCarried.car"]
+    );
+    let unknown = app
+        .call(
+            "PUT",
+            "/api/dispatch/auto-settings/DRONE",
+            Some(&staff.token),
+            Some(settings(true, 3)),
+        )
+        .await;
+    assert_eq!(unknown.status(), 400);
+    assert_eq!(error_fields(&json_body(unknown).await), vec!["orderType"]);
+
+    // Changed, and audited with what changed.
+    let changed = set_on_demand(&app, &staff, settings(true, 3)).await;
+    assert_eq!(changed.status(), 200);
+    let changed = json_body(changed).await;
+    assert_eq!(changed["settings"]["enabled"], json!(true));
+    assert_eq!(changed["settings"]["maxAttempts"], json!(3));
+    let audited = app
+        .direct_db()
+        .await
+        .query_one(
+            "SELECT changes FROM staff_audits WHERE entity_type = 'AUTO_DISPATCH_SETTINGS'",
+            &[],
+        )
+        .await
+        .expect("one audit row");
+    let changes: Value = audited.get(0);
+    assert_eq!(
+        changes,
+        json!({ "enabled": { "from": false, "to": true }, "maxAttempts": { "from": 5, "to": 3 } })
+    );
+
+    // On: the next order is offered at once, and the sweep offers the one placed before.
+    let (next_id, _) = on_demand_order(&app, &vendor).await;
+    let driver_id = app.driver_id(&driver).await;
+    assert_eq!(
+        offers_of(&app, &next_id).await,
+        vec![(driver_id.clone(), "PENDING".to_owned())]
+    );
+    let swept = sweep(&app).await;
+    assert_eq!(
+        swept["offered"],
+        json!(0),
+        "the driver holds an offer already"
+    );
+    assert!(offers_of(&app, &order_id).await.is_empty());
+}
+
+#[tokio::test]
+async fn an_order_goes_to_the_cheapest_driver_then_the_next_then_to_a_dispatcher() {
+    let app = TestApp::spawn().await;
+    let staff = app.user(Role::Admin).await;
+    let vendor = app.user(Role::Vendor).await;
+    assert_eq!(
+        set_on_demand(&app, &staff, settings(true, 2))
+            .await
+            .status(),
+        200
+    );
+    let near = app.user(Role::Driver).await;
+    let farther = app.user(Role::Driver).await;
+    let across_the_bay = app.user(Role::Driver).await;
+    on_shift_at(&app, &near, (37.3345, -121.8900)).await;
+    on_shift_at(&app, &farther, (37.3600, -121.9400)).await;
+    on_shift_at(&app, &across_the_bay, (37.8044, -122.2712)).await;
+    let (near_id, farther_id) = (app.driver_id(&near).await, app.driver_id(&farther).await);
+
+    let (order_id, order_number) = on_demand_order(&app, &vendor).await;
+    assert_eq!(
+        offers_of(&app, &order_id).await,
+        vec![(near_id.clone(), "PENDING".to_owned())],
+        "the nearest adds the least drive time"
+    );
+    let shown = pending_offer(&app, &near).await;
+    assert_eq!(shown.len(), 1);
+    let offer = &shown[0];
+    assert_eq!(offer["orderId"], json!(order_id));
+    assert!(offer["extraMinutes"].as_f64().expect("minutes") > 0.0);
+    assert!(offer["payEstimate"]["total"].as_f64().expect("pay") > 0.0);
+    let offer_id = offer["id"].as_str().expect("id").to_owned();
+    assert!(pending_offer(&app, &farther).await.is_empty());
+
+    // Someone else's offer is not found; garbage ids are a 400.
+    let theirs = app
+        .call(
+            "POST",
+            &format!("/api/driver/offers/{offer_id}/accept"),
+            Some(&farther.token),
+            None,
+        )
+        .await;
+    assert_eq!(theirs.status(), 404);
+    let garbage = app
+        .call(
+            "POST",
+            "/api/driver/offers/not-an-id/decline",
+            Some(&near.token),
+            None,
+        )
+        .await;
+    assert_eq!(garbage.status(), 400);
+
+    // Declined: the next driver has it at once; a second answer is a 409.
+    let declined = app
+        .call(
+            "POST",
+            &format!("/api/driver/offers/{offer_id}/decline"),
+            Some(&near.token),
+            Some(json!({ "reason": "my car is full" })),
+        )
+        .await;
+    assert_eq!(declined.status(), 200);
+    assert_eq!(
+        json_body(declined).await["offer"]["status"],
+        json!("DECLINED")
+    );
+    let again = app
+        .call(
+            "POST",
+            &format!("/api/driver/offers/{offer_id}/accept"),
+            Some(&near.token),
+            None,
+        )
+        .await;
+    assert_eq!(again.status(), 409);
+    assert_eq!(
+        json_body(again).await["error"]["code"],
+        json!("offer_closed")
+    );
+    assert_eq!(
+        offers_of(&app, &order_id).await,
+        vec![
+            (near_id.clone(), "DECLINED".to_owned()),
+            (farther_id.clone(), "PENDING".to_owned())
+        ]
+    );
+
+    // Lapsed: the sweep expires it; two offers were the most, so the order is escalated
+    // and its alert raised. Nobody across the bay was ever offered it (too far).
+    lapse(&app, &order_id).await;
+    let swept = sweep(&app).await;
+    assert_eq!(
+        (swept["expired"].clone(), swept["alerted"].clone()),
+        (json!(1), json!(1))
+    );
+    assert_eq!(offers_of(&app, &order_id).await.len(), 2);
+    assert_eq!(
+        escalation_alert(&app, &order_number).await.as_deref(),
+        Some("firing")
+    );
+    let listed = app
+        .call(
+            "GET",
+            "/api/dispatch/offers?status=expired",
+            Some(&staff.token),
+            None,
+        )
+        .await;
+    assert_eq!(listed.status(), 200);
+    let listed = json_body(listed).await;
+    assert_eq!(listed["items"][0]["driverId"], json!(farther_id));
+    let bad_status = app
+        .call(
+            "GET",
+            "/api/dispatch/offers?status=LOST",
+            Some(&staff.token),
+            None,
+        )
+        .await;
+    assert_eq!(bad_status.status(), 400);
+
+    // A dispatcher assigns it by hand; the next sweep resolves the escalation's alert.
+    let assigned = app
+        .call(
+            "POST",
+            "/api/orders/assignDriver",
+            Some(&staff.token),
+            Some(json!({ "orderId": order_id, "driverId": near_id })),
+        )
+        .await;
+    assert_eq!(assigned.status(), 200);
+    let swept = sweep(&app).await;
+    assert_eq!(swept["resolved"], json!(1));
+    assert_eq!(
+        escalation_alert(&app, &order_number).await.as_deref(),
+        Some("resolved")
+    );
+    let notes = history_notes(&app, &order_id).await;
+    for expected in [
+        "offered to driver",
+        "declined the offer: my car is full",
+        "expired unanswered",
+        "auto-dispatch gave up after 2 offers",
+        "assigned to",
+    ] {
+        assert!(
+            notes.iter().any(|n| n.contains(expected)),
+            "{expected:?} in {notes:?}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn accepting_assigns_through_dispatch_and_has_one_winner_against_the_expiry() {
+    let app = TestApp::spawn().await;
+    let staff = app.user(Role::Admin).await;
+    let vendor = app.user(Role::Vendor).await;
+    assert_eq!(
+        set_on_demand(&app, &staff, settings(true, 5))
+            .await
+            .status(),
+        200
+    );
+    let driver = app.user(Role::Driver).await;
+    on_shift_at(&app, &driver, (37.3345, -121.8900)).await;
+    let driver_id = app.driver_id(&driver).await;
+
+    let (_, order_number) = on_demand_order(&app, &vendor).await;
+    let offer_id = pending_offer(&app, &driver).await[0]["id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    let accepted = app
+        .call(
+            "POST",
+            &format!("/api/driver/offers/{offer_id}/accept"),
+            Some(&driver.token),
+            None,
+        )
+        .await;
+    assert_eq!(accepted.status(), 200);
+    let accepted = json_body(accepted).await;
+    assert_eq!(accepted["offer"]["status"], json!("ACCEPTED"));
+    assert_eq!(accepted["dispatch"]["driverId"], json!(driver_id));
+    let order = app
+        .call(
+            "GET",
+            &format!("/api/orders/{order_number}"),
+            Some(&staff.token),
+            None,
+        )
+        .await;
+    let order = json_body(order).await["order"].clone();
+    assert_eq!(order["driverStatus"], json!("ASSIGNED"), "{order}");
+    // The expiry arriving afterwards (or twice) changes nothing.
+    let offer_uuid = offer_id.parse().expect("uuid");
+    assert!(!offers::expire(&app.state, offer_uuid)
+        .await
+        .expect("expire"));
+
+    // A second order rides along with the first (the driver may carry 3): it races its
+    // expiry, and exactly one of them wins, whatever the timing.
+    let (second_id, _) = on_demand_order(&app, &vendor).await;
+    let second_offer = pending_offer(&app, &driver).await[0]["id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    app.direct_db()
+        .await
+        .execute(
+            "UPDATE dispatch_offers SET offered_at = now() - interval '1 minute',
+                    expires_at = now() + interval '150 milliseconds'
+              WHERE id = $1::text::uuid",
+            &[&second_offer],
+        )
+        .await
+        .expect("due soon");
+    let second_uuid = second_offer.parse().expect("uuid");
+    let (accept, expired) = tokio::join!(
+        async {
+            tokio::time::sleep(std::time::Duration::from_millis(150)).await;
+            app.call(
+                "POST",
+                &format!("/api/driver/offers/{second_offer}/accept"),
+                Some(&driver.token),
+                None,
+            )
+            .await
+            .status()
+        },
+        async {
+            tokio::time::sleep(std::time::Duration::from_millis(150)).await;
+            loop {
+                match offers::expire(&app.state, second_uuid)
+                    .await
+                    .expect("expire")
+                {
+                    true => return true,
+                    false => {
+                        let status = offers_of(&app, &second_id).await;
+                        if status.iter().all(|(_, s)| s != "PENDING") {
+                            return false;
+                        }
+                        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+                    }
+                }
+            }
+        }
+    );
+    assert!(
+        (accept == 200) != expired,
+        "one winner: accept {accept}, expired {expired}"
+    );
+    let first = &offers_of(&app, &second_id).await[0];
+    assert_eq!(
+        first.1,
+        if expired { "EXPIRED" } else { "ACCEPTED" },
+        "the offer says who won"
+    );
+    let dispatched: i64 = app.direct_db().await
+        .query_one(
+            "SELECT count(*) FROM dispatches WHERE order_id = $1::text::uuid AND unassigned_at IS NULL",
+            &[&second_id],
+        )
+        .await
+        .expect("count")
+        .get(0);
+    assert_eq!(
+        dispatched,
+        i64::from(!expired),
+        "assigned only by an accept"
+    );
+}
+
+#[tokio::test]
+async fn a_dispatcher_assigning_by_hand_withdraws_the_pending_offer() {
+    let app = TestApp::spawn().await;
+    let staff = app.user(Role::Admin).await;
+    let vendor = app.user(Role::Vendor).await;
+    assert_eq!(
+        set_on_demand(&app, &staff, settings(true, 5))
+            .await
+            .status(),
+        200
+    );
+    let offered = app.user(Role::Driver).await;
+    let chosen = app.user(Role::Driver).await;
+    on_shift_at(&app, &offered, (37.3345, -121.8900)).await;
+    let (order_id, _) = on_demand_order(&app, &vendor).await;
+    assert_eq!(pending_offer(&app, &offered).await.len(), 1);
+    on_shift_at(&app, &chosen, (37.3600, -121.9400)).await;
+    let chosen_id = app.driver_id(&chosen).await;
+    let assigned = app
+        .call(
+            "POST",
+            "/api/orders/assignDriver",
+            Some(&staff.token),
+            Some(json!({ "orderId": order_id, "driverId": chosen_id })),
+        )
+        .await;
+    assert_eq!(assigned.status(), 200);
+    assert_eq!(
+        offers_of(&app, &order_id).await,
+        vec![(app.driver_id(&offered).await, "WITHDRAWN".to_owned())]
+    );
+    assert!(pending_offer(&app, &offered).await.is_empty());
+    assert!(history_notes(&app, &order_id)
+        .await
+        .iter()
+        .any(|n| n.contains("pending offer was withdrawn")));
+
+    // With nobody on shift who can take it, a new order is escalated at once.
+    let db = app.direct_db().await;
+    db.execute("UPDATE drivers SET is_on_duty = false", &[])
+        .await
+        .expect("off duty");
+    let (lonely, _) = on_demand_order(&app, &vendor).await;
+    let reason: String = db
+        .query_one(
+            "SELECT reason FROM dispatch_escalations WHERE order_id = $1::text::uuid",
+            &[&lonely],
+        )
+        .await
+        .expect("escalated")
+        .get(0);
+    assert_eq!(reason, "NO_CANDIDATE");
+}
