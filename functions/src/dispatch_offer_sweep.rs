@@ -24,11 +24,15 @@ pub const DEPLOY: Deploy = Deploy::job(
         Policy::DatabaseConnect,
         Policy::AppTableItems,
         Policy::AlertWebhookRead,
+        Policy::OfferExpirySend,
     ])
     // A run offers at most a few hundred orders; the next minute's run is the retry.
     .timeout(60)
     .no_retries()
-    .environment(&[("ALERT_WEBHOOK_SECRET_ID", Cfn::Ref("AlertWebhookSecretName"))])
+    .environment(&[
+        ("ALERT_WEBHOOK_SECRET_ID", Cfn::Ref("AlertWebhookSecretName")),
+        ("OFFER_EXPIRY_QUEUE_URL", Cfn::Ref("OfferExpiryQueue")),
+    ])
     .triggers(&[Trigger::schedule(
         "EveryMinute",
         "rate(1 minute)",

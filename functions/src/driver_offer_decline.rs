@@ -13,7 +13,7 @@ use shared::{
     ApiResult, AppState,
 };
 
-use crate::deploy::{Area, Deploy, Route};
+use crate::deploy::{Area, Cfn, Deploy, Policy, Route};
 
 pub const FUNCTION: HttpFunction = HttpFunction::new(handler, RateClass::Api);
 
@@ -21,7 +21,10 @@ pub const DEPLOY: Deploy = Deploy::api(
     Area::Drivers,
     "declining an offered order",
     &[Route::post("/api/driver/offers/{offerId}/decline").requires(Permission::Drive)],
-);
+)
+    // The order goes to the next driver at once, with its offer's expiry.
+    .policies(&[Policy::OfferExpirySend])
+    .environment(&[("OFFER_EXPIRY_QUEUE_URL", Cfn::Ref("OfferExpiryQueue"))]);
 
 fn handler(state: &AppState, req: Request) -> HandlerFuture<'_> {
     Box::pin(offer_decline(state, req))

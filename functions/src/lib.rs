@@ -164,6 +164,7 @@ functions! {
         backup_restore,
         backup_retention,
         backup_verify,
+        dispatch_offer_expire,
         dispatch_offer_sweep,
         dispatch_plan_solve,
         location_retention,

@@ -15,7 +15,7 @@ use shared::{
     ApiResult, AppState,
 };
 
-use crate::deploy::{Area, Deploy, Policy, Route};
+use crate::deploy::{Area, Cfn, Deploy, Policy, Route};
 
 pub const FUNCTION: HttpFunction = HttpFunction::new(handler, RateClass::Api).idempotent();
 
@@ -24,7 +24,8 @@ pub const DEPLOY: Deploy = Deploy::api(
     "an on-demand delivery",
     &[Route::post("/api/on-demand/create").requires(Permission::CreateOrders)],
 )
-    .policies(&[Policy::MapsKeyRead]);
+    .policies(&[Policy::MapsKeyRead, Policy::OfferExpirySend])
+    .environment(&[("OFFER_EXPIRY_QUEUE_URL", Cfn::Ref("OfferExpiryQueue"))]);
 
 fn handler(state: &AppState, req: Request) -> HandlerFuture<'_> {
     Box::pin(create(state, req))

@@ -200,6 +200,8 @@ export_app_env() {
     export BACKUPS_BUCKET=readyset-local-backups
     export BACKUP_KMS_KEY_ID="${BACKUP_KMS_KEY_ID:-alias/readyset-local-backups}"
     export JWT_SECRET_ID=readyset-local-jwt
+    # The emulator's account; the gateway creates the queue and delivers it.
+    export OFFER_EXPIRY_QUEUE_URL="http://127.0.0.1:$2/123456789012/readyset-local-offer-expiry"
     # Plain HTTP on localhost: browsers drop Secure cookies there.
     export COOKIE_SECURE=false
     # Local webhook receivers run on plain HTTP on this machine.

@@ -32,6 +32,8 @@ pub struct AppState {
     pub ses: LazyClient<aws_sdk_sesv2::Client>,
     /// Wakes the outbox relay after a commit (see `outbox::wake`).
     pub lambda: LazyClient<aws_sdk_lambda::Client>,
+    /// Sends each auto-dispatch offer's expiry, delayed until its deadline.
+    pub sqs: LazyClient<aws_sdk_sqs::Client>,
     /// Reads metrics back (`/api/admin/logs`); writing them is [`AppState::metrics`].
     pub cloudwatch: LazyClient<aws_sdk_cloudwatch::Client>,
     pub metrics: Metrics,
@@ -155,6 +157,10 @@ impl AppState {
             lambda: LazyClient::new({
                 let (sdk, settings) = (sdk.clone(), config.aws.clone());
                 move || aws::lambda_client(&sdk, &settings)
+            }),
+            sqs: LazyClient::new({
+                let sdk = sdk.clone();
+                move || aws_sdk_sqs::Client::new(&sdk)
             }),
             cloudwatch: LazyClient::new({
                 let sdk = sdk.clone();

@@ -592,3 +592,83 @@ async fn a_dispatcher_assigning_by_hand_withdraws_the_pending_offer() {
         .get(0);
     assert_eq!(reason, "NO_CANDIDATE");
 }
+
+#[tokio::test]
+async fn an_unanswered_offer_lapses_through_its_queue_within_seconds_of_its_deadline() {
+    let app = TestApp::spawn().await;
+    let staff = app.user(Role::Admin).await;
+    let vendor = app.user(Role::Vendor).await;
+    let mut quick = settings(true, 5);
+    quick["acceptanceSeconds"] = json!(10);
+    assert_eq!(set_on_demand(&app, &staff, quick).await.status(), 200);
+    let near = app.user(Role::Driver).await;
+    let farther = app.user(Role::Driver).await;
+    on_shift_at(&app, &near, (37.3345, -121.8900)).await;
+    on_shift_at(&app, &farther, (37.3600, -121.9400)).await;
+    let farther_id = app.driver_id(&farther).await;
+    let delivering = app.deliver_offer_expiries();
+
+    let (order_id, _) = on_demand_order(&app, &vendor).await;
+    let first = pending_offer(&app, &near).await[0]["id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    // Nobody answers: the queue delivers the expiry at the deadline, and the order goes on.
+    let db = app.direct_db().await;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(40);
+    let lag_ms: f64 = loop {
+        let row = db
+            .query_one(
+                "SELECT status, (EXTRACT(EPOCH FROM (answered_at - expires_at)) * 1000)::float8
+                   FROM dispatch_offers WHERE id = $1::text::uuid",
+                &[&first],
+            )
+            .await
+            .expect("offer");
+        let status: String = row.get(0);
+        if status == "EXPIRED" {
+            break row.get(1);
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "still {status} long after its deadline"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    };
+    assert!(
+        (0.0..5_000.0).contains(&lag_ms),
+        "expired {lag_ms} ms after its deadline"
+    );
+    // The next offer follows the expiry's commit.
+    let mut offers = offers_of(&app, &order_id).await;
+    for _ in 0..50 {
+        if offers.len() == 2 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        offers = offers_of(&app, &order_id).await;
+    }
+    assert_eq!(offers.last(), Some(&(farther_id, "PENDING".to_owned())));
+
+    // A duplicate delivery of the same expiry changes nothing.
+    app.state
+        .sqs
+        .send_message()
+        .queue_url(
+            app.state
+                .config
+                .drivers
+                .offer_expiry_queue
+                .as_deref()
+                .expect("queue"),
+        )
+        .message_body(json!({ "offerId": first }).to_string())
+        .send()
+        .await
+        .expect("sent again");
+    tokio::time::sleep(std::time::Duration::from_secs(3)).await;
+    let offers = offers_of(&app, &order_id).await;
+    assert_eq!(offers.len(), 2);
+    assert_eq!(offers[1].1, "PENDING");
+    delivering.abort();
+}

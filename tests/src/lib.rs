@@ -154,6 +154,13 @@ pub fn test_config(database_url: &str, prefix: &str, overrides: &[(&str, &str)])
             "Ready Set <deliveries@readyset.test>".into(),
         ),
     ]);
+    // The test's own offer-expiry queue in the emulator (created by provisioning).
+    if let Ok(endpoint) = std::env::var("AWS_ENDPOINT_URL") {
+        vars.insert(
+            "OFFER_EXPIRY_QUEUE_URL".into(),
+            format!("{endpoint}/123456789012/{prefix}-offer-expiry"),
+        );
+    }
     for (key, value) in overrides {
         vars.insert((*key).into(), (*value).into());
     }
@@ -333,6 +340,13 @@ impl TestApp {
         response: &lambda_http::Response<lambda_http::Body>,
     ) {
         record_violation(&self.violations, route_key, response);
+    }
+
+    /// Delivers the test's offer-expiry queue to `dispatch-offer-expire` in the background,
+    /// as the local gateway does (tests do not otherwise poll it); abort the handle to stop.
+    pub fn deliver_offer_expiries(&self) -> JoinHandle<()> {
+        local_stack::queue::offer_expiries(self.state.clone())
+            .expect("the test's offer-expiry queue is configured")
     }
 
     /// Loads the demo data `scripts/run` loads (the sample events refer to it).

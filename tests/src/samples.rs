@@ -107,6 +107,7 @@ pub const SAMPLE_OUTCOMES: &[(&str, u16)] = &[
     ("outbox-relay", 0),
     ("dispatch-plan-solve", 0),
     ("dispatch-offer-sweep", 0),
+    ("dispatch-offer-expire", 0),
     ("partner-key-rotate", 0),
     ("location-retention", 0),
     ("upload-cleanup", 0),

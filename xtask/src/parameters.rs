@@ -242,6 +242,19 @@ pub const PARAMETERS: &[Parameter] = &[
         "The address customer emails come from (verified as an SES identity).",
         Passed::Ref,
     ),
+    Parameter::new(
+        "OfferExpiryQueue",
+        Kind::String,
+        "URL of the queue of auto-dispatch offer expiries",
+        Passed::Ref,
+    ),
+    Parameter::new(
+        "OfferExpiryQueueArn",
+        Kind::String,
+        "ARN of the queue of auto-dispatch offer expiries",
+        Passed::GetAtt("OfferExpiryQueue.Arn"),
+    ),
+    Parameter::policy("OfferExpirySendPolicy"),
     Parameter::policy("PartnerSecretsReadPolicy"),
     Parameter::policy("RelayWakePolicy"),
     Parameter::new(

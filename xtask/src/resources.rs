@@ -98,12 +98,74 @@ fn policies(deploy: &Deploy) -> Node {
                 ),
                 (None, _) => unreachable!("only Allow is unmanaged"),
             })
+            .chain(deploy.triggers.iter().filter_map(queue_statement))
             .collect(),
     )
 }
 
+/// What receiving a queue's messages needs, on that queue alone.
+fn queue_statement(trigger: &Trigger) -> Option<Node> {
+    let Trigger::Sqs { queue_arn, .. } = trigger else {
+        return None;
+    };
+    Some(
+        Node::map().with(
+            "Statement",
+            Node::Seq(vec![Node::map()
+                .with_comment(
+                    Some("The event source mapping receives and deletes the queue's messages as this role."),
+                    "Effect",
+                    "Allow",
+                )
+                .with(
+                    "Action",
+                    flow_list(
+                        ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"]
+                            .map(str::to_owned),
+                    ),
+                )
+                .with("Resource", reference(queue_arn))]),
+        ),
+    )
+}
+
+/// A queue trigger's event source mapping, delivering to the live alias in batches; the
+/// function answers which records failed, and only those are delivered again.
+fn queue_resources(prefix: &str, deploy: &Deploy) -> Vec<Entry> {
+    deploy
+        .triggers
+        .iter()
+        .filter_map(|trigger| match trigger {
+            Trigger::Sqs { name, queue_arn } => Some(entry(
+                format!("{prefix}{name}Mapping"),
+                Node::map()
+                    .with("Type", "AWS::Lambda::EventSourceMapping")
+                    .with(
+                        "Properties",
+                        Node::map()
+                            .with("EventSourceArn", reference(queue_arn))
+                            .with(
+                                "FunctionName",
+                                reference(&format!("{prefix}Function.Alias")),
+                            )
+                            .with("BatchSize", 10u32)
+                            .with(
+                                "FunctionResponseTypes",
+                                flow_list(["ReportBatchItemFailures".to_owned()]),
+                            ),
+                    ),
+            )),
+            _ => None,
+        })
+        .collect()
+}
+
 fn triggers(deploy: &Deploy) -> Option<Node> {
-    if deploy.triggers.is_empty() {
+    if deploy
+        .triggers
+        .iter()
+        .all(|t| matches!(t, Trigger::Sqs { .. }))
+    {
         return None;
     }
     let mut events = Node::map();
@@ -134,6 +196,9 @@ fn triggers(deploy: &Deploy) -> Option<Node> {
                         .with("Properties", Node::map().with("Topic", reference(topic))),
                 );
             }
+            // Not a SAM event, which would grant the role receiving from any queue: an
+            // event source mapping of its own (see `queue_resources`).
+            Trigger::Sqs { .. } => {}
         }
     }
     Some(events)
@@ -272,6 +337,7 @@ pub fn function_resources(function: &Function, code_uri: &str) -> Result<Vec<Ent
         function_resource(function, code_uri)?,
     )];
     resources.extend(route_resources(&prefix, deploy));
+    resources.extend(queue_resources(&prefix, deploy));
     resources.push(entry(format!("{prefix}ErrorsAlarm"), errors_alarm(&prefix)));
     resources.push(entry(
         format!("{prefix}LatencyAlarm"),

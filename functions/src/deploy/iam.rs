@@ -54,6 +54,8 @@ pub enum Policy {
     BackupKeyUse,
     BackupsBucketWrite,
     PartnerSecretsRead,
+    /// Sending offer expiries to their queue (whoever makes an auto-dispatch offer).
+    OfferExpirySend,
     /// Statements of this function's role alone.
     Allow(&'static [Statement]),
 }
@@ -73,6 +75,7 @@ impl Policy {
             Policy::BackupKeyUse => "BackupKeyUsePolicy",
             Policy::BackupsBucketWrite => "BackupsBucketWritePolicy",
             Policy::PartnerSecretsRead => "PartnerSecretsReadPolicy",
+            Policy::OfferExpirySend => "OfferExpirySendPolicy",
             Policy::Allow(_) => return None,
         })
     }

@@ -1,4 +1,4 @@
-//! What runs a job besides a direct invoke: schedules and SNS topics.
+//! What runs a job besides a direct invoke: schedules, SNS topics and SQS queues.
 
 /// What runs a job besides a direct invoke.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -15,6 +15,12 @@ pub enum Trigger {
     Sns {
         name: &'static str,
         topic: &'static str,
+    },
+    /// Messages of an SQS queue (its ARN a parameter of the area stack), in batches; the
+    /// function answers which records failed, and only those are delivered again.
+    Sqs {
+        name: &'static str,
+        queue_arn: &'static str,
     },
 }
 
@@ -52,5 +58,9 @@ impl Trigger {
 
     pub const fn sns(name: &'static str, topic: &'static str) -> Self {
         Trigger::Sns { name, topic }
+    }
+
+    pub const fn sqs(name: &'static str, queue_arn: &'static str) -> Self {
+        Trigger::Sqs { name, queue_arn }
     }
 }

@@ -26,6 +26,7 @@ pub mod gateway;
 pub mod lambda_invoke;
 pub mod metrics;
 pub mod provision;
+pub mod queue;
 pub mod router;
 pub mod schedule;
 pub mod seed;

@@ -100,6 +100,8 @@ async fn run(command: Command) -> Result<(), BoxError> {
                 std::time::Duration::from_secs(1),
             );
             let _alerts = local_stack::schedule::alert_evaluator(gateway.state().clone());
+            let _sweep = local_stack::schedule::offer_sweep(gateway.state().clone());
+            let _expiries = local_stack::queue::offer_expiries(gateway.state().clone());
             let _cleanup = local_stack::schedule::upload_cleanup(gateway.state().clone());
             let _retention = local_stack::schedule::location_retention(gateway.state().clone());
             let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?;

@@ -19,8 +19,30 @@ pub async fn ensure_aws_resources(state: &AppState) -> Result<(), BoxError> {
         ensure_bucket(state, bucket).await?;
     }
     configure_uploads_bucket(state).await?;
+    ensure_offer_expiry_queue(state).await?;
     ensure_backup_key(state).await?;
     verify_sender(state).await
+}
+
+/// The offer-expiry queue, named by the last part of its configured URL, like the
+/// template's `OfferExpiryQueue` (creating one that exists is no error).
+async fn ensure_offer_expiry_queue(state: &AppState) -> Result<(), BoxError> {
+    let Some(url) = &state.config.drivers.offer_expiry_queue else {
+        return Ok(());
+    };
+    let name = url
+        .rsplit('/')
+        .next()
+        .filter(|n| !n.is_empty())
+        .ok_or_else(|| format!("OFFER_EXPIRY_QUEUE_URL names no queue: {url}"))?;
+    state
+        .sqs
+        .create_queue()
+        .queue_name(name)
+        .send()
+        .await
+        .map_err(|e| aws_sdk_sqs::error::DisplayErrorContext(e).to_string())?;
+    Ok(())
 }
 
 /// The backups' KMS key, when configured by alias (`alias/…`) as locally: a key under

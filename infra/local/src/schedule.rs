@@ -1,7 +1,8 @@
 //! Runs the ops jobs EventBridge schedules in AWS in the background of the local
 //! gateway: the outbox relay every second (in AWS every minute, plus post-commit
-//! invokes), the alert evaluator every minute, and the upload cleanup and the location
-//! retention every hour (daily in AWS), each with the event its schedule sends.
+//! invokes), the alert evaluator and the auto-dispatch sweep every minute, and the upload
+//! cleanup and the location retention every hour (daily in AWS), each with the event its
+//! schedule sends.
 
 use std::time::Duration;
 
@@ -58,6 +59,17 @@ pub fn alert_evaluator(state: AppState) -> tokio::task::JoinHandle<()> {
         functions::alert_evaluator::FUNCTION.handler,
         Duration::from_secs(60),
         serde_json::json!({}),
+    )
+}
+
+/// The auto-dispatch sweep, every minute as in AWS.
+pub fn offer_sweep(state: AppState) -> tokio::task::JoinHandle<()> {
+    every(
+        state,
+        "dispatch-offer-sweep",
+        functions::dispatch_offer_sweep::FUNCTION.handler,
+        Duration::from_secs(60),
+        SCHEDULED.clone(),
     )
 }
 

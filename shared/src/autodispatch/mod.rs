@@ -5,6 +5,8 @@
 //!   catering horizon, attempts before escalating, orders carried at once), as data.
 //! - [`candidates`]: who may take an order now, ranked by the drive time it adds to the
 //!   route each already drives (the routing core's insertion).
+//! - [`expiry`]: each offer's deadline as a message delayed until it, which the
+//!   `dispatch-offer-expire` function receives.
 //! - [`offers`]: offering, accepting (through the one dispatch path), declining,
 //!   expiring, escalating to staff, and the sweep that is the safety net of all of it.
 //!
@@ -14,5 +16,6 @@
 //! time; that withdraws its pending offer.
 
 pub mod candidates;
+pub mod expiry;
 pub mod offers;
 pub mod settings;

@@ -11,7 +11,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use super::{candidates, settings};
+use super::{candidates, expiry, settings};
 use crate::{
     auth::{rbac::Caller, Permission},
     db::{p, FromRow, GenericClient, RowExt, Transaction},
@@ -200,6 +200,7 @@ pub async fn offer_next(state: &AppState, order_id: Uuid) -> ApiResult<Outcome> 
         let offer = read(&tx, offer_id).await?;
         tx.commit().await?;
         tracing::info!(%offer_id, driver_id = %candidate.driver_id, attempt = attempts + 1, "order offered");
+        expiry::schedule(state, &offer).await;
         return Ok(Outcome::Offered(offer));
     }
     escalate(tx, order_id, EscalationReason::NoCandidate, attempts).await
@@ -455,8 +456,7 @@ pub async fn pending_for_driver(
     let driver_id = caller_driver(client, caller).await?;
     let rows = client
         .query_typed(
-            &format!(
-                "SELECT f.id, f.order_id, o.order_number, f.driver_id, f.attempt, f.status,
+            "SELECT f.id, f.order_id, o.order_number, f.driver_id, f.attempt, f.status,
                         f.added_drive_seconds, f.offered_at, f.expires_at, f.answered_at, f.decline_reason,
                         o.order_type, o.pickup_date_time, o.arrival_date_time,
                         pa.street1 AS pickup_street1, pa.city AS pickup_city,
@@ -466,8 +466,7 @@ pub async fn pending_for_driver(
                    FROM dispatch_offers f JOIN orders o ON o.id = f.order_id
                    JOIN addresses pa ON pa.id = o.pickup_address_id
                    JOIN addresses da ON da.id = o.delivery_address_id
-                  WHERE f.driver_id = $1 AND f.status = 'PENDING' AND f.expires_at > now()"
-            ),
+                  WHERE f.driver_id = $1 AND f.status = 'PENDING' AND f.expires_at > now()",
             &[p(&driver_id)],
         )
         .await

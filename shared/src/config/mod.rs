@@ -98,6 +98,7 @@ impl Config {
                     " days",
                 )?),
                 planner_function: env.optional("PLANNER_FUNCTION"),
+                offer_expiry_queue: env.optional("OFFER_EXPIRY_QUEUE_URL"),
             },
             notifications: NotificationSettings {
                 sender: env.optional("NOTIFICATION_SENDER"),

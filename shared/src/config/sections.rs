@@ -138,6 +138,9 @@ pub struct DriverSettings {
     /// The planner job a new dispatch plan is handed to, by an asynchronous Invoke
     /// (`PLANNER_FUNCTION`; unset: plans cannot be made here).
     pub planner_function: Option<String>,
+    /// The queue each auto-dispatch offer's expiry is sent to, delayed until its deadline
+    /// (`OFFER_EXPIRY_QUEUE_URL`; unset: offers expire by the sweep alone, within a minute).
+    pub offer_expiry_queue: Option<String>,
 }
 
 /// Emails to customers.

@@ -97,7 +97,7 @@ mod tests {
                 durations.push(60.0 * (from as f64 - to as f64).abs());
             }
         }
-        Matrix::new(places, durations.clone(), durations).unwrap()
+        Matrix::new(places, durations.clone(), durations).expect("a square matrix")
     }
 
     fn shipment(id: &str, pickup: usize, delivery: usize, by: Seconds) -> Shipment {

@@ -1,0 +1,97 @@
+//! Delivers the offer-expiry queue to `dispatch-offer-expire` in the background of the
+//! local gateway, as Lambda's event source mapping does in AWS: long-polls the queue in
+//! the emulator, hands each batch to the function as an SQS event, and deletes the
+//! messages it did not report as failed (those come back after their visibility timeout).
+
+use std::time::Duration;
+
+use serde_json::{json, Value};
+use shared::{
+    runtime::{handle_event, JobLog},
+    AppState,
+};
+
+/// How long one receive waits for messages.
+const WAIT_SECONDS: i32 = 1;
+/// How long a received message stays hidden before it is delivered again.
+const VISIBILITY_SECONDS: i32 = 30;
+
+/// Polls the configured offer-expiry queue until the handle is aborted; `None` without one.
+pub fn offer_expiries(state: AppState) -> Option<tokio::task::JoinHandle<()>> {
+    let queue = state.config.drivers.offer_expiry_queue.clone()?;
+    Some(tokio::spawn(async move {
+        loop {
+            if let Err(e) = deliver_once(&state, &queue).await {
+                tracing::warn!(error = %e, "receiving offer expiries failed; retrying");
+                tokio::time::sleep(Duration::from_secs(1)).await;
+            }
+        }
+    }))
+}
+
+async fn deliver_once(state: &AppState, queue: &str) -> Result<(), shared::error::BoxError> {
+    let received = state
+        .sqs
+        .receive_message()
+        .queue_url(queue)
+        .max_number_of_messages(10)
+        .wait_time_seconds(WAIT_SECONDS)
+        .visibility_timeout(VISIBILITY_SECONDS)
+        .send()
+        .await
+        .map_err(|e| aws_sdk_sqs::error::DisplayErrorContext(e).to_string())?;
+    let messages = received.messages();
+    if messages.is_empty() {
+        return Ok(());
+    }
+    let records: Vec<Value> = messages
+        .iter()
+        .map(|m| {
+            json!({
+                "messageId": m.message_id(),
+                "receiptHandle": m.receipt_handle(),
+                "body": m.body(),
+                "eventSource": "aws:sqs",
+            })
+        })
+        .collect();
+    let request_id = uuid::Uuid::new_v4().to_string();
+    let answer = handle_event(
+        state,
+        "dispatch-offer-expire",
+        &request_id,
+        functions::dispatch_offer_expire::FUNCTION.handler,
+        json!({ "Records": records }),
+        JobLog::FailuresOnly,
+    )
+    .await;
+    // A failed invocation leaves every message for redelivery, as in AWS.
+    let Ok(answer) = answer else {
+        return Ok(());
+    };
+    let failed: Vec<&str> = answer["batchItemFailures"]
+        .as_array()
+        .map(|items| {
+            items
+                .iter()
+                .filter_map(|i| i["itemIdentifier"].as_str())
+                .collect()
+        })
+        .unwrap_or_default();
+    for message in messages {
+        if failed.contains(&message.message_id().unwrap_or_default()) {
+            continue;
+        }
+        if let Some(handle) = message.receipt_handle() {
+            state
+                .sqs
+                .delete_message()
+                .queue_url(queue)
+                .receipt_handle(handle)
+                .send()
+                .await
+                .map_err(|e| aws_sdk_sqs::error::DisplayErrorContext(e).to_string())?;
+        }
+    }
+    Ok(())
+}
