@@ -672,3 +672,289 @@ async fn an_unanswered_offer_lapses_through_its_queue_within_seconds_of_its_dead
     assert_eq!(offers[1].1, "PENDING");
     delivering.abort();
 }
+
+/// A small deterministic generator, so a failing run can be replayed.
+struct Lcg(u64);
+
+impl Lcg {
+    fn next(&mut self) -> f64 {
+        self.0 = self
+            .0
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
+        (self.0 >> 11) as f64 / (1u64 << 53) as f64
+    }
+
+    fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
+        &items[(self.next() * items.len() as f64) as usize % items.len()]
+    }
+}
+
+const ZIPS: &[(&str, &str)] = &[
+    ("95110", "San Jose"),
+    ("95112", "San Jose"),
+    ("95113", "San Jose"),
+    ("95116", "San Jose"),
+    ("95125", "San Jose"),
+    ("95126", "San Jose"),
+    ("95128", "San Jose"),
+    ("95050", "Santa Clara"),
+    ("95051", "Santa Clara"),
+];
+
+/// The invariants that hold at every step: one pending offer per driver and per order,
+/// no driver over its cap, no order with two drivers.
+async fn check_invariants(db: &tokio_postgres::Client) {
+    let broken: i64 = db
+        .query_one(
+            "SELECT (SELECT count(*) FROM (SELECT driver_id FROM dispatch_offers WHERE status = 'PENDING'
+                                            GROUP BY driver_id HAVING count(*) > 1) a)
+                  + (SELECT count(*) FROM (SELECT order_id FROM dispatch_offers WHERE status = 'PENDING'
+                                            GROUP BY order_id HAVING count(*) > 1) b)
+                  + (SELECT count(*) FROM (SELECT order_id FROM dispatches
+                                            GROUP BY order_id HAVING count(*) > 1) c)
+                  + (SELECT count(*) FROM drivers d
+                      WHERE (SELECT count(*) FROM dispatches ds WHERE ds.driver_id = d.id AND ds.unassigned_at IS NULL)
+                            > LEAST(d.max_active_deliveries, 3))",
+            &[],
+        )
+        .await
+        .expect("invariants")
+        .get(0);
+    assert_eq!(broken, 0, "an invariant broke");
+}
+
+#[tokio::test]
+async fn a_simulated_lunch_rush_ends_with_every_order_assigned_or_escalated() {
+    use shared::{
+        autodispatch::candidates::LiveRoute,
+        geo::Point,
+        orders::rules::VehicleType,
+        planning::{inputs::carried_by, rules::PlanningRules},
+        routing::{feasibility, solve, SolveOptions},
+    };
+
+    let app = TestApp::spawn().await;
+    let staff = app.user(Role::Admin).await;
+    let vendor = app.user(Role::Vendor).await;
+    assert_eq!(
+        set_on_demand(&app, &staff, settings(true, 4))
+            .await
+            .status(),
+        200
+    );
+    let mut rng = Lcg(20_261_206);
+    let mut drivers = Vec::new();
+    for _ in 0..20 {
+        let driver = app.user(Role::Driver).await;
+        let at = (37.30 + rng.next() * 0.08, -121.97 + rng.next() * 0.12);
+        on_shift_at(&app, &driver, at).await;
+        let id = app.driver_id(&driver).await;
+        drivers.push((id, driver, at));
+    }
+    let db = app.direct_db().await;
+    let (mut accepted, mut declined, mut ignored) = (0, 0, 0);
+    let mut orders = Vec::new();
+    for n in 0..60 {
+        // An order every minute of the hour, picked up 15 to 45 minutes later.
+        let (pickup_zip, pickup_city) = *rng.pick(ZIPS);
+        let (drop_zip, drop_city) = *rng.pick(ZIPS);
+        let pickup = Utc::now() + Duration::minutes(15 + (rng.next() * 30.0) as i64);
+        let body = json!({
+            "pickupAddress": { "name": format!("Kitchen {n}"), "street1": format!("{} Main St", 100 + n), "city": pickup_city, "state": "CA", "zip": pickup_zip },
+            "deliveryAddress": { "name": format!("Office {n}"), "street1": format!("{} Market St", 200 + n), "city": drop_city, "state": "CA", "zip": drop_zip },
+            "pickupDateTime": pickup,
+            "arrivalDateTime": pickup + Duration::minutes(45 + (rng.next() * 30.0) as i64),
+            "itemDelivered": "Lunch boxes",
+            "vehicleType": "CAR",
+            "orderTotal": 80.5,
+        });
+        let created = app
+            .call(
+                "POST",
+                "/api/on-demand/create",
+                Some(&vendor.token),
+                Some(body),
+            )
+            .await;
+        assert_eq!(created.status(), 201, "order {n}");
+        orders.push(
+            json_body(created).await["order"]["id"]
+                .as_str()
+                .expect("id")
+                .to_owned(),
+        );
+        // Each driver holding an offer answers it: accepts, declines or lets it lapse.
+        loop {
+            check_invariants(&db).await;
+            // The pending offers, from the table (the drivers' own polling would pass the
+            // rate limit in a test's minute).
+            let pending: Vec<(String, String)> = db
+                .query(
+                    "SELECT id::text, driver_id::text FROM dispatch_offers WHERE status = 'PENDING'",
+                    &[],
+                )
+                .await
+                .expect("pending")
+                .iter()
+                .map(|r| (r.get(0), r.get(1)))
+                .collect();
+            let answered = !pending.is_empty();
+            for (id, driver_id) in &pending {
+                let id = id.as_str();
+                let (_, driver, _) = drivers
+                    .iter()
+                    .find(|(d, _, _)| d == driver_id)
+                    .expect("one of the drivers");
+                let roll = rng.next();
+                if roll < 0.6 {
+                    let answer = app
+                        .call(
+                            "POST",
+                            &format!("/api/driver/offers/{id}/accept"),
+                            Some(&driver.token),
+                            None,
+                        )
+                        .await;
+                    // At its cap by now (another accept came first): a 409, and the offer stays.
+                    match answer.status().as_u16() {
+                        200 => accepted += 1,
+                        409 => {}
+                        other => panic!("accept answered {other}"),
+                    }
+                } else if roll < 0.85 {
+                    let answer = app
+                        .call(
+                            "POST",
+                            &format!("/api/driver/offers/{id}/decline"),
+                            Some(&driver.token),
+                            Some(json!({})),
+                        )
+                        .await;
+                    assert_eq!(answer.status(), 200);
+                    declined += 1;
+                } else {
+                    db.execute(
+                        "UPDATE dispatch_offers SET offered_at = now() - interval '2 minutes',
+                                expires_at = now() - interval '1 second' WHERE id = $1::text::uuid",
+                        &[&id],
+                    )
+                    .await
+                    .expect("lapsed");
+                    ignored += 1;
+                }
+            }
+            sweep(&app).await;
+            if !answered {
+                break;
+            }
+        }
+    }
+    check_invariants(&db).await;
+
+    // Every order has a driver or waits for a dispatcher; none is left in between.
+    let rows = db
+        .query(
+            "SELECT o.id::text,
+                    EXISTS (SELECT 1 FROM dispatches ds WHERE ds.order_id = o.id AND ds.unassigned_at IS NULL),
+                    EXISTS (SELECT 1 FROM dispatch_escalations e WHERE e.order_id = o.id AND e.resolved_at IS NULL),
+                    (SELECT count(*) FROM dispatch_offers f WHERE f.order_id = o.id)
+               FROM orders o WHERE o.id = ANY($1::text[]::uuid[])",
+            &[&orders],
+        )
+        .await
+        .expect("orders");
+    assert_eq!(rows.len(), 60);
+    let (mut assigned, mut escalated, mut offers) = (0, 0, 0i64);
+    for row in &rows {
+        let (has_driver, is_escalated): (bool, bool) = (row.get(1), row.get(2));
+        assert!(
+            has_driver != is_escalated,
+            "order {} assigned {has_driver}, escalated {is_escalated}",
+            row.get::<_, String>(0)
+        );
+        assigned += usize::from(has_driver);
+        escalated += usize::from(is_escalated);
+        offers += row.get::<_, i64>(3);
+    }
+    assert_eq!(assigned, accepted, "an order for each accept");
+
+    // Each driver's orders still make a feasible route from where it is.
+    let rules = PlanningRules::default();
+    let now = Utc::now();
+    for (id, _, (lat, lng)) in &drivers {
+        let driver_id: uuid::Uuid = id.parse().expect("uuid");
+        let load = carried_by(&*app.db().await, &[driver_id])
+            .await
+            .expect("load");
+        if load.is_empty() {
+            continue;
+        }
+        let route = LiveRoute::build(
+            &rules,
+            Point {
+                lat: *lat,
+                lng: *lng,
+            },
+            VehicleType::Car,
+            &load,
+            None,
+            now,
+        )
+        .expect("built")
+        .expect("on the map");
+        let mut options = SolveOptions::within(std::time::Duration::from_secs(2));
+        options.max_generations = Some(200);
+        let plan = solve(&route.problem, &options).expect("solved");
+        assert!(
+            plan.unassigned.is_empty(),
+            "driver {id}: {:?}",
+            plan.unassigned
+        );
+        assert_eq!(
+            feasibility::violations(&route.problem, &plan),
+            Vec::<String>::new()
+        );
+    }
+    eprintln!(
+        "lunch rush: 60 orders, 20 drivers: {assigned} assigned, {escalated} escalated; \
+         {offers} offers ({:.2} per order): {accepted} accepted, {declined} declined, {ignored} lapsed",
+        offers as f64 / 60.0
+    );
+}
+
+#[tokio::test]
+async fn two_orders_racing_for_one_driver_give_it_one_offer() {
+    let app = TestApp::spawn().await;
+    let staff = app.user(Role::Admin).await;
+    let vendor = app.user(Role::Vendor).await;
+    assert_eq!(
+        set_on_demand(&app, &staff, settings(true, 5))
+            .await
+            .status(),
+        200
+    );
+    let driver = app.user(Role::Driver).await;
+    on_shift_at(&app, &driver, (37.3345, -121.8900)).await;
+    let ((first, _), (second, _)) = tokio::join!(
+        on_demand_order(&app, &vendor),
+        on_demand_order(&app, &vendor)
+    );
+    let mut offered = 0;
+    for order in [&first, &second] {
+        let offers = offers_of(&app, order).await;
+        assert!(offers.len() <= 1, "{offers:?}");
+        offered += offers.len();
+    }
+    assert_eq!(offered, 1, "one offer between them");
+    assert_eq!(pending_offer(&app, &driver).await.len(), 1);
+    // The other had nobody free to offer it to: a dispatcher has it.
+    let escalated: i64 = app
+        .direct_db()
+        .await
+        .query_one("SELECT count(*) FROM dispatch_escalations", &[])
+        .await
+        .expect("count")
+        .get(0);
+    assert_eq!(escalated, 1);
+}

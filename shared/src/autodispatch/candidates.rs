@@ -138,7 +138,7 @@ fn cost(
     if load.len() >= usize::try_from(settings.max_carried.of(vehicle_type)).unwrap_or(0) {
         return None;
     }
-    let route = LiveRoute::build(rules, position, vehicle_type, load, order, now).ok()??;
+    let route = LiveRoute::build(rules, position, vehicle_type, load, Some(order), now).ok()??;
     let inserted = insertion::cheapest(
         &route.problem,
         0,
@@ -156,24 +156,24 @@ fn cost(
     })
 }
 
-/// A driver's route as it stands, from where it is now, with the new order last among
-/// the shipments (not yet in the visits).
-struct LiveRoute {
-    problem: Problem,
-    visits: Vec<(usize, StopKind)>,
+/// A driver's route as it stands, from where it is now; with a new order, that one last
+/// among the shipments (not yet in the visits).
+pub struct LiveRoute {
+    pub problem: Problem,
+    pub visits: Vec<(usize, StopKind)>,
     /// Pickups of orders already on board: first in the visits, fixed.
-    on_board: usize,
+    pub on_board: usize,
 }
 
 impl LiveRoute {
     /// `Ok(None)` when an order has no place on the map, or the vehicle may not carry the
     /// new one.
-    fn build(
+    pub fn build(
         rules: &PlanningRules,
         position: Point,
         vehicle_type: VehicleType,
         load: &[PlanOrder],
-        order: &PlanOrder,
+        order: Option<&PlanOrder>,
         now: DateTime<Utc>,
     ) -> ApiResult<Option<Self>> {
         let seconds = |t: DateTime<Utc>| (t - now).num_milliseconds() as f64 / 1000.0;
@@ -184,7 +184,7 @@ impl LiveRoute {
         };
         let mut shipments = Vec::with_capacity(load.len() + 1);
         let mut on_board = Vec::new();
-        for (i, o) in load.iter().chain(std::iter::once(order)).enumerate() {
+        for (i, o) in load.iter().chain(order).enumerate() {
             let (Some(pickup), Some(delivery)) = (o.pickup(), o.delivery()) else {
                 return Ok(None);
             };
@@ -224,12 +224,13 @@ impl LiveRoute {
                 vehicle_types: stops.vehicle_types,
             });
         }
-        let new = shipments.len() - 1;
-        if shipments[new]
-            .vehicle_types
-            .as_ref()
-            .is_some_and(|types| !types.contains(&vehicle_type))
-        {
+        // The shipments already in the route: all but the new order, if any.
+        let new = load.len();
+        if shipments.get(new).is_some_and(|s| {
+            s.vehicle_types
+                .as_ref()
+                .is_some_and(|types| !types.contains(&vehicle_type))
+        }) {
             return Ok(None);
         }
         let matrix = travel::estimated(&points)
