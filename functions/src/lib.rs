@@ -90,6 +90,7 @@ functions! {
         dispatch_assignments,
         dispatch_auto_settings,
         dispatch_auto_settings_by_type,
+        dispatch_offer_stats,
         dispatch_offers,
         dispatch_plan_apply,
         dispatch_plan_by_id,

@@ -402,6 +402,49 @@ async fn an_order_goes_to_the_cheapest_driver_then_the_next_then_to_a_dispatcher
         escalation_alert(&app, &order_number).await.as_deref(),
         Some("resolved")
     );
+    let stats = app
+        .call(
+            "GET",
+            "/api/dispatch/offer-stats?window=1h",
+            Some(&staff.token),
+            None,
+        )
+        .await;
+    assert_eq!(stats.status(), 200);
+    let stats = json_body(stats).await["statistics"].clone();
+    assert_eq!(
+        [
+            &stats["offers"],
+            &stats["accepted"],
+            &stats["declined"],
+            &stats["expired"],
+            &stats["acceptanceRate"],
+            &stats["offersPerOrder"],
+            &stats["escalated"],
+            &stats["openEscalationsNow"],
+            &stats["timeToAssignmentP50Seconds"],
+        ],
+        [
+            &json!(2),
+            &json!(0),
+            &json!(1),
+            &json!(1),
+            &json!(0.0),
+            &json!(2.0),
+            &json!(1),
+            &json!(0),
+            &Value::Null
+        ]
+    );
+    let bad_window = app
+        .call(
+            "GET",
+            "/api/dispatch/offer-stats?window=forever",
+            Some(&staff.token),
+            None,
+        )
+        .await;
+    assert_eq!(bad_window.status(), 400);
     let notes = history_notes(&app, &order_id).await;
     for expected in [
         "offered to driver",
@@ -459,6 +502,17 @@ async fn accepting_assigns_through_dispatch_and_has_one_winner_against_the_expir
         .await;
     let order = json_body(order).await["order"].clone();
     assert_eq!(order["driverStatus"], json!("ASSIGNED"), "{order}");
+    let stats = app
+        .call("GET", "/api/dispatch/offer-stats", Some(&staff.token), None)
+        .await;
+    let stats = json_body(stats).await["statistics"].clone();
+    assert_eq!(stats["acceptanceRate"], json!(1.0));
+    assert!(
+        stats["timeToAssignmentP50Seconds"]
+            .as_f64()
+            .expect("seconds")
+            >= 0.0
+    );
     // The expiry arriving afterwards (or twice) changes nothing.
     let offer_uuid = offer_id.parse().expect("uuid");
     assert!(!offers::expire(&app.state, offer_uuid)

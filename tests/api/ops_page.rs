@@ -232,6 +232,11 @@ async fn staff_sign_in_see_the_dashboard_and_resolve_an_alert() {
     )
     .await;
     assert!(text_of(&browser, "#outbox").await.contains("waiting"));
+    let dispatch = text_of(&browser, "#dispatch").await;
+    assert!(
+        dispatch.contains("offers waiting") && dispatch.contains("acceptance rate"),
+        "{dispatch}"
+    );
     assert!(!text_of(&browser, "#status-line")
         .await
         .contains("Unavailable"));

@@ -45,6 +45,7 @@ pub const SAMPLE_OUTCOMES: &[(&str, u16)] = &[
     ("dispatch-auto-settings", 200),
     ("dispatch-auto-settings-by-type", 200),
     ("dispatch-offers", 200),
+    ("dispatch-offer-stats", 200),
     ("driver-offers", 200),
     ("driver-offer-accept", 404),
     ("driver-offer-decline", 404),

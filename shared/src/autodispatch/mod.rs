@@ -9,6 +9,7 @@
 //!   `dispatch-offer-expire` function receives.
 //! - [`offers`]: offering, accepting (through the one dispatch path), declining,
 //!   expiring, escalating to staff, and the sweep that is the safety net of all of it.
+//! - [`statistics`]: acceptance, offers per order and time to assignment over a window.
 //!
 //! An order is offered when it becomes dispatchable: an on-demand order when it is
 //! placed, a catering order once its pickup is within the horizon (the sweep finds it),
@@ -19,3 +20,4 @@ pub mod candidates;
 pub mod expiry;
 pub mod offers;
 pub mod settings;
+pub mod statistics;
