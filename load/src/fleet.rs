@@ -193,6 +193,16 @@ impl Fleet {
                 )
                 .await
             }
+            Route::OnDemandOffered => {
+                let (token, client) = &self.staff[(n as usize) % self.staff.len().max(1)];
+                outcome(
+                    client
+                        .post(url("/api/on-demand/create"))
+                        .bearer_auth(token)
+                        .json(&on_demand_order(n)),
+                )
+                .await
+            }
             _ => Err("not a fleet route".to_owned()),
         }
     }
@@ -302,6 +312,37 @@ impl Target for Fleet {
     ) -> impl std::future::Future<Output = Result<(), String>> + Send {
         self.send_as(n, route)
     }
+}
+
+/// Zip codes across the area, which the offline geocoder places at their centroids.
+const ORDER_ZIPS: [(&str, &str); 10] = [
+    ("94103", "San Francisco"),
+    ("94107", "San Francisco"),
+    ("94110", "San Francisco"),
+    ("94301", "Palo Alto"),
+    ("94040", "Mountain View"),
+    ("95050", "Santa Clara"),
+    ("95110", "San Jose"),
+    ("95113", "San Jose"),
+    ("94612", "Oakland"),
+    ("94538", "Fremont"),
+];
+
+/// On-demand order `n`: picked up in 20 minutes and delivered within the hour after,
+/// between two places of the area's zip codes.
+pub fn on_demand_order(n: u64) -> Value {
+    let (from_zip, from_city) = ORDER_ZIPS[(n % 10) as usize];
+    let (to_zip, to_city) = ORDER_ZIPS[((n + 1) % 10) as usize];
+    let pickup = chrono::Utc::now() + chrono::Duration::minutes(20);
+    json!({
+        "pickupAddress": { "name": "Bench Kitchen", "street1": format!("{} Main St", 100 + n % 900), "city": from_city, "state": "CA", "zip": from_zip },
+        "deliveryAddress": { "name": "Bench Office", "street1": format!("{} Market St", 100 + n % 700), "city": to_city, "state": "CA", "zip": to_zip },
+        "pickupDateTime": pickup,
+        "arrivalDateTime": pickup + chrono::Duration::minutes(60),
+        "itemDelivered": "Lunch boxes",
+        "vehicleType": "CAR",
+        "orderTotal": 80.5,
+    })
 }
 
 /// A point of the area for `n`, spread evenly (a low-discrepancy sequence).

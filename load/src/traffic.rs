@@ -37,6 +37,9 @@ pub enum Route {
     LocationPoint,
     /// A driver reporting a batch of points.
     LocationBatch,
+    /// Staff placing an on-demand order with auto-dispatch on: the answer comes once the
+    /// order is offered to its first driver.
+    OnDemandOffered,
 }
 
 impl Route {
@@ -66,6 +69,7 @@ impl Route {
             Route::NearestDrivers => "GET /api/tracking/drivers?lat&lng",
             Route::LocationPoint => "POST /api/tracking/locations (1 point)",
             Route::LocationBatch => "POST /api/tracking/locations (50 points)",
+            Route::OnDemandOffered => "POST /api/on-demand/create (offered to a driver)",
         }
     }
 
@@ -84,6 +88,7 @@ impl Route {
             Route::NearestDrivers => "nearest-drivers",
             Route::LocationPoint => "location-point",
             Route::LocationBatch => "location-batch",
+            Route::OnDemandOffered => "on-demand-offered",
         }
     }
 
@@ -97,6 +102,7 @@ impl Route {
                 | Route::Login
                 | Route::LocationPoint
                 | Route::LocationBatch
+                | Route::OnDemandOffered
         )
     }
 
@@ -115,7 +121,8 @@ impl Route {
             Route::Baseline
             | Route::NearestDrivers
             | Route::LocationPoint
-            | Route::LocationBatch => 0,
+            | Route::LocationBatch
+            | Route::OnDemandOffered => 0,
         }
     }
 }
@@ -291,7 +298,8 @@ impl Population {
             Route::Baseline
             | Route::NearestDrivers
             | Route::LocationPoint
-            | Route::LocationBatch => return Err("not a route of the mix".to_owned()),
+            | Route::LocationBatch
+            | Route::OnDemandOffered => return Err("not a route of the mix".to_owned()),
             Route::Login => client
                 .post(url("/api/auth/login"))
                 .json(&json!({ "email": identity.email, "password": PASSWORD })),

@@ -14,9 +14,15 @@ pub(super) struct GatewayPhases {
     pub batch: PhaseResult,
 }
 
+/// Who sent the phases, for the phases after.
+pub(super) struct Senders {
+    pub fleet: Arc<Fleet>,
+    pub baseline: Arc<Baseline>,
+}
+
 impl GatewayPhases {
     /// Puts the configured fleet on shift, then sends each route in turn.
-    pub async fn measure(config: &DriversBenchConfig) -> Result<Self, LoadError> {
+    pub async fn measure(config: &DriversBenchConfig) -> Result<(Self, Senders), LoadError> {
         eprintln!(
             "preparing the fleet: {} drivers on shift, {} staff",
             config.fleet_drivers, config.staff
@@ -61,11 +67,14 @@ impl GatewayPhases {
             "50-point batches",
         )
         .await;
-        Ok(Self {
-            nearest,
-            baseline: base,
-            point,
-            batch,
-        })
+        Ok((
+            Self {
+                nearest,
+                baseline: base,
+                point,
+                batch,
+            },
+            Senders { fleet, baseline },
+        ))
     }
 }

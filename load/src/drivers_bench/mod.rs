@@ -5,11 +5,14 @@
 //!    through the shared query function on a warm connection, beside `SELECT 1`;
 //! 2. the release gateway at a fixed offered rate (open loop): nearest drivers, one-point
 //!    reports and 50-point batches, beside the baseline server in the same run;
-//! 3. the original's production gate: 30 drivers reporting for 120 s, under 1 % errors
+//! 3. auto-dispatch: candidate ranking alone, order created → first offer through the
+//!    gateway, and an offer's deadline → the next offer;
+//! 4. the original's production gate: 30 drivers reporting for 120 s, under 1 % errors
 //!    and under 18 database connections.
 //!
-//! `statement`, `gateway` and `gate` measure one each; `report` writes them up.
+//! `statement`, `gateway`, `dispatch` and `gate` measure one each; `report` writes them up.
 
+mod dispatch;
 mod gate;
 mod gateway;
 mod report;
@@ -29,6 +32,7 @@ use crate::{
     traffic::Route,
     LoadError,
 };
+use dispatch::DispatchRun;
 use gate::GateRun;
 use gateway::GatewayPhases;
 use report::Report;
@@ -69,7 +73,18 @@ pub async fn run(config: &DriversBenchConfig) -> Result<BenchReport, LoadError> 
     let database = DatabaseSize::count(db.uncached()).await?;
     let durability = Durability::of(&config.database_url).await?;
     let statement = StatementTiming::measure(&db).await;
-    let gateway = GatewayPhases::measure(config).await;
+    let (gateway, dispatch) = match GatewayPhases::measure(config).await {
+        Ok((phases, senders)) => (
+            Ok(phases),
+            DispatchRun::measure(config, &db, &senders.fleet, &senders.baseline).await,
+        ),
+        Err(e) => (
+            Err(e),
+            Err(LoadError::Setup(
+                "not run: the fleet it uses was not set up".into(),
+            )),
+        ),
+    };
     let gate = GateRun::measure(config).await;
     let report = Report {
         config,
@@ -77,6 +92,7 @@ pub async fn run(config: &DriversBenchConfig) -> Result<BenchReport, LoadError> 
         durability,
         statement,
         gateway,
+        dispatch,
         gate,
     };
     for failure in report.failures_text() {

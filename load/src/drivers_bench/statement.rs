@@ -97,7 +97,7 @@ fn near_query(i: usize) -> NearQuery {
 }
 
 /// Latency percentiles of `runs` calls of `call`, one after the other.
-async fn time_calls<F, Fut>(runs: usize, mut call: F) -> Result<Percentiles, LoadError>
+pub(super) async fn time_calls<F, Fut>(runs: usize, mut call: F) -> Result<Percentiles, LoadError>
 where
     F: FnMut(usize) -> Fut,
     Fut: Future<Output = Result<(), LoadError>>,
