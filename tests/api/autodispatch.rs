@@ -1012,3 +1012,55 @@ async fn two_orders_racing_for_one_driver_give_it_one_offer() {
         .get(0);
     assert_eq!(escalated, 1);
 }
+
+#[tokio::test]
+async fn a_catering_order_is_offered_once_its_pickup_is_within_the_horizon() {
+    let app = TestApp::spawn().await;
+    let staff = app.user(Role::Admin).await;
+    let client = app.user(Role::Client).await;
+    let changed = app
+        .call(
+            "PUT",
+            "/api/dispatch/auto-settings/catering",
+            Some(&staff.token),
+            Some(settings(true, 3)),
+        )
+        .await;
+    assert_eq!(changed.status(), 200);
+    let driver = app.user(Role::Driver).await;
+    on_shift_at(&app, &driver, (37.3345, -121.8900)).await;
+    let place = |pickup_in: Duration| {
+        let mut body = catering_body(20);
+        let pickup = Utc::now() + pickup_in;
+        body["pickupDateTime"] = json!(pickup);
+        body["arrivalDateTime"] = json!(pickup + Duration::minutes(45));
+        body
+    };
+    let mut ids = Vec::new();
+    for pickup_in in [Duration::hours(2), Duration::hours(26)] {
+        let created = app
+            .call(
+                "POST",
+                "/api/catering-requests",
+                Some(&client.token),
+                Some(place(pickup_in)),
+            )
+            .await;
+        assert_eq!(created.status(), 201);
+        ids.push(
+            json_body(created).await["order"]["id"]
+                .as_str()
+                .expect("id")
+                .to_owned(),
+        );
+    }
+    // Placing a catering order offers nothing; the sweep offers the one within 3 hours.
+    assert!(offers_of(&app, &ids[0]).await.is_empty());
+    let swept = sweep(&app).await;
+    assert_eq!(swept["offered"], json!(1));
+    assert_eq!(offers_of(&app, &ids[0]).await.len(), 1);
+    assert!(
+        offers_of(&app, &ids[1]).await.is_empty(),
+        "tomorrow's waits"
+    );
+}
