@@ -513,6 +513,28 @@ async fn accepting_assigns_through_dispatch_and_has_one_winner_against_the_expir
             .expect("seconds")
             >= 0.0
     );
+    // The driver's route of the day has the order, timed by the insertion.
+    // The day of the pickup, 20 minutes from when the order was placed.
+    let today = (Utc::now() + Duration::minutes(20))
+        .with_timezone(&chrono_tz::America::Los_Angeles)
+        .date_naive();
+    let route = app
+        .call(
+            "GET",
+            &format!("/api/driver/route?date={today}"),
+            Some(&driver.token),
+            None,
+        )
+        .await;
+    assert_eq!(route.status(), 200);
+    let route = json_body(route).await;
+    let kinds: Vec<&str> = route["stops"]
+        .as_array()
+        .expect("stops")
+        .iter()
+        .map(|s| s["kind"].as_str().expect("kind"))
+        .collect();
+    assert_eq!(kinds, vec!["pickup", "dropoff"], "{route}");
     // The expiry arriving afterwards (or twice) changes nothing.
     let offer_uuid = offer_id.parse().expect("uuid");
     assert!(!offers::expire(&app.state, offer_uuid)

@@ -515,6 +515,12 @@ INSERT INTO dispatch_offers (id, order_id, driver_id, attempt, status, added_dri
     ('b0000000-0000-4000-8000-000000000d04', 'b0000000-0000-4000-8000-000000000304',
         'b0000000-0000-4000-8000-000000000202', 1, 'WITHDRAWN', 1,
         now() - interval '1 hour', now() - interval '59 minutes', now() - interval '59 minutes 30 seconds', NULL);
+-- The other delivery timed by an accepted offer instead of a plan.
+UPDATE deliveries
+   SET offer_id = 'b0000000-0000-4000-8000-000000000d01',
+       planned_pickup_at = '2030-05-01 18:05:00+00', planned_dropoff_at = '2030-05-01 18:05:00+00',
+       planned_sequence = 0
+ WHERE id = (SELECT max(id::text)::uuid FROM deliveries WHERE id::text LIKE 'b0000000-%');
 INSERT INTO dispatch_escalations (order_id, reason, attempts, escalated_at, alerted_at, resolved_at) VALUES
     ('b0000000-0000-4000-8000-000000000302', 'ATTEMPTS_EXHAUSTED', 2, '2030-05-01 18:01:46+00',
         '2030-05-01 18:02:00+00', NULL),

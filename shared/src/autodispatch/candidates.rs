@@ -103,6 +103,74 @@ pub async fn rank(
     Ok(ranked)
 }
 
+/// When a driver who takes `order` is to be at its pickup and its drop, and the pickup's
+/// place among the route's stops: the cheapest insertion into the route the driver
+/// drives now (its other orders, from where it is). `None` when it has no position or no
+/// place in its route fits the order any more.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Timetable {
+    pub pickup_at: DateTime<Utc>,
+    pub dropoff_at: DateTime<Utc>,
+    pub sequence: i16,
+}
+
+pub async fn timetable(
+    client: &impl GenericClient,
+    driver_id: Uuid,
+    order: &PlanOrder,
+    now: DateTime<Utc>,
+) -> ApiResult<Option<Timetable>> {
+    let Some(row) = client
+        .query_typed_opt(
+            "SELECT vehicle_type, ST_Y(last_known_location::geometry) AS lat,
+                    ST_X(last_known_location::geometry) AS lng
+               FROM drivers WHERE id = $1 AND last_known_location IS NOT NULL",
+            &[p(&driver_id)],
+        )
+        .await?
+    else {
+        return Ok(None);
+    };
+    let position = Point {
+        lat: row.col("lat")?,
+        lng: row.col("lng")?,
+    };
+    let vehicle_type = row
+        .col::<Option<VehicleType>>("vehicle_type")?
+        .unwrap_or(VehicleType::Car);
+    let load: Vec<PlanOrder> = carried_by(client, &[driver_id])
+        .await?
+        .into_iter()
+        .filter(|o| o.id != order.id)
+        .collect();
+    let rules = PlanningRules::default();
+    let Some(route) = LiveRoute::build(&rules, position, vehicle_type, &load, Some(order), now)?
+    else {
+        return Ok(None);
+    };
+    let new = route.problem.shipments.len() - 1;
+    let Some(inserted) =
+        insertion::cheapest(&route.problem, 0, 0.0, &route.visits, route.on_board, new)
+    else {
+        return Ok(None);
+    };
+    let at = |seconds: f64| now + chrono::Duration::milliseconds((seconds * 1000.0) as i64);
+    let stops = &inserted.route.stops;
+    let find = |kind| {
+        stops
+            .iter()
+            .position(|s| s.shipment == new && s.kind == kind)
+    };
+    let (Some(pickup), Some(dropoff)) = (find(StopKind::Pickup), find(StopKind::Delivery)) else {
+        return Ok(None);
+    };
+    Ok(Some(Timetable {
+        pickup_at: at(stops[pickup].service_start),
+        dropoff_at: at(stops[dropoff].service_start),
+        sequence: i16::try_from(pickup).unwrap_or(i16::MAX),
+    }))
+}
+
 /// Of `drivers`, those holding a pending offer.
 async fn with_pending_offer(client: &impl GenericClient, drivers: &[Uuid]) -> ApiResult<Vec<Uuid>> {
     let rows = client

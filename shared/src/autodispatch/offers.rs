@@ -347,6 +347,25 @@ pub async fn accept(state: &AppState, caller: &Caller, offer_id: Uuid) -> ApiRes
         "the driver accepted the offer",
     )
     .await?;
+    // The driver's route, in order: the delivery timed as the insertion places it.
+    if let Some(order) = by_ids(&tx, &[order_id]).await?.pop() {
+        if let Some(t) = candidates::timetable(&tx, driver_id, &order, Utc::now()).await? {
+            tx.execute_typed(
+                "UPDATE deliveries SET offer_id = $2, planned_pickup_at = $3, planned_dropoff_at = $4,
+                        planned_sequence = $5
+                  WHERE id = $1",
+                &[
+                    p(&dispatch.delivery_id),
+                    p(&offer_id),
+                    p(&t.pickup_at),
+                    p(&t.dropoff_at.max(t.pickup_at)),
+                    p(&t.sequence),
+                ],
+            )
+            .await
+            .context("timing the delivery")?;
+        }
+    }
     let offer = read(&tx, offer_id).await?;
     tx.commit().await?;
     tracing::info!(%order_id, %driver_id, "offer accepted");

@@ -64,6 +64,9 @@ const PURGE_STATEMENTS: &[&str] = &[
       WHERE driver_id IN (SELECT id FROM drivers WHERE user_id = $1)",
     // Planned windows name where the person starts and ends the day (often home).
     "DELETE FROM driver_availability WHERE driver_id IN (SELECT id FROM drivers WHERE user_id = $1)",
+    // Why a driver declined an offer is the driver's own words.
+    "UPDATE dispatch_offers SET decline_reason = NULL
+      WHERE driver_id IN (SELECT id FROM drivers WHERE user_id = $1)",
     "UPDATE user_addresses SET alias = NULL WHERE user_id = $1",
     "UPDATE addresses SET name = NULL, street1 = '(removed)', street2 = NULL, zip = NULL,
             county = NULL, location_number = NULL, parking_loading = NULL, location = NULL
