@@ -42,6 +42,17 @@ pub struct Fleet {
     base_url: String,
     drivers: Vec<Driver>,
     staff: Vec<(String, reqwest::Client)>,
+    /// Where on-demand orders are placed (see [`Fleet::place_orders_at`]).
+    order_places: std::sync::OnceLock<Vec<OrderPlace>>,
+}
+
+/// A zip code the offline geocoder places at its centroid, and the nearest other one.
+#[derive(Debug, Clone)]
+pub struct OrderPlace {
+    pub zip: String,
+    pub city: String,
+    pub next_zip: String,
+    pub next_city: String,
 }
 
 /// A client of its own loopback address, so each identity's sign-up and sign-in are
@@ -134,7 +145,14 @@ impl Fleet {
             base_url: base,
             drivers: on_shift,
             staff: staff_accounts,
+            order_places: std::sync::OnceLock::new(),
         })
+    }
+
+    /// Places the fleet's on-demand orders at these zip codes, each delivered to the
+    /// nearest other one (the first call wins).
+    pub fn place_orders_at(&self, places: Vec<OrderPlace>) {
+        let _ = self.order_places.set(places);
     }
 
     /// The next `count` points of driver `i`, 20 ms and about a metre apart.
@@ -194,12 +212,17 @@ impl Fleet {
                 .await
             }
             Route::OnDemandOffered => {
+                let places = self.order_places.get().map_or(&[][..], Vec::as_slice);
+                let Some(place) = places.get((n.wrapping_mul(7919) as usize) % places.len().max(1))
+                else {
+                    return Err("no places to order at".to_owned());
+                };
                 let (token, client) = &self.staff[(n as usize) % self.staff.len().max(1)];
                 outcome(
                     client
                         .post(url("/api/on-demand/create"))
                         .bearer_auth(token)
-                        .json(&on_demand_order(n)),
+                        .json(&on_demand_order(n, place)),
                 )
                 .await
             }
@@ -314,35 +337,46 @@ impl Target for Fleet {
     }
 }
 
-/// Zip codes across the area, which the offline geocoder places at their centroids.
-const ORDER_ZIPS: [(&str, &str); 10] = [
-    ("94103", "San Francisco"),
-    ("94107", "San Francisco"),
-    ("94110", "San Francisco"),
-    ("94301", "Palo Alto"),
-    ("94040", "Mountain View"),
-    ("95050", "Santa Clara"),
-    ("95110", "San Jose"),
-    ("95113", "San Jose"),
-    ("94612", "Oakland"),
-    ("94538", "Fremont"),
-];
-
-/// On-demand order `n`: picked up in 20 minutes and delivered within the hour after,
-/// between two places of the area's zip codes.
-pub fn on_demand_order(n: u64) -> Value {
-    let (from_zip, from_city) = ORDER_ZIPS[(n % 10) as usize];
-    let (to_zip, to_city) = ORDER_ZIPS[((n + 1) % 10) as usize];
+/// On-demand order `n` from `place` to its neighbour: picked up in 20 minutes and
+/// delivered within the hour after.
+pub fn on_demand_order(n: u64, place: &OrderPlace) -> Value {
     let pickup = chrono::Utc::now() + chrono::Duration::minutes(20);
     json!({
-        "pickupAddress": { "name": "Bench Kitchen", "street1": format!("{} Main St", 100 + n % 900), "city": from_city, "state": "CA", "zip": from_zip },
-        "deliveryAddress": { "name": "Bench Office", "street1": format!("{} Market St", 100 + n % 700), "city": to_city, "state": "CA", "zip": to_zip },
+        "pickupAddress": { "name": "Bench Kitchen", "street1": format!("{} Main St", 100 + n % 900), "city": place.city, "state": "CA", "zip": place.zip },
+        "deliveryAddress": { "name": "Bench Office", "street1": format!("{} Market St", 100 + n % 700), "city": place.next_city, "state": "CA", "zip": place.next_zip },
         "pickupDateTime": pickup,
         "arrivalDateTime": pickup + chrono::Duration::minutes(60),
         "itemDelivered": "Lunch boxes",
         "vehicleType": "CAR",
         "orderTotal": 80.5,
     })
+}
+
+/// The zip codes of the area (as the offline geocoder knows them), each with its nearest
+/// other one: where the benchmark's orders are placed, spread like its drivers.
+pub async fn order_places(db: &tokio_postgres::Client) -> Result<Vec<OrderPlace>, LoadError> {
+    let rows = db
+        .query(
+            "SELECT z.zip, z.city, n.zip AS next_zip, n.city AS next_city
+               FROM zip_centroids z
+               JOIN LATERAL (SELECT o.zip, o.city FROM zip_centroids o
+                              WHERE o.zip <> z.zip AND o.state = 'CA'
+                              ORDER BY (o.lat - z.lat) ^ 2 + (o.lng - z.lng) ^ 2 LIMIT 1) n ON true
+              WHERE z.state = 'CA' AND z.lat BETWEEN $1 AND $2 AND z.lng BETWEEN $3 AND $4
+              ORDER BY z.zip",
+            &[&AREA.0, &AREA.1, &AREA.2, &AREA.3],
+        )
+        .await
+        .map_err(failed("reading the area's zip codes"))?;
+    Ok(rows
+        .iter()
+        .map(|r| OrderPlace {
+            zip: r.get(0),
+            city: r.get(1),
+            next_zip: r.get(2),
+            next_city: r.get(3),
+        })
+        .collect())
 }
 
 /// A point of the area for `n`, spread evenly (a low-discrepancy sequence).

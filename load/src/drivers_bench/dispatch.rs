@@ -95,6 +95,9 @@ impl DispatchRun {
         })
         .await?;
 
+        let places = fleet::order_places(db.uncached()).await?;
+        eprintln!("placing orders at {} zip codes of the area", places.len());
+        fleet.place_orders_at(places);
         let started = Utc::now();
         // A quarter of the routes' rate: each order takes a driver's pending offer.
         let rate = (config.rate / 4.0).max(1.0);

@@ -36,9 +36,10 @@ pub async fn schedule(state: &AppState, offer: &Offer) {
     let Some(queue) = &state.config.drivers.offer_expiry_queue else {
         return;
     };
-    let delay = (offer.expires_at - chrono::Utc::now())
-        .num_seconds()
-        .clamp(0, MAX_DELAY_SECONDS);
+    // Whole seconds, rounded up: a message delivered before the deadline finds the offer
+    // not yet due (and is sent again for the rest).
+    let delay_ms = (offer.expires_at - chrono::Utc::now()).num_milliseconds();
+    let delay = ((delay_ms + 999) / 1000).clamp(0, MAX_DELAY_SECONDS);
     let body = serde_json::json!(ExpiryMessage { offer_id: offer.id }).to_string();
     let sent = state
         .sqs

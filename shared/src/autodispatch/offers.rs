@@ -426,7 +426,8 @@ pub async fn decline(
 }
 
 /// Expires the offer if it is still pending and past its time; the order goes to the
-/// next driver. A duplicate or early delivery changes nothing (`false`).
+/// next driver. A duplicate delivery changes nothing (`false`); an early one (a clock a
+/// moment behind the queue's) sends the expiry again for the rest of the time.
 #[tracing::instrument(skip(state))]
 pub async fn expire(state: &AppState, offer_id: Uuid) -> ApiResult<bool> {
     let mut client = state.db.get().await?;
@@ -441,6 +442,12 @@ pub async fn expire(state: &AppState, offer_id: Uuid) -> ApiResult<bool> {
         .await
         .context("expiring the offer")?;
     let Some(row) = expired else {
+        drop(tx);
+        if let Ok(offer) = read(&*client, offer_id).await {
+            if offer.status == OfferStatus::Pending {
+                expiry::schedule(state, &offer).await;
+            }
+        }
         return Ok(false);
     };
     let order_id: Uuid = row.col("order_id")?;
