@@ -135,14 +135,17 @@ impl Report<'_> {
                 met: Some(dispatch.ranking.p99 <= RANKING_P99_GOAL_MS),
             });
             let rate = (self.config.rate / 4.0).max(1.0);
-            let ours = p99(&dispatch.create);
             let base = p99(&dispatch.baseline);
             let errors = dispatch.create.total().error_rate();
+            let ours = dispatch.first_offer.map_or(f64::INFINITY, |p| p.p99);
             goals.push(Goal {
                 goal: format!(
                     "order created → first offer p99 ≤ {FIRST_OFFER_P99_GOAL_MS} ms at {rate:.0}/s offered"
                 ),
-                measured: format!("{ours:.2} ms ({:.2}% errors)", errors * 100.0),
+                measured: format!(
+                    "{ours:.2} ms ({:.2}% of creates failed)",
+                    errors * 100.0
+                ),
                 baseline: format!("{base:.2} ms"),
                 ratio: format!("{:.1}×", ours / base.max(0.001)),
                 met: Some(ours <= FIRST_OFFER_P99_GOAL_MS && errors < MAX_ERROR_RATE),
@@ -165,6 +168,13 @@ impl Report<'_> {
                     .take(1)
             })
             .collect();
+        let first = match &d.first_offer {
+            Some(p) => format!(
+                "From each order's creation to its first offer (the rows' times): p50 {:.0} ms, p99 {:.0} ms, max {:.0} ms.",
+                p.p50, p.p99, p.max
+            ),
+            None => "No order was offered: the time to a first offer was not measured.".to_owned(),
+        };
         let next = match &d.next_offer {
             Some(p) => format!(
                 "{} offers lapsed unanswered; from each deadline to its order's next offer: p50 {:.0} ms, p99 {:.0} ms, max {:.0} ms (the queue's delayed message, received by the local gateway's poller as the event source mapping would, then the expiry and the next ranking).",
@@ -176,7 +186,7 @@ impl Report<'_> {
             "\n## Auto-dispatch\n\n\
              {} rankings of `shared::autodispatch::candidates::rank` at spots spread over the area (the nearest 10 available drivers, their loads and pending offers, each insertion checked): p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms, {:.1} candidates each on average; `SELECT 1` on the same connection: p50 {:.2} ms, p99 {:.2} ms.\n\n\
              {}\n\
-             Staff placed on-demand orders with auto-dispatch on; each create answers once its order is offered to a driver (or escalated): {} orders, {} of them offered.\n\n\
+             Staff placed on-demand orders with auto-dispatch on; each create answers once its order is offered to a driver (or escalated) and its expiry queued: {} orders, {} of them offered. {first}\n\n\
              {next}\n",
             d.rankings,
             d.ranking.p50,

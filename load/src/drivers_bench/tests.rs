@@ -163,6 +163,11 @@ fn dispatched(ranking_p99: f64, create_ms: f64) -> DispatchRun {
         ),
         orders: 1750,
         offered: 1712,
+        first_offer: Some(Percentiles {
+            p50: 9.0,
+            p99: create_ms - 20.0,
+            max: create_ms + 30.0,
+        }),
         next_offer: Some(Percentiles {
             p50: 640.0,
             p99: 1480.0,

@@ -199,6 +199,8 @@ pub async fn offer_next(state: &AppState, order_id: Uuid) -> ApiResult<Outcome> 
         .await?;
         let offer = read(&tx, offer_id).await?;
         tx.commit().await?;
+        // Its connection back to the pool before the calls after the commit.
+        drop(client);
         tracing::info!(%offer_id, driver_id = %candidate.driver_id, attempt = attempts + 1, "order offered");
         expiry::schedule(state, &offer).await;
         return Ok(Outcome::Offered(offer));
@@ -420,6 +422,8 @@ pub async fn decline(
     orders::record_note(&tx, order_id, Actor::User(caller.user_id), &note).await?;
     let offer = read(&tx, offer_id).await?;
     tx.commit().await?;
+    // Its connection back to the pool before the calls after the commit.
+    drop(client);
     tracing::info!(%order_id, %driver_id, "offer declined");
     offer_now(state, order_id).await;
     Ok(offer)
@@ -460,6 +464,8 @@ pub async fn expire(state: &AppState, offer_id: Uuid) -> ApiResult<bool> {
     )
     .await?;
     tx.commit().await?;
+    // Its connection back to the pool before the calls after the commit.
+    drop(client);
     tracing::info!(%order_id, %driver_id, "offer expired");
     offer_now(state, order_id).await;
     Ok(true)
