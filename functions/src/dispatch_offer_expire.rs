@@ -6,7 +6,7 @@
 
 use serde_json::{json, Value};
 use shared::{
-    autodispatch::{expiry, offers},
+    autodispatch::{answers, expiry},
     error::BoxError,
     runtime::{EventFunction, EventFuture},
     AppState,
@@ -35,7 +35,7 @@ async fn run(state: &AppState, event: Value) -> Result<Value, BoxError> {
         let Some(message) = expiry::message(&record) else {
             continue;
         };
-        if let Err(e) = offers::expire(state, message.offer_id).await {
+        if let Err(e) = answers::expire(state, message.offer_id).await {
             tracing::error!(error = %e, offer_id = %message.offer_id, "expiring the offer failed; delivered again");
             failures.push(json!({ "itemIdentifier": record.message_id }));
         }

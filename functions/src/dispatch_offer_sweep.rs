@@ -6,7 +6,7 @@
 
 use serde_json::Value;
 use shared::{
-    autodispatch::offers::sweep,
+    autodispatch::sweep::sweep,
     error::BoxError,
     runtime::{EventFunction, EventFuture},
     AppState,

@@ -5,7 +5,7 @@
 use lambda_http::{Body, Request, Response};
 use shared::{
     auth::{caller, Permission},
-    autodispatch::offers::list,
+    autodispatch::views::list,
     error::FieldError,
     http::ok,
     input::{query_param, PageRequest},

@@ -7,7 +7,7 @@
 use lambda_http::{Body, Request, Response};
 use shared::{
     auth::{caller, Permission},
-    autodispatch::offers::accept,
+    autodispatch::answers::accept,
     http::ok,
     input::path_uuid,
     ratelimit::RateClass,

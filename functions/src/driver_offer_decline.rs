@@ -5,7 +5,7 @@
 use lambda_http::{Body, Request, Response};
 use shared::{
     auth::{caller, Permission},
-    autodispatch::offers::{decline, Decline},
+    autodispatch::answers::{decline, Decline},
     http::ok,
     input::{parse_json, path_uuid},
     ratelimit::RateClass,

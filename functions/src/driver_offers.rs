@@ -6,7 +6,7 @@
 use lambda_http::{Body, Request, Response};
 use shared::{
     auth::{caller, Permission},
-    autodispatch::offers::pending_for_driver,
+    autodispatch::views::pending_for_driver,
     http::ok,
     ratelimit::RateClass,
     runtime::{HandlerFuture, HttpFunction},

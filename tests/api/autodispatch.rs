@@ -9,7 +9,7 @@ use chrono::{Duration, Utc};
 use serde_json::{json, Value};
 use shared::{
     auth::Role,
-    autodispatch::offers,
+    autodispatch::answers,
     runtime::{handle_event, JobLog, Lambda},
 };
 
@@ -537,7 +537,7 @@ async fn accepting_assigns_through_dispatch_and_has_one_winner_against_the_expir
     assert_eq!(kinds, vec!["pickup", "dropoff"], "{route}");
     // The expiry arriving afterwards (or twice) changes nothing.
     let offer_uuid = offer_id.parse().expect("uuid");
-    assert!(!offers::expire(&app.state, offer_uuid)
+    assert!(!answers::expire(&app.state, offer_uuid)
         .await
         .expect("expire"));
 
@@ -574,7 +574,7 @@ async fn accepting_assigns_through_dispatch_and_has_one_winner_against_the_expir
         async {
             tokio::time::sleep(std::time::Duration::from_millis(150)).await;
             loop {
-                match offers::expire(&app.state, second_uuid)
+                match answers::expire(&app.state, second_uuid)
                     .await
                     .expect("expire")
                 {

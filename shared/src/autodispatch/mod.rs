@@ -7,8 +7,10 @@
 //!   route each already drives (the routing core's insertion).
 //! - [`expiry`]: each offer's deadline as a message delayed until it, which the
 //!   `dispatch-offer-expire` function receives.
-//! - [`offers`]: offering, accepting (through the one dispatch path), declining,
-//!   expiring, escalating to staff, and the sweep that is the safety net of all of it.
+//! - [`offers`]: offering an order to its best driver, or escalating it to staff.
+//! - [`answers`]: accepting (through the one dispatch path), declining, expiring.
+//! - [`views`]: the driver's pending offer, and every offer for staff.
+//! - [`sweep`]: the minute's safety net of all of it, and the escalations' alerts.
 //! - [`statistics`]: acceptance, offers per order and time to assignment over a window.
 //!
 //! An order is offered when it becomes dispatchable: an on-demand order when it is
@@ -16,8 +18,11 @@
 //! and after each decline or expiry. A dispatcher may assign any order by hand at any
 //! time; that withdraws its pending offer.
 
+pub mod answers;
 pub mod candidates;
 pub mod expiry;
 pub mod offers;
 pub mod settings;
 pub mod statistics;
+pub mod sweep;
+pub mod views;
