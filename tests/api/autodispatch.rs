@@ -15,18 +15,6 @@ use shared::{
 
 const PICKUP: (f64, f64) = (37.3337, -121.8907);
 
-async fn on_shift_at(app: &TestApp, driver: &TestUser, (lat, lng): (f64, f64)) {
-    let started = app
-        .call(
-            "POST",
-            "/api/tracking/shifts/start",
-            Some(&driver.token),
-            Some(json!({ "location": { "coordinates": { "lat": lat, "lng": lng } } })),
-        )
-        .await;
-    assert_eq!(started.status(), 200, "shift started");
-}
-
 fn settings(enabled: bool, max_attempts: i64) -> Value {
     json!({
         "enabled": enabled,
@@ -45,6 +33,17 @@ async fn set_on_demand(app: &TestApp, staff: &TestUser, body: Value) -> reqwest:
         Some(body),
     )
     .await
+}
+
+/// An app with auto-dispatch on for on-demand orders (at most `max_attempts` offers
+/// each), an admin and a vendor who places the orders.
+async fn on_demand_dispatch(max_attempts: i64) -> (TestApp, TestUser, TestUser) {
+    let app = TestApp::spawn().await;
+    let staff = app.user(Role::Admin).await;
+    let vendor = app.user(Role::Vendor).await;
+    let turned_on = set_on_demand(&app, &staff, settings(true, max_attempts)).await;
+    assert_eq!(turned_on.status(), 200);
+    (app, staff, vendor)
 }
 
 /// An on-demand order from downtown San José, picked up in 20 minutes and due an hour
@@ -167,7 +166,7 @@ async fn settings_are_off_by_default_validated_audited_and_for_dispatchers_only(
     let staff = app.user(Role::Helpdesk).await;
     let vendor = app.user(Role::Vendor).await;
     let driver = app.user(Role::Driver).await;
-    on_shift_at(&app, &driver, PICKUP).await;
+    app.start_shift_at(&driver, PICKUP).await;
 
     // Off: a new order is offered to nobody, by the create or by the sweep.
     let (order_id, _) = on_demand_order(&app, &vendor).await;
@@ -265,21 +264,14 @@ async fn settings_are_off_by_default_validated_audited_and_for_dispatchers_only(
 
 #[tokio::test]
 async fn an_order_goes_to_the_cheapest_driver_then_the_next_then_to_a_dispatcher() {
-    let app = TestApp::spawn().await;
-    let staff = app.user(Role::Admin).await;
-    let vendor = app.user(Role::Vendor).await;
-    assert_eq!(
-        set_on_demand(&app, &staff, settings(true, 2))
-            .await
-            .status(),
-        200
-    );
+    let (app, staff, vendor) = on_demand_dispatch(2).await;
     let near = app.user(Role::Driver).await;
     let farther = app.user(Role::Driver).await;
     let across_the_bay = app.user(Role::Driver).await;
-    on_shift_at(&app, &near, (37.3345, -121.8900)).await;
-    on_shift_at(&app, &farther, (37.3600, -121.9400)).await;
-    on_shift_at(&app, &across_the_bay, (37.8044, -122.2712)).await;
+    app.start_shift_at(&near, (37.3345, -121.8900)).await;
+    app.start_shift_at(&farther, (37.3600, -121.9400)).await;
+    app.start_shift_at(&across_the_bay, (37.8044, -122.2712))
+        .await;
     let (near_id, farther_id) = (app.driver_id(&near).await, app.driver_id(&farther).await);
 
     let (order_id, order_number) = on_demand_order(&app, &vendor).await;
@@ -462,17 +454,9 @@ async fn an_order_goes_to_the_cheapest_driver_then_the_next_then_to_a_dispatcher
 
 #[tokio::test]
 async fn accepting_assigns_through_dispatch_and_has_one_winner_against_the_expiry() {
-    let app = TestApp::spawn().await;
-    let staff = app.user(Role::Admin).await;
-    let vendor = app.user(Role::Vendor).await;
-    assert_eq!(
-        set_on_demand(&app, &staff, settings(true, 5))
-            .await
-            .status(),
-        200
-    );
+    let (app, staff, vendor) = on_demand_dispatch(5).await;
     let driver = app.user(Role::Driver).await;
-    on_shift_at(&app, &driver, (37.3345, -121.8900)).await;
+    app.start_shift_at(&driver, (37.3345, -121.8900)).await;
     let driver_id = app.driver_id(&driver).await;
 
     let (_, order_number) = on_demand_order(&app, &vendor).await;
@@ -617,21 +601,13 @@ async fn accepting_assigns_through_dispatch_and_has_one_winner_against_the_expir
 
 #[tokio::test]
 async fn a_dispatcher_assigning_by_hand_withdraws_the_pending_offer() {
-    let app = TestApp::spawn().await;
-    let staff = app.user(Role::Admin).await;
-    let vendor = app.user(Role::Vendor).await;
-    assert_eq!(
-        set_on_demand(&app, &staff, settings(true, 5))
-            .await
-            .status(),
-        200
-    );
+    let (app, staff, vendor) = on_demand_dispatch(5).await;
     let offered = app.user(Role::Driver).await;
     let chosen = app.user(Role::Driver).await;
-    on_shift_at(&app, &offered, (37.3345, -121.8900)).await;
+    app.start_shift_at(&offered, (37.3345, -121.8900)).await;
     let (order_id, _) = on_demand_order(&app, &vendor).await;
     assert_eq!(pending_offer(&app, &offered).await.len(), 1);
-    on_shift_at(&app, &chosen, (37.3600, -121.9400)).await;
+    app.start_shift_at(&chosen, (37.3600, -121.9400)).await;
     let chosen_id = app.driver_id(&chosen).await;
     let assigned = app
         .call(
@@ -679,8 +655,8 @@ async fn an_unanswered_offer_lapses_through_its_queue_within_seconds_of_its_dead
     assert_eq!(set_on_demand(&app, &staff, quick).await.status(), 200);
     let near = app.user(Role::Driver).await;
     let farther = app.user(Role::Driver).await;
-    on_shift_at(&app, &near, (37.3345, -121.8900)).await;
-    on_shift_at(&app, &farther, (37.3600, -121.9400)).await;
+    app.start_shift_at(&near, (37.3345, -121.8900)).await;
+    app.start_shift_at(&farther, (37.3600, -121.9400)).await;
     let farther_id = app.driver_id(&farther).await;
     let delivering = app.deliver_offer_expiries();
 
@@ -810,21 +786,13 @@ async fn a_simulated_lunch_rush_ends_with_every_order_assigned_or_escalated() {
         routing::{feasibility, solve, SolveOptions},
     };
 
-    let app = TestApp::spawn().await;
-    let staff = app.user(Role::Admin).await;
-    let vendor = app.user(Role::Vendor).await;
-    assert_eq!(
-        set_on_demand(&app, &staff, settings(true, 4))
-            .await
-            .status(),
-        200
-    );
+    let (app, _, vendor) = on_demand_dispatch(4).await;
     let mut rng = Lcg(20_261_206);
     let mut drivers = Vec::new();
     for _ in 0..20 {
         let driver = app.user(Role::Driver).await;
         let at = (37.30 + rng.next() * 0.08, -121.97 + rng.next() * 0.12);
-        on_shift_at(&app, &driver, at).await;
+        app.start_shift_at(&driver, at).await;
         let id = app.driver_id(&driver).await;
         drivers.push((id, driver, at));
     }
@@ -1001,17 +969,9 @@ async fn a_simulated_lunch_rush_ends_with_every_order_assigned_or_escalated() {
 
 #[tokio::test]
 async fn two_orders_racing_for_one_driver_give_it_one_offer() {
-    let app = TestApp::spawn().await;
-    let staff = app.user(Role::Admin).await;
-    let vendor = app.user(Role::Vendor).await;
-    assert_eq!(
-        set_on_demand(&app, &staff, settings(true, 5))
-            .await
-            .status(),
-        200
-    );
+    let (app, _, vendor) = on_demand_dispatch(5).await;
     let driver = app.user(Role::Driver).await;
-    on_shift_at(&app, &driver, (37.3345, -121.8900)).await;
+    app.start_shift_at(&driver, (37.3345, -121.8900)).await;
     let ((first, _), (second, _)) = tokio::join!(
         on_demand_order(&app, &vendor),
         on_demand_order(&app, &vendor)
@@ -1050,7 +1010,7 @@ async fn a_catering_order_is_offered_once_its_pickup_is_within_the_horizon() {
         .await;
     assert_eq!(changed.status(), 200);
     let driver = app.user(Role::Driver).await;
-    on_shift_at(&app, &driver, (37.3345, -121.8900)).await;
+    app.start_shift_at(&driver, (37.3345, -121.8900)).await;
     let place = |pickup_in: Duration| {
         let mut body = catering_body(20);
         let pickup = Utc::now() + pickup_in;

@@ -21,18 +21,6 @@ async fn assign(app: &TestApp, staff: &TestUser, body: Value) -> reqwest::Respon
     .await
 }
 
-async fn on_shift_at(app: &TestApp, driver: &TestUser, lat: f64, lng: f64) {
-    let started = app
-        .call(
-            "POST",
-            "/api/tracking/shifts/start",
-            Some(&driver.token),
-            Some(json!({ "location": { "coordinates": { "lat": lat, "lng": lng } } })),
-        )
-        .await;
-    assert_eq!(started.status(), 200);
-}
-
 fn items(page: &Value) -> Vec<String> {
     page["items"]
         .as_array()
@@ -67,7 +55,7 @@ async fn staff_assign_reassign_and_are_refused_what_cannot_be_delivered() {
         pickup["latitude"].as_f64().expect("lat"),
         pickup["longitude"].as_f64().expect("lng"),
     );
-    on_shift_at(&app, &first, lat + 0.01, lng).await;
+    app.start_shift_at(&first, (lat + 0.01, lng)).await;
 
     // Without a driver: suggestions only, nothing written.
     let suggested = json_body(assign(&app, &staff, json!({ "orderId": order_id })).await).await;

@@ -1057,6 +1057,19 @@ impl TestApp {
         .expect("dispatch");
     }
 
+    /// Starts `driver`'s shift at `(lat, lng)`: on duty there, so dispatch finds it.
+    pub async fn start_shift_at(&self, driver: &TestUser, (lat, lng): (f64, f64)) {
+        let started = self
+            .call(
+                "POST",
+                "/api/tracking/shifts/start",
+                Some(&driver.token),
+                Some(serde_json::json!({ "location": { "coordinates": { "lat": lat, "lng": lng } } })),
+            )
+            .await;
+        assert_eq!(started.status(), 200, "shift started");
+    }
+
     /// The driver record of a DRIVER account, as text (as routes take it).
     pub async fn driver_id(&self, driver: &TestUser) -> String {
         shared::drivers::driver_id_of(&*self.db().await, driver.id)
