@@ -1,5 +1,5 @@
 //! `outbox-relay` ops job: delivers due outbox messages (partner webhooks, CaterValley's
-//! status call). Runs every minute on an EventBridge schedule and may be invoked at any
+//! status call, customer emails, driver pushes). Runs every minute on an EventBridge schedule and may be invoked at any
 //! time; runs side by side safely. Locally the gateway runs it every second.
 
 use std::time::{Duration, Instant};
@@ -18,7 +18,7 @@ pub const FUNCTION: EventFunction = EventFunction::new(handler);
 
 pub const DEPLOY: Deploy = Deploy::job(
     Area::Operations,
-    "Delivers outbox messages (signed partner webhooks, CaterValley status calls, customer emails)",
+    "Delivers outbox messages (signed partner webhooks, CaterValley status calls, customer emails, driver pushes)",
 )
     .policies(&[
         Policy::DatabaseConnect,
@@ -33,10 +33,22 @@ pub const DEPLOY: Deploy = Deploy::job(
                     ),
                 ],
             ),
+            Statement::allow(
+                &["secretsmanager:GetSecretValue"],
+                &[
+                    Cfn::Sub(
+                        "arn:${AWS::Partition}:secretsmanager:${AWS::Region}:${AWS::AccountId}:secret:${DriverPushSecretName}-*",
+                    ),
+                ],
+            ),
         ]),
     ])
     .timeout(60)
-    .environment(&[("NOTIFICATION_SENDER", Cfn::Sub("Ready Set <${NotificationSenderAddress}>"))])
+    .environment(&[
+        ("NOTIFICATION_SENDER", Cfn::Sub("Ready Set <${NotificationSenderAddress}>")),
+        ("DRIVER_PUSH_URL", Cfn::Ref("DriverPushUrl")),
+        ("DRIVER_PUSH_SECRET_ID", Cfn::Ref("DriverPushSecretName")),
+    ])
     .triggers(&[
         Trigger::schedule(
             "EveryMinute",
@@ -71,6 +83,7 @@ async fn run(state: &AppState, _event: Value) -> Result<Value, BoxError> {
             delivered = report.delivered,
             retrying = report.retrying,
             dead = report.dead,
+            skipped = report.skipped,
             "outbox relay run"
         );
     }

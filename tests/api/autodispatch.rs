@@ -4,12 +4,13 @@
 //! assigns it; accept through the dispatch path, with one winner against the expiry;
 //! and a dispatcher's assignment withdrawing a pending offer.
 
-use api_tests::{catering_body, error_fields, json_body, repo_root, TestApp, TestUser};
+use api_tests::{catering_body, error_fields, json_body, repo_root, Receiver, TestApp, TestUser};
 use chrono::{Duration, Utc};
 use serde_json::{json, Value};
 use shared::{
     auth::Role,
     autodispatch::answers,
+    outbox::{relay, signature},
     runtime::{handle_event, JobLog, Lambda},
 };
 
@@ -38,7 +39,15 @@ async fn set_on_demand(app: &TestApp, staff: &TestUser, body: Value) -> reqwest:
 /// An app with auto-dispatch on for on-demand orders (at most `max_attempts` offers
 /// each), an admin and a vendor who places the orders.
 async fn on_demand_dispatch(max_attempts: i64) -> (TestApp, TestUser, TestUser) {
-    let app = TestApp::spawn().await;
+    on_demand_dispatch_with(max_attempts, &[]).await
+}
+
+/// As [`on_demand_dispatch`], with extra configuration.
+async fn on_demand_dispatch_with(
+    max_attempts: i64,
+    overrides: &[(&str, &str)],
+) -> (TestApp, TestUser, TestUser) {
+    let app = TestApp::spawn_with(overrides).await;
     let staff = app.user(Role::Admin).await;
     let vendor = app.user(Role::Vendor).await;
     let turned_on = set_on_demand(&app, &staff, settings(true, max_attempts)).await;
@@ -1045,4 +1054,214 @@ async fn a_catering_order_is_offered_once_its_pickup_is_within_the_horizon() {
         offers_of(&app, &ids[1]).await.is_empty(),
         "tomorrow's waits"
     );
+}
+
+/// How many driver push events stand at each status.
+async fn push_statuses(app: &TestApp) -> Vec<(String, i64)> {
+    app.direct_db()
+        .await
+        .query(
+            "SELECT status, count(*) FROM outbox WHERE kind = 'DRIVER_PUSH' GROUP BY status ORDER BY status",
+            &[],
+        )
+        .await
+        .expect("statuses")
+        .iter()
+        .map(|r| (r.get(0), r.get(1)))
+        .collect()
+}
+
+/// Delivers every due outbox message.
+async fn relay_all(app: &TestApp) -> relay::RelayReport {
+    relay::run(
+        &app.state,
+        500,
+        std::time::Instant::now() + std::time::Duration::from_secs(30),
+    )
+    .await
+    .expect("relay")
+}
+
+#[tokio::test]
+async fn each_offer_change_is_pushed_signed_and_skipped_without_a_push_channel() {
+    const SECRET: &str = "push-signing-secret";
+    let receiver = Receiver::start().await;
+    let push_url = format!("{}/driver-push", receiver.url);
+    let secret_id = format!("readyset/driver-push/{}", uuid::Uuid::new_v4().simple());
+    let (app, staff, vendor) = on_demand_dispatch_with(
+        5,
+        &[
+            ("DRIVER_PUSH_URL", &push_url),
+            ("DRIVER_PUSH_SECRET_ID", &secret_id),
+        ],
+    )
+    .await;
+    app.state
+        .secrets
+        .create_secret()
+        .name(&secret_id)
+        .secret_string(SECRET)
+        .send()
+        .await
+        .expect("signing secret");
+    let near = app.user(Role::Driver).await;
+    let far = app.user(Role::Driver).await;
+    app.start_shift_at(&near, (37.3345, -121.8900)).await;
+    app.start_shift_at(&far, (37.3600, -121.9400)).await;
+    let (near_id, far_id) = (app.driver_id(&near).await, app.driver_id(&far).await);
+
+    // Offered to the nearer driver, declined, offered to the other, accepted.
+    let (first, _) = on_demand_order(&app, &vendor).await;
+    let offer = pending_offer(&app, &near).await[0]["id"]
+        .as_str()
+        .expect("offer id")
+        .to_owned();
+    let declined = app
+        .call(
+            "POST",
+            &format!("/api/driver/offers/{offer}/decline"),
+            Some(&near.token),
+            Some(json!({ "reason": "on a break" })),
+        )
+        .await;
+    assert_eq!(declined.status(), 200);
+    let offer = pending_offer(&app, &far).await[0]["id"]
+        .as_str()
+        .expect("offer id")
+        .to_owned();
+    let accepted = app
+        .call(
+            "POST",
+            &format!("/api/driver/offers/{offer}/accept"),
+            Some(&far.token),
+            None,
+        )
+        .await;
+    assert_eq!(accepted.status(), 200);
+    // Offered, then withdrawn by a dispatcher's assignment.
+    let (second, _) = on_demand_order(&app, &vendor).await;
+    let offers = offers_of(&app, &second).await;
+    assert_eq!(offers.len(), 1);
+    let holder = offers[0].0.clone();
+    let other = if holder == near_id { &far_id } else { &near_id };
+    let assigned = app
+        .call(
+            "POST",
+            "/api/orders/assignDriver",
+            Some(&staff.token),
+            Some(json!({ "orderId": second, "driverId": other })),
+        )
+        .await;
+    assert_eq!(assigned.status(), 200);
+    // Nobody left to offer it to: escalated.
+    app.direct_db()
+        .await
+        .execute("UPDATE drivers SET is_on_duty = false", &[])
+        .await
+        .expect("off duty");
+    let (third, _) = on_demand_order(&app, &vendor).await;
+
+    // The push service refuses the first event for good: it is dead, and holds none of
+    // the order's later events back (a stale push is worth nothing).
+    receiver.answer_with(&[400]);
+    relay_all(&app).await;
+    assert_eq!(
+        push_statuses(&app).await,
+        vec![("DEAD".to_owned(), 1), ("DELIVERED".to_owned(), 6)]
+    );
+    let received = receiver.received();
+    let now = Utc::now().timestamp();
+    let events: Vec<(String, String, Option<String>)> = received
+        .iter()
+        .map(|r| {
+            assert!(r.uri.ends_with("/driver-push"), "{}", r.uri);
+            assert!(
+                signature::verify(r.header(signature::HEADER), SECRET, &r.body, now),
+                "signed with the push secret"
+            );
+            let event: Value = serde_json::from_slice(&r.body).expect("json");
+            assert_eq!(event["type"], "driver.offer");
+            assert_eq!(r.header("x-readyset-event-id"), event["eventId"]);
+            (
+                event["orderId"].as_str().expect("order").to_owned(),
+                event["change"].as_str().expect("change").to_owned(),
+                event["driverId"].as_str().map(str::to_owned),
+            )
+        })
+        .collect();
+    let expected = |order: &str, change: &str, driver: Option<&str>| {
+        (
+            order.to_owned(),
+            change.to_owned(),
+            driver.map(str::to_owned),
+        )
+    };
+    assert_eq!(
+        events,
+        vec![
+            expected(&first, "OFFERED", Some(&near_id)),
+            expected(&first, "DECLINED", Some(&near_id)),
+            expected(&first, "OFFERED", Some(&far_id)),
+            expected(&first, "ACCEPTED", Some(&far_id)),
+            expected(&second, "OFFERED", Some(&holder)),
+            expected(&second, "WITHDRAWN", Some(&holder)),
+            expected(&third, "ESCALATED", None),
+        ]
+    );
+    let escalation: Value = serde_json::from_slice(&received[6].body).expect("json");
+    assert_eq!(
+        escalation["escalation"],
+        json!({ "reason": "NO_CANDIDATE", "attempts": 0 })
+    );
+    let declined_event: Value = serde_json::from_slice(&received[1].body).expect("json");
+    assert_eq!(declined_event["offer"]["declineReason"], "on a break");
+    // Each event hangs off its history note, and an offer's push is worth nothing after
+    // the offer's own deadline.
+    let db = app.direct_db().await;
+    let unlinked: i64 = db
+        .query_one(
+            "SELECT count(*) FROM outbox m LEFT JOIN order_status_history h ON h.id = m.history_id
+              WHERE m.kind = 'DRIVER_PUSH' AND h.id IS NULL",
+            &[],
+        )
+        .await
+        .expect("links")
+        .get(0);
+    assert_eq!(unlinked, 0);
+    let mistimed: i64 = db
+        .query_one(
+            "SELECT count(*) FROM outbox m JOIN dispatch_offers f ON f.id = (m.payload->'offer'->>'id')::uuid
+              WHERE m.payload->>'change' = 'OFFERED' AND m.retry_until <> f.expires_at",
+            &[],
+        )
+        .await
+        .expect("deadlines")
+        .get(0);
+    assert_eq!(mistimed, 0);
+
+    // Without a push channel the events are recorded and settled as skipped.
+    let (quiet, _, quiet_vendor) = on_demand_dispatch(5).await;
+    let driver = quiet.user(Role::Driver).await;
+    quiet.start_shift_at(&driver, (37.3345, -121.8900)).await;
+    let (_, number) = on_demand_order(&quiet, &quiet_vendor).await;
+    relay_all(&quiet).await;
+    assert_eq!(push_statuses(&quiet).await, vec![("SKIPPED".to_owned(), 1)]);
+    // Operators find it among the outbox's messages, with why it went nowhere.
+    let admin = quiet.user(Role::Admin).await;
+    let listed = quiet
+        .call(
+            "GET",
+            &format!("/api/admin/webhooks?order={number}&status=SKIPPED"),
+            Some(&admin.token),
+            None,
+        )
+        .await;
+    assert_eq!(listed.status(), 200);
+    let items = json_body(listed).await["items"].clone();
+    assert_eq!(items.as_array().map(Vec::len), Some(1), "{items}");
+    assert_eq!(items[0]["kind"], "DRIVER_PUSH");
+    assert_eq!(items[0]["partner"], Value::Null);
+    assert_eq!(items[0]["payload"]["change"], "OFFERED");
+    let why = items[0]["lastError"].as_str().expect("why");
+    assert!(why.contains("DRIVER_PUSH_URL"), "{why}");
 }

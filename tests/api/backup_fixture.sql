@@ -405,7 +405,7 @@ INSERT INTO pricing_quotes (id, configuration_id, order_id, user_id, partner_id,
     ('b0000000-0000-4000-8000-000000001102', 'b0000000-0000-4000-8000-000000000601', NULL, NULL, NULL,
         '{}', '[]', 0, now());
 
--- Outbox: every kind and status; CUSTOMER_EMAIL carries no partner (CHECK).
+-- Outbox: every kind and status; CUSTOMER_EMAIL and DRIVER_PUSH carry no partner (CHECK).
 INSERT INTO outbox (event_id, kind, order_id, partner_id, history_id, payload, status, attempts,
                     next_attempt_at, retry_until, last_error, created_at, delivered_at, dead_at) VALUES
     ('b0000000-0000-4000-8000-000000001201', 'PARTNER_WEBHOOK', 'b0000000-0000-4000-8000-000000000305',
@@ -423,7 +423,11 @@ INSERT INTO outbox (event_id, kind, order_id, partner_id, history_id, payload, s
     ('b0000000-0000-4000-8000-000000001203', 'CUSTOMER_EMAIL', 'b0000000-0000-4000-8000-000000000302',
         NULL, (SELECT id FROM order_status_history WHERE order_id = 'b0000000-0000-4000-8000-000000000302'),
         '{"template": "driver_assigned", "to": "backup-fixture-2@readyset.test", "vars": {"driver": "Ünïcödé 🚗"}}',
-        'PENDING', 0, now() + interval '365 days', NULL, NULL, now(), NULL, NULL);
+        'PENDING', 0, now() + interval '365 days', NULL, NULL, now(), NULL, NULL),
+    ('b0000000-0000-4000-8000-000000001204', 'DRIVER_PUSH', 'b0000000-0000-4000-8000-000000000302',
+        NULL, (SELECT id FROM order_status_history WHERE order_id = 'b0000000-0000-4000-8000-000000000302'),
+        '{"type": "driver.offer", "change": "ESCALATED", "escalation": {"reason": "NO_CANDIDATE", "attempts": 0}}',
+        'SKIPPED', 1, now(), '2024-03-01 00:00:00+00', 'no driver push channel is configured', now(), NULL, NULL);
 
 INSERT INTO outbox_attempts (outbox_id, attempted_at, status_code, latency_ms, error, succeeded) VALUES
     ((SELECT id FROM outbox WHERE event_id = 'b0000000-0000-4000-8000-000000001201'),

@@ -193,6 +193,18 @@ pub const PARAMETERS: &[Parameter] = &[
         Passed::Ref,
     ),
     Parameter::new(
+        "DriverPushSecretName",
+        Kind::String,
+        "Secrets Manager name of the secret driver.offer pushes are signed with.",
+        Passed::Ref,
+    ),
+    Parameter::new(
+        "DriverPushUrl",
+        Kind::String,
+        "Where auto-dispatch driver.offer events are pushed as signed POSTs; empty, they are skipped.",
+        Passed::Ref,
+    ),
+    Parameter::new(
         "ErrorRetentionDays",
         Kind::Number,
         "Days recorded errors are kept in the error store.",

@@ -6,7 +6,9 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::{
-    candidates, expiry,
+    candidates,
+    events::{self, OfferChange},
+    expiry,
     offers::{offer_now, read, Offer, OfferStatus},
 };
 use crate::{
@@ -14,7 +16,7 @@ use crate::{
     db::{p, GenericClient, RowExt},
     drivers::dispatch::{assign_offered, Dispatch},
     error::{ApiError, ApiResult, Context},
-    orders::{self, Actor},
+    orders::Actor,
     planning::inputs::by_ids,
     AppState,
 };
@@ -79,9 +81,11 @@ pub async fn accept(state: &AppState, caller: &Caller, offer_id: Uuid) -> ApiRes
     };
     let order_id: Uuid = row.col("order_id")?;
     let dispatch = assign_offered(&tx, caller, order_id, driver_id).await?;
-    orders::record_note(
+    let offer = read(&tx, offer_id).await?;
+    events::offer_changed(
         &tx,
-        order_id,
+        &offer,
+        OfferChange::Accepted,
         Actor::User(caller.user_id),
         "the driver accepted the offer",
     )
@@ -105,7 +109,6 @@ pub async fn accept(state: &AppState, caller: &Caller, offer_id: Uuid) -> ApiRes
             .context("timing the delivery")?;
         }
     }
-    let offer = read(&tx, offer_id).await?;
     tx.commit().await?;
     tracing::info!(%order_id, %driver_id, "offer accepted");
     Ok(Accepted { offer, dispatch })
@@ -156,8 +159,15 @@ pub async fn decline(
         Some(r) => format!("the driver declined the offer: {r}"),
         None => "the driver declined the offer".to_owned(),
     };
-    orders::record_note(&tx, order_id, Actor::User(caller.user_id), &note).await?;
     let offer = read(&tx, offer_id).await?;
+    events::offer_changed(
+        &tx,
+        &offer,
+        OfferChange::Declined,
+        Actor::User(caller.user_id),
+        &note,
+    )
+    .await?;
     tx.commit().await?;
     // Its connection back to the pool before the calls after the commit.
     drop(client);
@@ -193,9 +203,11 @@ pub async fn expire(state: &AppState, offer_id: Uuid) -> ApiResult<bool> {
     };
     let order_id: Uuid = row.col("order_id")?;
     let driver_id: Uuid = row.col("driver_id")?;
-    orders::record_note(
+    let offer = read(&tx, offer_id).await?;
+    events::offer_changed(
         &tx,
-        order_id,
+        &offer,
+        OfferChange::Expired,
         Actor::System,
         &format!("the offer to driver {driver_id} expired unanswered"),
     )

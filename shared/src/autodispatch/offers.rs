@@ -6,17 +6,21 @@
 //! Every change of an offer is one conditional update from PENDING, so an accept racing
 //! the expiry (or a second delivery of the expiry) has exactly one winner. The partial
 //! unique indexes keep one pending offer per order and per driver. Each offer, answer and
-//! escalation is a note in the order's history.
+//! escalation is a note in the order's history and a `driver.offer` event ([`super::events`]).
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use uuid::Uuid;
 
-use super::{candidates, expiry, settings};
+use super::{
+    candidates,
+    events::{self, Escalation, OfferChange},
+    expiry, settings,
+};
 use crate::{
     db::{p, FromRow, GenericClient, RowExt, Transaction},
     error::{ApiError, ApiResult, Context},
-    orders::{self, rules::OrderType, Actor},
+    orders::{rules::OrderType, Actor},
     planning::inputs::by_ids,
     text_enum::text_enum,
     AppState,
@@ -151,20 +155,15 @@ pub async fn offer_next(state: &AppState, order_id: Uuid) -> ApiResult<Outcome> 
             .context("offering the order")?;
         let Some(row) = inserted else { continue };
         let offer_id: Uuid = row.col("id")?;
-        orders::record_note(
-            &tx,
-            order_id,
-            Actor::System,
-            &format!(
-                "offered to driver {} (attempt {}, {:.0} min added), until {}",
-                candidate.driver_id,
-                attempts + 1,
-                candidate.added_drive_seconds / 60.0,
-                expires_at.format("%H:%M:%S UTC")
-            ),
-        )
-        .await?;
         let offer = read(&tx, offer_id).await?;
+        let note = format!(
+            "offered to driver {} (attempt {}, {:.0} min added), until {}",
+            candidate.driver_id,
+            attempts + 1,
+            candidate.added_drive_seconds / 60.0,
+            expires_at.format("%H:%M:%S UTC")
+        );
+        events::offer_changed(&tx, &offer, OfferChange::Offered, Actor::System, &note).await?;
         tx.commit().await?;
         // Its connection back to the pool before the calls after the commit.
         drop(client);
@@ -175,8 +174,8 @@ pub async fn offer_next(state: &AppState, order_id: Uuid) -> ApiResult<Outcome> 
     escalate(tx, order_id, EscalationReason::NoCandidate, attempts).await
 }
 
-/// Hands the order to staff: the escalation row and a history note in the order's
-/// transaction. The sweep raises its alert (the one place that writes alerts, so the
+/// Hands the order to staff: the escalation row, a history note and its event in the
+/// order's transaction. The sweep raises its alert (the one place that writes alerts, so the
 /// routes that offer need no access to the alert store).
 async fn escalate(
     tx: Transaction<'_>,
@@ -192,16 +191,11 @@ async fn escalate(
     )
     .await
     .context("escalating the order")?;
-    orders::record_note(
-        &tx,
-        order_id,
-        Actor::System,
-        &format!(
-            "auto-dispatch gave up after {attempts} offers: {}; a dispatcher assigns it",
-            reason.why()
-        ),
-    )
-    .await?;
+    let note = format!(
+        "auto-dispatch gave up after {attempts} offers: {}; a dispatcher assigns it",
+        reason.why()
+    );
+    events::escalated(&tx, order_id, Escalation { reason, attempts }, &note).await?;
     tx.commit().await?;
     tracing::warn!(%order_id, %reason, attempts, "order escalated to dispatch");
     Ok(Outcome::Escalated(reason))
@@ -214,6 +208,32 @@ impl EscalationReason {
             EscalationReason::AttemptsExhausted => "every offer was declined or expired",
         }
     }
+}
+
+/// Withdraws the order's pending offer, if any, inside the transaction that assigns the
+/// order some other way (a dispatcher, a plan): the offer closes, with its note and event.
+pub async fn withdraw(tx: &Transaction<'_>, order_id: Uuid, actor: Actor) -> ApiResult<()> {
+    let withdrawn = tx
+        .query_typed_opt(
+            "UPDATE dispatch_offers SET status = 'WITHDRAWN', answered_at = now()
+              WHERE order_id = $1 AND status = 'PENDING'
+          RETURNING id",
+            &[p(&order_id)],
+        )
+        .await
+        .context("withdrawing the order's pending offer")?;
+    if let Some(row) = withdrawn {
+        let offer = read(tx, row.col("id")?).await?;
+        events::offer_changed(
+            tx,
+            &offer,
+            OfferChange::Withdrawn,
+            actor,
+            "the pending offer was withdrawn",
+        )
+        .await?;
+    }
+    Ok(())
 }
 
 pub(super) async fn read(client: &impl GenericClient, id: Uuid) -> ApiResult<Offer> {

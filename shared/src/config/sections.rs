@@ -109,6 +109,19 @@ pub struct OutboxSettings {
     /// The relay function a committed status change wakes at once (`OUTBOX_RELAY_FUNCTION`;
     /// unset: the relay's schedule alone delivers).
     pub relay_function: Option<String>,
+    /// Where drivers' push events go; none: they are recorded and skipped (the driver app
+    /// polls its offers).
+    pub driver_push: Option<DriverPushChannel>,
+}
+
+/// The driver push channel: a service that reaches drivers' phones (the driver app's
+/// backend or a mobile push gateway) receives each `driver.offer` event as a signed POST.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DriverPushChannel {
+    /// `DRIVER_PUSH_URL`.
+    pub url: String,
+    /// Secrets Manager id of the signing secret (`DRIVER_PUSH_SECRET_ID`).
+    pub secret_id: String,
 }
 
 /// The error store and alerting.
@@ -307,8 +320,16 @@ impl OutboxSettings {
                 reason: "production delivers to public https destinations only".into(),
             });
         }
+        let driver_push = match env.optional("DRIVER_PUSH_URL") {
+            Some(url) => Some(DriverPushChannel {
+                url,
+                secret_id: env.required("DRIVER_PUSH_SECRET_ID")?,
+            }),
+            None => None,
+        };
         Ok(Self {
             relay_function: env.optional("OUTBOX_RELAY_FUNCTION"),
+            driver_push,
             retry_base: env.millis("OUTBOX_RETRY_BASE_MS", 2_000)?,
             retry_max: env.millis("OUTBOX_RETRY_MAX_MS", 600_000)?,
             horizon: Duration::from_secs(env.parsed_or("OUTBOX_HORIZON_SECONDS", 86_400u64)?),

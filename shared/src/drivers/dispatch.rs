@@ -278,23 +278,7 @@ async fn dispatch_to(
         .context("closing the previous dispatch")?;
     }
     // Whoever assigns, a pending auto-dispatch offer of the order is withdrawn.
-    let withdrawn = tx
-        .execute_typed(
-            "UPDATE dispatch_offers SET status = 'WITHDRAWN', answered_at = now()
-              WHERE order_id = $1 AND status = 'PENDING'",
-            &[p(&order.id)],
-        )
-        .await
-        .context("withdrawing the order's pending offer")?;
-    if withdrawn > 0 {
-        orders::record_note(
-            tx,
-            order.id,
-            Actor::User(caller.user_id),
-            "the pending offer was withdrawn",
-        )
-        .await?;
-    }
+    crate::autodispatch::offers::withdraw(tx, order.id, Actor::User(caller.user_id)).await?;
     let dispatch_id: Uuid = tx
         .query_typed_one(
             "INSERT INTO dispatches (order_id, driver_id, assigned_by) VALUES ($1, $2, $3) RETURNING id",

@@ -119,6 +119,7 @@ pub async fn enqueue(tx: &Transaction<'_>, changed: &StatusChanged) -> ApiResult
             partner_id: None,
             history_id: changed.history_id,
             payload: serde_json::to_value(&email)?,
+            retry_until: None,
         },
     )
     .await?;

@@ -163,6 +163,7 @@ pub async fn enqueue(
                 partner_id: Some(partner.partner_id),
                 history_id: changed.history_id,
                 payload,
+                retry_until: None,
             },
         )
         .await?;
@@ -187,6 +188,7 @@ pub async fn enqueue(
                     partner_id: Some(partner.partner_id),
                     history_id: changed.history_id,
                     payload: json!({ "orderNumber": number, "status": status, "timestamp": now }),
+                    retry_until: None,
                 },
             )
             .await?;

@@ -1,4 +1,5 @@
-//! What operators see of partner deliveries, and re-queuing a dead message.
+//! What operators see of outbox deliveries (partner webhooks and status calls, customer
+//! emails, driver pushes), and re-queuing a dead message.
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -20,8 +21,9 @@ pub struct Message {
     pub kind: OutboxKind,
     pub order_id: Uuid,
     pub order_number: String,
+    /// The partner it goes to; none for customer emails and driver pushes.
     #[row(rename = "slug")]
-    pub partner: String,
+    pub partner: Option<String>,
     pub status: MessageStatus,
     pub attempts: i32,
     pub next_attempt_at: DateTime<Utc>,
@@ -59,7 +61,7 @@ pub async fn list(
                              '[]'::jsonb) AS recent_attempts
              FROM outbox m
              JOIN orders o ON o.id = m.order_id
-             JOIN api_partners ap ON ap.id = m.partner_id
+             LEFT JOIN api_partners ap ON ap.id = m.partner_id
              WHERE ($1::text IS NULL OR ap.slug = $1)
                AND ($2::text IS NULL OR m.status = $2)
                AND ($3::uuid IS NULL OR m.order_id = $3)

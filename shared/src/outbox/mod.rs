@@ -23,6 +23,7 @@ pub mod relay;
 pub mod signature;
 pub mod wake;
 
+use chrono::{DateTime, Utc};
 use serde_json::Value;
 use uuid::Uuid;
 
@@ -41,6 +42,9 @@ text_enum! {
         CatervalleyStatus = "CATERVALLEY_STATUS",
         /// An email to the order's customer, through SES.
         CustomerEmail = "CUSTOMER_EMAIL",
+        /// An auto-dispatch `driver.offer` event to the driver push channel
+        /// (`DRIVER_PUSH_URL`), signed like a partner webhook.
+        DriverPush = "DRIVER_PUSH",
     }
 }
 
@@ -49,6 +53,9 @@ text_enum! {
         Pending = "PENDING",
         Delivered = "DELIVERED",
         Dead = "DEAD",
+        /// Nowhere to deliver it (a driver push event without a push channel): on record,
+        /// never sent.
+        Skipped = "SKIPPED",
     }
 }
 
@@ -58,17 +65,21 @@ pub struct NewMessage {
     pub event_id: Uuid,
     pub kind: OutboxKind,
     pub order_id: Uuid,
-    /// The partner it goes to; none for customer emails.
+    /// The partner it goes to; none for customer emails and driver pushes.
     pub partner_id: Option<Uuid>,
     /// The status-history row that caused it.
     pub history_id: i64,
     pub payload: Value,
+    /// After this it is not worth sending (a push about an offer that has lapsed); none:
+    /// the relay's horizon.
+    pub retry_until: Option<DateTime<Utc>>,
 }
 
 /// Stores a message inside the caller's transaction.
 pub async fn enqueue(tx: &Transaction<'_>, message: &NewMessage) -> ApiResult<()> {
     tx.execute_typed(
-        "INSERT INTO outbox (event_id, kind, order_id, partner_id, history_id, payload) VALUES ($1, $2, $3, $4, $5, $6)",
+        "INSERT INTO outbox (event_id, kind, order_id, partner_id, history_id, payload, retry_until)
+         VALUES ($1, $2, $3, $4, $5, $6, $7)",
         &[
             p(&message.event_id),
             p(&message.kind),
@@ -76,6 +87,7 @@ pub async fn enqueue(tx: &Transaction<'_>, message: &NewMessage) -> ApiResult<()
             p(&message.partner_id),
             p(&message.history_id),
             p(&message.payload),
+            p(&message.retry_until),
         ],
     )
     .await?;

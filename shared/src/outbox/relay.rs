@@ -3,7 +3,8 @@
 //! Each message is handled in its own transaction: pick the oldest due message whose
 //! order has no earlier pending or dead message of the same kind (a dead message holds
 //! its order's later ones back until it is re-queued, so a partner never sees an order's
-//! status go backwards), with `FOR UPDATE SKIP LOCKED` (so
+//! status go backwards; a dead driver push holds nothing back, as a stale push is worth
+//! nothing), with `FOR UPDATE SKIP LOCKED` (so
 //! relays running side by side never take the same one), deliver it, record the attempt,
 //! and update the message. If the relay dies mid-delivery the transaction rolls back and
 //! the message is picked up again: delivery is at least once.
@@ -34,6 +35,7 @@ pub struct RelayReport {
     pub delivered: u32,
     pub retrying: u32,
     pub dead: u32,
+    pub skipped: u32,
 }
 
 #[derive(FromRow)]
@@ -61,6 +63,8 @@ enum Outcome {
     Retry,
     /// Will never succeed as it stands (other 4xx, refused destination, no destination).
     Permanent,
+    /// Has nowhere to go by design (a driver push without a push channel).
+    Skipped,
 }
 
 struct Attempt {
@@ -86,6 +90,7 @@ pub async fn run(
             Some(Outcome::Delivered) => report.delivered += 1,
             Some(Outcome::Retry) => report.retrying += 1,
             Some(Outcome::Permanent) => report.dead += 1,
+            Some(Outcome::Skipped) => report.skipped += 1,
         }
     }
     Ok(report)
@@ -106,7 +111,8 @@ async fn deliver_next(state: &AppState) -> ApiResult<Option<Outcome>> {
              FROM outbox o LEFT JOIN api_partners ap ON ap.id = o.partner_id
              WHERE o.status = 'PENDING' AND o.next_attempt_at <= now()
                AND NOT EXISTS (SELECT 1 FROM outbox e WHERE e.order_id = o.order_id AND e.kind = o.kind
-                               AND e.status IN ('PENDING', 'DEAD') AND e.id < o.id)
+                               AND (e.status = 'PENDING' OR (e.status = 'DEAD' AND e.kind <> 'DRIVER_PUSH'))
+                               AND e.id < o.id)
              ORDER BY o.next_attempt_at, o.id
              LIMIT 1
              FOR UPDATE OF o SKIP LOCKED",
@@ -151,6 +157,14 @@ async fn deliver_next(state: &AppState) -> ApiResult<Option<Outcome>> {
         Outcome::Permanent => {
             mark_dead(&tx, &due, attempts, attempt.error.as_deref()).await?;
             Outcome::Permanent
+        }
+        Outcome::Skipped => {
+            tx.execute_typed(
+                "UPDATE outbox SET status = 'SKIPPED', attempts = $2, last_error = $3 WHERE id = $1",
+                &[p(&due.id), p(&attempts), p(&attempt.error)],
+            )
+            .await?;
+            Outcome::Skipped
         }
     };
     tx.commit().await?;
@@ -232,9 +246,25 @@ async fn deliver(state: &AppState, due: &Due) -> Attempt {
 async fn try_deliver(state: &AppState, due: &Due) -> Result<u16, (Outcome, String)> {
     let permanent = |e: String| (Outcome::Permanent, e);
     let transient = |e: String| (Outcome::Retry, e);
+    let push = state.config.outbox.driver_push.as_ref();
     let (url, secret_ref) = match due.kind {
-        OutboxKind::PartnerWebhook => (&due.webhook_url, &due.webhook_secret_ref),
-        OutboxKind::CatervalleyStatus => (&due.status_call_url, &due.status_call_key_ref),
+        OutboxKind::PartnerWebhook => (
+            due.webhook_url.as_deref(),
+            due.webhook_secret_ref.as_deref(),
+        ),
+        OutboxKind::CatervalleyStatus => (
+            due.status_call_url.as_deref(),
+            due.status_call_key_ref.as_deref(),
+        ),
+        OutboxKind::DriverPush => match push {
+            Some(channel) => (Some(channel.url.as_str()), Some(channel.secret_id.as_str())),
+            None => {
+                return Err((
+                    Outcome::Skipped,
+                    "no driver push channel is configured (DRIVER_PUSH_URL)".into(),
+                ))
+            }
+        },
         OutboxKind::CustomerEmail => {
             // SES accepted it: recorded as a 200 beside the webhooks' receiver answers.
             return super::email::send(state, &due.payload)
@@ -307,7 +337,8 @@ fn signed_request(
         .header(EVENT_ID_HEADER, due.event_id.to_string())
         .header(TIMESTAMP_HEADER, sent_at.to_string());
     match due.kind {
-        OutboxKind::PartnerWebhook => {
+        // The push channel checks what it receives as a partner checks its webhooks.
+        OutboxKind::PartnerWebhook | OutboxKind::DriverPush => {
             let secrets = signature::secrets(secret);
             let newest = secrets.first().copied().unwrap_or_default();
             request
@@ -339,6 +370,7 @@ mod tests {
             horizon: Duration::from_secs(3600),
             timeout: Duration::from_secs(10),
             allow_insecure_destinations: false,
+            driver_push: None,
             relay_function: None,
         }
     }

@@ -82,6 +82,10 @@ const PURGE_STATEMENTS: &[&str] = &[
     "UPDATE outbox SET payload = '{\"removed\": \"personal data purged\"}'::jsonb
       WHERE order_id IN (SELECT id FROM orders WHERE user_id = $1)
         AND (kind = 'CUSTOMER_EMAIL' OR status <> 'PENDING')",
+    // A driver's pushed offers carry its decline reasons.
+    "UPDATE outbox SET payload = '{\"removed\": \"personal data purged\"}'::jsonb
+      WHERE kind = 'DRIVER_PUSH' AND status <> 'PENDING'
+        AND payload->>'driverId' IN (SELECT id::text FROM drivers WHERE user_id = $1)",
     "UPDATE pricing_quotes SET inputs = '{\"removed\": \"personal data purged\"}'::jsonb
       WHERE user_id = $1 OR order_id IN (SELECT id FROM orders WHERE user_id = $1)",
     "UPDATE user_audits SET changes = '{\"removed\": \"personal data purged\"}'::jsonb, reason = NULL
