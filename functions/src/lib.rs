@@ -125,6 +125,7 @@ functions! {
         order_files,
         order_proof,
         order_tracking_link,
+        order_unassign_driver,
         orders,
         partner_order_by_id,
         partner_order_confirm,

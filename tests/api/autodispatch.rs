@@ -2,7 +2,8 @@
 //! and off by default; an order offered to the driver it costs least, then the next on a
 //! decline or lapse, then escalated with an alert that resolves once a dispatcher
 //! assigns it; accept through the dispatch path, with one winner against the expiry;
-//! and a dispatcher's assignment withdrawing a pending offer.
+//! a dispatcher's assignment withdrawing a pending offer; an order whose driver is taken
+//! off offered again; and each change pushed as a `driver.offer` event.
 
 use api_tests::{catering_body, error_fields, json_body, repo_root, Receiver, TestApp, TestUser};
 use chrono::{Duration, Utc};
@@ -1080,6 +1081,80 @@ async fn relay_all(app: &TestApp) -> relay::RelayReport {
     )
     .await
     .expect("relay")
+}
+
+#[tokio::test]
+async fn an_order_whose_driver_is_taken_off_goes_to_the_next_driver_at_once() {
+    let (app, staff, vendor) = on_demand_dispatch(5).await;
+    let near = app.user(Role::Driver).await;
+    let farther = app.user(Role::Driver).await;
+    app.start_shift_at(&near, (37.3345, -121.8900)).await;
+    app.start_shift_at(&farther, (37.3600, -121.9400)).await;
+    let (near_id, farther_id) = (app.driver_id(&near).await, app.driver_id(&farther).await);
+    let (order_id, _) = on_demand_order(&app, &vendor).await;
+    let offer = pending_offer(&app, &near).await[0]["id"]
+        .as_str()
+        .expect("offer id")
+        .to_owned();
+    let accepted = app
+        .call(
+            "POST",
+            &format!("/api/driver/offers/{offer}/accept"),
+            Some(&near.token),
+            None,
+        )
+        .await;
+    assert_eq!(accepted.status(), 200);
+
+    let taken_off = app
+        .call(
+            "POST",
+            "/api/orders/unassignDriver",
+            Some(&staff.token),
+            Some(json!({ "orderId": order_id, "reason": "flat tyre" })),
+        )
+        .await;
+    assert_eq!(taken_off.status(), 200);
+    let taken_off = json_body(taken_off).await;
+    assert_eq!(taken_off["driverId"], json!(near_id));
+    assert_eq!(taken_off["order"]["driverStatus"], Value::Null);
+    // Offered at once, and not to the driver taken off it.
+    assert_eq!(taken_off["offer"]["driverId"], json!(farther_id));
+    assert_eq!(taken_off["offer"]["attempt"], 2);
+    assert_eq!(
+        offers_of(&app, &order_id).await,
+        vec![
+            (near_id.clone(), "ACCEPTED".to_owned()),
+            (farther_id.clone(), "PENDING".to_owned()),
+        ]
+    );
+    assert_eq!(pending_offer(&app, &farther).await.len(), 1);
+    let notes = history_notes(&app, &order_id).await;
+    let taken = notes
+        .iter()
+        .position(|n| n.ends_with("taken off the order: flat tyre"))
+        .expect("noted");
+    assert!(
+        notes[taken..]
+            .iter()
+            .any(|n| n.starts_with(&format!("offered to driver {farther_id}"))),
+        "{notes:?}"
+    );
+    // The second driver takes it through the same dispatch path.
+    let offer = taken_off["offer"]["id"].as_str().expect("offer id");
+    let accepted = app
+        .call(
+            "POST",
+            &format!("/api/driver/offers/{offer}/accept"),
+            Some(&farther.token),
+            None,
+        )
+        .await;
+    assert_eq!(accepted.status(), 200);
+    assert_eq!(
+        json_body(accepted).await["dispatch"]["driverId"],
+        json!(farther_id)
+    );
 }
 
 #[tokio::test]

@@ -289,6 +289,138 @@ async fn only_the_assigned_driver_reports_progress_and_only_forward() {
     assert_eq!(located, 1);
 }
 
+async fn unassign(app: &TestApp, who: &TestUser, body: Value) -> reqwest::Response {
+    app.call(
+        "POST",
+        "/api/orders/unassignDriver",
+        Some(&who.token),
+        Some(body),
+    )
+    .await
+}
+
+#[tokio::test]
+async fn staff_take_a_driver_off_before_the_pickup_and_never_after() {
+    let app = TestApp::spawn().await;
+    let owner = app.user(Role::Client).await;
+    let (order_id, number) = app.order_of(&owner).await;
+    let staff = app.user(Role::Admin).await;
+    let driver = app.user(Role::Driver).await;
+    let driver_id = app.driver_id(&driver).await;
+    let status_before: String = app
+        .direct_db()
+        .await
+        .query_one(
+            "SELECT status FROM orders WHERE id = $1::text::uuid",
+            &[&order_id],
+        )
+        .await
+        .expect("status")
+        .get(0);
+
+    // Refused before anything is read: those who do not dispatch, whatever the body.
+    for who in [&owner, &driver] {
+        let refused = unassign(&app, who, json!("garbage")).await;
+        assert_eq!(refused.status(), 403);
+    }
+    // Nothing to take off yet.
+    let why = json!({ "orderId": order_id, "reason": "the driver is ill" });
+    let none = unassign(&app, &staff, why.clone()).await;
+    assert_eq!(none.status(), 409);
+    assert_eq!(json_body(none).await["error"]["code"], "no_driver");
+    let assigned = assign(
+        &app,
+        &staff,
+        json!({ "orderId": order_id, "driverId": driver_id }),
+    )
+    .await;
+    assert_eq!(assigned.status(), 200);
+    // The reason is required and bounded; an unknown order is a 404.
+    for (bad, field) in [
+        (json!({ "orderId": order_id }), "reason"),
+        (json!({ "orderId": order_id, "reason": "  " }), "reason"),
+        (
+            json!({ "orderId": order_id, "reason": "x".repeat(501) }),
+            "reason",
+        ),
+    ] {
+        let refused = unassign(&app, &staff, bad.clone()).await;
+        assert_eq!(refused.status(), 400, "{bad}");
+        assert_eq!(
+            api_tests::error_fields(&json_body(refused).await),
+            vec![field.to_owned()]
+        );
+    }
+    let unknown = unassign(
+        &app,
+        &staff,
+        json!({ "orderId": uuid::Uuid::new_v4(), "reason": "ill" }),
+    )
+    .await;
+    assert_eq!(unknown.status(), 404);
+
+    // Taken off: the order is as it was before its driver, and the driver is free.
+    let taken_off = unassign(&app, &staff, why.clone()).await;
+    assert_eq!(taken_off.status(), 200);
+    let taken_off = json_body(taken_off).await;
+    assert_eq!(taken_off["driverId"], json!(driver_id));
+    assert_eq!(taken_off["order"]["status"], json!(status_before));
+    assert_eq!(taken_off["order"]["driverStatus"], Value::Null);
+    assert_eq!(taken_off["offer"], Value::Null, "auto-dispatch is off");
+    let open_dispatches = app
+        .count(&format!(
+            "SELECT count(*) FROM dispatches WHERE order_id = '{order_id}' AND unassigned_at IS NULL"
+        ))
+        .await;
+    assert_eq!(open_dispatches, 0);
+    let noted = app
+        .count(&format!(
+            "SELECT count(*) FROM order_status_history WHERE order_id = '{order_id}'
+               AND from_driver_status = 'ASSIGNED' AND to_driver_status IS NULL
+               AND note LIKE '%the driver is ill'"
+        ))
+        .await;
+    assert_eq!(noted, 1);
+    let feed = app
+        .call("GET", "/api/driver-deliveries", Some(&driver.token), None)
+        .await;
+    assert_eq!(feed.status(), 200);
+    assert!(
+        items(&json_body(feed).await).is_empty(),
+        "off the driver's feed"
+    );
+    let again = unassign(&app, &staff, why.clone()).await;
+    assert_eq!(again.status(), 409, "taken off already");
+
+    // Assigned again and picked up: too late to take the driver off.
+    let assigned = assign(
+        &app,
+        &staff,
+        json!({ "orderId": order_id, "driverId": driver_id }),
+    )
+    .await;
+    assert_eq!(assigned.status(), 200);
+    let picked_up = app
+        .call(
+            "PATCH",
+            &format!("/api/orders/{number}"),
+            Some(&driver.token),
+            Some(json!({ "driverStatus": "PICKED_UP" })),
+        )
+        .await;
+    assert_eq!(picked_up.status(), 200);
+    let late = unassign(&app, &staff, why).await;
+    assert_eq!(late.status(), 409);
+    assert_eq!(json_body(late).await["error"]["code"], "order_picked_up");
+    let still = app
+        .count(&format!(
+            "SELECT count(*) FROM dispatches WHERE order_id = '{order_id}' AND unassigned_at IS NULL
+               AND driver_id = '{driver_id}'"
+        ))
+        .await;
+    assert_eq!(still, 1, "nothing changed");
+}
+
 /// A small deterministic generator, so a failure can be replayed.
 struct Lcg(u64);
 

@@ -100,6 +100,8 @@ pub const SAMPLE_OUTCOMES: &[(&str, u16)] = &[
     ("job-application-document-complete", 404),
     ("admin-job-applications", 200),
     ("admin-job-application", 404),
+    // Takes the driver of `order-assign-driver` off its order again.
+    ("order-unassign-driver", 200),
     ("auth-logout", 204),
     ("alarm-notifier", 0),
     ("alert-evaluator", 0),

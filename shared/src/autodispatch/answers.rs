@@ -5,16 +5,14 @@
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use super::{
-    candidates,
-    events::{self, OfferChange},
-    expiry,
-    offers::{offer_now, read, Offer, OfferStatus},
-};
+use super::{candidates, expiry, offers::offer_now};
 use crate::{
     auth::{rbac::Caller, Permission},
     db::{p, GenericClient, RowExt},
-    drivers::dispatch::{assign_offered, Dispatch},
+    drivers::{
+        dispatch::{assign_offered, Dispatch},
+        offers::{offer_changed, read, Offer, OfferChange, OfferStatus},
+    },
     error::{ApiError, ApiResult, Context},
     orders::Actor,
     planning::inputs::by_ids,
@@ -82,7 +80,7 @@ pub async fn accept(state: &AppState, caller: &Caller, offer_id: Uuid) -> ApiRes
     let order_id: Uuid = row.col("order_id")?;
     let dispatch = assign_offered(&tx, caller, order_id, driver_id).await?;
     let offer = read(&tx, offer_id).await?;
-    events::offer_changed(
+    offer_changed(
         &tx,
         &offer,
         OfferChange::Accepted,
@@ -160,7 +158,7 @@ pub async fn decline(
         None => "the driver declined the offer".to_owned(),
     };
     let offer = read(&tx, offer_id).await?;
-    events::offer_changed(
+    offer_changed(
         &tx,
         &offer,
         OfferChange::Declined,
@@ -204,7 +202,7 @@ pub async fn expire(state: &AppState, offer_id: Uuid) -> ApiResult<bool> {
     let order_id: Uuid = row.col("order_id")?;
     let driver_id: Uuid = row.col("driver_id")?;
     let offer = read(&tx, offer_id).await?;
-    events::offer_changed(
+    offer_changed(
         &tx,
         &offer,
         OfferChange::Expired,

@@ -9,7 +9,6 @@
 //!   `dispatch-offer-expire` function receives.
 //! - [`offers`]: offering an order to its best driver, or escalating it to staff.
 //! - [`answers`]: accepting (through the one dispatch path), declining, expiring.
-//! - [`events`]: each change's history note and `driver.offer` event for the push channel.
 //! - [`views`]: the driver's pending offer, and every offer for staff.
 //! - [`sweep`]: the minute's safety net of all of it, and the escalations' alerts.
 //! - [`statistics`]: acceptance, offers per order and time to assignment over a window.
@@ -21,7 +20,6 @@
 
 pub mod answers;
 pub mod candidates;
-pub mod events;
 pub mod expiry;
 pub mod offers;
 pub mod settings;

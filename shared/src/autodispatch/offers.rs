@@ -8,67 +8,20 @@
 //! unique indexes keep one pending offer per order and per driver. Each offer, answer and
 //! escalation is a note in the order's history and a `driver.offer` event ([`super::events`]).
 
-use chrono::{DateTime, Utc};
-use serde::Serialize;
+use chrono::Utc;
 use uuid::Uuid;
 
-use super::{
-    candidates,
-    events::{self, Escalation, OfferChange},
-    expiry, settings,
-};
+use super::{candidates, expiry, settings};
 use crate::{
-    db::{p, FromRow, GenericClient, RowExt, Transaction},
-    error::{ApiError, ApiResult, Context},
+    db::{p, RowExt, Transaction},
+    drivers::offers::{escalated, offer_changed, read, Escalation, OfferChange},
+    error::{ApiResult, Context},
     orders::{rules::OrderType, Actor},
     planning::inputs::by_ids,
-    text_enum::text_enum,
     AppState,
 };
 
-text_enum! {
-    /// Where an offer stands: pending until accepted, declined, expired or withdrawn
-    /// (the order assigned some other way).
-    pub enum OfferStatus("offer status") {
-        Pending = "PENDING",
-        Accepted = "ACCEPTED",
-        Declined = "DECLINED",
-        Expired = "EXPIRED",
-        Withdrawn = "WITHDRAWN",
-    }
-}
-
-text_enum! {
-    /// Why auto-dispatch handed an order to staff.
-    pub enum EscalationReason("escalation reason") {
-        /// No driver could take it in time.
-        NoCandidate = "NO_CANDIDATE",
-        /// Offered as often as the settings allow, and never accepted.
-        AttemptsExhausted = "ATTEMPTS_EXHAUSTED",
-    }
-}
-
-/// An offer as staff list it.
-#[derive(Debug, Clone, Serialize, PartialEq, FromRow)]
-#[serde(rename_all = "camelCase")]
-pub struct Offer {
-    pub id: Uuid,
-    pub order_id: Uuid,
-    pub order_number: String,
-    pub driver_id: Uuid,
-    pub attempt: i32,
-    pub status: OfferStatus,
-    pub added_drive_seconds: i32,
-    pub offered_at: DateTime<Utc>,
-    pub expires_at: DateTime<Utc>,
-    pub answered_at: Option<DateTime<Utc>>,
-    pub decline_reason: Option<String>,
-}
-
-pub(super) const OFFER_SELECT: &str = "
-    SELECT f.id, f.order_id, o.order_number, f.driver_id, f.attempt, f.status, f.added_drive_seconds,
-           f.offered_at, f.expires_at, f.answered_at, f.decline_reason
-      FROM dispatch_offers f JOIN orders o ON o.id = f.order_id";
+pub use crate::drivers::offers::{EscalationReason, Offer, OfferStatus};
 
 /// What offering an order did.
 #[derive(Debug, Clone, PartialEq)]
@@ -118,7 +71,9 @@ pub async fn offer_next(state: &AppState, order_id: Uuid) -> ApiResult<Outcome> 
             "SELECT EXISTS (SELECT 1 FROM dispatch_escalations WHERE order_id = $1 AND resolved_at IS NULL) AS escalated,
                     EXISTS (SELECT 1 FROM dispatch_offers WHERE order_id = $1 AND status = 'PENDING') AS pending,
                     COALESCE((SELECT array_agg(driver_id) FROM dispatch_offers
-                               WHERE order_id = $1 AND status <> 'WITHDRAWN'), '{}') AS offered",
+                               WHERE order_id = $1 AND status <> 'WITHDRAWN'), '{}') AS offered,
+                    COALESCE((SELECT array_agg(driver_id) FROM dispatches
+                               WHERE order_id = $1 AND unassigned_at IS NOT NULL), '{}') AS released",
             &[p(&order_id)],
         )
         .await
@@ -129,13 +84,15 @@ pub async fn offer_next(state: &AppState, order_id: Uuid) -> ApiResult<Outcome> 
     if state_row.col::<bool>("pending")? {
         return Ok(Outcome::Skipped("an offer is pending"));
     }
-    let offered: Vec<Uuid> = state_row.col("offered")?;
-    let attempts = i32::try_from(offered.len()).unwrap_or(i32::MAX);
+    let mut passed_over: Vec<Uuid> = state_row.col("offered")?;
+    let attempts = i32::try_from(passed_over.len()).unwrap_or(i32::MAX);
     if attempts >= settings.max_attempts {
         return escalate(tx, order_id, EscalationReason::AttemptsExhausted, attempts).await;
     }
+    // Nor is it offered to a driver taken off it.
+    passed_over.extend(state_row.col::<Vec<Uuid>>("released")?);
     let expires_at = now + settings.acceptance();
-    for candidate in candidates::rank(&tx, &order, &settings, &offered, now).await? {
+    for candidate in candidates::rank(&tx, &order, &settings, &passed_over, now).await? {
         // A driver given another order's offer meanwhile is passed over.
         let inserted = tx
             .query_typed_opt(
@@ -163,7 +120,7 @@ pub async fn offer_next(state: &AppState, order_id: Uuid) -> ApiResult<Outcome> 
             candidate.added_drive_seconds / 60.0,
             expires_at.format("%H:%M:%S UTC")
         );
-        events::offer_changed(&tx, &offer, OfferChange::Offered, Actor::System, &note).await?;
+        offer_changed(&tx, &offer, OfferChange::Offered, Actor::System, &note).await?;
         tx.commit().await?;
         // Its connection back to the pool before the calls after the commit.
         drop(client);
@@ -195,61 +152,21 @@ async fn escalate(
         "auto-dispatch gave up after {attempts} offers: {}; a dispatcher assigns it",
         reason.why()
     );
-    events::escalated(&tx, order_id, Escalation { reason, attempts }, &note).await?;
+    escalated(&tx, order_id, Escalation { reason, attempts }, &note).await?;
     tx.commit().await?;
     tracing::warn!(%order_id, %reason, attempts, "order escalated to dispatch");
     Ok(Outcome::Escalated(reason))
 }
 
-impl EscalationReason {
-    pub(super) fn why(self) -> &'static str {
-        match self {
-            EscalationReason::NoCandidate => "no driver can take it in time",
-            EscalationReason::AttemptsExhausted => "every offer was declined or expired",
+/// Offers the order now if it needs it (a new order, the next offer after an answer, an
+/// order whose driver was taken off). What came before stands whatever happens here, so
+/// a failure is logged (`None`), and the sweep offers the order again.
+pub async fn offer_now(state: &AppState, order_id: Uuid) -> Option<Outcome> {
+    match offer_next(state, order_id).await {
+        Ok(outcome) => Some(outcome),
+        Err(e) => {
+            tracing::error!(error = %e, %order_id, "the next offer failed; the sweep retries it");
+            None
         }
-    }
-}
-
-/// Withdraws the order's pending offer, if any, inside the transaction that assigns the
-/// order some other way (a dispatcher, a plan): the offer closes, with its note and event.
-pub async fn withdraw(tx: &Transaction<'_>, order_id: Uuid, actor: Actor) -> ApiResult<()> {
-    let withdrawn = tx
-        .query_typed_opt(
-            "UPDATE dispatch_offers SET status = 'WITHDRAWN', answered_at = now()
-              WHERE order_id = $1 AND status = 'PENDING'
-          RETURNING id",
-            &[p(&order_id)],
-        )
-        .await
-        .context("withdrawing the order's pending offer")?;
-    if let Some(row) = withdrawn {
-        let offer = read(tx, row.col("id")?).await?;
-        events::offer_changed(
-            tx,
-            &offer,
-            OfferChange::Withdrawn,
-            actor,
-            "the pending offer was withdrawn",
-        )
-        .await?;
-    }
-    Ok(())
-}
-
-pub(super) async fn read(client: &impl GenericClient, id: Uuid) -> ApiResult<Offer> {
-    client
-        .query_typed_opt(&format!("{OFFER_SELECT} WHERE f.id = $1"), &[p(&id)])
-        .await?
-        .map(|row| Offer::from_row(&row))
-        .transpose()?
-        .ok_or_else(|| ApiError::not_found("offer"))
-}
-
-/// Offers the order now if it needs it (a new order, or the next offer after an answer).
-/// What came before stands whatever happens here, so a failure is logged, and the sweep
-/// offers the order again.
-pub async fn offer_now(state: &AppState, order_id: Uuid) {
-    if let Err(e) = offer_next(state, order_id).await {
-        tracing::error!(error = %e, %order_id, "the next offer failed; the sweep retries it");
     }
 }

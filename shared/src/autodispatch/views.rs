@@ -6,11 +6,12 @@ use serde::Serialize;
 
 use super::{
     answers::caller_driver,
-    offers::{Offer, OfferStatus, OFFER_SELECT},
+    offers::{Offer, OfferStatus},
 };
 use crate::{
     auth::{rbac::Caller, Permission},
     db::{p, FromRow, GenericClient, RowExt},
+    drivers::offers::OFFER_SELECT,
     error::{ApiResult, Context},
     input::{Cursor, Page, PageRequest},
     orders::rules::OrderType,

@@ -1,5 +1,6 @@
-//! Dispatch: staff assign a driver to an order (`POST /api/orders/assignDriver`), and a
-//! driver's assignments are listed for dispatch and for the driver's own feed.
+//! Dispatch: staff assign a driver to an order (`POST /api/orders/assignDriver`) or take
+//! one off it before the pickup (`POST /api/orders/unassignDriver`), and a driver's
+//! assignments are listed for dispatch and for the driver's own feed.
 //!
 //! The first assignment moves the driver status to `ASSIGNED` through
 //! [`orders::change_status`] (history, partner outbox); a reassignment closes the old
@@ -187,6 +188,83 @@ pub async fn assign_offered(
         .ok_or_else(|| ApiError::internal("an accepted offer without its dispatch"))
 }
 
+/// `{orderId, reason}`: why the driver is taken off, in the dispatcher's words.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UnassignRequest {
+    pub order_id: Uuid,
+    pub reason: Option<String>,
+}
+
+pub const MAX_UNASSIGN_REASON: usize = 500;
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct Unassigned {
+    pub order: Order,
+    /// The driver taken off the order.
+    pub driver_id: Uuid,
+}
+
+/// Takes the driver off an order not yet picked up (the driver fell ill, the car broke
+/// down), in one transaction: the dispatch closes, the driver status clears and the order
+/// goes back to what it was before its driver, with the reason in its history. The order
+/// is then dispatchable again: a dispatcher may assign it at any time, and auto-dispatch
+/// offers it to another driver when it is on for the order type.
+#[tracing::instrument(name = "unassign_driver", skip_all, fields(order_id = %req.order_id))]
+pub async fn unassign(
+    state: &AppState,
+    caller: &Caller,
+    req: &UnassignRequest,
+) -> ApiResult<Unassigned> {
+    caller.require(Permission::DispatchDrivers)?;
+    let reason = crate::input::Validator::validate(|v| {
+        v.text(
+            "reason",
+            req.reason.as_deref().unwrap_or_default(),
+            MAX_UNASSIGN_REASON,
+        )
+    })?;
+    let mut client = state.db.get().await?;
+    let tx = client.transaction().await?;
+    let order = lock_visible(&tx, caller, OrderRef::Id(req.order_id)).await?;
+    check_open(&order)?;
+    let Some(driver_id) = lock_current_driver(&tx, order.id).await? else {
+        return Err(ApiError::conflict(
+            "no_driver",
+            format!("order {} has no driver to take off", order.order_number),
+        ));
+    };
+    if order.driver_status.is_some_and(|d| !d.before_pickup()) {
+        return Err(ApiError::conflict(
+            "order_picked_up",
+            format!(
+                "the driver has picked order {} up ({}): reassign it instead",
+                order.order_number,
+                order.driver_status.map(|d| d.as_str()).unwrap_or_default()
+            ),
+        ));
+    }
+    tx.execute_typed(
+        "UPDATE dispatches SET unassigned_at = now() WHERE order_id = $1 AND unassigned_at IS NULL",
+        &[p(&order.id)],
+    )
+    .await
+    .context("closing the dispatch")?;
+    // An assigned order has no pending offer (an assignment withdraws it).
+    orders::release_driver(
+        &tx,
+        order.id,
+        Actor::User(caller.user_id),
+        &format!("driver {driver_id} taken off the order: {reason}"),
+    )
+    .await?;
+    let order = lock_visible(&tx, caller, OrderRef::Id(order.id)).await?;
+    tx.commit().await?;
+    tracing::info!(order_id = %order.id, %driver_id, "driver unassigned");
+    Ok(Unassigned { order, driver_id })
+}
+
 /// 409 when the driver has as many open deliveries as it may.
 fn check_capacity(driver: &DriverSummary) -> ApiResult<()> {
     if driver.active_deliveries >= i64::from(driver.max_active_deliveries) {
@@ -278,7 +356,7 @@ async fn dispatch_to(
         .context("closing the previous dispatch")?;
     }
     // Whoever assigns, a pending auto-dispatch offer of the order is withdrawn.
-    crate::autodispatch::offers::withdraw(tx, order.id, Actor::User(caller.user_id)).await?;
+    super::offers::withdraw(tx, order.id, Actor::User(caller.user_id)).await?;
     let dispatch_id: Uuid = tx
         .query_typed_one(
             "INSERT INTO dispatches (order_id, driver_id, assigned_by) VALUES ($1, $2, $3) RETURNING id",

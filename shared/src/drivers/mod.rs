@@ -6,7 +6,10 @@
 //! - [`locations`]: location ingest (checked, deduplicated, one insert) and the retention
 //!   of the day-partitioned track.
 //! - [`roster`]: the staff list of drivers and the nearest available ones to a point.
-//! - [`dispatch`]: assigning drivers to orders, and a driver's assignments.
+//! - [`dispatch`]: assigning drivers to orders (or taking them off), and a driver's
+//!   assignments.
+//! - [`offers`]: orders offered to drivers, as records, and the history note and
+//!   `driver.offer` event each change leaves (auto-dispatch decides the offers).
 //! - [`progress`]: driver status reports and the arrivals location reports imply.
 //! - [`tracking`]: following a delivery: the driver's position, ETA, public links.
 //! - [`deliveries`]: each driver's run of an order, as drivers and staff list them.
@@ -16,6 +19,7 @@ pub mod availability;
 pub mod deliveries;
 pub mod dispatch;
 pub mod locations;
+pub mod offers;
 pub mod progress;
 pub mod roster;
 pub mod shifts;

@@ -5,6 +5,7 @@
 //! - [`status`]: the two status graphs and [`status::resolve`].
 //! - [`change_status`]: the only way any route changes an order's status; it records the
 //!   history, the cancellation reason and (through [`partner_events`]) what partners hear.
+//!   [`release_driver`] is its one way back: a driver taken off before the pickup.
 //! - [`Order`] and [`ORDER_SELECT`]: how an order reads, with both addresses.
 //! - [`Scope`]: which orders a caller may see, as SQL.
 //! - [`intake`]: a client's new order; [`create`]: the one insert path; [`edit`]: changes
@@ -102,6 +103,54 @@ pub async fn change_status(
     order_id: Uuid,
     change: &StatusChange,
 ) -> ApiResult<StatusChanged> {
+    apply(tx, order_id, change, |from| {
+        resolve(from, change.order, change.driver)
+    })
+    .await
+}
+
+/// Takes the driver off an order not yet picked up, as [`change_status`] does any other
+/// change (history, partner and customer outbox): the driver status clears and the order
+/// goes back to what it was before its first driver. The caller closes the dispatch.
+#[tracing::instrument(skip_all, fields(%order_id))]
+pub async fn release_driver(
+    tx: &Transaction<'_>,
+    order_id: Uuid,
+    actor: Actor,
+    note: &str,
+) -> ApiResult<StatusChanged> {
+    let before: Option<OrderStatus> = tx
+        .query_typed_opt(
+            "SELECT from_status FROM order_status_history
+              WHERE order_id = $1 AND from_driver_status IS NULL AND to_driver_status IS NOT NULL
+              ORDER BY id DESC LIMIT 1",
+            &[p(&order_id)],
+        )
+        .await
+        .context("reading the order's status before its driver")?
+        .map(|row| row.col("from_status"))
+        .transpose()?;
+    let change = StatusChange {
+        order: None,
+        driver: None,
+        actor,
+        note: Some(note.to_owned()),
+        location: None,
+    };
+    apply(tx, order_id, &change, |from| {
+        status::release(from, before.unwrap_or(OrderStatus::Active))
+    })
+    .await
+}
+
+/// Locks the order, moves it as `rule` says from where it stands (or refuses with a 409),
+/// and writes everything a change writes.
+async fn apply(
+    tx: &Transaction<'_>,
+    order_id: Uuid,
+    change: &StatusChange,
+    rule: impl FnOnce(Transition) -> Result<Transition, status::IllegalTransition>,
+) -> ApiResult<StatusChanged> {
     let row = tx
         .query_typed_opt(
             "SELECT o.status, o.driver_status, o.partner_id, o.order_number, o.partner_order_code,
@@ -120,7 +169,7 @@ pub async fn change_status(
         driver: row.col("driver_status")?,
     };
     let partner = partner_events::PartnerTarget::from_row(&row)?;
-    let to = resolve(from, change.order, change.driver).map_err(|illegal| {
+    let to = rule(from).map_err(|illegal| {
         ApiError::conflict("illegal_transition", illegal.to_string()).with_details(
             serde_json::json!({
                 "from": { "status": illegal.from_order, "driverStatus": illegal.from_driver },
@@ -130,8 +179,9 @@ pub async fn change_status(
     })?;
     write_status(tx, order_id, to, change.note.as_deref()).await?;
     let history_id = record_transition(tx, order_id, from, to, change).await?;
-    if to.driver != from.driver {
-        move_delivery(tx, order_id, to.driver).await?;
+    // A released driver's delivery stays as it was, with its closed dispatch.
+    if let Some(driver) = to.driver.filter(|d| Some(*d) != from.driver) {
+        move_delivery(tx, order_id, driver).await?;
     }
     let changed = StatusChanged {
         order_id,
@@ -214,7 +264,7 @@ async fn record_transition(
 async fn move_delivery(
     tx: &Transaction<'_>,
     order_id: Uuid,
-    driver: Option<DriverStatus>,
+    driver: DriverStatus,
 ) -> ApiResult<()> {
     tx.execute_typed(
         "UPDATE deliveries d SET status = $2,
@@ -224,12 +274,12 @@ async fn move_delivery(
         &[
             p(&order_id),
             p(&driver),
-            p(&(driver == Some(DriverStatus::ArrivedToClient))),
+            p(&(driver == DriverStatus::ArrivedToClient)),
         ],
     )
     .await
     .context("moving the delivery")?;
-    if driver == Some(DriverStatus::Completed) {
+    if driver == DriverStatus::Completed {
         crate::pay::record(tx, order_id).await?;
     }
     Ok(())

@@ -84,6 +84,12 @@ text_enum! {
 }
 
 impl DriverStatus {
+    /// Whether the order is still at or before the pickup: its driver may be taken off
+    /// it, and the order offered or assigned afresh.
+    pub fn before_pickup(self) -> bool {
+        self < DriverStatus::PickedUp
+    }
+
     /// Forward only; skipping steps is allowed. A first driver status must be ASSIGNED.
     pub fn can_follow(from: Option<DriverStatus>, to: DriverStatus) -> bool {
         match from {
@@ -165,6 +171,29 @@ pub fn resolve(
         return Err(refuse(target));
     }
     Ok(target)
+}
+
+/// Takes the driver off an order that is not yet picked up: the driver status clears and
+/// the order goes back to `before`, what it was before its first driver (ACTIVE when that
+/// was not an undispatched status).
+pub fn release(current: Transition, before: OrderStatus) -> Result<Transition, IllegalTransition> {
+    let order = match before {
+        OrderStatus::Pending | OrderStatus::Confirmed | OrderStatus::Active => before,
+        _ => OrderStatus::Active,
+    };
+    let target = Transition {
+        order,
+        driver: None,
+    };
+    match current.driver {
+        Some(driver) if driver.before_pickup() && !current.order.is_settled() => Ok(target),
+        _ => Err(IllegalTransition {
+            from_order: current.order,
+            from_driver: current.driver,
+            to_order: target.order,
+            to_driver: None,
+        }),
+    }
 }
 
 #[cfg(test)]
@@ -266,6 +295,34 @@ mod tests {
         assert_eq!(picked, at(O::InProgress, Some(D::PickedUp)));
         let done = resolve(picked, None, Some(D::Completed)).expect("completed");
         assert_eq!(done, at(O::Completed, Some(D::Completed)));
+    }
+
+    #[test]
+    fn a_driver_is_released_only_before_the_pickup() {
+        let assigned = at(O::Assigned, Some(D::Assigned));
+        assert_eq!(release(assigned, O::Confirmed), Ok(at(O::Confirmed, None)));
+        let at_vendor = at(O::InProgress, Some(D::ArrivedAtVendor));
+        assert_eq!(release(at_vendor, O::Active), Ok(at(O::Active, None)));
+        // What came before a first driver can only be an undispatched status.
+        assert_eq!(release(assigned, O::Assigned), Ok(at(O::Active, None)));
+        for on_board in [
+            D::PickedUp,
+            D::EnRouteToClient,
+            D::ArrivedToClient,
+            D::Completed,
+        ] {
+            let err = release(at(O::InProgress, Some(on_board)), O::Active)
+                .expect_err("the food is on board");
+            assert!(err.to_string().contains(on_board.as_str()), "{err}");
+        }
+        assert!(
+            release(at(O::Active, None), O::Active).is_err(),
+            "no driver"
+        );
+        assert!(
+            release(at(O::Cancelled, Some(D::Assigned)), O::Active).is_err(),
+            "settled"
+        );
     }
 
     #[test]
