@@ -25,6 +25,8 @@ use crate::{
 
 /// Road distance is longer than the straight line; 1.35 is the original's factor.
 pub const ROAD_FACTOR: f64 = 1.35;
+/// Average city driving speed for offline travel times and ETAs (25 mph).
+pub const AVERAGE_SPEED_MPS: f64 = 11.176;
 pub const METERS_PER_MILE: f64 = 1609.344;
 const EARTH_RADIUS_MILES: f64 = 3958.8;
 const GOOGLE_TIMEOUT: Duration = Duration::from_secs(5);

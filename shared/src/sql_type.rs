@@ -40,6 +40,7 @@ sql_types! {
     Vec<Option<bool>> => BOOL_ARRAY,
     Vec<Option<String>> => TEXT_ARRAY,
     Vec<DateTime<Utc>> => TIMESTAMPTZ_ARRAY,
+    Vec<Option<DateTime<Utc>>> => TIMESTAMPTZ_ARRAY,
 }
 
 impl<T: SqlType + ?Sized> SqlType for &T {

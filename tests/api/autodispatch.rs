@@ -792,7 +792,8 @@ async fn a_simulated_lunch_rush_ends_with_every_order_assigned_or_escalated() {
         autodispatch::candidates::LiveRoute,
         geo::Point,
         orders::rules::VehicleType,
-        planning::{inputs::carried_by, rules::PlanningRules},
+        planning::inputs::carried_by,
+        routing::rules::PlanningRules,
         routing::{feasibility, solve, SolveOptions},
     };
 

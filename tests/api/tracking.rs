@@ -553,6 +553,109 @@ async fn the_owner_follows_the_driver_only_while_the_delivery_is_underway() {
     assert!(after["driverLocation"].is_null());
 }
 
+/// A report of one point at `(lat, lng)`, `seconds_ago` before now (after it, negative).
+fn at(lat: f64, lng: f64, seconds_ago: i64) -> Value {
+    json!({ "locations": [{ "latitude": lat, "longitude": lng,
+                            "recordedAt": Utc::now() - Duration::seconds(seconds_ago) }] })
+}
+
+fn time_of(value: &Value) -> chrono::DateTime<Utc> {
+    value.as_str().expect("a time").parse().expect("RFC 3339")
+}
+
+#[tokio::test]
+async fn each_location_report_keeps_the_delivery_s_etas_current() {
+    let app = TestApp::spawn().await;
+    let owner = app.user(Role::Client).await;
+    let driver = app.user(Role::Driver).await;
+    start_shift(&app, &driver).await;
+    let (_, number, pickup) = dispatched_order(&app, &owner, &driver).await;
+    let view = |path: String| {
+        let token = owner.token.clone();
+        let app = &app;
+        async move {
+            let response = app.call("GET", &path, Some(&token), None).await;
+            assert_eq!(response.status(), 200, "{path}");
+            json_body(response).await
+        }
+    };
+    let order_path = format!("/api/orders/{number}");
+    assert!(
+        view(order_path.clone()).await["eta"].is_null(),
+        "no report yet"
+    );
+
+    // 3 km south of the vendor: the pickup by the routing core's estimate (1.86 miles
+    // straight, × 1.35 by road, at 25 mph: about 6 minutes), then the vendor's 10
+    // minutes and the leg to the client.
+    let before = Utc::now();
+    let far = report(&app, &driver, at(pickup.0 - 0.027, pickup.1, 0)).await;
+    assert_eq!(far.status(), 200);
+    let eta = view(order_path.clone()).await["eta"].clone();
+    assert_eq!(eta["source"], "offline");
+    let to_pickup = time_of(&eta["pickupAt"]) - before;
+    assert!(
+        (Duration::minutes(5)..Duration::minutes(8)).contains(&to_pickup),
+        "{to_pickup}"
+    );
+    let dropoff = time_of(&eta["dropoffAt"]);
+    assert!(dropoff >= time_of(&eta["pickupAt"]) + Duration::minutes(10));
+    let first_computed = time_of(&eta["computedAt"]);
+
+    // A point older than the newest one stored, even at the vendor, moves nothing: no
+    // times, no arrival.
+    let late = report(&app, &driver, at(pickup.0, pickup.1, 900)).await;
+    assert_eq!(late.status(), 200);
+    assert_eq!(json_body(late).await["arrivals"], json!([]));
+    let unchanged = view(order_path.clone()).await["eta"].clone();
+    assert_eq!(unchanged, eta, "a late point leaves the times as they were");
+
+    // At the vendor (a device clock a minute ahead, as the check allows, keeps the drive
+    // plausible): arrived, expected there now, the drop after the service time.
+    let arrived = report(&app, &driver, at(pickup.0, pickup.1, -60)).await;
+    assert_eq!(
+        json_body(arrived).await["arrivals"][0]["driverStatus"],
+        "ARRIVED_AT_VENDOR"
+    );
+    let there = view(order_path.clone()).await["eta"].clone();
+    assert!(time_of(&there["computedAt"]) > first_computed);
+    let at_vendor = time_of(&there["pickupAt"]);
+    assert!(
+        (at_vendor - Utc::now()).num_seconds().abs() < 5,
+        "{at_vendor}"
+    );
+    assert!(
+        time_of(&there["dropoffAt"]) < dropoff,
+        "nearer than from 3 km away"
+    );
+
+    // Picked up: no pickup time any more; the drop is timed from where the driver is.
+    let picked = app
+        .call(
+            "PATCH",
+            &order_path,
+            Some(&driver.token),
+            Some(json!({ "driverStatus": "PICKED_UP" })),
+        )
+        .await;
+    assert_eq!(picked.status(), 200);
+    assert_eq!(
+        report(&app, &driver, at(pickup.0 + 0.001, pickup.1, -90))
+            .await
+            .status(),
+        200
+    );
+    let located = view(format!("/api/orders/{number}/driver-location")).await;
+    let carried = &located["deliveryEta"];
+    assert!(carried["pickupAt"].is_null());
+    assert!(time_of(&carried["dropoffAt"]) > Utc::now());
+    let link = view(format!("/api/orders/{number}/tracking-link")).await;
+    let public = app
+        .call("GET", link["path"].as_str().expect("path"), None, None)
+        .await;
+    assert_eq!(json_body(public).await["deliveryEta"], *carried);
+}
+
 #[tokio::test]
 async fn a_tracking_link_shows_the_delivery_to_anyone_holding_it_until_it_expires() {
     let app = TestApp::spawn().await;

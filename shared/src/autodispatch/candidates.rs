@@ -23,13 +23,10 @@ use crate::{
     error::{ApiError, ApiResult},
     geo::Point,
     orders::{rules::VehicleType, status::DriverStatus},
-    planning::{
-        inputs::{carried_by, PlanOrder},
-        rules::PlanningRules,
-    },
+    planning::inputs::{carried_by, PlanOrder},
     routing::{
-        insertion, travel, Objective, Problem, Seconds, Shipment, Stop, StopKind, TimeWindow,
-        Vehicle,
+        insertion, rules::PlanningRules, travel, Objective, Problem, Seconds, Shipment, Stop,
+        StopKind, TimeWindow, Vehicle,
     },
 };
 

@@ -154,20 +154,43 @@ pub struct Arrival {
     pub driver_status: DriverStatus,
 }
 
-/// Moves each open delivery of the driver that `at` arrives at (within
-/// [`ARRIVAL_RADIUS_M`] of its next stop) to its arrival status.
-pub async fn detect_arrivals(
+/// An open delivery of a reporting driver, where its stops are and whether a point is
+/// at them.
+#[derive(Debug, Clone)]
+pub struct OpenStop {
+    pub order_id: Uuid,
+    pub order_number: String,
+    pub delivery_id: Uuid,
+    pub driver_status: Option<DriverStatus>,
+    pub pickup: Option<Point>,
+    pub dropoff: Option<Point>,
+    pub near_pickup: bool,
+    pub near_dropoff: bool,
+}
+
+impl OpenStop {
+    /// The arrival the point means for this delivery, if any.
+    pub fn arrival(&self) -> Option<DriverStatus> {
+        arrival(self.driver_status, self.near_pickup, self.near_dropoff)
+    }
+}
+
+/// The driver's open deliveries, and whether `at` is within [`ARRIVAL_RADIUS_M`] of each
+/// one's stops.
+pub async fn open_stops(
     tx: &Transaction<'_>,
-    caller: &Caller,
     driver_id: Uuid,
     at: Point,
-) -> ApiResult<Vec<Arrival>> {
+) -> ApiResult<Vec<OpenStop>> {
     let rows = tx
         .query_typed(
-            "SELECT o.id, o.order_number, o.driver_status,
+            "SELECT o.id, o.order_number, o.driver_status, d.id AS delivery_id,
+                    ST_Y(pa.location::geometry) AS pickup_lat, ST_X(pa.location::geometry) AS pickup_lng,
+                    ST_Y(da.location::geometry) AS dropoff_lat, ST_X(da.location::geometry) AS dropoff_lng,
                     COALESCE(ST_DWithin(pa.location, ST_GeogFromText($2), $3), false) AS near_pickup,
                     COALESCE(ST_DWithin(da.location, ST_GeogFromText($2), $3), false) AS near_dropoff
                FROM dispatches ds JOIN orders o ON o.id = ds.order_id
+               JOIN deliveries d ON d.dispatch_id = ds.id
                JOIN addresses pa ON pa.id = o.pickup_address_id
                JOIN addresses da ON da.id = o.delivery_address_id
               WHERE ds.driver_id = $1 AND ds.unassigned_at IS NULL AND o.deleted_at IS NULL
@@ -176,16 +199,35 @@ pub async fn detect_arrivals(
         )
         .await
         .context("looking for arrivals")?;
+    rows.iter()
+        .map(|row| {
+            Ok(OpenStop {
+                order_id: row.col("id")?,
+                order_number: row.col("order_number")?,
+                delivery_id: row.col("delivery_id")?,
+                driver_status: row.col("driver_status")?,
+                pickup: crate::geo::point_at(row, "pickup")?,
+                dropoff: crate::geo::point_at(row, "dropoff")?,
+                near_pickup: row.col("near_pickup")?,
+                near_dropoff: row.col("near_dropoff")?,
+            })
+        })
+        .collect()
+}
+
+/// Moves each open delivery that `at` arrives at to its arrival status.
+pub async fn record_arrivals(
+    tx: &Transaction<'_>,
+    caller: &Caller,
+    driver_id: Uuid,
+    at: Point,
+    stops: &[OpenStop],
+) -> ApiResult<Vec<Arrival>> {
     let mut arrivals = Vec::new();
-    for row in rows {
-        let Some(status) = arrival(
-            row.col("driver_status")?,
-            row.col("near_pickup")?,
-            row.col("near_dropoff")?,
-        ) else {
+    for stop in stops {
+        let Some(status) = stop.arrival() else {
             continue;
         };
-        let order_id: Uuid = row.col("id")?;
         let change = StatusChange {
             order: None,
             driver: Some(status),
@@ -193,11 +235,11 @@ pub async fn detect_arrivals(
             note: Some(format!("within {ARRIVAL_RADIUS_M} m (location report)")),
             location: Some((at.lng, at.lat)),
         };
-        orders::change_status(tx, order_id, &change).await?;
-        tracing::info!(%order_id, %driver_id, driver_status = %status, "arrival detected");
+        orders::change_status(tx, stop.order_id, &change).await?;
+        tracing::info!(order_id = %stop.order_id, %driver_id, driver_status = %status, "arrival detected");
         arrivals.push(Arrival {
-            order_id,
-            order_number: row.col("order_number")?,
+            order_id: stop.order_id,
+            order_number: stop.order_number.clone(),
             driver_status: status,
         });
     }

@@ -13,12 +13,10 @@ use crate::{
     auth::{rbac::Caller, Permission},
     db::{p, FromRow, GenericClient, RowExt},
     error::{ApiError, ApiResult, Context, FieldError},
-    geo::{Point, ROAD_FACTOR},
+    geo::{Point, AVERAGE_SPEED_MPS, ROAD_FACTOR},
     input::{Cursor, Page, PageRequest},
 };
 
-/// Average city driving speed for offline ETAs (25 mph).
-pub const AVERAGE_SPEED_MPS: f64 = 11.176;
 pub const DEFAULT_RADIUS_M: f64 = 25_000.0;
 pub const MAX_RADIUS_M: f64 = 200_000.0;
 pub const DEFAULT_NEAREST: i64 = 10;

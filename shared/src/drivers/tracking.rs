@@ -20,6 +20,7 @@ use crate::{
     orders::{
         self,
         edit::OrderRef,
+        eta::{DeliveryEta, ETA_COLUMNS},
         status::{DriverStatus, OrderStatus},
     },
     AppState,
@@ -72,7 +73,10 @@ pub struct Eta {
 #[serde(rename_all = "camelCase")]
 pub struct DriverLocationView {
     pub driver_location: Option<DriverLocation>,
+    /// To the next stop from the last point, asked of the distance provider now.
     pub eta: Option<Eta>,
+    /// Both stops' times as the driver's reports keep them.
+    pub delivery_eta: Option<DeliveryEta>,
 }
 
 /// What the order's delivery looks like now, from the order's own row.
@@ -85,21 +89,27 @@ struct Underway {
     driver_name: Option<String>,
     pickup: Option<Point>,
     dropoff: Option<Point>,
+    /// The times its driver's location reports keep.
+    delivery_eta: Option<DeliveryEta>,
 }
 
 async fn underway(client: &impl GenericClient, order_id: Uuid) -> ApiResult<Underway> {
     let row = client
         .query_typed_one(
-            "SELECT o.id, o.order_number, o.status, o.driver_status, ds.driver_id, u.name AS driver_name,
+            &format!(
+                "SELECT o.id, o.order_number, o.status, o.driver_status, ds.driver_id, u.name AS driver_name,
                     ST_Y(pa.location::geometry) AS pickup_lat, ST_X(pa.location::geometry) AS pickup_lng,
-                    ST_Y(da.location::geometry) AS dropoff_lat, ST_X(da.location::geometry) AS dropoff_lng
+                    ST_Y(da.location::geometry) AS dropoff_lat, ST_X(da.location::geometry) AS dropoff_lng,
+                    {ETA_COLUMNS}
                FROM orders o
                JOIN addresses pa ON pa.id = o.pickup_address_id
                JOIN addresses da ON da.id = o.delivery_address_id
                LEFT JOIN dispatches ds ON ds.order_id = o.id AND ds.unassigned_at IS NULL
+               LEFT JOIN deliveries d ON d.dispatch_id = ds.id
                LEFT JOIN drivers dr ON dr.id = ds.driver_id
                LEFT JOIN users u ON u.id = dr.user_id
-              WHERE o.id = $1",
+              WHERE o.id = $1"
+            ),
             &[p(&order_id)],
         )
         .await
@@ -114,6 +124,7 @@ async fn underway(client: &impl GenericClient, order_id: Uuid) -> ApiResult<Unde
         driver_name: row.col("driver_name")?,
         pickup: point("pickup")?,
         dropoff: point("dropoff")?,
+        delivery_eta: DeliveryEta::from_columns(&row)?,
     })
 }
 
@@ -209,6 +220,7 @@ pub async fn driver_location(
     Ok(DriverLocationView {
         driver_location,
         eta,
+        delivery_eta: delivery.delivery_eta,
     })
 }
 
@@ -251,6 +263,8 @@ pub struct PublicTracking {
     pub driver_first_name: Option<String>,
     pub position: Option<PublicPosition>,
     pub eta: Option<Eta>,
+    /// Both stops' times as the driver's reports keep them, until the order settles.
+    pub delivery_eta: Option<DeliveryEta>,
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -302,6 +316,10 @@ pub async fn public_view(state: &AppState, token: &str) -> ApiResult<PublicTrack
             last_update: l.last_update,
         }),
         eta,
+        delivery_eta: delivery
+            .delivery_eta
+            .clone()
+            .filter(|_| !delivery.status.is_settled()),
     })
 }
 

@@ -7,6 +7,7 @@ use uuid::Uuid;
 
 use super::{
     edit::{self, lock_visible, OrderRef, OrderUpdate, StatusUpdate},
+    eta::DeliveryEta,
     history, HistoryEntry, Order,
 };
 use crate::{auth::Caller, error::ApiResult, AppState};
@@ -20,6 +21,9 @@ const HISTORY_SHOWN: i64 = 50;
 pub struct OrderView {
     pub order: Order,
     pub status_history: Vec<HistoryEntry>,
+    /// When its driver is expected at the pickup and the drop, as the driver's location
+    /// reports keep them; none before a report.
+    pub eta: Option<DeliveryEta>,
 }
 
 /// The order and its history.
@@ -29,10 +33,12 @@ pub async fn view(state: &AppState, caller: &Caller, order: OrderRef<'_>) -> Api
     let tx = client.transaction().await?;
     let order = lock_visible(&tx, caller, order).await?;
     let status_history = history(&tx, order.id, HISTORY_SHOWN).await?;
+    let eta = super::eta::of_order(&tx, order.id).await?;
     tx.commit().await?;
     Ok(OrderView {
         order,
         status_history,
+        eta,
     })
 }
 
@@ -82,9 +88,11 @@ pub async fn move_status(
     edit::set_status(&tx, caller, &order, update).await?;
     let order = lock_visible(&tx, caller, OrderRef::Id(order_id)).await?;
     let status_history = history(&tx, order_id, HISTORY_SHOWN).await?;
+    let eta = super::eta::of_order(&tx, order_id).await?;
     tx.commit().await?;
     Ok(OrderView {
         order,
         status_history,
+        eta,
     })
 }

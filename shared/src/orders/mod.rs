@@ -10,11 +10,13 @@
 //! - [`Scope`]: which orders a caller may see, as SQL.
 //! - [`intake`]: a client's new order; [`create`]: the one insert path; [`edit`]: changes
 //!   to a placed order; [`list`]: filtered, paginated, scoped lists.
+//! - [`eta`]: the expected times of an order's delivery, as its views show them.
 
 pub mod actions;
 pub mod create;
 pub mod customer_notices;
 pub mod edit;
+pub mod eta;
 pub mod intake;
 pub mod list;
 pub mod partner_events;

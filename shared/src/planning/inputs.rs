@@ -8,7 +8,7 @@ use chrono_tz::America::Los_Angeles;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use super::rules::OrderNeeds;
+use crate::routing::rules::OrderNeeds;
 use crate::{
     db::{p, FromRow, GenericClient, RowExt},
     drivers::availability::{self, Window},

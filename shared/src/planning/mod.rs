@@ -1,8 +1,6 @@
 //! Dispatch plans: the days' orders that need a driver, planned into routes for the
 //! drivers available, by the routing core ([`crate::routing`]).
 //!
-//! - [`rules`]: what planning assumes of orders and vehicles (windows, service times,
-//!   sizes, capacities), as data.
 //! - [`inputs`]: the orders and availability windows a plan is made from.
 //! - [`plans`]: asking for a plan and following it (the API).
 //! - [`apply`]: a solved plan's routes assigned through the one dispatch path.
@@ -19,7 +17,6 @@ pub mod apply;
 pub mod inputs;
 pub mod plans;
 pub mod route;
-pub mod rules;
 pub mod solve;
 
 use aws_sdk_lambda::{primitives::Blob, types::InvocationType};

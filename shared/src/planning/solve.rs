@@ -15,7 +15,6 @@ use uuid::Uuid;
 use super::{
     inputs::{self, Days, PlanOrder},
     plans::{fail, PlanMode, PlanStatus},
-    rules::PlanningRules,
     PlanResult, PlannedRoute, PlannedStop, SolverStatistics, StopKind, Totals, UnplannedOrder,
     UnplannedReason,
 };
@@ -25,6 +24,7 @@ use crate::{
     error::{ApiError, ApiResult},
     geo::Point,
     orders::status::DriverStatus,
+    routing::rules::PlanningRules,
     routing::{
         self, solve,
         travel::{self, TravelSource},

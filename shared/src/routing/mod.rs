@@ -7,6 +7,8 @@
 //! - [`solver`]: the problem given to `vrp-core`, solved within a time budget with
 //!   progress and cancellation, and its solution read back as a [`Plan`].
 //! - [`travel`]: the travel matrix between places (the offline estimate).
+//! - [`rules`]: what routing assumes of orders and vehicles (windows, service times,
+//!   sizes, capacities), as data: plans, offers and ETAs read them.
 //! - [`insertion`]: one more shipment fitted into a route as it stands, at the least
 //!   added drive time (how auto-dispatch ranks drivers).
 //! - [`feasibility`]: an independent check of a plan against its problem (every route
@@ -20,6 +22,7 @@
 
 pub mod feasibility;
 pub mod insertion;
+pub mod rules;
 pub mod solver;
 #[cfg(test)]
 mod tests;

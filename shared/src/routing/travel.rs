@@ -11,9 +11,8 @@ use serde::Serialize;
 use super::{Matrix, RoutingError};
 use crate::{
     db::{p, GenericClient, RowExt},
-    drivers::roster::AVERAGE_SPEED_MPS,
     error::{ApiError, ApiResult},
-    geo::{haversine_miles, GeoProvider, GoogleMaps, Point, ROAD_FACTOR},
+    geo::{haversine_miles, GeoProvider, GoogleMaps, Point, AVERAGE_SPEED_MPS, ROAD_FACTOR},
     AppState,
 };
 
@@ -53,6 +52,12 @@ impl TravelSource {
 fn estimate(from: Point, to: Point) -> (f64, f64) {
     let meters = haversine_miles(from, to) * crate::geo::METERS_PER_MILE * ROAD_FACTOR;
     (meters, meters / AVERAGE_SPEED_MPS)
+}
+
+/// Seconds from one place to another by the offline estimate: what a location report
+/// times a driver's stops with, without a round trip to any provider.
+pub fn estimated_seconds(from: Point, to: Point) -> f64 {
+    estimate(from, to).1
 }
 
 /// Every place to every place by the offline estimate. A point that is not a number is

@@ -4,7 +4,9 @@
 //! is checked (ranges; recorded within the last day and not in the future), points that
 //! imply an impossible speed from the one before are left out (GPS jumps), and the rest
 //! go in one multi-row insert that skips any (driver, recordedAt) already stored, so a
-//! retried batch stores nothing twice. The newest point becomes the driver's position.
+//! retried batch stores nothing twice. The newest point becomes the driver's position,
+//! times the driver's open deliveries ([`super::eta`]) in the same statement, and moves
+//! a delivery whose stop it is at to its arrival.
 //!
 //! `driver_locations` is partitioned by UTC day; the `location-retention` job creates the
 //! coming days' partitions and drops whole days past `LOCATION_RETENTION_DAYS`.
@@ -19,7 +21,11 @@ use serde::Serialize;
 use tokio_postgres::error::SqlState;
 use uuid::Uuid;
 
-use super::acting_as;
+use super::{
+    acting_as,
+    eta::{self, Timed},
+    progress::{open_stops, record_arrivals, OpenStop},
+};
 use crate::{
     auth::{rbac::Caller, Permission},
     db::{p, GenericClient, RowExt, Transaction},
@@ -47,9 +53,11 @@ pub struct Ingested {
     pub arrivals: Vec<super::progress::Arrival>,
 }
 
-/// Who is reporting, in one round trip: the caller's driver record, its open shift, and
-/// its stored point just before `$2` (the report's first) within the accepted age.
-const REPORTER: &str = "SELECT d.id AS driver_id, s.id AS shift_id, b.recorded_at,
+/// Who is reporting, in one round trip: the caller's driver record, its open shift, the
+/// time of its newest stored point, and its stored point just before `$2` (the report's
+/// first) within the accepted age.
+const REPORTER: &str =
+    "SELECT d.id AS driver_id, s.id AS shift_id, d.last_location_update, b.recorded_at,
         ST_Y(b.location::geometry) AS lat, ST_X(b.location::geometry) AS lng
    FROM drivers d
    LEFT JOIN driver_shifts s ON s.driver_id = d.id AND shift_is_open(s.status)
@@ -63,6 +71,8 @@ const REPORTER: &str = "SELECT d.id AS driver_id, s.id AS shift_id, b.recorded_a
 struct Reporter {
     driver_id: Uuid,
     shift_id: Uuid,
+    /// When its newest stored point was recorded.
+    latest: Option<DateTime<Utc>>,
     before: Option<(Point, DateTime<Utc>)>,
 }
 
@@ -96,16 +106,21 @@ async fn reporter(
         },
         None => None,
     };
+    let latest = row
+        .map(|r| r.col::<Option<DateTime<Utc>>>("last_location_update"))
+        .transpose()?
+        .flatten();
     Ok(Reporter {
         driver_id,
         shift_id,
+        latest,
         before,
     })
 }
 
 /// The points in one statement, skipping any (driver, recordedAt) already stored, and the
-/// newest of them as the driver's position unless a newer one is held: `stored` counts
-/// the new rows.
+/// newest of them as the driver's position and the open deliveries' times unless a newer
+/// point is held: `stored` counts the new rows.
 const STORE_POINTS: &str = "WITH stored AS (
         INSERT INTO driver_locations
             (driver_id, shift_id, location, accuracy_m, speed_mps, heading_deg, altitude_m,
@@ -117,18 +132,27 @@ const STORE_POINTS: &str = "WITH stored AS (
                AS u(lat, lng, accuracy, speed, heading, altitude, battery, moving, activity, at)
         ON CONFLICT (driver_id, recorded_at) DO NOTHING
         RETURNING 1),
+     newer AS (
+        SELECT 1 FROM drivers
+         WHERE id = $1 AND (last_location_update IS NULL OR last_location_update < $14)),
      moved AS (
         UPDATE drivers SET last_known_location = ST_GeogFromText($13), last_location_update = $14
-         WHERE id = $1 AND (last_location_update IS NULL OR last_location_update < $14))
+         WHERE id = $1 AND EXISTS (SELECT 1 FROM newer)),
+     timed AS (
+        UPDATE deliveries d SET eta_pickup = e.pickup, eta_dropoff = e.dropoff,
+               eta_computed_at = now(), eta_source = $18
+          FROM unnest($15::uuid[], $16::timestamptz[], $17::timestamptz[]) AS e(id, pickup, dropoff)
+         WHERE d.id = e.id AND EXISTS (SELECT 1 FROM newer))
      SELECT count(*) AS stored FROM stored";
 
-/// Stores the points (sorted by time, so the last is the newest) and moves the driver;
-/// returns how many points were new.
+/// Stores the points (sorted by time, so the last is the newest), moves the driver and
+/// times its deliveries; returns how many points were new.
 async fn store_points(
     tx: &Transaction<'_>,
     driver_id: Uuid,
     shift_id: Uuid,
     points: &[Checked],
+    timed: &Timed,
 ) -> Result<Option<i64>, tokio_postgres::Error> {
     let Some(newest) = points.last() else {
         return Ok(None);
@@ -162,10 +186,33 @@ async fn store_points(
                 p(&at),
                 p(&newest.point.wkt()),
                 p(&newest.recorded_at),
+                p(&timed.delivery_ids),
+                p(&timed.pickups),
+                p(&timed.dropoffs),
+                p(&Timed::source()),
             ],
         )
         .await?;
     Ok(Some(row.try_get("stored")?))
+}
+
+/// Each open delivery's times from the newest point, at its status after any arrival the
+/// point makes.
+fn time_stops(stops: &[OpenStop], newest: Option<&Checked>, now: DateTime<Utc>) -> Timed {
+    let mut timed = Timed::default();
+    let Some(newest) = newest else {
+        return timed;
+    };
+    for stop in stops {
+        let status = stop.arrival().or(stop.driver_status);
+        if let (Some(status), Some(pickup), Some(dropoff)) = (status, stop.pickup, stop.dropoff) {
+            timed.push(
+                stop.delivery_id,
+                eta::estimate(status, newest.point, pickup, dropoff, now),
+            );
+        }
+    }
+    timed
 }
 
 /// Whether an insert failed only because a day's partition does not exist yet.
@@ -246,17 +293,29 @@ async fn record(
         .unwrap_or_else(Utc::now);
     let reporter = reporter(&tx, caller, claimed, first).await?;
     let (points, repeats, rejected) = plausible(checked, reporter.before);
-    let stored = match store_points(&tx, reporter.driver_id, reporter.shift_id, &points).await {
-        Ok(stored) => stored.unwrap_or(0),
-        Err(err) if is_missing_partition(&err) => {
-            return Ok(Attempt::NoPartition(first.date_naive(), last.date_naive()))
-        }
-        Err(err) => return Err(ApiError::from(err).doing("storing the points")),
+    // Where the driver is now, if this report says so (a late batch of older points does
+    // not): at a stop (an arrival), and how far from each stop left.
+    let newest = points.last().filter(|newest| {
+        reporter
+            .latest
+            .is_none_or(|latest| newest.recorded_at > latest)
+    });
+    let stops = match newest {
+        Some(newest) => open_stops(&tx, reporter.driver_id, newest.point).await?,
+        None => Vec::new(),
     };
+    let timed = time_stops(&stops, newest, Utc::now());
+    let stored =
+        match store_points(&tx, reporter.driver_id, reporter.shift_id, &points, &timed).await {
+            Ok(stored) => stored.unwrap_or(0),
+            Err(err) if is_missing_partition(&err) => {
+                return Ok(Attempt::NoPartition(first.date_naive(), last.date_naive()))
+            }
+            Err(err) => return Err(ApiError::from(err).doing("storing the points")),
+        };
     let mut arrivals = Vec::new();
-    if let Some(newest) = points.last() {
-        arrivals =
-            super::progress::detect_arrivals(&tx, caller, reporter.driver_id, newest.point).await?;
+    if let Some(newest) = newest {
+        arrivals = record_arrivals(&tx, caller, reporter.driver_id, newest.point, &stops).await?;
     }
     tx.commit().await?;
     let accepted = stored as usize;

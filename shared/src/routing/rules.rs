@@ -1,5 +1,6 @@
-//! What planning assumes of orders and vehicles, as data: window widths, service times,
-//! sizes and capacities. One place to change them; the plan's `rules` echo them back.
+//! What routing assumes of orders and vehicles, as data: window widths, service times,
+//! sizes and capacities. One place to change them (plans, auto-dispatch's offers and the
+//! drivers' ETAs read them); a plan's `rules` echo them back.
 
 use chrono::{DateTime, Duration, Utc};
 use serde::Serialize;
