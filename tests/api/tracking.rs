@@ -610,9 +610,24 @@ async fn each_location_report_keeps_the_delivery_s_etas_current() {
     let unchanged = view(order_path.clone()).await["eta"].clone();
     assert_eq!(unchanged, eta, "a late point leaves the times as they were");
 
-    // At the vendor (a device clock a minute ahead, as the check allows, keeps the drive
-    // plausible): arrived, expected there now, the drop after the service time.
-    let arrived = report(&app, &driver, at(pickup.0, pickup.1, -60)).await;
+    // Passing the vendor's door at speed is no arrival (points a device clock ahead, as
+    // the check allows, keep the drive plausible).
+    let passing = json!({ "locations": [
+        { "latitude": pickup.0 - 0.0009, "longitude": pickup.1, "speed": 15,
+          "recordedAt": Utc::now() + Duration::seconds(50) },
+        { "latitude": pickup.0, "longitude": pickup.1, "speed": 15,
+          "recordedAt": Utc::now() + Duration::seconds(55) },
+    ] });
+    let passed = report(&app, &driver, passing).await;
+    assert_eq!(json_body(passed).await["arrivals"], json!([]));
+    // Stopped there: arrived, expected there now, the drop after the service time.
+    let stopped = json!({ "locations": [
+        { "latitude": pickup.0, "longitude": pickup.1, "speed": 0.5,
+          "recordedAt": Utc::now() + Duration::seconds(65) },
+        { "latitude": pickup.0, "longitude": pickup.1, "speed": 0,
+          "recordedAt": Utc::now() + Duration::seconds(75) },
+    ] });
+    let arrived = report(&app, &driver, stopped).await;
     assert_eq!(
         json_body(arrived).await["arrivals"][0]["driverStatus"],
         "ARRIVED_AT_VENDOR"
@@ -640,7 +655,7 @@ async fn each_location_report_keeps_the_delivery_s_etas_current() {
         .await;
     assert_eq!(picked.status(), 200);
     assert_eq!(
-        report(&app, &driver, at(pickup.0 + 0.001, pickup.1, -90))
+        report(&app, &driver, at(pickup.0 + 0.001, pickup.1, -100))
             .await
             .status(),
         200

@@ -683,7 +683,7 @@ async fn a_simulated_trip_gives_each_status_webhook_and_status_call_once_in_orde
         }
     };
     // Points every 10 s (the clock counts down seconds ago), 500 m apart, towards `to`
-    // from 2 km south; the last one is at `to`.
+    // from 2 km south, then two more at `to`: the stay that makes an arrival.
     let clock = std::cell::Cell::new(600i64);
     let at = |lat: f64, lng: f64| {
         clock.set(clock.get() - 10);
@@ -694,8 +694,8 @@ async fn a_simulated_trip_gives_each_status_webhook_and_status_call_once_in_orde
         })
     };
     let drive_to = |to: (f64, f64)| -> Vec<Value> {
-        (0..=4)
-            .map(|i| at(to.0 - 0.018 * f64::from(4 - i) / 4.0, to.1))
+        (0..=6)
+            .map(|i| at(to.0 - 0.018 * f64::from(4 - i.min(4)) / 4.0, to.1))
             .collect()
     };
     let report = |points: Vec<Value>| {
@@ -716,7 +716,7 @@ async fn a_simulated_trip_gives_each_status_webhook_and_status_call_once_in_orde
     };
     step("EN_ROUTE_TO_VENDOR").await;
     let arrived = report(drive_to(stop)).await;
-    assert_eq!(arrived["accepted"], 5, "{arrived}");
+    assert_eq!(arrived["accepted"], 7, "{arrived}");
     assert_eq!(arrived["arrivals"][0]["driverStatus"], "ARRIVED_AT_VENDOR");
     // Still at the vendor: no second arrival.
     let still = report(vec![at(stop.0, stop.1)]).await;
@@ -726,7 +726,7 @@ async fn a_simulated_trip_gives_each_status_webhook_and_status_call_once_in_orde
     // The drop-off is in the pickup's ZIP code: a loop out and back, two minutes later.
     clock.set(clock.get() - 120);
     let arrived = report(drive_to(dropoff)).await;
-    assert_eq!(arrived["accepted"], 5, "{arrived}");
+    assert_eq!(arrived["accepted"], 7, "{arrived}");
     assert_eq!(arrived["arrivals"][0]["driverStatus"], "ARRIVED_TO_CLIENT");
     step("COMPLETED").await;
 

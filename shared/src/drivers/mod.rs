@@ -10,12 +10,14 @@
 //!   assignments.
 //! - [`offers`]: orders offered to drivers, as records, and the history note and
 //!   `driver.offer` event each change leaves (auto-dispatch decides the offers).
-//! - [`progress`]: driver status reports and the arrivals location reports imply.
+//! - [`progress`]: driver status reports.
+//! - [`arrivals`]: the arrivals location reports imply, without drive-bys or GPS jumps.
 //! - [`eta`]: each open delivery's expected times, kept current by location reports.
 //! - [`tracking`]: following a delivery: the driver's position, ETA, public links.
 //! - [`deliveries`]: each driver's run of an order, as drivers and staff list them.
 //! - [`stats`]: a driver's figures and its paid deliveries (pay itself: [`crate::pay`]).
 
+pub mod arrivals;
 pub mod availability;
 pub mod deliveries;
 pub mod dispatch;

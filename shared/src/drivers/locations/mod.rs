@@ -23,8 +23,8 @@ use uuid::Uuid;
 
 use super::{
     acting_as,
+    arrivals::{open_stops, record_arrivals, Arrival, OpenStop},
     eta::{self, Timed},
-    progress::{open_stops, record_arrivals, OpenStop},
 };
 use crate::{
     auth::{rbac::Caller, Permission},
@@ -49,8 +49,8 @@ pub struct Ingested {
     pub duplicates: usize,
     /// Points left out as GPS jumps.
     pub rejected: Vec<Rejected>,
-    /// Deliveries this report arrived at (within 150 m of their next stop).
-    pub arrivals: Vec<super::progress::Arrival>,
+    /// Deliveries this report arrived at (settled at their next stop).
+    pub arrivals: Vec<Arrival>,
 }
 
 /// Who is reporting, in one round trip: the caller's driver record, its open shift, the
@@ -196,16 +196,16 @@ async fn store_points(
     Ok(Some(row.try_get("stored")?))
 }
 
-/// Each open delivery's times from the newest point, at its status after any arrival the
-/// point makes.
+/// Each open delivery's times from the newest point, at its status.
 fn time_stops(stops: &[OpenStop], newest: Option<&Checked>, now: DateTime<Utc>) -> Timed {
     let mut timed = Timed::default();
     let Some(newest) = newest else {
         return timed;
     };
     for stop in stops {
-        let status = stop.arrival().or(stop.driver_status);
-        if let (Some(status), Some(pickup), Some(dropoff)) = (status, stop.pickup, stop.dropoff) {
+        if let (Some(status), Some(pickup), Some(dropoff)) =
+            (stop.driver_status, stop.pickup, stop.dropoff)
+        {
             timed.push(
                 stop.delivery_id,
                 eta::estimate(status, newest.point, pickup, dropoff, now),
@@ -315,7 +315,8 @@ async fn record(
         };
     let mut arrivals = Vec::new();
     if let Some(newest) = newest {
-        arrivals = record_arrivals(&tx, caller, reporter.driver_id, newest.point, &stops).await?;
+        arrivals =
+            record_arrivals(&tx, caller, reporter.driver_id, newest.recorded_at, &stops).await?;
     }
     tx.commit().await?;
     let accepted = stored as usize;
