@@ -1,10 +1,12 @@
 //! `alert-evaluator` ops job: applies the alert rules (more than 5 critical or 20 high
 //! errors an hour, per category) to the error store every minute on an EventBridge
-//! schedule, opening, repeating and resolving alerts with their notifications. Safe to
-//! invoke by hand at any time.
+//! schedule, opening, repeating and resolving alerts with their notifications, and raises
+//! and resolves the alerts of deliveries predicted late. Safe to invoke by hand at any
+//! time.
 
 use serde_json::Value;
 use shared::{
+    drivers::delays,
     error::BoxError,
     monitoring::rules,
     runtime::{EventFunction, EventFuture},
@@ -38,13 +40,18 @@ fn handler(state: &AppState, event: Value) -> EventFuture<'_> {
 
 async fn run(state: &AppState, _event: Value) -> Result<Value, BoxError> {
     let done = rules::evaluate(state, chrono::Utc::now()).await?;
-    if done.fired + done.repeated + done.resolved > 0 {
+    let delayed = delays::alert(state).await?;
+    if done.fired + done.repeated + done.resolved + delayed.raised + delayed.resolved > 0 {
         tracing::info!(
             fired = done.fired,
             repeated = done.repeated,
             resolved = done.resolved,
+            delays_raised = delayed.raised,
+            delays_resolved = delayed.resolved,
             "alerts changed"
         );
     }
-    Ok(serde_json::to_value(done)?)
+    let mut answer = serde_json::to_value(done)?;
+    answer["delays"] = serde_json::to_value(delayed)?;
+    Ok(answer)
 }

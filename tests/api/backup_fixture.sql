@@ -531,4 +531,14 @@ INSERT INTO dispatch_escalations (order_id, reason, attempts, escalated_at, aler
     ('b0000000-0000-4000-8000-000000000305', 'NO_CANDIDATE', 0, now() - interval '1 day', NULL,
         now() - interval '23 hours');
 
+-- A delay still open (alerted) and one that recovered.
+INSERT INTO delivery_delays (order_id, delivery_id, window_end, predicted_dropoff, delayed_at,
+                             recovered_at, alerted_at) VALUES
+    ('b0000000-0000-4000-8000-000000000302', 'b0000000-0000-4000-8000-000000001001',
+        '2030-05-01 19:00:00+00', '2030-05-01 19:17:30.25+00', '2030-05-01 18:40:00+00', NULL,
+        '2030-05-01 18:41:00+00'),
+    ('b0000000-0000-4000-8000-000000000302', 'b0000000-0000-4000-8000-000000001001',
+        '2030-05-01 19:00:00+00', '2030-05-01 18:55:00+00', '2030-05-01 18:20:00+00',
+        '2030-05-01 18:30:00+00', NULL);
+
 COMMIT;

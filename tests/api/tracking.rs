@@ -671,6 +671,144 @@ async fn each_location_report_keeps_the_delivery_s_etas_current() {
     assert_eq!(json_body(public).await["deliveryEta"], *carried);
 }
 
+async fn evaluate_alerts(app: &TestApp) -> Value {
+    let function = functions::find("alert-evaluator").expect("registered");
+    let Lambda::Event(job) = function.lambda else {
+        panic!("an event function");
+    };
+    handle_event(
+        &app.state,
+        "alert-evaluator",
+        "test",
+        job.handler,
+        json!({}),
+        JobLog::Every,
+    )
+    .await
+    .expect("evaluated")
+}
+
+async fn delay_alert(app: &TestApp, number: &str) -> Option<String> {
+    shared::monitoring::alerts::all(&app.state)
+        .await
+        .expect("alerts")
+        .into_iter()
+        .find(|a| a.rule == "delivery_delayed" && a.group_key == number)
+        .map(|a| a.status.as_str().to_owned())
+}
+
+#[tokio::test]
+async fn a_late_trip_is_recorded_once_told_and_closed_when_back_on_time() {
+    let app = TestApp::spawn().await;
+    let owner = app.user(Role::Client).await;
+    let driver = app.user(Role::Driver).await;
+    start_shift(&app, &driver).await;
+    let (order_id, number, pickup) = dispatched_order(&app, &owner, &driver).await;
+    let db = app.direct_db().await;
+    // Due at the client in five minutes; the driver has the food 10 km from it.
+    db.execute(
+        "UPDATE orders SET pickup_date_time = now() - interval '30 minutes',
+                arrival_date_time = now() + interval '5 minutes'
+          WHERE id = $1::text::uuid",
+        &[&order_id],
+    )
+    .await
+    .expect("due soon");
+    let picked = app
+        .call(
+            "PATCH",
+            &format!("/api/orders/{number}"),
+            Some(&driver.token),
+            Some(json!({ "driverStatus": "PICKED_UP" })),
+        )
+        .await;
+    assert_eq!(picked.status(), 200);
+    let drop: (f64, f64) = {
+        let row = db
+            .query_one(
+                "SELECT ST_Y(a.location::geometry), ST_X(a.location::geometry)
+                   FROM orders o JOIN addresses a ON a.id = o.delivery_address_id
+                  WHERE o.id = $1::text::uuid",
+                &[&order_id],
+            )
+            .await
+            .expect("drop");
+        (row.get(0), row.get(1))
+    };
+    let _ = pickup;
+    let delays = || async {
+        db.query_one(
+            "SELECT count(*), count(*) FILTER (WHERE recovered_at IS NULL) FROM delivery_delays
+              WHERE order_id = $1::text::uuid",
+            &[&order_id],
+        )
+        .await
+        .map(|r| (r.get::<_, i64>(0), r.get::<_, i64>(1)))
+        .expect("delays")
+    };
+    let notes = || async {
+        db.query(
+            "SELECT note FROM order_status_history WHERE order_id = $1::text::uuid
+                AND (note LIKE 'predicted to arrive%' OR note LIKE 'back on time%') ORDER BY id",
+            &[&order_id],
+        )
+        .await
+        .expect("notes")
+        .iter()
+        .map(|r| r.get::<_, String>(0))
+        .collect::<Vec<_>>()
+    };
+
+    // Ten km out (about 22 minutes at city speed): past the window by more than 10 min.
+    // (Points after the shift's start, which set the driver's position: a device clock
+    // ahead, as the check allows.)
+    for seconds_ago in [-30, -60] {
+        let late = report(&app, &driver, at(drop.0 - 0.09, drop.1, seconds_ago)).await;
+        assert_eq!(late.status(), 200);
+    }
+    assert_eq!(
+        delays().await,
+        (1, 1),
+        "recorded once, for two late reports"
+    );
+    let recorded = notes().await;
+    assert_eq!(recorded.len(), 1, "{recorded:?}");
+    assert!(
+        recorded[0].contains("min after its window ends"),
+        "{recorded:?}"
+    );
+    let emails = app
+        .count(&format!(
+            "SELECT count(*) FROM outbox WHERE order_id = '{order_id}' AND kind = 'CUSTOMER_EMAIL'
+               AND payload->>'subject' LIKE '%is running late'"
+        ))
+        .await;
+    assert_eq!(emails, 1, "the customer is told once");
+    // Dispatchers: an alert, raised once by the minute's evaluation.
+    assert_eq!(evaluate_alerts(&app).await["delays"]["raised"], 1);
+    assert_eq!(delay_alert(&app, &number).await.as_deref(), Some("firing"));
+    assert_eq!(evaluate_alerts(&app).await["delays"]["raised"], 0);
+
+    // The client agrees to a later time: the next report is inside the window again.
+    db.execute(
+        "UPDATE orders SET arrival_date_time = now() + interval '2 hours' WHERE id = $1::text::uuid",
+        &[&order_id],
+    )
+    .await
+    .expect("later");
+    let back = report(&app, &driver, at(drop.0 - 0.089, drop.1, -90)).await;
+    assert_eq!(back.status(), 200);
+    assert_eq!(delays().await, (1, 0));
+    let recorded = notes().await;
+    assert_eq!(recorded.len(), 2);
+    assert!(recorded[1].starts_with("back on time"), "{recorded:?}");
+    assert_eq!(evaluate_alerts(&app).await["delays"]["resolved"], 1);
+    assert_eq!(
+        delay_alert(&app, &number).await.as_deref(),
+        Some("resolved")
+    );
+}
+
 #[tokio::test]
 async fn a_tracking_link_shows_the_delivery_to_anyone_holding_it_until_it_expires() {
     let app = TestApp::spawn().await;

@@ -871,3 +871,110 @@ async fn a_failed_wake_leaves_the_message_to_the_relay_s_schedule() {
         "the schedule's run delivers it"
     );
 }
+
+#[tokio::test]
+async fn a_partner_hears_when_its_delivery_runs_late_and_when_it_is_back_on_time() {
+    let app = TestApp::spawn().await;
+    let receiver = Receiver::start().await;
+    partner_with_webhook(&app, &receiver, false).await;
+    let order_id = drafted_and_confirmed(&app).await;
+    let admin = app.user(Role::Admin).await;
+    let driver = app.user(Role::Driver).await;
+    app.start_shift_at(&driver, (37.33, -121.89)).await;
+    let assigned = app
+        .call(
+            "POST",
+            "/api/orders/assignDriver",
+            Some(&admin.token),
+            Some(json!({ "orderId": order_id, "driverId": app.driver_id(&driver).await })),
+        )
+        .await;
+    assert_eq!(assigned.status(), 200);
+    let db = app.db().await;
+    let id: uuid::Uuid = order_id.parse().expect("uuid");
+    // Due in five minutes; picked up, 10 km from the client.
+    db.execute_typed(
+        "UPDATE orders SET pickup_date_time = now() - interval '30 minutes',
+                arrival_date_time = now() + interval '5 minutes' WHERE id = $1",
+        &[p(&id)],
+    )
+    .await
+    .expect("due soon");
+    let row = db
+        .query_typed_one(
+            "SELECT o.order_number, ST_Y(a.location::geometry) AS lat, ST_X(a.location::geometry) AS lng
+               FROM orders o JOIN addresses a ON a.id = o.delivery_address_id WHERE o.id = $1",
+            &[p(&id)],
+        )
+        .await
+        .expect("order");
+    let number: String = row.get("order_number");
+    let (lat, lng): (f64, f64) = (row.get("lat"), row.get("lng"));
+    let picked = app
+        .call(
+            "PATCH",
+            &format!("/api/orders/{number}"),
+            Some(&driver.token),
+            Some(json!({ "driverStatus": "PICKED_UP" })),
+        )
+        .await;
+    assert_eq!(picked.status(), 200);
+    // Points a device clock ahead of the shift's start, as the check allows.
+    let report = |lat: f64, ahead: i64| {
+        let token = driver.token.clone();
+        let app = &app;
+        async move {
+            let body = json!({ "locations": [{ "latitude": lat, "longitude": lng,
+                "recordedAt": chrono::Utc::now() + chrono::Duration::seconds(ahead) }] });
+            app.call("POST", "/api/tracking/locations", Some(&token), Some(body))
+                .await
+                .status()
+        }
+    };
+    assert_eq!(report(lat - 0.09, 30).await, 200);
+    assert_eq!(
+        report(lat - 0.0899, 40).await,
+        200,
+        "still late: nothing new"
+    );
+    db.execute_typed(
+        "UPDATE orders SET arrival_date_time = now() + interval '2 hours' WHERE id = $1",
+        &[p(&id)],
+    )
+    .await
+    .expect("later");
+    assert_eq!(report(lat - 0.0898, 50).await, 200);
+
+    relay_until_settled(&app, Duration::from_secs(5)).await;
+    let now = chrono::Utc::now().timestamp();
+    let events: Vec<Value> = receiver
+        .received()
+        .iter()
+        .filter_map(|r| {
+            let body: Value = serde_json::from_slice(&r.body).expect("json");
+            body.get("event").is_some().then(|| {
+                assert!(
+                    signature::verify(r.header(signature::HEADER), SECRET, &r.body, now),
+                    "signed"
+                );
+                body
+            })
+        })
+        .collect();
+    let names: Vec<&str> = events
+        .iter()
+        .map(|e| e["event"].as_str().expect("event"))
+        .collect();
+    assert_eq!(names, ["delivery.delayed", "delivery.on_time_again"]);
+    assert_eq!(events[0]["orderCode"], "7001");
+    assert_eq!(events[0]["orderNumber"], number.as_str());
+    let minutes_late = events[0]["minutesLate"].as_i64().expect("minutes");
+    assert!(minutes_late >= 10, "{minutes_late}");
+    let time = |v: &Value| {
+        v.as_str()
+            .expect("time")
+            .parse::<chrono::DateTime<chrono::Utc>>()
+            .expect("RFC 3339")
+    };
+    assert!(time(&events[1]["predictedArrival"]) <= time(&events[1]["windowEnd"]));
+}

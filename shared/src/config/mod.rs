@@ -99,6 +99,12 @@ impl Config {
                 )?),
                 planner_function: env.optional("PLANNER_FUNCTION"),
                 offer_expiry_queue: env.optional("OFFER_EXPIRY_QUEUE_URL"),
+                delay_threshold: chrono::Duration::minutes(env.within(
+                    "DELAY_THRESHOLD_MINUTES",
+                    10,
+                    240,
+                    " minutes",
+                )?),
             },
             notifications: NotificationSettings {
                 sender: env.optional("NOTIFICATION_SENDER"),

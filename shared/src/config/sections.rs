@@ -154,6 +154,9 @@ pub struct DriverSettings {
     /// The queue each auto-dispatch offer's expiry is sent to, delayed until its deadline
     /// (`OFFER_EXPIRY_QUEUE_URL`; unset: offers expire by the sweep alone, within a minute).
     pub offer_expiry_queue: Option<String>,
+    /// How far past its window's end a delivery's ETA must be to record it as delayed
+    /// (`DELAY_THRESHOLD_MINUTES`, default 10).
+    pub delay_threshold: chrono::Duration,
 }
 
 /// Emails to customers.

@@ -121,6 +121,10 @@ pub struct OpenStop {
     pub dropoff: Option<Point>,
     pub near_pickup: bool,
     pub near_dropoff: bool,
+    /// When the order's window ends (its arrival time).
+    pub window_end: DateTime<Utc>,
+    /// Whether it has an open predicted delay ([`super::delays`]).
+    pub delayed: bool,
 }
 
 impl OpenStop {
@@ -145,6 +149,9 @@ pub async fn open_stops(
     let rows = tx
         .query_typed(
             "SELECT o.id, o.order_number, o.driver_status, d.id AS delivery_id,
+                    o.arrival_date_time AS window_end,
+                    EXISTS (SELECT 1 FROM delivery_delays dd
+                             WHERE dd.order_id = o.id AND dd.recovered_at IS NULL) AS delayed,
                     ST_Y(pa.location::geometry) AS pickup_lat, ST_X(pa.location::geometry) AS pickup_lng,
                     ST_Y(da.location::geometry) AS dropoff_lat, ST_X(da.location::geometry) AS dropoff_lng,
                     COALESCE(ST_DWithin(pa.location, ST_GeogFromText($2), $3), false) AS near_pickup,
@@ -174,6 +181,8 @@ pub async fn open_stops(
                 dropoff: crate::geo::point_at(row, "dropoff")?,
                 near_pickup: row.col("near_pickup")?,
                 near_dropoff: row.col("near_dropoff")?,
+                window_end: row.col("window_end")?,
+                delayed: row.col("delayed")?,
             })
         })
         .collect()

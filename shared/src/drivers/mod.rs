@@ -13,12 +13,14 @@
 //! - [`progress`]: driver status reports.
 //! - [`arrivals`]: the arrivals location reports imply, without drive-bys or GPS jumps.
 //! - [`eta`]: each open delivery's expected times, kept current by location reports.
+//! - [`delays`]: deliveries predicted to miss their window, and back on time.
 //! - [`tracking`]: following a delivery: the driver's position, ETA, public links.
 //! - [`deliveries`]: each driver's run of an order, as drivers and staff list them.
 //! - [`stats`]: a driver's figures and its paid deliveries (pay itself: [`crate::pay`]).
 
 pub mod arrivals;
 pub mod availability;
+pub mod delays;
 pub mod deliveries;
 pub mod dispatch;
 pub mod eta;

@@ -1,7 +1,8 @@
 //! What an order's customer hears, decided inside the status change and written to the
 //! outbox as `CUSTOMER_EMAIL` messages: a driver is assigned, the driver is arriving (at
-//! the drop-off), the order is delivered (with its proof of delivery). Partner orders are
-//! left out: partners hear through their webhooks and tell their own customers.
+//! the drop-off), the order is delivered (with its proof of delivery); and, outside the
+//! status changes, that the delivery is running late ([`enqueue_delay`]). Partner orders
+//! are left out: partners hear through their webhooks and tell their own customers.
 
 use chrono_tz::America::Los_Angeles;
 use uuid::Uuid;
@@ -118,6 +119,57 @@ pub async fn enqueue(tx: &Transaction<'_>, changed: &StatusChanged) -> ApiResult
             order_id: changed.order_id,
             partner_id: None,
             history_id: changed.history_id,
+            payload: serde_json::to_value(&email)?,
+            retry_until: None,
+        },
+    )
+    .await?;
+    Ok(1)
+}
+
+/// Queues the customer's email that the order is running late, now expected at
+/// `predicted`, linked to the history row that recorded the delay.
+pub async fn enqueue_delay(
+    tx: &Transaction<'_>,
+    order_id: Uuid,
+    history_id: i64,
+    predicted: chrono::DateTime<chrono::Utc>,
+) -> ApiResult<usize> {
+    let Some(row) = tx
+        .query_typed_opt(
+            "SELECT o.order_number, u.email, COALESCE(u.contact_name, u.name) AS customer
+               FROM orders o JOIN users u ON u.id = o.user_id
+              WHERE o.id = $1 AND o.partner_id IS NULL",
+            &[p(&order_id)],
+        )
+        .await?
+    else {
+        return Ok(0);
+    };
+    let number: String = row.col("order_number")?;
+    let customer: Option<String> = row.col("customer")?;
+    let expected = predicted
+        .with_timezone(&Los_Angeles)
+        .format("%-I:%M %p")
+        .to_string();
+    let email = Email {
+        to: row.col("email")?,
+        subject: format!("Your Ready Set order {number} is running late"),
+        text: format!(
+            "Hello {},\n\nYour order {number} is running late: we now expect it around \
+             {expected}. We are sorry for the wait.\n\
+             You can follow the delivery in the Ready Set app.\n",
+            customer.as_deref().unwrap_or("there")
+        ),
+    };
+    outbox::enqueue(
+        tx,
+        &NewMessage {
+            event_id: Uuid::new_v4(),
+            kind: OutboxKind::CustomerEmail,
+            order_id,
+            partner_id: None,
+            history_id,
             payload: serde_json::to_value(&email)?,
             retry_until: None,
         },

@@ -9,6 +9,10 @@
 //!   `COMPLETED`; a cancellation is `CANCELLED`. Each value is sent at most once per order
 //!   and never one that comes before a value already sent.
 //!
+//! - A delivery event ([`DeliveryEvent`]: `delivery.delayed`, `delivery.on_time_again`)
+//!   to partners with a webhook URL, when a delivery's prediction changes
+//!   ([`enqueue_delivery_event`]); the body names the event and carries its details.
+//!
 //! Notes written with a change are internal unless the partner wrote them itself.
 
 use chrono::Utc;
@@ -196,6 +200,67 @@ pub async fn enqueue(
         }
     }
     Ok(written)
+}
+
+text_enum! {
+    /// What a delivery event webhook announces.
+    pub enum DeliveryEvent("delivery event") {
+        /// The delivery is predicted to miss its window.
+        Delayed = "delivery.delayed",
+        /// A delayed delivery is predicted inside its window again.
+        OnTimeAgain = "delivery.on_time_again",
+    }
+}
+
+/// Queues a delivery event webhook for the order's partner, if it has one with a webhook:
+/// `{eventId, event, orderId, orderCode, orderNumber, timestamp, ...details}`. Returns
+/// how many messages were written.
+pub async fn enqueue_delivery_event(
+    tx: &Transaction<'_>,
+    order_id: Uuid,
+    history_id: i64,
+    event: DeliveryEvent,
+    details: Value,
+) -> ApiResult<usize> {
+    let row = tx
+        .query_typed_one(
+            "SELECT o.partner_id, o.order_number, o.partner_order_code,
+                    ap.order_prefix, ap.webhook_url IS NOT NULL AS has_webhook,
+                    ap.status_call_url IS NOT NULL AS has_status_call
+               FROM orders o LEFT JOIN api_partners ap ON ap.id = o.partner_id
+              WHERE o.id = $1",
+            &[p(&order_id)],
+        )
+        .await?;
+    let Some(partner) = PartnerTarget::from_row(&row)?.filter(|p| p.has_webhook) else {
+        return Ok(0);
+    };
+    let event_id = Uuid::new_v4();
+    let mut payload = json!({
+        "eventId": event_id,
+        "event": event,
+        "orderId": order_id,
+        "orderCode": partner.order_code,
+        "orderNumber": partner.order_number,
+        "timestamp": Utc::now(),
+    });
+    if let (Some(payload), Value::Object(details)) = (payload.as_object_mut(), details) {
+        payload.extend(details);
+    }
+    outbox::enqueue(
+        tx,
+        &NewMessage {
+            event_id,
+            kind: OutboxKind::PartnerWebhook,
+            order_id,
+            partner_id: Some(partner.partner_id),
+            history_id,
+            payload,
+            retry_until: None,
+        },
+    )
+    .await?;
+    Ok(1)
 }
 
 /// A change's note as the partner may see it: only what the partner wrote itself.

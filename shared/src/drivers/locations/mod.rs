@@ -24,6 +24,7 @@ use uuid::Uuid;
 use super::{
     acting_as,
     arrivals::{open_stops, record_arrivals, Arrival, OpenStop},
+    delays,
     eta::{self, Timed},
 };
 use crate::{
@@ -256,13 +257,14 @@ pub async fn ingest(
     let checked = check_report(report, now)?;
     let (_, _, claimed) = report.parts();
     let mut client = state.db.get().await?;
-    match record(&mut client, caller, claimed, checked.clone()).await? {
+    let threshold = state.config.drivers.delay_threshold;
+    match record(&mut client, caller, claimed, checked.clone(), threshold).await? {
         Attempt::Recorded(ingested) => Ok(ingested),
         // The retention job keeps a week of partitions ahead; only a report after it has
         // not run for that long gets here, and waits for the partition once.
         Attempt::NoPartition(from, to) => {
             ensure_partitions(&*client, from, to).await?;
-            match record(&mut client, caller, claimed, checked).await? {
+            match record(&mut client, caller, claimed, checked, threshold).await? {
                 Attempt::Recorded(ingested) => Ok(ingested),
                 Attempt::NoPartition(..) => Err(ApiError::internal(
                     "a location partition is missing after it was created",
@@ -273,12 +275,14 @@ pub async fn ingest(
 }
 
 /// Records a checked report in one transaction: the reporter, the plausible points, the
-/// driver's position, and the arrivals they make.
+/// driver's position and deliveries' times, the delays the times predict, and the
+/// arrivals the points make.
 async fn record(
     client: &mut crate::db::DbClient,
     caller: &Caller,
     claimed: Option<Uuid>,
     checked: Vec<Checked>,
+    delay_threshold: chrono::Duration,
 ) -> ApiResult<Attempt> {
     let tx = client.transaction().await?;
     let first = checked
@@ -313,6 +317,7 @@ async fn record(
             }
             Err(err) => return Err(ApiError::from(err).doing("storing the points")),
         };
+    delays::record(&tx, &delays::changes(&stops, &timed, delay_threshold)).await?;
     let mut arrivals = Vec::new();
     if let Some(newest) = newest {
         arrivals =
