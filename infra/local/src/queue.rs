@@ -9,6 +9,7 @@
 
 use std::time::Duration;
 
+use aws_sdk_sqs::types::DeleteMessageBatchRequestEntry;
 use serde_json::{json, Value};
 use shared::{
     runtime::{handle_event, JobLog},
@@ -20,21 +21,36 @@ const IDLE: Duration = Duration::from_millis(250);
 /// How long a received message stays hidden before it is delivered again.
 const VISIBILITY_SECONDS: i32 = 30;
 
+/// Pollers side by side, as Lambda's event source mapping starts with five for a standard
+/// queue: one poller handing batches to the function one at a time fell behind a lunch
+/// rush's expiries, and the sweep then expired them a minute late.
+const POLLERS: usize = 5;
+
 /// Polls the configured offer-expiry queue until the handle is aborted; `None` without one.
 pub fn offer_expiries(state: AppState) -> Option<tokio::task::JoinHandle<()>> {
     let queue = state.config.drivers.offer_expiry_queue.clone()?;
     Some(tokio::spawn(async move {
-        loop {
-            match deliver_once(&state, &queue).await {
-                Ok(0) => tokio::time::sleep(IDLE).await,
-                Ok(_) => {}
-                Err(e) => {
-                    tracing::warn!(error = %e, "receiving offer expiries failed; retrying");
-                    tokio::time::sleep(Duration::from_secs(1)).await;
-                }
+        // Dropped with this task when it is aborted, which aborts the pollers.
+        let mut pollers = tokio::task::JoinSet::new();
+        for _ in 0..POLLERS {
+            let (state, queue) = (state.clone(), queue.clone());
+            pollers.spawn(async move { poll(&state, &queue).await });
+        }
+        while pollers.join_next().await.is_some() {}
+    }))
+}
+
+async fn poll(state: &AppState, queue: &str) {
+    loop {
+        match deliver_once(state, queue).await {
+            Ok(0) => tokio::time::sleep(IDLE).await,
+            Ok(_) => {}
+            Err(e) => {
+                tracing::warn!(error = %e, "receiving offer expiries failed; retrying");
+                tokio::time::sleep(Duration::from_secs(1)).await;
             }
         }
-    }))
+    }
 }
 
 /// One poll and its batch delivered; how many messages it received.
@@ -87,20 +103,27 @@ async fn deliver_once(state: &AppState, queue: &str) -> Result<usize, shared::er
                 .collect()
         })
         .unwrap_or_default();
-    for message in messages {
-        if failed.contains(&message.message_id().unwrap_or_default()) {
-            continue;
-        }
-        if let Some(handle) = message.receipt_handle() {
-            state
-                .sqs
-                .delete_message()
-                .queue_url(queue)
-                .receipt_handle(handle)
-                .send()
-                .await
-                .map_err(|e| aws_sdk_sqs::error::DisplayErrorContext(e).to_string())?;
-        }
+    let done: Vec<DeleteMessageBatchRequestEntry> = messages
+        .iter()
+        .enumerate()
+        .filter(|(_, m)| !failed.contains(&m.message_id().unwrap_or_default()))
+        .filter_map(|(i, m)| {
+            DeleteMessageBatchRequestEntry::builder()
+                .id(i.to_string())
+                .set_receipt_handle(m.receipt_handle().map(str::to_owned))
+                .build()
+                .ok()
+        })
+        .collect();
+    if !done.is_empty() {
+        state
+            .sqs
+            .delete_message_batch()
+            .queue_url(queue)
+            .set_entries(Some(done))
+            .send()
+            .await
+            .map_err(|e| aws_sdk_sqs::error::DisplayErrorContext(e).to_string())?;
     }
     Ok(messages.len())
 }
