@@ -73,6 +73,7 @@ functions! {
         admin_job_application,
         admin_job_applications,
         admin_logs,
+        admin_partner_webhook_events,
         admin_webhook_retry,
         admin_webhooks,
         auth_current_user,

@@ -1,4 +1,4 @@
-//! Staff changes to orders, pricing, driver applications, drivers' planned availability and auto-dispatch settings, recorded in `staff_audits` in the transaction of
+//! Staff changes to orders, pricing, driver applications, drivers' planned availability, auto-dispatch settings and partners' webhook subscriptions, recorded in `staff_audits` in the transaction of
 //! the change (account changes have their own table, see `users::audit`). A change is
 //! recorded as the fields that differ, each `{from, to}`.
 
@@ -19,6 +19,7 @@ text_enum! {
         JobApplication = "JOB_APPLICATION",
         DriverAvailability = "DRIVER_AVAILABILITY",
         AutoDispatchSettings = "AUTO_DISPATCH_SETTINGS",
+        ApiPartner = "API_PARTNER",
     }
 }
 

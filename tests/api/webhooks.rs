@@ -978,3 +978,116 @@ async fn a_partner_hears_when_its_delivery_runs_late_and_when_it_is_back_on_time
     };
     assert!(time(&events[1]["predictedArrival"]) <= time(&events[1]["windowEnd"]));
 }
+
+#[tokio::test]
+async fn a_partner_hears_only_the_events_it_subscribes_to() {
+    let app = TestApp::spawn().await;
+    let receiver = Receiver::start().await;
+    partner_with_webhook(&app, &receiver, false).await;
+    let admin = app.user(Role::Admin).await;
+    let path = "/api/admin/partners/catervalley/webhook-events";
+    let call = |who: &TestUser, method: &'static str, body: Option<Value>| {
+        let token = who.token.clone();
+        let app = &app;
+        async move { app.call(method, path, Some(&token), body).await }
+    };
+    // Staff who manage webhooks only, before the body is read.
+    for role in [Role::Helpdesk, Role::Driver, Role::Client] {
+        let who = app.user(role).await;
+        assert_eq!(call(&who, "GET", None).await.status(), 403, "{role:?}");
+        assert_eq!(
+            call(&who, "PUT", Some(json!("garbage"))).await.status(),
+            403,
+            "{role:?}"
+        );
+    }
+    let all = json!([
+        "order.status_changed",
+        "delivery.delayed",
+        "delivery.on_time_again"
+    ]);
+    let listed = json_body(call(&admin, "GET", None).await).await;
+    assert_eq!(
+        listed["events"], all,
+        "every event until the partner chooses"
+    );
+    assert_eq!(listed["available"], all);
+    let unknown = app
+        .call(
+            "GET",
+            "/api/admin/partners/nobody/webhook-events",
+            Some(&admin.token),
+            None,
+        )
+        .await;
+    assert_eq!(unknown.status(), 404);
+    for (bad, fields) in [
+        (json!({}), vec!["events"]),
+        (
+            json!({ "events": ["delivery.delayed", "order.teleported", "x"] }),
+            vec!["events[1]", "events[2]"],
+        ),
+    ] {
+        let refused = call(&admin, "PUT", Some(bad.clone())).await;
+        assert_eq!(refused.status(), 400, "{bad}");
+        assert_eq!(api_tests::error_fields(&json_body(refused).await), fields);
+    }
+
+    // Delays only: the lifecycle webhooks stop; repeats count once.
+    let chosen = call(
+        &admin,
+        "PUT",
+        Some(
+            json!({ "events": ["delivery.on_time_again", "delivery.delayed", "delivery.delayed"] }),
+        ),
+    )
+    .await;
+    assert_eq!(chosen.status(), 200);
+    assert_eq!(
+        json_body(chosen).await["events"],
+        json!(["delivery.delayed", "delivery.on_time_again"])
+    );
+    let audited: Value = app
+        .db()
+        .await
+        .query_typed_one(
+            "SELECT changes FROM staff_audits WHERE entity_type = 'API_PARTNER' AND action = 'WEBHOOK_EVENTS'",
+            &[],
+        )
+        .await
+        .expect("audited")
+        .get(0);
+    assert_eq!(
+        audited["webhookEvents"]["from"], all,
+        "the list before and after: {audited}"
+    );
+    let order_id = drafted_and_confirmed(&app).await;
+    let driver = app.user(Role::Driver).await;
+    app.dispatch(&driver, &order_id).await;
+    assert_eq!(move_to(&app, &admin, &order_id, "ASSIGNED").await, 200);
+    let queued = app
+        .count(&format!(
+            "SELECT count(*) FROM outbox WHERE order_id = '{order_id}' AND kind = 'PARTNER_WEBHOOK'"
+        ))
+        .await;
+    assert_eq!(queued, 0, "an unsubscribed event is not queued");
+    // Back to lifecycle: the next move is heard.
+    let lifecycle = call(
+        &admin,
+        "PUT",
+        Some(json!({ "events": ["order.status_changed"] })),
+    )
+    .await;
+    assert_eq!(lifecycle.status(), 200);
+    assert_eq!(move_to(&app, &admin, &order_id, "IN_PROGRESS").await, 200);
+    relay_until_settled(&app, Duration::from_secs(5)).await;
+    let heard: Vec<String> = receiver
+        .received()
+        .iter()
+        .map(|r| {
+            let body: Value = serde_json::from_slice(&r.body).expect("json");
+            body["status"].as_str().unwrap_or_default().to_owned()
+        })
+        .collect();
+    assert_eq!(heard, ["ON_THE_WAY"]);
+}

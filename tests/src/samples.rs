@@ -72,6 +72,7 @@ pub const SAMPLE_OUTCOMES: &[(&str, u16)] = &[
     ("partner-order-confirm", 200),
     ("partner-order-draft", 201),
     ("admin-webhooks", 200),
+    ("admin-partner-webhook-events", 200),
     ("admin-logs", 200),
     ("admin-webhook-retry", 404),
     ("errors-report", 202),

@@ -23,7 +23,7 @@ use crate::{
     },
     orders::{
         self, customer_notices,
-        partner_events::{enqueue_delivery_event, DeliveryEvent},
+        partner_events::{enqueue_delivery_event, WebhookEvent},
         Actor,
     },
     AppState,
@@ -114,7 +114,7 @@ pub async fn record(tx: &Transaction<'_>, changes: &[DelayChange]) -> ApiResult<
                     "windowEnd": window_end,
                     "minutesLate": late,
                 });
-                enqueue_delivery_event(tx, order_id, history_id, DeliveryEvent::Delayed, details)
+                enqueue_delivery_event(tx, order_id, history_id, WebhookEvent::Delayed, details)
                     .await?;
                 customer_notices::enqueue_delay(tx, order_id, history_id, predicted).await?;
                 tracing::info!(%order_id, minutes_late = late, "delivery predicted late");
@@ -146,7 +146,7 @@ pub async fn record(tx: &Transaction<'_>, changes: &[DelayChange]) -> ApiResult<
                     tx,
                     order_id,
                     history_id,
-                    DeliveryEvent::OnTimeAgain,
+                    WebhookEvent::OnTimeAgain,
                     details,
                 )
                 .await?;

@@ -156,12 +156,16 @@ async fn apply(
     let row = tx
         .query_typed_opt(
             "SELECT o.status, o.driver_status, o.partner_id, o.order_number, o.partner_order_code,
-                    ap.order_prefix, ap.webhook_url IS NOT NULL AS has_webhook,
+                    ap.order_prefix,
+                    ap.webhook_url IS NOT NULL AND $2 = ANY(ap.webhook_events) AS has_webhook,
                     ap.status_call_url IS NOT NULL AS has_status_call
              FROM orders o LEFT JOIN api_partners ap ON ap.id = o.partner_id
              WHERE o.id = $1 AND o.deleted_at IS NULL
              FOR UPDATE OF o",
-            &[p(&order_id)],
+            &[
+                p(&order_id),
+                p(&partner_events::WebhookEvent::StatusChanged),
+            ],
         )
         .await
         .context("locking the order for a status change")?

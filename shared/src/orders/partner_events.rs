@@ -9,9 +9,12 @@
 //!   `COMPLETED`; a cancellation is `CANCELLED`. Each value is sent at most once per order
 //!   and never one that comes before a value already sent.
 //!
-//! - A delivery event ([`DeliveryEvent`]: `delivery.delayed`, `delivery.on_time_again`)
-//!   to partners with a webhook URL, when a delivery's prediction changes
-//!   ([`enqueue_delivery_event`]); the body names the event and carries its details.
+//! - A delivery event (`delivery.delayed`, `delivery.on_time_again`) to partners with a
+//!   webhook URL, when a delivery's prediction changes ([`enqueue_delivery_event`]); the
+//!   body names the event and carries its details.
+//!
+//! Each webhook goes only to a partner subscribed to its [`WebhookEvent`]
+//! (`api_partners.webhook_events`); an unsubscribed event is not enqueued.
 //!
 //! Notes written with a change are internal unless the partner wrote them itself.
 
@@ -203,8 +206,10 @@ pub async fn enqueue(
 }
 
 text_enum! {
-    /// What a delivery event webhook announces.
-    pub enum DeliveryEvent("delivery event") {
+    /// The webhook events partners may subscribe to (the catalogue: `docs/webhooks.md`).
+    pub enum WebhookEvent("webhook event") {
+        /// The order's lifecycle status moved (the body's `status`).
+        StatusChanged = "order.status_changed",
         /// The delivery is predicted to miss its window.
         Delayed = "delivery.delayed",
         /// A delayed delivery is predicted inside its window again.
@@ -219,17 +224,17 @@ pub async fn enqueue_delivery_event(
     tx: &Transaction<'_>,
     order_id: Uuid,
     history_id: i64,
-    event: DeliveryEvent,
+    event: WebhookEvent,
     details: Value,
 ) -> ApiResult<usize> {
     let row = tx
         .query_typed_one(
             "SELECT o.partner_id, o.order_number, o.partner_order_code,
-                    ap.order_prefix, ap.webhook_url IS NOT NULL AS has_webhook,
+                    ap.order_prefix, ap.webhook_url IS NOT NULL AND $2 = ANY(ap.webhook_events) AS has_webhook,
                     ap.status_call_url IS NOT NULL AS has_status_call
                FROM orders o LEFT JOIN api_partners ap ON ap.id = o.partner_id
               WHERE o.id = $1",
-            &[p(&order_id)],
+            &[p(&order_id), p(&event)],
         )
         .await?;
     let Some(partner) = PartnerTarget::from_row(&row)?.filter(|p| p.has_webhook) else {

@@ -6,9 +6,11 @@
 //!
 //! - [`keys`]: rotating a partner's key, the replaced one valid for an overlap.
 //! - [`orders`]: the partner order routes.
+//! - [`subscriptions`]: which webhook events each partner hears.
 
 pub mod keys;
 pub mod orders;
+pub mod subscriptions;
 
 use lambda_http::Request;
 use subtle::ConstantTimeEq;

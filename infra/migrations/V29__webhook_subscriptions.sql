@@ -1,0 +1,10 @@
+-- Each partner hears only the webhook events it subscribes to (staff change the list,
+-- audited); a partner that never chose hears every event, as before.
+ALTER TABLE api_partners ADD COLUMN webhook_events text[] NOT NULL
+    DEFAULT ARRAY['order.status_changed', 'delivery.delayed', 'delivery.on_time_again'];
+
+ALTER TABLE staff_audits DROP CONSTRAINT IF EXISTS staff_audits_entity_type_check;
+ALTER TABLE staff_audits
+    ADD CONSTRAINT staff_audits_entity_type_check
+        CHECK (entity_type IN ('ORDER', 'PRICING_CONFIGURATION', 'JOB_APPLICATION',
+                               'DRIVER_AVAILABILITY', 'AUTO_DISPATCH_SETTINGS', 'API_PARTNER'));
