@@ -1,7 +1,6 @@
 -- Each partner hears only the webhook events it subscribes to (staff change the list,
--- audited); a partner that never chose hears every event, as before.
-ALTER TABLE api_partners ADD COLUMN webhook_events text[] NOT NULL
-    DEFAULT ARRAY['order.status_changed', 'delivery.delayed', 'delivery.on_time_again'];
+-- audited); NULL, a partner that never chose, hears every event, those added later too.
+ALTER TABLE api_partners ADD COLUMN webhook_events text[];
 
 ALTER TABLE staff_audits DROP CONSTRAINT IF EXISTS staff_audits_entity_type_check;
 ALTER TABLE staff_audits

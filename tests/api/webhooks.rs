@@ -1004,7 +1004,8 @@ async fn a_partner_hears_only_the_events_it_subscribes_to() {
     let all = json!([
         "order.status_changed",
         "delivery.delayed",
-        "delivery.on_time_again"
+        "delivery.on_time_again",
+        "order.unassigned"
     ]);
     let listed = json_body(call(&admin, "GET", None).await).await;
     assert_eq!(
@@ -1090,4 +1091,51 @@ async fn a_partner_hears_only_the_events_it_subscribes_to() {
         })
         .collect();
     assert_eq!(heard, ["ON_THE_WAY"]);
+}
+
+#[tokio::test]
+async fn a_partner_hears_when_its_order_loses_its_driver() {
+    let app = TestApp::spawn().await;
+    let receiver = Receiver::start().await;
+    partner_with_webhook(&app, &receiver, false).await;
+    let order_id = drafted_and_confirmed(&app).await;
+    let admin = app.user(Role::Admin).await;
+    let driver = app.user(Role::Driver).await;
+    app.start_shift_at(&driver, (37.33, -121.89)).await;
+    let assign = json!({ "orderId": order_id, "driverId": app.driver_id(&driver).await });
+    let assigned = app
+        .call(
+            "POST",
+            "/api/orders/assignDriver",
+            Some(&admin.token),
+            Some(assign),
+        )
+        .await;
+    assert_eq!(assigned.status(), 200);
+    let taken_off = app
+        .call(
+            "POST",
+            "/api/orders/unassignDriver",
+            Some(&admin.token),
+            Some(json!({ "orderId": order_id, "reason": "internal: the van broke down" })),
+        )
+        .await;
+    assert_eq!(taken_off.status(), 200);
+    relay_until_settled(&app, Duration::from_secs(5)).await;
+    let bodies: Vec<Value> = receiver
+        .received()
+        .iter()
+        .map(|r| serde_json::from_slice(&r.body).expect("json"))
+        .collect();
+    assert_eq!(bodies.len(), 2, "{bodies:?}");
+    assert_eq!(bodies[0]["status"], "ASSIGNED");
+    assert_eq!(bodies[1]["event"], "order.unassigned");
+    assert_eq!(
+        bodies[1]["orderStatus"], "CONFIRMED",
+        "what it was before its driver"
+    );
+    assert!(
+        !bodies[1].to_string().contains("van broke down"),
+        "the staff's reason stays internal"
+    );
 }

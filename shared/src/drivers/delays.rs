@@ -23,7 +23,7 @@ use crate::{
     },
     orders::{
         self, customer_notices,
-        partner_events::{enqueue_delivery_event, WebhookEvent},
+        partner_events::{enqueue_event, WebhookEvent},
         Actor,
     },
     AppState,
@@ -114,8 +114,7 @@ pub async fn record(tx: &Transaction<'_>, changes: &[DelayChange]) -> ApiResult<
                     "windowEnd": window_end,
                     "minutesLate": late,
                 });
-                enqueue_delivery_event(tx, order_id, history_id, WebhookEvent::Delayed, details)
-                    .await?;
+                enqueue_event(tx, order_id, history_id, WebhookEvent::Delayed, details).await?;
                 customer_notices::enqueue_delay(tx, order_id, history_id, predicted).await?;
                 tracing::info!(%order_id, minutes_late = late, "delivery predicted late");
             }
@@ -142,14 +141,7 @@ pub async fn record(tx: &Transaction<'_>, changes: &[DelayChange]) -> ApiResult<
                 );
                 let history_id = orders::record_note(tx, order_id, Actor::System, &note).await?;
                 let details = json!({ "predictedArrival": predicted, "windowEnd": window_end });
-                enqueue_delivery_event(
-                    tx,
-                    order_id,
-                    history_id,
-                    WebhookEvent::OnTimeAgain,
-                    details,
-                )
-                .await?;
+                enqueue_event(tx, order_id, history_id, WebhookEvent::OnTimeAgain, details).await?;
                 tracing::info!(%order_id, "delivery back on time");
             }
         }

@@ -113,7 +113,8 @@ pub async fn change_status(
 
 /// Takes the driver off an order not yet picked up, as [`change_status`] does any other
 /// change (history, partner and customer outbox): the driver status clears and the order
-/// goes back to what it was before its first driver. The caller closes the dispatch.
+/// goes back to what it was before its first driver, and the partner hears
+/// `order.unassigned`. The caller closes the dispatch.
 #[tracing::instrument(skip_all, fields(%order_id))]
 pub async fn release_driver(
     tx: &Transaction<'_>,
@@ -139,10 +140,21 @@ pub async fn release_driver(
         note: Some(note.to_owned()),
         location: None,
     };
-    apply(tx, order_id, &change, |from| {
+    let changed = apply(tx, order_id, &change, |from| {
         status::release(from, before.unwrap_or(OrderStatus::Active))
     })
+    .await?;
+    // The staff's reason is internal: the partner hears that a new driver is to come.
+    partner_events::enqueue_event(
+        tx,
+        order_id,
+        changed.history_id,
+        partner_events::WebhookEvent::Unassigned,
+        serde_json::json!({ "orderStatus": changed.to.order }),
+    )
     .await
+    .context("queueing what the partner hears")?;
+    Ok(changed)
 }
 
 /// Locks the order, moves it as `rule` says from where it stands (or refuses with a 409),
@@ -157,7 +169,8 @@ async fn apply(
         .query_typed_opt(
             "SELECT o.status, o.driver_status, o.partner_id, o.order_number, o.partner_order_code,
                     ap.order_prefix,
-                    ap.webhook_url IS NOT NULL AND $2 = ANY(ap.webhook_events) AS has_webhook,
+                    ap.webhook_url IS NOT NULL
+                        AND (ap.webhook_events IS NULL OR $2 = ANY(ap.webhook_events)) AS has_webhook,
                     ap.status_call_url IS NOT NULL AS has_status_call
              FROM orders o LEFT JOIN api_partners ap ON ap.id = o.partner_id
              WHERE o.id = $1 AND o.deleted_at IS NULL

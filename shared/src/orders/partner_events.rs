@@ -9,9 +9,9 @@
 //!   `COMPLETED`; a cancellation is `CANCELLED`. Each value is sent at most once per order
 //!   and never one that comes before a value already sent.
 //!
-//! - A delivery event (`delivery.delayed`, `delivery.on_time_again`) to partners with a
-//!   webhook URL, when a delivery's prediction changes ([`enqueue_delivery_event`]); the
-//!   body names the event and carries its details.
+//! - Other events (`delivery.delayed`, `delivery.on_time_again` when a delivery's
+//!   prediction changes, `order.unassigned`) to partners with a webhook URL
+//!   ([`enqueue_event`]); the body names the event and carries its details.
 //!
 //! Each webhook goes only to a partner subscribed to its [`WebhookEvent`]
 //! (`api_partners.webhook_events`); an unsubscribed event is not enqueued.
@@ -214,13 +214,15 @@ text_enum! {
         Delayed = "delivery.delayed",
         /// A delayed delivery is predicted inside its window again.
         OnTimeAgain = "delivery.on_time_again",
+        /// The driver was taken off the order before the pickup; another will come.
+        Unassigned = "order.unassigned",
     }
 }
 
-/// Queues a delivery event webhook for the order's partner, if it has one with a webhook:
+/// Queues an event webhook for the order's partner, if it has a webhook and subscribes:
 /// `{eventId, event, orderId, orderCode, orderNumber, timestamp, ...details}`. Returns
 /// how many messages were written.
-pub async fn enqueue_delivery_event(
+pub async fn enqueue_event(
     tx: &Transaction<'_>,
     order_id: Uuid,
     history_id: i64,
@@ -230,7 +232,8 @@ pub async fn enqueue_delivery_event(
     let row = tx
         .query_typed_one(
             "SELECT o.partner_id, o.order_number, o.partner_order_code,
-                    ap.order_prefix, ap.webhook_url IS NOT NULL AND $2 = ANY(ap.webhook_events) AS has_webhook,
+                    ap.order_prefix, ap.webhook_url IS NOT NULL
+                        AND (ap.webhook_events IS NULL OR $2 = ANY(ap.webhook_events)) AS has_webhook,
                     ap.status_call_url IS NOT NULL AS has_status_call
                FROM orders o LEFT JOIN api_partners ap ON ap.id = o.partner_id
               WHERE o.id = $1",

@@ -41,9 +41,11 @@ async fn read(client: &impl GenericClient, slug: &str) -> ApiResult<(Uuid, Vec<W
         .await
         .context("reading the partner's subscriptions")?
         .ok_or_else(|| ApiError::not_found("partner"))?;
-    let stored: Vec<String> = row.col("webhook_events")?;
-    // An event no longer in the catalogue is dropped from what is shown.
-    let events = stored.iter().filter_map(|e| e.parse().ok()).collect();
+    // Never chosen: every event. An event no longer in the catalogue is not shown.
+    let events = match row.col::<Option<Vec<String>>>("webhook_events")? {
+        Some(stored) => stored.iter().filter_map(|e| e.parse().ok()).collect(),
+        None => WebhookEvent::ALL.to_vec(),
+    };
     Ok((row.col("id")?, events))
 }
 
