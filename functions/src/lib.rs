@@ -75,6 +75,7 @@ functions! {
         admin_logs,
         admin_partner_webhook_events,
         admin_webhook_retry,
+        admin_webhook_test,
         admin_webhooks,
         auth_current_user,
         auth_login,

@@ -1139,3 +1139,92 @@ async fn a_partner_hears_when_its_order_loses_its_driver() {
         "the staff's reason stays internal"
     );
 }
+
+#[tokio::test]
+async fn staff_send_a_partner_a_signed_sample_of_any_event() {
+    let app = TestApp::spawn().await;
+    let receiver = Receiver::start().await;
+    partner_with_webhook(&app, &receiver, false).await;
+    app.partner(PartnerSpec::new(
+        "catercow",
+        "CC-",
+        "cow-key-0123456789abcdef",
+    ))
+    .await;
+    let admin = app.user(Role::Admin).await;
+    let send = |who: &TestUser, body: Value| {
+        let token = who.token.clone();
+        let app = &app;
+        async move {
+            app.call("POST", "/api/admin/webhooks/test", Some(&token), Some(body))
+                .await
+        }
+    };
+    let helpdesk = app.user(Role::Helpdesk).await;
+    assert_eq!(send(&helpdesk, json!("garbage")).await.status(), 403);
+    for (bad, field) in [
+        (json!({ "event": "delivery.delayed" }), "partner"),
+        (
+            json!({ "partner": "catervalley", "event": "order.teleported" }),
+            "event",
+        ),
+    ] {
+        let refused = send(&admin, bad.clone()).await;
+        assert_eq!(refused.status(), 400, "{bad}");
+        assert_eq!(
+            api_tests::error_fields(&json_body(refused).await),
+            vec![field.to_owned()]
+        );
+    }
+    let nobody = send(
+        &admin,
+        json!({ "partner": "nobody", "event": "delivery.delayed" }),
+    )
+    .await;
+    assert_eq!(nobody.status(), 404);
+    let no_url = send(
+        &admin,
+        json!({ "partner": "catercow", "event": "delivery.delayed" }),
+    )
+    .await;
+    assert_eq!(no_url.status(), 409);
+    assert_eq!(json_body(no_url).await["error"]["code"], "no_webhook");
+
+    let sent = send(
+        &admin,
+        json!({ "partner": "catervalley", "event": "delivery.delayed" }),
+    )
+    .await;
+    assert_eq!(sent.status(), 200);
+    let sent = json_body(sent).await;
+    assert_eq!(sent["delivered"], true);
+    assert_eq!(sent["statusCode"], 200);
+    let received = receiver.received();
+    assert_eq!(received.len(), 1);
+    let now = chrono::Utc::now().timestamp();
+    assert!(signature::verify(
+        received[0].header(signature::HEADER),
+        SECRET,
+        &received[0].body,
+        now
+    ));
+    let body: Value = serde_json::from_slice(&received[0].body).expect("json");
+    assert_eq!(body["test"], true);
+    assert_eq!(body["event"], "delivery.delayed");
+    assert_eq!(body["eventId"], sent["eventId"]);
+    assert!(body["minutesLate"].is_number());
+    // A receiver that refuses is an answer, not an error; nothing is queued or retried.
+    receiver.answer_with(&[500]);
+    let refused = send(
+        &admin,
+        json!({ "partner": "catervalley", "event": "order.status_changed" }),
+    )
+    .await;
+    assert_eq!(refused.status(), 200);
+    let refused = json_body(refused).await;
+    assert_eq!(
+        (refused["delivered"].clone(), refused["statusCode"].clone()),
+        (json!(false), json!(500))
+    );
+    assert_eq!(app.count("SELECT count(*) FROM outbox").await, 0);
+}

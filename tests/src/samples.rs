@@ -73,6 +73,8 @@ pub const SAMPLE_OUTCOMES: &[(&str, u16)] = &[
     ("partner-order-draft", 201),
     ("admin-webhooks", 200),
     ("admin-partner-webhook-events", 200),
+    // The demo partners have no webhook URL.
+    ("admin-webhook-test", 409),
     ("admin-logs", 200),
     ("admin-webhook-retry", 404),
     ("errors-report", 202),

@@ -196,6 +196,51 @@ async fn mark_dead(
     Ok(())
 }
 
+/// What a test send got: the receiver's answer, or why there was none.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct TestSend {
+    pub event_id: Uuid,
+    pub delivered: bool,
+    pub status_code: Option<i32>,
+    pub latency_ms: i32,
+    pub error: Option<String>,
+}
+
+/// Sends `payload` once to a partner's webhook, signed and checked as a real delivery is,
+/// without the outbox (a sample belongs to no order, and is not retried).
+pub async fn send_once(
+    state: &AppState,
+    partner: &str,
+    webhook_url: &str,
+    webhook_secret_ref: &str,
+    event_id: Uuid,
+    payload: Value,
+) -> TestSend {
+    let due = Due {
+        id: 0,
+        event_id,
+        kind: OutboxKind::PartnerWebhook,
+        order_id: Uuid::nil(),
+        payload,
+        attempts: 0,
+        retry_until: Utc::now(),
+        partner: Some(partner.to_owned()),
+        webhook_url: Some(webhook_url.to_owned()),
+        webhook_secret_ref: Some(webhook_secret_ref.to_owned()),
+        status_call_url: None,
+        status_call_key_ref: None,
+    };
+    let attempt = deliver(state, &due).await;
+    TestSend {
+        event_id,
+        delivered: attempt.outcome == Outcome::Delivered,
+        status_code: attempt.status_code,
+        latency_ms: attempt.latency_ms,
+        error: attempt.error,
+    }
+}
+
 /// The delay before retry number `attempts`: the base doubled per attempt, capped, with
 /// jitter over its upper half so retries from many messages spread out.
 pub fn backoff(settings: &OutboxSettings, attempts: i32) -> Duration {

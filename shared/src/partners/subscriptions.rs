@@ -1,9 +1,12 @@
 //! Which webhook events each partner hears (`GET | PUT
 //! /api/admin/partners/{slug}/webhook-events`): staff who manage webhooks read and
 //! replace the list, each change audited. An event left out is never enqueued for the
-//! partner (`orders::partner_events`); the catalogue is [`WebhookEvent`].
+//! partner (`orders::partner_events`); the catalogue is [`WebhookEvent`]. Staff may also
+//! send a partner a signed sample of any event (`POST /api/admin/webhooks/test`).
 
+use chrono::{Duration, Utc};
 use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
 use uuid::Uuid;
 
 use crate::{
@@ -12,6 +15,7 @@ use crate::{
     db::{p, GenericClient, RowExt},
     error::{ApiError, ApiResult, Context, FieldError},
     orders::partner_events::WebhookEvent,
+    outbox::relay::{send_once, TestSend},
     AppState,
 };
 
@@ -119,4 +123,100 @@ pub async fn replace(
     tx.commit().await?;
     tracing::info!(partner = slug, events = ?names, "webhook subscriptions replaced");
     Ok(answer(slug, events))
+}
+
+/// `{partner, event}`: which partner gets a sample of which event.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct TestRequest {
+    pub partner: Option<String>,
+    pub event: Option<String>,
+}
+
+/// A sample body of `event` as the partner would receive it, marked `test: true` and
+/// about no real order.
+fn sample(event: WebhookEvent, event_id: Uuid, prefix: &str) -> Value {
+    let now = Utc::now();
+    let mut body = json!({
+        "eventId": event_id,
+        "test": true,
+        "orderId": Uuid::nil(),
+        "orderCode": "SAMPLE",
+        "orderNumber": format!("{prefix}SAMPLE"),
+        "timestamp": now,
+    });
+    let details = match event {
+        WebhookEvent::StatusChanged => json!({
+            "status": "ASSIGNED",
+            "driver": { "name": "Sample Driver", "phone": "4155550100" },
+        }),
+        WebhookEvent::Delayed => json!({
+            "event": event,
+            "predictedArrival": now + Duration::minutes(40),
+            "windowEnd": now + Duration::minutes(25),
+            "minutesLate": 15,
+        }),
+        WebhookEvent::OnTimeAgain => json!({
+            "event": event,
+            "predictedArrival": now + Duration::minutes(20),
+            "windowEnd": now + Duration::minutes(25),
+        }),
+        WebhookEvent::Unassigned => json!({ "event": event, "orderStatus": "CONFIRMED" }),
+    };
+    if let (Some(body), Value::Object(details)) = (body.as_object_mut(), details) {
+        body.extend(details);
+    }
+    body
+}
+
+/// Sends the partner a signed sample of the event, now, whatever it subscribes to, and
+/// answers what its receiver said. 404 for an unknown partner, 409 `no_webhook` for one
+/// without a webhook URL.
+pub async fn send_test(
+    state: &AppState,
+    caller: &Caller,
+    request: &TestRequest,
+) -> ApiResult<TestSend> {
+    caller.require(Permission::ManageWebhooks)?;
+    let (partner, event) = crate::input::Validator::validate(|v| {
+        let partner = v.text(
+            "partner",
+            request.partner.as_deref().unwrap_or_default(),
+            100,
+        );
+        let event = v.take(
+            request
+                .event
+                .as_deref()
+                .unwrap_or_default()
+                .parse::<WebhookEvent>()
+                .map_err(|e| FieldError::new("event", e)),
+        );
+        Some((partner?, event?))
+    })?;
+    let row = {
+        let client = state.db.get().await?;
+        client
+            .query_typed_opt(
+                "SELECT order_prefix, webhook_url, webhook_secret_ref FROM api_partners WHERE slug = $1",
+                &[p(&partner)],
+            )
+            .await
+            .context("reading the partner's webhook")?
+            .ok_or_else(|| ApiError::not_found("partner"))?
+    };
+    let (Some(url), Some(secret_ref)) = (
+        row.col::<Option<String>>("webhook_url")?,
+        row.col::<Option<String>>("webhook_secret_ref")?,
+    ) else {
+        return Err(ApiError::conflict(
+            "no_webhook",
+            format!("partner {partner} has no webhook URL"),
+        ));
+    };
+    let event_id = Uuid::new_v4();
+    let body = sample(event, event_id, &row.col::<String>("order_prefix")?);
+    let sent = send_once(state, &partner, &url, &secret_ref, event_id, body).await;
+    tracing::info!(%partner, %event, delivered = sent.delivered, status = ?sent.status_code, "test webhook sent");
+    Ok(sent)
 }
