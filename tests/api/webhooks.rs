@@ -757,11 +757,23 @@ async fn a_simulated_trip_gives_each_status_webhook_and_status_call_once_in_orde
         ]
     );
     relay_until_settled(&app, Duration::from_secs(5)).await;
-    let webhooks: Vec<String> = receiver
+    let signed: Vec<Value> = receiver
         .received()
         .iter()
         .filter(|r| !r.header(signature::HEADER).is_empty())
-        .map(|r| r.json()["status"].as_str().expect("status").to_owned())
+        .map(|r| r.json())
+        .collect();
+    // The ETA is announced too, first when there is one, then only on a move of 2
+    // minutes at most every 30 s: here at most once per report, never a storm.
+    let etas = signed
+        .iter()
+        .filter(|w| w["event"] == "delivery.eta_changed")
+        .count();
+    assert!((1..=3).contains(&etas), "{etas} ETA webhooks for 3 reports");
+    let webhooks: Vec<String> = signed
+        .iter()
+        .filter(|w| w.get("event").is_none())
+        .map(|w| w["status"].as_str().expect("status").to_owned())
         .collect();
     assert_eq!(
         webhooks,
@@ -964,8 +976,21 @@ async fn a_partner_hears_when_its_delivery_runs_late_and_when_it_is_back_on_time
     let names: Vec<&str> = events
         .iter()
         .map(|e| e["event"].as_str().expect("event"))
+        .filter(|e| *e != "delivery.eta_changed")
         .collect();
     assert_eq!(names, ["delivery.delayed", "delivery.on_time_again"]);
+    // Three reports 10 s apart, the ETA moving by seconds: the first ETA is announced,
+    // the others are not (no storm).
+    let etas: Vec<&Value> = events
+        .iter()
+        .filter(|e| e["event"] == "delivery.eta_changed")
+        .collect();
+    assert_eq!(etas.len(), 1, "{etas:?}");
+    assert!(etas[0]["etaDropoff"].is_string() && etas[0]["previousEtaDropoff"].is_null());
+    let events: Vec<Value> = events
+        .into_iter()
+        .filter(|e| e["event"] != "delivery.eta_changed")
+        .collect();
     assert_eq!(events[0]["orderCode"], "7001");
     assert_eq!(events[0]["orderNumber"], number.as_str());
     let minutes_late = events[0]["minutesLate"].as_i64().expect("minutes");
@@ -1005,7 +1030,8 @@ async fn a_partner_hears_only_the_events_it_subscribes_to() {
         "order.status_changed",
         "delivery.delayed",
         "delivery.on_time_again",
-        "order.unassigned"
+        "order.unassigned",
+        "delivery.eta_changed"
     ]);
     let listed = json_body(call(&admin, "GET", None).await).await;
     assert_eq!(

@@ -125,6 +125,8 @@ pub struct OpenStop {
     pub window_end: DateTime<Utc>,
     /// Whether it has an open predicted delay ([`super::delays`]).
     pub delayed: bool,
+    /// The drop ETA last announced to the partner, and when ([`super::eta`]).
+    pub announced: Option<(DateTime<Utc>, DateTime<Utc>)>,
 }
 
 impl OpenStop {
@@ -149,7 +151,7 @@ pub async fn open_stops(
     let rows = tx
         .query_typed(
             "SELECT o.id, o.order_number, o.driver_status, d.id AS delivery_id,
-                    o.arrival_date_time AS window_end,
+                    o.arrival_date_time AS window_end, d.eta_announced_dropoff, d.eta_announced_at,
                     EXISTS (SELECT 1 FROM delivery_delays dd
                              WHERE dd.order_id = o.id AND dd.recovered_at IS NULL) AS delayed,
                     ST_Y(pa.location::geometry) AS pickup_lat, ST_X(pa.location::geometry) AS pickup_lng,
@@ -183,6 +185,9 @@ pub async fn open_stops(
                 near_dropoff: row.col("near_dropoff")?,
                 window_end: row.col("window_end")?,
                 delayed: row.col("delayed")?,
+                announced: row
+                    .col::<Option<DateTime<Utc>>>("eta_announced_dropoff")?
+                    .zip(row.col::<Option<DateTime<Utc>>>("eta_announced_at")?),
             })
         })
         .collect()

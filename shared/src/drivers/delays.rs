@@ -114,7 +114,14 @@ pub async fn record(tx: &Transaction<'_>, changes: &[DelayChange]) -> ApiResult<
                     "windowEnd": window_end,
                     "minutesLate": late,
                 });
-                enqueue_event(tx, order_id, history_id, WebhookEvent::Delayed, details).await?;
+                enqueue_event(
+                    tx,
+                    order_id,
+                    Some(history_id),
+                    WebhookEvent::Delayed,
+                    details,
+                )
+                .await?;
                 customer_notices::enqueue_delay(tx, order_id, history_id, predicted).await?;
                 tracing::info!(%order_id, minutes_late = late, "delivery predicted late");
             }
@@ -141,7 +148,14 @@ pub async fn record(tx: &Transaction<'_>, changes: &[DelayChange]) -> ApiResult<
                 );
                 let history_id = orders::record_note(tx, order_id, Actor::System, &note).await?;
                 let details = json!({ "predictedArrival": predicted, "windowEnd": window_end });
-                enqueue_event(tx, order_id, history_id, WebhookEvent::OnTimeAgain, details).await?;
+                enqueue_event(
+                    tx,
+                    order_id,
+                    Some(history_id),
+                    WebhookEvent::OnTimeAgain,
+                    details,
+                )
+                .await?;
                 tracing::info!(%order_id, "delivery back on time");
             }
         }
@@ -245,6 +259,7 @@ mod tests {
             near_dropoff: false,
             window_end,
             delayed,
+            announced: None,
         }
     }
 

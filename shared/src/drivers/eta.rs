@@ -8,12 +8,22 @@
 //! vendor; each open delivery is timed as if it were the driver's next (a driver carrying
 //! two orders drops one first, which the later one's time does not yet count). How the
 //! times read back is [`crate::orders::eta`].
+//!
+//! A partner hears the drop ETA (`delivery.eta_changed`) when it first exists and then
+//! only once it has moved [`ANNOUNCE_MOVE`] or more, at most every [`ANNOUNCE_EVERY`] per
+//! order, so a driver's every report does not become a webhook.
 
 use chrono::{DateTime, Duration, Utc};
 use uuid::Uuid;
 
+use serde_json::json;
+
+use super::arrivals::OpenStop;
 use crate::{
+    db::{p, Transaction},
+    error::{ApiResult, Context},
     geo::Point,
+    orders::partner_events::{enqueue_event, WebhookEvent},
     orders::status::DriverStatus,
     routing::rules::PlanningRules,
     routing::travel::{estimated_seconds, TravelSource},
@@ -41,6 +51,56 @@ pub fn estimate(
         PickedUp | EnRouteToClient => (None, now + leg(from, dropoff)),
         ArrivedToClient | Completed => (None, now),
     }
+}
+
+/// How far the drop ETA must move before the partner hears it again.
+pub const ANNOUNCE_MOVE: Duration = Duration::minutes(2);
+/// How often, at most, a partner hears one order's ETA.
+pub const ANNOUNCE_EVERY: Duration = Duration::seconds(30);
+
+/// Whether a drop ETA is news: the first one, or one that moved [`ANNOUNCE_MOVE`] from
+/// the last announced (`(dropoff, at)`) at least [`ANNOUNCE_EVERY`] after it.
+pub fn worth_announcing(
+    announced: Option<(DateTime<Utc>, DateTime<Utc>)>,
+    dropoff: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> bool {
+    match announced {
+        None => true,
+        Some((last, at)) => (dropoff - last).abs() >= ANNOUNCE_MOVE && now - at >= ANNOUNCE_EVERY,
+    }
+}
+
+/// Announces the drop ETAs worth it to the orders' partners (those subscribed), and
+/// notes what was announced, inside the report's transaction.
+pub async fn announce(
+    tx: &Transaction<'_>,
+    stops: &[OpenStop],
+    timed: &Timed,
+    now: DateTime<Utc>,
+) -> ApiResult<()> {
+    for (i, delivery_id) in timed.delivery_ids.iter().enumerate() {
+        let Some(stop) = stops.iter().find(|s| s.delivery_id == *delivery_id) else {
+            continue;
+        };
+        let dropoff = timed.dropoffs[i];
+        if !worth_announcing(stop.announced, dropoff, now) {
+            continue;
+        }
+        tx.execute_typed(
+            "UPDATE deliveries SET eta_announced_dropoff = $2, eta_announced_at = $3 WHERE id = $1",
+            &[p(delivery_id), p(&dropoff), p(&now)],
+        )
+        .await
+        .context("noting the announced ETA")?;
+        let details = json!({
+            "etaPickup": timed.pickups[i],
+            "etaDropoff": dropoff,
+            "previousEtaDropoff": stop.announced.map(|(last, _)| last),
+        });
+        enqueue_event(tx, stop.order_id, None, WebhookEvent::EtaChanged, details).await?;
+    }
+    Ok(())
 }
 
 /// The times a report stores, one row per open delivery: the arrays its statement takes.
@@ -85,6 +145,28 @@ mod tests {
         lat: 37.3000,
         lng: -121.8500,
     };
+
+    #[test]
+    fn an_eta_is_announced_first_then_only_when_it_moves_enough_and_not_too_often() {
+        let now = Utc::now();
+        let at = now + Duration::minutes(20);
+        assert!(worth_announcing(None, at, now), "the first");
+        let last = Some((at, now - Duration::minutes(1)));
+        assert!(
+            !worth_announcing(last, at + Duration::seconds(90), now),
+            "moved 90 s"
+        );
+        assert!(worth_announcing(last, at + Duration::minutes(2), now));
+        assert!(
+            worth_announcing(last, at - Duration::minutes(3), now),
+            "earlier too"
+        );
+        let just_now = Some((at, now - Duration::seconds(10)));
+        assert!(
+            !worth_announcing(just_now, at + Duration::minutes(5), now),
+            "10 s ago"
+        );
+    }
 
     #[test]
     fn each_stop_is_timed_from_where_the_driver_is_and_what_is_left() {

@@ -219,7 +219,7 @@ async fn record(
             kind: OutboxKind::DriverPush,
             order_id: event.order_id,
             partner_id: None,
-            history_id,
+            history_id: Some(history_id),
             payload: serde_json::to_value(event)?,
             retry_until: Some(worth_until),
         },

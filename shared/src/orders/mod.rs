@@ -148,7 +148,7 @@ pub async fn release_driver(
     partner_events::enqueue_event(
         tx,
         order_id,
-        changed.history_id,
+        Some(changed.history_id),
         partner_events::WebhookEvent::Unassigned,
         serde_json::json!({ "orderStatus": changed.to.order }),
     )

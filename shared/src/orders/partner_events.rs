@@ -168,7 +168,7 @@ pub async fn enqueue(
                 kind: OutboxKind::PartnerWebhook,
                 order_id: changed.order_id,
                 partner_id: Some(partner.partner_id),
-                history_id: changed.history_id,
+                history_id: Some(changed.history_id),
                 payload,
                 retry_until: None,
             },
@@ -193,7 +193,7 @@ pub async fn enqueue(
                     kind: OutboxKind::CatervalleyStatus,
                     order_id: changed.order_id,
                     partner_id: Some(partner.partner_id),
-                    history_id: changed.history_id,
+                    history_id: Some(changed.history_id),
                     payload: json!({ "orderNumber": number, "status": status, "timestamp": now }),
                     retry_until: None,
                 },
@@ -216,6 +216,8 @@ text_enum! {
         OnTimeAgain = "delivery.on_time_again",
         /// The driver was taken off the order before the pickup; another will come.
         Unassigned = "order.unassigned",
+        /// The drop ETA moved 2 minutes or more (at most every 30 s per order).
+        EtaChanged = "delivery.eta_changed",
     }
 }
 
@@ -225,7 +227,7 @@ text_enum! {
 pub async fn enqueue_event(
     tx: &Transaction<'_>,
     order_id: Uuid,
-    history_id: i64,
+    history_id: Option<i64>,
     event: WebhookEvent,
     details: Value,
 ) -> ApiResult<usize> {

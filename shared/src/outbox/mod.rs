@@ -67,8 +67,8 @@ pub struct NewMessage {
     pub order_id: Uuid,
     /// The partner it goes to; none for customer emails and driver pushes.
     pub partner_id: Option<Uuid>,
-    /// The status-history row that caused it.
-    pub history_id: i64,
+    /// The history row that caused it, if one did (an ETA's move is not in the history).
+    pub history_id: Option<i64>,
     pub payload: Value,
     /// After this it is not worth sending (a push about an offer that has lapsed); none:
     /// the relay's horizon.

@@ -162,6 +162,12 @@ fn sample(event: WebhookEvent, event_id: Uuid, prefix: &str) -> Value {
             "windowEnd": now + Duration::minutes(25),
         }),
         WebhookEvent::Unassigned => json!({ "event": event, "orderStatus": "CONFIRMED" }),
+        WebhookEvent::EtaChanged => json!({
+            "event": event,
+            "etaPickup": null,
+            "etaDropoff": now + Duration::minutes(18),
+            "previousEtaDropoff": now + Duration::minutes(14),
+        }),
     };
     if let (Some(body), Value::Object(details)) = (body.as_object_mut(), details) {
         body.extend(details);
