@@ -770,6 +770,13 @@ async fn a_simulated_trip_gives_each_status_webhook_and_status_call_once_in_orde
         .filter(|w| w["event"] == "delivery.eta_changed")
         .count();
     assert!((1..=3).contains(&etas), "{etas} ETA webhooks for 3 reports");
+    // And the driver arriving, once per stop.
+    let arriving: Vec<&str> = signed
+        .iter()
+        .filter(|w| w["event"] == "driver.arriving")
+        .map(|w| w["stop"].as_str().expect("stop"))
+        .collect();
+    assert_eq!(arriving, ["pickup", "dropoff"]);
     let webhooks: Vec<String> = signed
         .iter()
         .filter(|w| w.get("event").is_none())
@@ -1031,7 +1038,8 @@ async fn a_partner_hears_only_the_events_it_subscribes_to() {
         "delivery.delayed",
         "delivery.on_time_again",
         "order.unassigned",
-        "delivery.eta_changed"
+        "delivery.eta_changed",
+        "driver.arriving"
     ]);
     let listed = json_body(call(&admin, "GET", None).await).await;
     assert_eq!(

@@ -127,6 +127,8 @@ pub struct OpenStop {
     pub delayed: bool,
     /// The drop ETA last announced to the partner, and when ([`super::eta`]).
     pub announced: Option<(DateTime<Utc>, DateTime<Utc>)>,
+    /// Whether the partner heard `driver.arriving` for the pickup, and for the drop.
+    pub arriving_announced: (bool, bool),
 }
 
 impl OpenStop {
@@ -152,6 +154,8 @@ pub async fn open_stops(
         .query_typed(
             "SELECT o.id, o.order_number, o.driver_status, d.id AS delivery_id,
                     o.arrival_date_time AS window_end, d.eta_announced_dropoff, d.eta_announced_at,
+                    d.arriving_pickup_announced_at IS NOT NULL AS arriving_pickup_announced,
+                    d.arriving_dropoff_announced_at IS NOT NULL AS arriving_dropoff_announced,
                     EXISTS (SELECT 1 FROM delivery_delays dd
                              WHERE dd.order_id = o.id AND dd.recovered_at IS NULL) AS delayed,
                     ST_Y(pa.location::geometry) AS pickup_lat, ST_X(pa.location::geometry) AS pickup_lng,
@@ -188,6 +192,10 @@ pub async fn open_stops(
                 announced: row
                     .col::<Option<DateTime<Utc>>>("eta_announced_dropoff")?
                     .zip(row.col::<Option<DateTime<Utc>>>("eta_announced_at")?),
+                arriving_announced: (
+                    row.col("arriving_pickup_announced")?,
+                    row.col("arriving_dropoff_announced")?,
+                ),
             })
         })
         .collect()

@@ -260,6 +260,7 @@ mod tests {
             window_end,
             delayed,
             announced: None,
+            arriving_announced: (false, false),
         }
     }
 

@@ -11,7 +11,8 @@
 //!
 //! A partner hears the drop ETA (`delivery.eta_changed`) when it first exists and then
 //! only once it has moved [`ANNOUNCE_MOVE`] or more, at most every [`ANNOUNCE_EVERY`] per
-//! order, so a driver's every report does not become a webhook.
+//! order, so a driver's every report does not become a webhook; and `driver.arriving`
+//! once per stop, when the driver is within [`ARRIVING_WITHIN`] or [`ARRIVING_METERS`].
 
 use chrono::{DateTime, Duration, Utc};
 use uuid::Uuid;
@@ -22,7 +23,7 @@ use super::arrivals::OpenStop;
 use crate::{
     db::{p, Transaction},
     error::{ApiResult, Context},
-    geo::Point,
+    geo::{haversine_miles, Point, METERS_PER_MILE},
     orders::partner_events::{enqueue_event, WebhookEvent},
     orders::status::DriverStatus,
     routing::rules::PlanningRules,
@@ -71,12 +72,49 @@ pub fn worth_announcing(
     }
 }
 
-/// Announces the drop ETAs worth it to the orders' partners (those subscribed), and
-/// notes what was announced, inside the report's transaction.
+/// The driver is arriving at a stop within this many minutes ...
+pub const ARRIVING_WITHIN: Duration = Duration::minutes(5);
+/// ... or this many meters (straight line).
+pub const ARRIVING_METERS: f64 = 1_000.0;
+
+/// The stop a driver at `from` is arriving at, if any and not yet announced: the pickup
+/// before it is reached, the drop after the pickup.
+fn arriving_at(
+    stop: &OpenStop,
+    from: Point,
+    pickup_at: Option<DateTime<Utc>>,
+    dropoff_at: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> Option<(&'static str, DateTime<Utc>, f64)> {
+    use DriverStatus::*;
+    let (name, place, at, announced) = match stop.driver_status? {
+        Assigned | EnRouteToVendor => (
+            "pickup",
+            stop.pickup?,
+            pickup_at?,
+            stop.arriving_announced.0,
+        ),
+        PickedUp | EnRouteToClient => (
+            "dropoff",
+            stop.dropoff?,
+            dropoff_at,
+            stop.arriving_announced.1,
+        ),
+        ArrivedAtVendor | ArrivedToClient | Completed => return None,
+    };
+    let meters = haversine_miles(from, place) * METERS_PER_MILE;
+    let close = at - now <= ARRIVING_WITHIN || meters <= ARRIVING_METERS;
+    (close && !announced).then_some((name, at, meters))
+}
+
+/// Announces to the orders' partners (those subscribed) the drop ETAs worth it and the
+/// stops the driver at `from` is arriving at, and notes what was announced, inside the
+/// report's transaction.
 pub async fn announce(
     tx: &Transaction<'_>,
     stops: &[OpenStop],
     timed: &Timed,
+    from: Point,
     now: DateTime<Utc>,
 ) -> ApiResult<()> {
     for (i, delivery_id) in timed.delivery_ids.iter().enumerate() {
@@ -84,6 +122,27 @@ pub async fn announce(
             continue;
         };
         let dropoff = timed.dropoffs[i];
+        if let Some((name, at, meters)) = arriving_at(stop, from, timed.pickups[i], dropoff, now) {
+            let column = match name {
+                "pickup" => "arriving_pickup_announced_at",
+                _ => "arriving_dropoff_announced_at",
+            };
+            tx.execute_typed(
+                &format!("UPDATE deliveries SET {column} = now() WHERE id = $1"),
+                &[p(delivery_id)],
+            )
+            .await
+            .context("noting the arrival announced")?;
+            let details = json!({ "stop": name, "eta": at, "meters": meters.round() });
+            enqueue_event(
+                tx,
+                stop.order_id,
+                None,
+                WebhookEvent::DriverArriving,
+                details,
+            )
+            .await?;
+        }
         if !worth_announcing(stop.announced, dropoff, now) {
             continue;
         }
@@ -165,6 +224,56 @@ mod tests {
         assert!(
             !worth_announcing(just_now, at + Duration::minutes(5), now),
             "10 s ago"
+        );
+    }
+
+    #[test]
+    fn a_driver_is_arriving_once_per_stop_when_near_in_time_or_distance() {
+        let now = Utc::now();
+        let mut stop = OpenStop {
+            order_id: Uuid::nil(),
+            order_number: "CR-1".into(),
+            delivery_id: Uuid::nil(),
+            driver_status: Some(EnRouteToVendor),
+            pickup: Some(VENDOR),
+            dropoff: Some(CLIENT),
+            near_pickup: false,
+            near_dropoff: false,
+            window_end: now,
+            delayed: false,
+            announced: None,
+            arriving_announced: (false, false),
+        };
+        let far = now + Duration::minutes(12);
+        assert_eq!(
+            arriving_at(&stop, AWAY, Some(far), far, now),
+            None,
+            "far, and later"
+        );
+        let soon = now + Duration::minutes(4);
+        let arriving = arriving_at(&stop, AWAY, Some(soon), far, now).expect("soon");
+        assert_eq!((arriving.0, arriving.1), ("pickup", soon));
+        let near = Point {
+            lat: VENDOR.lat - 0.005,
+            lng: VENDOR.lng,
+        };
+        assert_eq!(
+            arriving_at(&stop, near, Some(far), far, now).map(|a| a.0),
+            Some("pickup"),
+            "550 m"
+        );
+        stop.arriving_announced = (true, false);
+        assert_eq!(arriving_at(&stop, near, Some(soon), far, now), None, "once");
+        stop.driver_status = Some(PickedUp);
+        assert_eq!(
+            arriving_at(&stop, AWAY, None, soon, now).map(|a| a.0),
+            Some("dropoff")
+        );
+        stop.driver_status = Some(ArrivedToClient);
+        assert_eq!(
+            arriving_at(&stop, CLIENT, None, now, now),
+            None,
+            "there already"
         );
     }
 

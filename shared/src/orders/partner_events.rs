@@ -218,6 +218,8 @@ text_enum! {
         Unassigned = "order.unassigned",
         /// The drop ETA moved 2 minutes or more (at most every 30 s per order).
         EtaChanged = "delivery.eta_changed",
+        /// The driver is close to a stop (once per stop).
+        DriverArriving = "driver.arriving",
     }
 }
 

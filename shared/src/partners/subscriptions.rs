@@ -162,6 +162,12 @@ fn sample(event: WebhookEvent, event_id: Uuid, prefix: &str) -> Value {
             "windowEnd": now + Duration::minutes(25),
         }),
         WebhookEvent::Unassigned => json!({ "event": event, "orderStatus": "CONFIRMED" }),
+        WebhookEvent::DriverArriving => json!({
+            "event": event,
+            "stop": "dropoff",
+            "eta": now + Duration::minutes(4),
+            "meters": 900,
+        }),
         WebhookEvent::EtaChanged => json!({
             "event": event,
             "etaPickup": null,

@@ -318,7 +318,9 @@ async fn record(
             Err(err) => return Err(ApiError::from(err).doing("storing the points")),
         };
     delays::record(&tx, &delays::changes(&stops, &timed, delay_threshold)).await?;
-    eta::announce(&tx, &stops, &timed, Utc::now()).await?;
+    if let Some(newest) = newest {
+        eta::announce(&tx, &stops, &timed, newest.point, Utc::now()).await?;
+    }
     let mut arrivals = Vec::new();
     if let Some(newest) = newest {
         arrivals =
