@@ -1,7 +1,8 @@
 //! `GET /api/admin/webhooks`: partner deliveries for operators (ADMIN, SUPER_ADMIN).
 //!
 //! Lists outbox messages newest first with their recent attempts, filtered by
-//! `?partner=<slug>`, `?order=<order id or number>` and `?status=PENDING|DELIVERED|DEAD`.
+//! `?partner=<slug>`, `?order=<order id or number>` and
+//! `?status=PENDING|DELIVERED|DEAD|SKIPPED`; `/{id}/attempts` lists every attempt of one.
 
 use lambda_http::{Body, Request, Response};
 use shared::{

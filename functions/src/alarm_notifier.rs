@@ -8,6 +8,7 @@ use shared::{
     error::BoxError,
     monitoring::alarms,
     runtime::{event_of, EventFunction, EventFuture},
+    sns::SnsDelivery,
     AppState,
 };
 
@@ -36,7 +37,7 @@ fn handler(state: &AppState, event: Value) -> EventFuture<'_> {
 }
 
 async fn run(state: &AppState, event: Value) -> Result<Value, BoxError> {
-    let delivery: alarms::SnsDelivery = event_of(event)?;
+    let delivery: SnsDelivery = event_of(event)?;
     let handled = alarms::handle(state, &delivery, chrono::Utc::now()).await?;
     tracing::info!(
         fired = handled.fired,

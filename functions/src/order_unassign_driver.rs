@@ -7,7 +7,7 @@
 use lambda_http::{Body, Request, Response};
 use shared::{
     auth::{caller, Permission},
-    autodispatch::offers::{offer_now, Outcome},
+    autodispatch::offers::offer_again,
     drivers::dispatch::{unassign, UnassignRequest},
     http::ok,
     input::parse_json,
@@ -38,10 +38,7 @@ async fn unassign_driver(state: &AppState, req: Request) -> ApiResult<Response<B
     let unassigned = unassign(state, &caller, &request).await?;
     // The order is dispatchable again: an order whose driver was taken off is one of the
     // moments auto-dispatch offers.
-    let offer = match offer_now(state, unassigned.order.id).await {
-        Some(Outcome::Offered(offer)) => Some(offer),
-        _ => None,
-    };
+    let offer = offer_again(state, unassigned.order.id).await;
     ok(&serde_json::json!({
         "order": unassigned.order,
         "driverId": unassigned.driver_id,

@@ -1,5 +1,5 @@
 //! `outbox-relay` ops job: delivers due outbox messages (partner webhooks, CaterValley's
-//! status call, customer emails, driver pushes). Runs every minute on an EventBridge schedule and may be invoked at any
+//! status call, customer emails and texts, driver pushes). Runs every minute on an EventBridge schedule and may be invoked at any
 //! time; runs side by side safely. Locally the gateway runs it every second.
 
 use std::time::{Duration, Instant};
@@ -14,16 +14,18 @@ use crate::deploy::{Area, Cfn, Deploy, LogMetric, Policy, Statement, Trigger};
 const RUN_BUDGET: Duration = Duration::from_secs(45);
 const MAX_MESSAGES_PER_RUN: usize = 500;
 
-pub const FUNCTION: EventFunction = EventFunction::new(handler);
+pub const FUNCTION: EventFunction = EventFunction::new(handler).warm_signing_key();
 
 pub const DEPLOY: Deploy = Deploy::job(
     Area::Operations,
-    "Delivers outbox messages (signed partner webhooks, CaterValley status calls, customer emails, driver pushes)",
+    "Delivers outbox messages (signed partner webhooks, CaterValley status calls, customer emails and texts, driver pushes)",
 )
     .policies(&[
         Policy::DatabaseConnect,
         Policy::AppTableItems,
         Policy::PartnerSecretsRead,
+        // Customer messages' tracking links are signed as they are sent.
+        Policy::SigningKeyRead,
         Policy::Allow(&[
             Statement::allow(
                 &["ses:SendEmail"],
@@ -33,6 +35,11 @@ pub const DEPLOY: Deploy = Deploy::job(
                     ),
                 ],
             ),
+            Statement::allow(
+                &["sns:Publish", "sns:CheckIfPhoneNumberIsOptedOut"],
+                &[Cfn::Text("*")],
+            )
+            .because("texts go to phone numbers, which are not resources IAM can name"),
             Statement::allow(
                 &["secretsmanager:GetSecretValue"],
                 &[
@@ -48,6 +55,8 @@ pub const DEPLOY: Deploy = Deploy::job(
         ("NOTIFICATION_SENDER", Cfn::Sub("Ready Set <${NotificationSenderAddress}>")),
         ("DRIVER_PUSH_URL", Cfn::Ref("DriverPushUrl")),
         ("DRIVER_PUSH_SECRET_ID", Cfn::Ref("DriverPushSecretName")),
+        ("CUSTOMER_SMS", Cfn::Ref("CustomerSms")),
+        ("TRACKING_PAGE_URL", Cfn::Ref("TrackingPageUrl")),
     ])
     .triggers(&[
         Trigger::schedule(

@@ -208,6 +208,8 @@ export_app_env() {
     export WEBHOOK_ALLOW_INSECURE=true
     export CORS_ALLOWED_ORIGINS="${CORS_ALLOWED_ORIGINS:-http://localhost:3001,http://localhost:5173}"
     export NOTIFICATION_SENDER="${NOTIFICATION_SENDER:-Ready Set <deliveries@readyset.local>}"
+    # Texts go to the emulator's SNS, which keeps them.
+    export CUSTOMER_SMS="${CUSTOMER_SMS:-true}"
     export_aws_emulator_env "$2" "$3"
     export RUST_LOG="${RUST_LOG:-info}"
 }
@@ -217,6 +219,8 @@ export_app_env() {
 # the local gateway on GATEWAY_PORT serves.
 export_relay_wake() {
     export OUTBOX_RELAY_FUNCTION=outbox-relay
+    # Customer messages link to the gateway's own public tracking route.
+    export TRACKING_PAGE_URL="${TRACKING_PAGE_URL:-http://127.0.0.1:$1/api/track/}"
     export PLANNER_FUNCTION=dispatch-plan-solve
     export AWS_ENDPOINT_URL_LAMBDA="http://127.0.0.1:$1"
 }

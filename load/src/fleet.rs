@@ -32,6 +32,7 @@ const AREA: (f64, f64, f64, f64) = (37.2, 38.0, -122.6, -121.8);
 /// A driver of the fleet and where it is: its own clock runs in 20 ms steps, so
 /// successive reports never repeat an instant or imply a jump.
 struct Driver {
+    id: uuid::Uuid,
     token: String,
     client: reqwest::Client,
     track: Mutex<(f64, f64, chrono::DateTime<chrono::Utc>)>,
@@ -147,6 +148,93 @@ impl Fleet {
             staff: staff_accounts,
             order_places: std::sync::OnceLock::new(),
         })
+    }
+
+    /// Gives every driver an order to carry, eight drivers at a time: staff place an
+    /// on-demand order at one of `places` and assign it to the driver, who reports it
+    /// picked up. From then on each of the driver's reports times the delivery's drop
+    /// (its ETA), checks it for a delay and the driver for arrival, as a working driver's
+    /// do. Orders whose drop is far from their driver are predicted late: their delay is
+    /// recorded once, as in service.
+    pub async fn carry_orders(&self, places: &[OrderPlace]) -> Result<(), LoadError> {
+        if places.is_empty() || self.staff.is_empty() {
+            return Err(LoadError::Setup(
+                "carrying orders needs places to order at and staff to dispatch".into(),
+            ));
+        }
+        let started = Instant::now();
+        let all: Vec<usize> = (0..self.drivers.len()).collect();
+        for (done, batch) in all.chunks(ENLIST_AT_ONCE).enumerate() {
+            let carried = futures_util::future::join_all(
+                batch
+                    .iter()
+                    .map(|&i| self.carry_order(i, &places[i % places.len()])),
+            )
+            .await;
+            for result in carried {
+                result?;
+            }
+            let count = (done + 1) * ENLIST_AT_ONCE;
+            if count % 200 == 0 {
+                eprintln!(
+                    "  {count} of {} drivers carrying an order ({:.0} s)",
+                    self.drivers.len(),
+                    started.elapsed().as_secs_f64()
+                );
+            }
+        }
+        eprintln!(
+            "every driver carries an order ({:.0} s)",
+            started.elapsed().as_secs_f64()
+        );
+        Ok(())
+    }
+
+    /// The fleet's driver records.
+    pub fn driver_ids(&self) -> Vec<uuid::Uuid> {
+        self.drivers.iter().map(|d| d.id).collect()
+    }
+
+    /// Driver `i` picks up an on-demand order at `place`, placed and assigned by staff.
+    async fn carry_order(&self, i: usize, place: &OrderPlace) -> Result<(), LoadError> {
+        let url = |path: &str| format!("{}{path}", self.base_url);
+        let (token, client) = &self.staff[i % self.staff.len()];
+        let created = post_json(
+            client,
+            url("/api/on-demand/create"),
+            on_demand_order(i as u64, place),
+            Some(token),
+        )
+        .await?;
+        let order = created.get("order").unwrap_or(&created);
+        let (Some(order_id), Some(number)) = (order["id"].as_str(), order["orderNumber"].as_str())
+        else {
+            return Err(LoadError::Setup(format!(
+                "an on-demand create answered no order: {created}"
+            )));
+        };
+        let driver = &self.drivers[i];
+        post_json(
+            client,
+            url("/api/orders/assignDriver"),
+            json!({ "orderId": order_id, "driverId": driver.id }),
+            Some(token),
+        )
+        .await?;
+        let picked = driver
+            .client
+            .patch(url(&format!("/api/orders/{number}")))
+            .bearer_auth(&driver.token)
+            .json(&json!({ "driverStatus": "PICKED_UP" }))
+            .send()
+            .await?;
+        if !picked.status().is_success() {
+            return Err(LoadError::Setup(format!(
+                "a driver's pickup of {number} answered {}",
+                picked.status()
+            )));
+        }
+        Ok(())
     }
 
     /// Places the fleet's on-demand orders at these zip codes, each delivered to the
@@ -291,7 +379,21 @@ async fn enlist_driver(
         Some(&token),
     )
     .await?;
+    // The driver's track runs 30 minutes behind the clock (so a fast run's points never
+    // pass into the future). Its shift start, which placed it now, is set back before
+    // the track begins: each report of the run is then the driver's newest news, timed
+    // and checked for arrival as a working driver's are, not a late batch.
+    let id: uuid::Uuid = db
+        .query_one(
+            "UPDATE drivers SET last_location_update = now() - interval '31 minutes'
+              WHERE user_id = (SELECT id FROM users WHERE email = $1) RETURNING id",
+            &[&email],
+        )
+        .await
+        .map_err(|e| LoadError::Setup(format!("setting a driver's track back: {e}")))?
+        .get(0);
     Ok(Driver {
+        id,
         token,
         client,
         // Behind now, so a run's reports stay in the past.

@@ -20,6 +20,7 @@ text_enum! {
         DriverAvailability = "DRIVER_AVAILABILITY",
         AutoDispatchSettings = "AUTO_DISPATCH_SETTINGS",
         ApiPartner = "API_PARTNER",
+        CompletionRequirements = "COMPLETION_REQUIREMENTS",
     }
 }
 

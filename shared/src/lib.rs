@@ -95,6 +95,7 @@ pub mod routing;
 pub mod runtime;
 pub mod secrets;
 pub mod sign_in;
+pub mod sns;
 pub mod sql_type;
 pub mod state;
 pub mod telemetry;

@@ -3,6 +3,10 @@
 //! mileage ($7 flat up to 10 miles, else $0.70 for every mile), a $10 bonus, the bridge
 //! toll when the trip crosses one (Ready Set pays it to the driver whoever the client),
 //! and the tip.
+//!
+//! A failed delivery attempt ([`record_failed_attempt`]) pays its driver the trip as if
+//! delivered (base, mileage, bonus and toll: the driver drove it and the failure was not
+//! theirs to prevent) but not the tip, which goes with the food to whoever delivers it.
 
 use serde::Serialize;
 use uuid::Uuid;
@@ -138,6 +142,27 @@ pub async fn estimate(
 /// Records the pay of the order's current delivery, inside the status change that
 /// completes it, as [`estimate`] reckons it.
 pub async fn record(tx: &Transaction<'_>, order_id: Uuid) -> ApiResult<Option<Pay>> {
+    record_ended(tx, order_id, Ending::Completed).await
+}
+
+/// Records the pay of the order's current delivery, which ended in a failed attempt:
+/// the trip without the tip. Call it before the dispatch closes.
+pub async fn record_failed_attempt(tx: &Transaction<'_>, order_id: Uuid) -> ApiResult<Option<Pay>> {
+    record_ended(tx, order_id, Ending::Failed).await
+}
+
+/// How a delivery ended, for its pay.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Ending {
+    Completed,
+    Failed,
+}
+
+async fn record_ended(
+    tx: &Transaction<'_>,
+    order_id: Uuid,
+    ending: Ending,
+) -> ApiResult<Option<Pay>> {
     let Some(delivery) = tx
         .query_typed_opt(
             "SELECT d.id FROM dispatches ds JOIN deliveries d ON d.dispatch_id = ds.id
@@ -151,14 +176,19 @@ pub async fn record(tx: &Transaction<'_>, order_id: Uuid) -> ApiResult<Option<Pa
         return Ok(None);
     };
     let delivery_id: Uuid = delivery.col("id")?;
-    let Some((pay, hundredths)) = estimate(tx, order_id).await? else {
+    let Some((mut pay, hundredths)) = estimate(tx, order_id).await? else {
         return Ok(None);
     };
+    let failed = ending == Ending::Failed;
+    if failed {
+        pay.tip_cents = 0;
+    }
     let miles = hundredths as f64 / 100.0;
     tx.execute_typed(
         "UPDATE deliveries SET pay_base_cents = $2, pay_mileage_cents = $3, pay_bonus_cents = $4,
                 pay_toll_cents = $5, pay_tip_cents = $6, pay_total_cents = $7,
-                pay_distance_miles = round($8::numeric, 2), completed_at = now()
+                pay_distance_miles = round($8::numeric, 2), completed_at = now(),
+                failed_at = CASE WHEN $9 THEN now() END
           WHERE id = $1",
         &[
             p(&delivery_id),
@@ -169,6 +199,7 @@ pub async fn record(tx: &Transaction<'_>, order_id: Uuid) -> ApiResult<Option<Pa
             p(&pay.tip_cents),
             p(&pay.total_cents()),
             p(&miles),
+            p(&failed),
         ],
     )
     .await

@@ -30,6 +30,8 @@ pub struct AppState {
     pub secrets: LazyClient<aws_sdk_secretsmanager::Client>,
     /// Sends customer emails (the outbox relay).
     pub ses: LazyClient<aws_sdk_sesv2::Client>,
+    /// Texts customers, and asks whether a number has opted out (the outbox relay).
+    pub sns: LazyClient<aws_sdk_sns::Client>,
     /// Wakes the outbox relay after a commit (see `outbox::wake`).
     pub lambda: LazyClient<aws_sdk_lambda::Client>,
     /// Sends each auto-dispatch offer's expiry, delayed until its deadline.
@@ -153,6 +155,10 @@ impl AppState {
             ses: LazyClient::new({
                 let sdk = sdk.clone();
                 move || aws_sdk_sesv2::Client::new(&sdk)
+            }),
+            sns: LazyClient::new({
+                let sdk = sdk.clone();
+                move || aws_sdk_sns::Client::new(&sdk)
             }),
             lambda: LazyClient::new({
                 let (sdk, settings) = (sdk.clone(), config.aws.clone());

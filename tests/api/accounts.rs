@@ -502,6 +502,17 @@ async fn a_purge_leaves_the_account_s_email_name_and_phone_in_no_column_of_any_t
         )
         .await
         .expect("a sent customer email");
+    // A text not yet sent is not sent after the purge.
+    app.db()
+        .await
+        .uncached()
+        .execute(
+            "INSERT INTO outbox (kind, order_id, payload) VALUES ('CUSTOMER_SMS', $1::text::uuid,
+                 jsonb_build_object('to', $2::text, 'text', 'Ready Set: your order is on its way.'))",
+            &[&order_id, &phone],
+        )
+        .await
+        .expect("a queued customer text");
     app.db()
         .await
         .uncached()

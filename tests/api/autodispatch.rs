@@ -48,7 +48,8 @@ async fn on_demand_dispatch_with(
     max_attempts: i64,
     overrides: &[(&str, &str)],
 ) -> (TestApp, TestUser, TestUser) {
-    let app = TestApp::spawn_with(overrides).await;
+    // Boxed: the app's start is a large future, and every test awaits this one.
+    let app = Box::pin(TestApp::spawn_with(overrides)).await;
     let staff = app.user(Role::Admin).await;
     let vendor = app.user(Role::Vendor).await;
     let turned_on = set_on_demand(&app, &staff, settings(true, max_attempts)).await;

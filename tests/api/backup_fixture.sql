@@ -427,7 +427,16 @@ INSERT INTO outbox (event_id, kind, order_id, partner_id, history_id, payload, s
     ('b0000000-0000-4000-8000-000000001204', 'DRIVER_PUSH', 'b0000000-0000-4000-8000-000000000302',
         NULL, (SELECT id FROM order_status_history WHERE order_id = 'b0000000-0000-4000-8000-000000000302'),
         '{"type": "driver.offer", "change": "ESCALATED", "escalation": {"reason": "NO_CANDIDATE", "attempts": 0}}',
-        'SKIPPED', 1, now(), '2024-03-01 00:00:00+00', 'no driver push channel is configured', now(), NULL, NULL);
+        'SKIPPED', 1, now(), '2024-03-01 00:00:00+00', 'no driver push channel is configured', now(), NULL, NULL),
+    ('b0000000-0000-4000-8000-000000001205', 'CUSTOMER_SMS', 'b0000000-0000-4000-8000-000000000302',
+        NULL, NULL,
+        '{"to": "+14155550123", "text": "Ready Set: Zoë’s order 🚚 is on its way", "trackOrderId": "b0000000-0000-4000-8000-000000000302"}',
+        'DELIVERED', 1, now(), NULL, NULL, now(), now(), NULL);
+
+-- SMS opt-outs: a reply with its keyword, and one SNS reported.
+INSERT INTO sms_opt_outs (phone, source, keyword, inbound_message_id, opted_out_at) VALUES
+    ('+14155550199', 'REPLY', 'STOP', 'cae173d2-66b9-564c-8309-21f858e9fb84', '2024-02-29 23:59:59.999999+00'),
+    ('+447700900123', 'CARRIER', NULL, NULL, now());
 
 INSERT INTO outbox_attempts (outbox_id, attempted_at, status_code, latency_ms, error, succeeded) VALUES
     ((SELECT id FROM outbox WHERE event_id = 'b0000000-0000-4000-8000-000000001201'),
@@ -542,3 +551,22 @@ INSERT INTO delivery_delays (order_id, delivery_id, window_end, predicted_dropof
         '2030-05-01 18:30:00+00', NULL);
 
 COMMIT;
+
+-- Failed attempts: the closed dispatch of order 302, with a note and a location.
+INSERT INTO failed_attempts (order_id, dispatch_id, driver_id, reason, note, photo_upload_id, location,
+                             history_id, created_at) VALUES
+    ('b0000000-0000-4000-8000-000000000302', 'b0000000-0000-4000-8000-000000000701',
+        'b0000000-0000-4000-8000-000000000202', 'NO_ONE_THERE', E'Reception “closed” — 東京\n🚪',
+        'b0000000-0000-4000-8000-000000000901', 'SRID=4326;POINT(-122.4194 37.7749)',
+        (SELECT id FROM order_status_history WHERE order_id = 'b0000000-0000-4000-8000-000000000302' LIMIT 1),
+        '2024-02-29 23:59:59.999999+00');
+
+-- Completion requirements: an order type's and a client's rule.
+INSERT INTO completion_requirements (order_type, client_id, photo, signature, pin, updated_by, updated_at) VALUES
+    ('CATERING', NULL, true, false, true, 'b0000000-0000-4000-8000-000000000001', '2024-02-29 12:00:00+00'),
+    (NULL, 'b0000000-0000-4000-8000-000000000002', false, true, false, NULL, now());
+
+-- A delivery's hand-off code state: its nonce, two wrong tries, entered at last.
+UPDATE deliveries SET handoff_pin_nonce = 'b0000000-0000-4000-8000-00000000f1f1', handoff_pin_failures = 2,
+                      handoff_pin_verified_at = '2024-02-29 12:30:00.000001+00'
+ WHERE id = (SELECT id FROM deliveries ORDER BY id LIMIT 1);

@@ -750,46 +750,20 @@ async fn a_completed_delivery_records_the_drivers_pay_in_stats_and_history() {
     }
 }
 
-/// Emails the emulator's SES accepted for `to`, as (subject, text), oldest first.
-async fn emails_to(app: &TestApp, to: &str) -> Vec<(String, String)> {
-    let endpoint = app
-        .state
-        .config
-        .aws
-        .endpoint_url
-        .clone()
-        .expect("the emulator");
-    let data: Value = reqwest::get(format!("{endpoint}/moto-api/data.json"))
-        .await
-        .expect("emulator data")
-        .json()
-        .await
-        .expect("json");
-    data["ses"]["Message"]
-        .as_array()
-        .map(|messages| {
-            messages
-                .iter()
-                .filter(|m| {
-                    m["destinations"]["ToAddresses"]
-                        .as_array()
-                        .is_some_and(|a| a.iter().any(|d| d == to))
-                })
-                .map(|m| {
-                    (
-                        m["subject"].as_str().unwrap_or("").to_owned(),
-                        m["body"].as_str().unwrap_or("").to_owned(),
-                    )
-                })
-                .collect()
-        })
-        .unwrap_or_default()
+/// The token of the tracking link a customer message carries, after `before`.
+fn link_token<'a>(message: &'a str, before: &str) -> &'a str {
+    let start = message
+        .find(before)
+        .unwrap_or_else(|| panic!("no link in {message:?}"))
+        + before.len();
+    message[start..].split_whitespace().next().expect("a token")
 }
 
 #[tokio::test]
-async fn the_customer_is_emailed_when_a_driver_is_assigned_arrives_and_delivers() {
+async fn the_customer_is_emailed_and_texted_from_assignment_to_delivery_with_a_working_link() {
     let app = TestApp::spawn().await;
     let owner = app.user(Role::Client).await;
+    let phone = app.give_phone(&owner, "23").await;
     let (order_id, number) = app.order_of(&owner).await;
     let staff = app.user(Role::Admin).await;
     let driver = app.user(Role::Driver).await;
@@ -830,40 +804,81 @@ async fn the_customer_is_emailed_when_a_driver_is_assigned_arrives_and_delivers(
         )
         .await;
     assert_eq!(done.status(), 200);
-    assert_eq!(
-        app.count("SELECT count(*) FROM outbox WHERE kind = 'CUSTOMER_EMAIL'")
+    for kind in ["CUSTOMER_EMAIL", "CUSTOMER_SMS"] {
+        assert_eq!(
+            app.count(&format!(
+                "SELECT count(*) FROM outbox WHERE kind = '{kind}'"
+            ))
             .await,
-        3,
-        "assigned, arriving, delivered: nothing for the steps between"
+            4,
+            "{kind}: assigned, picked up, arriving, delivered; nothing for the steps between"
+        );
+    }
+    assert_eq!(
+        app.count("SELECT count(*) FROM outbox WHERE payload::text LIKE '%track.readyset.test%'")
+            .await,
+        0,
+        "no queued message holds a working link: the relay signs it as it sends"
     );
-    shared::outbox::relay::run(
-        &app.state,
-        100,
-        std::time::Instant::now() + std::time::Duration::from_secs(10),
-    )
-    .await
-    .expect("relay");
+    app.relay_all().await;
     assert_eq!(
         app.count(
-            "SELECT count(*) FROM outbox WHERE kind = 'CUSTOMER_EMAIL' AND status = 'DELIVERED'"
+            "SELECT count(*) FROM outbox WHERE kind IN ('CUSTOMER_EMAIL', 'CUSTOMER_SMS') AND status = 'DELIVERED'"
         )
         .await,
-        3
+        8
     );
-    let emails = emails_to(&app, &owner.email).await;
+    let emails = app.emails_to(&owner.email).await;
     let subjects: Vec<&str> = emails.iter().map(|(s, _)| s.as_str()).collect();
     assert_eq!(
         subjects,
         [
             format!("Your Ready Set order {number} has a driver"),
+            format!("Your Ready Set order {number} is on its way"),
             format!("Your Ready Set order {number} is arriving"),
             format!("Your Ready Set order {number} was delivered"),
         ]
     );
     assert!(emails[0].1.contains("Test will deliver"), "{}", emails[0].1);
     assert!(
-        emails[2].1.contains("photo.jpg"),
+        emails[3].1.contains("photo.jpg"),
         "the proof: {}",
-        emails[2].1
+        emails[3].1
+    );
+    assert!(
+        !emails[3].1.contains("Follow your delivery"),
+        "nothing to follow once delivered: {}",
+        emails[3].1
+    );
+    // The emailed link opens the order's public tracking view.
+    let token = link_token(
+        &emails[1].1,
+        "Follow your delivery: https://track.readyset.test/t/",
+    );
+    let tracked = app
+        .call("GET", &format!("/api/track/{token}"), None, None)
+        .await;
+    assert_eq!(tracked.status(), 200);
+    assert_eq!(json_body(tracked).await["orderNumber"], number);
+
+    let texts = app.texts_to(&phone).await;
+    assert_eq!(texts.len(), 4, "{texts:?}");
+    assert!(
+        texts[0].starts_with(&format!("Ready Set: Test will deliver your order {number}")),
+        "{texts:?}"
+    );
+    assert!(texts[1].contains("is on its way"), "{texts:?}");
+    assert!(
+        texts.iter().all(|t| t.ends_with("Reply STOP to opt out.")),
+        "{texts:?}"
+    );
+    let token = link_token(&texts[2], "Track it: https://track.readyset.test/t/");
+    let tracked = app
+        .call("GET", &format!("/api/track/{token}"), None, None)
+        .await;
+    assert_eq!(tracked.status(), 200);
+    assert_eq!(
+        texts[3],
+        format!("Ready Set: your order {number} was delivered. Reply STOP to opt out.")
     );
 }

@@ -654,6 +654,26 @@ async fn each_location_report_keeps_the_delivery_s_etas_current() {
         )
         .await;
     assert_eq!(picked.status(), 200);
+    // The customer's "on its way" notice gives the drop-off time the reports keep.
+    let expected = time_of(&view(order_path.clone()).await["eta"]["dropoffAt"])
+        .with_timezone(&chrono_tz::America::Los_Angeles)
+        .format("%-I:%M %p")
+        .to_string();
+    let on_its_way: String = app
+        .db()
+        .await
+        .query_typed_one(
+            "SELECT payload->>'text' FROM outbox
+              WHERE kind = 'CUSTOMER_EMAIL' AND payload->>'subject' LIKE '%is on its way'",
+            &[],
+        )
+        .await
+        .expect("the notice")
+        .get(0);
+    assert!(
+        on_its_way.contains(&format!("We expect it around {expected}.")),
+        "{on_its_way}"
+    );
     assert_eq!(
         report(&app, &driver, at(pickup.0 + 0.001, pickup.1, -100))
             .await
@@ -701,6 +721,7 @@ async fn delay_alert(app: &TestApp, number: &str) -> Option<String> {
 async fn a_late_trip_is_recorded_once_told_and_closed_when_back_on_time() {
     let app = TestApp::spawn().await;
     let owner = app.user(Role::Client).await;
+    app.give_phone(&owner, "31").await;
     let driver = app.user(Role::Driver).await;
     start_shift(&app, &driver).await;
     let (order_id, number, pickup) = dispatched_order(&app, &owner, &driver).await;
@@ -784,6 +805,13 @@ async fn a_late_trip_is_recorded_once_told_and_closed_when_back_on_time() {
         ))
         .await;
     assert_eq!(emails, 1, "the customer is told once");
+    let texts = app
+        .count(&format!(
+            "SELECT count(*) FROM outbox WHERE order_id = '{order_id}' AND kind = 'CUSTOMER_SMS'
+               AND payload->>'text' LIKE '%is running late, now expected around%'"
+        ))
+        .await;
+    assert_eq!(texts, 1, "and texted once");
     // Dispatchers: an alert, raised once by the minute's evaluation.
     assert_eq!(evaluate_alerts(&app).await["delays"]["raised"], 1);
     assert_eq!(delay_alert(&app, &number).await.as_deref(), Some("firing"));

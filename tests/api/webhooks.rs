@@ -1039,7 +1039,8 @@ async fn a_partner_hears_only_the_events_it_subscribes_to() {
         "delivery.on_time_again",
         "order.unassigned",
         "delivery.eta_changed",
-        "driver.arriving"
+        "driver.arriving",
+        "delivery.failed"
     ]);
     let listed = json_body(call(&admin, "GET", None).await).await;
     assert_eq!(
@@ -1261,4 +1262,72 @@ async fn staff_send_a_partner_a_signed_sample_of_any_event() {
         (json!(false), json!(500))
     );
     assert_eq!(app.count("SELECT count(*) FROM outbox").await, 0);
+}
+
+#[tokio::test]
+async fn a_failed_attempt_is_heard_once_as_delivery_failed_and_signed() {
+    let app = TestApp::spawn().await;
+    let receiver = Receiver::start().await;
+    partner_with_webhook(&app, &receiver, false).await;
+    let admin = app.user(Role::Admin).await;
+    let order_id = drafted_and_confirmed(&app).await;
+    let driver = app.user(Role::Driver).await;
+    app.assign_driver(&admin, &order_id, &driver).await;
+    let number: String = app
+        .db()
+        .await
+        .query_typed_one(
+            "SELECT order_number FROM orders WHERE id = $1::text::uuid",
+            &[p(&order_id)],
+        )
+        .await
+        .expect("number")
+        .get(0);
+    assert_eq!(
+        app.report_status(&driver, &number, "PICKED_UP")
+            .await
+            .status(),
+        200
+    );
+    let photo = app.active_upload(&driver, "POD", "order", &order_id).await;
+    let body = json!({ "reason": "ADDRESS_WRONG", "photoUploadId": photo.id, "note": "Suite 400 is a parking lot" });
+    let path = format!("/api/orders/{number}/failed-attempt");
+    let failed = app
+        .call("POST", &path, Some(&driver.token), Some(body.clone()))
+        .await;
+    assert_eq!(failed.status(), 200);
+    // The driver no longer holds the order: a retry changes nothing.
+    let again = app
+        .call("POST", &path, Some(&driver.token), Some(body))
+        .await;
+    assert_eq!(again.status(), 404);
+    relay_until_settled(&app, Duration::from_secs(5)).await;
+
+    let failures: Vec<Value> = receiver
+        .received()
+        .iter()
+        .filter(|r| r.json()["event"] == "delivery.failed")
+        .map(|r| {
+            assert!(verify_signature(r), "signed");
+            r.json()
+        })
+        .collect();
+    assert_eq!(failures.len(), 1, "heard once: {failures:?}");
+    let heard = &failures[0];
+    assert_eq!(heard["reason"], "ADDRESS_WRONG");
+    assert_eq!(heard["attempt"], 1);
+    assert_eq!(heard["orderStatus"], "ACTIVE");
+    assert_eq!(heard["orderNumber"], number.as_str());
+    assert!(
+        !heard.to_string().contains("parking lot"),
+        "the driver's note is internal: {heard}"
+    );
+    // Partners tell their own customers: no customer message for a partner's order.
+    assert_eq!(
+        app.count(&format!(
+            "SELECT count(*) FROM outbox WHERE order_id = '{order_id}' AND kind IN ('CUSTOMER_EMAIL', 'CUSTOMER_SMS')"
+        ))
+        .await,
+        0
+    );
 }

@@ -153,6 +153,12 @@ pub fn test_config(database_url: &str, prefix: &str, overrides: &[(&str, &str)])
             "NOTIFICATION_SENDER".into(),
             "Ready Set <deliveries@readyset.test>".into(),
         ),
+        // Texts go to the emulator's SNS, which keeps them for the tests to read.
+        ("CUSTOMER_SMS".into(), "true".into()),
+        (
+            "TRACKING_PAGE_URL".into(),
+            "https://track.readyset.test/t/".into(),
+        ),
     ]);
     // The test's own offer-expiry queue in the emulator (created by provisioning).
     if let Ok(endpoint) = std::env::var("AWS_ENDPOINT_URL") {
@@ -1138,6 +1144,143 @@ impl TestApp {
             vars.push(("BACKUP_KMS_KEY_ID".into(), key.clone()));
         }
         vars
+    }
+
+    /// `staff` assigns `driver` to the order through the API; panics unless 200.
+    pub async fn assign_driver(&self, staff: &TestUser, order_id: &str, driver: &TestUser) {
+        let driver_id = self.driver_id(driver).await;
+        let assigned = self
+            .call(
+                "POST",
+                "/api/orders/assignDriver",
+                Some(&staff.token),
+                Some(serde_json::json!({ "orderId": order_id, "driverId": driver_id })),
+            )
+            .await;
+        assert_eq!(assigned.status(), 200, "assigning the driver");
+    }
+
+    /// `driver` reports the order at `status` (`PATCH /api/orders/{number}`).
+    pub async fn report_status(
+        &self,
+        driver: &TestUser,
+        number: &str,
+        status: &str,
+    ) -> reqwest::Response {
+        self.call(
+            "PATCH",
+            &format!("/api/orders/{number}"),
+            Some(&driver.token),
+            Some(serde_json::json!({ "driverStatus": status })),
+        )
+        .await
+    }
+
+    /// Delivers every due outbox message once.
+    pub async fn relay_all(&self) -> shared::outbox::relay::RelayReport {
+        shared::outbox::relay::run(
+            &self.state,
+            100,
+            std::time::Instant::now() + std::time::Duration::from_secs(10),
+        )
+        .await
+        .expect("relay")
+    }
+
+    /// Runs the event function `name` (`outbox-retention`) on `event`, as Lambda would.
+    pub async fn run_job(
+        &self,
+        name: &str,
+        event: Value,
+    ) -> Result<Value, shared::error::BoxError> {
+        let function = functions::find(name).unwrap_or_else(|| panic!("no function {name}"));
+        let shared::runtime::Lambda::Event(job) = function.lambda else {
+            panic!("{name} is not an event function");
+        };
+        shared::runtime::handle_event(
+            &self.state,
+            name,
+            "test",
+            job.handler,
+            event,
+            shared::runtime::JobLog::Every,
+        )
+        .await
+    }
+
+    /// What the emulator keeps of `service` (`ses`, `sns`): its models, by kind.
+    async fn emulated(&self, service: &str) -> Value {
+        let endpoint = self
+            .state
+            .config
+            .aws
+            .endpoint_url
+            .clone()
+            .expect("the emulator");
+        let data: Value = reqwest::get(format!("{endpoint}/moto-api/data.json"))
+            .await
+            .expect("emulator data")
+            .json()
+            .await
+            .expect("json");
+        data[service].clone()
+    }
+
+    /// Emails the emulator's SES accepted for `to`, as (subject, text), oldest first.
+    pub async fn emails_to(&self, to: &str) -> Vec<(String, String)> {
+        self.emulated("ses").await["Message"]
+            .as_array()
+            .map(|messages| {
+                messages
+                    .iter()
+                    .filter(|m| {
+                        m["destinations"]["ToAddresses"]
+                            .as_array()
+                            .is_some_and(|a| a.iter().any(|d| d == to))
+                    })
+                    .map(|m| {
+                        (
+                            m["subject"].as_str().unwrap_or("").to_owned(),
+                            m["body"].as_str().unwrap_or("").to_owned(),
+                        )
+                    })
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// Texts the emulator's SNS accepted for `phone` (E.164), oldest first.
+    pub async fn texts_to(&self, phone: &str) -> Vec<String> {
+        self.emulated("sns").await["SMS"]
+            .as_array()
+            .map(|texts| {
+                texts
+                    .iter()
+                    .filter(|t| t["phone_number"] == phone)
+                    .map(|t| t["message"].as_str().unwrap_or("").to_owned())
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// Gives `user` a phone number of its own, written as people write it (`(415)
+    /// 555-0123`), ending in `ending` (two digits; the emulator's SNS treats numbers
+    /// ending in 99 as opted out); answers it in E.164 form.
+    pub async fn give_phone(&self, user: &TestUser, ending: &str) -> String {
+        let middle = uuid::Uuid::new_v4().as_u128() % 100_000;
+        let digits = format!("{:05}{ending}", middle);
+        self.db()
+            .await
+            .execute_typed(
+                "UPDATE users SET phone = $2 WHERE id = $1",
+                &[
+                    p(&user.id),
+                    p(&format!("(415) {}-{}", &digits[..3], &digits[3..])),
+                ],
+            )
+            .await
+            .expect("phone");
+        format!("+1415{digits}")
     }
 
     /// Whether the uploads bucket holds `key`.

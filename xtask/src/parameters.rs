@@ -161,6 +161,12 @@ pub const PARAMETERS: &[Parameter] = &[
         Passed::GetAtt("BackupsBucket.Arn"),
     ),
     Parameter::policy("BackupsBucketWritePolicy"),
+    Parameter::new(
+        "CustomerSms",
+        Kind::String,
+        "Text customers through SNS as well as email (true or false).",
+        Passed::Ref,
+    ),
     Parameter::policy("DatabaseConnectPolicy"),
     Parameter::new(
         "DbName",
@@ -267,6 +273,12 @@ pub const PARAMETERS: &[Parameter] = &[
         Passed::GetAtt("OfferExpiryQueue.Arn"),
     ),
     Parameter::policy("OfferExpirySendPolicy"),
+    Parameter::new(
+        "OutboxRetentionDays",
+        Kind::Number,
+        "Days outbox delivery attempts (and settled messages) stay listed.",
+        Passed::Ref,
+    ),
     Parameter::policy("PartnerSecretsReadPolicy"),
     Parameter::policy("RelayWakePolicy"),
     Parameter::new(
@@ -296,6 +308,12 @@ pub const PARAMETERS: &[Parameter] = &[
     Parameter::policy("SessionRegistryQueryPolicy"),
     Parameter::policy("SigningKeyReadPolicy"),
     Parameter::new(
+        "SmsReplyTopic",
+        Kind::String,
+        "ARN of the topic two-way SMS publishes customers' replies to",
+        Passed::Ref,
+    ),
+    Parameter::new(
         "Stage",
         Kind::String,
         "Deployment environment; also the APP_ENV of every function.",
@@ -306,6 +324,12 @@ pub const PARAMETERS: &[Parameter] = &[
         Kind::SubnetIds,
         "Private subnets that reach the RDS Proxy (with VPC endpoints for DynamoDB and S3).",
         Passed::Joined,
+    ),
+    Parameter::new(
+        "TrackingPageUrl",
+        Kind::String,
+        "The customer tracking page; a message's signed link token is appended to it.",
+        Passed::Ref,
     ),
     Parameter::new(
         "UploadsBucket",

@@ -286,9 +286,16 @@ impl Report<'_> {
             return String::new();
         }
         let config = self.config;
+        let carried = self.gateway.as_ref().map_or(String::new(), |gateway| {
+            let c = &gateway.carried;
+            format!(
+                " Every driver of the fleet carries an on-demand order it has picked up, so each report times that delivery's drop (its ETA), checks it for a delay and the driver for arrival: {} of the {} deliveries were re-timed while the reports ran, and {} were predicted late (a delay recorded once, with its notices).",
+                c.timed, c.deliveries, c.late
+            )
+        });
         format!(
             "## Through the gateway\n\n{}\n\
-             Each phase offers {:.0} requests a second for {} s after {} s unmeasured at the same rate (the gate: {GATE_RATE:.0} a second for {} s); {} drivers and {} staff accounts send them, each inside its own budget.\n",
+             Each phase offers {:.0} requests a second for {} s after {} s unmeasured at the same rate (the gate: {GATE_RATE:.0} a second for {} s); {} drivers and {} staff accounts send them, each inside its own budget.{carried}\n",
             report::table(&rows),
             config.rate,
             config.duration.as_secs(),

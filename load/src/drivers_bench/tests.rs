@@ -7,7 +7,7 @@ use std::{collections::BTreeMap, time::Duration};
 use super::{
     dispatch::DispatchRun,
     gate::GateRun,
-    gateway::GatewayPhases,
+    gateway::{Carried, GatewayPhases},
     report::Report,
     statement::{Percentiles, StatementTiming},
     DatabaseSize, DriversBenchConfig,
@@ -121,6 +121,11 @@ fn measured(
             Route::LocationBatch,
             stats(&spread(6.0, 41.0, 6000), &[("timed out", 1)]),
         ),
+        carried: Carried {
+            deliveries: 1000,
+            timed: 1000,
+            late: 412,
+        },
     };
     let gate = GateRun {
         result: phase(

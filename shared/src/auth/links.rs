@@ -29,6 +29,10 @@ impl LinkPurpose {
     }
 }
 
+/// How long a tracking link works: a day, long enough for a catering order's morning of
+/// pickup and delivery, short enough that a forwarded link does not follow later orders.
+pub const TRACKING_LINK_TTL: chrono::Duration = chrono::Duration::hours(24);
+
 /// Bytes of the MAC kept in a token: 128 bits.
 const MAC_BYTES: usize = 16;
 const PAYLOAD_BYTES: usize = 24;

@@ -14,6 +14,7 @@
 pub mod csrf;
 pub mod links;
 pub mod passwords;
+pub mod pins;
 pub mod rbac;
 pub mod sessions;
 pub mod tokens;

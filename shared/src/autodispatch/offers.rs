@@ -170,3 +170,12 @@ pub async fn offer_now(state: &AppState, order_id: Uuid) -> Option<Outcome> {
         }
     }
 }
+
+/// [`offer_now`] for an order back with dispatch (its driver taken off, its delivery
+/// failed), whose answer shows the offer made at once, if one was.
+pub async fn offer_again(state: &AppState, order_id: Uuid) -> Option<Offer> {
+    match offer_now(state, order_id).await {
+        Some(Outcome::Offered(offer)) => Some(offer),
+        _ => None,
+    }
+}

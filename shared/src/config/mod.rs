@@ -108,6 +108,8 @@ impl Config {
             },
             notifications: NotificationSettings {
                 sender: env.optional("NOTIFICATION_SENDER"),
+                sms: env.parsed_or("CUSTOMER_SMS", false)?,
+                tracking_page: env.optional("TRACKING_PAGE_URL"),
             },
             backups: BackupSettings::read(&env)?,
             metrics: env.parsed_or("METRICS", crate::metrics::MetricsSink::Emf)?,

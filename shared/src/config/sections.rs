@@ -112,6 +112,9 @@ pub struct OutboxSettings {
     /// Where drivers' push events go; none: they are recorded and skipped (the driver app
     /// polls its offers).
     pub driver_push: Option<DriverPushChannel>,
+    /// How long settled messages and their delivery attempts stay listed before the
+    /// retention job removes them (`OUTBOX_RETENTION_DAYS`, 15).
+    pub retention: chrono::Duration,
 }
 
 /// The driver push channel: a service that reaches drivers' phones (the driver app's
@@ -165,6 +168,13 @@ pub struct NotificationSettings {
     /// The SES identity emails come from (`Ready Set <deliveries@example.com>`); without
     /// one, customer emails are recorded but cannot be sent.
     pub sender: Option<String>,
+    /// Text customers as well (`CUSTOMER_SMS=true`): through Amazon SNS, to the order's
+    /// customer who gave a phone number and has not opted out. Off, text messages are
+    /// recorded and skipped (an account's SMS needs registering with AWS first).
+    pub sms: bool,
+    /// The customer tracking page a message's signed link opens (`TRACKING_PAGE_URL`,
+    /// the token appended); none, messages carry no link.
+    pub tracking_page: Option<String>,
 }
 
 /// The key that wraps each backup's data key.
@@ -338,6 +348,12 @@ impl OutboxSettings {
             horizon: Duration::from_secs(env.parsed_or("OUTBOX_HORIZON_SECONDS", 86_400u64)?),
             timeout: env.millis("WEBHOOK_TIMEOUT_MS", 10_000)?,
             allow_insecure_destinations,
+            retention: chrono::Duration::days(env.within(
+                "OUTBOX_RETENTION_DAYS",
+                15,
+                365,
+                " days",
+            )?),
         })
     }
 }

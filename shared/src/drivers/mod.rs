@@ -24,6 +24,7 @@ pub mod delays;
 pub mod deliveries;
 pub mod dispatch;
 pub mod eta;
+pub mod failed_attempts;
 pub mod locations;
 pub mod offers;
 pub mod progress;

@@ -10,8 +10,8 @@ use uuid::Uuid;
 use super::Coordinates;
 use crate::{
     auth::{rbac::Caller, Permission},
-    db::{p, Transaction},
-    error::{ApiError, ApiResult, Context, FieldError},
+    db::{GenericClient, Transaction},
+    error::{ApiError, ApiResult, FieldError},
     geo::Point,
     input::{bounded_text, Lines},
     orders::{
@@ -23,13 +23,15 @@ use crate::{
     AppState,
 };
 
-/// `{driverStatus, location? {lat, lng}, notes?}` as the driver app sends it.
+/// `{driverStatus, location? {lat, lng}, notes?, pin?}` as the driver app sends it; `pin`,
+/// the recipient's hand-off code, goes with `COMPLETED` where completing needs it.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct DriverProgress {
     pub driver_status: String,
     pub location: Option<Coordinates>,
     pub notes: Option<String>,
+    pub pin: Option<String>,
 }
 
 /// What a PATCH of an order carries: a driver's progress, or field edits.
@@ -57,17 +59,16 @@ impl<'de> Deserialize<'de> for OrderPatch {
 
 /// The caller's current dispatch to the order, as its driver: 403 otherwise (the caller
 /// sees the order, as its owner or staff, but does not drive it).
-async fn require_assigned(tx: &Transaction<'_>, caller: &Caller, order_id: Uuid) -> ApiResult<()> {
+async fn require_assigned(
+    client: &impl GenericClient,
+    caller: &Caller,
+    order_id: Uuid,
+) -> ApiResult<()> {
     caller.require(Permission::Drive)?;
-    tx.query_typed_opt(
-        "SELECT 1 FROM dispatches ds JOIN drivers dr ON dr.id = ds.driver_id
-          WHERE ds.order_id = $1 AND ds.unassigned_at IS NULL AND dr.user_id = $2",
-        &[p(&order_id), p(&caller.user_id)],
-    )
-    .await
-    .context("finding the order's driver")?
-    .map(|_| ())
-    .ok_or_else(|| ApiError::forbidden("only the order's assigned driver reports its progress"))
+    orders::dispatch_driven_by(client, order_id, caller.user_id)
+        .await?
+        .map(|_| ())
+        .ok_or_else(|| ApiError::forbidden("only the order's assigned driver reports its progress"))
 }
 
 /// A driver's report on an order, in one transaction: the order as it now reads.
@@ -78,6 +79,9 @@ pub async fn report_on(
     order: OrderRef<'_>,
     progress: &DriverProgress,
 ) -> ApiResult<Order> {
+    if let Some(pin) = progress.pin.as_deref() {
+        enter_pin(state, caller, order, progress, pin).await?;
+    }
     let mut client = state.db.get().await?;
     let tx = client.transaction().await?;
     let order = lock_visible(&tx, caller, order).await?;
@@ -87,6 +91,40 @@ pub async fn report_on(
     Ok(order)
 }
 
+/// The hand-off code that comes with a driver's COMPLETED, checked before the completion
+/// in a transaction of its own (a wrong code counts though the completion fails), and
+/// only from the order's assigned driver: nobody else can spend its tries.
+async fn enter_pin(
+    state: &AppState,
+    caller: &Caller,
+    order: OrderRef<'_>,
+    progress: &DriverProgress,
+    pin: &str,
+) -> ApiResult<()> {
+    caller.require(Permission::Drive)?;
+    let order_id = {
+        let client = state.db.get().await?;
+        let order_id = orders::visible_id(&*client, caller, order)
+            .await?
+            .ok_or_else(|| ApiError::not_found("order"))?;
+        require_assigned(&*client, caller, order_id).await?;
+        order_id
+    };
+    let completing = progress.driver_status.parse::<DriverStatus>() == Ok(DriverStatus::Completed);
+    let well_formed =
+        pin.len() == crate::auth::pins::PIN_DIGITS && pin.bytes().all(|b| b.is_ascii_digit());
+    if !completing || !well_formed {
+        return Err(ApiError::validation(vec![FieldError::new(
+            "pin",
+            format!(
+                "is the recipient's {}-digit hand-off code, sent with driverStatus COMPLETED",
+                crate::auth::pins::PIN_DIGITS
+            ),
+        )]));
+    }
+    orders::completion::enter_pin(state, order_id, pin).await
+}
+
 /// Applies a driver's reported status to a locked order.
 pub async fn report(
     tx: &Transaction<'_>,
@@ -94,6 +132,8 @@ pub async fn report(
     order: &Order,
     progress: &DriverProgress,
 ) -> ApiResult<()> {
+    // Whoever does not drive the order learns nothing of what a report must carry.
+    require_assigned(tx, caller, order.id).await?;
     let (status, location, note) = crate::input::Validator::validate(|v| {
         let status = v.take(
             progress
@@ -113,7 +153,6 @@ pub async fn report(
         };
         Some((status?, location?, note?))
     })?;
-    require_assigned(tx, caller, order.id).await?;
     let change = StatusChange {
         order: None,
         driver: Some(status),

@@ -114,6 +114,7 @@ pub async fn stats(
     let sql = format!(
         "SELECT
                (SELECT count(*) FROM deliveries d WHERE d.driver_id = $1 AND d.completed_at IS NOT NULL
+                   AND d.failed_at IS NULL
                    AND ($2::timestamptz IS NULL OR d.completed_at >= $2)) AS completed,
                (SELECT {} FROM drivers d WHERE d.id = $1) AS open,
                p.*, s.*
@@ -146,7 +147,8 @@ pub async fn stats(
     })
 }
 
-/// A completed delivery and what it paid.
+/// A delivery the driver finished and what it paid: completed, or a failed attempt (paid
+/// the trip without the tip, see [`crate::pay`]).
 #[derive(Debug, Clone, Serialize, PartialEq, FromRow)]
 #[serde(rename_all = "camelCase")]
 pub struct PaidDelivery {

@@ -26,8 +26,6 @@ use crate::{
     AppState,
 };
 
-/// How long a tracking link works.
-pub const LINK_TTL: Duration = Duration::hours(24);
 /// Average city driving speed for ETAs (25 mph).
 const AVERAGE_MPH: f64 = 25.0;
 
@@ -234,14 +232,14 @@ pub struct TrackingLink {
     pub expires_at: DateTime<Utc>,
 }
 
-/// Signs a link to follow the order until `now + LINK_TTL`.
+/// Signs a link to follow the order for [`links::TRACKING_LINK_TTL`].
 pub async fn tracking_link(
     state: &AppState,
     caller: &Caller,
     order_number: &str,
 ) -> ApiResult<TrackingLink> {
     let delivery = followed(state, caller, order_number).await?;
-    let expires_at = Utc::now() + LINK_TTL;
+    let expires_at = Utc::now() + links::TRACKING_LINK_TTL;
     let keys = state.jwt().await?;
     let token = links::sign(&keys, LinkPurpose::Tracking, delivery.order_id, expires_at);
     Ok(TrackingLink {

@@ -40,6 +40,20 @@ impl Cursor {
         format!("{micros:016}{}", self.id.simple())
     }
 
+    /// The position of a row whose id is an integer (an identity column): carried in the
+    /// low half of the cursor's id.
+    pub fn of_serial(at: DateTime<Utc>, id: i64) -> Self {
+        Self {
+            at,
+            id: Uuid::from_u64_pair(0, u64::try_from(id).unwrap_or(0)),
+        }
+    }
+
+    /// The integer id of a position made by [`Cursor::of_serial`].
+    pub fn serial(&self) -> i64 {
+        i64::try_from(self.id.as_u64_pair().1).unwrap_or(i64::MAX)
+    }
+
     pub fn decode(raw: &str) -> ApiResult<Self> {
         let invalid = || ApiError::bad_request("invalid_cursor", "cursor is not valid");
         let digits = |text: &str, hex: bool| {

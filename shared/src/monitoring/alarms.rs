@@ -11,34 +11,14 @@ use super::{
     alerts::{self, Observation, Transition},
     Severity,
 };
-use crate::{ApiResult, AppState};
+use crate::{
+    sns::{SnsDelivery, SnsRecord},
+    ApiResult, AppState,
+};
 
 /// The rule name of every alert that comes from a CloudWatch alarm; the alarm's name is
 /// its group key.
 pub const RULE: &str = "cloudwatch-alarm";
-
-/// What SNS delivers to `alarm-notifier`: its records, each carrying one message. A
-/// record without a message is kept (and skipped when handled), not refused whole.
-#[derive(Debug, Default, Deserialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct SnsDelivery {
-    #[serde(default)]
-    records: Vec<SnsRecord>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "PascalCase")]
-struct SnsRecord {
-    #[serde(default)]
-    sns: Option<SnsBody>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "PascalCase")]
-struct SnsBody {
-    #[serde(default)]
-    message: Option<String>,
-}
 
 /// The part of a CloudWatch alarm state change this uses.
 #[derive(Debug, Deserialize)]
@@ -88,11 +68,7 @@ enum Parsed {
 }
 
 fn parse_record(record: &SnsRecord) -> Result<Parsed, String> {
-    let message = record
-        .sns
-        .as_ref()
-        .and_then(|body| body.message.as_deref())
-        .ok_or("no Sns.Message")?;
+    let message = record.message().ok_or("no Sns.Message")?;
     let alarm: AlarmMessage =
         serde_json::from_str(message).map_err(|e| format!("not a CloudWatch alarm: {e}"))?;
     let reason = alarm

@@ -13,6 +13,7 @@
 //! - [`eta`]: the expected times of an order's delivery, as its views show them.
 
 pub mod actions;
+pub mod completion;
 pub mod create;
 pub mod customer_notices;
 pub mod edit;
@@ -38,8 +39,8 @@ use rules::{NeedHost, OrderType, VehicleType};
 use status::{DriverStatus, OrderStatus};
 
 pub use transitions::{
-    change_status, history, record_note, release_driver, Actor, ActorType, HistoryEntry,
-    StatusChange, StatusChanged,
+    change_status, fail_attempt, history, record_note, release_driver, Actor, ActorType,
+    HistoryEntry, StatusChange, StatusChanged,
 };
 
 /// Which orders a caller may see: those they placed, those dispatched to them (drivers
@@ -200,6 +201,26 @@ pub async fn find_owned(
         .map(|row| Order::from_row(&row))
         .transpose()?
         .ok_or_else(|| ApiError::not_found("order"))
+}
+
+/// The order's current dispatch when `user_id` is its driver: (dispatch, driver). Who
+/// drives an order may report on it (progress, proofs, a failed attempt); the callers say
+/// what refusing means for them.
+pub async fn dispatch_driven_by(
+    client: &impl GenericClient,
+    order_id: Uuid,
+    user_id: Uuid,
+) -> ApiResult<Option<(Uuid, Uuid)>> {
+    client
+        .query_typed_opt(
+            "SELECT ds.id, ds.driver_id FROM dispatches ds JOIN drivers dr ON dr.id = ds.driver_id
+              WHERE ds.order_id = $1 AND ds.unassigned_at IS NULL AND dr.user_id = $2",
+            &[p(&order_id), p(&user_id)],
+        )
+        .await
+        .map_err(|e| ApiError::from(e).doing("finding the order's driver"))?
+        .map(|row| Ok((row.col("id")?, row.col("driver_id")?)))
+        .transpose()
 }
 
 /// The id of an order the caller may see, by number or id (lists of what belongs to an

@@ -220,6 +220,8 @@ text_enum! {
         EtaChanged = "delivery.eta_changed",
         /// The driver is close to a stop (once per stop).
         DriverArriving = "driver.arriving",
+        /// The driver could not hand the food over; the order goes back to dispatch.
+        DeliveryFailed = "delivery.failed",
     }
 }
 

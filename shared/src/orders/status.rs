@@ -10,6 +10,9 @@
 //! EN_ROUTE_TO_CLIENT → ARRIVED_TO_CLIENT → COMPLETED`, moving forward only, steps may be
 //! skipped. Any driver status from `EN_ROUTE_TO_VENDOR` to `ARRIVED_TO_CLIENT` puts the
 //! order `IN_PROGRESS`; `COMPLETED` completes it.
+//!
+//! Two ways lead back to dispatch, outside the graphs: a driver taken off before the
+//! pickup ([`release`]) and a failed delivery attempt with the food on board ([`fail`]).
 
 use crate::text_enum::text_enum;
 
@@ -196,6 +199,57 @@ pub fn release(current: Transition, before: OrderStatus) -> Result<Transition, I
     }
 }
 
+text_enum! {
+    /// Why a delivery attempt failed, as the driver reports it.
+    pub enum FailureReason("failure reason") {
+        /// Nobody at the drop-off to take the food.
+        NoOneThere = "NO_ONE_THERE",
+        /// The address does not lead to the recipient.
+        AddressWrong = "ADDRESS_WRONG",
+        /// The recipient would not take it.
+        Refused = "REFUSED",
+        /// The driver could not stay or go in safely.
+        Unsafe = "UNSAFE",
+    }
+}
+
+impl FailureReason {
+    /// How the customer is told.
+    pub fn phrase(self) -> &'static str {
+        match self {
+            FailureReason::NoOneThere => "no one was there to receive it",
+            FailureReason::AddressWrong => "the driver could not find the address",
+            FailureReason::Refused => "it was refused at the door",
+            FailureReason::Unsafe => "the driver could not reach the drop-off safely",
+        }
+    }
+}
+
+/// A failed delivery attempt: the driver had the food (picked up, not yet completed) and
+/// could not hand it over. The driver status clears and the order goes back to dispatch
+/// (ACTIVE), to be delivered again.
+pub fn fail(current: Transition) -> Result<Transition, IllegalTransition> {
+    let target = Transition {
+        order: OrderStatus::Active,
+        driver: None,
+    };
+    match current.driver {
+        Some(driver)
+            if !driver.before_pickup()
+                && driver != DriverStatus::Completed
+                && current.order == OrderStatus::InProgress =>
+        {
+            Ok(target)
+        }
+        _ => Err(IllegalTransition {
+            from_order: current.order,
+            from_driver: current.driver,
+            to_order: target.order,
+            to_driver: None,
+        }),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -323,6 +377,28 @@ mod tests {
             release(at(O::Cancelled, Some(D::Assigned)), O::Active).is_err(),
             "settled"
         );
+    }
+
+    #[test]
+    fn an_attempt_fails_only_with_the_food_on_board() {
+        for on_board in [D::PickedUp, D::EnRouteToClient, D::ArrivedToClient] {
+            assert_eq!(
+                fail(at(O::InProgress, Some(on_board))),
+                Ok(at(O::Active, None)),
+                "{on_board}"
+            );
+        }
+        for before in [D::Assigned, D::EnRouteToVendor, D::ArrivedAtVendor] {
+            let order = if before == D::Assigned {
+                O::Assigned
+            } else {
+                O::InProgress
+            };
+            assert!(fail(at(order, Some(before))).is_err(), "{before}");
+        }
+        assert!(fail(at(O::Completed, Some(D::Completed))).is_err());
+        assert!(fail(at(O::Cancelled, Some(D::PickedUp))).is_err());
+        assert!(fail(at(O::Active, None)).is_err());
     }
 
     #[test]

@@ -1,16 +1,16 @@
 //! An order's history and how it moves: [`change_status`] is the only way any route
 //! changes an order's status (the history row, the cancellation reason, the delivery,
 //! and through [`super::partner_events`] and [`super::customer_notices`] what partners and
-//! customers hear); [`release_driver`] is its one way back (a driver taken off before the
-//! pickup); [`record_note`] notes an event that changes no status; [`history`] reads it.
+//! customers hear); [`release_driver`] and [`fail_attempt`] are its ways back to dispatch (a
+//! driver taken off before the pickup, a delivery that failed after it); [`record_note`] notes an event that changes no status; [`history`] reads it.
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use uuid::Uuid;
 
 use super::{
-    customer_notices, partner_events,
-    status::{self, resolve, DriverStatus, OrderStatus, Transition},
+    completion, customer_notices, partner_events,
+    status::{self, resolve, DriverStatus, FailureReason, OrderStatus, Transition},
 };
 use crate::{
     db::{p, FromRow, GenericClient, RowExt, Transaction},
@@ -138,6 +138,47 @@ pub async fn release_driver(
     Ok(changed)
 }
 
+/// A failed delivery attempt, written as [`change_status`] writes any change: the driver
+/// status clears and the order goes back to dispatch (ACTIVE), with `note` in its
+/// history; the partner hears `delivery.failed` with the reason and how many attempts
+/// have failed, and the customer is told. The caller closes the dispatch and keeps the
+/// attempt's record.
+#[tracing::instrument(skip_all, fields(%order_id))]
+pub async fn fail_attempt(
+    tx: &Transaction<'_>,
+    order_id: Uuid,
+    actor: Actor,
+    note: &str,
+    reason: FailureReason,
+    attempt: i64,
+) -> ApiResult<StatusChanged> {
+    let change = StatusChange {
+        order: None,
+        driver: None,
+        actor,
+        note: Some(note.to_owned()),
+        location: None,
+    };
+    let changed = apply(tx, order_id, &change, status::fail).await?;
+    partner_events::enqueue_event(
+        tx,
+        order_id,
+        Some(changed.history_id),
+        partner_events::WebhookEvent::DeliveryFailed,
+        serde_json::json!({
+            "reason": reason,
+            "attempt": attempt,
+            "orderStatus": changed.to.order,
+        }),
+    )
+    .await
+    .context("queueing what the partner hears")?;
+    customer_notices::enqueue_failed(tx, order_id, changed.history_id, reason)
+        .await
+        .context("queueing what the customer hears")?;
+    Ok(changed)
+}
+
 /// Locks the order, moves it as `rule` says from where it stands (or refuses with a 409),
 /// and writes everything a change writes.
 async fn apply(
@@ -177,6 +218,10 @@ async fn apply(
             }),
         )
     })?;
+    // The driver's completion needs the proofs its client or order type asks for.
+    if to.driver == Some(DriverStatus::Completed) && from.driver != to.driver {
+        completion::check(tx, order_id).await?;
+    }
     write_status(tx, order_id, to, change.note.as_deref()).await?;
     let history_id = record_transition(tx, order_id, from, to, change).await?;
     // A released driver's delivery stays as it was, with its closed dispatch.

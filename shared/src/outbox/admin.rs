@@ -1,5 +1,5 @@
 //! What operators see of outbox deliveries (partner webhooks and status calls, customer
-//! emails, driver pushes), and re-queuing a dead message.
+//! emails and texts, driver pushes) and each one's attempts, and re-queuing a dead message.
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -87,6 +87,59 @@ pub async fn list(
     Ok(Page::from_rows(messages, page, |m| Cursor {
         at: m.created_at,
         id: m.event_id,
+    }))
+}
+
+/// One delivery attempt of a message, as operators see it.
+#[derive(Debug, Serialize, FromRow)]
+#[serde(rename_all = "camelCase")]
+pub struct Attempt {
+    #[serde(skip)]
+    pub id: i64,
+    pub attempted_at: DateTime<Utc>,
+    /// The receiver's answer (200 for an email or text SES or SNS accepted); none when
+    /// nothing answered.
+    pub status_code: Option<i32>,
+    pub latency_ms: i32,
+    pub error: Option<String>,
+    pub succeeded: bool,
+}
+
+/// Every attempt still kept of one message (by its event id), newest first; 404 for an
+/// unknown message. Attempts are kept for the outbox retention (see [`super::retention`]).
+pub async fn attempts(
+    client: &impl GenericClient,
+    event_id: Uuid,
+    page: &PageRequest,
+) -> ApiResult<Page<Attempt>> {
+    let message: i64 = client
+        .query_typed_opt("SELECT id FROM outbox WHERE event_id = $1", &[p(&event_id)])
+        .await?
+        .ok_or_else(|| ApiError::not_found("message"))?
+        .col("id")?;
+    let (after_time, after_id) = page.after.as_ref().map(|c| (c.at, c.serial())).unzip();
+    let rows = client
+        .query_typed(
+            "SELECT id, attempted_at, status_code, latency_ms, error, succeeded
+               FROM outbox_attempts
+              WHERE outbox_id = $1
+                AND ($2::timestamptz IS NULL OR (attempted_at, id) < ($2, $3))
+              ORDER BY attempted_at DESC, id DESC
+              LIMIT $4",
+            &[
+                p(&message),
+                p(&after_time),
+                p(&after_id),
+                p(&page.fetch_limit()),
+            ],
+        )
+        .await?;
+    let attempts = rows
+        .iter()
+        .map(Attempt::from_row)
+        .collect::<ApiResult<Vec<_>>>()?;
+    Ok(Page::from_rows(attempts, page, |a| {
+        Cursor::of_serial(a.attempted_at, a.id)
     }))
 }
 

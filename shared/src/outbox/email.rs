@@ -1,24 +1,43 @@
-//! Customer emails: the relay sends a `CUSTOMER_EMAIL` message's `{to, subject, text}`
-//! payload through SES from `NOTIFICATION_SENDER`. Throttling and outages are retried;
-//! a rejected message or a missing sender is not.
+//! Customer emails: the relay sends a `CUSTOMER_EMAIL` message's `{to, subject, text,
+//! trackOrderId?}` payload through SES from `NOTIFICATION_SENDER`, ending with the order's
+//! tracking link when it names one. Throttling and outages are retried; a rejected
+//! message or a missing sender is not.
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
 
+use super::customer::{self, SendError};
 use crate::AppState;
 
 /// What a customer email message carries.
-#[derive(Debug, Clone, Deserialize, serde::Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq, Eq)]
 pub struct Email {
     pub to: String,
     pub subject: String,
     pub text: String,
+    /// The order the email invites the customer to follow, while it is under way.
+    #[serde(
+        rename = "trackOrderId",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub track_order_id: Option<Uuid>,
+    /// The delivery whose hand-off code the message gives (derived as it is sent).
+    #[serde(
+        rename = "handoffPinDelivery",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub handoff_pin: Option<Uuid>,
 }
 
-/// Why a send failed, and whether trying again can help.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum SendError {
-    Retry(String),
-    Permanent(String),
+/// The text as sent: with how to follow the order when it names one.
+pub fn body(text: &str, link: Option<&str>, follows_order: bool) -> String {
+    match (link, follows_order) {
+        (Some(link), true) => format!("{text}\nFollow your delivery: {link}\n"),
+        (None, true) => format!("{text}\nYou can follow the delivery in the Ready Set app.\n"),
+        (_, false) => text.to_owned(),
+    }
 }
 
 #[tracing::instrument(name = "send_email", skip_all)]
@@ -31,7 +50,12 @@ pub async fn send(state: &AppState, payload: &serde_json::Value) -> Result<(), S
             "no NOTIFICATION_SENDER is configured".into(),
         ));
     };
-    let text = |data: &str| {
+    let link = customer::tracking_url(state, email.track_order_id).await?;
+    let text = match customer::handoff_sentence(state, email.handoff_pin).await? {
+        Some(sentence) => format!("{}{sentence}\n", email.text),
+        None => email.text.clone(),
+    };
+    let content = |data: &str| {
         Content::builder()
             .data(data)
             .charset("UTF-8")
@@ -39,8 +63,16 @@ pub async fn send(state: &AppState, payload: &serde_json::Value) -> Result<(), S
             .map_err(|e| SendError::Permanent(e.to_string()))
     };
     let message = Message::builder()
-        .subject(text(&email.subject)?)
-        .body(Body::builder().text(text(&email.text)?).build())
+        .subject(content(&email.subject)?)
+        .body(
+            Body::builder()
+                .text(content(&body(
+                    &text,
+                    link.as_deref(),
+                    email.track_order_id.is_some(),
+                ))?)
+                .build(),
+        )
         .build();
     let sent = state
         .ses
@@ -67,5 +99,18 @@ pub async fn send(state: &AppState, payload: &serde_json::Value) -> Result<(), S
                 SendError::Retry(detail)
             })
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_email_that_follows_an_order_ends_with_its_link_or_the_app() {
+        assert!(body("Hi.\n", Some("https://t/x"), true)
+            .ends_with("Follow your delivery: https://t/x\n"));
+        assert!(body("Hi.\n", None, true).contains("Ready Set app"));
+        assert_eq!(body("Hi.\n", Some("https://t/x"), false), "Hi.\n");
     }
 }

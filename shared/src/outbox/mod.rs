@@ -7,9 +7,12 @@
 //!   them signed, records every attempt, retries with back-off and jitter up to a horizon,
 //!   then marks the message dead.
 //! - [`signature`]: how webhook deliveries are signed, and how a receiver checks them.
-//! - [`email`]: customer emails (`{to, subject, text}` payloads) sent through SES.
+//! - [`email`]: customer emails (`{to, subject, text}` payloads) sent through SES; [`sms`]:
+//!   customer texts through SNS, to numbers not on [`opt_outs`]; [`customer`]: what both
+//!   share (the tracking link each carries, signed as it is sent).
 //! - [`destination`]: the SSRF guard every outbound URL passes.
-//! - [`admin`]: what operators see of deliveries, and re-queuing dead messages.
+//! - [`admin`]: what operators see of deliveries, and re-queuing dead messages;
+//!   [`retention`]: how long they see them.
 //! - [`wake`]: after a request whose transaction enqueued messages has answered, the relay
 //!   is invoked at once, so partners hear in seconds; its schedule is the safety net.
 //!
@@ -17,10 +20,14 @@
 //! `x-readyset-event-id` header) so a receiver can drop duplicates.
 
 pub mod admin;
+pub mod customer;
 pub mod destination;
 pub mod email;
+pub mod opt_outs;
 pub mod relay;
+pub mod retention;
 pub mod signature;
+pub mod sms;
 pub mod wake;
 
 use chrono::{DateTime, Utc};
@@ -45,6 +52,8 @@ text_enum! {
         /// An auto-dispatch `driver.offer` event to the driver push channel
         /// (`DRIVER_PUSH_URL`), signed like a partner webhook.
         DriverPush = "DRIVER_PUSH",
+        /// A text to the order's customer, through SNS (`CUSTOMER_SMS` on).
+        CustomerSms = "CUSTOMER_SMS",
     }
 }
 
@@ -53,8 +62,8 @@ text_enum! {
         Pending = "PENDING",
         Delivered = "DELIVERED",
         Dead = "DEAD",
-        /// Nowhere to deliver it (a driver push event without a push channel): on record,
-        /// never sent.
+        /// Nowhere or no one to deliver it to (a driver push without a push channel, a
+        /// text while texts are off or to a number that opted out): on record, never sent.
         Skipped = "SKIPPED",
     }
 }
@@ -65,7 +74,7 @@ pub struct NewMessage {
     pub event_id: Uuid,
     pub kind: OutboxKind,
     pub order_id: Uuid,
-    /// The partner it goes to; none for customer emails and driver pushes.
+    /// The partner it goes to; none for customer emails and texts and driver pushes.
     pub partner_id: Option<Uuid>,
     /// The history row that caused it, if one did (an ETA's move is not in the history).
     pub history_id: Option<i64>,

@@ -17,7 +17,7 @@ use serde::Serialize;
 use serde_json::Value;
 use uuid::Uuid;
 
-use super::{destination, signature, OutboxKind};
+use super::{customer::SendError, destination, signature, OutboxKind};
 use crate::{
     config::OutboxSettings,
     db::{p, FromRow},
@@ -63,7 +63,8 @@ enum Outcome {
     Retry,
     /// Will never succeed as it stands (other 4xx, refused destination, no destination).
     Permanent,
-    /// Has nowhere to go by design (a driver push without a push channel).
+    /// Has nowhere or no one to go to by design (a driver push without a push channel, a
+    /// text while texts are off or to a number that opted out).
     Skipped,
 }
 
@@ -310,15 +311,12 @@ async fn try_deliver(state: &AppState, due: &Due) -> Result<u16, (Outcome, Strin
                 ))
             }
         },
+        // SES or SNS accepted it: recorded as a 200 beside the webhooks' receiver answers.
         OutboxKind::CustomerEmail => {
-            // SES accepted it: recorded as a 200 beside the webhooks' receiver answers.
-            return super::email::send(state, &due.payload)
-                .await
-                .map(|()| 200)
-                .map_err(|e| match e {
-                    super::email::SendError::Retry(e) => transient(e),
-                    super::email::SendError::Permanent(e) => permanent(e),
-                });
+            return customer_outcome(super::email::send(state, &due.payload).await)
+        }
+        OutboxKind::CustomerSms => {
+            return customer_outcome(super::sms::send(state, &due.payload).await)
         }
     };
     let (Some(url), Some(secret_ref)) = (url, secret_ref) else {
@@ -364,6 +362,15 @@ async fn try_deliver(state: &AppState, due: &Due) -> Result<u16, (Outcome, Strin
     Ok(response.status().as_u16())
 }
 
+/// A customer message's send as the relay records it.
+fn customer_outcome(sent: Result<(), SendError>) -> Result<u16, (Outcome, String)> {
+    sent.map(|()| 200).map_err(|e| match e {
+        SendError::Retry(e) => (Outcome::Retry, e),
+        SendError::Permanent(e) => (Outcome::Permanent, e),
+        SendError::Skipped(e) => (Outcome::Skipped, e),
+    })
+}
+
 /// The POST of a message to its checked destination, with its event id and time, and
 /// the credentials of its kind: a partner webhook signed with the partner's secrets
 /// (newest signs the legacy header), CaterValley's status call with our partner key.
@@ -399,8 +406,8 @@ fn signed_request(
         OutboxKind::CatervalleyStatus => request
             .header("partner", READYSET_PARTNER_ID)
             .header("x-api-key", secret),
-        // Sent through SES; never an HTTP request.
-        OutboxKind::CustomerEmail => request,
+        // Sent through SES or SNS; never an HTTP request.
+        OutboxKind::CustomerEmail | OutboxKind::CustomerSms => request,
     }
 }
 
@@ -417,6 +424,7 @@ mod tests {
             allow_insecure_destinations: false,
             driver_push: None,
             relay_function: None,
+            retention: chrono::Duration::days(15),
         }
     }
 

@@ -174,6 +174,12 @@ fn sample(event: WebhookEvent, event_id: Uuid, prefix: &str) -> Value {
             "etaDropoff": now + Duration::minutes(18),
             "previousEtaDropoff": now + Duration::minutes(14),
         }),
+        WebhookEvent::DeliveryFailed => json!({
+            "event": event,
+            "reason": "NO_ONE_THERE",
+            "attempt": 1,
+            "orderStatus": "ACTIVE",
+        }),
     };
     if let (Some(body), Value::Object(details)) = (body.as_object_mut(), details) {
         body.extend(details);

@@ -95,22 +95,17 @@ impl DeliveryProofs {
 /// The caller's driver id when they are the order's assigned driver; 403 otherwise (they
 /// see the order, as its owner or staff, but do not deliver it).
 async fn assigned_driver(tx: &Transaction<'_>, caller: &Caller, order_id: Uuid) -> ApiResult<Uuid> {
-    tx.query_typed_opt(
-        "SELECT ds.driver_id FROM dispatches ds JOIN drivers dr ON dr.id = ds.driver_id
-          WHERE ds.order_id = $1 AND ds.unassigned_at IS NULL AND dr.user_id = $2",
-        &[p(&order_id), p(&caller.user_id)],
-    )
-    .await
-    .context("finding the order's driver")?
-    .ok_or_else(|| {
-        ApiError::forbidden("only the order's assigned driver records its proof of delivery")
-    })?
-    .col("driver_id")
+    crate::orders::dispatch_driven_by(tx, order_id, caller.user_id)
+        .await?
+        .map(|(_, driver_id)| driver_id)
+        .ok_or_else(|| {
+            ApiError::forbidden("only the order's assigned driver records its proof of delivery")
+        })
 }
 
 /// Checks that the upload is the caller's, active, of the kind's category and made for
-/// this order.
-async fn check_upload(
+/// this order (404 when it is not the caller's active upload, 422 when misfiled).
+pub async fn check_upload(
     tx: &Transaction<'_>,
     caller: &Caller,
     kind: ProofKind,

@@ -84,12 +84,9 @@ impl AuditFilters {
     }
 }
 
-/// Audit ids are integers; the page cursor carries one in the low half of its id.
+/// Audit ids are integers.
 fn cursor_of(entry: &AuditEntry) -> Cursor {
-    Cursor {
-        at: entry.created_at,
-        id: Uuid::from_u64_pair(0, u64::try_from(entry.id).unwrap_or(0)),
-    }
+    Cursor::of_serial(entry.created_at, entry.id)
 }
 
 const SELECT: &str = "SELECT a.id, a.action, a.performed_by, pu.email AS performed_by_email,
@@ -124,16 +121,7 @@ pub async fn list(
 ) -> ApiResult<Page<AuditEntry>> {
     caller.require(Permission::ViewAudits)?;
     require_account(client, user_id).await?;
-    let (after_time, after_id) = page
-        .after
-        .as_ref()
-        .map(|c| {
-            (
-                c.at,
-                i64::try_from(c.id.as_u64_pair().1).unwrap_or(i64::MAX),
-            )
-        })
-        .unzip();
+    let (after_time, after_id) = page.after.as_ref().map(|c| (c.at, c.serial())).unzip();
     let sql = format!(
         "{SELECT} AND ($6::timestamptz IS NULL OR (a.created_at, a.id) < ($6, $7))
          ORDER BY a.created_at DESC, a.id DESC LIMIT $8"

@@ -81,7 +81,7 @@ const PURGE_STATEMENTS: &[&str] = &[
          OR driver_id IN (SELECT id FROM drivers WHERE user_id = $1)",
     "UPDATE outbox SET payload = '{\"removed\": \"personal data purged\"}'::jsonb
       WHERE order_id IN (SELECT id FROM orders WHERE user_id = $1)
-        AND (kind = 'CUSTOMER_EMAIL' OR status <> 'PENDING')",
+        AND (kind IN ('CUSTOMER_EMAIL', 'CUSTOMER_SMS') OR status <> 'PENDING')",
     // A driver's pushed offers carry its decline reasons.
     "UPDATE outbox SET payload = '{\"removed\": \"personal data purged\"}'::jsonb
       WHERE kind = 'DRIVER_PUSH' AND status <> 'PENDING'
