@@ -78,6 +78,7 @@ functions! {
         admin_webhook_retry,
         admin_webhook_test,
         admin_webhooks,
+        analytics_deliveries,
         auth_current_user,
         auth_login,
         auth_logout,

@@ -81,6 +81,7 @@ pub mod input;
 pub mod metrics;
 pub mod money;
 pub mod monitoring;
+pub mod on_time;
 pub mod ops;
 pub mod orders;
 pub mod outbox;

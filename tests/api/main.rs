@@ -24,6 +24,7 @@ mod indexes;
 mod input_limits;
 mod load;
 mod monitoring;
+mod on_time;
 mod ops_page;
 mod order_rules;
 mod order_states;

@@ -1,10 +1,10 @@
 //! The operations page in a real headless Chromium (Debian's `chromium`, driven through
 //! its `chromedriver`): a staff member signs in, the page shows health, the error-rate
-//! chart, error groups and latency per route, and resolving an alert from it works.
+//! chart, the on-time chart, error groups and latency per route, and resolving an alert from it works.
 
 use std::{process::Stdio, time::Duration};
 
-use api_tests::TestApp;
+use api_tests::{TestApp, TestUser};
 use chrono::Utc;
 use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::{json, Value};
@@ -145,6 +145,7 @@ async fn staff_sign_in_see_the_dashboard_and_resolve_an_alert() {
     rules::evaluate(&app.state, Utc::now())
         .await
         .expect("evaluate");
+    deliveries_for_the_on_time_chart(&app, &staff, &client).await;
 
     let driver = Driver::start().await;
     let browser = driver.browser().await;
@@ -237,6 +238,58 @@ async fn staff_sign_in_see_the_dashboard_and_resolve_an_alert() {
         dispatch.contains("offers waiting") && dispatch.contains("acceptance rate"),
         "{dispatch}"
     );
+    // The on-time chart: a bar per business day with deliveries, its share on time.
+    until(
+        &browser,
+        "three deliveries in the on-time chart",
+        "Array.from(document.querySelectorAll('#on-time-chart rect.bar'))\
+         .reduce((n, b) => n + Number(b.dataset.deliveries), 0) === 3",
+    )
+    .await;
+    let rates = browser
+        .execute(
+            "return Array.from(document.querySelectorAll('#on-time-chart rect.bar'))\
+             .map((b) => [b.dataset.day, Number(b.dataset.rate)]);",
+            vec![],
+        )
+        .await
+        .expect("rates");
+    let report = api_tests::json_body(
+        app.call(
+            "GET",
+            &format!(
+                "/api/analytics/deliveries?from={}&to={}&groupBy=day",
+                rates[0][0].as_str().expect("first day"),
+                rates.as_array().expect("bars").last().expect("a bar")[0]
+                    .as_str()
+                    .expect("last day")
+            ),
+            Some(&staff.token),
+            None,
+        )
+        .await,
+    )
+    .await;
+    let day_and_rate = |v: &Value| (v[0].as_str().map(str::to_owned), v[1].as_f64());
+    let from_api: Vec<_> = report["groups"]
+        .as_array()
+        .expect("groups")
+        .iter()
+        .map(|g| day_and_rate(&json!([g["key"], g["onTimeRate"]])))
+        .collect();
+    let shown: Vec<_> = rates
+        .as_array()
+        .expect("bars")
+        .iter()
+        .map(day_and_rate)
+        .collect();
+    assert_eq!(shown, from_api);
+    assert!(
+        text_of(&browser, "#on-time-summary")
+            .await
+            .contains("of 3 deliveries on time"),
+        "the summary"
+    );
     assert!(!text_of(&browser, "#status-line")
         .await
         .contains("Unavailable"));
@@ -281,6 +334,30 @@ async fn staff_sign_in_see_the_dashboard_and_resolve_an_alert() {
     )
     .await;
     browser.close().await.expect("close the session");
+}
+
+/// Three deliveries made through the API, then due where the chart shows them: one on
+/// time and one late today, one late three days ago.
+async fn deliveries_for_the_on_time_chart(app: &TestApp, staff: &TestUser, client: &TestUser) {
+    let driver = app.user(Role::Driver).await;
+    for due_after_arrival in ["1 minute", "-10 minutes", "-3 days"] {
+        let (order_id, number) = app.order_of(client).await;
+        app.assign_driver(staff, &order_id, &driver).await;
+        for step in ["PICKED_UP", "ARRIVED_TO_CLIENT", "COMPLETED"] {
+            let moved = app.report_status(&driver, &number, step).await;
+            assert_eq!(moved.status(), 200, "{step}");
+        }
+        app.db()
+            .await
+            .execute_typed(
+                "UPDATE orders o SET arrival_date_time = d.actual_arrival + $2::text::interval,
+                        pickup_date_time = d.actual_arrival + $2::text::interval - interval '1 hour'
+                   FROM deliveries d WHERE d.order_id = o.id AND o.id = $1::text::uuid",
+                &[shared::db::p(&order_id), shared::db::p(&due_after_arrival)],
+            )
+            .await
+            .expect("due");
+    }
 }
 
 #[tokio::test]

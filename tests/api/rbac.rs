@@ -42,7 +42,9 @@ fn expected(permission: Permission) -> &'static [Role] {
         Permission::OwnAddresses | Permission::ViewOrders | Permission::QuotePrices => {
             &[Client, Vendor, Driver, Helpdesk, Admin, SuperAdmin]
         }
-        Permission::CreateOrders => &[Client, Vendor, Helpdesk, Admin, SuperAdmin],
+        Permission::CreateOrders | Permission::ViewDeliveryAnalytics => {
+            &[Client, Vendor, Helpdesk, Admin, SuperAdmin]
+        }
         Permission::ViewVendorOrders => &[Vendor, Helpdesk, Admin, SuperAdmin],
     }
 }
@@ -356,6 +358,16 @@ async fn attempt(app: &TestApp, permission: Permission, actor: Option<&TestUser>
         ),
         Permission::ManageWebhooks => (
             app.call("GET", "/api/admin/webhooks", token, None).await,
+            200,
+        ),
+        Permission::ViewDeliveryAnalytics => (
+            app.call(
+                "GET",
+                "/api/analytics/deliveries?from=2026-11-01&to=2026-11-30",
+                token,
+                None,
+            )
+            .await,
             200,
         ),
     };

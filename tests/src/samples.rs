@@ -88,6 +88,7 @@ pub const SAMPLE_OUTCOMES: &[(&str, u16)] = &[
     // The demo driver has the sample order, not yet picked up.
     ("order-failed-attempt", 409),
     ("completion-requirements", 200),
+    ("analytics-deliveries", 200),
     ("user-files", 200),
     ("health-errors", 401),
     ("health-alerts", 401),

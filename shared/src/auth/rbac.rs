@@ -113,6 +113,9 @@ pub enum Permission {
     DispatchDrivers,
     /// Planned working windows: a driver its own, staff who dispatch anyone's.
     PlanAvailability,
+    /// On-time analytics of deliveries: a client or vendor of the orders it placed, staff
+    /// of every order (with [`Permission::ViewAllOrders`]).
+    ViewDeliveryAnalytics,
 }
 
 use Role::{Admin, Client, Driver, Helpdesk, SuperAdmin, Vendor};
@@ -164,6 +167,10 @@ pub const PERMISSIONS: &[(Permission, &[Role])] = &[
     (
         Permission::PlanAvailability,
         &[Driver, Helpdesk, Admin, SuperAdmin],
+    ),
+    (
+        Permission::ViewDeliveryAnalytics,
+        &[Client, Vendor, Helpdesk, Admin, SuperAdmin],
     ),
 ];
 

@@ -304,8 +304,9 @@ async fn record_transition(
     .col("id")
 }
 
-/// The current driver's delivery follows the driver status (its arrival time on
-/// arriving); on completion the driver's pay is recorded.
+/// The current driver's delivery follows the driver status, keeping when it reached and
+/// left the pickup and reached the drop-off (the stops' service times in
+/// [`crate::on_time`]); on completion the driver's pay is recorded.
 async fn move_delivery(
     tx: &Transaction<'_>,
     order_id: Uuid,
@@ -313,14 +314,12 @@ async fn move_delivery(
 ) -> ApiResult<()> {
     tx.execute_typed(
         "UPDATE deliveries d SET status = $2,
-                actual_arrival = CASE WHEN $3 THEN now() ELSE d.actual_arrival END
+                pickup_arrival = CASE WHEN $2 = 'ARRIVED_AT_VENDOR' THEN now() ELSE d.pickup_arrival END,
+                picked_up_at = CASE WHEN $2 = 'PICKED_UP' THEN now() ELSE d.picked_up_at END,
+                actual_arrival = CASE WHEN $2 = 'ARRIVED_TO_CLIENT' THEN now() ELSE d.actual_arrival END
            FROM dispatches ds
           WHERE ds.order_id = $1 AND ds.unassigned_at IS NULL AND d.dispatch_id = ds.id",
-        &[
-            p(&order_id),
-            p(&driver),
-            p(&(driver == DriverStatus::ArrivedToClient)),
-        ],
+        &[p(&order_id), p(&driver)],
     )
     .await
     .context("moving the delivery")?;
