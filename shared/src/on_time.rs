@@ -100,7 +100,7 @@ impl Query {
         if (to - from).num_days() >= MAX_DAYS {
             return Err(ApiError::validation(vec![FieldError::new(
                 "to",
-                &format!("a range covers at most {MAX_DAYS} days"),
+                format!("a range covers at most {MAX_DAYS} days"),
             )]));
         }
         Ok(Self { from, to, group_by })

@@ -129,6 +129,9 @@ impl Expected {
     }
 }
 
+/// A seeded delivery's group under one grouping, if it belongs to one.
+type KeyOf<'a> = Box<dyn Fn(&Seeded) -> Option<String> + 'a>;
+
 struct Month {
     app: TestApp,
     staff: TestUser,
@@ -275,7 +278,7 @@ const NOVEMBER: &str = "from=2026-11-01&to=2026-11-30";
 
 #[tokio::test]
 async fn a_seeded_month_matches_an_independent_computation_by_every_grouping() {
-    let month = seed_month().await;
+    let month = Box::pin(seed_month()).await;
     let app = &month.app;
     let in_month: Vec<&Seeded> = month
         .seeds
@@ -288,7 +291,7 @@ async fn a_seeded_month_matches_an_independent_computation_by_every_grouping() {
     ];
     let partner_id = month.partner;
 
-    let keys: [(&str, Box<dyn Fn(&Seeded) -> Option<String>>); 5] = [
+    let keys: [(&str, KeyOf); 5] = [
         ("day", Box::new(|s| Some(s.day.to_string()))),
         ("driver", Box::new(|s| Some(driver_ids[s.driver].clone()))),
         (
@@ -375,7 +378,7 @@ async fn a_seeded_month_matches_an_independent_computation_by_every_grouping() {
 
 #[tokio::test]
 async fn clients_and_vendors_see_their_own_orders_only_and_bad_requests_are_named() {
-    let month = seed_month().await;
+    let month = Box::pin(seed_month()).await;
     let app = &month.app;
     for (k, orderer) in month.orderers.iter().enumerate() {
         let got = report(app, orderer, &format!("{NOVEMBER}&groupBy=day")).await;
