@@ -95,6 +95,7 @@ pub mod routes;
 pub mod routing;
 pub mod runtime;
 pub mod secrets;
+pub mod series;
 pub mod sign_in;
 pub mod sns;
 pub mod sql_type;

@@ -570,3 +570,21 @@ INSERT INTO completion_requirements (order_type, client_id, photo, signature, pi
 UPDATE deliveries SET handoff_pin_nonce = 'b0000000-0000-4000-8000-00000000f1f1', handoff_pin_failures = 2,
                       handoff_pin_verified_at = '2024-02-29 12:30:00.000001+00'
  WHERE id = (SELECT id FROM deliveries ORDER BY id LIMIT 1);
+
+-- A delivery's stop times at the pickup.
+UPDATE deliveries SET pickup_arrival = '2024-02-29 11:40:00.000001+00', picked_up_at = '2024-02-29 11:52:30+00'
+ WHERE id = (SELECT id FROM deliveries ORDER BY id LIMIT 1);
+
+-- A recurring series of client 002's with each kind of date, and an email no order carries.
+INSERT INTO order_series (id, user_id, created_by, rule, starts_on, ends_on, pickup_time, arrival_time,
+                          horizon_days, template, paused_at, created_at) VALUES
+    ('b0000000-0000-4000-8000-00000000e001', 'b0000000-0000-4000-8000-000000000002',
+        'b0000000-0000-4000-8000-000000000001', 'FREQ=WEEKLY;INTERVAL=2;BYDAY=MO,WE', '2024-02-26', '2024-12-31',
+        '11:15', '12:00', 21, '{"headcount": 25, "clientAttention": "Réception — 東京 🍱", "tip": 12.5}',
+        '2024-03-01 08:00:00+00', '2024-02-20 10:00:00.000001+00');
+INSERT INTO order_series_occurrences (series_id, occurs_on, status, order_id, error, recorded_at) VALUES
+    ('b0000000-0000-4000-8000-00000000e001', '2024-02-26', 'CREATED', 'b0000000-0000-4000-8000-000000000302', NULL, '2024-02-20 10:00:00+00'),
+    ('b0000000-0000-4000-8000-00000000e001', '2024-02-28', 'SKIPPED', NULL, NULL, '2024-02-21 10:00:00+00'),
+    ('b0000000-0000-4000-8000-00000000e001', '2024-03-11', 'FAILED', NULL, E'not found: address\n“gone”', '2024-02-22 10:00:00+00');
+INSERT INTO outbox (kind, order_id, partner_id, payload, status)
+    VALUES ('CUSTOMER_EMAIL', NULL, NULL, '{"to": "client@example.com", "subject": "Your recurring order", "text": "x"}', 'PENDING');

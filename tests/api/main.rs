@@ -27,6 +27,7 @@ mod monitoring;
 mod on_time;
 mod ops_page;
 mod order_rules;
+mod order_series;
 mod order_states;
 mod orders;
 mod outbox_order;

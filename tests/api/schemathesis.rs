@@ -84,6 +84,14 @@ const RULES_BEYOND_THE_SCHEMA: &[(&str, &str)] = &[
     ),
     ("trackingDrivers", "lat and lng come together"),
     (
+        "createOrderSeries",
+        "a rule RFC 5545 parses, saved addresses the client may use, a date to come",
+    ),
+    (
+        "editOrderSeries",
+        "the rule, times and order fields checked as on create",
+    ),
+    (
         "signUpload",
         "the file type and the name's extension must agree",
     ),

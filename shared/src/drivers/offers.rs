@@ -217,7 +217,7 @@ async fn record(
         &NewMessage {
             event_id: event.event_id,
             kind: OutboxKind::DriverPush,
-            order_id: event.order_id,
+            order_id: Some(event.order_id),
             partner_id: None,
             history_id: Some(history_id),
             payload: serde_json::to_value(event)?,

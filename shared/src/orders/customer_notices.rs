@@ -312,7 +312,7 @@ async fn send(
     let message = |kind, payload| NewMessage {
         event_id: Uuid::new_v4(),
         kind,
-        order_id,
+        order_id: Some(order_id),
         partner_id: None,
         history_id: Some(history_id),
         payload,

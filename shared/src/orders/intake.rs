@@ -214,6 +214,18 @@ fn check(
     })
 }
 
+/// Checks a create body by the same rules as [`create_order`], storing nothing: a series
+/// checks the order it will place for each of its dates.
+pub fn check_only(
+    caller: &Caller,
+    basics: &OrderBasics,
+    details: &DetailsFields,
+    now: DateTime<Utc>,
+) -> ApiResult<()> {
+    let may_backdate = caller.can(Permission::BackdateOrders);
+    Validator::validate(|v| check(v, basics, details, now, may_backdate)).map(|_| ())
+}
+
 /// Creates a client's order in one transaction: addresses, distance, the order and its
 /// first history row. Returns the order as the caller sees it. The caller holds
 /// `CreateOrders` (checked by the route before it reads the body).

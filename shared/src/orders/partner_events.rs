@@ -166,7 +166,7 @@ pub async fn enqueue(
             &NewMessage {
                 event_id,
                 kind: OutboxKind::PartnerWebhook,
-                order_id: changed.order_id,
+                order_id: Some(changed.order_id),
                 partner_id: Some(partner.partner_id),
                 history_id: Some(changed.history_id),
                 payload,
@@ -191,7 +191,7 @@ pub async fn enqueue(
                 &NewMessage {
                     event_id: Uuid::new_v4(),
                     kind: OutboxKind::CatervalleyStatus,
-                    order_id: changed.order_id,
+                    order_id: Some(changed.order_id),
                     partner_id: Some(partner.partner_id),
                     history_id: Some(changed.history_id),
                     payload: json!({ "orderNumber": number, "status": status, "timestamp": now }),
@@ -266,7 +266,7 @@ pub async fn enqueue_event(
         &NewMessage {
             event_id,
             kind: OutboxKind::PartnerWebhook,
-            order_id,
+            order_id: Some(order_id),
             partner_id: Some(partner.partner_id),
             history_id,
             payload,

@@ -73,7 +73,9 @@ text_enum! {
 pub struct NewMessage {
     pub event_id: Uuid,
     pub kind: OutboxKind,
-    pub order_id: Uuid,
+    /// The order it is about; none only for a customer email no order carries (a
+    /// recurring order's date that could not be placed).
+    pub order_id: Option<Uuid>,
     /// The partner it goes to; none for customer emails and texts and driver pushes.
     pub partner_id: Option<Uuid>,
     /// The history row that caused it, if one did (an ETA's move is not in the history).

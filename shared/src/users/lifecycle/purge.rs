@@ -50,6 +50,11 @@ struct PersonalData {
 /// What a purge clears, `$1` the account. Orders, deliveries and audit rows stay, with
 /// their personal fields emptied; the account's own track and private addresses go.
 const PURGE_STATEMENTS: &[&str] = &[
+    // A customer email no order carries (a series' date that failed) names its recipient
+    // by the address cleared next.
+    "UPDATE outbox SET payload = '{\"removed\": \"personal data purged\"}'::jsonb
+      WHERE order_id IS NULL AND kind = 'CUSTOMER_EMAIL'
+        AND payload->>'to' = (SELECT email FROM users WHERE id = $1)",
     "UPDATE users SET email = 'purged+' || replace(id::text, '-', '') || '@purged.invalid',
             password_hash = NULL, name = NULL, contact_name = NULL, company_name = NULL,
             phone = NULL, website = NULL, is_temporary_password = false, deletion_reason = NULL,
@@ -73,6 +78,10 @@ const PURGE_STATEMENTS: &[&str] = &[
       WHERE created_by = $1 AND NOT is_shared",
     "UPDATE orders SET client_attention = NULL, pickup_notes = NULL, special_notes = NULL,
             cancellation_reason = NULL, metadata = '{}'::jsonb
+      WHERE user_id = $1",
+    // A series keeps the order's notes to place each date with; it places no more.
+    "UPDATE order_series SET template = template - 'brokerage' - 'clientAttention' - 'pickupNotes' - 'specialNotes',
+            paused_at = COALESCE(paused_at, now())
       WHERE user_id = $1",
     "UPDATE order_status_history SET note = NULL
       WHERE order_id IN (SELECT id FROM orders WHERE user_id = $1) OR actor_id = $1",
