@@ -18,6 +18,9 @@ CREATE TABLE order_series (
     -- The catering order body each occurrence is placed with, without its two times.
     template      jsonb NOT NULL,
     paused_at     timestamptz,
+    -- Counts the times an edit or a pause cancelled the orders to come: part of each
+    -- date's idempotency key, so a date placed again after a resume is a new order.
+    generation    integer NOT NULL DEFAULT 0,
     created_at    timestamptz NOT NULL DEFAULT now(),
     updated_at    timestamptz NOT NULL DEFAULT now()
 );

@@ -264,20 +264,48 @@ async fn a_weekly_series_places_each_date_once_at_its_local_time_and_edits_reach
     );
 
     // Pausing cancels the orders to come that no driver has; the job then places none.
-    let paused = app
-        .call(
-            "PATCH",
-            &format!("/api/order-series/{id}"),
-            Some(&client.token),
-            Some(json!({ "paused": true })),
-        )
-        .await;
-    assert_eq!(paused.status(), 200);
+    let pause = |paused: bool| {
+        let id = id.clone();
+        let app = &app;
+        let client = &client;
+        async move {
+            app.call(
+                "PATCH",
+                &format!("/api/order-series/{id}"),
+                Some(&client.token),
+                Some(json!({ "paused": paused })),
+            )
+            .await
+            .status()
+        }
+    };
+    assert_eq!(pause(true).await, 200);
     assert_eq!(run(&app).await["series"], 0);
-    let statuses: Vec<String> = placed(&app, &id).await.into_iter().map(|o| o.4).collect();
+    let cancelled = app
+        .count(&format!(
+            "SELECT count(*) FROM orders WHERE user_id = '{}' AND status = 'CANCELLED'",
+            client.id
+        ))
+        .await;
+    assert_eq!(cancelled, 3, "the 15th, the 29th and the skipped 5th");
+    let days: Vec<String> = placed(&app, &id).await.into_iter().map(|o| o.0).collect();
+    assert_eq!(days, ["2026-11-21", "2027-03-08", "2027-04-05"]);
+    // Resumed, the next run places those dates again as new orders, as the series now is.
+    assert_eq!(pause(false).await, 200);
+    // (The 1st too: this test moved its record into the past.)
+    assert_eq!(run(&app).await["created"], 3);
+    let again: Vec<(String, String, i32, String)> = placed(&app, &id)
+        .await
+        .into_iter()
+        .map(|(day, local, _, headcount, status)| (day, local, headcount, status))
+        .filter(|(day, ..)| day.as_str() == "2027-03-15" || day.as_str() == "2027-03-29")
+        .collect();
     assert_eq!(
-        statuses,
-        ["ACTIVE", "ASSIGNED", "CANCELLED", "CANCELLED", "CANCELLED"]
+        again,
+        [
+            ("2027-03-15".into(), "12:30".into(), 40, "ACTIVE".into()),
+            ("2027-03-29".into(), "12:30".into(), 40, "ACTIVE".into()),
+        ]
     );
 }
 

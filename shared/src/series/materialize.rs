@@ -2,8 +2,10 @@
 //! today to its horizon, as ordinary orders placed by the series' client.
 //!
 //! - Once per date: a date with a record (placed, skipped or failed) is left alone, and the
-//!   order is placed with an idempotency key of the series and date, so a run cut off
-//!   between placing and recording finds the same order next time. The series row is
+//!   order is placed with an idempotency key of the series, its generation and the date,
+//!   so a run cut off between placing and recording finds the same order next time (unless
+//!   an edit cancelled the series' orders in between: then a new one is placed, and the
+//!   cut-off run's order stays without a record, to cancel by hand). The series row is
 //!   locked while a date is placed, so a skip or an edit of the series waits for it and
 //!   then sees the order.
 //! - A date whose pickup time has passed is not placed.
@@ -172,7 +174,7 @@ async fn place(
     date: NaiveDate,
 ) -> ApiResult<Uuid> {
     let (basics, details) = series.order_body(date)?;
-    let key = format!("series:{}:{date}", series.id);
+    let key = format!("series:{}:{}:{date}", series.id, series.generation);
     let order = create_order(state, owner, &basics, &details, Some(key)).await?;
     tracing::info!(series_id = %series.id, %date, order_number = %order.order_number, "series order placed");
     Ok(order.id)

@@ -133,12 +133,14 @@ pub struct Series {
     pub horizon_days: i32,
     pub template: Map<String, Value>,
     pub paused_at: Option<DateTime<Utc>>,
+    /// How many times its orders to come were cancelled by an edit or a pause.
+    pub generation: i32,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
 
 const SERIES_SELECT: &str = "SELECT s.id, s.user_id, s.rule, s.starts_on, s.ends_on, s.pickup_time,
-        s.arrival_time, s.horizon_days, s.template, s.paused_at, s.created_at, s.updated_at
+        s.arrival_time, s.horizon_days, s.template, s.paused_at, s.generation, s.created_at, s.updated_at
    FROM order_series s";
 
 impl Series {
@@ -155,6 +157,7 @@ impl Series {
             horizon_days: row.col("horizon_days")?,
             template: template.as_object().cloned().unwrap_or_default(),
             paused_at: row.col("paused_at")?,
+            generation: row.col("generation")?,
             created_at: row.col("created_at")?,
             updated_at: row.col("updated_at")?,
         })
@@ -443,6 +446,7 @@ pub async fn create(state: &AppState, caller: &Caller, new: &NewSeries) -> ApiRe
         horizon_days: horizon,
         template,
         paused_at: None,
+        generation: 0,
         created_at: now,
         updated_at: now,
     };
@@ -801,8 +805,9 @@ fn edited(before: &Series, change: &SeriesEdit, now: DateTime<Utc>) -> ApiResult
 }
 
 /// Brings the series' orders to come that no driver has yet in line with it: their times
-/// and fields follow; a date the series no longer has (or all of them, while paused) is
-/// cancelled and skipped. Returns (updated, cancelled).
+/// and fields follow; a date the series no longer has (or all of them, while paused) has
+/// its order cancelled and its record removed, so that a later rule or a resume that has
+/// the date again places a new order (the next generation's). Returns (updated, cancelled).
 async fn follow(
     tx: &Transaction<'_>,
     caller: &Caller,
@@ -838,8 +843,7 @@ async fn follow(
         if series.paused_at.is_some() || !kept.contains(&date) {
             cancel_if_undispatched(tx, caller, order_id, "no longer in its series").await?;
             tx.execute_typed(
-                "UPDATE order_series_occurrences SET status = 'SKIPPED', recorded_at = now()
-                  WHERE series_id = $1 AND occurs_on = $2",
+                "DELETE FROM order_series_occurrences WHERE series_id = $1 AND occurs_on = $2",
                 &[p(&series.id), p(&date)],
             )
             .await?;
@@ -855,6 +859,13 @@ async fn follow(
         let order = edit::lock_visible(tx, caller, OrderRef::Id(order_id)).await?;
         edit::update(tx, caller, &order, &update).await?;
         updated += 1;
+    }
+    if cancelled > 0 {
+        tx.execute_typed(
+            "UPDATE order_series SET generation = generation + 1 WHERE id = $1",
+            &[p(&series.id)],
+        )
+        .await?;
     }
     Ok((updated, cancelled))
 }
