@@ -1,7 +1,8 @@
 //! Recurring catering orders ([`shared::series`]), for the client or vendor whose orders
 //! they are and for staff:
 //! - `POST /api/order-series` `{rule, startsOn, endsOn?, pickupTime, arrivalTime,
-//!   horizonDays?, order, userId? (staff)}` → 201 `{series}`;
+//!   horizonDays?, order, userId? (staff)}` → 201 `{series}`; an `Idempotency-Key` makes a
+//!   retried create answer the first series;
 //! - `GET /api/order-series` → one page of series, newest first;
 //! - `GET /api/order-series/{seriesId}` → `{series}` with its next dates and their orders;
 //! - `PATCH /api/order-series/{seriesId}` `{rule?, endsOn?, pickupTime?, arrivalTime?,
@@ -22,7 +23,7 @@ use shared::{
 
 use crate::deploy::{Area, Deploy, Policy, Route};
 
-pub const FUNCTION: HttpFunction = HttpFunction::new(handler, RateClass::Api);
+pub const FUNCTION: HttpFunction = HttpFunction::new(handler, RateClass::Api).idempotent();
 
 pub const DEPLOY: Deploy = Deploy::api(
     Area::Orders,

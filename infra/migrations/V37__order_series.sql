@@ -14,7 +14,7 @@ CREATE TABLE order_series (
     -- saving changes.
     pickup_time   time NOT NULL,
     arrival_time  time NOT NULL CHECK (arrival_time > pickup_time),
-    horizon_days  integer NOT NULL DEFAULT 14 CHECK (horizon_days BETWEEN 1 AND 120),
+    horizon_days  integer NOT NULL DEFAULT 14 CHECK (horizon_days BETWEEN 1 AND 366),
     -- The catering order body each occurrence is placed with, without its two times.
     template      jsonb NOT NULL,
     paused_at     timestamptz,

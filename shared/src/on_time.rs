@@ -25,7 +25,7 @@
 
 use std::collections::BTreeMap;
 
-use chrono::{DateTime, NaiveDate, TimeZone, Utc};
+use chrono::{DateTime, Datelike, NaiveDate, TimeZone, Utc};
 use chrono_tz::America::Los_Angeles;
 use serde::Serialize;
 use uuid::Uuid;
@@ -97,6 +97,18 @@ impl Query {
                 "must not be before from",
             )]));
         }
+        // Years a business has orders in; also keeps the day after `to` representable.
+        let years = 2000..=2200;
+        if !years.contains(&from.year()) || !years.contains(&to.year()) {
+            return Err(ApiError::validation(vec![FieldError::new(
+                if years.contains(&from.year()) {
+                    "to"
+                } else {
+                    "from"
+                },
+                "must be a date between the years 2000 and 2200",
+            )]));
+        }
         if (to - from).num_days() >= MAX_DAYS {
             return Err(ApiError::validation(vec![FieldError::new(
                 "to",
@@ -111,7 +123,11 @@ impl Query {
     }
 
     fn end(&self) -> ApiResult<DateTime<Utc>> {
-        midnight(self.to + chrono::Duration::days(1))
+        let next = self
+            .to
+            .checked_add_days(chrono::Days::new(1))
+            .ok_or_else(|| ApiError::validation(vec![FieldError::new("to", "is out of range")]))?;
+        midnight(next)
     }
 }
 
@@ -153,7 +169,8 @@ pub struct Figures {
 pub struct Group {
     /// The day (`YYYY-MM-DD`) or the driver's, client's, vendor's or partner's id.
     pub key: String,
-    /// What a person reads: the day, or a name (none once an account's data is purged).
+    /// What a person reads: the day, or a name (none when the account has none, or once
+    /// its data is purged; a driver's email is never shown).
     pub label: Option<String>,
     #[serde(flatten)]
     pub figures: Figures,
@@ -262,7 +279,7 @@ async fn delivery_rows(
         "WITH ended AS (
              SELECT d.driver_id, o.user_id, ou.role AS orderer_role, o.partner_id,
                     (o.arrival_date_time AT TIME ZONE 'America/Los_Angeles')::date AS day,
-                    COALESCE(du.name, du.email) AS driver_name,
+                    du.name AS driver_name,
                     COALESCE(ou.company_name, ou.name) AS orderer_name,
                     ap.name AS partner_name,
                     d.failed_at IS NOT NULL AS failed,
@@ -319,7 +336,7 @@ async fn shift_hours(
     end: DateTime<Utc>,
 ) -> ApiResult<Vec<Row>> {
     let (key, label) = match query.group_by {
-        GroupBy::Driver => ("s.driver_id::text", "COALESCE(du.name, du.email)"),
+        GroupBy::Driver => ("s.driver_id::text", "du.name"),
         _ => (
             "to_char(days.day, 'YYYY-MM-DD')",
             "to_char(days.day, 'YYYY-MM-DD')",

@@ -421,6 +421,7 @@ async fn clients_and_vendors_see_their_own_orders_only_and_bad_requests_are_name
         ("from=2026-01-01&to=2026-12-31", "to"),
         ("from=2026-11-01&to=2026-11-30&groupBy=week", "groupBy"),
         ("from=2026-11-01&to=2026-11-30&format=xml", "format"),
+        ("from=%2B262142-12-30&to=%2B262142-12-31", "from"),
     ] {
         let bad = app
             .call(

@@ -4,6 +4,8 @@
 //! while the series goes on, and who may do what.
 
 use api_tests::{error_fields, json_body, TestApp, TestUser};
+use chrono::{Duration, NaiveDate, Offset, TimeZone, Utc};
+use chrono_tz::America::Los_Angeles;
 use serde_json::{json, Value};
 use shared::{auth::Role, db::p};
 
@@ -80,6 +82,24 @@ async fn placed(app: &TestApp, series_id: &str) -> Vec<(String, String, i32, i32
         .collect()
 }
 
+/// The first Sunday the clocks change in San Jose at least three weeks from today (so
+/// the two Mondays before it are still to come): within a year.
+fn next_clock_change() -> NaiveDate {
+    let noon_offset = |day: NaiveDate| {
+        Los_Angeles
+            .from_local_datetime(&day.and_hms_opt(12, 0, 0).expect("noon"))
+            .single()
+            .expect("noon is never skipped")
+            .offset()
+            .fix()
+    };
+    let today = Utc::now().with_timezone(&Los_Angeles).date_naive();
+    (21..=340)
+        .map(|k| today + Duration::days(k))
+        .find(|day| noon_offset(*day) != noon_offset(*day - Duration::days(1)))
+        .expect("a clock change within a year")
+}
+
 #[tokio::test]
 async fn a_weekly_series_places_each_date_once_at_its_local_time_and_edits_reach_only_orders_to_come(
 ) {
@@ -87,36 +107,38 @@ async fn a_weekly_series_places_each_date_once_at_its_local_time_and_edits_reach
     let client = app.user(Role::Client).await;
     let staff = app.user(Role::Admin).await;
     let driver = app.user(Role::Driver).await;
-    // Mondays from 2027-03-01, across the change to daylight time on 2027-03-14, placed
-    // 120 days ahead.
-    let body = series_body(&app, &client, "FREQ=WEEKLY;BYDAY=MO", "2027-03-01", 120).await;
+    // Six Mondays around the next change of the clocks (a Sunday): two before, four after.
+    let change = next_clock_change();
+    let monday = |k: i64| (change - Duration::days(13) + Duration::days(7 * k)).to_string();
+    let today = Utc::now().with_timezone(&Los_Angeles).date_naive();
+    let horizon = (change + Duration::days(23) - today).num_days();
+    let mut body = series_body(&app, &client, "FREQ=WEEKLY;BYDAY=MO", &monday(0), horizon).await;
+    body["endsOn"] = json!(monday(5));
     let created = create(&app, &client, body).await;
     assert_eq!(created.status(), 201);
     let series = json_body(created).await["series"].clone();
     let id = series["id"].as_str().expect("id").to_owned();
     assert_eq!(series["rule"], "FREQ=WEEKLY;BYDAY=MO");
-    assert_eq!(series["next"][0]["date"], "2027-03-01");
+    assert_eq!(series["next"][0]["date"], monday(0));
     assert!(series["next"][0]["status"].is_null(), "not placed yet");
 
     // An exception before the job: that Monday gets no order.
-    let skipped = app
-        .call(
-            "POST",
-            &format!("/api/order-series/{id}/dates/2027-03-22/skip"),
-            Some(&client.token),
-            None,
-        )
-        .await;
-    assert_eq!(skipped.status(), 200);
+    let skip = |date: String| {
+        let (app, id, token) = (&app, id.clone(), client.token.clone());
+        async move {
+            app.call(
+                "POST",
+                &format!("/api/order-series/{id}/dates/{date}/skip"),
+                Some(&token),
+                None,
+            )
+            .await
+        }
+    };
+    assert_eq!(skip(monday(3)).await.status(), 200);
     // A Tuesday is not a date of this series.
-    let not_a_date = app
-        .call(
-            "POST",
-            &format!("/api/order-series/{id}/dates/2027-03-23/skip"),
-            Some(&client.token),
-            None,
-        )
-        .await;
+    let tuesday = (change - Duration::days(12)).to_string();
+    let not_a_date = skip(tuesday).await;
     assert_eq!(not_a_date.status(), 422);
     assert_eq!(
         json_body(not_a_date).await["error"]["code"],
@@ -129,20 +151,20 @@ async fn a_weekly_series_places_each_date_once_at_its_local_time_and_edits_reach
     let days: Vec<&str> = orders.iter().map(|o| o.0.as_str()).collect();
     assert_eq!(
         days,
-        [
-            "2027-03-01",
-            "2027-03-08",
-            "2027-03-15",
-            "2027-03-29",
-            "2027-04-05"
-        ]
+        [monday(0), monday(1), monday(2), monday(4), monday(5)]
     );
-    // 12:00 in San Jose each time: 20:00 UTC in standard time, 19:00 in daylight time.
+    // 12:00 in San Jose each time: the UTC hour moves by one across the change.
+    let before_hour = orders[0].2;
     for (day, local, utc_hour, _, _) in &orders {
         assert_eq!(local, "12:00", "{day}");
-        let expected = if day.as_str() < "2027-03-14" { 20 } else { 19 };
-        assert_eq!(*utc_hour, expected, "{day}");
+        let moved = if day.as_str() < change.to_string().as_str() {
+            0
+        } else {
+            1
+        };
+        assert_eq!((before_hour - utc_hour).abs(), moved, "{day}");
     }
+    assert!([19, 20].contains(&before_hour), "{before_hour}");
     // Again: nothing twice.
     let second = run(&app).await;
     assert_eq!(second["created"], 0, "{second}");
@@ -157,47 +179,77 @@ async fn a_weekly_series_places_each_date_once_at_its_local_time_and_edits_reach
     );
 
     // Skipping a placed date cancels its order; the series keeps the others.
-    let skip = app
-        .call(
-            "POST",
-            &format!("/api/order-series/{id}/dates/2027-04-05/skip"),
-            Some(&client.token),
-            None,
-        )
-        .await;
-    assert_eq!(skip.status(), 200);
-    let view = json_body(skip).await["series"].clone();
-    let april = view["next"]
-        .as_array()
-        .expect("next")
-        .iter()
-        .find(|d| d["date"] == "2027-04-05")
-        .expect("the date")
-        .clone();
-    assert_eq!(april["status"], "SKIPPED");
-    assert_eq!(april["orderStatus"], "CANCELLED");
+    let skipped = skip(monday(5)).await;
+    assert_eq!(skipped.status(), 200);
+    let view = json_body(skipped).await["series"].clone();
+    let date_of = |view: &Value, day: String| {
+        view["next"]
+            .as_array()
+            .expect("next")
+            .iter()
+            .find(|d| d["date"] == day.as_str())
+            .expect("the date")
+            .clone()
+    };
+    let last = date_of(&view, monday(5));
+    assert_eq!(last["status"], "SKIPPED");
+    assert_eq!(last["orderStatus"], "CANCELLED");
 
-    // One order changed by hand leaves the series alone.
-    let march_15 = view["next"]
-        .as_array()
-        .expect("next")
-        .iter()
-        .find(|d| d["date"] == "2027-03-15")
-        .expect("15th")["orderNumber"]
-        .clone();
+    // One order changed by hand leaves the series alone, and keeps its change through
+    // series edits that do not touch what it changed.
+    let third = date_of(&view, monday(2))["orderNumber"]
+        .as_str()
+        .expect("number")
+        .to_owned();
     let own_edit = app
         .call(
             "PATCH",
-            &format!("/api/orders/{}", march_15.as_str().expect("number")),
+            &format!("/api/orders/{third}"),
             Some(&client.token),
             Some(json!({ "specialNotes": "Vegan this week" })),
         )
         .await;
     assert!(own_edit.status().is_success(), "{}", own_edit.status());
+    let fifth = date_of(&view, monday(4))["orderNumber"]
+        .as_str()
+        .expect("number")
+        .to_owned();
+    let moved_by_hand = app
+        .call(
+            "PATCH",
+            &format!("/api/orders/{fifth}"),
+            Some(&client.token),
+            Some(json!({ "arrivalDateTime": due_at(&monday(4), "13:00") })),
+        )
+        .await;
+    assert!(
+        moved_by_hand.status().is_success(),
+        "{}",
+        moved_by_hand.status()
+    );
+    let headcount_only = app
+        .call(
+            "PATCH",
+            &format!("/api/order-series/{id}"),
+            Some(&client.token),
+            Some(json!({ "order": { "headcount": 30 } })),
+        )
+        .await;
+    assert_eq!(headcount_only.status(), 200);
+    let fifth_now = placed(&app, &id)
+        .await
+        .into_iter()
+        .find(|o| o.0 == monday(4))
+        .expect("fifth");
+    assert_eq!(
+        (fifth_now.1.as_str(), fifth_now.3),
+        ("13:00", 30),
+        "its own time, the new headcount"
+    );
 
-    // The 8th gets a driver; the 1st becomes a past date.
+    // The second Monday gets a driver; the first becomes a past date.
     let db = app.db().await;
-    let order_of = |day: &'static str| {
+    let order_of = |day: String| {
         let db = &db;
         let id = id.clone();
         async move {
@@ -210,22 +262,23 @@ async fn a_weekly_series_places_each_date_once_at_its_local_time_and_edits_reach
             .get::<_, String>(0)
         }
     };
-    let dispatched = order_of("2027-03-08").await;
+    let dispatched = order_of(monday(1)).await;
     app.assign_driver(&staff, &dispatched, &driver).await;
-    let past = order_of("2027-03-01").await;
+    let past = order_of(monday(0)).await;
     db.execute_typed(
-        "UPDATE orders SET pickup_date_time = pickup_date_time - interval '100 days',
-                arrival_date_time = arrival_date_time - interval '100 days' WHERE id = $1::text::uuid",
+        "UPDATE orders SET pickup_date_time = pickup_date_time - interval '400 days',
+                arrival_date_time = arrival_date_time - interval '400 days' WHERE id = $1::text::uuid",
         &[p(&past)],
     )
     .await
     .expect("the past");
     db.execute_typed(
-        "UPDATE order_series_occurrences SET occurs_on = occurs_on - 100 WHERE order_id = $1::text::uuid",
+        "UPDATE order_series_occurrences SET occurs_on = occurs_on - 400 WHERE order_id = $1::text::uuid",
         &[p(&past)],
     )
     .await
     .expect("the past date");
+    let past_day = (change - Duration::days(13 + 400)).to_string();
 
     let edited = app
         .call(
@@ -245,19 +298,18 @@ async fn a_weekly_series_places_each_date_once_at_its_local_time_and_edits_reach
     assert_eq!(
         after,
         [
-            ("2026-11-21".into(), "12:00".into(), 25, "ACTIVE".into()),
-            ("2027-03-08".into(), "12:00".into(), 25, "ASSIGNED".into()),
-            ("2027-03-15".into(), "12:30".into(), 40, "ACTIVE".into()),
-            ("2027-03-29".into(), "12:30".into(), 40, "ACTIVE".into()),
-            ("2027-04-05".into(), "12:00".into(), 25, "CANCELLED".into()),
+            (past_day, "12:00".into(), 30, "ACTIVE".into()),
+            (monday(1), "12:00".into(), 30, "ASSIGNED".into()),
+            (monday(2), "12:30".into(), 40, "ACTIVE".into()),
+            (monday(4), "13:00".into(), 40, "ACTIVE".into()),
+            (monday(5), "12:00".into(), 25, "CANCELLED".into()),
         ],
-        "past and dispatched orders stay; orders to come follow"
+        "past and dispatched orders stay; orders to come follow, but a time set by hand stays"
     );
-    // The hand edit of the 15th stayed with it.
+    // The hand edit of the third stayed with it.
     assert_eq!(
         app.count(&format!(
-            "SELECT count(*) FROM orders WHERE order_number = '{}' AND special_notes = 'Vegan this week'",
-            march_15.as_str().expect("number")
+            "SELECT count(*) FROM orders WHERE order_number = '{third}' AND special_notes = 'Vegan this week'"
         ))
         .await,
         1
@@ -287,26 +339,79 @@ async fn a_weekly_series_places_each_date_once_at_its_local_time_and_edits_reach
             client.id
         ))
         .await;
-    assert_eq!(cancelled, 3, "the 15th, the 29th and the skipped 5th");
+    assert_eq!(cancelled, 3, "the third, the fifth and the skipped sixth");
     let days: Vec<String> = placed(&app, &id).await.into_iter().map(|o| o.0).collect();
-    assert_eq!(days, ["2026-11-21", "2027-03-08", "2027-04-05"]);
-    // Resumed, the next run places those dates again as new orders, as the series now is.
+    assert_eq!(
+        days,
+        [
+            (change - Duration::days(413)).to_string(),
+            monday(1),
+            monday(5)
+        ]
+    );
+    // Resumed, the next run places those dates again as new orders, as the series now is
+    // (the first Monday too: this test moved its record into the past).
     assert_eq!(pause(false).await, 200);
-    // (The 1st too: this test moved its record into the past.)
     assert_eq!(run(&app).await["created"], 3);
     let again: Vec<(String, String, i32, String)> = placed(&app, &id)
         .await
         .into_iter()
         .map(|(day, local, _, headcount, status)| (day, local, headcount, status))
-        .filter(|(day, ..)| day.as_str() == "2027-03-15" || day.as_str() == "2027-03-29")
+        .filter(|(day, ..)| *day == monday(2) || *day == monday(4))
         .collect();
     assert_eq!(
         again,
         [
-            ("2027-03-15".into(), "12:30".into(), 40, "ACTIVE".into()),
-            ("2027-03-29".into(), "12:30".into(), 40, "ACTIVE".into()),
+            (monday(2), "12:30".into(), 40, "ACTIVE".into()),
+            (monday(4), "12:30".into(), 40, "ACTIVE".into()),
         ]
     );
+
+    // Ending the series on its first Monday: the orders after it that no driver has are
+    // cancelled and their dates forgotten; the dispatched one stays.
+    let ended = app
+        .call(
+            "PATCH",
+            &format!("/api/order-series/{id}"),
+            Some(&client.token),
+            Some(json!({ "endsOn": monday(0) })),
+        )
+        .await;
+    assert_eq!(ended.status(), 200);
+    let days: Vec<(String, String)> = placed(&app, &id)
+        .await
+        .into_iter()
+        .map(|o| (o.0, o.4))
+        .collect();
+    assert_eq!(
+        days,
+        [
+            ((change - Duration::days(413)).to_string(), "ACTIVE".into()),
+            (monday(0), "ACTIVE".into()),
+            (monday(1), "ASSIGNED".into()),
+            (monday(5), "CANCELLED".into()),
+        ]
+    );
+    let cancelled = app
+        .count(&format!(
+            "SELECT count(*) FROM orders WHERE user_id = '{}' AND status = 'CANCELLED'",
+            client.id
+        ))
+        .await;
+    assert_eq!(cancelled, 5, "the two placed again, cancelled again");
+    assert_eq!(run(&app).await["created"], 0);
+}
+
+/// `day` at `time` in San Jose, as an instant.
+fn due_at(day: &str, time: &str) -> String {
+    let local = chrono::NaiveDateTime::parse_from_str(&format!("{day} {time}"), "%Y-%m-%d %H:%M")
+        .expect("time");
+    Los_Angeles
+        .from_local_datetime(&local)
+        .single()
+        .expect("one instant")
+        .with_timezone(&Utc)
+        .to_rfc3339()
 }
 
 #[tokio::test]
@@ -318,7 +423,8 @@ async fn a_date_that_cannot_be_placed_is_reported_once_and_the_series_goes_on() 
         .with_timezone(&chrono_tz::America::Los_Angeles)
         .date_naive()
         .to_string();
-    let body = series_body(&app, &client, "FREQ=DAILY", &tomorrow, 1).await;
+    // The horizon counts today: two days are today and tomorrow.
+    let body = series_body(&app, &client, "FREQ=DAILY", &tomorrow, 2).await;
     let delivery_address = body["order"]["deliveryAddressId"]
         .as_str()
         .expect("id")
@@ -344,7 +450,7 @@ async fn a_date_that_cannot_be_placed_is_reported_once_and_the_series_goes_on() 
     app.db()
         .await
         .execute_typed(
-            "UPDATE order_series SET horizon_days = 3 WHERE id = $1::text::uuid",
+            "UPDATE order_series SET horizon_days = 4 WHERE id = $1::text::uuid",
             &[p(&id)],
         )
         .await
@@ -405,6 +511,44 @@ async fn a_date_that_cannot_be_placed_is_reported_once_and_the_series_goes_on() 
         .filter(|a| a["rule"] == "order_series_failed")
         .count();
     assert_eq!(raised, 2, "{alerts}");
+
+    // An account purge leaves the email that no order carries without the address (its
+    // open order skipped first: an account with open orders is not deleted).
+    let skipped = app
+        .call(
+            "POST",
+            &format!("/api/order-series/{id}/dates/{tomorrow}/skip"),
+            Some(&client.token),
+            None,
+        )
+        .await;
+    assert_eq!(skipped.status(), 200);
+    let super_admin = app.user(Role::SuperAdmin).await;
+    let deleted = app
+        .call(
+            "DELETE",
+            &format!("/api/users/{}?reason=closed", client.id),
+            Some(&staff.token),
+            None,
+        )
+        .await;
+    assert_eq!(deleted.status(), 204);
+    let purged = app
+        .call(
+            "DELETE",
+            &format!("/api/users/{}/purge", client.id),
+            Some(&super_admin.token),
+            Some(json!({ "confirmed": true, "reason": "the account holder asked for erasure" })),
+        )
+        .await;
+    assert_eq!(purged.status(), 200);
+    let left: Vec<String> = app
+        .rows_holding(&client.email)
+        .await
+        .into_iter()
+        .filter(|place| !place.starts_with("users.email"))
+        .collect();
+    assert!(left.is_empty(), "the client's email is still in {left:?}");
 }
 
 #[tokio::test]
@@ -498,12 +642,26 @@ async fn who_may_keep_a_series_and_bad_series_are_named() {
         "nothing stored"
     );
 
-    let created = create(&app, &client, good.clone()).await;
+    // A retried create with its Idempotency-Key answers the first series again.
+    let send = || {
+        app.http
+            .post(app.url("/api/order-series"))
+            .bearer_auth(&client.token)
+            .header("idempotency-key", "series-attempt-1")
+            .json(&good)
+            .send()
+    };
+    let created = send().await.expect("request");
     assert_eq!(created.status(), 201);
     let id = json_body(created).await["series"]["id"]
         .as_str()
         .expect("id")
         .to_owned();
+    let retried = send().await.expect("request");
+    assert_eq!(retried.status(), 201);
+    assert_eq!(retried.headers()["x-idempotent-replay"], "true");
+    assert_eq!(json_body(retried).await["series"]["id"], id.as_str());
+    assert_eq!(app.count("SELECT count(*) FROM order_series").await, 1);
     let by_staff = create(&app, &staff, with("userId", json!(client.id))).await;
     assert_eq!(by_staff.status(), 201);
     assert_eq!(

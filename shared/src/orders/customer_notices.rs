@@ -324,6 +324,7 @@ async fn send(
         text: notice.email,
         track_order_id,
         handoff_pin,
+        series_id: None,
     };
     outbox::enqueue(
         tx,

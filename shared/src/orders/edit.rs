@@ -93,7 +93,7 @@ pub fn may_change(caller: &Caller, order: &Order) -> ApiResult<()> {
 }
 
 /// The fields `PATCH /api/orders/{order_number}` may change; absent ones stay.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct OrderUpdate {
     pub pickup_date_time: Option<DateTime<Utc>>,
@@ -109,6 +109,13 @@ pub struct OrderUpdate {
     pub item_delivered: Option<String>,
     pub order_total: Option<f64>,
     pub tip: Option<f64>,
+}
+
+impl OrderUpdate {
+    /// Whether it changes nothing.
+    pub fn is_empty(&self) -> bool {
+        *self == Self::default()
+    }
 }
 
 /// An update after every check: `None` keeps the stored value.

@@ -29,6 +29,10 @@ pub struct Email {
         skip_serializing_if = "Option::is_none"
     )]
     pub handoff_pin: Option<Uuid>,
+    /// The recurring series the email is about, when no order carries it: how an account
+    /// purge finds it.
+    #[serde(rename = "seriesId", default, skip_serializing_if = "Option::is_none")]
+    pub series_id: Option<Uuid>,
 }
 
 /// The text as sent: with how to follow the order when it names one.

@@ -1,6 +1,8 @@
 //! The `order-series` job (hourly): places each active series' orders for its dates from
 //! today to its horizon, as ordinary orders placed by the series' client.
 //!
+//! - Each date in its own transaction with the series row locked: placed and recorded
+//!   together, so a run cut off later keeps what it did.
 //! - Once per date: a date with a record (placed, skipped or failed) is left alone, and the
 //!   order is placed with an idempotency key of the series, its generation and the date,
 //!   so a run cut off between placing and recording finds the same order next time (unless
@@ -21,7 +23,7 @@ use uuid::Uuid;
 use super::{owner_of, today, OccurrenceStatus, Series, SERIES_SELECT};
 use crate::{
     auth::Caller,
-    db::{p, RowExt, Transaction},
+    db::{p, GenericClient, RowExt, Transaction},
     error::{ApiError, ApiResult, Context},
     monitoring::{
         alerts::{self, Observation},
@@ -92,76 +94,101 @@ async fn one_series(
     now: DateTime<Utc>,
     run: &mut Run,
 ) -> ApiResult<()> {
-    let mut client = state.db.get().await?;
-    let tx = client.transaction().await?;
-    let Some(row) = tx
+    let Some(series) = active(&*state.db.get().await?, id, false).await? else {
+        return Ok(());
+    };
+    // The horizon counts today: 14 days are today and the 13 after it.
+    let from = today(now);
+    let to = from + Duration::days(i64::from(series.horizon_days) - 1);
+    for date in series.dates(from, to)? {
+        if let Err(e) = one_date(state, id, date, now, run).await {
+            tracing::error!(series_id = %id, %date, error = %e, "a series date could not be dealt with; the next run tries again");
+            run.deferred += 1;
+        }
+    }
+    Ok(())
+}
+
+/// The series if it is active; `lock` takes its row.
+async fn active(client: &impl GenericClient, id: Uuid, lock: bool) -> ApiResult<Option<Series>> {
+    let lock = if lock { "FOR UPDATE" } else { "" };
+    client
         .query_typed_opt(
-            &format!("{SERIES_SELECT} WHERE s.id = $1 AND s.paused_at IS NULL FOR UPDATE"),
+            &format!("{SERIES_SELECT} WHERE s.id = $1 AND s.paused_at IS NULL {lock}"),
             &[p(&id)],
         )
         .await?
-    else {
+        .map(|row| Series::from_row(&row))
+        .transpose()
+}
+
+/// One date, in its own transaction holding the series row: placed and recorded (or
+/// recorded as failed and reported) together, so a run cut off later keeps what it did,
+/// and a skip, edit or pause waits for it and then sees the order.
+async fn one_date(
+    state: &AppState,
+    id: Uuid,
+    date: NaiveDate,
+    now: DateTime<Utc>,
+    run: &mut Run,
+) -> ApiResult<()> {
+    let mut client = state.db.get().await?;
+    let tx = client.transaction().await?;
+    // Paused, ended or edited since the dates were read: as it is now.
+    let Some(series) = active(&tx, id, true).await? else {
         return Ok(());
     };
-    let series = Series::from_row(&row)?;
-    let from = today(now);
-    let to = from + Duration::days(i64::from(series.horizon_days));
-    let recorded: Vec<NaiveDate> = tx
-        .query_typed(
-            "SELECT occurs_on FROM order_series_occurrences
-              WHERE series_id = $1 AND occurs_on BETWEEN $2 AND $3",
-            &[p(&id), p(&from), p(&to)],
+    if !series.dates(date, date)?.contains(&date) || series.times_on(date)?.0 <= now {
+        return Ok(());
+    }
+    let recorded = tx
+        .query_typed_opt(
+            "SELECT 1 AS recorded FROM order_series_occurrences WHERE series_id = $1 AND occurs_on = $2",
+            &[p(&id), p(&date)],
         )
         .await?
-        .iter()
-        .map(|r| r.col("occurs_on"))
-        .collect::<ApiResult<_>>()?;
-    let owner = owner_of(&tx, series.user_id).await?;
-    for date in series.dates(from, to)? {
-        if recorded.contains(&date) || series.times_on(date)?.0 <= now {
-            continue;
-        }
-        let placed = match &owner {
-            Some(owner) => place(state, owner, &series, date).await,
-            None => Err(ApiError::unprocessable(
-                "inactive_owner",
-                "the series' client is no longer an active client or vendor",
-            )),
-        };
-        match placed {
-            Ok(order_id) => {
-                record(
-                    &tx,
-                    &series,
-                    date,
-                    OccurrenceStatus::Created,
-                    Some(order_id),
-                    None,
-                )
-                .await?;
-                run.created += 1;
-            }
-            Err(e) if e.status.is_client_error() => {
-                let why = reason(&e);
-                record(
-                    &tx,
-                    &series,
-                    date,
-                    OccurrenceStatus::Failed,
-                    None,
-                    Some(&why),
-                )
-                .await?;
-                report_failure(state, &tx, &series, date, &why).await?;
-                run.failed += 1;
-            }
-            Err(e) => {
-                tracing::error!(series_id = %id, %date, error = %e, "placing a series' order failed; the next run tries again");
-                run.deferred += 1;
-            }
-        }
+        .is_some();
+    if recorded {
+        return Ok(());
     }
-    tx.commit().await.context("recording the series' dates")?;
+    let placed = match owner_of(&tx, series.user_id).await? {
+        Some(owner) => place(state, &owner, &series, date).await,
+        None => Err(ApiError::unprocessable(
+            "inactive_owner",
+            "the series' client is no longer an active client or vendor",
+        )),
+    };
+    match placed {
+        Ok(order_id) => {
+            record(
+                &tx,
+                &series,
+                date,
+                OccurrenceStatus::Created,
+                Some(order_id),
+                None,
+            )
+            .await?;
+            run.created += 1;
+        }
+        Err(e) if e.status.is_client_error() => {
+            let why = reason(&e);
+            record(
+                &tx,
+                &series,
+                date,
+                OccurrenceStatus::Failed,
+                None,
+                Some(&why),
+            )
+            .await?;
+            report_failure(state, &tx, &series, date, &why).await?;
+            run.failed += 1;
+        }
+        // A fault of ours: nothing recorded, the next run tries again.
+        Err(e) => return Err(e),
+    }
+    tx.commit().await.context("recording a series date")?;
     Ok(())
 }
 
@@ -253,6 +280,7 @@ async fn report_failure(
             ),
             track_order_id: None,
             handoff_pin: None,
+            series_id: Some(series.id),
         };
         outbox::enqueue(
             tx,

@@ -46,10 +46,10 @@ use crate::{
     AppState,
 };
 
-/// A series places orders this many days ahead unless it says otherwise.
+/// A series places orders this many days ahead (today counted) unless it says otherwise.
 pub const DEFAULT_HORIZON_DAYS: i32 = 14;
 /// The furthest ahead a series may place orders.
-pub const MAX_HORIZON_DAYS: i32 = 120;
+pub const MAX_HORIZON_DAYS: i32 = 366;
 /// How many of its next dates a series' view shows.
 const NEXT_DATES: usize = 10;
 /// The fields of an order a series' template may hold besides its two addresses; the
@@ -481,13 +481,19 @@ pub async fn create(state: &AppState, caller: &Caller, new: &NewSeries) -> ApiRe
     Ok(view)
 }
 
-/// A series the caller may see (its own, or any for staff), locked for a change; 404 for
-/// any other.
-async fn lock_visible(tx: &Transaction<'_>, caller: &Caller, id: Uuid) -> ApiResult<Series> {
+/// A series the caller may see (its own, or any for staff); 404 for any other. `lock`
+/// takes its row for a change (the job holds it while it places a date).
+async fn visible(
+    client: &impl GenericClient,
+    caller: &Caller,
+    id: Uuid,
+    lock: bool,
+) -> ApiResult<Series> {
     let everyone = caller.can(Permission::ViewAllOrders);
-    let row = tx
+    let lock = if lock { "FOR UPDATE" } else { "" };
+    let row = client
         .query_typed_opt(
-            &format!("{SERIES_SELECT} WHERE s.id = $1 AND ($2 OR s.user_id = $3) FOR UPDATE"),
+            &format!("{SERIES_SELECT} WHERE s.id = $1 AND ($2 OR s.user_id = $3) {lock}"),
             &[p(&id), p(&everyone), p(&caller.user_id)],
         )
         .await?
@@ -495,15 +501,16 @@ async fn lock_visible(tx: &Transaction<'_>, caller: &Caller, id: Uuid) -> ApiRes
     Series::from_row(&row)
 }
 
-/// One series with its next dates.
+async fn lock_visible(tx: &Transaction<'_>, caller: &Caller, id: Uuid) -> ApiResult<Series> {
+    visible(tx, caller, id, true).await
+}
+
+/// One series with its next dates (read without waiting for the job).
 pub async fn view(state: &AppState, caller: &Caller, id: Uuid) -> ApiResult<SeriesView> {
     caller.require(Permission::CreateOrders)?;
-    let mut client = state.db.get().await?;
-    let tx = client.transaction().await?;
-    let series = lock_visible(&tx, caller, id).await?;
-    let view = with_next(&tx, &series, Utc::now()).await?;
-    tx.commit().await?;
-    Ok(view)
+    let client = state.db.get().await?;
+    let series = visible(&*client, caller, id, false).await?;
+    with_next(&*client, &series, Utc::now()).await
 }
 
 /// The caller's series (every one for staff), newest first, in pages.
@@ -709,9 +716,25 @@ pub async fn edit(
     let owner = owner_of(&tx, after.user_id).await?.ok_or_else(|| {
         ApiError::unprocessable("inactive_owner", "the series' client is no longer active")
     })?;
-    if after.paused_at.is_none() {
+    // What the next dates will be placed with is checked as on create; an edit that ends
+    // the series (no date to come) or only pauses, resumes or moves the horizon is not.
+    let reshaped = change.rule.is_some()
+        || change.pickup_time.is_some()
+        || change.arrival_time.is_some()
+        || change.order.is_some();
+    let ahead = today(now) + chrono::Duration::days(i64::from(MAX_HORIZON_DAYS));
+    let has_dates = !after.dates(today(now), ahead)?.is_empty();
+    if after.paused_at.is_none() && reshaped && has_dates {
         check_series(&tx, &owner, &after, now).await?;
     }
+    // A date that could not be placed is tried again by the next run, with the series as
+    // it now is.
+    tx.execute_typed(
+        "DELETE FROM order_series_occurrences WHERE series_id = $1 AND status = 'FAILED' AND occurs_on >= $2",
+        &[p(&id), p(&today(now))],
+    )
+    .await
+    .context("clearing failed dates")?;
     tx.execute_typed(
         "UPDATE order_series SET rule = $2, ends_on = $3, pickup_time = $4, arrival_time = $5,
                 horizon_days = $6, template = $7, paused_at = $8
@@ -729,7 +752,7 @@ pub async fn edit(
     )
     .await
     .context("updating the series")?;
-    let (updated, cancelled) = follow(&tx, caller, &after, change, now).await?;
+    let (updated, cancelled) = follow(&tx, caller, &before, &after, change, now).await?;
     let series = lock_visible(&tx, caller, id).await?;
     let view = with_next(&tx, &series, now).await?;
     tx.commit().await.context("saving the series")?;
@@ -811,6 +834,7 @@ fn edited(before: &Series, change: &SeriesEdit, now: DateTime<Utc>) -> ApiResult
 async fn follow(
     tx: &Transaction<'_>,
     caller: &Caller,
+    before: &Series,
     series: &Series,
     change: &SeriesEdit,
     now: DateTime<Utc>,
@@ -819,11 +843,12 @@ async fn follow(
     let rows = tx
         .query_typed(
             &format!(
-                "SELECT oc.occurs_on, oc.order_id
+                "SELECT oc.occurs_on, oc.order_id, o.pickup_date_time, o.arrival_date_time
                    FROM order_series_occurrences oc JOIN orders o ON o.id = oc.order_id
                   WHERE oc.series_id = $1 AND oc.status = 'CREATED' AND oc.occurs_on >= $2
                     AND o.pickup_date_time > $3 AND {UNDISPATCHED}
-                  ORDER BY oc.occurs_on"
+                  ORDER BY oc.occurs_on
+                    FOR UPDATE OF o"
             ),
             &[p(&series.id), p(&from), p(&now)],
         )
@@ -841,7 +866,10 @@ async fn follow(
         let date: NaiveDate = row.col("occurs_on")?;
         let order_id: Uuid = row.col("order_id")?;
         if series.paused_at.is_some() || !kept.contains(&date) {
-            cancel_if_undispatched(tx, caller, order_id, "no longer in its series").await?;
+            // Locked above with no driver; checked again all the same.
+            if !cancel_if_undispatched(tx, caller, order_id, "no longer in its series").await? {
+                continue;
+            }
             tx.execute_typed(
                 "DELETE FROM order_series_occurrences WHERE series_id = $1 AND occurs_on = $2",
                 &[p(&series.id), p(&date)],
@@ -850,12 +878,25 @@ async fn follow(
             cancelled += 1;
             continue;
         }
-        let (pickup, arrival) = series.times_on(date)?;
+        // New times reach an order still at the series' old times of its date: one moved
+        // by hand keeps its own.
+        let retimed = change.pickup_time.is_some() || change.arrival_time.is_some();
+        let at_old_times = (row.col("pickup_date_time")?, row.col("arrival_date_time")?)
+            == before.times_on(date)?;
+        let times = if retimed && at_old_times {
+            let (pickup, arrival) = series.times_on(date)?;
+            (Some(pickup), Some(arrival))
+        } else {
+            (None, None)
+        };
         let update = OrderUpdate {
-            pickup_date_time: Some(pickup),
-            arrival_date_time: Some(arrival),
+            pickup_date_time: times.0,
+            arrival_date_time: times.1,
             ..fields.clone()
         };
+        if update.is_empty() {
+            continue;
+        }
         let order = edit::lock_visible(tx, caller, OrderRef::Id(order_id)).await?;
         edit::update(tx, caller, &order, &update).await?;
         updated += 1;

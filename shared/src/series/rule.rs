@@ -15,7 +15,7 @@ use rrule::{Frequency, NWeekday, RRule, Unvalidated};
 
 use crate::error::FieldError;
 
-/// The most dates one expansion yields: 120 days of a daily rule, with room to spare.
+/// The most dates one expansion yields: a year of a daily rule, with room to spare.
 const MAX_DATES: u16 = 400;
 
 /// A checked rule, in its normalised spelling.

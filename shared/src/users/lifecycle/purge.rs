@@ -50,11 +50,10 @@ struct PersonalData {
 /// What a purge clears, `$1` the account. Orders, deliveries and audit rows stay, with
 /// their personal fields emptied; the account's own track and private addresses go.
 const PURGE_STATEMENTS: &[&str] = &[
-    // A customer email no order carries (a series' date that failed) names its recipient
-    // by the address cleared next.
+    // A customer email no order carries (a series' date that failed) names the series.
     "UPDATE outbox SET payload = '{\"removed\": \"personal data purged\"}'::jsonb
       WHERE order_id IS NULL AND kind = 'CUSTOMER_EMAIL'
-        AND payload->>'to' = (SELECT email FROM users WHERE id = $1)",
+        AND payload->>'seriesId' IN (SELECT id::text FROM order_series WHERE user_id = $1)",
     "UPDATE users SET email = 'purged+' || replace(id::text, '-', '') || '@purged.invalid',
             password_hash = NULL, name = NULL, contact_name = NULL, company_name = NULL,
             phone = NULL, website = NULL, is_temporary_password = false, deletion_reason = NULL,
