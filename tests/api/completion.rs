@@ -332,4 +332,16 @@ async fn the_hand_off_code_completes_five_wrong_ones_lock_it_and_it_is_never_sto
         )
         .await;
     assert_eq!(closed.status(), 200);
+    // The delivery is completed with the order, and the driver paid.
+    let finished = app
+        .count(&format!(
+            "SELECT count(*) FROM deliveries d JOIN orders o ON o.id = d.order_id
+              WHERE o.id = '{order_id}' AND o.driver_status = 'COMPLETED' AND d.status = 'COMPLETED'
+                AND d.completed_at IS NOT NULL AND d.pay_total_cents > 0"
+        ))
+        .await;
+    assert_eq!(
+        finished, 1,
+        "the delivery completed and paid with the order"
+    );
 }

@@ -8,7 +8,7 @@ use uuid::Uuid;
 use super::{
     change_status,
     rules::{self, CateringDetails, OrderNotes, OrderType, Schedule},
-    status::OrderStatus,
+    status::{DriverStatus, OrderStatus},
     Actor, Order, Scope, StatusChange, ORDER_SELECT,
 };
 use crate::{
@@ -355,9 +355,15 @@ pub async fn set_status(
         }
         may_change(caller, order)?;
     }
+    // Completing an order a driver is delivering completes the delivery too: the driver is
+    // paid and the customer hears it, as when the driver completes.
+    let driver = order
+        .driver_status
+        .filter(|d| update.status == OrderStatus::Completed && *d != DriverStatus::Completed)
+        .map(|_| DriverStatus::Completed);
     let change = StatusChange {
         order: Some(update.status),
-        driver: None,
+        driver,
         actor: Actor::User(caller.user_id),
         note,
         location: None,
