@@ -1342,3 +1342,51 @@ async fn each_offer_change_is_pushed_signed_and_skipped_without_a_push_channel()
     let why = items[0]["lastError"].as_str().expect("why");
     assert!(why.contains("DRIVER_PUSH_URL"), "{why}");
 }
+
+#[tokio::test]
+async fn after_a_failed_attempt_the_order_is_offered_afresh_not_escalated() {
+    // One offer per order: the accepted first one would use it up.
+    let (app, _staff, vendor) = on_demand_dispatch(1).await;
+    let first = app.user(Role::Driver).await;
+    let second = app.user(Role::Driver).await;
+    app.start_shift_at(&first, (37.3345, -121.8900)).await;
+    app.start_shift_at(&second, (37.3600, -121.9400)).await;
+    let (order_id, number) = on_demand_order(&app, &vendor).await;
+    let offer = pending_offer(&app, &first).await;
+    assert_eq!(offer.len(), 1, "the nearest driver is offered it");
+    let offer_id = offer[0]["id"].as_str().expect("offer id").to_owned();
+    let accepted = app
+        .call(
+            "POST",
+            &format!("/api/driver/offers/{offer_id}/accept"),
+            Some(&first.token),
+            None,
+        )
+        .await;
+    assert_eq!(accepted.status(), 200);
+    assert_eq!(
+        app.report_status(&first, &number, "PICKED_UP")
+            .await
+            .status(),
+        200
+    );
+    let photo = app.active_upload(&first, "POD", "order", &order_id).await;
+    let failed = app
+        .call(
+            "POST",
+            &format!("/api/orders/{number}/failed-attempt"),
+            Some(&first.token),
+            Some(json!({ "reason": "NO_ONE_THERE", "photoUploadId": photo.id })),
+        )
+        .await;
+    assert_eq!(failed.status(), 200);
+
+    // Offered to the other driver, as a new job for dispatch; nothing escalated.
+    assert_eq!(pending_offer(&app, &second).await.len(), 1);
+    let escalations = app
+        .count(&format!(
+            "SELECT count(*) FROM dispatch_escalations WHERE order_id = '{order_id}'"
+        ))
+        .await;
+    assert_eq!(escalations, 0);
+}

@@ -72,6 +72,10 @@ pub async fn offer_next(state: &AppState, order_id: Uuid) -> ApiResult<Outcome> 
                     EXISTS (SELECT 1 FROM dispatch_offers WHERE order_id = $1 AND status = 'PENDING') AS pending,
                     COALESCE((SELECT array_agg(driver_id) FROM dispatch_offers
                                WHERE order_id = $1 AND status <> 'WITHDRAWN'), '{}') AS offered,
+                    (SELECT count(*) FROM dispatch_offers
+                      WHERE order_id = $1 AND status <> 'WITHDRAWN'
+                        AND offered_at > COALESCE((SELECT max(created_at) FROM failed_attempts WHERE order_id = $1),
+                                                  '-infinity')) AS attempts,
                     COALESCE((SELECT array_agg(driver_id) FROM dispatches
                                WHERE order_id = $1 AND unassigned_at IS NOT NULL), '{}') AS released",
             &[p(&order_id)],
@@ -85,7 +89,9 @@ pub async fn offer_next(state: &AppState, order_id: Uuid) -> ApiResult<Outcome> 
         return Ok(Outcome::Skipped("an offer is pending"));
     }
     let mut passed_over: Vec<Uuid> = state_row.col("offered")?;
-    let attempts = i32::try_from(passed_over.len()).unwrap_or(i32::MAX);
+    // Attempts count afresh after a failed delivery attempt: the order is a new job for
+    // dispatch, though drivers who passed on it before are still passed over.
+    let attempts = i32::try_from(state_row.col::<i64>("attempts")?).unwrap_or(i32::MAX);
     if attempts >= settings.max_attempts {
         return escalate(tx, order_id, EscalationReason::AttemptsExhausted, attempts).await;
     }
