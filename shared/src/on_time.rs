@@ -19,7 +19,8 @@
 //!   on shift, cut at the days' bounds. Only staff see it, and only grouped by day or
 //!   driver (and for the whole range then): a client's orders share their drivers' hours
 //!   with everyone else's, so no share of them is the client's.
-//! - **Failed attempts** are deliveries that ended in a reported failed attempt.
+//! - **Failed attempts** are the failed delivery attempts drivers reported (each one, even
+//!   when the same driver then delivered the order).
 //!
 //! Staff see every order; a client or vendor sees the orders it placed, and nothing else.
 
@@ -272,24 +273,33 @@ async fn delivery_rows(
     orderer: Option<Uuid>,
 ) -> ApiResult<Vec<Row>> {
     let (key, label, belongs) = group_by.sql();
+    // A completed delivery, or a failed attempt as kept in `failed_attempts` (a driver sent
+    // back after one reuses its delivery row, which then completes).
     // `late_by` counts from the drop-off arrival, or the completion when none was reported.
     // A stop without its times has no service time: filtered out, as GREATEST and LEAST
     // would read a NULL as the other value.
     let sql = format!(
         "WITH ended AS (
-             SELECT d.driver_id, o.user_id, ou.role AS orderer_role, o.partner_id,
+             SELECT s.driver_id, o.user_id, ou.role AS orderer_role, o.partner_id,
                     (o.arrival_date_time AT TIME ZONE 'America/Los_Angeles')::date AS day,
                     du.name AS driver_name,
                     COALESCE(ou.company_name, ou.name) AS orderer_name,
                     ap.name AS partner_name,
-                    d.failed_at IS NOT NULL AS failed,
-                    extract(epoch FROM COALESCE(d.actual_arrival, d.completed_at) - o.arrival_date_time) / 60 AS late_by,
-                    extract(epoch FROM d.picked_up_at - d.pickup_arrival) / 60 AS pickup_minutes,
-                    extract(epoch FROM d.completed_at - d.actual_arrival) / 60 AS dropoff_minutes
+                    s.failed,
+                    extract(epoch FROM s.arrived - o.arrival_date_time) / 60 AS late_by,
+                    s.pickup_minutes, s.dropoff_minutes
                FROM orders o
-               JOIN deliveries d ON d.order_id = o.id AND d.completed_at IS NOT NULL
+               JOIN (SELECT d.order_id, d.driver_id, false AS failed,
+                            COALESCE(d.actual_arrival, d.completed_at) AS arrived,
+                            extract(epoch FROM d.picked_up_at - d.pickup_arrival) / 60 AS pickup_minutes,
+                            extract(epoch FROM d.completed_at - d.actual_arrival) / 60 AS dropoff_minutes
+                       FROM deliveries d
+                      WHERE d.completed_at IS NOT NULL AND d.failed_at IS NULL
+                     UNION ALL
+                     SELECT fa.order_id, fa.driver_id, true, NULL::timestamptz, NULL::numeric, NULL::numeric
+                       FROM failed_attempts fa) s ON s.order_id = o.id
                JOIN users ou ON ou.id = o.user_id
-               JOIN drivers dr ON dr.id = d.driver_id
+               JOIN drivers dr ON dr.id = s.driver_id
                JOIN users du ON du.id = dr.user_id
                LEFT JOIN api_partners ap ON ap.id = o.partner_id
               WHERE o.arrival_date_time >= $1 AND o.arrival_date_time < $2

@@ -465,3 +465,51 @@ async fn clients_and_vendors_see_their_own_orders_only_and_bad_requests_are_name
     assert_eq!(total[0], "total");
     assert_eq!(total[2], json["total"]["deliveries"].to_string());
 }
+
+#[tokio::test]
+async fn a_driver_sent_back_after_a_failed_attempt_counts_the_failure_and_the_delivery() {
+    let app = TestApp::spawn().await;
+    let staff = app.user(Role::Admin).await;
+    let client = app.user(Role::Client).await;
+    let driver = app.user(Role::Driver).await;
+    let (order_id, number) = app.order_of(&client).await;
+    app.assign_driver(&staff, &order_id, &driver).await;
+    assert_eq!(
+        app.report_status(&driver, &number, "PICKED_UP")
+            .await
+            .status(),
+        200
+    );
+    let photo = app.active_upload(&driver, "POD", "order", &order_id).await;
+    let failed = app
+        .call(
+            "POST",
+            &format!("/api/orders/{number}/failed-attempt"),
+            Some(&driver.token),
+            Some(json!({ "reason": "NO_ONE_THERE", "photoUploadId": photo.id })),
+        )
+        .await;
+    assert_eq!(failed.status(), 200);
+    // The same driver, who still has the food, goes back and delivers.
+    app.assign_driver(&staff, &order_id, &driver).await;
+    for step in ["PICKED_UP", "ARRIVED_TO_CLIENT", "COMPLETED"] {
+        assert_eq!(
+            app.report_status(&driver, &number, step).await.status(),
+            200,
+            "{step}"
+        );
+    }
+    let due: NaiveDate = app
+        .db()
+        .await
+        .query_typed_one(
+            "SELECT (arrival_date_time AT TIME ZONE 'America/Los_Angeles')::date FROM orders WHERE id = $1::text::uuid",
+            &[p(&order_id)],
+        )
+        .await
+        .expect("due day")
+        .get(0);
+    let got = report(&app, &staff, &format!("from={due}&to={due}&groupBy=driver")).await;
+    assert_eq!(got["total"]["deliveries"], 1, "{got}");
+    assert_eq!(got["total"]["failedAttempts"], 1, "{got}");
+}
