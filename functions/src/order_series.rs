@@ -54,7 +54,7 @@ fn handler(state: &AppState, req: Request) -> HandlerFuture<'_> {
 
 async fn order_series(state: &AppState, req: Request) -> ApiResult<Response<Body>> {
     let caller = caller(&req)?;
-    series::require(&caller)?;
+    caller.require(Permission::CreateOrders)?;
     match route_key(&req).as_deref() {
         Some("GET /api/order-series") => {
             let page = PageRequest::from_request(&req)?;

@@ -85,6 +85,7 @@ pub mod on_time;
 pub mod ops;
 pub mod orders;
 pub mod outbox;
+pub mod pacific;
 pub mod partners;
 pub mod pay;
 pub mod planning;

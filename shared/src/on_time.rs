@@ -26,8 +26,7 @@
 
 use std::collections::BTreeMap;
 
-use chrono::{DateTime, Datelike, NaiveDate, TimeZone, Utc};
-use chrono_tz::America::Los_Angeles;
+use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use serde::Serialize;
 use uuid::Uuid;
 
@@ -36,6 +35,7 @@ use crate::{
     db::{p, GenericClient, Row, RowExt},
     error::{ApiError, ApiResult, Context, FieldError},
     export::Csv,
+    pacific,
     text_enum::text_enum,
 };
 
@@ -120,7 +120,7 @@ impl Query {
     }
 
     fn start(&self) -> ApiResult<DateTime<Utc>> {
-        midnight(self.from)
+        pacific::midnight(self.from)
     }
 
     fn end(&self) -> ApiResult<DateTime<Utc>> {
@@ -128,19 +128,8 @@ impl Query {
             .to
             .checked_add_days(chrono::Days::new(1))
             .ok_or_else(|| ApiError::validation(vec![FieldError::new("to", "is out of range")]))?;
-        midnight(next)
+        pacific::midnight(next)
     }
-}
-
-fn midnight(day: NaiveDate) -> ApiResult<DateTime<Utc>> {
-    let local = day
-        .and_hms_opt(0, 0, 0)
-        .ok_or_else(|| ApiError::internal("midnight of a day"))?;
-    Los_Angeles
-        .from_local_datetime(&local)
-        .earliest()
-        .map(|t| t.with_timezone(&Utc))
-        .ok_or_else(|| ApiError::internal(format!("midnight of {day} in Pacific time")))
 }
 
 /// One group's figures (or the whole range's).
@@ -258,7 +247,7 @@ pub async fn report(
         from: query.from,
         to: query.to,
         group_by: query.group_by,
-        time_zone: "America/Los_Angeles",
+        time_zone: pacific::ZONE,
         groups: groups.into_values().collect(),
         total,
     })

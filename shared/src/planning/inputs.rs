@@ -3,8 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use chrono::{DateTime, NaiveDate, TimeZone, Utc};
-use chrono_tz::America::Los_Angeles;
+use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -12,7 +11,7 @@ use crate::routing::rules::OrderNeeds;
 use crate::{
     db::{p, FromRow, GenericClient, RowExt},
     drivers::availability::{self, Window},
-    error::{ApiError, ApiResult},
+    error::ApiResult,
     geo::Point,
     orders::{
         rules::{NeedHost, OrderType, VehicleType},
@@ -30,24 +29,13 @@ pub struct Days {
 impl Days {
     /// The instant the first day starts: the plan's clock counts from it.
     pub fn start(&self) -> ApiResult<DateTime<Utc>> {
-        midnight(self.from)
+        crate::pacific::midnight(self.from)
     }
 
     /// The instant after the last day ends.
     pub fn end(&self) -> ApiResult<DateTime<Utc>> {
-        midnight(self.to + chrono::Duration::days(1))
+        crate::pacific::midnight(self.to + chrono::Duration::days(1))
     }
-}
-
-fn midnight(day: NaiveDate) -> ApiResult<DateTime<Utc>> {
-    let local = day
-        .and_hms_opt(0, 0, 0)
-        .ok_or_else(|| ApiError::internal("midnight of a day"))?;
-    Los_Angeles
-        .from_local_datetime(&local)
-        .earliest()
-        .map(|t| t.with_timezone(&Utc))
-        .ok_or_else(|| ApiError::internal(format!("midnight of {day} in Pacific time")))
 }
 
 /// An order as planning reads it.
