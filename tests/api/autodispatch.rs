@@ -1370,15 +1370,7 @@ async fn after_a_failed_attempt_the_order_is_offered_afresh_not_escalated() {
             .status(),
         200
     );
-    let photo = app.active_upload(&first, "POD", "order", &order_id).await;
-    let failed = app
-        .call(
-            "POST",
-            &format!("/api/orders/{number}/failed-attempt"),
-            Some(&first.token),
-            Some(json!({ "reason": "NO_ONE_THERE", "photoUploadId": photo.id })),
-        )
-        .await;
+    let failed = app.report_failed_attempt(&first, &order_id, &number).await;
     assert_eq!(failed.status(), 200);
 
     // Offered to the other driver, as a new job for dispatch; nothing escalated.

@@ -173,15 +173,7 @@ async fn seed_month() -> Month {
             assert_eq!(moved.status(), 200, "{number} to {step}");
         }
         if seed.failed {
-            let photo = app.active_upload(driver, "POD", "order", &order_id).await;
-            let failed = app
-                .call(
-                    "POST",
-                    &format!("/api/orders/{number}/failed-attempt"),
-                    Some(&driver.token),
-                    Some(json!({ "reason": "NO_ONE_THERE", "photoUploadId": photo.id })),
-                )
-                .await;
+            let failed = app.report_failed_attempt(driver, &order_id, &number).await;
             assert_eq!(failed.status(), 200, "failing {number}");
         } else {
             let done = app.report_status(driver, &number, "COMPLETED").await;
@@ -480,15 +472,7 @@ async fn a_driver_sent_back_after_a_failed_attempt_counts_the_failure_and_the_de
             .status(),
         200
     );
-    let photo = app.active_upload(&driver, "POD", "order", &order_id).await;
-    let failed = app
-        .call(
-            "POST",
-            &format!("/api/orders/{number}/failed-attempt"),
-            Some(&driver.token),
-            Some(json!({ "reason": "NO_ONE_THERE", "photoUploadId": photo.id })),
-        )
-        .await;
+    let failed = app.report_failed_attempt(&driver, &order_id, &number).await;
     assert_eq!(failed.status(), 200);
     // The same driver, who still has the food, goes back and delivers.
     app.assign_driver(&staff, &order_id, &driver).await;

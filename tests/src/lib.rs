@@ -1176,6 +1176,24 @@ impl TestApp {
         .await
     }
 
+    /// `driver` reports a failed attempt at the order (`NO_ONE_THERE`, with a photo it
+    /// uploads for it).
+    pub async fn report_failed_attempt(
+        &self,
+        driver: &TestUser,
+        order_id: &str,
+        number: &str,
+    ) -> reqwest::Response {
+        let photo = self.active_upload(driver, "POD", "order", order_id).await;
+        self.call(
+            "POST",
+            &format!("/api/orders/{number}/failed-attempt"),
+            Some(&driver.token),
+            Some(serde_json::json!({ "reason": "NO_ONE_THERE", "photoUploadId": photo.id })),
+        )
+        .await
+    }
+
     /// Delivers every due outbox message once.
     pub async fn relay_all(&self) -> shared::outbox::relay::RelayReport {
         shared::outbox::relay::run(
