@@ -466,7 +466,7 @@ impl ColdStartSection<'_> {
         let hello_total_ms = ms(starts.hello.total()).max(0.001);
         let mut out = format!(
             "## Cold start\n\nProcess start to first response through a Lambda Runtime API stand-in on loopback (median of {} runs; each function's sample event from `events/`). Binaries: `readyset-lambda` {:.1} MB, hello world {:.1} MB (release, stripped).\n\n\
-             Yardsticks from the same run: a new PostgreSQL connection answering `SELECT 1` {:.1} ms, or a PostGIS call {:.1} ms (the library loads into each new backend; behind RDS Proxy the proxy's backends stay open, so a Lambda cold start seldom pays it); one argon2id verification {:.1} ms (inside sign-in's first invoke, and sign-up's hash).\n\n\
+             Yardsticks from the same run: a new PostgreSQL connection answering `SELECT 1` {:.1} ms, or a PostGIS call {:.1} ms (the local server preloads PostGIS, as the long-lived backends behind RDS Proxy have it loaded; loading it into a new backend would cost 13-15 ms); one argon2id verification {:.1} ms (inside sign-in's first invoke, and sign-up's hash).\n\n\
              Init splits into the process' own start (the loader, the runtime, the configuration: what a smaller binary could shorten) and the warm-up of the connections its first request needs, whose steps the function logs (each step's end from the warm-up's start; the database connection opens beside the AWS side, PostGIS loaded into it where the function reads places).\n\n\
              | function | init ms | process start ms | warm-up ms | SDK config / clients / DynamoDB / signing key / database ms | first invoke ms | total ms | × hello world |\n|---|---:|---:|---:|---|---:|---:|---:|\n",
             self.runs,
