@@ -79,7 +79,7 @@ pub(super) struct Yardsticks {
     pub argon2_ms: f64,
     /// A new PostgreSQL connection answering `SELECT 1`, in ms.
     pub connect_ms: f64,
-    /// The same, answering a PostGIS call (the library loads into the new backend).
+    /// The same, answering a PostGIS call (the server preloads the library).
     pub connect_postgis_ms: f64,
 }
 
