@@ -6,8 +6,7 @@
 use std::collections::BTreeMap;
 
 use api_tests::{error_fields, json_body, PartnerSpec, TestApp, TestUser};
-use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
-use chrono_tz::America::Los_Angeles;
+use chrono::{DateTime, Duration, NaiveDate, Utc};
 use serde_json::{json, Value};
 use shared::{auth::Role, db::p};
 
@@ -57,11 +56,7 @@ fn due(seed: &Seeded, i: usize) -> DateTime<Utc> {
         .day
         .and_hms_opt(11 + (i % 3) as u32, 30, 0)
         .expect("time");
-    Los_Angeles
-        .from_local_datetime(&local)
-        .single()
-        .expect("one instant")
-        .with_timezone(&Utc)
+    api_tests::san_jose(local)
 }
 
 fn minutes(m: f64) -> Duration {

@@ -406,12 +406,7 @@ async fn a_weekly_series_places_each_date_once_at_its_local_time_and_edits_reach
 fn due_at(day: &str, time: &str) -> String {
     let local = chrono::NaiveDateTime::parse_from_str(&format!("{day} {time}"), "%Y-%m-%d %H:%M")
         .expect("time");
-    Los_Angeles
-        .from_local_datetime(&local)
-        .single()
-        .expect("one instant")
-        .with_timezone(&Utc)
-        .to_rfc3339()
+    api_tests::san_jose(local).to_rfc3339()
 }
 
 #[tokio::test]

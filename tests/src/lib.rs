@@ -688,6 +688,17 @@ pub fn catering_body(headcount: i64) -> Value {
 }
 
 /// The fields a validation error names, in order (`error.details[].field`).
+/// A wall-clock time in San Jose as an instant, worked out here with the time-zone
+/// database rather than through `shared::pacific`, so tests check the code, not echo it.
+pub fn san_jose(local: chrono::NaiveDateTime) -> chrono::DateTime<chrono::Utc> {
+    use chrono::TimeZone;
+    chrono_tz::America::Los_Angeles
+        .from_local_datetime(&local)
+        .single()
+        .expect("a wall-clock time that happens once")
+        .with_timezone(&chrono::Utc)
+}
+
 pub fn error_fields(body: &Value) -> Vec<String> {
     body["error"]["details"]
         .as_array()
